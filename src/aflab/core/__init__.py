@@ -1,0 +1,23 @@
+"""aflab.core: what every system shares -- claims registry, seeding, runner, store, plots, report.
+
+A system plugs in by defining ``aflab/<system>/claims.py`` (which calls :func:`register`) and,
+optionally, ``aflab/<system>/cli.py`` exposing a ``typer.Typer`` named ``app``.
+"""
+from aflab.core.claims import (
+    SYSTEMS,
+    Claim,
+    ClaimConfig,
+    Comparison,
+    ConfigError,
+    Verdict,
+    all_claims,
+    get_claim,
+    load_systems,
+    register,
+)
+from aflab.core.seeding import derive_seed, seed_everything, single_thread
+
+__all__ = [
+    "SYSTEMS", "Claim", "ClaimConfig", "Comparison", "ConfigError", "Verdict", "all_claims",
+    "get_claim", "load_systems", "register", "derive_seed", "seed_everything", "single_thread",
+]

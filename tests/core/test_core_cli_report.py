@@ -1,0 +1,117 @@
+"""The CLI (exit codes, messages, nothing written on bad input) and the HTML report (in Chromium)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from aflab.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_every_command_has_help_with_example():
+    for cmd in ("list", "run", "report", "results", "version"):
+        res = invoke(cmd, "--help")
+        assert res.exit_code == 0
+        assert "Example" in res.output, cmd
+
+
+def test_list_ids():
+    res = invoke("list", "--ids")
+    assert res.exit_code == 0
+    assert "core.selfcheck" in res.output.split()
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--set", "bogus=1"], "bogus"),
+    (["--set", "n_samples=3"], "n_samples"),
+    (["--set", "n_samples=many"], "n_samples"),
+    (["--set", "noequals"], "key=value"),
+])
+def test_bad_set_exits_2_and_writes_nothing(tmp_path, args, fragment):
+    store = tmp_path / "s.duckdb"
+    res = invoke("run", "core.selfcheck", "--store", str(store), *args)
+    assert res.exit_code == 2
+    assert fragment in res.output
+    assert not store.exists()
+
+
+def test_unknown_claim_and_system(tmp_path):
+    assert invoke("run", "nope.claim", "--store", str(tmp_path / "s")).exit_code == 2
+    res = invoke("report", "--only", "astrology", "--out", str(tmp_path / "r"), "--store", str(tmp_path / "s"))
+    assert res.exit_code == 2 and "astrology" in res.output
+
+
+def test_run_grid_results_export(tmp_path):
+    store = tmp_path / "s.duckdb"
+    res = invoke("run", "core.selfcheck", "--store", str(store), "--grid", "n_batches=5,10", "--seeds", "2")
+    assert res.exit_code == 0, res.output
+    assert res.output.count("supported") == 2
+    res = invoke("results", "--store", str(store), "--export", str(tmp_path / "out.csv"))
+    assert res.exit_code == 0
+    import pandas as pd
+
+    df = pd.read_csv(tmp_path / "out.csv")
+    assert set(df["seed_index"]) == {0, 1} and df["config_hash"].nunique() == 2 and len(df) == 2 * (5 + 10)
+    assert invoke("results", "--store", str(store), "--export", str(tmp_path / "out.xlsx")).exit_code == 2
+    assert invoke("results", "--store", str(store)).exit_code == 0
+
+
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    res = runner.invoke(app, ["report", "--quick", "--only", "core", "--out", str(out), "--store",
+                              str(out / "s.duckdb"), "--jobs", "1"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def test_report_files(report_dir):
+    html = (report_dir / "index.html").read_text()
+    data = json.loads((report_dir / "report.json").read_text())
+    assert data["claims"][0]["id"] == "core.selfcheck" and data["claims"][0]["verdict"] == "supported"
+    assert data["claims"][0]["config"]["n_samples"] == 20000
+    assert "data:image/png;base64," in html and 'id="verdict-table"' in html
+    assert "http://" not in html and "https://" not in html  # self-contained
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+@pytest.mark.chromium
+def test_report_renders_in_headless_chromium(report_dir):
+    path = _chromium()
+    if path is None:
+        pytest.skip("no headless Chromium on this machine (Debian package 'chromium'; .ci/run installs it)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (dev extra) not installed")
+    errors: list[str] = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        page = browser.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto((report_dir / "index.html").resolve().as_uri())
+        n_imgs = page.evaluate("document.images.length")
+        loaded = page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 100)")
+        rows = page.evaluate("document.querySelectorAll('#verdict-table tr').length")
+        page.screenshot(path=str(report_dir / "screenshot.png"), full_page=True)
+        browser.close()
+    assert n_imgs >= 1 and loaded, "figures did not render"
+    assert rows == 2
+    assert errors == []
