@@ -184,28 +184,33 @@ def register(claim: Claim) -> Claim:
     return claim
 
 
-def load_systems() -> list[str]:
-    """Import ``aflab.<system>.claims`` for every system present; return the systems loaded."""
-    global _LOADED
-    loaded = []
-    importlib.import_module("aflab.core.selfcheck")
-    for name in enabled_systems():
-        try:
-            pkg = importlib.import_module(f"aflab.{name}")
-        except ModuleNotFoundError as err:
-            if err.name == f"aflab.{name}":
-                continue
-            raise
-        # aflab.<system>.claims and any aflab.<system>.claims_<part> modules register claims
-        modules = sorted(m.name for m in pkgutil.iter_modules(pkg.__path__)
-                         if m.name == "claims" or m.name.startswith("claims_"))
-        for mod in modules:
-            importlib.import_module(f"aflab.{name}.{mod}")
-        if modules:
-            loaded.append(name)
-    # user claims: AFLAB_PLUGINS="mypkg.claims,other.module" (imported, never eval'd)
+def load_system(name: str) -> bool:
+    """Import ``aflab.<name>.claims`` and every ``aflab.<name>.claims_<part>``; False if the system is absent."""
+    try:
+        pkg = importlib.import_module(f"aflab.{name}")
+    except ModuleNotFoundError as err:
+        if err.name == f"aflab.{name}":
+            return False
+        raise
+    modules = sorted(m.name for m in pkgutil.iter_modules(pkg.__path__)
+                     if m.name == "claims" or m.name.startswith("claims_"))
+    for mod in modules:
+        importlib.import_module(f"aflab.{name}.{mod}")
+    return bool(modules)
+
+
+def load_plugins() -> None:
+    """User claims: ``AFLAB_PLUGINS="mypkg.claims,other.module"`` (modules imported, never eval'd)."""
     for modname in filter(None, (m.strip() for m in os.environ.get("AFLAB_PLUGINS", "").split(","))):
         importlib.import_module(modname)
+
+
+def load_systems() -> list[str]:
+    """Import the claims of every enabled system present, and the plugins; return the systems loaded."""
+    global _LOADED
+    importlib.import_module("aflab.core.selfcheck")
+    loaded = [name for name in enabled_systems() if load_system(name)]
+    load_plugins()
     _LOADED = True
     return loaded
 
@@ -221,8 +226,17 @@ def all_claims(system: str | None = None) -> list[Claim]:
 
 
 def get_claim(claim_id: str) -> Claim:
-    if not _LOADED:
-        load_systems()
+    if claim_id not in _REGISTRY and not _LOADED:
+        # load only what this id needs (cheap in worker processes), else everything
+        system = claim_id.split(".", 1)[0]
+        if system == "core":
+            importlib.import_module("aflab.core.selfcheck")
+        elif system in SYSTEMS:
+            load_system(system)
+        else:
+            load_plugins()
+        if claim_id not in _REGISTRY:
+            load_systems()
     try:
         return _REGISTRY[claim_id]
     except KeyError:

@@ -44,6 +44,8 @@ def fmt(x) -> str:
         return str(x)
     if math.isnan(f) or math.isinf(f):
         return str(f)
+    if f.is_integer() and abs(f) < 1e12:
+        return str(int(f))
     if f != 0 and (abs(f) < 1e-3 or abs(f) >= 1e5):
         return f"{f:.3e}"
     return f"{f:.4g}"
@@ -95,7 +97,9 @@ def write_report(outcomes: Sequence[ClaimOutcome], out_dir: str | os.PathLike, p
     for name in ("core", *SYSTEMS):
         group = [v for v in views if v["system"] == name]
         if group:
-            systems.append({"name": name, "title": SYSTEM_TITLES.get(name, name), "outcomes": group})
+            systems.append({"name": name, "title": SYSTEM_TITLES.get(name, name), "outcomes": group,
+                            "compute_s": sum(v["compute_s"] for v in group),
+                            "budget_s": sum(v["budget_s"] for v in group)})
     env = Environment(loader=PackageLoader("aflab.core", "templates"), autoescape=select_autoescape(["html"]))
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     html = env.get_template("report.html").render(

@@ -22,7 +22,7 @@ from typing import Iterable, Sequence
 import pandas as pd
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from aflab.core.claims import Claim, ClaimConfig, code_version, get_claim, load_systems
+from aflab.core.claims import Claim, ClaimConfig, code_version, get_claim
 from aflab.core.seeding import cell_seed, seed_everything, single_thread
 from aflab.core.store import CellRecord, ResultStore, bytes_to_table, table_to_bytes
 
@@ -52,7 +52,6 @@ def plan_cells(claim: Claim, cfg: ClaimConfig, n_seeds: int, base_seed: int = 0)
 
 def _init_worker() -> None:
     single_thread()
-    load_systems()
 
 
 def execute_cell(spec: CellSpec) -> CellRecord:
