@@ -10,6 +10,7 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from aflab import __version__
@@ -31,7 +32,7 @@ StoreOpt = typer.Option(Path("aflab-results/results.duckdb"), "--store", help="D
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err_console.print(f"[bold red]error:[/] {message}")
+    err_console.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(code)
 
 
@@ -62,11 +63,11 @@ def _print_outcome(o) -> None:
     color = {"supported": "green", "refuted": "red", "inconclusive": "yellow"}.get(o.label, "white")
     console.print(f"[bold]{o.claim.id}[/]: [{color}]{o.label}[/]")
     if o.verdict:
-        console.print(f"  {o.verdict.reason}")
+        console.print(f"  {escape(o.verdict.reason)}")
         for k, v in list(o.verdict.numbers.items())[:12]:
-            console.print(f"    {k} = {v}")
+            console.print(f"    {escape(str(k))} = {v}")
     if o.error:
-        err_console.print(o.error)
+        err_console.print(escape(o.error))
 
 
 @app.command("list")
