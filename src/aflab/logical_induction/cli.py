@@ -1,0 +1,158 @@
+"""`aflab li ...`: run the logical-induction market on a scenario, audit its properties, parse sentences."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(help="Logical induction (Garrabrant et al. 2016): a fast Garrabrant inductor with audits.",
+                  no_args_is_help=True)
+console = Console()
+SCENARIOS = ("pi", "prg", "separable")
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code=2)
+
+
+def _build(scenario: str, days: int, seed: int, sentences: int):
+    from aflab.logical_induction.deduction import pi_scenario, prg_scenario, separable_scenario
+    from aflab.logical_induction.experiments import PiAuditConfig, adversaries, pi_traders
+    from aflab.logical_induction.traders import build_traders, enumerate_programs
+
+    if scenario == "pi":
+        sc = pi_scenario(days, window=2, delay=3, digit_offset=1000 * seed, far_block=True)
+        return sc, pi_traders(sc, PiAuditConfig(n_days=max(days, 8))), adversaries()
+    if scenario == "prg":
+        sc = prg_scenario(days, seed=seed)
+    else:
+        sc = separable_scenario(sentences, days, seed=seed)
+    labels = tuple(sorted(set(sc.labels.values())))
+    return sc, build_traders(enumerate_programs(labels, depth=2, include=("frequency", "constant", "floor"))), ()
+
+
+@app.command()
+def run(scenario: str = typer.Argument(..., help=f"one of {', '.join(SCENARIOS)}"),
+        days: int = typer.Option(20, "--days", "-n", help="days to run (>= 1)"),
+        seed: int = typer.Option(0, help="scenario seed (pi: which stretch of digits; prg: generator seed)"),
+        sentences: int = typer.Option(1000, help="separable scenario: sentences priced per day"),
+        maker: str = typer.Option("solver", help="'solver' (certified fixed point) or 'rational' (exhaustive)"),
+        out: Path = typer.Option(None, help="directory for prices/ledger/maker Parquet tables and PNG plots"),
+        checkpoint: Path = typer.Option(None, help="write the final market state here (.npz) to resume later"),
+        resume: Path = typer.Option(None, help="continue from a checkpoint written by --checkpoint "
+                                    "(same scenario, seed and sentences)")):
+    """Run the market day by day and print the maker's certificate and the last prices.
+
+    Example: ``aflab li run pi --days 30 --out runs/pi --checkpoint runs/pi30.npz``, then
+    ``aflab li run pi --days 60 --resume runs/pi30.npz``
+    """
+    if scenario not in SCENARIOS:
+        _fail(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
+    if days < 1 or days > 100_000:
+        _fail(f"--days must lie in [1, 100000], got {days}")
+    if sentences < 1:
+        _fail(f"--sentences must be >= 1, got {sentences}")
+    if maker not in ("solver", "rational"):
+        _fail(f"--maker must be 'solver' or 'rational', got {maker!r}")
+    from aflab.logical_induction.inductor import load_checkpoint, run_market, save_checkpoint
+
+    sc, traders, advs = _build(scenario, days, seed, sentences)
+    state = None
+    if resume is not None:
+        if not resume.exists():
+            _fail(f"--resume file {resume} does not exist")
+        try:
+            state = load_checkpoint(resume)
+        except (ValueError, KeyError, OSError) as err:
+            _fail(f"cannot read checkpoint {resume}: {err}")
+        if state.day >= days:
+            _fail(f"checkpoint is at day {state.day}; --days must be larger")
+    start = state.day if state is not None else 0
+    t0 = time.perf_counter()
+    with Progress(TextColumn("[bold]li run[/bold] {task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} days"),
+                  TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task(scenario, total=days)
+        states: list = []
+        try:
+            res = run_market(sc, traders, advs, n_days=days, maker=maker, resume=state, state_out=states,
+                             progress=lambda d: bar.update(task, completed=d))
+        except ValueError as err:
+            _fail(str(err))
+    if checkpoint is not None:
+        checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        save_checkpoint(states[0], checkpoint)
+        console.print(f"checkpoint at day {days} written to {checkpoint}")
+    wall = time.perf_counter() - t0
+    mk = res.maker
+    console.print(f"{len(traders)} traders, days {start + 1}-{days} in {wall:.2f} s "
+                  f"({mk.n_priced.iloc[start:].sum() / wall:,.0f} sentence-days/s); "
+                  f"certified {int(mk.certified.sum())}/{days} days, "
+                  f"max worst-case firm value {mk.max_value.max():.2e}")
+    last = res.prices[res.prices.day == res.prices.day.max()]
+    table = Table("sentence", "label", "price", "decided")
+    for row in last.head(25).itertuples():
+        table.add_row(row.sentence, row.label, f"{row.price:.4f}", str(row.decided))
+    console.print(table)
+    if out is not None:
+        from aflab.logical_induction import plots
+
+        out.mkdir(parents=True, exist_ok=True)
+        res.prices.to_parquet(out / "prices.parquet")
+        res.ledger.to_parquet(out / "ledger.parquet")
+        mk.to_parquet(out / "maker.parquet")
+        plots.maker_figure(mk).savefig(out / "maker.png", dpi=90)
+        import pandas as pd
+
+        p = res.prices
+        sample = p[p.sentence.isin(p.sentence.drop_duplicates().head(12))].assign(kind="sample")
+        never = p[(p.revealed_on < 0) & (p.truth < 0)].assign(kind="never_decided")
+        plots.trajectories_figure(pd.concat([sample, never])).savefig(out / "trajectories.png", dpi=90)
+        console.print(f"wrote tables and plots to {out}")
+
+
+@app.command()
+def audit(preset: str = typer.Option("quick", help="'quick' or 'full'"),
+          only: str = typer.Option("", help="substring filter on claim ids")):
+    """Run every logical-induction audit claim and print its verdict (figures via `aflab report`).
+
+    Example: ``aflab li audit --only coherence``
+    """
+    if preset not in ("quick", "full"):
+        _fail(f"--preset must be 'quick' or 'full', got {preset!r}")
+    import pandas as pd
+
+    from aflab.core import all_claims
+
+    claims = [c for c in all_claims("logical_induction") if only in c.id]
+    if not claims:
+        _fail(f"no logical_induction claim id contains {only!r}")
+    table = Table("claim", "verdict", "seconds", "reason")
+    for c in claims:
+        cfg = c.make_config(preset)
+        t0 = time.perf_counter()
+        res = pd.concat([c.experiment(cfg, s).assign(seed=s) for s in range(c.n_seeds(preset))], ignore_index=True)
+        v = c.verdict(cfg, res)
+        colour = {"supported": "green", "refuted": "red"}.get(v.label, "yellow")
+        table.add_row(c.id.split(".", 1)[1], f"[{colour}]{v.label}[/{colour}]", f"{time.perf_counter() - t0:.1f}", v.reason)
+    console.print(table)
+
+
+@app.command()
+def parse(text: str = typer.Argument(..., help="a sentence, e.g. 'pi_digit(7) = 3 & ~rain'")):
+    """Parse a sentence and print its canonical form and atoms (errors name the column).
+
+    Example: ``aflab li parse "P_5(rain) > 0.7 -> rain"``
+    """
+    from aflab.logical_induction.sentences import SentenceParseError, parse as parse_sentence, to_text
+
+    try:
+        s = parse_sentence(text)
+    except SentenceParseError as err:
+        _fail(str(err))
+    console.print(to_text(s))
+    console.print("atoms: " + ", ".join(sorted(s.atoms)))

@@ -1,0 +1,250 @@
+"""Trading expressions (expressible features, Garrabrant et al. 2016 def. 3.4.3) as a shared DAG.
+
+An expressible feature is built from rational constants, the price ``P_i(phi)`` of a sentence on a
+day ``i``, sums, products, ``max`` and the safe reciprocal ``1/max(1, x)``; ``min``, ``abs``,
+``clip`` and the s-curves traders use are derived. A trader's day-``n`` trade is one expression per
+sentence (the number of shares to buy; negative = sell).
+
+Everything is *vectorised*: an :class:`Expr` is an array of node ids, and every operation appends a
+whole array of nodes to the :class:`ExpressionGraph` in one NumPy call, so building 10,000
+per-sentence trades costs a handful of array operations. Evaluation runs level by level (nodes at
+the same depth and of the same kind in one NumPy call) for a *batch* of price vectors at once.
+
+Each node also carries a sound interval bound ``[lo, hi]`` that holds for every price vector in
+``[0, 1]^N`` (the paper's ``||T||_mg`` bound, used by the TradingFirm's budget levels). Bounds are
+rounded outward by one ulp per operation so floating-point evaluation never escapes them.
+
+Unlike the PyPI ``logicalinduction`` package, whose ``Min.bound()`` returns the *smaller* of the
+children's bounds (unsound: ``min(-5, 1)`` has magnitude 5 > 1), ``min`` here is ``-max(-a, -b)``
+and inherits max's sound interval.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+OP_CONST, OP_PRICE, OP_ADD, OP_MUL, OP_MAX, OP_SRECIP = 0, 1, 2, 3, 4, 5
+
+
+def _down(x: np.ndarray) -> np.ndarray:
+    return np.nextafter(x, -np.inf)
+
+
+def _up(x: np.ndarray) -> np.ndarray:
+    return np.nextafter(x, np.inf)
+
+
+@dataclass(frozen=True)
+class Expr:
+    """A vector of expression nodes (one per sentence traded, usually) in an :class:`ExpressionGraph`."""
+
+    graph: "ExpressionGraph"
+    ids: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def _other(self, x) -> "Expr":
+        if isinstance(x, Expr):
+            return x
+        arr = np.asarray(x, dtype=float)
+        if arr.ndim == 0:  # one shared constant node, broadcast by id
+            return Expr(self.graph, np.full(self.ids.shape, self.graph.const(arr).ids[0]))
+        return self.graph.const(np.broadcast_to(arr, self.ids.shape))
+
+    def __add__(self, x):
+        return self.graph.add(self, self._other(x))
+
+    __radd__ = __add__
+
+    def __mul__(self, x):
+        return self.graph.mul(self, self._other(x))
+
+    __rmul__ = __mul__
+
+    def __neg__(self):
+        return self.graph.mul(self, self._other(-1.0))
+
+    def __sub__(self, x):
+        return self + (-self._other(x))
+
+    def __rsub__(self, x):
+        return self._other(x) + (-self)
+
+    def __getitem__(self, idx) -> "Expr":
+        return Expr(self.graph, np.atleast_1d(self.ids[idx]))
+
+    @property
+    def lo(self) -> np.ndarray:
+        return self.graph.lo[self.ids]
+
+    @property
+    def hi(self) -> np.ndarray:
+        return self.graph.hi[self.ids]
+
+    @property
+    def magnitude_bound(self) -> np.ndarray:
+        """Sound bound on ``|value|`` for every price vector."""
+        return np.maximum(np.abs(self.lo), np.abs(self.hi))
+
+
+class ExpressionGraph:
+    """An append-only arena of expression nodes over ``n_prices`` variable prices (today's prices).
+
+    Prices of past days are known constants when a trader builds its day-``n`` trade, so only
+    today's prices are variables: ``price(j)`` is the price of today's sentence number ``j``.
+    """
+
+    def __init__(self, n_prices: int):
+        if n_prices < 0:
+            raise ValueError("n_prices must be >= 0")
+        self.n_prices = n_prices
+        self._cap = 1024
+        self.op = np.zeros(self._cap, dtype=np.int8)
+        self.a = np.zeros(self._cap, dtype=np.int64)
+        self.b = np.zeros(self._cap, dtype=np.int64)
+        self.val = np.zeros(self._cap)
+        self.level = np.zeros(self._cap, dtype=np.int32)
+        self.lo = np.zeros(self._cap)
+        self.hi = np.zeros(self._cap)
+        self.size = 0
+        self._plan = None
+        self._price_leaf: np.ndarray | None = None
+        self._scalar: dict[float, int] = {}
+        self._memo: dict[tuple, Expr] = {}
+
+    # -- node creation ----------------------------------------------------------------------------
+    def _append(self, op, a, b, val, level, lo, hi) -> Expr:
+        k = len(level)
+        while self.size + k > self._cap:
+            self._cap *= 2
+            for name in ("op", "a", "b", "val", "level", "lo", "hi"):
+                arr = getattr(self, name)
+                new = np.zeros(self._cap, dtype=arr.dtype)
+                new[:len(arr)] = arr
+                setattr(self, name, new)
+        sl = slice(self.size, self.size + k)
+        self.op[sl], self.a[sl], self.b[sl], self.val[sl] = op, a, b, val
+        self.level[sl], self.lo[sl], self.hi[sl] = level, lo, hi
+        ids = np.arange(self.size, self.size + k)
+        self.size += k
+        self._plan = None
+        return Expr(self, ids)
+
+    def const(self, values) -> Expr:
+        v = np.atleast_1d(np.asarray(values, dtype=float))
+        if len(v) == 1:  # scalar constants are shared nodes
+            hit = self._scalar.get(float(v[0]))
+            if hit is not None:
+                return Expr(self, np.array([hit]))
+        if not np.all(np.isfinite(v)):
+            raise ValueError("expression constants must be finite")
+        z = np.zeros(len(v), dtype=np.int64)
+        out = self._append(OP_CONST, z, z, v, np.zeros(len(v), np.int32), v, v)
+        if len(v) == 1:
+            self._scalar[float(v[0])] = int(out.ids[0])
+        return out
+
+    def price(self, index) -> Expr:
+        """Today's price of sentence number ``index`` (array of indices into the day's price vector);
+        one shared leaf node per sentence."""
+        idx = np.atleast_1d(np.asarray(index, dtype=np.int64))
+        if len(idx) and (idx.min() < 0 or idx.max() >= self.n_prices):
+            raise ValueError(f"price index out of range [0, {self.n_prices})")
+        if self._price_leaf is None:
+            z = np.zeros(self.n_prices)
+            all_idx = np.arange(self.n_prices)
+            self._price_leaf = self._append(OP_PRICE, all_idx, all_idx, z, np.zeros(self.n_prices, np.int32),
+                                            z, z + 1.0).ids
+        return Expr(self, self._price_leaf[idx])
+
+    def _binary(self, op, x: Expr, y: Expr) -> Expr:
+        xa, ya = np.broadcast_arrays(x.ids, y.ids)
+        lx, hx, ly, hy = self.lo[xa], self.hi[xa], self.lo[ya], self.hi[ya]
+        if op == OP_ADD:
+            lo, hi = _down(lx + ly), _up(hx + hy)
+        elif op == OP_MUL:
+            c = np.stack([lx * ly, lx * hy, hx * ly, hx * hy])
+            lo, hi = _down(c.min(0)), _up(c.max(0))
+        else:  # max
+            lo, hi = np.maximum(lx, ly), np.maximum(hx, hy)
+        level = np.maximum(self.level[xa], self.level[ya]) + 1
+        return self._append(op, xa.copy(), ya.copy(), np.zeros(len(xa)), level, lo, hi)
+
+    def add(self, x: Expr, y: Expr) -> Expr:
+        return self._binary(OP_ADD, x, y)
+
+    def mul(self, x: Expr, y: Expr) -> Expr:
+        return self._binary(OP_MUL, x, y)
+
+    def max(self, x: Expr, y: Expr) -> Expr:
+        return self._binary(OP_MAX, x, y)
+
+    def safe_reciprocal(self, x: Expr) -> Expr:
+        """``1 / max(1, x)`` (the paper's only division)."""
+        lo = _down(1.0 / np.maximum(1.0, self.hi[x.ids]))
+        hi = _up(1.0 / np.maximum(1.0, self.lo[x.ids]))
+        return self._append(OP_SRECIP, x.ids.copy(), x.ids.copy(), np.zeros(len(x)),
+                            self.level[x.ids] + 1, lo, hi)
+
+    # derived features
+    def min(self, x: Expr, y: Expr) -> Expr:
+        return -self.max(-x, -y)
+
+    def clip(self, x: Expr, low: float, high: float) -> Expr:
+        return self.min(self.max(x, x._other(low)), x._other(high))
+
+    def abs(self, x: Expr) -> Expr:
+        return self.max(x, -x)
+
+    def s_curve(self, target, price: Expr, slope: float = 10.0) -> Expr:
+        """``clip(slope * (target - price), -1, 1)``: buy below ``target``, sell above, at most one share.
+        Memoised: traders running the same program on the same sentences share the nodes."""
+        t = np.asarray(target, dtype=float)
+        key = ("s_curve", t.tobytes(), t.shape, price.ids.tobytes(), float(slope))
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = self._memo[key] = self.clip((price * (-slope)) + t * slope, -1.0, 1.0)
+        return hit
+
+    # -- evaluation --------------------------------------------------------------------------------
+    def _build_plan(self):
+        n = self.size
+        order = np.lexsort((self.op[:n], self.level[:n]))
+        keys = self.level[:n][order].astype(np.int64) * 8 + self.op[:n][order]
+        cut = np.flatnonzero(np.diff(keys)) + 1
+        groups = []
+        for grp in np.split(order, cut):
+            groups.append((int(self.op[grp[0]]), grp, self.a[grp], self.b[grp]))
+        self._plan = groups
+
+    def evaluate(self, expr: Expr, prices: np.ndarray) -> np.ndarray:
+        """Values of ``expr`` for a price vector (N,) -> (len,), or a batch (B, N) -> (B, len)."""
+        return self.evaluate_all(prices)[..., expr.ids]
+
+    def evaluate_all(self, prices: np.ndarray) -> np.ndarray:
+        p = np.asarray(prices, dtype=float)
+        single = p.ndim == 1
+        p2 = p[None, :] if single else p
+        if p2.shape[1] != self.n_prices:
+            raise ValueError(f"expected {self.n_prices} prices, got {p2.shape[1]}")
+        if self._plan is None:
+            self._build_plan()
+        vals = np.zeros((self.size, p2.shape[0]))
+        pt = p2.T
+        for op, grp, a, b in self._plan:
+            if op == OP_CONST:
+                vals[grp] = self.val[grp, None]
+            elif op == OP_PRICE:
+                vals[grp] = pt[a]
+            elif op == OP_ADD:
+                vals[grp] = vals[a] + vals[b]
+            elif op == OP_MUL:
+                vals[grp] = vals[a] * vals[b]
+            elif op == OP_MAX:
+                vals[grp] = np.maximum(vals[a], vals[b])
+            else:
+                vals[grp] = 1.0 / np.maximum(1.0, vals[a])
+        out = vals.T
+        return out[0] if single else out

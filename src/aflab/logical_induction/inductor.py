@@ -1,0 +1,335 @@
+"""Run the logical induction market over a scenario: the day loop, the ledger, the history tables.
+
+:func:`run_market` is LIA (Garrabrant et al. 2016, def. 5.4.1) over a :class:`.deduction.Scenario`
+with a list of traders (the firm) and, optionally, *held-out adversaries*: traders that are not in
+the firm and do not move prices, but whose holdings are booked at the market's prices so we can
+measure whether they could exploit it (sec. 3.5: plausible value range ``[min_W, max_W] W(holdings)``
+over ``PC(D_n)``).
+
+Returned tables (tidy, Parquet-ready):
+
+- ``prices``: day, sentence, label, price, decided (1/0/-1 today), truth (ground truth, -1 unknown),
+  revealed_on (day its truth is revealed, -1 never);
+- ``ledger``: day, trader, role (firm/adversary), multiplier (budget multiplier m_k), worst / best
+  (min / max over consistent worlds of the *effective* holdings' value: who earned what), mark
+  (mark-to-market at today's prices), moved (|effective trade| summed: who moved the market);
+- ``maker``: day, n_priced, n_undecided, max_value, split_bound, tolerance, certified, evaluations, seconds.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from aflab.logical_induction.deduction import Scenario
+from aflab.logical_induction.expressions import ExpressionGraph
+from aflab.logical_induction.market import BudgetState, DayContext, dependency_pattern, make_market, rational_market
+from aflab.logical_induction.sentences import NOT, PRICE_ATOMS, Sentence, atom, neg, to_text
+from aflab.logical_induction.worlds import KnowledgeBase
+
+
+@dataclass(frozen=True)
+class MarketRun:
+    prices: pd.DataFrame
+    ledger: pd.DataFrame
+    maker: pd.DataFrame
+    resolved: pd.DataFrame
+
+
+class _Book:
+    """Holdings over a growing global sentence index, for a group of traders."""
+
+    def __init__(self, n: int):
+        self.H = np.zeros((n, 64))
+        self.cash = np.zeros(n)
+
+    def ensure(self, G: int) -> None:
+        if G > self.H.shape[1]:
+            new = np.zeros((self.H.shape[0], max(G, 2 * self.H.shape[1])))
+            new[:, :self.H.shape[1]] = self.H
+            self.H = new
+
+
+def run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = (), n_days: int | None = None,
+               eps_floor: float = 1e-12, keep_prices: Callable[[Sentence], bool] | None = None,
+               progress: Callable[[int], None] | None = None, maker: str = "solver",
+               resume: "MarketState | None" = None, state_out: list | None = None) -> MarketRun:
+    """Run the market for ``n_days`` (default: the scenario's length). ``maker``: ``"solver"`` (the
+    fast certified fixed-point solver) or ``"rational"`` (exhaustive rational search, small cases).
+
+    Checkpoint / resume: pass a list as ``state_out`` to receive the final :class:`MarketState`, save
+    it with :func:`save_checkpoint`; :func:`load_checkpoint` + ``resume=`` continues from its day with
+    identical results (the SAT back-end is rebuilt by replaying the scenario's facts)."""
+    if maker not in ("solver", "rational"):
+        raise ValueError(f"maker must be 'solver' or 'rational', got {maker!r}")
+    n_days = scenario.n_days if n_days is None else n_days
+    if n_days < 1 or n_days > scenario.n_days:
+        raise ValueError(f"n_days must lie in [1, {scenario.n_days}] for scenario {scenario.name!r}, got {n_days}")
+    if not traders:
+        raise ValueError("the firm needs at least one trader")
+    K, A = len(traders), len(adversaries)
+    weights = np.array([float(t.weight) for t in traders])
+    if np.any(weights <= 0):
+        raise ValueError("every trader's weight must be > 0")
+    st = MarketState.fresh(K, A) if resume is None else resume
+    if st.raw.H.shape[0] != K or st.adv.H.shape[0] != A:
+        raise ValueError(f"checkpoint has {st.raw.H.shape[0]} traders and {st.adv.H.shape[0]} adversaries; "
+                         f"this run has {K} and {A}: resume with the same traders")
+    if st.day >= n_days:
+        raise ValueError(f"checkpoint is at day {st.day}; n_days must exceed it, got {n_days}")
+    if st.kb is None:  # rebuild PC(D_day) by replaying the deductive process
+        st.kb = KnowledgeBase()
+        for d in range(st.day):
+            for f in scenario.facts[d]:
+                st.kb.add_fact(f)
+        for f in st.price_facts:
+            st.kb.add_fact(f)
+    kb, gidx, gsent, gtruth = st.kb, st.gidx, st.gsent, st.gtruth
+    raw, eff, adv, worst = st.raw, st.eff, st.adv, st.worst
+    last_price, price_hist, first_price = st.last_price, st.price_hist, st.first_price
+    resolved_rows, price_rows, ledger_rows, maker_rows = st.resolved_rows, st.price_rows, st.ledger_rows, st.maker_rows
+    revealed_price_atoms, held_undecided, resolved_ids = st.revealed_price_atoms, st.held_undecided, st.resolved_ids
+    block_of = {}
+    for b in scenario.blocks:
+        for s in b:
+            block_of[s] = b
+
+    def gid(s: Sentence) -> int:
+        nonlocal gtruth
+        j = gidx.get(s)
+        if j is None:
+            j = gidx[s] = len(gsent)
+            gsent.append(s)
+            if j >= len(gtruth):
+                gtruth = np.concatenate([gtruth, np.full(len(gtruth), -1, dtype=np.int64)])
+        return j
+
+    def past_price(s: Sentence, day: int) -> float:
+        j = gidx.get(s)
+        return price_hist.get((j, day), float("nan")) if j is not None else float("nan")
+
+    for day in range(st.day + 1, n_days + 1):
+        t0 = time.perf_counter()
+        # 1. deductive process: D_n (plus introspective price atoms whose day has passed)
+        for f in scenario.facts[day - 1]:
+            kb.add_fact(f)
+        for name, (pday, inner, thr, above) in list(PRICE_ATOMS.items()):
+            if name in revealed_price_atoms or pday >= day:
+                continue
+            p = past_price(inner, pday)
+            if np.isfinite(p):
+                a = atom(name)
+                fact = a if ((p > thr) if above else (p < thr)) else neg(a)
+                kb.add_fact(fact)
+                st.price_facts.append(fact)
+                revealed_price_atoms.add(name)
+        # 2. today's universe: priced sentences plus held, still-undecided ones
+        universe = list(dict.fromkeys(scenario.priced[day - 1]))
+        seen = set(universe)
+        for j in sorted(held_undecided):
+            if gsent[j] not in seen:
+                universe.append(gsent[j])
+                seen.add(gsent[j])
+        U = np.array([gid(s) for s in universe], dtype=np.int64)
+        G = len(gsent)
+        for book in (raw, eff, adv):
+            book.ensure(G)
+        pw = kb.project(universe)
+        truth = pw.decided()
+        gtruth[U] = truth
+        index = {s: i for i, s in enumerate(universe)}
+        # record newly decided sentences (resolution) with their first price
+        for i in np.flatnonzero(truth >= 0):
+            j = U[i]
+            if int(j) in resolved_ids:
+                continue
+            resolved_ids.add(int(j))
+            resolved_rows.append({"gid": int(j), "sentence": to_text(universe[i]), "label": scenario.label(universe[i]),
+                                  "value": int(truth[i]), "day_resolved": day,
+                                  "first_price": first_price.get(int(j), float("nan"))})
+        resolved = pd.DataFrame(resolved_rows, columns=["gid", "sentence", "label", "value", "day_resolved", "first_price"])
+        # 3. traders' trades as expressions of today's prices
+        N = len(universe)
+        graph = ExpressionGraph(N)
+        negation_pairs = [(index[s], index[s.args[0]]) for s in universe if s.kind == NOT and s.args[0] in index]
+        blocks = tuple(np.array([index[x] for x in b]) for b in {block_of[s] for s in universe if s in block_of}
+                       if all(x in index for x in b))
+        prev = np.array([last_price.get(int(j), np.nan) for j in U])
+        ctx = DayContext(day, tuple(universe), index, graph, truth,
+                         tuple(scenario.label(s) for s in universe), past_price, resolved, blocks,
+                         np.array(negation_pairs, dtype=np.int64).reshape(-1, 2), prev)
+        trades = []
+        for k, t in enumerate(traders):
+            if day >= t.start_day:
+                ctx.own_holdings = raw.H[k, U]
+                tr = t.trade(ctx)
+                if tr is not None and len(tr.index):
+                    trades.append((k, tr.index, tr.quantity.ids))
+        adv_trades = []
+        for a, t in enumerate(adversaries):
+            ctx.own_holdings = adv.H[a, U]
+            tr = t.trade(ctx)
+            if tr is not None and len(tr.index):
+                adv_trades.append((a, tr.index, tr.quantity.ids))
+
+        # one sparse scatter (K*N, L) maps the trade nodes' values to the (K, N) trade matrix
+        if trades:
+            t_rows = np.concatenate([k * N + idx for k, idx, _ in trades])
+            t_ids = np.concatenate([ids for _, _, ids in trades])
+        else:
+            t_rows, t_ids = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        scatter = sp.csr_matrix((np.ones(len(t_rows)), (t_rows, np.arange(len(t_rows)))), shape=(K * N, len(t_rows)))
+
+        def raw_trades(P: np.ndarray) -> np.ndarray:
+            vals = graph.evaluate_all(P)
+            if vals.ndim == 1:
+                return (scatter @ vals[t_ids]).reshape(K, N)
+            return np.asarray(scatter @ vals[:, t_ids].T).T.reshape(-1, K, N)
+
+        # 4. budget state on today's universe
+        outside = np.setdiff1d(np.arange(G), U)
+        decided_out = gtruth[outside].clip(0)
+        const = raw.cash + raw.H[:, outside] @ decided_out
+        state = BudgetState(raw.H[:, U], const, worst)
+        tol = max(2.0 ** -day, eps_floor)
+        if maker == "rational":
+            res = rational_market(pw, truth, raw_trades, weights, state, tol)
+        else:
+            pattern = dependency_pattern(graph, trades, N)
+            res = make_market(pw, truth, raw_trades, weights, state, prev, tol, pattern=pattern)
+        P = res.prices
+        # 5. book the trades
+        T = raw_trades(P)
+        E = (weights * res.multipliers)[:, None] * T
+        raw.H[:, U] += T
+        raw.cash -= T @ P
+        eff.H[:, U] += E
+        eff.cash -= E @ P
+        const_after = raw.cash + raw.H[:, outside] @ decided_out
+        worst = np.minimum(worst, pw.min_linear(raw.H[:, U].T) + const_after)
+        if adv_trades:
+            vals = graph.evaluate_all(P)
+            TA = np.zeros((A, N))
+            for a, idx, ids in adv_trades:
+                np.add.at(TA[a], idx, vals[ids])
+            adv.H[:, U] += TA
+            adv.cash -= TA @ P
+        held = np.flatnonzero(np.any(raw.H[:, :G] != 0, axis=0) | np.any(adv.H[:, :G] != 0, axis=0))
+        held_undecided = {int(j) for j in held if gtruth[j] < 0}
+        # 6. record
+        for i, j in enumerate(U):
+            price_hist[(int(j), day)] = float(P[i])
+            last_price[int(j)] = float(P[i])
+            first_price.setdefault(int(j), float(P[i]))
+        keep = np.ones(N, dtype=bool) if keep_prices is None else np.array([keep_prices(s) for s in universe])
+        for i in np.flatnonzero(keep):
+            s = universe[i]
+            gt = scenario.truth.get(s)
+            price_rows.append((day, to_text(s), scenario.label(s), float(P[i]), int(truth[i]),
+                               -1 if gt is None else int(gt), int(scenario.revealed_on.get(s, -1))))
+        for name_book, book, names, role, m in (("eff", eff, traders, "firm", res.multipliers),
+                                                ("adv", adv, adversaries, "adversary", None)):
+            if len(names) == 0:
+                continue
+            HU = book.H[:, U]
+            c = book.cash + book.H[:, outside] @ decided_out
+            lo = pw.min_linear(HU.T) + c
+            hi = pw.max_linear(HU.T) + c
+            mark = HU @ P + c
+            moved = np.abs(E).sum(1) if role == "firm" else np.zeros(len(names))
+            for k, t in enumerate(names):
+                ledger_rows.append((day, t.name or type(t).__name__, role,
+                                    float(m[k]) if m is not None else 1.0, float(lo[k]), float(hi[k]),
+                                    float(mark[k]), float(moved[k])))
+        maker_rows.append((day, N, int((truth < 0).sum()), res.max_value, res.split_bound, res.tolerance,
+                           res.certified, res.evaluations, time.perf_counter() - t0))
+        st.gtruth, st.worst, st.held_undecided, st.day = gtruth, worst, held_undecided, day
+        if progress is not None:
+            progress(day)
+    prices = pd.DataFrame(price_rows, columns=["day", "sentence", "label", "price", "decided", "truth", "revealed_on"])
+    ledger = pd.DataFrame(ledger_rows, columns=["day", "trader", "role", "multiplier", "worst", "best", "mark", "moved"])
+    maker = pd.DataFrame(maker_rows, columns=["day", "n_priced", "n_undecided", "max_value", "split_bound",
+                                              "tolerance", "certified", "evaluations", "seconds"])
+    resolved = pd.DataFrame(resolved_rows, columns=["gid", "sentence", "label", "value", "day_resolved", "first_price"])
+    if state_out is not None:
+        state_out.append(st)
+    return MarketRun(prices, ledger, maker, resolved.drop(columns=["gid"]))
+
+
+@dataclass
+class MarketState:
+    """Everything the day loop carries from one day to the next (see :func:`run_market`)."""
+
+    day: int
+    kb: KnowledgeBase | None
+    gidx: dict
+    gsent: list
+    gtruth: np.ndarray
+    raw: _Book
+    eff: _Book
+    adv: _Book
+    worst: np.ndarray
+    last_price: dict
+    price_hist: dict
+    first_price: dict
+    resolved_rows: list
+    price_rows: list
+    ledger_rows: list
+    maker_rows: list
+    revealed_price_atoms: set
+    held_undecided: set
+    resolved_ids: set
+    price_facts: list
+
+    @classmethod
+    def fresh(cls, K: int, A: int) -> "MarketState":
+        return cls(0, KnowledgeBase(), {}, [], np.full(64, -1, dtype=np.int64), _Book(K), _Book(K), _Book(A),
+                   np.zeros(K), {}, {}, {}, [], [], [], [], set(), set(), set(), [])
+
+
+def save_checkpoint(state: MarketState, path) -> None:
+    """Write a checkpoint as one ``.npz`` (arrays + a JSON document); no pickle, safe to load."""
+    import json
+
+    doc = {"version": 1, "day": state.day, "sentences": [to_text(s) for s in state.gsent],
+           "last_price": [[k, v] for k, v in state.last_price.items()],
+           "price_hist": [[j, d, v] for (j, d), v in state.price_hist.items()],
+           "first_price": [[k, v] for k, v in state.first_price.items()],
+           "resolved_rows": state.resolved_rows,
+           "price_rows": [list(r) for r in state.price_rows], "ledger_rows": [list(r) for r in state.ledger_rows],
+           "maker_rows": [[bool(x) if isinstance(x, (bool, np.bool_)) else x for x in r] for r in state.maker_rows],
+           "revealed_price_atoms": sorted(state.revealed_price_atoms), "held_undecided": sorted(state.held_undecided),
+           "resolved_ids": sorted(state.resolved_ids), "price_facts": [to_text(f) for f in state.price_facts]}
+    np.savez_compressed(path, doc=np.array(json.dumps(doc, default=float)), gtruth=state.gtruth, worst=state.worst,
+                        raw_H=state.raw.H, raw_cash=state.raw.cash, eff_H=state.eff.H, eff_cash=state.eff.cash,
+                        adv_H=state.adv.H, adv_cash=state.adv.cash)
+
+
+def load_checkpoint(path) -> MarketState:
+    """Read a checkpoint written by :func:`save_checkpoint` (sentences are parsed, never unpickled)."""
+    import json
+
+    from aflab.logical_induction.sentences import parse
+
+    with np.load(path, allow_pickle=False) as z:
+        doc = json.loads(str(z["doc"]))
+        if doc.get("version") != 1:
+            raise ValueError(f"unsupported checkpoint version {doc.get('version')!r} in {path}")
+        books = []
+        for name in ("raw", "eff", "adv"):
+            b = _Book(0)
+            b.H, b.cash = z[f"{name}_H"].copy(), z[f"{name}_cash"].copy()
+            books.append(b)
+        gtruth, worst = z["gtruth"].copy(), z["worst"].copy()
+    gsent = [parse(t) for t in doc["sentences"]]
+    return MarketState(
+        int(doc["day"]), None, {s: i for i, s in enumerate(gsent)}, gsent, gtruth, books[0], books[1], books[2], worst,
+        {int(k): float(v) for k, v in doc["last_price"]}, {(int(j), int(d)): float(v) for j, d, v in doc["price_hist"]},
+        {int(k): float(v) for k, v in doc["first_price"]}, doc["resolved_rows"], [tuple(r) for r in doc["price_rows"]],
+        [tuple(r) for r in doc["ledger_rows"]], [tuple(r) for r in doc["maker_rows"]], set(doc["revealed_price_atoms"]),
+        set(doc["held_undecided"]), set(doc["resolved_ids"]), [parse(t) for t in doc["price_facts"]])
+

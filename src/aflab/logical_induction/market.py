@@ -1,0 +1,539 @@
+"""The logical induction algorithm LIA (Garrabrant et al. 2016, sec. 5): Budgeter, TradingFirm, MarketMaker.
+
+Day ``n``:
+
+1. the deductive process reveals ``D_n`` (facts are added to the SAT back-end, :mod:`.worlds`);
+2. every trader ``T^k`` (already entered) writes its trade ``T^k_n``: one expressible feature of
+   today's prices per sentence (:mod:`.expressions`);
+3. **Budgeter** (def. 5.2.1). For budget ``b`` the trader is silenced (factor 0) once, on some earlier
+   day ``m``, some world ``W in PC(D_m)`` valued its holdings at ``<= -b``; otherwise its trade is
+   scaled by ``inf_W 1/max(1, -W(T_n) / (b + W(sum_{i<n} T_i)))``. The infimum over worlds of a ratio of
+   two *separable* linear functions is computed exactly by Dinkelbach's method with a per-component
+   maximum (:class:`.worlds.ProjectedWorlds`).
+4. **TradingFirm** (def. 5.3.2): ``F_n = sum_k sum_{b>=1} w_k 2^-b Budgeter^b(T^k)`` with ``w_k = 2^-k``
+   in the paper (here: the trader's prior weight, ``2^-size`` for enumerated programs). The sum over
+   ``b`` is exact and finite: budgets ``b <= -worst_k`` are dead (factor 0); for
+   ``b >= b*_k = max_W(-W(T_n) - W(S_{n-1}))`` the factor is exactly 1, so their tail sums in closed
+   form to ``2^{1-B}``; only the few budgets in between need the Dinkelbach infimum. This is the
+   paper's closed-form tail (there cut at the trader's magnitude bound ``C``), cut earlier and exactly.
+   The result is ``F_n(P) = sum_k w_k m_k(P) T^k_n(P)`` with a budget multiplier ``m_k in [0, 1]``.
+5. **MarketMaker** (def. 5.1 / thm. 5.1.1): prices ``P_n`` with ``max_{W in PC(D_n)} W(F_n(P_n)) <= eps_n``.
+   Decided sentences are priced at their truth value (their term is 0 in every consistent world).
+   For the others we solve the fixed point of ``P_phi = clip(P_phi + F_phi(P))``: a vectorised
+   bisection on each sentence's own price (exact when the firm is separable, a Jacobi sweep when it
+   is not), alternated with re-computing the budget multipliers, until the **certified check** holds:
+   ``max_W F.(W - P)`` computed exactly over the consistent worlds enumerated by the SAT back-end
+   (separable over components) is ``<= eps_n``. ``eps_n = max(2^-n, eps_floor)``: float64 cannot resolve
+   ``2^-n`` beyond n ~ 50, so the floor (default 1e-12) is the one place we deviate from the paper.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+from scipy.sparse import csgraph
+
+from aflab.logical_induction.expressions import OP_ADD, OP_PRICE, Expr, ExpressionGraph
+from aflab.logical_induction.sentences import Sentence
+from aflab.logical_induction.worlds import ProjectedWorlds
+
+#: at most this many budget levels per trader get an exact Dinkelbach factor; beyond it the factor of
+#: the last computed level is used (a lower bound, since the factor is nondecreasing in b), which
+#: changes the firm by < 2^-MAX_BUDGET_LEVELS relative to the paper and keeps the budget sound.
+MAX_BUDGET_LEVELS = 48
+
+
+# ---------------------------------------------------------------------------------------------
+# day context and trader protocol
+
+
+@dataclass
+class DayContext:
+    """What a trader may look at on day ``n``: the sentences priced today, past prices and outcomes."""
+
+    day: int
+    sentences: tuple[Sentence, ...]
+    index: dict[Sentence, int]
+    graph: ExpressionGraph
+    truth: np.ndarray              # (N,) 1/0 decided by D_n, -1 undecided
+    labels: tuple[str, ...]        # (N,) the scenario's class label of each sentence
+    past_prices: Callable[[Sentence, int], float]
+    resolved: pd.DataFrame         # columns sentence, label, value, day_resolved (revealed so far)
+    blocks: tuple[np.ndarray, ...] = ()  # index arrays of exclusive-exhaustive blocks priced today
+    negation_pairs: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
+    prev_price: np.ndarray | None = None  # (N,) yesterday's price of today's sentences (nan if new)
+    #: the calling trader's own (raw, unbudgeted) holdings of today's sentences: a function of the
+    #: price history, so an e.c. trader may use it; position-targeting traders trade ``target - held``
+    own_holdings: np.ndarray | None = None
+
+    def held(self, idx) -> np.ndarray:
+        if self.own_holdings is None:
+            return np.zeros(len(idx))
+        return self.own_holdings[idx]
+
+    @property
+    def undecided(self) -> np.ndarray:
+        return np.flatnonzero(self.truth < 0)
+
+    def price(self, idx) -> Expr:
+        return self.graph.price(idx)
+
+
+@dataclass(frozen=True)
+class Trade:
+    """A trader's day-n trade: shares of today's sentences ``index`` bought, as expressions of prices."""
+
+    index: np.ndarray
+    quantity: Expr
+
+
+class Trader(Protocol):
+    name: str
+    weight: float      # prior weight w_k in the firm (paper: 2^-k)
+    start_day: int     # T^k trades nothing before this day (paper: day k)
+
+    def trade(self, ctx: DayContext) -> Trade | None: ...
+
+
+# ---------------------------------------------------------------------------------------------
+# budgeter
+
+
+@dataclass(frozen=True)
+class BudgetState:
+    """What the Budgeter needs about one trader's past: holdings ``H`` on today's sentences, the
+    constant part ``c`` of ``W(S_{n-1}) = H.W + c`` (cash plus decided holdings) and ``worst`` =
+    ``min_{m<n} min_{W in PC(D_m)} W(S_m)``."""
+
+    holdings: np.ndarray   # (K, N)
+    const: np.ndarray      # (K,)
+    worst: np.ndarray      # (K,)
+
+
+def budget_factors(pw: ProjectedWorlds, trades: np.ndarray, prices: np.ndarray, holdings: np.ndarray,
+                   const: np.ndarray, budgets: np.ndarray, trader_of: np.ndarray,
+                   max_iter: int = 60) -> np.ndarray:
+    """Budgeter factor ``inf_W 1/max(1, -W(T)/(b + W(S)))`` for pairs (trader_of[i], budgets[i]).
+
+    ``W(T) = T.(W - P)``, ``W(S) = H.W + c``; requires ``b + W(S) > 0`` in every world (alive budget).
+    Dinkelbach: ``lambda <- a(W*)/s(W*)`` with ``W* = argmax_W a(W) - lambda s(W)`` (a separable max);
+    it increases monotonically to ``max_W a/s`` and stops after finitely many steps.
+    """
+    if len(budgets) == 0:
+        return np.zeros(0)
+    A = np.asarray(pw.rows @ (-trades.T))   # (R, K): -T.W per world row
+    Hs = np.asarray(pw.rows @ holdings.T)   # (R, K)
+    a0 = (trades * prices).sum(1)      # (K,): +T.P
+    kk = trader_of
+    a_rows, s_rows = A[:, kk], Hs[:, kk]
+    a_c, s_c = a0[kk], budgets + const[kk]
+    lam = np.ones(len(kk))             # we only need max(1, max ratio)
+    live = np.arange(len(kk))          # pairs still improving
+    for _ in range(max_iter):
+        scores = a_rows[:, live] - lam[live] * s_rows[:, live]
+        best = pw.argmax_rows(scores)                      # (C, M_live)
+        cols = np.arange(len(live))
+        a_val = a_rows[:, live][best, cols].sum(0) + a_c[live]
+        s_val = s_rows[:, live][best, cols].sum(0) + s_c[live]
+        if np.any(s_val <= 0):
+            raise ValueError("budgeter called on a dead budget level (b + W(S) <= 0)")
+        new = np.maximum(1.0, a_val / s_val)
+        grow = new > lam[live] * (1 + 1e-15)
+        lam[live] = np.maximum(lam[live], new)
+        live = live[grow]
+        if len(live) == 0:
+            break
+    return 1.0 / lam
+
+
+def budget_multipliers(pw: ProjectedWorlds, trades: np.ndarray, prices: np.ndarray, state: BudgetState) -> np.ndarray:
+    """``m_k = sum_{b>=1} 2^-b Budgeter^b factor`` for every trader (see module doc), exact up to
+    :data:`MAX_BUDGET_LEVELS` levels per trader."""
+    K = trades.shape[0]
+    if K == 0:
+        return np.zeros(0)
+    # dead levels: W(S_m) <= -b for some m < n (a 1e-9 margin absorbs float round-off, so an alive
+    # level always has b + W(S) > 1e-9 in every world of PC(D_n))
+    now = pw.min_linear(state.holdings.T) + state.const
+    worst = np.minimum(state.worst, now)
+    b_min = np.maximum(1.0, np.floor(-worst + 1e-9) + 1.0)
+    # b* = max_W(-(T+H).W) + T.P - c : for b >= b*, -W(T) <= b + W(S) in every world
+    b_star = pw.max_linear(-(trades + state.holdings).T) + (trades * prices).sum(1) - state.const
+    B = np.maximum(b_min, np.floor(b_star + 1e-9) + 1.0)   # every level <= b* (plus round-off) is exact
+    n_levels = np.clip(B - b_min, 0, MAX_BUDGET_LEVELS).astype(np.int64)
+    trader_of = np.repeat(np.arange(K), n_levels)
+    offs = np.arange(len(trader_of)) - np.repeat(np.cumsum(n_levels) - n_levels, n_levels)
+    budgets = b_min[trader_of] + offs
+    f = budget_factors(pw, trades, prices, state.holdings, state.const, budgets, trader_of)
+    m = np.ldexp(1.0, (1 - B).astype(np.int64)) if len(B) else np.zeros(0)     # closed-form tail b >= B
+    m = m.astype(float)
+    np.add.at(m, trader_of, np.ldexp(f, (-budgets).astype(np.int64)))
+    # levels beyond the cap: the last exact factor as a (sound) lower bound
+    capped = (B - b_min) > MAX_BUDGET_LEVELS
+    if np.any(capped):
+        last = np.zeros(K)
+        ends = np.cumsum(n_levels) - 1
+        last[n_levels > 0] = f[ends[n_levels > 0]]
+        first_unc = b_min + MAX_BUDGET_LEVELS
+        extra = np.ldexp(1.0, (1 - first_unc).astype(np.int64)) - np.ldexp(1.0, (1 - B).astype(np.int64))
+        m = m + np.where(capped, last * extra, 0.0)
+    return m
+
+
+# ---------------------------------------------------------------------------------------------
+# market maker
+
+
+@dataclass(frozen=True)
+class MakerResult:
+    prices: np.ndarray
+    firm_trade: np.ndarray
+    multipliers: np.ndarray
+    max_value: float          # max_{W in PC(D_n)} W(F(P)) (exact, solver worlds)
+    split_bound: float        # per-sentence split bound sum_phi max_w F_phi (w - P_phi)
+    tolerance: float
+    certified: bool
+    evaluations: int
+
+
+def split_bound(F: np.ndarray, P: np.ndarray) -> float:
+    """Per-sentence split: ``sum_phi max_{w in {0,1}} F_phi (w - P_phi)`` >= the max over consistent worlds."""
+    return float((np.maximum(F, 0) * (1 - P) + np.maximum(-F, 0) * P).sum())
+
+
+def dependency_pattern(graph: ExpressionGraph, trades: list[tuple[int, np.ndarray, np.ndarray]], N: int) -> sp.csr_matrix:
+    """Boolean (N, N) sparse pattern: does the firm's trade on sentence i depend on today's price j?
+
+    Computed by propagating price-leaf sets up the DAG (``D = L + A D`` to a fixed point, one sparse
+    product per level of depth)."""
+    n = graph.size
+    op, a, b = graph.op[:n], graph.a[:n], graph.b[:n]
+    leaf = np.flatnonzero(op == OP_PRICE)
+    L = sp.csr_matrix((np.ones(len(leaf)), (leaf, a[leaf])), shape=(n, N))
+    inner = np.flatnonzero(op >= OP_ADD)
+    rows = np.concatenate([inner, inner])
+    cols = np.concatenate([a[inner], b[inner]])
+    A = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+    D = L.copy()
+    for _ in range(int(graph.level[:n].max(initial=0)) + 1):
+        new = ((L + A @ D) > 0).astype(np.float64)
+        if (new != D).nnz == 0:
+            break
+        D = new
+    if not trades:
+        return sp.csr_matrix((N, N))
+    idx = np.concatenate([t[1] for t in trades])
+    ids = np.concatenate([t[2] for t in trades])
+    Sel = sp.csr_matrix((np.ones(len(idx)), (idx, ids)), shape=(N, n))
+    return ((Sel @ D) > 0).astype(np.float64).tocsr()
+
+
+def color_columns(pattern: sp.csr_matrix) -> np.ndarray:
+    """Greedy colouring: columns sharing a row get different colours (for batched finite differences)."""
+    N = pattern.shape[1]
+    conflict = (pattern.T @ pattern).tocsr()
+    colors = np.full(N, -1, dtype=np.int64)
+    indptr, indices = conflict.indptr, conflict.indices
+    for j in range(N):
+        used = colors[indices[indptr[j]:indptr[j + 1]]]
+        c = 0
+        used_set = set(used[used >= 0].tolist())
+        while c in used_set:
+            c += 1
+        colors[j] = c
+    return colors
+
+
+def make_market(pw: ProjectedWorlds, truth: np.ndarray, raw_trades: Callable[[np.ndarray], np.ndarray],
+                weights: np.ndarray, state: BudgetState, start: np.ndarray, tolerance: float,
+                pattern: sp.csr_matrix | None = None, bisection_steps: int = 7, max_rounds: int = 8,
+                newton_steps: int = 60) -> MakerResult:
+    """Find prices with the firm's worst-case value ``<= tolerance`` (see module doc).
+
+    The dependency ``pattern`` (which prices each trade reads) splits the sentences into coupled
+    components. Round 0: singleton components (a separable firm) are solved exactly by batched
+    k-section; coupled components start from yesterday's prices, and those with a new sentence get a
+    Gauss-Seidel sweep of exact one-sentence k-sections (colour by colour); then semismooth
+    Levenberg-Marquardt polishes everything (sparse Jacobian by coloured finite differences). Later
+    rounds re-compute the budget multipliers at the new prices and repeat the sweep + polish. The
+    result is the best point found, with its certified worst-case value over PC(D_n).
+    """
+    N = len(truth)
+    decided = truth >= 0
+    und = ~decided
+    fresh = ~np.isfinite(np.asarray(start, dtype=float)) if start is not None else np.ones(N, dtype=bool)
+    P = np.where(decided, truth.astype(float), np.clip(np.nan_to_num(start, nan=0.5), 0, 1))
+    evals = 0
+    if pattern is not None and N:
+        pattern = ((pattern + sp.eye(N)) > 0).astype(np.float64).tocsr()
+        colors = color_columns(pattern)
+        _, comp = csgraph.connected_components(pattern + pattern.T, directed=False)
+    else:
+        pattern = sp.eye(N, format="csr")
+        colors = np.zeros(N, dtype=np.int64)
+        comp = np.arange(N)
+    size = np.bincount(comp, minlength=int(comp.max(initial=-1)) + 1)[comp] if N else np.zeros(0, dtype=int)
+    single = und & (size == 1)
+    coupled = und & (size > 1)
+
+    def firm_at(P, m):
+        nonlocal evals
+        evals += 1
+        T = raw_trades(P)
+        return (weights * m) @ T if T.ndim == 2 else np.einsum("k,bkn->bn", weights * m, T)
+
+    def exact(P):
+        T = raw_trades(P)
+        m = budget_multipliers(pw, T, P, state)
+        return (weights * m) @ T, m
+
+    F, m = exact(P)
+    best = None
+    # outer fixed point m = G(m) := m(P*(m)) (budget multipliers at the prices solved with m frozen),
+    # accelerated by Anderson mixing over the last few rounds
+    hist_m: list[np.ndarray] = []
+    hist_g: list[np.ndarray] = []
+    m_used = m
+    for rnd in range(max_rounds):
+        m = m_used
+        if single.any():
+            P = _ksection(P, m, firm_at, single, bisection_steps)
+        if coupled.any():
+            if rnd == 0:
+                fresh_comp = np.zeros(comp.max() + 1, dtype=bool)
+                fresh_comp[comp[fresh & coupled]] = True
+                sweep = coupled & fresh_comp[comp]
+            else:  # only the coupled components whose residual under the new multipliers is not ~0
+                Fm = firm_at(P, m)
+                R = np.abs(np.where(und, P - np.clip(P + Fm, 0.0, 1.0), 0.0))
+                bad = np.zeros(comp.max() + 1, dtype=bool)
+                bad[comp[R > 1e-13]] = True
+                sweep = coupled & bad[comp]
+            if sweep.any():
+                P = _gauss_seidel_bisection(P, m, firm_at, sweep, colors, bisection_steps,
+                                            sweeps=1 if rnd == 0 else 3)
+            P = _newton(P, m, firm_at, und, colors, pattern, newton_steps)
+        F, m_new = exact(P)
+        value = float(pw.max_linear(F) - F @ P) if N else 0.0
+        if best is None or value < best[0]:
+            best = (value, P.copy(), F.copy(), m_new.copy())
+        if value <= tolerance:
+            break
+        hist_m.append(m.copy())
+        hist_g.append(m_new.copy())
+        m_used = _anderson(hist_m[-4:], hist_g[-4:])
+    value, P, F, m = best
+    return MakerResult(P, F, m, value, split_bound(F, P), tolerance, bool(value <= tolerance), evals)
+
+
+def _anderson(ms: list[np.ndarray], gs: list[np.ndarray]) -> np.ndarray:
+    """Anderson mixing for the fixed point m = G(m): the combination of the last G-values whose
+    residuals G(m) - m have the smallest least-squares norm, clipped to [0, 1]."""
+    if len(ms) < 2:
+        return gs[-1]
+    R = np.stack([g - m for m, g in zip(ms, gs)], axis=1)       # (K, r)
+    dR = np.diff(R, axis=1)
+    dG = np.diff(np.stack(gs, axis=1), axis=1)
+    gamma, *_ = np.linalg.lstsq(dR, R[:, -1], rcond=None)
+    out = gs[-1] - dG @ gamma
+    return np.clip(np.where(np.isfinite(out), out, gs[-1]), 0.0, 1.0)
+
+
+def _ksection(P, m, firm_at, sel, rounds, grid=64):
+    """Root of each selected sentence's own trade ``F_phi(P_phi) = 0`` on [0, 1] (others fixed at ``P``
+    or moving together), by k-section: each round evaluates a batch of ``grid - 1`` price vectors and
+    keeps the first sign change from ``F > 0`` to ``F <= 0``; ``rounds`` rounds give width 64^-rounds.
+    Sentences whose trade is negative at 0 end at 0; positive at 1 end at 1 (complementarity)."""
+    N = len(P)
+    lo, hi = np.zeros(N), np.ones(N)
+    frac = (np.arange(1, grid) / grid)[:, None]
+    for _ in range(rounds):
+        pts = lo[None, :] + (hi - lo)[None, :] * frac              # (G-1, N)
+        f = firm_at(np.where(sel[None, :], pts, P[None, :]), m)
+        nonpos = f <= 0
+        any_np = nonpos.any(axis=0)
+        first = np.argmax(nonpos, axis=0)
+        cols = np.arange(N)
+        new_hi = np.where(any_np, pts[first, cols], hi)
+        new_lo = np.where(any_np, np.where(first > 0, pts[np.maximum(first - 1, 0), cols], lo), pts[-1])
+        lo, hi = new_lo, new_hi
+    # endpoints: at 0 if F(lo=0) side never positive, at 1 if never non-positive
+    out = 0.5 * (lo + hi)
+    out = np.where(lo <= 0, 0.0, np.where(hi >= 1, 1.0, out))
+    cand = np.stack([out, lo, hi])
+    fc = firm_at(np.where(sel[None, :], cand, P[None, :]), m)
+    term = np.maximum(fc, 0) * (1 - cand) + np.maximum(-fc, 0) * cand
+    best = cand[term.argmin(axis=0), np.arange(N)]
+    return np.where(sel, best, P)
+
+
+def _gauss_seidel_bisection(P, m, firm_at, und, colors, steps, sweeps=3, tol=1e-10):
+    """Nonlinear Gauss-Seidel: for each colour, k-section the own price of all its undecided
+    sentences at once (their trades do not depend on each other's prices), others held fixed; repeat
+    sweeps (only over sentences whose natural residual is still above ``tol``) until it is below.
+    Exact in flat (saturated) regions where Newton-type steps have no gradient to follow."""
+    P = P.copy()
+    active = und.copy()
+    for _ in range(sweeps):
+        for c in range(int(colors.max(initial=-1)) + 1):
+            sel = active & (colors == c)
+            if sel.any():
+                P = _ksection(P, m, firm_at, sel, steps)
+        F = firm_at(P, m)
+        R = np.abs(np.where(und, P - np.clip(P + F, 0.0, 1.0), 0.0))
+        if R.max(initial=0.0) <= tol:
+            break
+        active = active & (R > tol * 1e-3)
+    return P
+
+
+def _newton(P, m, firm_at, und, colors, pattern, steps):
+    """Levenberg-Marquardt on the natural residual ``R(P) = P - clip(P + F(P), 0, 1)`` (zero iff every
+    sentence satisfies the complementarity ``F>0 => P=1, F<0 => P=0, else F=0``).
+
+    The Jacobian of F comes from coloured finite differences (one batched evaluation); ``R``'s
+    generalised Jacobian is ``-J_F`` on rows where ``P + F`` is inside the box and the identity where it
+    is clipped. Damping ``lambda`` is adapted per connected component of the dependency pattern, and a
+    step is accepted per component when it lowers that component's ``||R||^2``, so one hard block
+    cannot stall the others. Near the solution it is Gauss-Newton (quadratic convergence)."""
+    N = len(P)
+    n_col = int(colors.max(initial=-1)) + 1
+    pat = pattern.tocoo()
+    _, comp = csgraph.connected_components(pattern + pattern.T, directed=False)
+    n_comp = int(comp.max(initial=-1)) + 1
+    h = 1e-7
+    dirs = np.zeros((n_col, N))
+    dirs[colors, np.arange(N)] = 1.0
+
+    def resid(P, F):
+        return np.where(und, P - np.clip(P + F, 0.0, 1.0), 0.0)
+
+    F = firm_at(P, m)
+    R = resid(P, F)
+    cur = np.bincount(comp, weights=R * R, minlength=n_comp)
+    lam = np.full(n_comp, 1e-4)
+    eye = sp.eye(N, format="csr")
+    for _ in range(steps):
+        if cur.max(initial=0.0) <= 1e-29:
+            break
+        Fh = firm_at(P[None, :] + h * dirs, m)                      # (n_col, N)
+        vals = (Fh[colors[pat.col], pat.row] - F[pat.row]) / h
+        J = sp.csr_matrix((vals, (pat.row, pat.col)), shape=(N, N))
+        inside = und & (P + F > 0.0) & (P + F < 1.0)
+        G = (sp.diags(inside.astype(float)) @ (-J) + sp.diags((~inside).astype(float))).tocsr()
+        GtG = (G.T @ G).tocsr()
+        diag = GtG.diagonal()
+        rhs = -(G.T @ R)
+        A = GtG + sp.diags(lam[comp] * (diag + 1e-30) + 1e-300)
+        try:
+            with np.errstate(all="ignore"):
+                d = np.atleast_1d(spla.spsolve(A.tocsc(), rhs))
+        except Exception:
+            lam *= 10.0
+            continue
+        if not np.all(np.isfinite(d)):
+            lam *= 10.0
+            continue
+        d = np.where(und, d, 0.0)
+        Pn = np.clip(P + d, 0.0, 1.0)
+        Fn = firm_at(Pn, m)
+        Rn = resid(Pn, Fn)
+        new = np.bincount(comp, weights=Rn * Rn, minlength=n_comp)
+        ok = new < cur
+        sel = ok[comp]
+        P = np.where(sel, Pn, P)
+        F = np.where(sel, Fn, F)
+        R = np.where(sel, Rn, R)
+        cur = np.where(ok, new, cur)
+        lam = np.where(ok, np.maximum(lam / 5.0, 1e-12), lam * 8.0)
+        open_ = cur > 1e-29
+        if not open_.any() or np.all(lam[open_] > 1e10):
+            break
+    del eye
+    return P
+
+
+# ---------------------------------------------------------------------------------------------
+# exhaustive rational search (the paper's / logicalinduction's existence proof made literal)
+
+
+def rational_market(pw: ProjectedWorlds, truth: np.ndarray, raw_trades: Callable[[np.ndarray], np.ndarray],
+                    weights: np.ndarray, state: BudgetState, tolerance: float,
+                    max_candidates: int = 200_000) -> MakerResult:
+    """The exhaustive mode: the first rational price vector (``logicalinduction``'s enumeration order,
+    over the undecided sentences) whose firm trade has worst-case value ``<= tolerance`` -- the
+    existence proof of thm 5.1.1 made literal. Exponential in the number of sentences; for parity
+    checks on small cases only."""
+    und = np.flatnonzero(truth < 0)
+    base = truth.astype(float).clip(0)
+    evals = 0
+
+    def at(Pu):
+        nonlocal evals
+        evals += 1
+        P = base.copy()
+        P[und] = Pu
+        T = raw_trades(P)
+        m = budget_multipliers(pw, T, P, state)
+        F = (weights * m) @ T
+        return float(pw.max_linear(F) - F @ P), P, F, m
+
+    if len(und) == 0:
+        v, P, F, m = at(np.zeros(0))
+    else:
+        Pu = rational_search(lambda q: at(q)[0], len(und), tolerance, max_candidates)
+        if Pu is None:
+            raise ValueError(f"rational search found no prices within {max_candidates} candidates")
+        v, P, F, m = at(Pu)
+    return MakerResult(P, F, m, v, split_bound(F, P), tolerance, bool(v <= tolerance), evals)
+
+
+def rationals_between_0_1():
+    """0/1, 1/1, 0/2, 1/2, 2/2, 0/3, ...: the enumeration order of ``logicalinduction``'s search."""
+    d = 1
+    while True:
+        for num in range(d + 1):
+            yield num / d
+        d += 1
+
+
+def rational_search(value_at: Callable[[np.ndarray], float], n: int, tolerance: float, max_candidates: int = 200_000):
+    """First price vector (in ``logicalinduction``'s enumeration order) with worst-case value <= tolerance.
+
+    For one sentence the order is the rationals above; for ``n > 1`` it is the diagonal product order
+    of ``enumerator.product`` (allocations of i balls among n jars over the growing cache).
+    """
+    if n == 1:
+        for i, r in enumerate(rationals_between_0_1()):
+            if i >= max_candidates:
+                break
+            P = np.array([r])
+            if value_at(P) <= tolerance:
+                return P
+        return None
+    cache: list[float] = []
+    gen = rationals_between_0_1()
+    count = 0
+    for i in range(max_candidates):
+        cache.append(next(gen))
+        for js in _allocations(i, n):
+            P = np.array([cache[j] for j in js])
+            count += 1
+            if value_at(P) <= tolerance:
+                return P
+            if count >= max_candidates:
+                return None
+    return None
+
+
+def _allocations(balls: int, jars: int):
+    if jars == 1:
+        yield (balls,)
+        return
+    for i in range(balls + 1):
+        for sub in _allocations(balls - i, jars - 1):
+            yield (i,) + sub

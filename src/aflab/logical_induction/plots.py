@@ -1,0 +1,120 @@
+"""Figures for the logical-induction claims, drawn from the stored tables only."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from aflab.core.plots import PALETTE, new_figure
+
+
+def maker_figure(table: pd.DataFrame):
+    fig, ax = new_figure()
+    t = table.groupby("day")[["max_value", "tolerance"]].max()
+    ax.semilogy(t.index, np.maximum(t.max_value, 1e-20), "o-", ms=3, label="max_W W(firm trade), certified")
+    ax.semilogy(t.index, t.tolerance, "k--", lw=1, label="tolerance max(2^-n, floor)")
+    ax.set(xlabel="day n", ylabel="worst-case value of the firm's trade", title="Market maker: certified 2^-n condition")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def trajectories_figure(table: pd.DataFrame):
+    """Price paths of sampled digit sentences with a marker on the day each is resolved, and of the
+    never-decided sentences."""
+    fig, axes = new_figure(ncols=2)
+    sample = table[table.kind == "sample"]
+    for i, (name, grp) in enumerate(sample.groupby("sentence")):
+        col = PALETTE[i % len(PALETTE)]
+        axes[0].plot(grp.day, grp.price, color=col, lw=1, alpha=0.8)
+        rev = grp.revealed_on.iloc[0]
+        hit = grp[grp.day == rev]
+        if len(hit):
+            axes[0].plot(hit.day, hit.price, "v", color=col, ms=5)
+    axes[0].axhline(0.1, color="k", ls=":", lw=1)
+    axes[0].set(xlabel="day", ylabel="price", title="pi_digit(p) = d, p = 1..3 (v = resolved)")
+    never = table[table.kind == "never_decided"]
+    for i, (name, grp) in enumerate(never.groupby("sentence")):
+        axes[1].plot(grp.day, grp.price, lw=1, color=PALETTE[i % len(PALETTE)], label=name if i < 6 else None)
+    axes[1].set(xlabel="day", ylabel="price", title="never-decided sentences")
+    if len(never):
+        axes[1].legend(fontsize=6)
+    return fig
+
+
+def frequencies_figure(table: pd.DataFrame):
+    fig, ax = new_figure()
+    for seed, grp in table.groupby("seed"):
+        ax.plot(grp.day, grp.mean_abs_dev, label=f"mean |P - 0.1| (seed {seed})")
+        ax.plot(grp.day, grp.max_block_gap, ls="--", label=f"max |sum_d P - 1| (seed {seed})")
+    ax.set(xlabel="day", ylabel="deviation", title="Digits of pi: undecided digit sentences")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def coherence_figure(table: pd.DataFrame):
+    fig, ax = new_figure()
+    ax.semilogy(table.day, table.mean_negation_gap.clip(lower=1e-12), "o-", ms=3, label="|P(phi) + P(~phi) - 1|")
+    ax.semilogy(table.day, table.mean_hull_l1.clip(lower=1e-12), "s-", ms=3, label="L1 distance to hull of PC(D_n)")
+    ax.set(xlabel="day", ylabel="incoherence", title="Limit coherence")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def provability_figure(table: pd.DataFrame):
+    fig, ax = new_figure()
+    for i, (lab, grp) in enumerate(table.groupby("label")):
+        ax.plot(grp.first_day, grp.first_price, "o", ms=4, color=PALETTE[i], label=f"{lab}: first price")
+        ax.plot(grp.first_day, grp.price_before_proof, "x", ms=4, color=PALETTE[i], label=f"{lab}: day before proof")
+    ax.axhline(1.0, color="k", ls=":", lw=1)
+    ax.set(xlabel="day first priced", ylabel="price", ylim=(0, 1.05), title="Provability induction: theorems before proof")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def calibration_figure(table: pd.DataFrame, n_bins: int = 5):
+    fig, ax = new_figure()
+    b = np.minimum((table.price_before * n_bins).astype(int), n_bins - 1)
+    g = table.assign(bin=b).groupby("bin").agg(price=("price_before", "mean"), freq=("value", "mean"), n=("value", "size"))
+    se = np.sqrt(g.freq * (1 - g.freq) / g.n).fillna(0)
+    ax.errorbar(g.price, g.freq, yerr=2 * se, fmt="o", label="resolved sentences (+-2 SE)")
+    ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
+    ax.set(xlabel="price on the day before resolution", ylabel="frequency true", title="Calibration")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def pnl_figure(table: pd.DataFrame):
+    """Ledger: adversaries' plausible value ranges in both markets, and the firm's top earners."""
+    fig, axes = new_figure(ncols=2)
+    adv = table[table.role == "adversary"]
+    for i, ((trader, market), grp) in enumerate(adv.groupby(["trader", "market"])):
+        ls = "-" if market == "logical_inductor" else ":"
+        col = PALETTE[i // 2 % len(PALETTE)]
+        axes[0].plot(grp.day, grp.worst, ls, color=col, label=f"{trader} [{market}]")
+        axes[0].fill_between(grp.day, grp.worst, grp.best, color=col, alpha=0.1)
+    axes[0].set(xlabel="day", ylabel="plausible value [min_W, max_W]", title="Held-out adversaries", yscale="symlog")
+    axes[0].legend(fontsize=5)
+    firm = table[(table.role == "firm") & (table.market == "logical_inductor")]
+    if len(firm):
+        last = firm[firm.day == firm.day.max()].set_index("trader").mark
+        top = list(last.abs().sort_values(ascending=False).index[:6])
+        for i, name in enumerate(top):
+            grp = firm[firm.trader == name]
+            axes[1].plot(grp.day, grp.mark, color=PALETTE[i % len(PALETTE)], label=name)
+    axes[1].set(xlabel="day", ylabel="mark-to-market P&L (effective)", title="Firm ledger: who earned")
+    axes[1].legend(fontsize=6)
+    return fig
+
+
+def kelly_figure(table: pd.DataFrame):
+    fig, axes = new_figure(ncols=2)
+    g = table[table.seed == table.seed.min()]
+    axes[0].plot(g.t, g.p_bayes, lw=2, label="Bayes mixture")
+    axes[0].plot(g.t, g.p_kelly, "--", lw=1, label="Kelly market price")
+    axes[0].plot(g.t, g.p_fractional, ":", lw=1, label="half-Kelly market price")
+    axes[0].set(xlabel="t", ylabel="P(x_t = 1)", title="Kelly bettors vs Bayes")
+    axes[0].legend(fontsize=8)
+    axes[1].semilogy(g.t, np.abs(g.p_kelly - g.p_bayes).clip(lower=1e-18), label="|Kelly - Bayes|")
+    axes[1].semilogy(g.t, np.abs(g.p_fractional - g.p_bayes).clip(lower=1e-18), label="|half-Kelly - Bayes|")
+    axes[1].set(xlabel="t", ylabel="abs difference")
+    axes[1].legend(fontsize=8)
+    return fig

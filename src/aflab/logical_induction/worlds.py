@@ -1,0 +1,319 @@
+"""PC(D_n): the propositional worlds consistent with what the deductive process has revealed.
+
+Garrabrant et al. 2016, def. 3.4: ``PC(D_n)`` is the set of worlds (truth assignments to all
+sentences) propositionally consistent with ``D_n``. The market needs three things from it:
+
+- *is phi decided?* (true / false in every consistent world) -- one SAT call with an assumption;
+- *min / max over consistent worlds of a linear function* ``sum_phi c_phi W(phi)`` -- the value of a
+  trader's holdings (sec. 5.2, 5.4); it is separable over independent components;
+- the consistent worlds *projected* on the sentences being traded, per component (for certified checks).
+
+:class:`KnowledgeBase` keeps an incremental SAT encoding (Tseitin, python-sat) split into independent
+components by a union-find over atoms: a sentence joins the components of all its atoms, and each
+component has its own solver, so ten thousand unrelated atoms are ten thousand 2-world problems, not
+one 2^10000 problem. Brute-force enumeration of 2^atoms lives only in :func:`brute_force_worlds`,
+the tested reference.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from pysat.solvers import Solver
+
+from aflab.logical_induction.sentences import (AND, ATOM, CONST, IFF, IMPLIES, NOT, OR, TRUE, Sentence,
+                                               evaluate_many)
+
+#: refuse to enumerate a component with more projected worlds than this (use smaller components)
+MAX_WORLDS_PER_COMPONENT = 1 << 14
+
+
+@dataclass(frozen=True)
+class ProjectedWorlds:
+    """Consistent worlds restricted to ``sentences``, one block of rows per independent component.
+
+    ``rows[r, j]`` (a sparse CSR matrix) is the truth (0/1) of ``sentences[j]`` in world-row ``r``
+    (zero outside the row's component); ``starts[c]`` is the first row of component ``c`` (rows are grouped by component), and
+    ``component[j]`` is the component of sentence ``j``. A full consistent world is one row from every
+    component, so ``max_W c . W = sum_c max_{r in c} rows[r] . c``.
+    """
+
+    sentences: tuple[Sentence, ...]
+    rows: sp.csr_matrix       # (R, N) float 0/1
+    starts: np.ndarray        # (C,) int, first row of each component
+    component: np.ndarray     # (N,) int
+
+    @property
+    def n_components(self) -> int:
+        return len(self.starts)
+
+    def segment_max(self, scores: np.ndarray) -> np.ndarray:
+        """Per-component max of ``scores`` (R,) or (R, B) -> (C,) or (C, B)."""
+        return np.maximum.reduceat(scores, self.starts, axis=0)
+
+    def max_linear(self, coef: np.ndarray) -> np.ndarray:
+        """``max_W sum_j coef[j] W(s_j)`` over consistent worlds; coef (N,) or (N, B) -> scalar or (B,)."""
+        if len(self.sentences) == 0:
+            return np.zeros(coef.shape[1:]) if coef.ndim > 1 else np.float64(0.0)
+        return self.segment_max(np.asarray(self.rows @ coef)).sum(axis=0)
+
+    def min_linear(self, coef: np.ndarray) -> np.ndarray:
+        return -self.max_linear(-coef)
+
+    def argmax_rows(self, scores: np.ndarray) -> np.ndarray:
+        """For (R, B) scores, the first maximising row of each component: (C, B) row indices."""
+        seg = self.segment_max(scores)
+        R = self.rows.shape[0]
+        counts = np.diff(np.append(self.starts, R))
+        full = np.repeat(seg, counts, axis=0)
+        rowidx = np.broadcast_to(np.arange(R)[:, None], scores.shape)
+        cand = np.where(scores >= full, rowidx, R)
+        return np.minimum.reduceat(cand, self.starts, axis=0)
+
+    def n_worlds_log2(self) -> float:
+        counts = np.diff(np.append(self.starts, self.rows.shape[0]))
+        return float(np.log2(counts).sum())
+
+    def decided(self) -> np.ndarray:
+        """Per sentence: 1 if true in every consistent world, 0 if false in every one, -1 if undecided."""
+        counts = np.diff(np.append(self.starts, self.rows.shape[0]))
+        n_true = np.asarray(self.rows.sum(axis=0)).ravel()
+        n_rows = counts[self.component] if len(self.component) else np.zeros(0)
+        return np.where(n_true >= n_rows, 1, np.where(n_true <= 0, 0, -1))
+
+    def full_worlds(self, limit: int = 1 << 16) -> np.ndarray:
+        """Every consistent world on ``sentences`` (product of components); only for small cases."""
+        counts = np.diff(np.append(self.starts, self.rows.shape[0]))
+        if np.prod(counts.astype(float)) > limit:
+            raise ValueError(f"{np.prod(counts.astype(float)):.3g} worlds exceed the limit {limit}")
+        out = np.zeros((1, len(self.sentences)))
+        for c, start in enumerate(self.starts):
+            block = self.rows[start:start + counts[c]].toarray()
+            out = (out[:, None, :] + block[None, :, :]).reshape(-1, len(self.sentences))
+        return out
+
+
+class KnowledgeBase:
+    """Incremental SAT back-end for PC(D_n), split into independent components (see module doc)."""
+
+    def __init__(self, solver_name: str = "minisat22"):
+        self.solver_name = solver_name
+        self._parent: dict[str, str] = {}           # union-find over atom names
+        self._clauses: dict[str, list[list[int]]] = {}  # root -> clauses
+        self._has_facts: dict[str, bool] = {}
+        self._version: dict[str, int] = {}
+        self._solvers: dict[str, Solver] = {}
+        self._var: dict[int, int] = {}              # sentence uid -> SAT variable
+        self._atom_var: dict[str, int] = {}
+        self._next_var = 1
+        self._cache: dict[tuple, np.ndarray] = {}
+        self.facts: list[Sentence] = []
+        self._true_var = self._new_var()
+
+    # -- union-find -----------------------------------------------------------------------------
+    def _find(self, a: str) -> str:
+        root = a
+        while self._parent[root] != root:
+            root = self._parent[root]
+        while self._parent[a] != root:
+            self._parent[a], a = root, self._parent[a]
+        return root
+
+    def _add_atom(self, name: str) -> None:
+        if name not in self._parent:
+            self._parent[name] = name
+            self._clauses[name] = []
+            self._has_facts[name] = False
+            self._version[name] = 0
+
+    def _union(self, names) -> str | None:
+        roots = sorted({self._find(n) for n in names})
+        if not roots:
+            return None
+        keep = max(roots, key=lambda r: len(self._clauses[r]))
+        for r in roots:
+            if r == keep:
+                continue
+            self._parent[r] = keep
+            self._clauses[keep].extend(self._clauses.pop(r))
+            self._has_facts[keep] |= self._has_facts.pop(r)
+            self._version[keep] += self._version.pop(r) + 1
+            self._solvers.pop(r, None)
+        if len(roots) > 1:
+            self._solvers.pop(keep, None)
+        return keep
+
+    def _new_var(self) -> int:
+        v = self._next_var
+        self._next_var += 1
+        return v
+
+    # -- Tseitin encoding --------------------------------------------------------------------------
+    def _encode(self, s: Sentence, root: str | None) -> int:
+        v = self._var.get(s.uid)
+        if v is not None:
+            return v
+        if s.kind == CONST:
+            v = self._true_var if s is TRUE else -self._true_var
+            self._var[s.uid] = v
+            return v
+        if s.kind == ATOM:
+            v = self._atom_var.get(s.name)
+            if v is None:
+                v = self._atom_var[s.name] = self._new_var()
+            self._var[s.uid] = v
+            return v
+        kids = [self._encode(a, root) for a in s.args]
+        if s.kind == NOT:
+            self._var[s.uid] = -kids[0]
+            return -kids[0]
+        v = self._new_var()
+        cl: list[list[int]] = []
+        if s.kind == AND:
+            cl += [[-v, k] for k in kids] + [[v] + [-k for k in kids]]
+        elif s.kind == OR:
+            cl += [[v, -k] for k in kids] + [[-v] + list(kids)]
+        elif s.kind == IMPLIES:
+            a, b = kids
+            cl += [[-v, -a, b], [v, a], [v, -b]]
+        elif s.kind == IFF:
+            a, b = kids
+            cl += [[-v, -a, b], [-v, a, -b], [v, a, b], [v, -a, -b]]
+        self._clauses[root].extend(cl)
+        if root in self._solvers:
+            for c in cl:
+                self._solvers[root].add_clause(c)
+        self._var[s.uid] = v
+        return v
+
+    def register(self, s: Sentence) -> str | None:
+        """Make ``s`` known to the back-end (joins its atoms' components); returns its component root."""
+        for a in s.atoms:
+            self._add_atom(a)
+        root = self._union(s.atoms)
+        if root is not None:
+            self._encode(s, root)
+        return root
+
+    def component_of(self, s: Sentence) -> str | None:
+        return self.register(s)
+
+    # -- facts -------------------------------------------------------------------------------------
+    def add_fact(self, s: Sentence) -> None:
+        """Add a revealed sentence to D (it is now true in every consistent world)."""
+        root = self.register(s)
+        self.facts.append(s)
+        if root is None:  # constant
+            if s is not TRUE:
+                raise ValueError(f"deductive process revealed a false constant: {s}")
+            return
+        v = self._var[s.uid]
+        self._clauses[root].append([v])
+        self._has_facts[root] = True
+        self._version[root] += 1
+        if root in self._solvers:
+            self._solvers[root].add_clause([v])
+        if not self._solver(root).solve():
+            raise ValueError(f"deductive process became inconsistent after revealing {s}")
+
+    def _solver(self, root: str) -> Solver:
+        sol = self._solvers.get(root)
+        if sol is None:
+            sol = Solver(name=self.solver_name, bootstrap_with=self._clauses[root] + [[self._true_var]])
+            self._solvers[root] = sol
+        return sol
+
+    def truth(self, s: Sentence) -> int | None:
+        """1 if D_n proves s propositionally, 0 if it refutes it, None if undecided."""
+        root = self.register(s)
+        if root is None:
+            return 1 if s is TRUE else 0
+        v = self._var[s.uid]
+        sol = self._solver(root)
+        can_true = sol.solve(assumptions=[v])
+        can_false = sol.solve(assumptions=[-v])
+        if can_true and can_false:
+            return None
+        return 1 if can_true else 0
+
+    # -- projected worlds -------------------------------------------------------------------------
+    def project(self, sentences) -> ProjectedWorlds:
+        """Consistent worlds on ``sentences``, per independent component (cached per KB version)."""
+        sentences = tuple(sentences)
+        roots = [self.register(s) for s in sentences]
+        roots = [self._find(r) if r is not None else "" for r in roots]  # registration may merge
+        order = sorted(range(len(sentences)), key=lambda j: roots[j])
+        groups: dict[str, list[int]] = {}
+        for j in order:
+            groups.setdefault(roots[j], []).append(j)
+        ri, ci, starts, comp = [], [], [], np.zeros(len(sentences), dtype=np.int64)
+        nrows = 0
+        for c, (root, idx) in enumerate(groups.items()):
+            w = self._component_worlds(root, [sentences[j] for j in idx])
+            r, k = np.nonzero(w)
+            ri.append(r + nrows)
+            ci.append(np.asarray(idx, dtype=np.int64)[k])
+            starts.append(nrows)
+            nrows += len(w)
+            comp[idx] = c
+        r = np.concatenate(ri) if ri else np.zeros(0, dtype=np.int64)
+        cc = np.concatenate(ci) if ci else np.zeros(0, dtype=np.int64)
+        rows = sp.csr_matrix((np.ones(len(r)), (r, cc)), shape=(nrows, len(sentences)))
+        return ProjectedWorlds(sentences, rows, np.asarray(starts, dtype=np.int64), comp)
+
+    def _component_worlds(self, root: str, sub: list[Sentence]) -> np.ndarray:
+        if root == "":  # constants only
+            return np.array([[1.0 if s is TRUE else 0.0 for s in sub]])
+        key = (root, self._version[root], tuple(s.uid for s in sub))
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        atoms = sorted(frozenset().union(*(s.atoms for s in sub)))
+        if not self._has_facts[root] and len(atoms) <= 10:
+            # no facts: every assignment of the atoms is consistent (no search needed)
+            grid = np.array(list(itertools.product((False, True), repeat=len(atoms))), dtype=bool)
+            cols = {a: grid[:, i] for i, a in enumerate(atoms)}
+            memo: dict = {}
+            w = np.stack([evaluate_many(s, cols, memo) for s in sub], axis=1).astype(float)
+            w = np.unique(w, axis=0)
+        else:
+            w = self._enumerate_sat(root, sub)
+        self._cache[key] = w
+        return w
+
+    def _enumerate_sat(self, root: str, sub: list[Sentence]) -> np.ndarray:
+        sol = self._solver(root)
+        lits = [self._var[s.uid] for s in sub]
+        act = self._new_var()  # activation literal for temporary blocking clauses
+        out = []
+        while sol.solve(assumptions=[act]):
+            model = sol.get_model()
+            val = {abs(x): x > 0 for x in model}
+            row = [val.get(abs(v), False) == (v > 0) for v in lits]
+            out.append(row)
+            if len(out) > MAX_WORLDS_PER_COMPONENT:
+                raise ValueError(f"a component has more than {MAX_WORLDS_PER_COMPONENT} projected worlds; "
+                                 "trade fewer related sentences at once")
+            sol.add_clause([-act] + [(-v if r else v) for v, r in zip(lits, row)])
+        sol.add_clause([-act])
+        return np.array(out, dtype=float).reshape(-1, len(sub))
+
+
+def brute_force_worlds(facts, sentences) -> np.ndarray:
+    """Reference: enumerate all 2^atoms assignments, keep those satisfying ``facts``, project, dedupe."""
+    facts, sentences = list(facts), list(sentences)
+    atoms = sorted(frozenset().union(*(s.atoms for s in facts + sentences)) if facts + sentences else ())
+    if len(atoms) > 20:
+        raise ValueError(f"brute force over {len(atoms)} atoms is too large (limit 20)")
+    grid = np.array(list(itertools.product((False, True), repeat=len(atoms))), dtype=bool).reshape(-1, len(atoms))
+    cols = {a: grid[:, i] for i, a in enumerate(atoms)}
+    memo: dict = {}
+    ok = np.ones(len(grid), dtype=bool)
+    for f in facts:
+        ok &= evaluate_many(f, cols, memo) if atoms else np.array([f is TRUE])
+    if not sentences:
+        return np.zeros((int(ok.any()), 0))
+    w = np.stack([evaluate_many(s, cols, memo) if atoms else np.array([s is TRUE]) for s in sentences], axis=1)
+    return np.unique(w[ok].astype(float), axis=0)
