@@ -1,0 +1,192 @@
+"""Train an ensemble of same-width MLPs at once: ``torch.func.functional_call`` + ``vmap``.
+
+Every member has its own parameters, its own minibatch order (``batch_idx[e, t]``) and its own
+input mask (``input_mask[e, t]``, used by curricula and feature schedules), so the manipulations
+of the path-dependence experiments (data order, perturbation spawned at step k, init seed, early
+curriculum, feature schedules) are all just different index / mask arrays. The update is plain
+SGD with per-layer learning-rate multipliers from :mod:`.parametrization`:
+
+    W_l <- W_l - lr * lr_mult_l * dL/dW_l
+
+Two engines compute the same update (tests require agreement to 1e-4 with a per-member autograd loop):
+
+- ``"vmap"``: ``vmap(functional_call(model, params, x))`` forward and one reverse pass of
+  ``sum_e L_e`` (members are independent, so this is every member's own gradient). Generic.
+- ``"fused"`` (default for MLPs; ``"auto"`` picks it): the bias-free ReLU MLP's backward pass written out with batched matmuls
+  ``bmm``. Same FLOPs, but the weight gradients come out contiguous: autograd through the vmapped
+  linear layer returns them as transposed views, and the strided in-place update then costs
+  more than the matmuls at large width (measured in benchmarks/bench_path_dependence_vmap.py).
+
+Losses: cross-entropy (``"ce"``), squared error to one-hot targets (``"mse"``, 1/2 sum over
+classes), and spectral decoupling (``"sd"``, Pezeshki et al. 2021, "Gradient Starvation", eq. 7:
+cross-entropy + lambda/2 * ||logits||^2), which is designed to counter gradient starvation.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch.func import functional_call, vmap
+
+from aflab.path_dependence.parametrization import MLPSpec, build_model, init_params, lr_multipliers, meta_model
+
+LOSSES = ("ce", "mse", "sd")
+
+Params = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Final stacked params ``[E, ...]``, snapshots at requested steps, per-step train loss ``[T, E]``."""
+
+    params: Params
+    snapshots: dict[int, Params]
+    loss_curve: torch.Tensor
+
+
+def loss_value(logits: torch.Tensor, y: torch.Tensor, loss: str, sd_lambda: float = 0.0) -> torch.Tensor:
+    if loss == "ce":
+        return F.cross_entropy(logits, y)
+    if loss == "mse":
+        return 0.5 * ((logits - F.one_hot(y, logits.shape[-1]).to(logits.dtype)) ** 2).sum(-1).mean()
+    if loss == "sd":
+        return F.cross_entropy(logits, y) + 0.5 * sd_lambda * (logits ** 2).sum(-1).mean()
+    raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+
+
+def stack_params(members: list[Params]) -> Params:
+    return {k: torch.stack([m[k] for m in members]) for k in members[0]}
+
+
+def init_ensemble(spec: MLPSpec, init_seeds: list[int]) -> Params:
+    """Stacked init params, one member per entry of ``init_seeds`` (equal seeds -> equal init)."""
+    cache: dict[int, Params] = {}
+    for s in init_seeds:
+        if s not in cache:
+            cache[s] = init_params(spec, torch.Generator().manual_seed(int(s)))
+    return stack_params([cache[s] for s in init_seeds])
+
+
+def forward_ensemble(spec: MLPSpec, params: Params, x: torch.Tensor, return_hidden: bool = False):
+    """Logits ``[E, N, k]`` (and hidden activations, a list of ``[E, N, n]``) on shared inputs ``x``."""
+    model = meta_model(spec)
+
+    def one(p):
+        return functional_call(model, p, (x,), {"return_hidden": return_hidden})
+
+    return vmap(one)(params)
+
+
+def fused_loss_and_grads(spec: MLPSpec, params: Params, xb: torch.Tensor, yb: torch.Tensor, loss: str,
+                         sd_lambda: float = 0.0) -> tuple[torch.Tensor, Params]:
+    """Per-member losses ``[E]`` and contiguous gradients of a bias-free ReLU MLP, by explicit backprop.
+
+    ``dL/dlogits`` is ``(softmax - onehot)/B`` (ce), ``(logits - onehot)/B`` (mse), ce's plus
+    ``lambda * logits / B`` (sd); then ``dW_l = dz_l^T h_{l-1}`` and ``dh_{l-1} = dz_l W_l`` per layer.
+    """
+    names = [f"layers.{i}.weight" for i in range(spec.n_hidden + 1)]
+    hs, zs = [xb], []
+    for name in names[:-1]:
+        z = torch.bmm(hs[-1], params[name].transpose(1, 2))
+        zs.append(z)
+        hs.append(torch.relu(z))
+    out = torch.bmm(hs[-1], params[names[-1]].transpose(1, 2))
+    b = out.shape[1]
+    onehot = F.one_hot(yb, out.shape[-1]).to(out.dtype)
+    if loss == "mse":
+        values = 0.5 * ((out - onehot) ** 2).sum(-1).mean(-1)
+        g = (out - onehot) / b
+    else:
+        logp = torch.log_softmax(out, -1)
+        values = -(logp * onehot).sum(-1).mean(-1)
+        g = (logp.exp() - onehot) / b
+        if loss == "sd":
+            values = values + 0.5 * sd_lambda * (out ** 2).sum(-1).mean(-1)
+            g = g + sd_lambda * out / b
+    grads = {}
+    for i in range(len(names) - 1, -1, -1):
+        grads[names[i]] = torch.bmm(g.transpose(1, 2), hs[i])
+        if i > 0:
+            g = torch.bmm(g, params[names[i]]) * (zs[i - 1] > 0)
+    return values, grads
+
+
+def train_ensemble(spec: MLPSpec, params: Params, x: torch.Tensor, y: torch.Tensor,
+                   batch_idx: torch.Tensor, lr: float, loss: str = "ce", sd_lambda: float = 0.0,
+                   input_mask: torch.Tensor | None = None, snapshot_steps: tuple[int, ...] = (),
+                   engine: str = "auto") -> TrainResult:
+    """SGD on every member at once.
+
+    ``batch_idx``: long ``[E, T, B]`` rows of ``x`` for member e at step t. ``input_mask``: optional
+    ``[E, T, d]`` multiplier of the inputs (0 hides a feature). Snapshots are taken *after*
+    ``t`` steps for each ``t`` in ``snapshot_steps`` (0 = init).
+    """
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    if batch_idx.ndim != 3:
+        raise ValueError(f"batch_idx must have shape [members, steps, batch], got {tuple(batch_idx.shape)}")
+    if engine not in ("auto", "fused", "vmap"):
+        raise ValueError(f"engine must be 'auto', 'fused' or 'vmap', got {engine!r}")
+    if engine == "auto":  # the fused backprop is written for the bias-free MLP only
+        engine = "fused" if isinstance(spec, MLPSpec) else "vmap"
+    if engine == "fused" and not isinstance(spec, MLPSpec):
+        raise ValueError("engine='fused' supports MLPSpec only; use engine='vmap' for a CNN")
+    model = meta_model(spec)
+    mults = lr_multipliers(spec)
+
+    def member_loss(p, xb, yb):
+        return loss_value(functional_call(model, p, (xb,)), yb, loss, sd_lambda)
+
+    # Members are independent, so d(sum_e L_e)/d theta_e = dL_e/d theta_e: one vmapped forward and one
+    # reverse pass give every member's gradient (2x less overhead than vmap(grad(...)) for small nets).
+    member_losses = vmap(member_loss)
+    n_steps = batch_idx.shape[1]
+    snapshots: dict[int, Params] = {}
+    curve = torch.empty(n_steps, batch_idx.shape[0])
+    fused = engine == "fused"
+    params = {k: v.detach().clone().contiguous().requires_grad_(not fused) for k, v in params.items()}
+    names = list(params)
+    if 0 in snapshot_steps:
+        snapshots[0] = {k: v.detach().clone() for k, v in params.items()}
+    for t in range(n_steps):
+        idx = batch_idx[:, t]
+        xb = x[idx]
+        if input_mask is not None:
+            xb = xb * input_mask[:, t, None, :]
+        if fused:
+            value, grad_map = fused_loss_and_grads(spec, params, xb, y[idx], loss, sd_lambda)
+            grads = [grad_map[k] for k in names]
+        else:
+            value = member_losses(params, xb, y[idx])
+            grads = torch.autograd.grad(value.sum(), [params[k] for k in names])
+        with torch.no_grad():
+            for k, g in zip(names, grads):
+                params[k].sub_(g, alpha=lr * mults[k])
+        curve[t] = value.detach()
+        if t + 1 in snapshot_steps:
+            snapshots[t + 1] = {k: v.detach().clone() for k, v in params.items()}
+    params = {k: v.detach() for k, v in params.items()}
+    return TrainResult(params, snapshots, curve)
+
+
+def train_loop_reference(spec: MLPSpec, params: Params, x: torch.Tensor, y: torch.Tensor,
+                         batch_idx: torch.Tensor, lr: float, loss: str = "ce", sd_lambda: float = 0.0) -> Params:
+    """Plain per-member Python loop with ``torch.autograd`` (baseline for tests and the benchmark)."""
+    mults = lr_multipliers(spec)
+    out = {k: [] for k in params}
+    for e in range(batch_idx.shape[0]):
+        net = build_model(spec)
+        with torch.no_grad():
+            for k, p in net.named_parameters():
+                p.copy_(params[k][e])
+        for t in range(batch_idx.shape[1]):
+            idx = batch_idx[e, t]
+            net.zero_grad()
+            loss_value(net(x[idx]), y[idx], loss, sd_lambda).backward()
+            with torch.no_grad():
+                for k, p in net.named_parameters():
+                    p.sub_(p.grad, alpha=lr * mults[k])
+        for k, p in net.named_parameters():
+            out[k].append(p.detach().clone())
+    return {k: torch.stack(v) for k, v in out.items()}

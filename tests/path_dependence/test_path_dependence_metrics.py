@@ -1,0 +1,80 @@
+"""Metrics against brute-force / closed-form references."""
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aflab.path_dependence.ensemble import init_ensemble
+from aflab.path_dependence.metrics import (disagreement, kernel_distance, linear_cka, lmc_barrier, ntk_distance,
+                                           ntk_gram, relative_feature_change, relative_weight_change, tv_distance)
+from aflab.path_dependence.parametrization import MLPSpec
+
+torch.set_num_threads(1)
+
+
+def test_ntk_gram_matches_closed_form_for_one_hidden_layer():
+    """f_c(x) = sum_j V_cj relu(w_j.x): K(x,x') = C (h.h') + (x.x') sum_j |V_:j|^2 1[z_j>0] 1[z'_j>0]."""
+    spec = MLPSpec(5, 32, 3, 1, "ntk", 32)
+    p = {k: v[0] for k, v in init_ensemble(spec, [4]).items()}
+    x = torch.randn(6, 5, generator=torch.Generator().manual_seed(1))
+    w, v = p["layers.0.weight"], p["layers.1.weight"]
+    z = x @ w.T
+    h, act = torch.relu(z), (z > 0).float()
+    ref = 3 * h @ h.T + (x @ x.T) * ((act * (v ** 2).sum(0)) @ act.T)
+    assert torch.allclose(ntk_gram(spec, p, x), ref, rtol=1e-4, atol=1e-5)
+
+
+def test_kernel_distance_properties():
+    k = torch.randn(5, 5)
+    k = k @ k.T
+    assert kernel_distance(k, 3.0 * k) == pytest.approx(0, abs=1e-6)
+    assert 0 < kernel_distance(k, torch.eye(5)) <= 1
+
+
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(5, 30), p=st.integers(1, 12), seed=st.integers(0, 10_000), scale=st.floats(0.1, 10))
+def test_cka_matches_feature_space_formula_and_invariances(n, p, seed, scale):
+    rng = np.random.default_rng(seed)
+    a, b = rng.normal(size=(n, p)), rng.normal(size=(n, p + 2))
+    ac, bc = a - a.mean(0), b - b.mean(0)
+    ref = np.linalg.norm(bc.T @ ac) ** 2 / (np.linalg.norm(ac.T @ ac) * np.linalg.norm(bc.T @ bc))
+    got = float(linear_cka(torch.tensor(a), torch.tensor(b)))
+    assert got == pytest.approx(ref, rel=1e-6, abs=1e-9)
+    q, _ = np.linalg.qr(rng.normal(size=(p, p)))
+    assert float(linear_cka(torch.tensor(a), torch.tensor(scale * a @ q))) == pytest.approx(1, abs=1e-6)
+
+
+def test_weight_change_spectral_and_frobenius_against_numpy():
+    g = torch.Generator().manual_seed(0)
+    p0 = {"w": torch.randn(2, 7, 4, generator=g)}
+    p1 = {"w": p0["w"] + 0.1 * torch.randn(2, 7, 4, generator=g)}
+    spec, frob = relative_weight_change(p0, p1)["w"]
+    for e in range(2):
+        d, w = (p1["w"][e] - p0["w"][e]).numpy(), p0["w"][e].numpy()
+        assert float(spec[e]) == pytest.approx(np.linalg.svd(d)[1][0] / np.linalg.svd(w)[1][0], rel=1e-5)
+        assert float(frob[e]) == pytest.approx(np.linalg.norm(d) / np.linalg.norm(w), rel=1e-5)
+
+
+def test_prediction_distances_by_hand():
+    a = torch.tensor([[[5.0, 0.0], [0.0, 5.0]]])
+    b = torch.tensor([[[5.0, 0.0], [5.0, 0.0]]])
+    assert float(disagreement(a, b)) == 0.5
+    p = torch.softmax(torch.tensor([0.0, 5.0]), 0)
+    assert float(tv_distance(a, b)) == pytest.approx(0.5 * float((p - p.flip(0)).abs().sum()) / 2)
+    assert float(tv_distance(a, a)) == 0
+
+
+def test_lmc_barrier_and_feature_change():
+    spec = MLPSpec(4, 16, 3, 1, "sp", 16)
+    ens = init_ensemble(spec, [0, 1])
+    x = torch.randn(50, 4, generator=torch.Generator().manual_seed(0))
+    y = torch.randint(0, 3, (50,), generator=torch.Generator().manual_seed(1))
+    pa = {k: v[0] for k, v in ens.items()}
+    pb = {k: v[1] for k, v in ens.items()}
+    assert lmc_barrier(spec, pa, pa, x, y) == pytest.approx(0, abs=1e-7)
+    assert lmc_barrier(spec, pa, pb, x, y) >= 0
+    assert torch.allclose(relative_feature_change(spec, ens, ens, x), torch.zeros(2, 1))
+    doubled = {"layers.0.weight": 2 * ens["layers.0.weight"], "layers.1.weight": ens["layers.1.weight"]}
+    assert torch.allclose(relative_feature_change(spec, ens, doubled, x), torch.ones(2, 1), atol=1e-6)  # relu(2z)=2relu(z)
+    assert torch.allclose(ntk_distance(spec, ens, ens, x[:4], [0, 1]), torch.zeros(2), atol=1e-6)
