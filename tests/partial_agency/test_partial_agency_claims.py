@@ -1,0 +1,101 @@
+"""The four claims: registered, run at (trimmed) quick settings, verdicts computable and able to come out refuted."""
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from aflab.core import ConfigError, get_claim, load_systems
+
+load_systems()
+IDS = ["partial_agency.myopic-reach-stable-not-optimal", "partial_agency.rrm-linear-below-gamma-over-beta",
+       "partial_agency.full-agents-lower-entropy", "partial_agency.honest-only-at-fixed-points"]
+SMALL = {IDS[0]: {"maps": ("location", "strategic", "game"), "rounds": 120, "dfo_rounds": 400, "replicates": 2},
+         IDS[1]: {"replicates": 2, "rounds": 30, "strategic_eps_values": (0.02, 8.0)},
+         IDS[2]: {"instances": 6, "n_starts": 11, "steps": 800, "slopes": (3.0, 6.0), "simplex_instances": 2,
+                  "simplex_steps": 300},
+         IDS[3]: {"instances": 4, "grid": 2001}}
+
+
+@pytest.fixture(scope="module")
+def tables():
+    out = {}
+    for cid in IDS:
+        c = get_claim(cid)
+        cfg = c.make_config("quick", SMALL[cid])
+        out[cid] = (cfg, pd.concat([c.experiment(cfg, s).assign(seed=s) for s in (11, 12)], ignore_index=True))
+    return out
+
+
+@pytest.mark.parametrize("cid", IDS)
+def test_claim_runs_and_draws(cid, tables):
+    c = get_claim(cid)
+    cfg, table = tables[cid]
+    v = c.verdict(cfg, table)
+    assert v.label in ("supported", "refuted", "inconclusive") and v.reason
+    assert all(np.isfinite(x) or np.isnan(x) for x in v.numbers.values())
+    figs = c.figures(cfg, table)
+    assert figs and all(isinstance(f, Figure) for f in figs.values())
+    table.to_parquet(__import__("io").BytesIO())  # plain columns only
+
+
+def test_experiment_is_deterministic(tables):
+    c = get_claim(IDS[3])
+    cfg, _ = tables[IDS[3]]
+    pd.testing.assert_frame_equal(c.experiment(cfg, 5), c.experiment(cfg, 5))
+
+
+def test_stable_not_optimal_supported_and_refutable(tables):
+    c = get_claim(IDS[0])
+    cfg, table = tables[IDS[0]]
+    v = c.verdict(cfg, table)
+    assert v.label == "supported", v.reason
+    assert v.numbers["myopic_median_r_po"] > 0.8
+    swapped = table.assign(dist_ps=table["dist_po"], dist_po=table["dist_ps"])  # myopic now "at the optimum"
+    assert c.verdict(cfg, swapped).label == "refuted"
+
+
+def test_rrm_rate_supported_and_refutable(tables):
+    c = get_claim(IDS[1])
+    cfg, table = tables[IDS[1]]
+    v = c.verdict(cfg, table)
+    assert v.label == "supported", v.reason
+    assert v.numbers["location_max_abs_rate_error"] < 0.02  # measured contraction = eps (tight bound)
+    slow = table.copy()
+    slow.loc[(slow["row"] == "rate") & slow["condition_holds"], "rate"] += 0.3
+    assert c.verdict(cfg, slow).label == "refuted"
+    tame = table.copy()
+    tame.loc[tame["row"] == "rate", "status"] = "converged"
+    assert c.verdict(cfg, tame).label == "refuted"  # no divergence beyond gamma/beta
+
+
+def test_entropy_verdict_refutable(tables):
+    c = get_claim(IDS[2])
+    cfg, table = tables[IDS[2]]
+    w = table["row"] == "world"
+    flipped = table.copy()
+    my, fu = w & (table["learner"] == "myopic"), w & (table["learner"] == "full")
+    flipped.loc[fu, "entropy"] = table.loc[fu, "entropy"].to_numpy() + 0.5
+    assert c.verdict(cfg, flipped).label == "refuted"
+    flipped.loc[fu, "entropy"] = table.loc[my, "entropy"].to_numpy() * 0.0
+    assert c.verdict(cfg, flipped).label == "supported"
+
+
+def test_incentive_supported_and_refutable(tables):
+    c = get_claim(IDS[3])
+    cfg, table = tables[IDS[3]]
+    v = c.verdict(cfg, table)
+    assert v.label == "supported", v.reason
+    assert v.numbers["control_max_misreport"] < 1e-6
+    honest = table.assign(honest=True)
+    assert c.verdict(cfg, honest).label == "refuted"
+
+
+def test_bad_config_rejected():
+    c = get_claim(IDS[0])
+    with pytest.raises(ConfigError, match="replicates"):
+        c.make_config("quick", {"replicates": 0})
+    with pytest.raises(ConfigError, match="unknown key"):
+        c.make_config("quick", {"nonsense": 1})
+    cfg = c.make_config("quick", {"eps_values": (0.6,), "maps": ("location",)})
+    with pytest.raises(ValueError, match="no stable point or optimum"):
+        c.experiment(cfg, 0)
