@@ -1,0 +1,287 @@
+"""Embedded decision problems as modal formulas, a naive proof-search agent, and modal UDT.
+
+Every problem has actions, outcomes with utilities, and a *universe*: for each outcome u a formula
+saying when ``U=u`` holds, over the agent's action atoms ``A=a`` (predictors see the agent through
+``[]``). An agent is, for each action a, a formula saying when ``A=a`` holds; its proof searches are
+boxed formulas over ``A=.`` and ``U=.``. Agent + universe is a closed modal system (the universe's
+unboxed dependence on ``A`` is acyclic), solved on the linear frame and certified by the tableau.
+
+Agents (cf. Demski & Garrabrant 2018, "Embedded Agency", sec. 2.1 "Decision theory"; LaVictoire 2015,
+"An Introduction to Löb's Theorem in MIRI Research", sec. 6 "Modal UDT"):
+
+- **naive proof search** -- for each action a, in a fixed order of outcomes *worst first*, the first
+  provable ``A=a -> U=u`` fixes what a "is worth"; it takes the action worth most (ties: the first
+  action). In 5-and-10 Löb's theorem makes ``A=10 -> U=0`` provable: if it is provable the agent
+  believes 10 is worth 0 and takes 5, so the implication is vacuously true, and PA proves all that.
+  The agent takes the 5 on a *spurious counterfactual*.
+- **modal UDT** -- for outcomes best first, for actions in order: if ``[k](A=a -> U=u)`` for the k-th
+  pair, take a; otherwise a default. With proof-level escalation the k-th search uses PA + k
+  (``[k]``), so a later search can refute the soundness-free conclusions of every earlier one; without
+  it all searches use PA.
+
+Problems: 5-and-10, Newcomb, twin Prisoner's Dilemma, transparent Newcomb (as a choice of policy),
+Parfit's hitchhiker.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import pandas as pd
+
+from aflab.embedded.formula import (BOT, TOP, And, Atom, Box, Formula, Implies, Not, Or)
+from aflab.embedded.solver import ModalSystem, cross_check as tableau_cross_check, solve_linear
+
+
+def act(a: str, who: str = "A") -> Formula:
+    """Atom ``A=a``: the agent takes action a."""
+    return Atom(f"{who}={a}")
+
+
+def out(u: str, who: str = "U") -> Formula:
+    """Atom ``U=u``: outcome u happens."""
+    return Atom(f"{who}={u}")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A decision problem. ``outcomes`` are (name, utility) pairs; ``universe`` gives U's formulas.
+
+    ``twin`` problems contain a second copy of the agent (prefixes B / V) that the universe also
+    refers to. ``counterfactual`` gives the outcome each action physically leads to (when that is
+    uncontroversial) -- used to flag spurious proofs. ``expected`` lists the literature's answers.
+    """
+
+    name: str
+    title: str
+    actions: tuple[str, ...]
+    outcomes: tuple[tuple[str, float], ...]
+    universe: Callable[[str, str, str], dict[str, Formula]]
+    twin: bool = False
+    counterfactual: Mapping[str, str] | None = None
+    expected: Mapping[str, str] = field(default_factory=dict)
+    source: str = ""
+
+    def utility(self, outcome: str) -> float:
+        return dict(self.outcomes)[outcome]
+
+    def outcomes_best_first(self) -> list[str]:
+        return [u for u, _ in sorted(self.outcomes, key=lambda x: -x[1])]
+
+
+# ---------------------------------------------------------------------------------------------
+# the problems
+
+
+def _five_and_ten(A: str, U: str, B: str) -> dict[str, Formula]:
+    return {f"{U}=10": act("10", A), f"{U}=5": act("5", A), f"{U}=0": BOT}
+
+
+def _newcomb(A: str, U: str, B: str) -> dict[str, Formula]:
+    full = Box(act("one_box", A))  # Omega fills box B iff it proves the agent one-boxes
+    one, two = act("one_box", A), act("two_box", A)
+    return {f"{U}=1001000": And(two, full), f"{U}=1000000": And(one, full),
+            f"{U}=1000": And(two, Not(full)), f"{U}=0": And(one, Not(full))}
+
+
+def _twin_pd(A: str, U: str, B: str) -> dict[str, Formula]:
+    me_c, tw_c = act("C", A), act("C", B)
+    return {f"{U}=3": And(Not(me_c), tw_c), f"{U}=2": And(me_c, tw_c),
+            f"{U}=1": And(Not(me_c), Not(tw_c)), f"{U}=0": And(me_c, Not(tw_c))}
+
+
+_POLICIES = ("one_one", "one_two", "two_one", "two_two")  # (action if full)_(action if empty)
+
+
+def _transparent_newcomb(A: str, U: str, B: str) -> dict[str, Formula]:
+    p = {k: act(k, A) for k in _POLICIES}
+    full = Box(Or(p["one_one"], p["one_two"]))  # filled iff Omega proves: one-boxes on seeing it full
+    one_if_full = Or(p["one_one"], p["one_two"])
+    one_if_empty = Or(p["one_one"], p["two_one"])
+    return {f"{U}=1001000": And(full, Not(one_if_full)), f"{U}=1000000": And(full, one_if_full),
+            f"{U}=1000": And(Not(full), Not(one_if_empty)), f"{U}=0": And(Not(full), one_if_empty)}
+
+
+def _parfit(A: str, U: str, B: str) -> dict[str, Formula]:
+    rescued = Box(act("pay", A))  # the driver takes you to town iff she proves you will pay
+    return {f"{U}=1000000": And(rescued, act("refuse", A)), f"{U}=999000": And(rescued, act("pay", A)),
+            f"{U}=0": Not(rescued)}
+
+
+PROBLEMS: dict[str, Problem] = {p.name: p for p in (
+    Problem("five_and_ten", "5-and-10", ("5", "10"), (("10", 10), ("5", 5), ("0", 0)), _five_and_ten,
+            counterfactual={"5": "5", "10": "10"},
+            expected={"udt": "10", "udt_plain": "10", "naive": "5"},
+            source="Demski & Garrabrant 2018 sec. 2.1 (naive agent takes 5); LaVictoire 2015 sec. 6 "
+                   "(modal UDT takes 10)"),
+    Problem("newcomb", "Newcomb's problem (predictor = PA proof)", ("one_box", "two_box"),
+            (("1001000", 1_001_000), ("1000000", 1_000_000), ("1000", 1_000), ("0", 0)), _newcomb,
+            expected={"udt_plain": "one_box"},
+            source="So8res/modal (2015) Games.hs: with a PA predictor, PA-level UDT takes its default "
+                   "action (here one_box, the first action)"),
+    Problem("twin_pd", "Prisoner's Dilemma against a twin", ("D", "C"),
+            (("3", 3), ("2", 2), ("1", 1), ("0", 0)), _twin_pd, twin=True,
+            expected={"udt": "C", "udt_plain": "C"},
+            source="Barasz et al. 2014; LaVictoire 2015 sec. 6 (modal UDT cooperates with its copy)"),
+    Problem("transparent_newcomb", "Transparent Newcomb (choice of policy, PA predictor)", _POLICIES,
+            (("1001000", 1_001_000), ("1000000", 1_000_000), ("1000", 1_000), ("0", 0)),
+            _transparent_newcomb, source="Drescher 2006 ch. 7; policy selection (Wei Dai 2009)"),
+    Problem("parfit", "Parfit's hitchhiker (driver = PA proof)", ("refuse", "pay"),
+            (("1000000", 1_000_000), ("999000", 999_000), ("0", 0)), _parfit,
+            source="Parfit 1984; Demski & Garrabrant 2018 sec. 2.1"),
+)}
+
+
+def get_problem(name: str) -> Problem:
+    try:
+        return PROBLEMS[name]
+    except KeyError:
+        raise ValueError(f"unknown problem {name!r}; choose one of: {', '.join(PROBLEMS)}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# agents
+
+
+def first_true_chain(conditions: list[tuple[Formula, str]], default: str, actions: tuple[str, ...],
+                     A: str) -> dict[str, Formula]:
+    """``A=a`` formulas for "take the action of the first true condition, else ``default``"."""
+    defs: dict[str, list[Formula]] = {a: [] for a in actions}
+    earlier: list[Formula] = []
+    for cond, a in conditions:
+        defs[a].append(And(*(Not(e) for e in earlier), cond))
+        earlier.append(cond)
+    defs[default].append(And(*(Not(e) for e in earlier)))
+    return {f"{A}={a}": Or(*fs) for a, fs in defs.items()}
+
+
+def udt_agent(problem: Problem, A: str = "A", U: str = "U", escalate: bool = True) -> dict[str, Formula]:
+    """Modal UDT: outcomes best first, actions in order; the k-th search uses [k] when escalating."""
+    conds = []
+    for u in problem.outcomes_best_first():
+        for a in problem.actions:
+            level = len(conds) if escalate else 0
+            conds.append((Box(Implies(act(a, A), out(u, U)), level), a))
+    return first_true_chain(conds, problem.actions[0], problem.actions, A)
+
+
+def naive_agent(problem: Problem, A: str = "A", U: str = "U") -> dict[str, Formula]:
+    """Naive proof search: value(a) = first provable ``A=a -> U=u`` (worst u first); take the argmax.
+
+    Encoded exactly: ``value(a) = u`` iff ``[](A=a -> U=u)`` and no earlier (worse) u is provable;
+    ``none`` when nothing is provable (worth less than any outcome). Ties go to the earlier action.
+    """
+    worst_first = problem.outcomes_best_first()[::-1]
+    levels = worst_first + ["none"]  # "none" ranks below every outcome
+    rank = {u: i for i, u in enumerate(["none"] + worst_first)}  # higher = better
+    prov = {(a, u): Box(Implies(act(a, A), out(u, U))) for a in problem.actions for u in worst_first}
+
+    def value_is(a: str, u: str) -> Formula:
+        prior = [prov[(a, w)] for w in worst_first[:worst_first.index(u)]] if u != "none" else \
+            [prov[(a, w)] for w in worst_first]
+        head = TOP if u == "none" else prov[(a, u)]
+        return And(head, *(Not(x) for x in prior))
+
+    defs = {}
+    for i, a in enumerate(problem.actions):
+        options = []
+        for u in levels:
+            beats = []
+            for j, b in enumerate(problem.actions):
+                if b == a:
+                    continue
+                ok = [value_is(b, w) for w in levels
+                      if rank[w] < rank[u] or (rank[w] == rank[u] and j > i)]
+                beats.append(Or(*ok))
+            options.append(And(value_is(a, u), *beats))
+        defs[f"{A}={a}"] = Or(*options)
+    return defs
+
+
+AGENTS: dict[str, Callable[..., dict[str, Formula]]] = {
+    "udt": lambda p, A="A", U="U": udt_agent(p, A, U, escalate=True),
+    "udt_plain": lambda p, A="A", U="U": udt_agent(p, A, U, escalate=False),
+    "naive": naive_agent,
+}
+AGENT_TITLES = {"udt": "modal UDT (PA+k escalation)", "udt_plain": "modal UDT (PA only)",
+                "naive": "naive proof search (worst outcome first)"}
+
+
+def problem_system(problem: Problem, agent: str) -> ModalSystem:
+    """Agent + universe (+ twin copy) + proof queries ``proves(a,u) <-> [](A=a -> U=u)``."""
+    if agent not in AGENTS:
+        raise ValueError(f"unknown agent {agent!r}; choose one of: {', '.join(AGENTS)}")
+    build = AGENTS[agent]
+    eqs: dict[str, Formula] = {}
+    eqs.update(build(problem, "A", "U"))
+    eqs.update(problem.universe("A", "U", "B"))
+    if problem.twin:
+        eqs.update(build(problem, "B", "V"))
+        eqs.update(problem.universe("B", "V", "A"))
+    for a in problem.actions:
+        for u, _ in problem.outcomes:
+            eqs[f"proves(A={a} -> U={u})"] = Box(Implies(act(a), out(u)))
+    return ModalSystem.of(eqs)
+
+
+@dataclass(frozen=True)
+class ProblemOutcome:
+    problem: str
+    agent: str
+    action: str
+    outcome: str
+    utility: float
+    proved: tuple[str, ...]          # provable "A=a -> U=u" for actions a not taken
+    spurious: tuple[str, ...]        # those contradicting the physical counterfactual
+    rank: int
+    tableau_agrees: bool | None
+    expected_action: str | None
+
+    @property
+    def matches_expected(self) -> bool | None:
+        return None if self.expected_action is None else self.action == self.expected_action
+
+
+def run_problem(problem: Problem | str, agent: str, cross_check: bool = True) -> ProblemOutcome:
+    """Solve agent-in-universe; report the action, outcome, proofs about untaken actions, checks."""
+    problem = get_problem(problem) if isinstance(problem, str) else problem
+    system = problem_system(problem, agent)
+    sol = solve_linear(system)
+    vals = sol.values
+    taken = [a for a in problem.actions if vals[f"A={a}"]]
+    happened = [u for u, _ in problem.outcomes if vals[f"U={u}"]]
+    if len(taken) != 1 or len(happened) != 1:  # pragma: no cover - agents/universes are exhaustive
+        raise AssertionError(f"{problem.name}/{agent}: actions {taken}, outcomes {happened}")
+    action, outcome = taken[0], happened[0]
+    proved, spurious = [], []
+    for a in problem.actions:
+        if a == action:
+            continue
+        for u, _ in problem.outcomes:
+            if vals[f"proves(A={a} -> U={u})"]:
+                proved.append(f"A={a} -> U={u}")
+                if problem.counterfactual is not None and problem.counterfactual[a] != u:
+                    spurious.append(f"A={a} -> U={u}")
+    agrees = None
+    if cross_check:
+        checked = [f"A={a}" for a in problem.actions] + [f"U={u}" for u, _ in problem.outcomes]
+        agrees = tableau_cross_check(system, sol, checked)
+    return ProblemOutcome(problem.name, agent, action, outcome, problem.utility(outcome), tuple(proved),
+                          tuple(spurious), sol.stable_rank, agrees, problem.expected.get(agent))
+
+
+def problem_table(problems: list[str] | None = None, agents: list[str] | None = None,
+                  cross_check: bool = True) -> pd.DataFrame:
+    """Which agent does what in which problem (one row per problem x agent)."""
+    rows = []
+    for pname in problems or list(PROBLEMS):
+        for agent in agents or list(AGENTS):
+            r = run_problem(pname, agent, cross_check)
+            rows.append({"problem": r.problem, "agent": r.agent, "action": r.action, "outcome": r.outcome,
+                         "utility": r.utility, "proved_untaken": "; ".join(r.proved),
+                         "spurious": "; ".join(r.spurious), "n_spurious": len(r.spurious),
+                         "rank": r.rank, "tableau_agrees": bool(r.tableau_agrees) if cross_check else True,
+                         "expected_action": r.expected_action or "",
+                         "matches_expected": (r.matches_expected if r.matches_expected is not None else True)})
+    return pd.DataFrame(rows)
+

@@ -1,0 +1,272 @@
+"""Round-robin tournaments between modal agents and replicator dynamics over the population.
+
+A round robin plays every ordered pair (including self-play) once. Each agent's formula is compiled
+once into a template circuit (:func:`compile_template`); a block of rows is solved by stamping the
+templates out for every match with index arithmetic and running all matches world by world on the
+linear frame together (:func:`solve_matches`), so the per-match cost is a few array operations.
+Large populations are processed in row blocks with a progress bar. ``cross_check=True`` re-solves
+with the generic solver and certifies each outcome with the GL tableau.
+
+Replicator dynamics (Taylor & Jonker 1978; Hofbauer & Sigmund 1998, ch. 7) on the payoff matrix P
+(P[i, j] = payoff of type i against type j):
+
+    dx_i/dt = x_i ((P x)_i - x . P x),
+
+integrated with explicit Euler steps and renormalisation, for a batch of initial populations at
+once (rows of X; one matrix product per step).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from aflab.embedded.agents import _REF_RE, ModalAgent, Payoffs, coop_var, combat_system
+from aflab.embedded.formula import desugar, subformulas
+from aflab.embedded.solver import _Circuit, _run_circuit, solve_linear, tableau_confirms
+
+
+@dataclass(frozen=True)
+class AgentTemplate:
+    """An agent's desugared formula compiled once, to be stamped out for every opponent.
+
+    Modal agents are modalized, so their atoms (references to matches) occur only under boxes.
+    Within a world the *outer* nodes (not under a box) need only box values; the *inner* nodes
+    (box operands) need the matches' values of this world. Layers: outer first, inner after.
+    """
+
+    size: int
+    root: int
+    ops: tuple[tuple[int, int, str, np.ndarray, np.ndarray, np.ndarray], ...]  # (phase, layer, op, out, a, b)
+    boxes: np.ndarray
+    box_args: np.ndarray
+    tops: np.ndarray
+    atom_nodes: np.ndarray
+    atom_refs: tuple[tuple[str, str | None], ...]  # (them|me, target or None)
+    n_outer_layers: int
+
+
+def compile_template(agent: ModalAgent) -> AgentTemplate:
+    f = desugar(agent.formula)
+    nodes = subformulas(f)
+    ids = {n: k for k, n in enumerate(nodes)}
+    # nodes reachable from the root without entering a box
+    outer, stack = set(), [f]
+    while stack:
+        g = stack.pop()
+        if g in outer:
+            continue
+        outer.add(g)
+        if g.op != "box":
+            stack.extend(g.args)
+    out_depth: dict = {}
+    in_depth: dict = {}
+    for g in nodes:  # children first
+        src = g.op in ("box", "top", "bot")
+        if g in outer:
+            out_depth[g] = -1 if src else 1 + max((out_depth[c] for c in g.args), default=-1)
+        if g.op == "atom":
+            in_depth[g] = 0
+        else:
+            in_depth[g] = -1 if src else 1 + max((in_depth[c] for c in g.args), default=-1)
+    n_outer = 1 + max(out_depth.values(), default=-1)
+    groups: dict[tuple[int, int, str], list[tuple[int, int, int]]] = {}
+    for g in nodes:
+        if g.op in ("box", "top", "bot"):
+            continue
+        k = ids[g]
+        op = "alias" if g.op == "atom" else g.op
+        row = (k, ids[g.args[0]] if g.args else k, ids[g.args[-1]] if g.args else k)
+        if g in outer:
+            groups.setdefault((0, out_depth[g], op), []).append(row)
+        else:
+            groups.setdefault((1, in_depth[g], op), []).append(row)
+    ops = tuple((phase, layer, op, *(np.asarray(col, dtype=np.int64) for col in zip(*rows)))
+                for (phase, layer, op), rows in sorted(groups.items()))
+    atoms_ = [g for g in nodes if g.op == "atom"]
+    return AgentTemplate(
+        size=len(nodes), root=ids[f], ops=ops,
+        boxes=np.asarray([ids[g] for g in nodes if g.op == "box"], dtype=np.int64),
+        box_args=np.asarray([ids[g.args[0]] for g in nodes if g.op == "box"], dtype=np.int64),
+        tops=np.asarray([ids[g] for g in nodes if g.op == "top"], dtype=np.int64),
+        atom_nodes=np.asarray([ids[g] for g in atoms_], dtype=np.int64),
+        atom_refs=tuple(_REF_RE.match(g.name).groups() for g in atoms_),
+        n_outer_layers=n_outer)
+
+
+def _pair_closure(pairs: Sequence[tuple[str, str]], library: Mapping[str, ModalAgent]) -> list[tuple[str, str]]:
+    """Every (agent, opponent) match that the given matches refer to, transitively."""
+    refs = {n: a.references() for n, a in library.items()}
+    seen: dict[tuple[str, str], None] = {}
+    stack = [q for a, b in pairs for q in ((a, b), (b, a))]
+    while stack:
+        a, b = stack.pop()
+        if (a, b) in seen:
+            continue
+        if a not in library:
+            raise ValueError(f"unknown agent {a!r}; known agents: {', '.join(sorted(library))}")
+        seen[(a, b)] = None
+        stack.extend([(b, a)] + [(b, x) for x in refs[a]] + [(a, x) for x in refs[a]])
+    return list(seen)
+
+
+def solve_matches(pairs: Sequence[tuple[str, str]], library: Mapping[str, ModalAgent],
+                  templates: dict | None = None) -> tuple[list[tuple[str, str]], np.ndarray]:
+    """Vectorised linear-frame solution of many matches at once.
+
+    Each agent's template is stamped out for all its matches with index arithmetic (no per-pair
+    formula building). Returns the closure's match list and the history array (worlds, matches).
+    """
+    templates = {} if templates is None else templates
+    closure = _pair_closure(pairs, library)
+    index = {q: k for k, q in enumerate(closure)}
+    by_agent: dict[str, list[int]] = {}
+    for k, (a, _) in enumerate(closure):
+        by_agent.setdefault(a, []).append(k)
+    for a in by_agent:
+        if a not in templates:
+            templates[a] = compile_template(library[a])
+    sizes = np.asarray([templates[a].size for a, _ in closure], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    roots = offsets + np.asarray([templates[a].root for a, _ in closure], dtype=np.int64)
+    groups: dict[tuple[int, str], list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+    boxes, box_args, tops = [], [], []
+    # all outer layers of every template run before any inner layer (inner nodes read match values)
+    n_outer = max(templates[a].n_outer_layers for a in by_agent)
+    for a, ks in by_agent.items():
+        t = templates[a]
+        off = offsets[ks][:, None]
+        boxes.append((off + t.boxes[None, :]).ravel())
+        box_args.append((off + t.box_args[None, :]).ravel())
+        tops.append((off + t.tops[None, :]).ravel())
+        alias_src = None
+        if len(t.atom_nodes):
+            src = np.empty((len(ks), len(t.atom_nodes)), dtype=np.int64)
+            for r, k in enumerate(ks):
+                me, opp = closure[k]
+                for c, (who, target) in enumerate(t.atom_refs):
+                    ref = (opp, target or me) if who == "them" else (me, target or opp)
+                    src[r, c] = roots[index[ref]]
+            alias_src = {int(n): src[:, c] for c, n in enumerate(t.atom_nodes)}
+        for phase, layer, op, out, x, y in t.ops:
+            layer = layer if phase == 0 else n_outer + layer
+            o = (off + out[None, :]).ravel()
+            if op == "alias":
+                xs = np.stack([alias_src[int(n)] for n in out], axis=1).ravel()
+                groups.setdefault((layer, op), []).append((o, xs, xs))
+            else:
+                groups.setdefault((layer, op), []).append((o, (off + x[None, :]).ravel(), (off + y[None, :]).ravel()))
+    layers: dict[int, list] = {}
+    for (layer, op), parts in sorted(groups.items()):
+        layers.setdefault(layer, []).append((op, *(np.concatenate(c) for c in zip(*parts))))
+    circuit = _Circuit(int(sizes.sum()), roots, np.concatenate(tops), np.concatenate(boxes),
+                       np.concatenate(box_args), tuple(tuple(v) for _, v in sorted(layers.items())))
+    history, _ = _run_circuit(circuit, max_worlds=len(circuit.box_nodes) + 2)
+    return closure, history
+
+
+@dataclass(frozen=True)
+class TournamentResult:
+    """``cooperates[i, j]``: agent i cooperates with agent j; ``payoff[i, j]``: i's payoff vs j."""
+
+    names: tuple[str, ...]
+    cooperates: np.ndarray
+    payoff: np.ndarray
+    ranks: np.ndarray
+
+    @property
+    def mean_payoff(self) -> np.ndarray:
+        """Average payoff of each agent over all opponents (self-play included)."""
+        return self.payoff.mean(axis=1)
+
+    def table(self):
+        import pandas as pd
+
+        rows = []
+        n = len(self.names)
+        for i in range(n):
+            for j in range(n):
+                rows.append({"agent": self.names[i], "opponent": self.names[j],
+                             "cooperates": bool(self.cooperates[i, j]), "payoff": float(self.payoff[i, j]),
+                             "rank": int(self.ranks[i, j])})
+        return pd.DataFrame(rows)
+
+
+def payoff_matrix(coop: np.ndarray, payoffs: Payoffs) -> np.ndarray:
+    """Vectorised PD payoffs: P[i, j] from coop[i, j] (mine) and coop[j, i] (theirs)."""
+    mine, theirs = coop, coop.T
+    return np.where(mine, np.where(theirs, payoffs.reward, payoffs.sucker),
+                    np.where(theirs, payoffs.temptation, payoffs.punishment)).astype(float)
+
+
+def round_robin(names: Sequence[str], library: Mapping[str, ModalAgent], payoffs: Payoffs = Payoffs(),
+                block_rows: int = 64, progress: bool = False, cross_check: bool = False) -> TournamentResult:
+    """Play every ordered pair of ``names``; ``cross_check`` re-proves each outcome with the tableau."""
+    names = tuple(names)
+    if not names:
+        raise ValueError("names: a tournament needs at least one agent")
+    if len(set(names)) != len(names):
+        raise ValueError("names: an agent is entered twice")
+    if block_rows < 1:
+        raise ValueError(f"block_rows must be >= 1, got {block_rows}")
+    n = len(names)
+    coop = np.zeros((n, n), dtype=bool)
+    ranks = np.zeros((n, n), dtype=np.int64)
+    blocks = [range(s, min(n, s + block_rows)) for s in range(0, n, block_rows)]
+    bar = None
+    if progress and len(blocks) > 1:
+        from rich.progress import Progress
+        bar = Progress(transient=True)
+        bar.start()
+        task = bar.add_task(f"round robin of {n} agents", total=n)
+    templates: dict = {}
+    try:
+        for rows in blocks:
+            pairs = [(names[i], names[j]) for i in rows for j in range(n)]
+            closure, hist = solve_matches(pairs, library, templates)
+            index = {q: k for k, q in enumerate(closure)}
+            final = hist[-1]
+            system = combat_system(pairs, library) if cross_check else None
+            sol = solve_linear(system) if cross_check else None
+            for i in rows:
+                cols = np.asarray([index[(names[i], names[j])] for j in range(n)])
+                coop[i] = final[cols]
+                changed = hist[:, cols] != final[cols][None, :]
+                ranks[i] = np.where(changed.any(axis=0), hist.shape[0] - np.argmax(changed[::-1], axis=0), 0)
+                if cross_check:
+                    for j in range(n):
+                        v = coop_var(names[i], names[j])
+                        if sol.value(v) != coop[i, j] or not tableau_confirms(system, v, bool(coop[i, j]),
+                                                                              int(ranks[i, j])):
+                            raise AssertionError(f"tableau / generic solver disagree with the vectorised "
+                                                 f"solver on {v}")
+            if bar is not None:
+                bar.update(task, advance=len(rows))
+    finally:
+        if bar is not None:
+            bar.stop()
+    return TournamentResult(names, coop, payoff_matrix(coop, payoffs), ranks)
+
+
+def replicator(payoff: np.ndarray, x0: np.ndarray, steps: int = 2000, dt: float = 0.01) -> np.ndarray:
+    """Replicator trajectories: array (steps + 1, batch, n) from initial shares x0 (batch, n) or (n,)."""
+    P = np.asarray(payoff, dtype=float)
+    if P.ndim != 2 or P.shape[0] != P.shape[1]:
+        raise ValueError(f"payoff must be a square matrix, got shape {P.shape}")
+    X = np.atleast_2d(np.asarray(x0, dtype=float)).copy()
+    if X.shape[1] != P.shape[0]:
+        raise ValueError(f"x0 must have {P.shape[0]} shares per row, got {X.shape[1]}")
+    if (X < 0).any() or not np.allclose(X.sum(axis=1), 1.0):
+        raise ValueError("x0 rows must be non-negative shares summing to 1")
+    if steps < 0 or dt <= 0:
+        raise ValueError(f"steps must be >= 0 and dt > 0, got steps={steps}, dt={dt}")
+    out = np.empty((steps + 1,) + X.shape)
+    out[0] = X
+    for t in range(steps):
+        fit = X @ P.T                                   # (batch, n): (P x)_i
+        mean = (fit * X).sum(axis=1, keepdims=True)     # x . P x
+        X = np.clip(X + dt * X * (fit - mean), 0.0, None)
+        X /= X.sum(axis=1, keepdims=True)
+        out[t + 1] = X
+    return out

@@ -1,0 +1,45 @@
+"""CLI smoke tests: every command runs, bad input exits with code 2 and a clear message."""
+import json
+
+from typer.testing import CliRunner
+
+from aflab.embedded.cli import app
+
+runner = CliRunner()
+
+
+def test_valid_and_countermodel():
+    r = runner.invoke(app, ["valid", "[] p -> p", "--json"])
+    assert r.exit_code == 0
+    out = json.loads(r.stdout)
+    assert out["valid"] is False and out["countermodel"]["checked"] is True
+    r = runner.invoke(app, ["valid", "[]([]p -> p) -> []p"])
+    assert r.exit_code == 0 and "GL-valid" in r.stdout
+
+
+def test_bad_formula_exit_code_2():
+    r = runner.invoke(app, ["valid", "[] (p ->"])
+    assert r.exit_code == 2 and "column" in r.stdout
+
+
+def test_fixpoint_match_problem_agents_tournament(tmp_path):
+    r = runner.invoke(app, ["fixpoint", "~[] p"])
+    assert r.exit_code == 0 and "~[] F" in r.stdout
+    r = runner.invoke(app, ["match", "PrudentBot", "CooperateBot"])
+    assert r.exit_code == 0 and "payoffs 3 / 0" in r.stdout
+    r = runner.invoke(app, ["problem", "five_and_ten", "--agent", "naive"])
+    assert r.exit_code == 0 and "A=10 -> U=0" in r.stdout.replace("\n", " ") or "spurious" in r.stdout
+    r = runner.invoke(app, ["agents"])
+    assert r.exit_code == 0 and "PrudentBot" in r.stdout
+    f = tmp_path / "t.agents"
+    f.write_text("use FairBot, DefectBot\nagent Mine = [] them & [] them(CooperateBot)\n")
+    r = runner.invoke(app, ["tournament", str(f), "--generations", "100", "--out", str(tmp_path / "o.csv")])
+    assert r.exit_code == 0, r.stdout
+    assert (tmp_path / "o.csv").exists()
+
+
+def test_cli_bad_inputs():
+    assert runner.invoke(app, ["match", "FairBot", "Nobody"]).exit_code == 2
+    assert runner.invoke(app, ["problem", "trolley"]).exit_code == 2
+    assert runner.invoke(app, ["fixpoint", "p"]).exit_code == 2
+    assert runner.invoke(app, ["tournament", "/nonexistent.agents"]).exit_code == 2
