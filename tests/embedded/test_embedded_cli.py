@@ -11,30 +11,30 @@ runner = CliRunner()
 def test_valid_and_countermodel():
     r = runner.invoke(app, ["valid", "[] p -> p", "--json"])
     assert r.exit_code == 0
-    out = json.loads(r.stdout)
+    out = json.loads(r.output)
     assert out["valid"] is False and out["countermodel"]["checked"] is True
     r = runner.invoke(app, ["valid", "[]([]p -> p) -> []p"])
-    assert r.exit_code == 0 and "GL-valid" in r.stdout
+    assert r.exit_code == 0 and "GL-valid" in r.output
 
 
 def test_bad_formula_exit_code_2():
     r = runner.invoke(app, ["valid", "[] (p ->"])
-    assert r.exit_code == 2 and "column" in r.stdout
+    assert r.exit_code == 2 and "column" in r.output
 
 
 def test_fixpoint_match_problem_agents_tournament(tmp_path):
     r = runner.invoke(app, ["fixpoint", "~[] p"])
-    assert r.exit_code == 0 and "~[] F" in r.stdout
+    assert r.exit_code == 0 and "~[] F" in r.output
     r = runner.invoke(app, ["match", "PrudentBot", "CooperateBot"])
-    assert r.exit_code == 0 and "payoffs 3 / 0" in r.stdout
+    assert r.exit_code == 0 and "payoffs 3 / 0" in r.output
     r = runner.invoke(app, ["problem", "five_and_ten", "--agent", "naive"])
-    assert r.exit_code == 0 and "A=10 -> U=0" in r.stdout.replace("\n", " ") or "spurious" in r.stdout
+    assert r.exit_code == 0 and "A=10 -> U=0" in r.output.replace("\n", " ") or "spurious" in r.output
     r = runner.invoke(app, ["agents"])
-    assert r.exit_code == 0 and "PrudentBot" in r.stdout
+    assert r.exit_code == 0 and "PrudentBot" in r.output
     f = tmp_path / "t.agents"
     f.write_text("use FairBot, DefectBot\nagent Mine = [] them & [] them(CooperateBot)\n")
     r = runner.invoke(app, ["tournament", str(f), "--generations", "100", "--out", str(tmp_path / "o.csv")])
-    assert r.exit_code == 0, r.stdout
+    assert r.exit_code == 0, r.output
     assert (tmp_path / "o.csv").exists()
 
 

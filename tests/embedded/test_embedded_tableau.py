@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from aflab.embedded.formula import Atom, Box, Implies, atoms, desugar, is_letterless
+from aflab.embedded.formula import Box, Implies, is_letterless
 from aflab.embedded.kripke import KripkeModel, check_countermodel, evaluate, letterless_valid, linear_values
 from aflab.embedded.parse import parse
 from aflab.embedded.randomgen import random_formula

@@ -10,7 +10,6 @@ import math
 import os
 import platform
 import tempfile
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence

@@ -8,15 +8,13 @@ import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
+from aflab.core.cli_support import fail as _fail
 
 app = typer.Typer(help="Embedded agency: provability logic GL, modal agents, tournaments, decision problems.",
                   no_args_is_help=True)
 console = Console()
 
 
-def _fail(msg: str) -> None:
-    console.print(f"[red]error:[/red] {msg}", markup=True, highlight=False)
-    raise typer.Exit(2)
 
 
 def _parse(text: str, field: str = "FORMULA"):

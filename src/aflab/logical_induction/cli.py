@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from aflab.core.cli_support import fail as _fail
 
 app = typer.Typer(help="Logical induction (Garrabrant et al. 2016): a fast Garrabrant inductor with audits.",
                   no_args_is_help=True)
@@ -15,9 +16,6 @@ console = Console()
 SCENARIOS = ("pi", "prg", "separable")
 
 
-def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(code=2)
 
 
 def _build(scenario: str, days: int, seed: int, sentences: int):

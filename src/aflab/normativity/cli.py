@@ -10,15 +10,13 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from aflab.core.cli_support import fail as _fail
 
 app = typer.Typer(help="Normativity: quantilizers, Goodhart bench, corrupted feedback, reward tampering.",
                   no_args_is_help=True)
 console = Console()
 
 
-def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {escape(message)}")
-    raise typer.Exit(2)
 
 
 def _floats(text: str, name: str) -> np.ndarray:

@@ -125,7 +125,7 @@ def rrm_rate_verdict(cfg: E.RRMRateConfig, table: pd.DataFrame) -> Verdict:
     if len(beyond_loc) == 0:
         return Verdict("inconclusive", nums, "no location-family eps beyond gamma/beta configured; cannot test divergence", comps)
     if len(diverging) == 0:
-        return Verdict("refuted", nums, f"no eps beyond gamma/beta diverged on the location family (tight example)", comps)
+        return Verdict("refuted", nums, "no eps beyond gamma/beta diverged on the location family (tight example)", comps)
     return Verdict("supported", nums,
                    f"all {len(inside)} settings with eps*beta/gamma < 1 converged at rate <= bound (location: measured rate "
                    f"within {nums['location_max_abs_rate_error']:.3f} of eps); {len(diverging)}/{len(beyond_loc)} location "

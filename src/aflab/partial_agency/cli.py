@@ -8,6 +8,7 @@ import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
+from aflab.core.cli_support import fail as _fail
 
 app = typer.Typer(help="Partial agency: performative prediction (stable vs optimal points, RRM, PerfGD) and "
                        "Predict-O-Matic fixed points.\n\nExample: aflab partial-agency simulate --map location --eps 0.3",
@@ -19,9 +20,6 @@ MAPS = ("location", "pricing", "strategic", "mixture", "game")
 LEARNERS = ("rrm", "rgd", "sgd-greedy", "sgd-lazy", "perfgd", "perfgd-est", "dfo")
 
 
-def _fail(msg: str) -> None:
-    err.print(f"[bold red]error:[/] {msg}")
-    raise typer.Exit(2)
 
 
 def _make_map(name: str, eps: float):

@@ -7,15 +7,13 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from aflab.core.cli_support import fail as _fail
 
 app = typer.Typer(help="Path-dependence of gradient descent vs width: parametrizations, manipulations, shards.",
                   no_args_is_help=True)
 console = Console()
 
 
-def _fail(msg: str) -> None:
-    console.print(f"[red]error:[/red] {msg}")
-    raise typer.Exit(2)
 
 
 def _ints(text: str, field: str) -> list[int]:

@@ -198,7 +198,6 @@ def shard_point(*, width: int, parametrization: str, seed: int, schedules: tuple
     d = task.data
     spec = MLPSpec(d.d_in, width, d.n_classes, n_hidden, parametrization, base_width)
     g = _gen(seed, 5)
-    n_s = len(schedules)
     init_seeds = [int(s) for s in torch.randint(0, 2**31 - 1, (reps,), generator=g)]
     orders = torch.randint(0, len(d.y), (reps, steps, batch), generator=g)
     members = [(s, r) for r in range(reps) for s in schedules]
