@@ -16,14 +16,17 @@ PLUGIN_SOURCE = textwrap.dedent('''
     import os, time
     import numpy as np, pandas as pd
     from pydantic import Field
-    from aflab.core import Claim, ClaimConfig, Verdict, register
+    from aflab.core import Claim, ClaimConfig, ClaimSkipped, Verdict, register
 
     class SlowConfig(ClaimConfig):
         delay_s: float = Field(0.0, ge=0, le=60)
         fail_seed_index: int = Field(-1, ge=-1)
         marker_dir: str = ""
+        skip: bool = False
 
     def experiment(cfg, seed):
+        if cfg.skip:
+            raise ClaimSkipped("the test resource is absent: pip install nothing-real")
         if cfg.marker_dir:
             # one file per invocation: lets a test count how often each cell really ran
             path = os.path.join(cfg.marker_dir, f"{seed}.{os.getpid()}.{time.time_ns()}")

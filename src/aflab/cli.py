@@ -60,12 +60,14 @@ def _store(path: Path):
 
 
 def _print_outcome(o) -> None:
-    color = {"supported": "green", "refuted": "red", "inconclusive": "yellow"}.get(o.label, "white")
+    color = {"supported": "green", "refuted": "red", "inconclusive": "yellow", "skipped": "dim"}.get(o.label, "white")
     console.print(f"[bold]{o.claim.id}[/]: [{color}]{o.label}[/]")
     if o.verdict:
         console.print(f"  {escape(o.verdict.reason)}")
         for k, v in list(o.verdict.numbers.items())[:12]:
             console.print(f"    {escape(str(k))} = {v}")
+    if o.skipped:
+        console.print(f"  skipped: {escape(o.skipped)}")
     if o.error:
         err_console.print(escape(o.error))
 
@@ -159,7 +161,8 @@ def run(
 
         path = write_report(outcomes, out, preset, seed, time.perf_counter() - t0)
         console.print(f"report: {path}")
-    console.print(f"cells: {summary.done} done, {summary.cached} cached, {summary.failed} failed")
+    console.print(f"cells: {summary.done} done, {summary.cached} cached, {summary.failed} failed"
+                  + (f", {summary.skipped} skipped" if summary.skipped else ""))
     if summary.interrupted:
         _fail("interrupted; finished cells are saved, rerun the same command to resume", 130)
     if not summary.ok or any(o.error for o in outcomes):

@@ -141,3 +141,13 @@ def test_ray_backend_matches_serial(plugin_loaded, tmp_path):
             pd.testing.assert_frame_equal(_tables(a, cells), _tables(b, cells))
     finally:
         ray.shutdown()
+
+
+def test_skipped_claim_is_reported_as_skipped_not_passed(plugin_loaded, store):
+    cfg = plugin_loaded.make_config("quick", {"skip": True})
+    (o,), summary = run_claims([(plugin_loaded, cfg, "quick", 2)], store, progress=False)
+    assert summary.skipped == 2 and summary.failed == 0 and summary.ok
+    assert o.label == "skipped" and o.verdict is None and "pip install nothing-real" in o.skipped
+    # skipped cells are not cached: the next run tries again (the resource may have been installed)
+    _, again = run_claims([(plugin_loaded, cfg, "quick", 2)], store, progress=False)
+    assert again.cached == 0 and again.skipped == 2

@@ -7,6 +7,7 @@ from aflab.core.claims import (
     SYSTEMS,
     Claim,
     ClaimConfig,
+    ClaimSkipped,
     Comparison,
     ConfigError,
     Verdict,
@@ -18,6 +19,6 @@ from aflab.core.claims import (
 from aflab.core.seeding import derive_seed, seed_everything, single_thread
 
 __all__ = [
-    "SYSTEMS", "Claim", "ClaimConfig", "Comparison", "ConfigError", "Verdict", "all_claims",
+    "SYSTEMS", "Claim", "ClaimConfig", "ClaimSkipped", "Comparison", "ConfigError", "Verdict", "all_claims",
     "get_claim", "load_systems", "register", "derive_seed", "seed_everything", "single_thread",
 ]

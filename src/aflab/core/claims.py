@@ -131,6 +131,14 @@ class Claim:
         return int(self.seeds.get(preset, 1))
 
 
+class ClaimSkipped(Exception):
+    """Raise from an experiment when an optional resource it needs is absent (a model wheel, an extra).
+
+    The cell is recorded as ``skipped`` with this message (never as a pass), is retried on the next run,
+    and the report shows the claim as skipped with the message, which should name the install command.
+    """
+
+
 class ConfigError(ValueError):
     """A bad config value: carries the claim, the key and a message naming the fix."""
 

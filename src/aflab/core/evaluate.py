@@ -24,11 +24,14 @@ class ClaimOutcome:
     judge_s: float = 0.0
     verdict: Verdict | None = None
     error: str | None = None
+    skipped: str | None = None      # why the claim could not run here (an optional resource is absent)
     figures: dict = field(default_factory=dict)
 
     @property
     def label(self) -> str:
-        return self.verdict.label if self.verdict else "error"
+        if self.verdict:
+            return self.verdict.label
+        return "skipped" if self.skipped else "error"
 
 
 def run_claims(jobs: Sequence[tuple[Claim, ClaimConfig, str, int]], store: ResultStore, *, n_jobs: int = 1,
@@ -50,6 +53,10 @@ def judge(o: ClaimOutcome, store: ResultStore, draw_figures: bool = True) -> Non
     n_ok = o.table["seed"].nunique() if len(o.table) else 0
     if n_ok < len(o.cells):
         c0 = o.cells[0]
+        skipped = store.failed_cells(c0.claim, c0.config_hash, c0.code_version, status="skipped")
+        if skipped:
+            o.skipped = skipped[0][1]
+            return
         failed = store.failed_cells(c0.claim, c0.config_hash, c0.code_version)
         first = failed[0][1] if failed else "cells missing (interrupted?)"
         o.error = f"{len(o.cells) - n_ok} of {len(o.cells)} cells did not finish; first error:\n{first}"

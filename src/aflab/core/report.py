@@ -66,7 +66,8 @@ def _outcome_view(o: ClaimOutcome) -> dict:
     budget = o.claim.quick_budget_s
     return {
         "id": o.claim.id, "system": o.claim.system, "statement": o.claim.statement, "source": o.claim.source,
-        "label": o.label, "reason": v.reason if v else "", "error": o.error, "numbers": numbers,
+        "label": o.label, "reason": v.reason if v else (f"skipped: {o.skipped}" if o.skipped else ""),
+        "error": o.error, "numbers": numbers,
         "numbers_short": numbers[:5], "compute_s": o.compute_s, "preset": o.preset, "n_seeds": len(o.cells),
         "over_budget": o.preset == "quick" and o.compute_s > budget, "budget_s": budget,
         "comparisons": [{"quantity": c.quantity, "theory": fmt(c.theory), "measured": fmt(c.measured),
@@ -91,7 +92,7 @@ def write_report(outcomes: Sequence[ClaimOutcome], out_dir: str | os.PathLike, p
     """Write ``index.html`` and ``report.json`` into ``out_dir``; return the HTML path."""
     out = Path(out_dir)
     views = [_outcome_view(o) for o in outcomes]
-    counts = {k: sum(v["label"] == k for v in views) for k in (*VERDICTS, "error")}
+    counts = {k: sum(v["label"] == k for v in views) for k in (*VERDICTS, "skipped", "error")}
     counts = {k: n for k, n in counts.items() if n}
     systems = []
     for name in ("core", *SYSTEMS):
@@ -112,7 +113,7 @@ def write_report(outcomes: Sequence[ClaimOutcome], out_dir: str | os.PathLike, p
         "wall_s": wall_s, "machine": machine, "counts": counts,
         "claims": [{
             "id": o.claim.id, "system": o.claim.system, "statement": o.claim.statement, "source": o.claim.source,
-            "verdict": o.label, "reason": o.verdict.reason if o.verdict else None, "error": o.error,
+            "verdict": o.label, "reason": o.verdict.reason if o.verdict else o.skipped, "error": o.error,
             "numbers": {k: _json_value(x) for k, x in (o.verdict.numbers.items() if o.verdict else [])},
             "comparisons": [{"quantity": c.quantity, "theory": c.theory, "measured": c.measured, "stderr": c.stderr,
                              "note": c.note} for c in (o.verdict.comparisons if o.verdict else ())],

@@ -22,7 +22,7 @@ from typing import Iterable, Sequence
 import pandas as pd
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from aflab.core.claims import Claim, ClaimConfig, code_version, get_claim
+from aflab.core.claims import Claim, ClaimConfig, ClaimSkipped, code_version, get_claim
 from aflab.core.seeding import cell_seed, seed_everything, single_thread
 from aflab.core.store import CellRecord, ResultStore, bytes_to_table, table_to_bytes
 
@@ -68,6 +68,8 @@ def execute_cell(spec: CellSpec) -> CellRecord:
         if not isinstance(table, pd.DataFrame):
             raise TypeError(f"experiment of {spec.claim} returned {type(table).__name__}, expected a pandas DataFrame")
         blob, status, error = table_to_bytes(table), "ok", None
+    except ClaimSkipped as skip:
+        blob, status, error = None, "skipped", str(skip)
     except Exception:
         blob, status, error = None, "failed", traceback.format_exc()
     return CellRecord(spec.claim, spec.config_hash, spec.seed, spec.code_version, spec.seed_index,
@@ -79,6 +81,7 @@ class SweepSummary:
     total: int = 0
     done: int = 0
     failed: int = 0
+    skipped: int = 0
     cached: int = 0
     interrupted: bool = False
     failures: list[tuple[CellSpec, str]] = field(default_factory=list)
@@ -120,6 +123,8 @@ def run_cells(cells: Sequence[CellSpec], store: ResultStore, jobs: int = 1, ray_
             store.put_cell(rec)
             if rec.status == "ok":
                 summary.done += 1
+            elif rec.status == "skipped":
+                summary.skipped += 1
             else:
                 summary.failed += 1
                 summary.failures.append((spec, rec.error or ""))

@@ -32,9 +32,9 @@ CREATE TABLE IF NOT EXISTS cells (
     code_version VARCHAR NOT NULL,
     seed_index INTEGER NOT NULL,
     config_json VARCHAR NOT NULL,
-    status VARCHAR NOT NULL,          -- 'ok' or 'failed'
+    status VARCHAR NOT NULL,          -- 'ok', 'failed' or 'skipped' (an optional resource is absent)
     result BLOB,                      -- Parquet bytes of the cell's table (status 'ok')
-    error VARCHAR,                    -- traceback (status 'failed')
+    error VARCHAR,                    -- traceback (status 'failed') or reason (status 'skipped')
     elapsed_s DOUBLE,
     worker VARCHAR,
     finished_at TIMESTAMP,
@@ -142,10 +142,12 @@ class ResultStore:
             [claim, config_hash, code_version, seeds]).fetchall()
         return [(int(i), int(s), bytes_to_table(b), float(e or 0.0)) for i, s, b, e in rows]
 
-    def failed_cells(self, claim: str, config_hash: str, code_version: str) -> list[tuple[int, str]]:
+    def failed_cells(self, claim: str, config_hash: str, code_version: str,
+                     status: str = "failed") -> list[tuple[int, str]]:
+        """(seed_index, error) of the cells with this status ('failed' or 'skipped')."""
         return [(int(i), e) for i, e in self.con.execute(
             "SELECT seed_index, error FROM cells WHERE claim=? AND config_hash=? AND code_version=? "
-            "AND status='failed' ORDER BY seed_index", [claim, config_hash, code_version]).fetchall()]
+            "AND status=? ORDER BY seed_index", [claim, config_hash, code_version, status]).fetchall()]
 
     def list_cells(self, claim: str | None = None) -> pd.DataFrame:
         q = ("SELECT claim, config_hash, code_version, status, count(*) AS cells, "

