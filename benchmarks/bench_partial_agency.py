@@ -52,8 +52,8 @@ def main() -> None:
     for name, fn in cases.items():
         rows.append((name, S, best_of(loop(fn)), best_of(vec(fn))))
     for name, fn in cases_s.items():
-        rows.append((name, S, best_of(lambda: [fn(ths[s:s + 1], np.random.default_rng(s)) for s in range(S)]),
-                     best_of(lambda: fn(ths, np.random.default_rng(0)))))
+        rows.append((name, S, best_of(lambda fn=fn: [fn(ths[s:s + 1], np.random.default_rng(s)) for s in range(S)]),
+                     best_of(lambda fn=fn: fn(ths, np.random.default_rng(0)))))
 
     F = P.LogisticResponse(np.linspace(-1, 1, S)[:, None], 6.0)
     starts = np.broadcast_to(np.linspace(0.01, 0.99, 41), (S, 41))

@@ -30,3 +30,12 @@ def test_bad_input_exit_2():
     assert runner.invoke(app, ["simulate", "--map", "nope"]).exit_code == 2
     assert runner.invoke(app, ["simulate", "--learner", "magic"]).exit_code == 2
     assert runner.invoke(app, ["diagnose", "--eps", "-1"]).exit_code == 2
+    assert runner.invoke(app, ["simulate", "--map", "location", "--moving-label", "0"]).exit_code == 2
+
+
+def test_simulate_class_statistic_perfgd():
+    r = runner.invoke(app, ["simulate", "--map", "strategic", "--eps", "0.5", "--moving-label", "0", "--lr", "1",
+                            "--learner", "perfgd-class", "--seeds", "2", "--rounds", "150", "--json"])
+    assert r.exit_code == 0, r.output
+    run = json.loads(r.output)["runs"][0]
+    assert run["learner"] == "PerfGD-class" and run["dist_po"] < 0.2 < run["dist_ps"]

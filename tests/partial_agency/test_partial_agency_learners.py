@@ -3,7 +3,12 @@ import numpy as np
 import pytest
 
 from aflab.partial_agency import learners as L
-from aflab.partial_agency.maps import MixtureMap, MultiLearnerGame, location_family, make_strategic_instance
+from aflab.partial_agency.maps import (
+    MixtureMap,
+    MultiLearnerGame,
+    location_family,
+    make_strategic_instance,
+)
 
 
 @pytest.fixture(scope="module")

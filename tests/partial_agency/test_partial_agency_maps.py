@@ -1,12 +1,23 @@
 """Distribution maps against closed forms, Monte Carlo and independent solvers."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import optimize
 
-from aflab.partial_agency.diagnostics import estimate_sensitivity, performative_summary, rrm_condition
-from aflab.partial_agency.maps import (LinearGaussianMap, MixtureMap, MultiLearnerGame, location_family,
-                                       make_strategic_instance, pricing_demand)
+from aflab.partial_agency.diagnostics import (
+    estimate_sensitivity,
+    performative_summary,
+    rrm_condition,
+)
+from aflab.partial_agency.maps import (
+    LinearGaussianMap,
+    MixtureMap,
+    MultiLearnerGame,
+    location_family,
+    make_strategic_instance,
+    pricing_demand,
+)
 
 
 @settings(max_examples=25, deadline=None, derandomize=True)

@@ -1,7 +1,8 @@
 """Predict-O-Matic: fixed points vs brute force, learners' rest points, scoring incentives vs closed forms."""
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from aflab.partial_agency import predict_o_matic as P
 
@@ -61,7 +62,7 @@ def test_myopic_learner_lands_on_stable_fixed_points_by_basin():
     stable_idx = {i for i, f in enumerate(fps) if f.stable}
     assert set(b["fixed_point_index"]) <= stable_idx
     # the basin boundary is the repelling fixed point
-    rep = [f.p for f in fps if not f.stable][0]
+    rep = next(f.p for f in fps if not f.stable)
     below = b["starts"] < rep - 0.01
     assert (b["final"][below] < rep).all() and (b["final"][b["starts"] > rep + 0.01] > rep).all()
 
@@ -87,7 +88,7 @@ def test_non_performative_world_is_honest():
 
 def test_quadratic_score_optimal_report_closed_form():
     a, b = 0.3, 0.25  # F(p) = a + b p; G(p) = 4p(a+bp) - 2p^2 - 2(a+bp) + 1, maximised at (2a - b)/(2 - 4b)
-    F = lambda p: a + b * np.asarray(p, dtype=float)  # noqa: E731
+    F = lambda p: a + b * np.asarray(p, dtype=float)
     an = P.incentive_analysis(F, "quadratic")
     assert an.optimal_report == pytest.approx((2 * a - b) / (2 - 4 * b), abs=1e-7)
     assert an.fixed_points[0].p == pytest.approx(a / (1 - b))
@@ -154,14 +155,14 @@ def test_full_gradients_match_finite_differences_of_expected_score():
     F = P.LogisticResponse(0.4, 5.0)
     ps = np.linspace(0.05, 0.95, 7)
     for rule in P.RULES:
-        G = lambda p: P.expected_score(p, F(p), rule)  # noqa: E731
+        G = lambda p, rule=rule: P.expected_score(p, F(p), rule)
         num = (G(ps + 1e-6) - G(ps - 1e-6)) / 2e-6
         np.testing.assert_allclose(P.predictor_gradient(F, ps, rule, "full"), num, rtol=1e-5, atol=1e-7)
     rng = np.random.default_rng(0)
     F3 = P.SoftmaxResponse(rng.uniform(-1, 1, 3), 3.0 * np.eye(3))
     for rule in P.RULES:
         u = rng.normal(size=3)
-        G3 = lambda v: float((F3(softmax(v)) * P.simplex_scores(softmax(v)[None], rule)[0]).sum())  # noqa: E731
+        G3 = lambda v, rule=rule: float((F3(softmax(v)) * P.simplex_scores(softmax(v)[None], rule)[0]).sum())
         num = np.array([(G3(u + h) - G3(u - h)) / 2e-6 for h in 1e-6 * np.eye(3)])
         p0 = softmax(u)[None]
         step = P.run_predictor_simplex(F3, p0, rule, "full", lr=1e-6, steps=1)

@@ -10,23 +10,78 @@ et al. 2021; Izzo et al. 2021).
 Modules: :mod:`.maps` (distribution maps), :mod:`.learners` (RRM, RGD, SGD, PerfGD, DFO),
 :mod:`.torch_switch` (the generic stop/full-gradient switch), :mod:`.diagnostics` (sensitivity, RRM
 condition, stable vs optimal, divergence), :mod:`.predict_o_matic` (F(p), fixed points, basins, scoring
-incentives), :mod:`.experiments` / :mod:`.claims` / :mod:`.plots` (the measured claims), :mod:`.cli`.
+incentives), :mod:`.predict_o_matic_sampled` (learners that see only sampled outcomes), :mod:`.experiments` / :mod:`.claims` / :mod:`.plots` (the measured claims), :mod:`.cli`.
 """
-from aflab.partial_agency.diagnostics import (estimate_sensitivity, performative_summary, rrm_condition)
-from aflab.partial_agency.learners import (DivergenceError, LearnerRun, classify_trajectory, perfgd,
-                                           repeated_gradient, rgd, rrm, stochastic_gd, two_point_dfo)
-from aflab.partial_agency.maps import (LinearGaussianMap, MixtureMap, MultiLearnerGame, StrategicClassification,
-                                       location_family, make_strategic_instance, pricing_demand)
-from aflab.partial_agency.predict_o_matic import (LogisticResponse, SoftmaxResponse, basins, fixed_points,
-                                                  fixed_points_simplex, incentive_analysis, optimal_report,
-                                                  run_predictor, run_predictor_simplex)
+from aflab.partial_agency.diagnostics import (
+                                           estimate_sensitivity,
+                                           performative_summary,
+                                           rrm_condition,
+)
+from aflab.partial_agency.learners import (
+                                           DivergenceError,
+                                           LearnerRun,
+                                           classify_trajectory,
+                                           perfgd,
+                                           repeated_gradient,
+                                           rgd,
+                                           rrm,
+                                           stochastic_gd,
+                                           two_point_dfo,
+)
+from aflab.partial_agency.maps import (
+                                           LinearGaussianMap,
+                                           MixtureMap,
+                                           MultiLearnerGame,
+                                           StrategicClassification,
+                                           location_family,
+                                           make_strategic_instance,
+                                           pricing_demand,
+)
+from aflab.partial_agency.predict_o_matic import (
+                                           LogisticResponse,
+                                           SoftmaxResponse,
+                                           basins,
+                                           fixed_points,
+                                           fixed_points_simplex,
+                                           incentive_analysis,
+                                           optimal_report,
+                                           run_predictor,
+                                           run_predictor_simplex,
+)
+from aflab.partial_agency.predict_o_matic_sampled import (
+                                           SampledPredictorRun,
+                                           run_sampled_predictor,
+)
 
 __all__ = [
-    "estimate_sensitivity", "performative_summary", "rrm_condition",
-    "DivergenceError", "LearnerRun", "classify_trajectory", "perfgd", "repeated_gradient", "rgd", "rrm",
-    "stochastic_gd", "two_point_dfo",
-    "LinearGaussianMap", "MixtureMap", "MultiLearnerGame", "StrategicClassification", "location_family",
-    "make_strategic_instance", "pricing_demand",
-    "LogisticResponse", "SoftmaxResponse", "basins", "fixed_points", "fixed_points_simplex", "incentive_analysis",
-    "optimal_report", "run_predictor", "run_predictor_simplex",
+                                           "DivergenceError",
+                                           "LearnerRun",
+                                           "LinearGaussianMap",
+                                           "LogisticResponse",
+                                           "MixtureMap",
+                                           "MultiLearnerGame",
+                                           "SampledPredictorRun",
+                                           "SoftmaxResponse",
+                                           "StrategicClassification",
+                                           "basins",
+                                           "classify_trajectory",
+                                           "estimate_sensitivity",
+                                           "fixed_points",
+                                           "fixed_points_simplex",
+                                           "incentive_analysis",
+                                           "location_family",
+                                           "make_strategic_instance",
+                                           "optimal_report",
+                                           "perfgd",
+                                           "performative_summary",
+                                           "pricing_demand",
+                                           "repeated_gradient",
+                                           "rgd",
+                                           "rrm",
+                                           "rrm_condition",
+                                           "run_predictor",
+                                           "run_predictor_simplex",
+                                           "run_sampled_predictor",
+                                           "stochastic_gd",
+                                           "two_point_dfo",
 ]

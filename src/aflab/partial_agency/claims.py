@@ -82,7 +82,7 @@ register(Claim(
              "full": {"eps_values": (0.1, 0.25, 0.4), "strategic_eps_values": (0.25, 0.5), "mixture_eps_values": (0.4, 0.6),
                       "replicates": 4, "rounds": 300, "n_samples": 2000, "dfo_rounds": 1000}},
     seeds={"quick": 2, "full": 5},
-    quick_budget_s=15,
+    quick_budget_s=12,
 ))
 
 
@@ -146,7 +146,7 @@ register(Claim(
                       "strategic_eps_values": (0.01, 0.02, 0.1, 0.5, 1.0, 2.0, 4.0, 8.0),
                       "replicates": 8, "rounds": 50, "n_samples": 20000}},
     seeds={"quick": 2, "full": 5},
-    quick_budget_s=10,
+    quick_budget_s=8,
 ))
 
 

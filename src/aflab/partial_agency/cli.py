@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import json
-from typing import Optional
 
 import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
+
 from aflab.core.cli_support import fail as _fail
 
 app = typer.Typer(help="Partial agency: performative prediction (stable vs optimal points, RRM, PerfGD) and "
@@ -17,21 +17,28 @@ console = Console()
 err = Console(stderr=True)
 
 MAPS = ("location", "pricing", "strategic", "mixture", "game")
-LEARNERS = ("rrm", "rgd", "sgd-greedy", "sgd-lazy", "perfgd", "perfgd-est", "dfo")
+LEARNERS = ("rrm", "rgd", "sgd-greedy", "sgd-lazy", "perfgd", "perfgd-est", "perfgd-class", "dfo")
 
 
 
 
-def _make_map(name: str, eps: float):
-    from aflab.partial_agency.maps import (MixtureMap, MultiLearnerGame, location_family, make_strategic_instance,
-                                           pricing_demand)
+def _make_map(name: str, eps: float, moving_label: int | None = None):
+    from aflab.partial_agency.maps import (
+        MixtureMap,
+        MultiLearnerGame,
+        location_family,
+        make_strategic_instance,
+        pricing_demand,
+    )
     if name not in MAPS:
         _fail(f"--map must be one of {', '.join(MAPS)}; got {name!r}")
     if not np.isfinite(eps) or eps < 0:
         _fail(f"--eps must be a finite number >= 0; got {eps}")
+    if moving_label is not None and (name != "strategic" or moving_label not in (0, 1)):
+        _fail(f"--moving-label must be 0 or 1 and needs --map strategic; got {moving_label} with --map {name}")
     return {"location": lambda: location_family(eps, mu=(1.0, -0.5)),
             "pricing": lambda: pricing_demand(eps, base_demand=(2.0, 1.0), sigma=0.5),
-            "strategic": lambda: make_strategic_instance(eps, seed=7),
+            "strategic": lambda: make_strategic_instance(eps, seed=7, moving_label=moving_label),
             "mixture": lambda: MixtureMap(k=eps / 0.75),
             "game": lambda: MultiLearnerGame([1.0, 0.5], [[0.5, 0.5], [0.5, 0.5]], eps)}[name]()
 
@@ -49,10 +56,15 @@ def simulate(map: str = typer.Option("location", help=f"distribution map: {', '.
              n_samples: int = typer.Option(1000, min=1, help="samples per deployment"),
              lr: float = typer.Option(0.3, min=1e-9, help="step size of the gradient learners"),
              seed: int = typer.Option(0, help="random seed"),
+             moving_label: int | None = typer.Option(None, help="strategic only: just agents with this label (0/1) move"),
              as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table")):
     """Run learners on a distribution map and compare their limits with theta_PS and theta_PO.
 
+    perfgd-est models the map as a mean shift; perfgd-class estimates the Jacobian of the class-conditional
+    feature means (strategic only), which is what a class-dependent response needs.
+
     Example: aflab partial-agency simulate --map strategic --eps 0.5 --learner all --seeds 4
+    Example: aflab partial-agency simulate --map strategic --eps 0.5 --moving-label 0 --lr 1 --learner perfgd-class
     """
     from aflab.partial_agency import learners as L
     from aflab.partial_agency.diagnostics import performative_summary
@@ -61,7 +73,7 @@ def simulate(map: str = typer.Option("location", help=f"distribution map: {', '.
     if any(n not in LEARNERS for n in names):
         _fail(f"--learner must be one of {', '.join(LEARNERS)} or 'all'; got {learner!r}")
     try:
-        dmap = _make_map(map, eps)
+        dmap = _make_map(map, eps, moving_label)
         summ = performative_summary(dmap)
     except ValueError as e:
         _fail(str(e))
@@ -75,6 +87,8 @@ def simulate(map: str = typer.Option("location", help=f"distribution map: {', '.
             "perfgd": lambda: L.perfgd(dmap, theta0, rounds, rng, lr=lr, n_samples=n_samples, tol=0.05),
             "perfgd-est": lambda: L.perfgd(dmap, theta0, rounds, rng, lr=lr, n_samples=n_samples, jacobian="estimated",
                                            explore=0.1, tol=0.05),
+            "perfgd-class": lambda: L.perfgd(dmap, theta0, rounds, rng, lr=lr, n_samples=n_samples, jacobian="estimated",
+                                             statistic="class", explore=0.05, tol=0.05),
             "dfo": lambda: L.two_point_dfo(dmap, theta0, 3 * rounds, rng, lr0=0.5 * lr, n_samples=n_samples)}
     out = []
     with console.status("running learners..."):
@@ -100,7 +114,7 @@ def simulate(map: str = typer.Option("location", help=f"distribution map: {', '.
         if "error" in r:
             t.add_row(r["learner"], "-", "-", r["error"], "", "")
             continue
-        f = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
+        f = lambda v: "-" if v is None else f"{v:.4f}"
         t.add_row(r["learner"], f"{r['converged']}/{seeds}", str(r["diverged"]), _vec(r["limit"]), f(r["dist_ps"]), f(r["dist_po"]))
     console.print(t)
 
@@ -113,7 +127,11 @@ def diagnose(map: str = typer.Option("location", help=f"distribution map: {', '.
 
     Example: aflab partial-agency diagnose --map location --eps 1.2
     """
-    from aflab.partial_agency.diagnostics import estimate_sensitivity, performative_summary, rrm_condition
+    from aflab.partial_agency.diagnostics import (
+        estimate_sensitivity,
+        performative_summary,
+        rrm_condition,
+    )
 
     dmap = _make_map(map, eps)
     summ = performative_summary(dmap)
@@ -207,5 +225,5 @@ def claims():
         console.print(f"[bold]{c.id}[/]: {c.statement}")
 
 
-def main(argv: Optional[list] = None):  # pragma: no cover
+def main(argv: list | None = None):  # pragma: no cover
     app(argv)

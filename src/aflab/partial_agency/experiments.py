@@ -19,8 +19,14 @@ from aflab.core import ClaimConfig
 from aflab.partial_agency import learners as L
 from aflab.partial_agency import predict_o_matic as P
 from aflab.partial_agency.diagnostics import rrm_condition
-from aflab.partial_agency.maps import (MixtureMap, MultiLearnerGame, location_family, make_strategic_instance,
-                                       pricing_demand)
+from aflab.partial_agency.maps import (
+    MixtureMap,
+    MultiLearnerGame,
+    location_family,
+    make_strategic_instance,
+    pricing_demand,
+)
+
 
 def _nan_reduce(fn, a: np.ndarray) -> np.ndarray:
     """fn over axis 0 ignoring NaN (diverged chains); all-NaN columns give NaN without a warning."""

@@ -175,10 +175,16 @@ def _estimate_jacobian(thetas: np.ndarray, stats: np.ndarray, ridge: float = 1e-
     return np.linalg.solve(gram, cross.transpose(0, 2, 1)).transpose(0, 2, 1)
 
 
+def _known_jacobian(dmap, theta: np.ndarray) -> np.ndarray:
+    """The exact Jacobian for the full learner: class-conditional where the map has one, else the mean's."""
+    return dmap.class_jacobian(theta) if hasattr(dmap, "class_jacobian") else dmap.mean_jacobian(theta)
+
+
 def repeated_gradient(dmap, theta0: np.ndarray, rounds: int, rng: np.random.Generator | None = None,
                       lr: float = 0.1, n_samples: int | None = None, mode: GradientMode = "stop",
                       jacobian: Literal["known", "estimated"] = "known", explore: float = 0.05,
-                      history: int | None = None, tol: float = 0.02, blowup: float = 1e6, name: str | None = None) -> LearnerRun:
+                      history: int | None = None, statistic: Literal["pooled", "class"] = "pooled",
+                      tol: float = 0.02, blowup: float = 1e6, name: str | None = None) -> LearnerRun:
     """Gradient descent on the deployed data, with the stop-gradient / full-gradient switch.
 
     mode="stop" (RGD):  theta <- theta - lr E_{D(theta)} grad_theta l(z; theta)
@@ -187,6 +193,12 @@ def repeated_gradient(dmap, theta0: np.ndarray, rounds: int, rng: np.random.Gene
     (``jacobian="known"``) or a least-squares fit on the last ``history`` deployments (all if None), which are
     perturbed by N(0, explore^2) so the fit is identified (``"estimated"``, Izzo et al. 2021 sec. 4).
     ``n_samples=None`` uses population gradients.
+
+    ``statistic`` (estimated map only) picks the sufficient statistics whose Jacobian is estimated:
+    ``"pooled"`` -- the feature mean (the map is modelled as a mean shift); ``"class"`` -- the
+    class-weighted feature means ``dmap.class_statistic`` (strategic classification), which model a
+    class-dependent response, D(theta) = mixture over labels of per-class shifts.  The known-map path
+    always uses the exact Jacobian (``class_jacobian`` where the map has one).
     """
     _check_positive(rounds=rounds, lr=lr, n_samples=n_samples, history=history)
     history = history or rounds
@@ -195,6 +207,11 @@ def repeated_gradient(dmap, theta0: np.ndarray, rounds: int, rng: np.random.Gene
     if jacobian not in ("known", "estimated"):
         raise ValueError(f"jacobian must be 'known' or 'estimated'; got {jacobian!r}")
     estimated = mode == "full" and jacobian == "estimated"
+    if statistic not in ("pooled", "class"):
+        raise ValueError(f"statistic must be 'pooled' or 'class'; got {statistic!r}")
+    if estimated and statistic == "class" and not hasattr(dmap, "class_statistic"):
+        raise ValueError(f"statistic='class' needs a map with class_statistic (strategic); {dmap.name} has none")
+    stat_fn = dmap.class_statistic if statistic == "class" and estimated else getattr(dmap, "location_statistic", None)
     if estimated and not getattr(dmap, "location_type", False):
         raise ValueError(f"jacobian='estimated' needs a location-type map; {dmap.name} is not one (use 'known')")
     if estimated and n_samples is None:
@@ -212,18 +229,18 @@ def repeated_gradient(dmap, theta0: np.ndarray, rounds: int, rng: np.random.Gene
                 if mode == "full":
                     if estimated:
                         hist_t.append(deployed)
-                        hist_s.append(dmap.location_statistic(z))
+                        hist_s.append(stat_fn(z))
                         hist_t, hist_s = hist_t[-history:], hist_s[-history:]
                         if len(hist_t) <= dmap.dim + 1:
-                            jac = np.zeros_like(dmap.mean_jacobian(theta))
+                            jac = np.zeros(theta.shape[:1] + hist_s[-1].shape[1:] + theta.shape[1:])
                         else:
                             jac = _estimate_jacobian(np.stack(hist_t, 1), np.stack(hist_s, 1))
                     else:
-                        jac = dmap.mean_jacobian(deployed)
+                        jac = _known_jacobian(dmap, deployed)
                     g = g + dmap.through_map_gradient(z, deployed, jac)
             theta = _guard(theta - lr * g, blowup)
             traj.append(theta)
-    default = "RGD" if mode == "stop" else ("PerfGD-est" if estimated else "PerfGD")
+    default = "RGD" if mode == "stop" else (("PerfGD-class" if statistic == "class" else "PerfGD-est") if estimated else "PerfGD")
     return _finish(name or default, np.stack(traj, axis=1), tol, blowup)
 
 
@@ -258,7 +275,7 @@ def stochastic_gd(dmap, theta0: np.ndarray, rounds: int, rng: np.random.Generato
                 z = dmap.sample(deployed, batch, rng)
                 g = dmap.grad_theta(z, theta)
                 if mode == "full":
-                    g = g + dmap.through_map_gradient(z, theta, dmap.mean_jacobian(theta))
+                    g = g + dmap.through_map_gradient(z, theta, _known_jacobian(dmap, theta))
                 theta = _guard(theta - lr0 / (1 + step / decay) * g, blowup)
                 step += 1
             deployed = theta

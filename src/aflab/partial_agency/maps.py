@@ -207,6 +207,14 @@ class StrategicClassification:
     E_{D(theta)} grad l(z; theta) = 0 with a root finder, ``optimum`` minimises
     PR(theta) = mean l(x - eps M theta, y; theta) with BFGS from several starts.
     These are independent of the learners (no iteration of RRM is used).
+
+    ``moving_label``: None (default) -- every agent moves, D(theta) is a pure mean shift of the features;
+    0 or 1 -- only agents with that label move (e.g. only applicants who would default game the score).
+    Then the map is a class-dependent shift, no longer a shift of the pooled distribution: the pooled
+    mean moves by -eps pi_c M theta, but the agents who move are not a random sample.  A PerfGD that
+    models D(theta) as a pooled mean shift estimates a wrong through-map term; one that tracks the
+    class-conditional sufficient statistics (``class_statistic``: the class-weighted feature means)
+    gets it right (see :func:`aflab.partial_agency.learners.repeated_gradient`, ``statistic="class"``).
     """
 
     #: the map moves only a location (mean) statistic, so PerfGD can estimate its Jacobian
@@ -218,6 +226,7 @@ class StrategicClassification:
     eps: float
     lam: float = 0.1
     name: str = "strategic"
+    moving_label: int | None = None
 
     def __post_init__(self) -> None:
         X = np.asarray(self.features, dtype=float)
@@ -231,6 +240,8 @@ class StrategicClassification:
             raise ValueError(f"lam (L2 regularisation = strong convexity gamma) must be > 0; got {self.lam}")
         if not self.eps >= 0:
             raise ValueError(f"eps (strategic strength) must be >= 0; got {self.eps}")
+        if self.moving_label not in (None, 0, 1):
+            raise ValueError(f"moving_label must be None (all agents move), 0 or 1; got {self.moving_label!r}")
         object.__setattr__(self, "features", X)
         object.__setattr__(self, "labels", y)
         object.__setattr__(self, "strategic", mask)
@@ -257,21 +268,36 @@ class StrategicClassification:
         return self.beta_bound(float(np.linalg.norm(ps)) if ps is not None else 1.0)
 
     # --- sampling ----------------------------------------------------------------------------
-    def shift(self, X: np.ndarray, theta: np.ndarray) -> np.ndarray:
-        """x' = x - eps M theta for a batch: X (S, n, d) or (n, d), theta (S, d)."""
-        return X - self.eps * (theta * self.strategic)[:, None, :]
+    def shift(self, X: np.ndarray, theta: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
+        """x' = x - eps M theta for a batch: X (S, n, d) or (n, d), theta (S, d); with ``moving_label``
+        set only rows whose label y (S, n) or (n,) equals it move."""
+        move = self.eps * (theta * self.strategic)[:, None, :]
+        if self.moving_label is None:
+            return X - move
+        if y is None:
+            raise ValueError("shift needs the labels y when moving_label is set")
+        return X - move * (np.asarray(y) == self.moving_label)[..., None]
+
+    @property
+    def class_freq(self) -> np.ndarray:
+        """(pi_0, pi_1): label frequencies of the base population (the map does not change them)."""
+        p1 = float(self.labels.mean())
+        return np.array([1.0 - p1, p1])
+
+    def _moves(self) -> np.ndarray:
+        return np.array([1.0, 1.0]) if self.moving_label is None else np.eye(2)[self.moving_label]
 
     def sample(self, theta: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
         """Draw n agents per seed with replacement; returns z (S, n, d + 1): shifted features and label."""
         theta = _as_batch(theta, self.dim)
         idx = rng.integers(0, self.features.shape[0], size=(theta.shape[0], n))
-        Xs = self.shift(self.features[idx], theta)
+        Xs = self.shift(self.features[idx], theta, self.labels[idx])
         return np.concatenate([Xs, self.labels[idx][..., None]], axis=-1)
 
     def population(self, theta: np.ndarray) -> np.ndarray:
         theta = _as_batch(theta, self.dim)
         S = theta.shape[0]
-        Xs = self.shift(np.broadcast_to(self.features, (S,) + self.features.shape), theta)
+        Xs = self.shift(np.broadcast_to(self.features, (S,) + self.features.shape), theta, self.labels)
         return np.concatenate([Xs, np.broadcast_to(self.labels[None, :, None], (S, self.features.shape[0], 1))], -1)
 
     # --- loss --------------------------------------------------------------------------------
@@ -289,13 +315,36 @@ class StrategicClassification:
         return z[..., :-1].mean(axis=1)
 
     def mean_jacobian(self, theta: np.ndarray) -> np.ndarray:
-        return np.broadcast_to(-self.eps * self.M, (theta.shape[0], self.dim, self.dim))
+        """d E[x'] / d theta of the pooled feature mean: -eps M, times pi_c when only label c moves."""
+        frac = 1.0 if self.moving_label is None else float(self.class_freq[self.moving_label])
+        return np.broadcast_to(-self.eps * frac * self.M, (theta.shape[0], self.dim, self.dim))
+
+    def class_statistic(self, z: np.ndarray) -> np.ndarray:
+        """Class-conditional sufficient statistics (S, 2d): [mean x' 1{y=0}, mean x' 1{y=1}] = [pi_0 mu_0, pi_1 mu_1]."""
+        X, y = z[..., :-1], z[..., -1]
+        return np.concatenate([(X * (y == c)[..., None]).mean(axis=1) for c in (0, 1)], axis=-1)
+
+    def class_jacobian(self, theta: np.ndarray) -> np.ndarray:
+        """d class_statistic / d theta (S, 2d, d): block c = -eps pi_c M if label c moves, else 0.  Exact."""
+        blocks = [-self.eps * pc * mc * self.M for pc, mc in zip(self.class_freq, self._moves())]
+        return np.broadcast_to(np.concatenate(blocks, axis=0), (theta.shape[0], 2 * self.dim, self.dim))
 
     def through_map_gradient(self, z: np.ndarray, theta: np.ndarray, jac: np.ndarray) -> np.ndarray:
-        """jac^T E[grad_x l], grad_x l = (sigmoid(theta.x) - y) theta."""
+        """The full learner's extra term, grad_x l = (sigmoid(theta.x) - y) theta.
+
+        Pooled jac (S, d, d): jac^T E[grad_x l] (exact when every agent moves).  Class jac (S, 2d, d)
+        from :meth:`class_jacobian` or an estimate of it: sum_c J_c^T E[grad_x l 1{y=c}] / pi_c (the
+        reparameterisation gradient of a per-class mean shift, with J_c = d(pi_c mu_c)/d theta)."""
         X, y = z[..., :-1], z[..., -1]
-        r = (expit(np.einsum("snd,sd->sn", X, theta)) - y).mean(axis=1)
-        return np.einsum("sij,si->sj", jac, r[:, None] * theta)
+        res = expit(np.einsum("snd,sd->sn", X, theta)) - y
+        if jac.shape[1] == self.dim:
+            return np.einsum("sij,si->sj", jac, res.mean(axis=1)[:, None] * theta)
+        out = np.zeros_like(theta)
+        for c in (0, 1):
+            ind = (y == c)
+            e_c = (res * ind).mean(axis=1) / np.maximum(ind.mean(axis=1), 1e-12)
+            out += np.einsum("sij,si->sj", jac[:, c * self.dim:(c + 1) * self.dim], e_c[:, None] * theta)
+        return out
 
     def rrm_argmin(self, z: np.ndarray, theta: np.ndarray, iters: int = 50) -> np.ndarray:
         """Exact L2-regularised logistic regression on the sample: batched damped Newton, warm start theta.
@@ -352,7 +401,7 @@ class StrategicClassification:
         """grad PR = mean (sigmoid(m) - y)(x - 2 eps M theta) + lam theta, m = theta.(x - eps M theta)."""
         theta = _as_batch(theta, self.dim)
         z = self.population(theta)
-        return self.grad_theta(z, theta) + self.through_map_gradient(z, theta, self.mean_jacobian(theta))
+        return self.grad_theta(z, theta) + self.through_map_gradient(z, theta, self.class_jacobian(theta))
 
     def stable_point(self) -> np.ndarray | None:
         def stability_residual(t):
@@ -385,7 +434,8 @@ class StrategicClassification:
 
 
 def make_strategic_instance(eps: float, n_agents: int = 2000, n_features: int = 3, n_strategic: int = 2,
-                            lam: float = 0.1, intercept: bool = False, seed: int = 0) -> StrategicClassification:
+                            lam: float = 0.1, intercept: bool = False, seed: int = 0,
+                            moving_label: int | None = None) -> StrategicClassification:
     """A synthetic credit-scoring population: x ~ N(0, I), y ~ Bernoulli(sigmoid(w*.x - 1)).
 
     The first ``n_strategic`` features are gameable (like Perdomo et al.'s credit features).  Without
@@ -407,7 +457,7 @@ def make_strategic_instance(eps: float, n_agents: int = 2000, n_features: int = 
     if intercept:
         X = np.concatenate([X, np.ones((n_agents, 1))], axis=1)
         mask = np.append(mask, False)
-    return StrategicClassification(X, y, mask, eps, lam)
+    return StrategicClassification(X, y, mask, eps, lam, moving_label=moving_label)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,8 +23,9 @@ Discrete outcomes (K >= 2): :class:`SoftmaxResponse`, :func:`fixed_points_simple
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Literal
 
 import numpy as np
 from scipy import optimize

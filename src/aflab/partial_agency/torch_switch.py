@@ -13,7 +13,8 @@ torch is imported lazily: this module is optional.
 """
 from __future__ import annotations
 
-from typing import Callable, Literal
+from collections.abc import Callable
+from typing import Literal
 
 import numpy as np
 
