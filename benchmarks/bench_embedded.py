@@ -5,7 +5,10 @@
 Baselines measured in the same run:
 - validity: the tableau vs the linear-frame bitmask evaluator on the same letterless formulas;
 - tournaments: the vectorised round robin (one compiled system per row block) vs playing each match
-  separately (one system per pair), and the cost of certifying every outcome with the tableau.
+  separately (one system per pair), and the cost of certifying every outcome with the tableau;
+- decision problems: certified rows per second, and the tableau's per-root search order
+  (``local_order``) vs the global creation order of interned formulas on the same certificates,
+  built in a warm process (after other problems), as in ``aflab report``.
 """
 from __future__ import annotations
 
@@ -18,7 +21,10 @@ from aflab.embedded.agents import builtin_agents, match
 from aflab.embedded.formula import Box, Implies
 from aflab.embedded.kripke import letterless_valid
 from aflab.embedded.randomgen import random_agent, random_formula
-from aflab.embedded.tableau import is_valid
+from aflab.embedded.formula import desugar
+from aflab.embedded.problems import PD_PROBLEMS, PROBLEMS, problem_system, run_problem
+from aflab.embedded.solver import confirmation_formula, solve_linear
+from aflab.embedded.tableau import _Search, is_valid, local_order
 from aflab.embedded.tournament import round_robin
 
 
@@ -73,6 +79,34 @@ def main() -> None:
     el_cc = time.perf_counter() - t
     rows.append((f"tournament: {len(small)} agents + tableau certificate per match",
                  f"{len(small) ** 2 / el_cc:,.0f} matches/s", f"{el_cc:.2f}s", ""))
+
+    # decision problems: the whole table, and the tableau's search order on its certificates
+    t = time.perf_counter()
+    n_rows = 0
+    for p in [*PROBLEMS, *PD_PROBLEMS]:
+        for a in ("udt_plain", "udt_chicken", "naive", "naive_chicken"):
+            run_problem(p, a, cross_check=True)
+            n_rows += 1
+    el_dp = time.perf_counter() - t
+    rows.append((f"decision problems: {n_rows} certified rows (4 agents x {n_rows // 4} problems)",
+                 f"{n_rows / el_dp:,.1f} rows/s", f"{el_dp:.2f}s", ""))
+    cases = [("pd_prudentbot", "udt_plain"), ("pd_prudentbot", "udt_chicken"), ("twin_pd", "naive_chicken"),
+             ("twin_pd", "naive")] + ([] if args.quick else [("pd_prudentbot", "naive"), ("twin_pd", "udt")])
+    certs = []
+    for p, a in cases:  # built after everything above: a "warm" process, as in `aflab report`
+        system = problem_system(PROBLEMS.get(p) or PD_PROBLEMS[p], a)
+        sol = solve_linear(system)
+        checked = [v for v in system.variables if v.startswith(("A=", "U="))]
+        rank = max(sol.rank_of(v) for v in checked)
+        certs.append(desugar(confirmation_formula(system, {v: sol.value(v) for v in checked}, True, rank)))
+    for label, local in (("per-root post-order (local_order)", True), ("global creation order (uid)", False)):
+        t = time.perf_counter()
+        for f in certs:
+            _Search(20_000_000, local_order(f) if local else {}).solve(frozenset(), frozenset((f,)))
+        el = time.perf_counter() - t
+        rows.append((f"tableau order, {len(certs)} decision-problem certificates: {label}",
+                     f"{len(certs) / el:,.2f} certificates/s", f"{el:.2f}s", ""))
+    rows[-2] = rows[-2][:3] + (f"{el / (float(rows[-2][2][:-1]) or 1e-9):.1f}x vs uid order",)
 
     width = max(len(r[0]) for r in rows)
     print(f"{'benchmark':<{width}}  {'rate':>22}  {'time':>8}  ratio")

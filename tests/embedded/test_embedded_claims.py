@@ -52,3 +52,19 @@ def test_bad_config_is_rejected():
         PROBLEM_TABLE.make_config("quick", {"problems": ("trolley",)})
     with pytest.raises(ConfigError, match="max_level"):
         FAIRBOT.make_config("quick", {"max_level": -1})
+
+
+def test_problem_table_verdict_counts_only_sourced_rows_and_can_be_refuted(tables):
+    cfg, table = tables[PROBLEM_TABLE.id]
+    v = PROBLEM_TABLE.verdict(cfg, table)
+    sourced = table[table["expected_action"] != ""]
+    assert v.numbers["n_literature_rows"] == len(sourced) < len(table)
+    assert {"xor_blackmail", "five_and_ten"} <= set(sourced["problem"])
+    # a chicken-rule agent with a spurious proof in 5-and-10 refutes the claim
+    bad = table.copy()
+    bad.loc[(bad["problem"] == "five_and_ten") & (bad["agent"] == "udt_chicken"), "n_spurious"] = 1
+    assert PROBLEM_TABLE.verdict(cfg, bad).label == "refuted"
+    # UDT paying the XOR blackmailer refutes it
+    bad = table.copy()
+    bad.loc[(bad["problem"] == "xor_blackmail") & (bad["agent"] == "udt"), "matches_expected"] = False
+    assert PROBLEM_TABLE.verdict(cfg, bad).label == "refuted"

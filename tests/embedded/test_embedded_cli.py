@@ -43,3 +43,11 @@ def test_cli_bad_inputs():
     assert runner.invoke(app, ["problem", "trolley"]).exit_code == 2
     assert runner.invoke(app, ["fixpoint", "p"]).exit_code == 2
     assert runner.invoke(app, ["tournament", "/nonexistent.agents"]).exit_code == 2
+
+
+def test_cli_xor_blackmail_and_pd_against_bots():
+    r = runner.invoke(app, ["problem", "xor_blackmail", "--agent", "udt_chicken"])
+    assert r.exit_code == 0 and "refuse" in r.output, r.output
+    r = runner.invoke(app, ["problem", "pd_fairbot", "--agent", "udt_plain"])
+    assert r.exit_code == 0 and "pd_fairbot" in r.output, r.output
+    assert runner.invoke(app, ["problem", "xor_blackmail", "--agent", "edt"]).exit_code == 2

@@ -121,3 +121,19 @@ def test_countermodel_checker_rejects_bad_frames():
     f = parse("[] p -> p")
     assert not check_countermodel(KripkeModel((-1, 0), (frozenset({"p"}), frozenset({"p"}))), f)  # root has p
     assert not check_countermodel(KripkeModel((1, 0), (frozenset(), frozenset())), f)  # a cycle, no root
+
+
+@SETTINGS
+@given(st.integers(0, 2**32 - 1))
+def test_search_order_changes_cost_not_answers(seed):
+    """The tableau's per-root search order (post-order over the formula's DAG, children first) is
+    a topological order, and searching in it or in global creation order gives the same answer."""
+    from aflab.embedded.formula import desugar, subformulas
+    from aflab.embedded.tableau import _Search, local_order
+
+    f = desugar(random_formula(np.random.default_rng(seed), ["p", "q"], depth=5, max_level=1))
+    order = local_order(f)
+    assert set(order) == set(subformulas(f)) and order[f] == len(order) - 1
+    assert all(order[c] < order[g] for g in order for c in g.args)
+    answers = [_Search(10**6, o).solve(frozenset(), frozenset((f,))) is None for o in (order, {})]
+    assert answers[0] == answers[1] == is_valid(f)

@@ -40,17 +40,22 @@ PROBLEM_TABLE = register(Claim(
     id="embedded.decision-problem-table",
     statement=("In 5-and-10 a naive proof-search agent (first provable 'A=a -> U=u', worst outcome first) "
                "takes the 5 on a spurious proof of 'A=10 -> U=0', while modal UDT (with and without PA+k "
-               "escalation) takes the 10 with no spurious proof; modal UDT cooperates with its twin in the "
-               "Prisoner's Dilemma; against a PA-proof predictor in Newcomb's problem PA-level UDT takes "
-               "its default action."),
+               "escalation) takes the 10 with no spurious proof, and so do the naive agent and UDT with "
+               "the chicken rule; modal UDT cooperates with its twin in the Prisoner's Dilemma; against "
+               "a PA-proof predictor in Newcomb's problem PA-level UDT takes its default action; in XOR "
+               "blackmail modal UDT (every variant) refuses to pay; in Troll Bridge the proof-based agent "
+               "with the chicken rule proves 'cross -> U=-10' and stays."),
     source="Demski & Garrabrant 2018 'Embedded Agency' sec. 2.1; LaVictoire 2015 'An Introduction to "
-           "Löb's Theorem in MIRI Research' sec. 6; So8res/modal (2015) Games.hs",
+           "Löb's Theorem in MIRI Research' sec. 6; So8res/modal (2015) Games.hs; Levinstein & Soares "
+           "2020 'Cheating Death in Damascus' (XOR blackmail); Yudkowsky & Soares 2017 'Functional "
+           "Decision Theory'; Troll Bridge: Demski & Garrabrant 2018 sec. 2.1",
     config=ex.ProblemTableConfig,
     experiment=ex.problem_experiment,
     verdict=ex.problem_verdict,
     figures=plots.problem_figure,
-    presets={"quick": {"problems": ("five_and_ten", "newcomb", "twin_pd", "parfit")},
+    presets={"quick": {"problems": ("five_and_ten", "newcomb", "twin_pd", "xor_blackmail", "troll_bridge",
+                                    "parfit")},
              "full": {}},
     seeds={"quick": 1, "full": 1},
-    quick_budget_s=15,
+    quick_budget_s=18,
 ))

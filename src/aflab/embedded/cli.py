@@ -177,20 +177,23 @@ def tournament(file: Path = typer.Argument(..., help="agent file; entrants = its
 
 @app.command()
 def problem(name: str = typer.Argument(..., help="five_and_ten | newcomb | twin_pd | transparent_newcomb | "
-                                                 "parfit | all"),
-            agent: str = typer.Option("all", "--agent", help="udt | udt_plain | naive | all"),
+                                                 "xor_blackmail | troll_bridge | parfit | all | pd_defectbot | "
+                                                 "pd_cooperatebot | pd_fairbot | pd_prudentbot | pd_all"),
+            agent: str = typer.Option("all", "--agent", help="udt | udt_plain | naive | udt_chicken | "
+                                                             "naive_chicken | all"),
             check: bool = typer.Option(True, "--check/--no-check", help="certify with the GL tableau")) -> None:
     """Run agents in an embedded decision problem: action, outcome, proofs about untaken actions.
 
-    Example: aflab embedded problem five_and_ten
+    Example: aflab embedded problem xor_blackmail --agent udt_chicken
+    (pd_NAME: the Prisoner's Dilemma against a modal bot; naive agents vs PrudentBot take minutes.)
     """
-    from aflab.embedded.problems import AGENT_TITLES, AGENTS, PROBLEMS, run_problem
+    from aflab.embedded.problems import AGENT_TITLES, AGENTS, PD_PROBLEMS, PROBLEMS, run_problem
 
-    problems = list(PROBLEMS) if name == "all" else [name]
+    problems = {"all": list(PROBLEMS), "pd_all": list(PD_PROBLEMS)}.get(name, [name])
     agents_ = list(AGENTS) if agent == "all" else [agent]
     for p in problems:
-        if p not in PROBLEMS:
-            _fail(f"unknown problem {p!r}; choose one of: {', '.join(PROBLEMS)}, all")
+        if p not in PROBLEMS and p not in PD_PROBLEMS:
+            _fail(f"unknown problem {p!r}; choose one of: {', '.join([*PROBLEMS, *PD_PROBLEMS])}, all, pd_all")
     for a in agents_:
         if a not in AGENTS:
             _fail(f"--agent: unknown agent {a!r}; choose one of: {', '.join(AGENTS)}, all")

@@ -187,8 +187,9 @@ def prudentbot_verdict(cfg: PrudentBotConfig, table: pd.DataFrame) -> Verdict:
 # ---------------------------------------------------------------------------------------------
 # claim 3: decision problems
 
-ProblemName = Literal["five_and_ten", "newcomb", "twin_pd", "transparent_newcomb", "parfit"]
-AgentName = Literal["udt", "udt_plain", "naive"]
+ProblemName = Literal["five_and_ten", "newcomb", "twin_pd", "transparent_newcomb", "xor_blackmail",
+                      "troll_bridge", "parfit"]
+AgentName = Literal["udt", "udt_plain", "naive", "udt_chicken", "naive_chicken"]
 
 
 class ProblemTableConfig(ClaimConfig):
@@ -205,6 +206,7 @@ def problem_experiment(cfg: ProblemTableConfig, seed: int) -> pd.DataFrame:
             r = run_problem(p, a, cross_check=True)
             rows.append({"kind": "problem", "problem": p, "agent": a, "action": r.action, "outcome": r.outcome,
                          "utility": r.utility, "best_utility": max(u for _, u in PROBLEMS[p].outcomes),
+                         "worst_utility": min(u for _, u in PROBLEMS[p].outcomes),
                          "proved_untaken": "; ".join(r.proved),
                          "spurious": "; ".join(r.spurious), "n_spurious": len(r.spurious), "rank": r.rank,
                          "tableau": tableau_status(r.tableau_agrees), "expected_action": r.expected_action or "",
@@ -216,19 +218,29 @@ def problem_verdict(cfg: ProblemTableConfig, table: pd.DataFrame) -> Verdict:
     t = table[table["seed"] == table["seed"].min()]
     v = judge_outcomes(t, "decision-problem")
     numbers = dict(v.numbers)
-    # the two 5-and-10 findings the claim is about
+    numbers.pop("n_match_literature")  # counts unsourced rows too; n_literature_rows_matched below does not
+    # the 5-and-10 findings the claim is about: naive >= 1 spurious proof, every other agent none
     ft = t[t["problem"] == "five_and_ten"].set_index("agent")
-    spurious_naive = float(ft.loc["naive", "n_spurious"]) if "naive" in ft.index else float("nan")
-    spurious_udt = float(ft.loc["udt", "n_spurious"]) if "udt" in ft.index else float("nan")
-    spurious_plain = float(ft.loc["udt_plain", "n_spurious"]) if "udt_plain" in ft.index else 0.0
-    numbers.update({"naive_spurious_proofs_5and10": spurious_naive, "udt_spurious_proofs_5and10": spurious_udt,
-                    "udt_plain_spurious_proofs_5and10": spurious_plain})
+    spurious = {a: float(ft.loc[a, "n_spurious"]) if a in ft.index else float("nan") for a in AGENTS}
+    for a, n in spurious.items():
+        numbers[f"{a}_spurious_proofs_5and10"] = n
+    others = {a: n for a, n in spurious.items() if a != "naive" and np.isfinite(n)}
+    # only rows with a published expectation count as literature (the others are measurements)
+    lit = t[t["expected_action"].astype(str) != ""]
+    n_lit, n_lit_match = len(lit), int(lit["matches_expected"].astype(bool).sum())
+    numbers.update({"n_literature_rows": float(n_lit), "n_literature_rows_matched": float(n_lit_match)})
     label, reason = v.label, v.reason
-    if label == "supported" and not (spurious_naive >= 1 and spurious_udt == 0 and spurious_plain == 0):
-        label = "refuted" if np.isfinite(spurious_naive) and np.isfinite(spurious_udt) else "inconclusive"
-        reason = (f"spurious proofs in 5-and-10: naive {spurious_naive:g} (expected >= 1), "
-                  f"UDT {spurious_udt:g} and PA-only UDT {spurious_plain:g} (expected 0)")
+    naive_ok = spurious["naive"] >= 1
+    others_ok = all(n == 0 for n in others.values())
+    if label == "supported" and not (naive_ok and others_ok):
+        label = "refuted" if np.isfinite(spurious["naive"]) and others else "inconclusive"
+        reason = ("spurious proofs in 5-and-10: naive " f"{spurious['naive']:g} (expected >= 1), "
+                  + ", ".join(f"{a} {n:g}" for a, n in others.items()) + " (expected 0)")
     elif label == "supported":
-        reason += f"; 5-and-10 spurious proofs: naive {spurious_naive:g}, escalated UDT {spurious_udt:g}"
-    comps = v.comparisons + (Comparison("spurious 'A=10 -> U=u' proofs, escalated UDT", 0.0, spurious_udt),)
+        reason = (f"all {n_lit} rows with a published expectation match it ({len(t)} rows in all, "
+                  f"{int(numbers['n_tableau_confirmed'])} certified by the GL tableau); 5-and-10 spurious "
+                  "proofs: naive " f"{spurious['naive']:g}, " + ", ".join(f"{a} {n:g}" for a, n in others.items()))
+    comps = (Comparison("rows with a published expectation that match it", float(n_lit), float(n_lit_match)),
+             *v.comparisons[1:],
+             *(Comparison(f"spurious 'A=10 -> U=u' proofs, {a}", 0.0, n) for a, n in others.items()))
     return Verdict(label, numbers, reason, comps)

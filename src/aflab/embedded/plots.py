@@ -46,7 +46,8 @@ def tournament_figures(cfg, table: pd.DataFrame) -> dict:
 
 
 def problem_figure(cfg, table: pd.DataFrame) -> dict:
-    """Which agent does what in which problem: utility as a share of the best outcome, annotated."""
+    """Which agent does what in which problem: utility rescaled from the problem's worst outcome (0)
+    to its best (1), annotated."""
     t = table[table["seed"] == table["seed"].min()]
     problems = list(dict.fromkeys(t["problem"]))
     agents = list(dict.fromkeys(t["agent"]))
@@ -54,7 +55,9 @@ def problem_figure(cfg, table: pd.DataFrame) -> dict:
     labels = [["" for _ in agents] for _ in problems]
     for _, r in t.iterrows():
         i, j = problems.index(r["problem"]), agents.index(r["agent"])
-        share[i, j] = r["utility"] / r["best_utility"] if r["best_utility"] else 0.0
+        worst = r.get("worst_utility", 0.0)  # tables from before round 2 lack it (utilities were >= 0)
+        span = r["best_utility"] - worst
+        share[i, j] = (r["utility"] - worst) / span if span else 1.0
         labels[i][j] = f"{r['action']}\nU={r['utility']:g}" + ("\nspurious!" if r["n_spurious"] else "")
     fig, ax = new_figure(width=6.0, height=0.9 * len(problems) + 1.2)
     ax.grid(False)
@@ -64,5 +67,5 @@ def problem_figure(cfg, table: pd.DataFrame) -> dict:
     for i in range(len(problems)):
         for j in range(len(agents)):
             ax.text(j, i, labels[i][j], ha="center", va="center", fontsize=7)
-    ax.set(title="Action and utility per problem\n(colour: utility / best outcome of the problem)")
+    ax.set(title="Action and utility per problem\n(colour: utility, problem's worst outcome 0 .. best 1)")
     return {"problem_table": fig}

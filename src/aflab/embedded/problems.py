@@ -19,8 +19,13 @@ Agents (cf. Demski & Garrabrant 2018, "Embedded Agency", sec. 2.1 "Decision theo
   (``[k]``), so a later search can refute the soundness-free conclusions of every earlier one; without
   it all searches use PA.
 
+- **chicken rule** (``udt_chicken``, ``naive_chicken``) -- first, if PA proves ``A != a``, take a;
+  then the agent as before. It makes ``A != a`` unprovable (PA is sound), so no ``A=a -> U=u`` is
+  provable vacuously (Demski & Garrabrant 2018, sec. 2.1).
+
 Problems: 5-and-10, Newcomb, twin Prisoner's Dilemma, transparent Newcomb (as a choice of policy),
-Parfit's hitchhiker.
+XOR blackmail (as a choice of policy), Troll Bridge, Parfit's hitchhiker; and (``PD_PROBLEMS``) the Prisoner's
+Dilemma against DefectBot, CooperateBot, FairBot and PrudentBot.
 """
 from __future__ import annotations
 
@@ -48,8 +53,10 @@ class Problem:
     """A decision problem. ``outcomes`` are (name, utility) pairs; ``universe`` gives U's formulas.
 
     ``twin`` problems contain a second copy of the agent (prefixes B / V) that the universe also
-    refers to. ``counterfactual`` gives the outcome each action physically leads to (when that is
-    uncontroversial) -- used to flag spurious proofs. ``expected`` lists the literature's answers.
+    refers to; with ``side`` set, that copy plays in the named problem instead (PrudentBot asks how
+    the agent plays against DefectBot). ``counterfactual`` gives the outcome each action leads to
+    physically, or with an accurate predictor (when that is uncontroversial) -- used to flag
+    spurious proofs. ``expected`` lists the literature's answers; only those rows are claimed.
     """
 
     name: str
@@ -58,6 +65,7 @@ class Problem:
     outcomes: tuple[tuple[str, float], ...]
     universe: Callable[[str, str, str], dict[str, Formula]]
     twin: bool = False
+    side: str | None = None
     counterfactual: Mapping[str, str] | None = None
     expected: Mapping[str, str] = field(default_factory=dict)
     source: str = ""
@@ -102,18 +110,70 @@ def _transparent_newcomb(A: str, U: str, B: str) -> dict[str, Formula]:
             f"{U}=1000": And(Not(full), Not(one_if_empty)), f"{U}=0": And(Not(full), one_if_empty)}
 
 
+def _xor_blackmail(A: str, U: str, B: str) -> dict[str, Formula]:
+    """XOR blackmail as a choice of policy (what to do on reading the letter), both termite states.
+
+    The predictor sends the letter in the termite world iff it proves the agent refuses, in the
+    clean world iff it proves the agent pays (each a PA proof: sound, but silent when it proves
+    nothing). Paying costs 1,000 (only when a letter came); termites cost 1,000,000; prior 1/2.
+    """
+    pay = act("pay", A)
+    paid_termites = And(Box(act("refuse", A)), pay)  # letter in the termite world, and it pays
+    paid_clean = And(Box(pay), pay)                  # letter in the clean world, and it pays
+    return {f"{U}=kept": And(Not(paid_termites), Not(paid_clean)),
+            f"{U}=paid_clean": And(Not(paid_termites), paid_clean),
+            f"{U}=paid_termites": And(paid_termites, Not(paid_clean)),
+            f"{U}=paid_both": And(paid_termites, paid_clean)}
+
+
+def _troll_bridge(A: str, U: str, B: str) -> dict[str, Formula]:
+    """The troll blows up the bridge iff the agent crosses while PA is inconsistent (``[]F``: the
+    only way a sound-looking agent crosses "for a bad reason", e.g. by the chicken rule)."""
+    cross, blown = act("cross", A), Box(BOT)
+    return {f"{U}=10": And(cross, Not(blown)), f"{U}=0": act("stay", A), f"{U}=-10": And(cross, blown)}
+
+
 def _parfit(A: str, U: str, B: str) -> dict[str, Formula]:
     rescued = Box(act("pay", A))  # the driver takes you to town iff she proves you will pay
     return {f"{U}=1000000": And(rescued, act("refuse", A)), f"{U}=999000": And(rescued, act("pay", A)),
             f"{U}=0": Not(rescued)}
 
 
+def _pd_payoffs(me_c: Formula, opp_c: Formula, U: str) -> dict[str, Formula]:
+    return {f"{U}=3": And(Not(me_c), opp_c), f"{U}=2": And(me_c, opp_c),
+            f"{U}=1": And(Not(me_c), Not(opp_c)), f"{U}=0": And(me_c, Not(opp_c))}
+
+
+# the classic modal bots, as formulas over the agent's action (Barasz et al. 2014, sec. 3 and 5);
+# PrudentBot's "[1] the agent defects against DefectBot" refers to the agent's copy B in pd_defectbot
+PD_BOTS: dict[str, Callable[[str, str], Formula]] = {
+    "defectbot": lambda A, B: BOT,
+    "cooperatebot": lambda A, B: TOP,
+    "fairbot": lambda A, B: Box(act("C", A)),
+    "prudentbot": lambda A, B: And(Box(act("C", A)), Box(Not(act("C", B)), 1)),
+}
+
+
+def _pd_against(bot: str) -> Callable[[str, str, str], dict[str, Formula]]:
+    def universe(A: str, U: str, B: str) -> dict[str, Formula]:
+        opp = f"Opp{U}=C"  # the bot's action, kept as a variable for reporting
+        return {opp: PD_BOTS[bot](A, B), **_pd_payoffs(act("C", A), Atom(opp), U)}
+    return universe
+
+
+PD_PROBLEMS: dict[str, Problem] = {f"pd_{b}": Problem(
+    f"pd_{b}", f"Prisoner's Dilemma against {b}", ("D", "C"), (("3", 3), ("2", 2), ("1", 1), ("0", 0)),
+    _pd_against(b), side="pd_defectbot" if b == "prudentbot" else None,
+    source="Barasz et al. 2014 (the bots); the agent's play is measured here, not taken from a paper")
+    for b in PD_BOTS}
+
+
 PROBLEMS: dict[str, Problem] = {p.name: p for p in (
     Problem("five_and_ten", "5-and-10", ("5", "10"), (("10", 10), ("5", 5), ("0", 0)), _five_and_ten,
             counterfactual={"5": "5", "10": "10"},
-            expected={"udt": "10", "udt_plain": "10", "naive": "5"},
-            source="Demski & Garrabrant 2018 sec. 2.1 (naive agent takes 5); LaVictoire 2015 sec. 6 "
-                   "(modal UDT takes 10)"),
+            expected={"udt": "10", "udt_plain": "10", "naive": "5", "udt_chicken": "10", "naive_chicken": "10"},
+            source="Demski & Garrabrant 2018 sec. 2.1 (naive agent takes 5; the chicken rule removes the "
+                   "spurious proof); LaVictoire 2015 sec. 6 (modal UDT takes 10)"),
     Problem("newcomb", "Newcomb's problem (predictor = PA proof)", ("one_box", "two_box"),
             (("1001000", 1_001_000), ("1000000", 1_000_000), ("1000", 1_000), ("0", 0)), _newcomb,
             expected={"udt_plain": "one_box"},
@@ -126,6 +186,20 @@ PROBLEMS: dict[str, Problem] = {p.name: p for p in (
     Problem("transparent_newcomb", "Transparent Newcomb (choice of policy, PA predictor)", _POLICIES,
             (("1001000", 1_001_000), ("1000000", 1_000_000), ("1000", 1_000), ("0", 0)),
             _transparent_newcomb, source="Drescher 2006 ch. 7; policy selection (Wei Dai 2009)"),
+    Problem("xor_blackmail", "XOR blackmail (policy over termite states, letter = PA proof)", ("pay", "refuse"),
+            (("kept", -500_000), ("paid_clean", -500_500), ("paid_termites", -500_500), ("paid_both", -501_000)),
+            _xor_blackmail, counterfactual={"pay": "paid_clean", "refuse": "kept"},
+            expected={"udt": "refuse", "udt_plain": "refuse", "udt_chicken": "refuse"},
+            source="Levinstein & Soares 2020 (arXiv 2017) 'Cheating Death in Damascus', XOR blackmail: "
+                   "FDT/UDT and CDT refuse, EDT pays; Yudkowsky & Soares 2017 'Functional Decision "
+                   "Theory' (same verdicts). Approximation: the predictor is a PA proof (sound, not "
+                   "complete), the agent picks a policy under a 1/2 prior (updateless; no EDT agent here)"),
+    Problem("troll_bridge", "Troll Bridge (the troll blows up the bridge iff []F)", ("cross", "stay"),
+            (("10", 10), ("0", 0), ("-10", -10)), _troll_bridge,
+            counterfactual={"cross": "10", "stay": "0"},
+            expected={"naive_chicken": "stay"},
+            source="Demski & Garrabrant 2018 sec. 2.1 (Troll Bridge: a proof-based agent with the chicken "
+                   "rule proves 'cross -> U=-10' by Löb's theorem and stays, though crossing is safe)"),
     Problem("parfit", "Parfit's hitchhiker (driver = PA proof)", ("refuse", "pay"),
             (("1000000", 1_000_000), ("999000", 999_000), ("0", 0)), _parfit,
             source="Parfit 1984; Demski & Garrabrant 2018 sec. 2.1"),
@@ -133,10 +207,12 @@ PROBLEMS: dict[str, Problem] = {p.name: p for p in (
 
 
 def get_problem(name: str) -> Problem:
+    """A decision problem (``PROBLEMS``) or a Prisoner's Dilemma against a modal bot (``PD_PROBLEMS``)."""
     try:
-        return PROBLEMS[name]
+        return PROBLEMS[name] if name in PROBLEMS else PD_PROBLEMS[name]
     except KeyError:
-        raise ValueError(f"unknown problem {name!r}; choose one of: {', '.join(PROBLEMS)}") from None
+        raise ValueError(f"unknown problem {name!r}; choose one of: "
+                         f"{', '.join([*PROBLEMS, *PD_PROBLEMS])}") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -198,13 +274,30 @@ def naive_agent(problem: Problem, A: str = "A", U: str = "U") -> dict[str, Formu
     return defs
 
 
+def with_chicken_rule(defs: Mapping[str, Formula], actions: tuple[str, ...], A: str = "A") -> dict[str, Formula]:
+    """The chicken rule on top of an agent: if PA proves ``A != a`` take a (first such a), else as before.
+
+    ``A=a <-> ([]~A=a & no earlier chicken fires) | (no chicken fires & defs[A=a])``. If PA proved it
+    will not take a it takes a, so by soundness PA proves no ``A != a`` in the standard model and no
+    ``A=a -> U=u`` is vacuously provable (Demski & Garrabrant 2018, sec. 2.1, "chicken rule").
+    """
+    chicken = [Box(Not(act(a, A))) for a in actions]
+    none_fires = And(*(Not(c) for c in chicken))
+    return {f"{A}={a}": Or(And(*(Not(c) for c in chicken[:i]), chicken[i]), And(none_fires, defs[f"{A}={a}"]))
+            for i, a in enumerate(actions)}
+
+
 AGENTS: dict[str, Callable[..., dict[str, Formula]]] = {
     "udt": lambda p, A="A", U="U": udt_agent(p, A, U, escalate=True),
     "udt_plain": lambda p, A="A", U="U": udt_agent(p, A, U, escalate=False),
     "naive": naive_agent,
+    "udt_chicken": lambda p, A="A", U="U": with_chicken_rule(udt_agent(p, A, U, escalate=False), p.actions, A),
+    "naive_chicken": lambda p, A="A", U="U": with_chicken_rule(naive_agent(p, A, U), p.actions, A),
 }
 AGENT_TITLES = {"udt": "modal UDT (PA+k escalation)", "udt_plain": "modal UDT (PA only)",
-                "naive": "naive proof search (worst outcome first)"}
+                "naive": "naive proof search (worst outcome first)",
+                "udt_chicken": "modal UDT (PA only) + chicken rule",
+                "naive_chicken": "naive proof search + chicken rule"}
 
 
 def problem_system(problem: Problem, agent: str) -> ModalSystem:
@@ -215,9 +308,10 @@ def problem_system(problem: Problem, agent: str) -> ModalSystem:
     eqs: dict[str, Formula] = {}
     eqs.update(build(problem, "A", "U"))
     eqs.update(problem.universe("A", "U", "B"))
-    if problem.twin:
-        eqs.update(build(problem, "B", "V"))
-        eqs.update(problem.universe("B", "V", "A"))
+    if problem.twin or problem.side is not None:
+        side = problem if problem.side is None else get_problem(problem.side)
+        eqs.update(build(side, "B", "V"))
+        eqs.update(side.universe("B", "V", "A"))
     for a in problem.actions:
         for u, _ in problem.outcomes:
             eqs[f"proves(A={a} -> U={u})"] = Box(Implies(act(a), out(u)))
@@ -272,7 +366,8 @@ def run_problem(problem: Problem | str, agent: str, cross_check: bool = True) ->
 
 def problem_table(problems: list[str] | None = None, agents: list[str] | None = None,
                   cross_check: bool = True) -> pd.DataFrame:
-    """Which agent does what in which problem (one row per problem x agent)."""
+    """Which agent does what in which problem (one row per problem x agent; names from PROBLEMS or
+    PD_PROBLEMS)."""
     rows = []
     for pname in problems or list(PROBLEMS):
         for agent in agents or list(AGENTS):
