@@ -49,6 +49,35 @@ def point_fn(claim_id: str, cfg, width: int, steps: int):
                                   n_train=n_train, ntk_probe=getattr(cfg, "ntk_probe", 0), base_width=cfg.base_width)
 
 
+def laziness_fn(cfg, arch: str, width: int, steps: int):
+    if arch == "cnn":
+        return lambda: ex.laziness_point(dataset="mnist1d", arch="cnn", width=width, parametrization="mup", seed=0,
+                                         members=cfg.cnn_members, n_hidden=cfg.cnn_n_hidden, steps=steps,
+                                         base_width=cfg.cnn_widths[0], ntk_probe=cfg.ntk_probe)
+    return lambda: ex.laziness_point(dataset=cfg.dataset, width=width, parametrization="mup", seed=0,
+                                     members=cfg.members, n_hidden=cfg.n_hidden, steps=steps,
+                                     base_width=cfg.base_width, ntk_probe=cfg.ntk_probe)
+
+
+def laziness_estimate(cfg, reps: int, quick: bool) -> float:
+    """Laziness points (MLP and CNN): ``fixed`` = a 2-step point, per step = (12-step - 2-step) / 10."""
+    total = 0.0
+    for arch, widths, steps in (("mlp", cfg.widths, cfg.steps), ("cnn", cfg.cnn_widths, cfg.cnn_steps)):
+        measured = widths[-2:] if quick else widths
+        per_width = {}
+        for w in measured:
+            laziness_fn(cfg, arch, w, 2)()  # warm-up
+            fixed = _time(laziness_fn(cfg, arch, w, 2))
+            per_step = max(0.0, (_time(laziness_fn(cfg, arch, w, 12)) - fixed) / 10)
+            per_width[w] = fixed + steps * per_step
+            print(f"{'laziness-theory (' + arch + ')':<42} {w:>6} {fixed:>8.2f} {per_step:>8.4f} {steps:>6} "
+                  f"{per_width[w]:>8.1f}", flush=True)
+        for w in widths:  # --quick: linear-in-width extrapolation (a lower bound for the CNN's n^2 convs)
+            per_width.setdefault(w, per_width[max(per_width)] * w / max(per_width))
+        total += reps * sum(per_width.values())
+    return total
+
+
 def per_step_seconds(claim_id: str, cfg, width: int, n_steps: int = 20) -> float:
     shard = any(k in claim_id for k in SHARD_CLAIMS)
     members = cfg.reps * len(_schedules(cfg)) if shard else 2 * getattr(cfg, "n_pairs", 1)
@@ -81,6 +110,11 @@ def main() -> None:
         cfg = claim.make_config("full")
         reps = (len(cfg.parametrizations) * len(getattr(cfg, "manipulations", getattr(cfg, "losses", ("-",))))
                 * claim.n_seeds("full"))
+        if "laziness" in cid:
+            claim_s = laziness_estimate(cfg, len(cfg.parametrizations) * claim.n_seeds("full"), args.quick)
+            total += claim_s
+            print(f"  -> {claim.id}: {claim_s / 3600:.2f} core-hours")
+            continue
         widths = cfg.widths[-2:] if args.quick else cfg.widths
         per_width = {}
         for w in widths:

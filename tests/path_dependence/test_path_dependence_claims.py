@@ -28,6 +28,18 @@ def test_laziness_slopes_on_a_small_quick_sweep():
     assert abs(mup) < 0.15, mup
 
 
+def test_cnn_laziness_slopes_on_a_small_sweep():
+    """The same exponents for a 1-D CNN on MNIST-1D with width = channels (fan-in = channels x kernel)."""
+    from aflab.path_dependence.experiments import laziness_sweep
+
+    t = laziness_sweep((16, 32, 64, 128, 256), ("ntk", "mup"), seed=0, dataset="mnist1d", arch="cnn", members=4,
+                       n_hidden=1, base_width=16, lr=0.2, steps=60, probe=128)
+    ntk = loglog_slope(t[t.parametrization == "ntk"], "feature_change")["slope"]
+    mup = loglog_slope(t[t.parametrization == "mup"], "feature_change")["slope"]
+    assert -0.65 <= ntk <= -0.35, ntk
+    assert abs(mup) < 0.15, mup
+
+
 def test_loglog_slope_ci_has_its_nominal_coverage():
     """Over 200 simulated 3-seed sweeps of a noisy n^-1/2 law, the 95% t-interval covers -1/2 ~95% of the time."""
     w = np.array([64, 128, 256, 512])
@@ -68,6 +80,10 @@ def test_verdicts_can_come_out_refuted_and_supported():
     cfg = lazy.make_config("quick")
     assert lazy.verdict(cfg, _fake_sweep({"ntk": -0.5, "mup": 0.0}, "feature_change")).label == "supported"
     assert lazy.verdict(cfg, _fake_sweep({"ntk": 0.0, "mup": 0.0}, "feature_change")).label == "refuted"
+    good = _fake_sweep({"ntk": -0.5, "mup": 0.0}, "feature_change", {"arch": "mlp"})
+    frozen_cnn = _fake_sweep({"ntk": -0.5, "mup": -0.5}, "feature_change", {"arch": "cnn"})  # muP CNN lazy
+    v = lazy.verdict(cfg, pd.concat([good, frozen_cnn]))
+    assert v.label == "refuted" and v.numbers["cnn_mup_label"] == -1 and v.numbers["mup_label"] == 1
     d1 = get_claim("path_dependence.d1-vanishes-with-width")
     cfg = d1.make_config("quick")
     table = pd.concat([_fake_sweep({"ntk": -1.0, "mup": -0.8}, "tv_distance").assign(budget=b) for b in ("early", "final")])
@@ -109,8 +125,8 @@ def test_each_claim_runs_end_to_end_on_a_tiny_config(slug):
     tiny = {"widths": (16, 32), "base_width": 16, "steps": 24}
     if "steps_early" in claim.config.model_fields:
         tiny["steps_early"] = 8
-    if slug == "laziness-theory":
-        tiny["parametrizations"] = ("ntk", "mup")
+    if slug == "laziness-theory":  # a tiny 2-conv CNN too (the full preset's CNN depth)
+        tiny.update(parametrizations=("ntk", "mup"), cnn_widths=(4, 8), cnn_n_hidden=2, cnn_steps=6, ntk_probe=3)
     if slug == "d1-vanishes-with-width":  # the manipulations no other test trains
         tiny.update(parametrizations=("ntk", "mup"), manipulations=("perturb", "curriculum"), perturb_step=10,
                     curriculum_steps=8)
@@ -164,3 +180,18 @@ def test_slab_data_easy_coordinate_linear_hard_coordinate_not():
 
     tree = DecisionTreeClassifier(min_samples_leaf=20, random_state=0).fit(d.x[:, [1]].numpy(), d.y.numpy())
     assert tree.score(d.x_test[:, [1]].numpy(), d.y_test.numpy()) > 0.97
+    assert torch.equal(d.x[:, -1], torch.ones(len(d.y)))  # the bias input of the bias-free nets
+
+
+def test_slab_shard_hard_feature_is_learned_alone_and_starved_next_to_the_easy_one():
+    """Shah et al. 2020 (simplicity bias): a net learns the 5-slab alone, but next to the linear slab it
+    relies on the linear one only (hard-only accuracy near chance). The control needs the bias column."""
+    from aflab.path_dependence.experiments import shard_point
+
+    task = data.slab_shard_task(0)
+    assert (task.mask(False, True)[-1] == 1) and (task.mask(True, False)[0] == 0)
+    rows = pd.DataFrame(shard_point(width=128, parametrization="mup", seed=0, schedules=("hard_only", "both"),
+                                    reps=1, steps=1000, task="slab"))
+    fin = rows[rows.budget == "final"].set_index("schedule")
+    assert fin.loc["hard_only", "hard_only_acc"] > 0.9
+    assert fin.loc["both", "acc"] > 0.99 and fin.loc["both", "hard_only_acc"] < 0.7

@@ -78,3 +78,22 @@ def test_lmc_barrier_and_feature_change():
     doubled = {"layers.0.weight": 2 * ens["layers.0.weight"], "layers.1.weight": ens["layers.1.weight"]}
     assert torch.allclose(relative_feature_change(spec, ens, doubled, x), torch.ones(2, 1), atol=1e-6)  # relu(2z)=2relu(z)
     assert torch.allclose(ntk_distance(spec, ens, ens, x[:4], [0, 1]), torch.zeros(2), atol=1e-6)
+
+
+def test_cnn_ntk_gram_matches_a_loop_of_backward_passes():
+    """The vmapped per-sample Jacobian Gram equals sum over (input, logit) autograd gradients."""
+    from aflab.path_dependence.parametrization import CNNSpec, build_model
+
+    spec = CNNSpec(12, 6, 3, 2, "mup", 4)
+    p = {k: v[0] for k, v in init_ensemble(spec, [2]).items()}
+    x = torch.randn(4, 12, generator=torch.Generator().manual_seed(3))
+    net = build_model(spec)
+    with torch.no_grad():
+        for k, v in net.named_parameters():
+            v.copy_(p[k])
+    out = net(x)
+    rows = [torch.cat([g.flatten() for g in torch.autograd.grad(out[i, c], list(net.parameters()), retain_graph=True)])
+            for i in range(4) for c in range(3)]
+    jac = torch.stack(rows).view(4, 3, -1)
+    ref = torch.einsum("ick,jck->ij", jac, jac)
+    assert torch.allclose(ntk_gram(spec, p, x), ref, rtol=1e-4, atol=1e-6)

@@ -75,7 +75,8 @@ def slab(n: int, n_test: int, seed: int, n_slabs: int = 5, d_noise: int = 8) -> 
 
     Binary labels. Coordinate 0 is a linear 2-slab (sign of x0 = label): easy. Coordinate 1 is a
     ``n_slabs``-slab: x1 lies in one of ``n_slabs`` alternating bands, the band parity is the label,
-    so it is fully predictive but not linearly decodable. The rest is Gaussian noise.
+    so it is fully predictive but not linearly decodable. Then ``d_noise`` Gaussian noise columns and
+    a constant-1 column (the bias input of the bias-free nets; not standardised).
     """
     rng = np.random.default_rng(seed)
 
@@ -89,7 +90,11 @@ def slab(n: int, n_test: int, seed: int, n_slabs: int = 5, d_noise: int = 8) -> 
 
     x, y = draw(n)
     xt, yt = draw(n_test)
-    return _to_dataset(x, y, xt, yt, 2, "slab")
+    d = _to_dataset(x, y, xt, yt, 2, "slab")
+    # A constant-1 last column: our MLPs are bias-free, and relu(w . x) of x1 alone can only kink at
+    # x1 = 0, so without it the 5-slab is not representable at all (not merely hard to learn).
+    return Dataset(torch.cat([d.x, torch.ones(len(d.y), 1)], 1), d.y,
+                   torch.cat([d.x_test, torch.ones(len(d.y_test), 1)], 1), d.y_test, 2, "slab")
 
 
 def load(name: str, **kw) -> Dataset:
@@ -118,7 +123,7 @@ class ShardTask:
     y_conflict: torch.Tensor
 
     def mask(self, hard: bool, easy: bool) -> torch.Tensor:
-        m = torch.zeros(self.data.d_in)
+        m = torch.ones(self.data.d_in)  # columns in neither block (the slab's constant) stay visible
         m[self.hard] = float(hard)
         m[self.easy] = float(easy)
         return m
@@ -144,13 +149,14 @@ def shard_task(seed: int, easy_scale: float = 1.0, easy_noise: float = 0.5) -> S
 def slab_shard_task(seed: int, n: int = 2000, n_test: int = 1000) -> ShardTask:
     """Slab data as a shard task: easy = the linear coordinate x0, hard = the 5-slab x1 (+ noise dims).
 
-    The hard feature is not linearly decodable (at init or ever), the easy one is. Conflict inputs
-    flip the sign of x0, so the easy feature votes for the other label.
+    The hard feature is not linearly decodable (at init or ever), the easy one is. The constant
+    column (last) belongs to neither block and is never masked. Conflict inputs flip the sign of
+    x0, so the easy feature votes for the other label.
     """
     d = slab(n, n_test, seed)
     xc = d.x_test.clone()
     xc[:, 0] = -xc[:, 0]
-    return ShardTask(d, slice(1, d.d_in), slice(0, 1), xc, 1 - d.y_test)
+    return ShardTask(d, slice(1, d.d_in - 1), slice(0, 1), xc, 1 - d.y_test)
 
 
 SHARD_TASKS = ("digits", "slab")

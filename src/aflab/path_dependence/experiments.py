@@ -14,6 +14,9 @@ manipulation:
 Metrics are taken at two budgets: an early fixed step budget (``steps_early``) and the end of
 training (``steps``; the row records train loss so convergence can be judged).
 
+A *laziness point* (:func:`laziness_point`) trains independent nets (MLP or 1-D CNN) and records
+only how far their features, weights and empirical NTK moved: the laziness claim's measurements.
+
 The *shard* experiment trains, per width, one ensemble whose members follow feature schedules on
 :func:`.data.shard_task` (hard = digits image, easy = noisy label code):
 
@@ -89,12 +92,7 @@ def sweep_point(*, dataset: str, width: int, parametrization: str, seed: int, ma
     if not 0 < steps_early < steps:
         raise ValueError(f"steps_early must be in (0, steps={steps}), got {steps_early}")
     d = datasets.load(dataset)
-    if arch == "mlp":
-        spec = MLPSpec(d.d_in, width, d.n_classes, n_hidden, parametrization, base_width)
-    elif arch == "cnn":
-        spec = CNNSpec(d.d_in, width, d.n_classes, n_hidden, parametrization, base_width)
-    else:
-        raise ValueError(f"arch must be 'mlp' or 'cnn', got {arch!r}")
+    spec = _spec(arch, d, width, n_hidden, parametrization, base_width)
     g = _gen(seed, 3)
     perm = torch.randperm(len(d.y), generator=g)
     pool = perm[: (n_train or len(d.y))]
@@ -132,8 +130,7 @@ def sweep_point(*, dataset: str, width: int, parametrization: str, seed: int, ma
                        cka_end=float(cka_end[i]), cka_init=float(cka_init[i]),
                        lmc_barrier=lmc_barrier(spec, pa, pb, d.x_test, d.y_test) if ok else math.nan,
                        ntk_distance=float(ntk.mean()) if i == 0 else math.nan)
-            for name, (s, f) in wc.items():
-                layer = name.split(".")[1]
+            for layer, (s, f) in enumerate(wc.values()):  # layer index in order (CNN readout = last)
                 row[f"spectral_change_{layer}"] = float(s[2 * i: 2 * i + 2].mean())
                 row[f"frobenius_change_{layer}"] = float(f[2 * i: 2 * i + 2].mean())
             rows.append(row)
@@ -147,6 +144,64 @@ def sweep_point(*, dataset: str, width: int, parametrization: str, seed: int, ma
                              n_train=len(pool), diverged=not bool(torch.isfinite(smooth[:, :2]).all()),
                              member=m, train_loss=float(smooth[j, m])))
     return rows
+
+
+def _spec(arch: str, d: datasets.Dataset, width: int, n_hidden: int, parametrization: str, base_width: int):
+    if arch == "mlp":
+        return MLPSpec(d.d_in, width, d.n_classes, n_hidden, parametrization, base_width)
+    if arch == "cnn":
+        return CNNSpec(d.d_in, width, d.n_classes, n_hidden, parametrization, base_width)
+    raise ValueError(f"arch must be 'mlp' or 'cnn', got {arch!r}")
+
+
+def laziness_point(*, dataset: str, width: int, parametrization: str, seed: int, arch: str = "mlp",
+                   members: int = 2, n_hidden: int = 1, base_width: int = 64, lr: float = 0.5, batch: int = 32,
+                   steps: int = 100, probe: int = 256, ntk_probe: int = 0) -> list[dict]:
+    """Feature movement of ``members`` independent nets (own init and order) after ``steps`` SGD steps.
+
+    One row per member: relative feature change of the first and last hidden layer on ``probe``
+    test inputs, relative spectral / Frobenius weight change per layer (index in layer order), and
+    the empirical-NTK kernel distance init -> end on ``ntk_probe`` test inputs (NaN if 0). The
+    laziness claim needs nothing else, so this skips the pair metrics of :func:`sweep_point`.
+    """
+    if members < 1 or steps < 1:
+        raise ValueError(f"members and steps must be >= 1, got members={members}, steps={steps}")
+    d = datasets.load(dataset)
+    spec = _spec(arch, d, width, n_hidden, parametrization, base_width)
+    g = _gen(seed, 11)
+    inits = [int(s) for s in torch.randint(0, 2**31 - 1, (members,), generator=g)]
+    idx = torch.randint(0, len(d.y), (members, steps, batch), generator=g)
+    p0 = init_ensemble(spec, inits)
+    res = train_ensemble(spec, p0, d.x, d.y, idx, lr)
+    pt = res.params
+    finite = torch.stack([torch.isfinite(v).flatten(1).all(1) for v in pt.values()]).all(0)
+    fc = relative_feature_change(spec, p0, pt, d.x_test[:probe])
+    wc = relative_weight_change(p0, pt)
+    ntk = (ntk_distance(spec, p0, pt, d.x_test[:ntk_probe], list(range(members))) if ntk_probe
+           else torch.full((members,), math.nan))
+    train_loss = res.loss_curve[max(0, steps - 20):].mean(0)
+    rows = []
+    for e in range(members):
+        row = dict(dataset=dataset, arch=arch, width=width, parametrization=parametrization, member=e,
+                   budget="final", step=steps, diverged=not bool(finite[e]), train_loss=float(train_loss[e]),
+                   feature_change=float(fc[e, 0]), feature_change_last=float(fc[e, -1]),
+                   ntk_distance=float(ntk[e]))
+        for i, (s, f) in enumerate(wc.values()):
+            row[f"spectral_change_{i}"] = float(s[e])
+            row[f"frobenius_change_{i}"] = float(f[e])
+        rows.append(row)
+    return rows
+
+
+def laziness_sweep(widths, parametrizations, seed: int, progress=None, **kw) -> pd.DataFrame:
+    """All (parametrization, width) laziness points for one seed, as one tidy table."""
+    rows = []
+    for p in parametrizations:
+        for w in widths:
+            rows += laziness_point(width=int(w), parametrization=p, seed=seed, **kw)
+            if progress is not None:
+                progress()
+    return pd.DataFrame(rows)
 
 
 def width_sweep(widths, parametrizations, seed: int, progress=None, **kw) -> pd.DataFrame:
