@@ -178,3 +178,51 @@ def test_sampled_rollout_is_checked(lm):
     s = lm_probe.sampled_violations(lm, n_turns=2, n_samples=1, seed=0, max_new_tokens=8)
     assert len(s) == 1 and s["violates"].iloc[0] == lm_probe.violates_lowercase(s["reply"].iloc[0])
 
+
+
+# ------------------------------------------------------------------ second persona: banned word
+def test_banned_word_checker_and_reply_pairs():
+    assert lm_probe.violates_banned_word("Sure! The capital is Paris.")
+    assert lm_probe.violates_banned_word("well, SURE, it is paris")
+    assert not lm_probe.violates_banned_word("I am surely right; ensure it.")
+    assert not lm_probe.violates_banned_word("The capital is Paris.")
+    for name, persona in lm_probe.PERSONAS.items():
+        assert persona.name == name
+        for _, answer in lm_probe.QA_PAIRS:  # every teacher-forced pair is scored correctly by its checker
+            assert persona.violates(persona.violating(answer))
+            assert not persona.violates(persona.consistent(answer))
+    with pytest.raises(ValueError, match="persona"):
+        lm_probe.ProbeSpec(persona="french")
+    with pytest.raises(ValueError, match="persona"):
+        claims_ml_config(persona="french")
+    assert claims_ml_config(persona="banned-word").spec().persona == "banned-word"
+
+
+def claims_ml_config(**kw):
+    from aflab.waluigi.claims_ml import LMProbeConfig
+
+    return LMProbeConfig(**kw)
+
+
+def test_cli_rejects_an_unknown_persona_without_loading_the_model():
+    from typer.testing import CliRunner
+
+    from aflab.waluigi.cli_ml import app
+
+    result = CliRunner().invoke(app, ["probe", "--persona", "french"])
+    assert result.exit_code == 2 and "persona" in result.output
+
+
+@needs_lm
+def test_banned_word_probe(lm):
+    spec = lm_probe.ProbeSpec(n_grid=(0, 1, 4), windows=(40,), n_probes=2, inject_turns=4,
+                              inject_m=(1, 4), inject_window=40, pinned=True, persona="banned-word")
+    t = lm_probe.run_probe(lm, spec, seed=5).assign(seed=0)
+    assert set(t.persona) == {"banned-word"}
+    d = t[t.experiment == "decay"].set_index(["condition", "k", "n", "probe"])["log_odds"]
+    for p in t.probe.unique():
+        assert d[("window-pinned", 40, 0, p)] == d[("full", 0, 0, p)]
+    eff = lm_probe.injection_effects(t).set_index(["condition", "m"])["effect"]
+    assert eff[("window-pinned", 4)] == 0.0  # the "Sure!" turn is outside the window
+    # real-model behaviour (can fail): a "Sure!" reply right before makes the next "Sure!" likelier
+    assert eff[("full", 1)] > 0

@@ -43,6 +43,8 @@ class LMProbeConfig(ClaimConfig):
     window_unit: Literal["turn", "token"] = Field("turn", description="cut windows at turn boundaries "
                                                   "(whole turns within k tokens) or at exactly k tokens")
     pinned: bool = Field(True, description="also measure windows with the system prompt pinned")
+    persona: Literal["lowercase", "banned-word"] = Field(
+        "lowercase", description="persona constraint and its checker: lowercase only, or never saying 'sure'")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="torch device; auto = cuda if available")
 
     @field_validator("windows")
@@ -65,7 +67,7 @@ class LMProbeConfig(ClaimConfig):
         return lm_probe.ProbeSpec(n_grid=_half_octave_grid(self.n_max_turns), windows=self.windows,
                                   n_probes=self.n_probes, inject_turns=self.inject_turns,
                                   inject_m=inject_m, inject_window=min(self.windows) if inject_m else 0,
-                                  window_unit=self.window_unit, pinned=self.pinned)
+                                  window_unit=self.window_unit, pinned=self.pinned, persona=self.persona)
 
 
 def lm_experiment(cfg: LMProbeConfig, seed: int) -> pd.DataFrame:

@@ -120,7 +120,7 @@ def solve(h: float = H, r: float = R, p_waluigi: float = PW, delta: float = DELT
           prompt_evidence: str = PE, prompt_mode: str = PM, prompt_length: int = PL,
           k: int = typer.Option(8, help="window in tokens (binary: the clean phase is instant up to k in the hundreds)"),
           t_max: int = typer.Option(500, help="horizon of the survival curve"),
-          exits: bool = typer.Option(True, help="also solve the exit time and occupancy (2^k states)")) -> None:
+          exits: bool = typer.Option(True, help="also solve the exit time and occupancy (V^k windows, matrix-free up to 2^21)")) -> None:
     """Exact order-k window-chain solver: survival, hazard floor, mean time, exit time, occupancy.
 
     Example: aflab waluigi solve --h 0.1 --r 0.5 --k 10
@@ -132,7 +132,7 @@ def solve(h: float = H, r: float = R, p_waluigi: float = PW, delta: float = DELT
         cp = wc.clean_phase(mix, k, t_max)
         console.print(f"k = {k}: hazard floor 1 - rho(Q) = {cp.hazard_floor:.6g}, E[T] = {cp.mean_time:.6g}, "
                       f"S({t_max}) = {cp.survival[-1]:.6g}, P(ever) = {cp.split['revealing']:.6g}")
-        if exits and mix.alphabet.size ** k <= wc.ITERATIVE_MAX:
+        if exits and mix.alphabet.size ** k <= wc.SHIFT_MAX:
             ex = wc.exit_time(mix, k)
             console.print(f"mean exit time from the waluigi class = {ex.mean:.6g}")
             if np.isfinite(ex.mean):

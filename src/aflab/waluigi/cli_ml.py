@@ -100,11 +100,12 @@ def probe(
     device: str = typer.Option("auto", help="auto | cpu | cuda"),
     sample: int = typer.Option(0, help="also sample this many replies (small scale: ~100 tokens/s on CPU)"),
     threads: int = typer.Option(1, help="torch CPU threads (1 is fastest on a shared machine)"),
+    persona: str = typer.Option("lowercase", help="persona constraint: lowercase | banned-word (never 'sure')"),
     out: Path = typer.Option(None, help="folder to write the figures to (PNG)"),
 ) -> None:
-    """Teacher-forced probe of SmolLM2-135M-Instruct's lowercase persona: full context vs last k tokens.
+    """Teacher-forced probe of SmolLM2-135M-Instruct's persona (lowercase or banned word): full context vs last k tokens.
 
-    Example: aflab waluigi probe --n-max-turns 32 --windows 64,128 --n-probes 4 --out figs/
+    Example: aflab waluigi probe --n-max-turns 32 --windows 64,128 --n-probes 4 --persona banned-word --out figs/
     """
     from pydantic import ValidationError
 
@@ -112,7 +113,8 @@ def probe(
 
     try:
         cfg = claims_ml.LMProbeConfig(n_max_turns=n_max_turns, windows=_int_list(windows, "windows"),
-                                      n_probes=n_probes, inject_turns=inject_turns, device=device)
+                                      n_probes=n_probes, inject_turns=inject_turns, device=device,
+                                      persona=persona)
     except ValidationError as err:
         first = err.errors()[0]
         _fail(f"{'.'.join(map(str, first['loc'])) or 'options'}: {first['msg']}")
@@ -148,7 +150,8 @@ def probe(
     _print_verdict(claims_ml.lm_verdict(cfg, frame))
     if sample:
         for window in (0, min(cfg.windows)):
-            s = lm_probe.sampled_violations(lm, min(cfg.n_max_turns, 16), sample, seed, window=window)
+            s = lm_probe.sampled_violations(lm, min(cfg.n_max_turns, 16), sample, seed, window=window,
+                                            persona=cfg.persona)
             console.print(f"sampled replies after {s['n_turns'].iloc[0]} turns, "
                           f"{'full context' if not window else f'window {window}'}: "
                           f"{int(s['violates'].sum())}/{len(s)} break the persona")

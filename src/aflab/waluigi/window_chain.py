@@ -14,11 +14,34 @@ transition probability is the exact Bayes predictive of :mod:`aflab.waluigi.mode
 
 Sizes: event-free windows number ``|F|^k`` (``F`` = non-event tokens; 1 state for the binary
 alphabet, so binary ``k = 20`` or more is instant); the class/stationary solves act on ``V^k``
-windows: a direct sparse LU up to ``DIRECT_MAX`` states, restarted GMRES above (to ``2^16``:
-binary k <= 16, ~2 s at k = 16; larger k is refused with a clear error).
+windows. Two exact methods (``method=``):
+
+- ``"sparse"`` (the reference): an explicit CSR matrix, direct sparse LU up to ``DIRECT_MAX``
+  states, restarted GMRES above, refused beyond ``ITERATIVE_MAX = 2^16`` (SuperLU fills in badly
+  on the de Bruijn graph: 2^16 states took 275 s).
+- ``"shift"`` (matrix-free, up to ``SHIFT_MAX = 2^21`` windows): the window chain is a shift
+  register. Write a full window as ``i = a * V^(k-1) + j`` (``a`` = oldest token, ``j`` = the
+  other k - 1); emitting ``x`` moves it to ``j * V + x``. So with the predictive table reshaped to
+  ``T[a, j, x]`` (shape ``(V, V^(k-1), V)``) the two products a solver needs are reshapes and one
+  reduction, no index arrays:
+
+      (P v)[a, j]   = sum_x T[a, j, x] v[j, x]          (v viewed as (V^(k-1), V))
+      (P^T d)[j, x] = sum_a T[a, j, x] d[a, j]          (d viewed as (V, V^(k-1)))
+
+  Restricting to a class is a 0/1 mask on both sides. The systems ``(I - B) x = b`` are solved by
+  restarted GMRES with the Neumann polynomial ``I + B + ... + B^(k-1)`` as right preconditioner
+  (:func:`_solve_fixed_point`); a solution is accepted only when the backward error of the
+  unpreconditioned system is below 1e-8 (else a ``RuntimeError``). The Krylov space is small
+  because the window forgets in k steps: for δ = 0 and a shared r the class chain lumps to the k
+  positions of the last reveal. Binary k = 20 (2^20 windows) takes a few seconds. Dots run on one BLAS thread
+  (``threadpoolctl`` when present): they are memory-bound, and threaded level-1 BLAS on a busy
+  machine spin-waits (measured 17 ms per dot of 2^14 floats).
+
+``method="auto"`` picks ``"sparse"`` up to ``AUTO_SPARSE_MAX = 2^12`` windows and ``"shift"`` above.
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -31,7 +54,31 @@ from aflab.waluigi.model import PersonaMixture, bayes_predictive, index_windows,
 
 DIRECT_MAX = 2**14
 ITERATIVE_MAX = 2**16
+SHIFT_MAX = 2**21
+AUTO_SPARSE_MAX = 2**12
 Events = Literal["revealing", "departure"]
+Method = Literal["auto", "sparse", "shift"]
+
+
+def _one_blas_thread():
+    """Context: level-1 BLAS on one thread (memory-bound; threads only spin on a shared machine)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional
+        return nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _pick_method(method: str, n: int) -> str:
+    if method not in ("auto", "sparse", "shift"):
+        raise ValueError(f"method must be 'auto', 'sparse' or 'shift', got {method!r}")
+    if method == "auto":
+        method = "sparse" if n <= AUTO_SPARSE_MAX else "shift"
+    limit = ITERATIVE_MAX if method == "sparse" else SHIFT_MAX
+    if n > limit:
+        raise ValueError(f"{n} windows exceed the {method!r} solver limit {limit}; lower k"
+                         + (" or use method='shift'" if method == "sparse" and n <= SHIFT_MAX else ""))
+    return method
 
 
 def _check_k(k) -> int:
@@ -165,15 +212,19 @@ def clean_phase(mix: PersonaMixture, k: int, t_max: int = 1000, events: Events =
     # homogeneous tail by linear solves (I - Q) x = b on the windows U that can still reach an event;
     # from the others no event ever happens (an exactly absorbing event-free class, e.g. mode collapse)
     total_exit = sum(exit_by.values())
-    U = np.zeros(n, bool)
     back = Q.T.tocsr()
-    for s in np.flatnonzero(total_exit > 0):
-        if not U[s]:
-            U[breadth_first_order(back, s, directed=True, return_predecessors=False)] = True
-    u = np.flatnonzero(U)
-    A = sp.identity(u.size, format="csr") - Q[u][:, u]
-    rhs = np.column_stack([np.ones(u.size)] + [exit_by[c][u] for c in classes])
-    sol = _solve(A, rhs) if u.size else np.zeros((0, 1 + len(classes)))
+
+    def tail_solve(seeds: np.ndarray):
+        u = np.flatnonzero(_reachable(back, seeds))
+        A = sp.identity(u.size, format="csr") - Q[u][:, u]
+        rhs = np.column_stack([np.ones(u.size)] + [exit_by[c][u] for c in classes])
+        return u, (_solve(A, rhs) if u.size else np.zeros((0, 1 + len(classes))))
+
+    try:
+        u, sol = tail_solve(total_exit > 0)
+    except RuntimeError:  # an exit mass below float64 resolution (the row of Q sums to 1.0 exactly):
+        # I - Q is exactly singular; such windows are absorbing in floating point, dropped as seeds
+        u, sol = tail_solve((total_exit > 0) & (np.asarray(Q.sum(axis=1)).ravel() < 1.0))
     split = {c: float(cum[c][t0] + dist[u] @ sol[:, i + 1]) for i, c in enumerate(classes)}
     reaches = float(sum(dist[u] @ sol[:, i + 1] for i in range(len(classes))))
     mean_time = (float(head_S.sum() + dist[u] @ sol[:, 0])
@@ -195,12 +246,17 @@ def clean_phase(mix: PersonaMixture, k: int, t_max: int = 1000, events: Events =
 
 
 # ------------------------------------------------------------------------------- full chain
-def _full_chain(mix: PersonaMixture, k: int, include_prompt: bool) -> sp.csr_matrix:
+def _full_chain(mix: PersonaMixture, k: int, include_prompt: bool, limit: int = ITERATIVE_MAX) -> sp.csr_matrix:
     V = mix.alphabet.size
     n = V ** k
-    if n > ITERATIVE_MAX:
-        raise ValueError(f"{V}^{k} windows exceed the solver limit {ITERATIVE_MAX}; lower k")
+    if n > limit:
+        raise ValueError(f"{V}^{k} windows exceed the solver limit {limit}; lower k")
     T = predictive_tables(mix, k, include_prompt=include_prompt)[k]
+    return _csr_from_table(T, V, k)
+
+
+def _csr_from_table(T: np.ndarray, V: int, k: int) -> sp.csr_matrix:
+    n = V ** k
     src = np.repeat(np.arange(n), V)
     dst = ((np.arange(n)[:, None] * V + np.arange(V)[None, :]) % n).ravel()
     P = sp.csr_matrix((T.ravel(), (src, dst)), shape=(n, n))
@@ -208,10 +264,151 @@ def _full_chain(mix: PersonaMixture, k: int, include_prompt: bool) -> sp.csr_mat
     return P
 
 
+def _window_has(tokens: np.ndarray, V: int, k: int) -> np.ndarray:
+    """Bool per full window index: does the window hold a token in the mask ``tokens`` (length V)?"""
+    idx = np.arange(V ** k, dtype=np.int64)
+    out = np.zeros(idx.size, bool)
+    for _ in range(k):  # k digit passes over n ints (no (n, k) array)
+        out |= tokens[idx % V]
+        idx //= V
+    return out
+
+
 def _has_revealing(mix: PersonaMixture, k: int) -> np.ndarray:
+    return _window_has(mix.alphabet.is_revealing(), mix.alphabet.size, k)
+
+
+def _reachable(graph: sp.csr_matrix, sources: np.ndarray) -> np.ndarray:
+    """Nodes reachable from any node in ``sources`` (bool mask): one BFS from a virtual super-source."""
+    n = graph.shape[0]
+    out = np.zeros(n, bool)
+    src = np.flatnonzero(sources)
+    if src.size == 0:
+        return out
+    top = sp.hstack([graph, sp.csr_matrix((n, 1))])
+    bottom = sp.csr_matrix((np.ones(src.size), (np.zeros(src.size, dtype=np.int64), src)), shape=(1, n + 1))
+    g = sp.vstack([top, bottom]).tocsr()
+    order = breadth_first_order(g, n, directed=True, return_predecessors=False)
+    out[order[order < n]] = True
+    return out
+
+
+# -------------------------------------------------------------- matrix-free shift operator
+@dataclass(frozen=True)
+class ShiftOperator:
+    """The window chain as a shift register: ``T[a, j, x]`` = P(window a·V^(k-1)+j emits x).
+
+    ``apply(v)`` = P v (expectations of the next window), ``apply_t(d)`` = P^T d (the law one step
+    later); both cost ~ 2 V^(k+1) flops and no index arrays (see the module doc).
+    """
+
+    table: np.ndarray  # (V, V^(k-1), V)
+
+    @property
+    def n(self) -> int:
+        return self.table.shape[0] * self.table.shape[1]
+
+    def apply(self, v: np.ndarray) -> np.ndarray:
+        V, m, _ = self.table.shape
+        return np.einsum("ajx,jx->aj", self.table, v.reshape(m, V)).reshape(-1)
+
+    def apply_t(self, d: np.ndarray) -> np.ndarray:
+        V, m, _ = self.table.shape
+        return np.einsum("ajx,aj->jx", self.table, d.reshape(V, m)).reshape(-1)
+
+
+def shift_operator(mix: PersonaMixture, k: int, include_prompt: bool = True) -> ShiftOperator:
+    """The full-window transition operator of the window-k reader, matrix-free (``V^k <= SHIFT_MAX``)."""
+    k = _check_k(k)
     V = mix.alphabet.size
-    wins = index_windows(np.arange(V ** k), k, V)
-    return mix.alphabet.is_revealing()[wins].any(axis=1)
+    if V ** k > SHIFT_MAX:
+        raise ValueError(f"{V}^{k} windows exceed the shift-operator limit {SHIFT_MAX}; lower k")
+    T = predictive_tables(mix, k, include_prompt=include_prompt)[k]
+    return ShiftOperator(T.reshape(V, V ** (k - 1), V))
+
+
+def _gmres(matvec, b: np.ndarray, what: str, rtol: float = 1e-10, max_cycles: int = 60) -> np.ndarray:
+    """Solve ``A x = b`` (A given by ``matvec``) by restarted GMRES(m); accept only a small true backward error.
+
+    Arnoldi with classical Gram-Schmidt applied twice (CGS2, Giraud et al. 2005): the basis is one
+    ``(m+1, n)`` array, so orthogonalisation is two matrix-vector products per step instead of
+    scipy's m vector updates (which cost more than our cheap matvec). ``m`` keeps the basis under
+    2^25 floats (256 MiB). The small least-squares problem is re-solved each step (m <= 60).
+    """
+    n = b.size
+    bnorm = float(np.linalg.norm(b))
+    if bnorm == 0.0:
+        return np.zeros(n)
+    m = int(np.clip(2**25 // max(n, 1), 20, 60))
+    x = np.zeros(n)
+    r = b.copy()
+    last = np.inf
+    with _one_blas_thread():
+        for _ in range(max_cycles):
+            beta = float(np.linalg.norm(r))
+            # normwise backward error ||r|| / (||b|| + ||x||) (||A|| ~ 1): the attainable target when
+            # the solution is ~1e8 times the data (exit times of nearly absorbing classes)
+            target = rtol * (bnorm + float(np.linalg.norm(x)))
+            if beta <= target or beta > 0.5 * last:  # converged, or stagnating at rounding level
+                break
+            last = beta
+            basis = np.empty((m + 1, n))
+            H = np.zeros((m + 1, m))
+            basis[0] = r / beta
+            y = np.zeros(0)
+            for j in range(m):
+                w = matvec(basis[j])
+                h = basis[: j + 1] @ w
+                w -= h @ basis[: j + 1]
+                h2 = basis[: j + 1] @ w
+                w -= h2 @ basis[: j + 1]
+                H[: j + 1, j] = h + h2
+                hn = float(np.linalg.norm(w))
+                H[j + 1, j] = hn
+                rhs = np.zeros(j + 2)
+                rhs[0] = beta
+                y = np.linalg.lstsq(H[: j + 2, : j + 1], rhs, rcond=None)[0]
+                if hn <= 1e-14 * beta or np.linalg.norm(H[: j + 2, : j + 1] @ y - rhs) <= target:
+                    break
+                basis[j + 1] = w / hn
+            x += y @ basis[: y.size]
+            r = b - matvec(x)
+        res = float(np.linalg.norm(r)) / (bnorm + float(np.linalg.norm(x)))
+    if not np.all(np.isfinite(x)) or res > 1e-8:
+        raise RuntimeError(f"GMRES did not converge for the {what} on {n} windows "
+                           f"(backward error {res:.1e}); lower k or use method='sparse'")
+    return x
+
+
+def _solve_fixed_point(apply_B, b: np.ndarray, p: int, what: str) -> np.ndarray:
+    """Solve ``(I - B) x = b`` with the Neumann polynomial as right preconditioner.
+
+    ``(I - B)(I + B + ... + B^(p-1)) = I - B^p``: GMRES solves ``(I - B^p) z = b`` and
+    ``x = sum_{i<p} B^i z``. With ``p = k`` the window is replaced entirely between two Krylov
+    steps, so the bulk of the spectrum shrinks like |lambda|^k while the slow (metastable) modes stay
+    isolated near 1, where GMRES handles them in a few steps; the cheap shift matvecs are traded for
+    expensive Arnoldi steps (binary k = 20, luigi with delta = 0.05: 11 Krylov steps instead of >1000).
+    The answer is checked by the backward error of the *unpreconditioned* system.
+    """
+    def power(z):
+        y = z.copy()
+        for _ in range(p):
+            y = apply_B(y)
+        return z - y
+
+    z = _gmres(power, b, what)
+    x, y = z.copy(), z
+    for _ in range(p - 1):
+        y = apply_B(y)
+        x += y
+    res = float(np.linalg.norm(x - apply_B(x) - b)) / (float(np.linalg.norm(b)) + float(np.linalg.norm(x)))
+    if not np.all(np.isfinite(x)) or res > 1e-8:
+        raise RuntimeError(f"the {what} solve missed (backward error {res:.1e}); lower k or use method='sparse'")
+    return x
+
+
+def _poly_degree(k: int) -> int:
+    return int(min(k, 32))
 
 
 @dataclass(frozen=True)
@@ -222,20 +419,10 @@ class ExitTime:
     pmf: np.ndarray | None = field(default=None, repr=False)  # P(exit at t), t = 0..t_max
 
 
-def exit_time(mix: PersonaMixture, k: int, t_max: int = 0) -> ExitTime:
-    """Mean (and optionally the pmf) of the time to leave the waluigi class, exactly.
-
-    The class = full windows holding a revealing token. Entry = a revealing token appended to a
-    clean full window drawn from the clean chain's quasi-stationary distribution. Exit = the window
-    holds no revealing token. ``inf`` when some entered window cannot reach an exit (exact absorption).
-    """
-    k = _check_k(k)
+def _entry_distribution(mix: PersonaMixture, k: int, flag: bool) -> np.ndarray:
+    """Quasi-stationary clean full window with a revealing token appended (full window index)."""
     V = mix.alphabet.size
     n = V ** k
-    flag = mix.prompt is None or mix.prompt.mode == "pinned"
-    P = _full_chain(mix, k, flag)
-    W = _has_revealing(mix, k)
-    # entry: quasi-stationary clean windows (no revealing token) -> append a revealing token
     cp = clean_phase(mix, k, t_max=0, events="revealing")
     F = np.asarray(cp.free_alphabet)
     clean_idx = index_windows(np.arange(len(F) ** k), k, len(F))
@@ -247,25 +434,36 @@ def exit_time(mix: PersonaMixture, k: int, t_max: int = 0) -> ExitTime:
         np.add.at(entry, (clean_full * V + x) % n, cp.quasi_stationary * T_clean[:, x])
     if entry.sum() <= 0:
         raise ValueError("the clean chain never emits a revealing token; there is no waluigi class to exit")
-    entry /= entry.sum()
+    return entry / entry.sum()
+
+
+def exit_time(mix: PersonaMixture, k: int, t_max: int = 0, method: Method = "auto") -> ExitTime:
+    """Mean (and optionally the pmf) of the time to leave the waluigi class, exactly.
+
+    The class = full windows holding a revealing token. Entry = a revealing token appended to a
+    clean full window drawn from the clean chain's quasi-stationary distribution. Exit = the window
+    holds no revealing token. ``inf`` when some entered window cannot reach an exit (exact absorption).
+    ``method``: ``"sparse"`` (explicit matrix, V^k <= 2^16), ``"shift"`` (matrix-free, V^k <= 2^21)
+    or ``"auto"`` (see the module doc); both are exact to solver tolerance.
+    """
+    k = _check_k(k)
+    V = mix.alphabet.size
+    n = V ** k
+    method = _pick_method(method, n)
+    flag = mix.prompt is None or mix.prompt.mode == "pinned"
+    T = predictive_tables(mix, k, include_prompt=flag)[k]
+    W = _has_revealing(mix, k)
+    entry = _entry_distribution(mix, k, flag)
+    if method == "shift":
+        return _exit_time_shift(T, V, k, W, entry, t_max)
+    P = _csr_from_table(T, V, k)
     cls = np.flatnonzero(W)
-    pos = -np.ones(n, dtype=np.int64)
-    pos[cls] = np.arange(cls.size)
     Pw = P[cls][:, cls].tocsr()
     out_prob = 1.0 - np.asarray(Pw.sum(axis=1)).ravel()
     e = entry[cls]
     # exact absorption check: every state reachable from the entry must be able to reach an exit
-    reach = np.zeros(cls.size, bool)
-    for s in np.flatnonzero(e > 0):
-        if not reach[s]:
-            reach[breadth_first_order(Pw, s, directed=True, return_predecessors=False)] = True
-    can_exit = np.zeros(cls.size, bool)
-    seeds = np.flatnonzero(out_prob > 1e-15)
-    if seeds.size:
-        back = Pw.T.tocsr()
-        for s in seeds:
-            if not can_exit[s]:
-                can_exit[breadth_first_order(back, s, directed=True, return_predecessors=False)] = True
+    reach = _reachable(Pw, e > 0)
+    can_exit = _reachable(Pw.T.tocsr(), out_prob > 1e-15)
     if np.any(reach & ~can_exit):
         mean = float("inf")
     else:
@@ -284,28 +482,71 @@ def exit_time(mix: PersonaMixture, k: int, t_max: int = 0) -> ExitTime:
     return ExitTime(k, mean, entry, pmf)
 
 
-def stationary_occupancy(mix: PersonaMixture, k: int) -> dict[str, float]:
+def _exit_time_shift(T: np.ndarray, V: int, k: int, W: np.ndarray, entry: np.ndarray, t_max: int) -> ExitTime:
+    """:func:`exit_time` on the matrix-free shift operator (full window index, class = mask ``W``)."""
+    n = V ** k
+    op = ShiftOperator(T.reshape(V, n // V, V))
+    Wf = W.astype(float)
+    out_prob = Wf * (1.0 - op.apply(Wf))  # P(next window is clean | class window)
+    P = _csr_from_table(T, V, k)          # only for the two reachability searches (graph, no solve)
+    Pw = P.multiply(W[:, None]).multiply(W[None, :]).tocsr()
+    Pw.eliminate_zeros()
+    reach = _reachable(Pw, W & (entry > 0))
+    can_exit = _reachable(Pw.T.tocsr(), W & (out_prob > 1e-15))
+    if np.any(reach & ~can_exit):
+        mean = float("inf")
+    else:
+        K = reach.astype(float)  # the system on the reachable class windows; identity elsewhere
+        tau = _solve_fixed_point(lambda v: K * op.apply(K * v), K, _poly_degree(k), "exit-time system")
+        mean = float(entry @ (K * tau))
+    pmf = None
+    if t_max:
+        pmf = np.zeros(t_max + 1)
+        d = entry * Wf
+        for t in range(1, t_max + 1):
+            pmf[t] = d @ out_prob
+            d = Wf * op.apply_t(d)
+    return ExitTime(k, mean, entry, pmf)
+
+
+def _occupancy_from(pi: np.ndarray, mix: PersonaMixture, k: int) -> dict[str, float]:
+    V = mix.alphabet.size
+    if not np.all(np.isfinite(pi)) or np.any(pi < -1e-9):
+        raise ValueError("the window chain has no unique stationary law (an exactly absorbing class?)")
+    pi = np.maximum(pi, 0.0)
+    pi /= pi.sum()
+    has_rev = _window_has(mix.alphabet.is_revealing(), V, k)
+    has_col = _window_has(mix.alphabet.is_collapse(), V, k)
+    return {"revealing": float(pi[has_rev].sum()), "collapse": float(pi[has_col & ~has_rev].sum()),
+            "clean": float(pi[~has_rev & ~has_col].sum())}
+
+
+def stationary_occupancy(mix: PersonaMixture, k: int, method: Method = "auto") -> dict[str, float]:
     """Long-run fraction of windows holding a revealing token / a collapse token / neither.
 
-    Stationary vector of the full window chain by a sparse solve of ``pi (I - P) = 0, sum pi = 1``;
-    requires a unique stationary law (no exactly absorbing class besides one recurrent class).
+    Stationary vector of the full window chain: ``"sparse"`` solves ``pi (I - P) = 0, sum pi = 1``
+    with one equation replaced by the normalisation; ``"shift"`` solves the equivalent nonsingular
+    ``(I - P^T + u 1^T) pi = u`` (u = uniform; nonsingular iff the stationary law is unique, since
+    ``1^T u != 0``) matrix-free. Requires a unique stationary law (no second recurrent class).
     """
     k = _check_k(k)
     V = mix.alphabet.size
     n = V ** k
+    method = _pick_method(method, n)
     flag = mix.prompt is None or mix.prompt.mode == "pinned"
+    if method == "shift":
+        op = shift_operator(mix, k, flag)
+        u = np.full(n, 1.0 / n)
+        try:
+            # (I - B) pi = u with B = P^T - u 1^T: the Neumann-preconditioned solver applies
+            pi = _solve_fixed_point(lambda v: op.apply_t(v) - u * v.sum(), u, _poly_degree(k), "stationary law")
+        except RuntimeError as err:
+            raise ValueError("the window chain has no unique stationary law (an exactly absorbing class?), "
+                             f"or the solve failed: {err}") from None
+        return _occupancy_from(pi, mix, k)
     P = _full_chain(mix, k, flag)
     A = (sp.identity(n, format="csr") - P).T.tolil()
     A[0, :] = np.ones(n)
     b = np.zeros(n)
     b[0] = 1.0
-    pi = _solve(A.tocsr(), b)
-    if not np.all(np.isfinite(pi)) or np.any(pi < -1e-9):
-        raise ValueError("the window chain has no unique stationary law (an exactly absorbing class?)")
-    pi = np.maximum(pi, 0.0)
-    pi /= pi.sum()
-    wins = index_windows(np.arange(n), k, V)
-    has_rev = mix.alphabet.is_revealing()[wins].any(axis=1)
-    has_col = mix.alphabet.is_collapse()[wins].any(axis=1)
-    return {"revealing": float(pi[has_rev].sum()), "collapse": float(pi[has_col & ~has_rev].sum()),
-            "clean": float(pi[~has_rev & ~has_col].sum())}
+    return _occupancy_from(_solve(A.tocsr(), b), mix, k)
