@@ -6,7 +6,6 @@ Prints wall times (best of 3) and the speed-up of the vectorised version over th
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
@@ -14,14 +13,9 @@ from aflab.partial_agency import learners as L
 from aflab.partial_agency import predict_o_matic as P
 from aflab.partial_agency.maps import location_family, make_strategic_instance
 
+from _timing import best_of  # benchmarks/_timing.py (scripts run from their folder)
 
-def best_of(fn, reps: int = 3) -> float:
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+
 
 
 def main() -> None:

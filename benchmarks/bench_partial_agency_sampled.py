@@ -6,7 +6,6 @@ Baseline = the same function called once per chain in a Python loop, measured in
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
@@ -14,14 +13,9 @@ from aflab.partial_agency import learners as L
 from aflab.partial_agency.maps import make_strategic_instance
 from aflab.partial_agency.predict_o_matic_sampled import run_sampled_predictor
 
+from _timing import best_of  # benchmarks/_timing.py (scripts run from their folder)
 
-def best_of(fn, reps: int = 3) -> float:
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+
 
 
 def main() -> None:

@@ -627,3 +627,20 @@ def sample_documents(mixture: PersonaMixture, n_docs: int, length: int, rng: np.
     if return_personas:
         return docs, who, hazard
     return docs
+
+
+Events = Literal["revealing", "departure"]
+
+
+def event_mask(mix: PersonaMixture, events: Events) -> np.ndarray:
+    """Boolean mask over the alphabet of the tokens that count as the event being timed.
+
+    ``"revealing"``: the waluigi shows itself; ``"departure"``: any exit from the luigi-consistent
+    class (revealing or mode-collapse tokens), for the competing-absorbing-classes analysis.
+    """
+    a = mix.alphabet
+    if events == "revealing":
+        return a.is_revealing()
+    if events == "departure":
+        return a.is_revealing() | a.is_collapse()
+    raise ValueError(f"events must be 'revealing' or 'departure', got {events!r}")

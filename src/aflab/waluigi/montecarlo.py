@@ -14,24 +14,14 @@ Survival is estimated by Kaplan-Meier with Greenwood variance and log(-log) conf
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 from scipy.stats import norm
 
-from aflab.waluigi.model import PersonaMixture, predictive_tables
+from aflab.waluigi.model import Events, PersonaMixture, event_mask, predictive_tables
 
-Events = Literal["revealing", "departure"]
 CLASS_CODES = {"revealing": 0, "collapse": 1}
 
-
-def _event_mask(mix: PersonaMixture, events: Events) -> np.ndarray:
-    a = mix.alphabet
-    if events == "revealing":
-        return a.is_revealing()
-    if events == "departure":
-        return a.is_revealing() | a.is_collapse()
-    raise ValueError(f"events must be 'revealing' or 'departure', got {events!r}")
 
 
 def _check_sizes(n_traj: int, t_max: int, k: int | None = None) -> None:
@@ -84,7 +74,7 @@ def simulate_window(mix: PersonaMixture, k: int, n_traj: int, t_max: int, rng: n
     """
     _check_sizes(n_traj, t_max, k)
     V = mix.alphabet.size
-    D = _event_mask(mix, events)
+    D = event_mask(mix, events)
     F = np.flatnonzero(~D)
     nf = F.size
     pos = np.zeros(V, dtype=np.int64)
@@ -129,7 +119,7 @@ def simulate_unbounded(mix: PersonaMixture, n_traj: int, t_max: int, rng: np.ran
     h = comps.hazard
     Em, Ep = comps.emit_masked, comps.emit_post
     V = mix.alphabet.size
-    D = _event_mask(mix, events)
+    D = event_mask(mix, events)
     code = np.full(V, -1, dtype=np.int8)
     code[mix.alphabet.is_revealing() & D] = 0
     code[mix.alphabet.is_collapse() & D] = 1
@@ -227,7 +217,7 @@ def naive_window_loop(mix: PersonaMixture, k: int, n_traj: int, t_max: int, rng:
     """The per-trajectory, per-step Python loop (same tables): the benchmark baseline and a cross-check."""
     _check_sizes(n_traj, t_max, k)
     V = mix.alphabet.size
-    D = _event_mask(mix, events)
+    D = event_mask(mix, events)
     tables = [t.tolist() for t in predictive_tables(mix, k, include_prompt=False)]
     n_full = V ** k
     time = np.full(n_traj, t_max, dtype=np.int64)

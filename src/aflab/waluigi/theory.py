@@ -34,12 +34,13 @@ Competing classes (first departure into class X among revealing/collapse tokens)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 from scipy.special import betaln
 
 from aflab.waluigi.model import (
+    Events,
+    event_mask,
     Luigi,
     PersonaMixture,
     Repetition,
@@ -47,16 +48,7 @@ from aflab.waluigi.model import (
     WaluigiPopulation,
 )
 
-Events = Literal["revealing", "departure"]
 
-
-def _event_mask(mix: PersonaMixture, events: Events) -> np.ndarray:
-    a = mix.alphabet
-    if events == "revealing":
-        return a.is_revealing()
-    if events == "departure":
-        return a.is_revealing() | a.is_collapse()
-    raise ValueError(f"events must be 'revealing' or 'departure', got {events!r}")
 
 
 def _check_window_closed_form(mix: PersonaMixture, events: Events) -> None:
@@ -87,7 +79,7 @@ class _Rates:
 
 def _rates(mix: PersonaMixture, events: Events, prompt_in_view: bool) -> _Rates:
     comps = mix.components(include_prompt=prompt_in_view)
-    D = _event_mask(mix, events)
+    D = event_mask(mix, events)
     lp = comps.log_prior
     w = np.exp(lp - lp.max())
     w /= w.sum()

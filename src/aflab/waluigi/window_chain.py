@@ -50,13 +50,12 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spl
 from scipy.sparse.csgraph import breadth_first_order
 
-from aflab.waluigi.model import PersonaMixture, bayes_predictive, index_windows, predictive_tables
+from aflab.waluigi.model import Events, PersonaMixture, bayes_predictive, event_mask, index_windows, predictive_tables
 
 DIRECT_MAX = 2**14
 ITERATIVE_MAX = 2**16
 SHIFT_MAX = 2**21
 AUTO_SPARSE_MAX = 2**12
-Events = Literal["revealing", "departure"]
 Method = Literal["auto", "sparse", "shift"]
 
 
@@ -86,14 +85,6 @@ def _check_k(k) -> int:
         raise ValueError(f"k must be an integer >= 1, got {k!r}")
     return int(k)
 
-
-def _event_mask(mix: PersonaMixture, events: Events) -> np.ndarray:
-    a = mix.alphabet
-    if events == "revealing":
-        return a.is_revealing()
-    if events == "departure":
-        return a.is_revealing() | a.is_collapse()
-    raise ValueError(f"events must be 'revealing' or 'departure', got {events!r}")
 
 
 def _solve(A: sp.spmatrix, b: np.ndarray) -> np.ndarray:
@@ -137,7 +128,7 @@ def clean_phase(mix: PersonaMixture, k: int, t_max: int = 1000, events: Events =
     k = _check_k(k)
     if int(t_max) != t_max or t_max < 0:
         raise ValueError(f"t_max must be an integer >= 0, got {t_max!r}")
-    D = _event_mask(mix, events)
+    D = event_mask(mix, events)
     F = np.flatnonzero(~D)
     nf = len(F)
     if nf ** k > ITERATIVE_MAX:
