@@ -6,7 +6,15 @@
 2. Throughput: sentences priced per second and per day with separable traders (10,000 sentences),
    digits of pi in exclusive-exhaustive blocks (1,000 sentences), a deductive process with >= 200 atoms.
 
-Usage: python benchmarks/bench_logical_induction.py [--quick]
+3. Before/after of the round-2 speed-ups on the choreograph, in the same run: the "round-1 paths"
+   baseline calls every trader every day (each wrapped in an opaque proxy, so no program sharing),
+   propagates the dependency pattern with sparse products and re-evaluates the whole expression
+   graph in every k-section (no forward-cone evaluation). Same prices, checked.
+4. ``--long``: the digits-of-pi run with the trader enumeration on (the audits' scenario and firm),
+   in chunks (checkpoint/resume) until ``--long-days`` or ``--long-budget-s`` CPU seconds, with the
+   day rate, an extrapolation to 10,000 days and the audit numbers on the days reached.
+
+Usage: python benchmarks/bench_logical_induction.py [--quick] [--long [--long-days N] [--long-budget-s S]]
 CPU seconds (process time) are reported next to wall seconds: the lab machine is shared.
 """
 from __future__ import annotations
@@ -48,6 +56,99 @@ def aflab_choreograph(n_days: int, maker: str):
     return run_market(sc, traders, maker=maker)
 
 
+class _Opaque:
+    """Hides a trader's type so the day loop cannot share its calls (the round-1 per-trader path)."""
+
+    def __init__(self, t):
+        self.t, self.name, self.weight, self.start_day = t, t.name, t.weight, t.start_day
+
+    def trade(self, ctx):
+        return self.t.trade(ctx)
+
+
+def round1_paths(fn):
+    """Run ``fn`` with the round-1 code paths: no program sharing (the caller wraps traders in
+    ``_Opaque``), sparse dependency propagation, whole-graph evaluation in every k-section."""
+    from aflab.logical_induction import expressions, market
+
+    cells, at = market.DENSE_PATTERN_CELLS, expressions.ExpressionGraph.evaluate_at
+    market.DENSE_PATTERN_CELLS = 0
+    expressions.ExpressionGraph.evaluate_at = lambda self, p, ids, base=None, vary=None: \
+        self.evaluate_all(np.atleast_2d(p))[:, ids]
+    try:
+        return fn()
+    finally:
+        market.DENSE_PATTERN_CELLS, expressions.ExpressionGraph.evaluate_at = cells, at
+
+
+def before_after(days: int, pi_days: int) -> None:
+    from aflab.logical_induction.deduction import observation_scenario
+    from aflab.logical_induction.experiments import PiAuditConfig, adversaries, pi_traders
+    from aflab.logical_induction.deduction import pi_scenario
+    from aflab.logical_induction.inductor import run_market
+    from aflab.logical_induction.traders import ConstantBelief
+
+    print("## Round-2 speed-ups, same run (identical prices required)\n")
+    print("| workload | days | round-1 paths CPU s | now CPU s | speed-up | prices identical |")
+    print("|---|---|---|---|---|---|")
+    sc = observation_scenario(["foo"] * days, priced=[["d"]] * days)
+    trs = [ConstantBelief(p=0.1, slope=10.0, hold=False, weight=2.0 ** -min(k + 1, 1000), start_day=k + 1,
+                          name=f"t{k}") for k in range(days)]
+    old, _, c_old = timed(lambda: round1_paths(lambda: run_market(sc, [_Opaque(t) for t in trs])))
+    new, _, c_new = timed(lambda: run_market(sc, trs))
+    same = np.array_equal(old.prices.price.to_numpy(), new.prices.price.to_numpy())
+    print(f"| choreograph (one trader enters per day) | {days} | {c_old:.2f} | {c_new:.2f} | "
+          f"{c_old / max(c_new, 1e-9):.1f}x | {same} |")
+    cfg = PiAuditConfig(n_days=pi_days)
+    sc = pi_scenario(pi_days, window=cfg.window, delay=cfg.delay, far_block=True)
+    trs = pi_traders(sc, cfg)
+    old, _, c_old = timed(lambda: round1_paths(lambda: run_market(sc, [_Opaque(t) for t in trs], adversaries())))
+    new, _, c_new = timed(lambda: run_market(sc, trs, adversaries()))
+    same = np.array_equal(old.prices.price.to_numpy(), new.prices.price.to_numpy())
+    print(f"| pi audits' run (enumeration, {len(trs)} programs) | {pi_days} | {c_old:.2f} | {c_new:.2f} | "
+          f"{c_old / max(c_new, 1e-9):.1f}x | {same} |\n")
+
+
+def long_pi_run(max_days: int, budget_s: float, chunk: int) -> None:
+    """The audits' pi scenario and enumerated firm, run in chunks until max_days or budget_s CPU s."""
+    from aflab.logical_induction.deduction import pi_scenario
+    from aflab.logical_induction.experiments import PiAuditConfig, adversaries, pi_traders
+    from aflab.logical_induction.inductor import run_market
+
+    cfg = PiAuditConfig(n_days=min(max(max_days, 8), 10_000))
+    sc, _, c_build = timed(lambda: pi_scenario(max_days, window=cfg.window, delay=cfg.delay, far_block=True))
+    trs = pi_traders(sc, cfg)
+    print(f"## Long digits-of-pi run (enumeration on: {len(trs)} programs, 4 held-out adversaries)\n")
+    print(f"scenario of {max_days:,} days built in {c_build:.1f} CPU s; budget {budget_s:.0f} CPU s\n")
+    print("| days | CPU s (total) | wall s (total) | CPU s per day (this chunk) | certified | max value/tol |")
+    print("|---|---|---|---|---|---|")
+    state, day, cpu, wall, run, rate = None, 0, 0.0, 0.0, None, float("nan")
+    while day < max_days and cpu < budget_s:
+        out: list = []
+        end = min(day + chunk, max_days)
+        run, w, c = timed(lambda end=end, state=state, out=out: run_market(sc, trs, adversaries(), n_days=end,
+                                                                         resume=state, state_out=out))
+        state, rate = out[0], c / (end - day)
+        day, cpu, wall = end, cpu + c, wall + w
+        mk = run.maker
+        print(f"| {day:,} | {cpu:.1f} | {wall:.1f} | {rate:.3f} | {int(mk.certified.sum())}/{day} | "
+              f"{float((mk.max_value / mk.tolerance).max()):.2f} |")
+    p = run.prices
+    dig = p[p.label.str.startswith("digit=") & (p.decided < 0)]
+    late = dig[dig.day > day * 0.75]
+    led = run.ledger[run.ledger.role == "adversary"]
+    never = p[(p.revealed_on < 0) & (p.truth < 0)]
+    print(f"\nreached {day:,} days in {cpu:.0f} CPU s ({wall:.0f} wall s); last chunk {rate:.3f} CPU s/day; "
+          f"10,000 days at that rate: ~{cpu + (10_000 - day) * rate:,.0f} CPU s "
+          f"({(cpu + (10_000 - day) * rate) / 60:.0f} CPU min; a lower bound if days keep getting costlier)")
+    bad = run.maker[~run.maker.certified.astype(bool)].day
+    print(f"uncertified days: {len(bad)}" + (f" (first {int(bad.min())}, last {int(bad.max())})" if len(bad) else ""))
+    print(f"audits on the days reached: certified {int(run.maker.certified.sum())}/{day}; "
+          f"undecided pi-digit mean |P - 0.1| last quarter {float((late.price - 0.1).abs().mean()):.4f}; "
+          f"adversaries' worst-case gain (max of min_W) {float(led.worst.max()):.4f}; "
+          f"never-decided prices in [{float(never.price.min()):.3f}, {float(never.price.max()):.3f}]\n")
+
+
 def throughput(name: str, sc, traders, days: int):
     from aflab.logical_induction.inductor import run_market
 
@@ -61,7 +162,16 @@ def throughput(name: str, sc, traders, days: int):
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="small sizes (about a minute)")
+    ap.add_argument("--long", action="store_true", help="only the long digits-of-pi run (minutes)")
+    ap.add_argument("--long-days", type=int, default=10_000, help="days of the long run (default 10,000)")
+    ap.add_argument("--long-budget-s", type=float, default=240.0, help="CPU-second budget of the long run")
+    ap.add_argument("--long-chunk", type=int, default=100, help="days per checkpoint chunk of the long run")
     args = ap.parse_args()
+    if args.long_days < 1 or args.long_budget_s <= 0 or args.long_chunk < 1:
+        raise SystemExit("--long-days and --long-chunk must be >= 1 and --long-budget-s > 0")
+    if args.long:
+        long_pi_run(args.long_days, args.long_budget_s, args.long_chunk)
+        return
     ref_days = 8 if args.quick else 14
     long_days = 100 if args.quick else 1000
 
@@ -81,6 +191,7 @@ def main() -> None:
           f"/{long_days} |")
     print("\n(the reference values past purchases at the latest price; with that patched, its prices equal "
           "aflab's rational mode exactly -- tests/logical_induction/test_li_parity.py)\n")
+    before_after(200 if args.quick else long_days, 12 if args.quick else 24)
 
     from aflab.logical_induction.deduction import pi_scenario, separable_scenario
     from aflab.logical_induction.traders import BlockCoherence, ConstantBelief, FloorTrader, FrequencyTrader

@@ -243,6 +243,59 @@ register(Claim(
     presets={"quick": PI_QUICK, "full": PI_FULL}, seeds={"quick": 1, "full": 3}, quick_budget_s=30))
 
 
+# -- introspection ----------------------------------------------------------------------------------------
+
+INTROSPECTION_MARGIN = 0.05   # atoms whose inner price lies within this of the threshold are not scored
+
+
+def v_introspection(cfg, t: pd.DataFrame) -> Verdict:
+    far = (t.inner_price - t.threshold).abs() >= INTROSPECTION_MARGIN
+    late = t.day > t.day.max() / 2
+    err = (t.price - t.truth).abs()
+    li = (t.market == "logical_inductor") & far & late
+    ctl = (t.market == "control_no_introspection") & far & late
+    e_li, e_ctl = float(err[li].mean()), float(err[ctl].mean())
+    wrong = float((err[li] > 0.5).mean())
+    nums = {"mean_abs_error_li": e_li, "wrong_side_fraction_li": wrong, "mean_abs_error_control": e_ctl,
+            "atoms_scored": int(li.sum())}
+    if e_li <= 0.1 and wrong == 0.0:
+        label = "supported"
+    elif e_li > 0.25 or wrong > 0.05:
+        label = "refuted"
+    else:
+        label = "inconclusive"
+    return Verdict(label, nums, f"price atoms 'P_n(phi) > p' priced on day n, second half of the run, |P_n(phi) - p| "
+                   f">= {INTROSPECTION_MARGIN}: mean |P_n(atom) - 1[P_n(phi) > p]| = {e_li:.3f} (pass <= 0.1, none on "
+                   f"the wrong side of 1/2: {wrong:.1%}); control market without the introspection program: {e_ctl:.3f}",
+                   (Comparison("P_n('P_n(phi) > p') - truth", 0.0, e_li, note="mean abs error"),))
+
+
+def introspection_figure(t: pd.DataFrame):
+    from aflab.core.plots import new_figure
+
+    fig, ax = new_figure()
+    for market, marker in (("logical_inductor", "o"), ("control_no_introspection", "x")):
+        g = t[t.market == market]
+        ax.scatter(g.inner_price - g.threshold, g.price, s=10, marker=marker, alpha=0.6, label=market)
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set(xlabel="P_n(phi) - p (the atom is true iff > 0)", ylabel="P_n('P_n(phi) > p')",
+           title="Introspection: the market prices statements about its own prices")
+    ax.legend(fontsize=8)
+    return fig
+
+
+register(Claim(
+    id="logical_induction.introspection",
+    statement="Introspection (thm 4.11.1): the market knows its own beliefs -- on day n, the price of the "
+              "sentence 'P_n(phi) > p' is near 1 when P_n(phi) is clearly above p and near 0 when clearly below.",
+    source=SOURCE + ", sec. 4.11", config=E.IntrospectionConfig, experiment=E.exp_introspection,
+    verdict=v_introspection, figures=lambda cfg, t: {"introspection": introspection_figure(t)},
+    presets={"quick": {"n_days": 20, "window": 2, "delay": 3, "digit_offsets": 1},
+             "full": {"n_days": 100, "window": 2, "delay": 4, "enum_depth": 2, "constant_labels": 4,
+                      "digit_offsets": 3}},
+    seeds={"quick": 1, "full": 3}, quick_budget_s=30))
+
+
 # -- Kelly market ---------------------------------------------------------------------------------------
 
 

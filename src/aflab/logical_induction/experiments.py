@@ -18,8 +18,8 @@ from aflab.core import ClaimConfig
 from aflab.logical_induction.deduction import Scenario, pi_scenario
 from aflab.logical_induction.inductor import MarketRun, run_market
 from aflab.logical_induction.kelly import bayes_mixture, bernoulli_and_markov_predictions, kelly_market
-from aflab.logical_induction.traders import (BlockCoherence, ConstantBelief, FrequencyTrader, NegationCoherence,
-                                             build_traders, enumerate_programs)
+from aflab.logical_induction.traders import (BlockCoherence, ConstantBelief, FrequencyTrader, IntrospectionTrader,
+                                             NegationCoherence, build_traders, enumerate_programs)
 
 
 class PiAuditConfig(ClaimConfig):
@@ -193,6 +193,66 @@ def exp_exploitation(cfg: PiAuditConfig, seed: int) -> pd.DataFrame:
         led = run.ledger if not control else run.ledger[run.ledger.role == "adversary"]
         frames.append(led.assign(market="control" if control else "logical_inductor")[
             ["day", "trader", "role", "market", "multiplier", "worst", "best", "mark", "moved"]])
+    return pd.concat(frames, ignore_index=True)
+
+
+# -- introspection ------------------------------------------------------------------------------------
+
+
+class IntrospectionConfig(PiAuditConfig):
+    n_days: int = Field(20, ge=8, le=10_000, description="days the market runs")
+    thresholds: tuple[float, ...] = Field((0.05, 0.1, 0.2, 0.35, 0.5), min_length=1, max_length=12,
+                                          description="p of the price atoms 'P_n(phi) > p' priced on day n")
+    introspection_weight: float = Field(0.05, gt=0, le=0.5, description="prior weight of the introspection "
+                                        "program added to the enumerated firm")
+
+
+def introspection_scenario(cfg: IntrospectionConfig, stretch: int = 0) -> Scenario:
+    """The pi scenario plus, on day n, the price atoms ``P_n(phi) > p`` for ``phi`` = ``undecidable(0)``
+    and ``pi_digit(n) = 3`` (both priced on day n) and every threshold p; each is settled on day n+1 from
+    the market's own history (class 'introspection')."""
+    from aflab.logical_induction.deduction import digit_atom
+    from aflab.logical_induction.sentences import atom, price_atom
+
+    sc = pi_scenario(cfg.n_days, window=cfg.window, delay=cfg.delay, digit_offset=1000 * stretch, far_block=True)
+    labels = dict(sc.labels)
+    priced = []
+    for n, day in enumerate(sc.priced, start=1):
+        extra = tuple(price_atom(n, phi, p) for phi in (atom("undecidable(0)"), digit_atom(n, 3))
+                      for p in cfg.thresholds if phi in day)
+        labels.update({a: "introspection" for a in extra})
+        priced.append(tuple(day) + extra)
+    return Scenario(sc.name + "+introspection", sc.facts, tuple(priced), labels, sc.truth, sc.blocks, sc.revealed_on)
+
+
+@lru_cache(maxsize=4)
+def _introspection_run(cfg: IntrospectionConfig, stretch: int, with_trader: bool) -> MarketRun:
+    sc = introspection_scenario(cfg, stretch)
+    traders = pi_traders(sc, cfg)
+    if with_trader:
+        traders = traders + [IntrospectionTrader(weight=cfg.introspection_weight)]
+    return run_market(sc, traders)
+
+
+def exp_introspection(cfg: IntrospectionConfig, seed: int) -> pd.DataFrame:
+    """Every price atom ``P_n(phi) > p`` on its day n: its price, and its truth computed from the price
+    table (``P_n(phi) > p``); in the LI market (enumerated firm + the introspection program) and in a
+    control market without the introspection program."""
+    from aflab.logical_induction.sentences import PRICE_ATOMS, to_text
+
+    frames = []
+    for market, with_trader in (("logical_inductor", True), ("control_no_introspection", False)):
+        p = _introspection_run(cfg, int(seed) % cfg.digit_offsets, with_trader).prices
+        price = {(d, s): v for d, s, v in zip(p.day, p.sentence, p.price)}
+        rows = []
+        for d, s, v in zip(p.day, p.sentence, p.price):
+            meaning = PRICE_ATOMS.get(s)
+            if meaning is None or meaning[0] != d:
+                continue
+            inner = price[(d, to_text(meaning[1]))]
+            rows.append({"day": d, "sentence": s, "inner_price": inner, "threshold": meaning[2],
+                         "price": v, "truth": int(inner > meaning[2])})
+        frames.append(pd.DataFrame(rows).assign(market=market))
     return pd.concat(frames, ignore_index=True)
 
 

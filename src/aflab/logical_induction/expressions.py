@@ -113,6 +113,9 @@ class ExpressionGraph:
         self._price_leaf: np.ndarray | None = None
         self._scalar: dict[float, int] = {}
         self._memo: dict[tuple, Expr] = {}
+        self._cones: dict[bytes, tuple] = {}
+        self._base_key: bytes | None = None
+        self._base_vals: np.ndarray | None = None
 
     # -- node creation ----------------------------------------------------------------------------
     def _append(self, op, a, b, val, level, lo, hi) -> Expr:
@@ -130,6 +133,8 @@ class ExpressionGraph:
         ids = np.arange(self.size, self.size + k)
         self.size += k
         self._plan = None
+        self._cones.clear()
+        self._base_key = None
         return Expr(self, ids)
 
     def const(self, values) -> Expr:
@@ -248,3 +253,75 @@ class ExpressionGraph:
                 vals[grp] = 1.0 / np.maximum(1.0, vals[a])
         out = vals.T
         return out[0] if single else out
+
+    def evaluate_at(self, prices: np.ndarray, ids: np.ndarray, base: np.ndarray | None = None,
+                    vary: np.ndarray | None = None) -> np.ndarray:
+        """Values of nodes ``ids`` for a batch of price vectors ``(B, N) -> (B, len(ids))``.
+
+        With ``base`` (N,) and a boolean mask ``vary`` (N,) such that every row of ``prices`` equals
+        ``base`` outside ``vary``, only the nodes that read a varied price (their forward cone) are
+        recomputed; every other node keeps its value at ``base``. The numbers are the same as
+        :meth:`evaluate_all` (same operations on the same operands), with far less work when a
+        k-section moves a few sentences' prices (one colour of a Gauss-Seidel sweep)."""
+        p2 = np.atleast_2d(np.asarray(prices, dtype=float))
+        if base is None or vary is None:
+            return self.evaluate_all(p2)[:, ids]
+        if self._plan is None:
+            self._build_plan()
+        base = np.asarray(base, dtype=float)
+        bkey = base.tobytes()
+        if self._base_key != bkey:
+            self._base_vals, self._base_key = self.evaluate_all(base), bkey
+        base_vals = self._base_vals
+        dep, groups, ext = self._cone(np.asarray(vary, dtype=bool))
+        B = p2.shape[0]
+        vals = np.empty((self.size, B))
+        vals[ext] = base_vals[ext, None]
+        pt = p2.T
+        for op, grp, a, b in groups:
+            if op == OP_PRICE:
+                vals[grp] = pt[a]
+            elif op == OP_ADD:
+                vals[grp] = vals[a] + vals[b]
+            elif op == OP_MUL:
+                vals[grp] = vals[a] * vals[b]
+            elif op == OP_MAX:
+                vals[grp] = np.maximum(vals[a], vals[b])
+            else:
+                vals[grp] = 1.0 / np.maximum(1.0, vals[a])
+        ids = np.asarray(ids, dtype=np.int64)
+        out = np.repeat(base_vals[ids][None, :], B, axis=0)
+        moving = dep[ids]
+        out[:, moving] = vals[ids[moving]].T
+        return out
+
+    def _cone(self, vary: np.ndarray):
+        """Nodes that read a price in ``vary`` (bool per node), the plan restricted to them, and the
+        operands outside the cone that they read (filled from the base values). Cached per mask."""
+        key = vary.tobytes()
+        hit = self._cones.get(key)
+        if hit is not None:
+            return hit
+        n = self.size
+        dep = np.zeros(n, dtype=bool)
+        groups = []
+        for op, grp, a, b in self._plan:       # level order: operands before the nodes reading them
+            if op == OP_CONST:
+                continue
+            if op == OP_PRICE:
+                d = vary[a]
+            else:
+                d = dep[a] | dep[b]
+            if d.any():
+                dep[grp[d]] = True
+                groups.append((op, grp[d], a[d], b[d]))
+        if groups:
+            operands = np.concatenate([np.concatenate([a, b]) for op, _, a, b in groups if op != OP_PRICE] or
+                                      [np.zeros(0, dtype=np.int64)])
+            ext = np.unique(operands[~dep[operands]])
+        else:
+            ext = np.zeros(0, dtype=np.int64)
+        if len(self._cones) > 256:
+            self._cones.clear()
+        self._cones[key] = hit = (dep, groups, ext)
+        return hit

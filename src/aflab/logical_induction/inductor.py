@@ -93,6 +93,11 @@ def run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = ()
     last_price, price_hist, first_price = st.last_price, st.price_hist, st.first_price
     resolved_rows, price_rows, ledger_rows, maker_rows = st.resolved_rows, st.price_rows, st.ledger_rows, st.maker_rows
     revealed_price_atoms, held_undecided, resolved_ids = st.revealed_price_atoms, st.held_undecided, st.resolved_ids
+    groups = _program_groups(traders)
+    start_days = np.array([int(t.start_day) for t in traders], dtype=np.int64)
+    trader_names = np.array([t.name or type(t).__name__ for t in traders], dtype=object)
+    adversary_names = np.array([t.name or type(t).__name__ for t in adversaries], dtype=object)
+    resolved_frame = None
     block_of = {}
     for b in scenario.blocks:
         for s in b:
@@ -151,7 +156,10 @@ def run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = ()
             resolved_rows.append({"gid": int(j), "sentence": to_text(universe[i]), "label": scenario.label(universe[i]),
                                   "value": int(truth[i]), "day_resolved": day,
                                   "first_price": first_price.get(int(j), float("nan"))})
-        resolved = pd.DataFrame(resolved_rows, columns=["gid", "sentence", "label", "value", "day_resolved", "first_price"])
+        if resolved_frame is None or len(resolved_frame) != len(resolved_rows):   # rebuilt only when it grew
+            resolved_frame = pd.DataFrame(resolved_rows, columns=["gid", "sentence", "label", "value", "day_resolved",
+                                                                  "first_price"])
+        resolved = resolved_frame
         # 3. traders' trades as expressions of today's prices
         N = len(universe)
         graph = ExpressionGraph(N)
@@ -162,13 +170,18 @@ def run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = ()
         ctx = DayContext(day, tuple(universe), index, graph, truth,
                          tuple(scenario.label(s) for s in universe), past_price, resolved, blocks,
                          np.array(negation_pairs, dtype=np.int64).reshape(-1, 2), prev)
-        trades = []
-        for k, t in enumerate(traders):
-            if day >= t.start_day:
-                ctx.own_holdings = raw.H[k, U]
-                tr = t.trade(ctx)
+        # one call per distinct program (and distinct own holdings, if it reads them): members of a
+        # call get the same trade (same nodes), see traders.program_key
+        calls = []
+        for members, holds in groups:
+            act = members[start_days[members] <= day]
+            if len(act) == 0:
+                continue
+            for mem in (_split_by_rows(raw.H[act][:, U], act) if holds and len(act) > 1 else (act,)):
+                ctx.own_holdings = raw.H[mem[0], U]
+                tr = traders[mem[0]].trade(ctx)
                 if tr is not None and len(tr.index):
-                    trades.append((k, tr.index, tr.quantity.ids))
+                    calls.append((mem, tr.index, tr.quantity.ids))
         adv_trades = []
         for a, t in enumerate(adversaries):
             ctx.own_holdings = adv.H[a, U]
@@ -177,18 +190,35 @@ def run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = ()
                 adv_trades.append((a, tr.index, tr.quantity.ids))
 
         # one sparse scatter (K*N, L) maps the trade nodes' values to the (K, N) trade matrix
-        if trades:
-            t_rows = np.concatenate([k * N + idx for k, idx, _ in trades])
-            t_ids = np.concatenate([ids for _, _, ids in trades])
+        if calls:   # rows in trader order, each trader's entries in its own order
+            t_k = np.concatenate([np.repeat(mem, len(idx)) for mem, idx, _ in calls])
+            t_n = np.concatenate([np.tile(idx, len(mem)) for mem, idx, _ in calls])
+            t_id = np.concatenate([np.tile(ids, len(mem)) for mem, _, ids in calls])
+            order = np.argsort(t_k, kind="stable")
+            t_rows, t_ids = (t_k * N + t_n)[order], t_id[order]
         else:
             t_rows, t_ids = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        scatter = sp.csr_matrix((np.ones(len(t_rows)), (t_rows, np.arange(len(t_rows)))), shape=(K * N, len(t_rows)))
+        KN = K * N
+        distinct_rows = len(np.unique(t_rows)) == len(t_rows)
+        if not distinct_rows:   # a trader trades one sentence twice: sum its entries in order
+            scatter = sp.csr_matrix((np.ones(len(t_rows)), (t_rows, np.arange(len(t_rows)))), shape=(KN, len(t_rows)))
 
-        def raw_trades(P: np.ndarray) -> np.ndarray:
-            vals = graph.evaluate_all(P)
-            if vals.ndim == 1:
-                return (scatter @ vals[t_ids]).reshape(K, N)
-            return np.asarray(scatter @ vals[:, t_ids].T).T.reshape(-1, K, N)
+        def raw_trades(P: np.ndarray, base: np.ndarray | None = None, vary: np.ndarray | None = None) -> np.ndarray:
+            # the trade nodes' values placed in the (K, N) trade matrix (``+ 0.0``: the sum 0 + v, as a scatter-add);
+            # base/vary: every row of the batch P equals base outside vary (see ExpressionGraph.evaluate_at)
+            if vary is not None:
+                vt = graph.evaluate_at(P, t_ids, base, vary)
+            else:
+                vt = graph.evaluate_all(P)[..., t_ids]
+            if not distinct_rows:
+                if vt.ndim == 1:
+                    return (scatter @ vt).reshape(K, N)
+                return np.asarray(scatter @ vt.T).T.reshape(-1, K, N)
+            out = np.zeros(vt.shape[:-1] + (KN,))
+            out[..., t_rows] = vt + 0.0
+            return out.reshape(vt.shape[:-1] + (K, N))
+
+        raw_trades.partial_evaluation = True
 
         # 4. budget state on today's universe
         outside = np.setdiff1d(np.arange(G), U)
@@ -199,7 +229,7 @@ def run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = ()
         if maker == "rational":
             res = rational_market(pw, truth, raw_trades, weights, state, tol)
         else:
-            pattern = dependency_pattern(graph, trades, N)
+            pattern = dependency_pattern(graph, [(0, idx, ids) for _, idx, ids in calls], N)
             res = make_market(pw, truth, raw_trades, weights, state, prev, tol, pattern=pattern)
         P = res.prices
         # 5. book the trades
@@ -231,8 +261,8 @@ def run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = ()
             gt = scenario.truth.get(s)
             price_rows.append((day, to_text(s), scenario.label(s), float(P[i]), int(truth[i]),
                                -1 if gt is None else int(gt), int(scenario.revealed_on.get(s, -1))))
-        for name_book, book, names, role, m in (("eff", eff, traders, "firm", res.multipliers),
-                                                ("adv", adv, adversaries, "adversary", None)):
+        for book, names, role, m in ((eff, trader_names, "firm", res.multipliers),
+                                     (adv, adversary_names, "adversary", None)):
             if len(names) == 0:
                 continue
             HU = book.H[:, U]
@@ -241,23 +271,78 @@ def run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = ()
             hi = pw.max_linear(HU.T) + c
             mark = HU @ P + c
             moved = np.abs(E).sum(1) if role == "firm" else np.zeros(len(names))
-            for k, t in enumerate(names):
-                ledger_rows.append((day, t.name or type(t).__name__, role,
-                                    float(m[k]) if m is not None else 1.0, float(lo[k]), float(hi[k]),
-                                    float(mark[k]), float(moved[k])))
+            ledger_rows.append((np.full(len(names), day, dtype=np.int64), names, np.full(len(names), role, dtype=object),
+                                np.asarray(m, dtype=float) if m is not None else np.ones(len(names)),
+                                np.asarray(lo, dtype=float), np.asarray(hi, dtype=float),
+                                np.asarray(mark, dtype=float), np.asarray(moved, dtype=float)))
         maker_rows.append((day, N, int((truth < 0).sum()), res.max_value, res.split_bound, res.tolerance,
                            res.certified, res.evaluations, time.perf_counter() - t0))
         st.gtruth, st.worst, st.held_undecided, st.day = gtruth, worst, held_undecided, day
         if progress is not None:
             progress(day)
     prices = pd.DataFrame(price_rows, columns=["day", "sentence", "label", "price", "decided", "truth", "revealed_on"])
-    ledger = pd.DataFrame(ledger_rows, columns=["day", "trader", "role", "multiplier", "worst", "best", "mark", "moved"])
+    ledger = _ledger_frame(ledger_rows)
     maker = pd.DataFrame(maker_rows, columns=["day", "n_priced", "n_undecided", "max_value", "split_bound",
                                               "tolerance", "certified", "evaluations", "seconds"])
     resolved = pd.DataFrame(resolved_rows, columns=["gid", "sentence", "label", "value", "day_resolved", "first_price"])
     if state_out is not None:
         state_out.append(st)
     return MarketRun(prices, ledger, maker, resolved.drop(columns=["gid"]))
+
+
+LEDGER_COLUMNS = ("day", "trader", "role", "multiplier", "worst", "best", "mark", "moved")
+
+
+def _ledger_frame(chunks: list) -> pd.DataFrame:
+    """The ledger table from per-day column chunks (one array per column, one row per trader)."""
+    if not chunks:
+        return pd.DataFrame([], columns=list(LEDGER_COLUMNS))
+    cols = [np.concatenate([ch[i] for ch in chunks]) for i in range(len(LEDGER_COLUMNS))]
+    return pd.DataFrame({name: (col.tolist() if col.dtype == object else col)
+                         for name, col in zip(LEDGER_COLUMNS, cols)})
+
+
+def _ledger_rows(chunks: list) -> list:
+    return [list(row) for ch in chunks for row in zip(*(c.tolist() for c in ch))]
+
+
+def _ledger_chunks(rows: list) -> list:
+    if not rows:
+        return []
+    cols = list(zip(*rows))
+    return [(np.array(cols[0], dtype=np.int64), np.array(cols[1], dtype=object), np.array(cols[2], dtype=object),
+             *(np.array(c, dtype=float) for c in cols[3:]))]
+
+
+def _program_groups(traders: Sequence) -> list[tuple[np.ndarray, bool]]:
+    """Traders grouped by :func:`.traders.program_key` (unshareable ones alone), in order of first member,
+    with whether the program reads its own holdings."""
+    from aflab.logical_induction.traders import program_key, reads_holdings
+
+    by_key: dict = {}
+    out: list[tuple[list, bool]] = []
+    for k, t in enumerate(traders):
+        key = program_key(t)
+        if key is None:
+            out.append(([k], True))
+            continue
+        if key not in by_key:
+            by_key[key] = len(out)
+            out.append(([], reads_holdings(t)))
+        out[by_key[key]][0].append(k)
+    return [(np.array(m, dtype=np.int64), h) for m, h in out]
+
+
+def _split_by_rows(H: np.ndarray, members: np.ndarray) -> list[np.ndarray]:
+    """Split ``members`` into groups whose rows of ``H`` are bit-identical (first-appearance order)."""
+    if H.shape[1] == 0:
+        return [members]
+    H = np.ascontiguousarray(H)
+    keys = H.view(np.dtype((np.void, H.dtype.itemsize * H.shape[1]))).ravel()
+    _, first, inv = np.unique(keys, return_index=True, return_inverse=True)
+    order = np.argsort(inv, kind="stable")
+    parts = np.split(members[order], np.cumsum(np.bincount(inv.ravel()))[:-1])
+    return [parts[u] for u in np.argsort(first)]
 
 
 @dataclass
@@ -300,7 +385,7 @@ def save_checkpoint(state: MarketState, path) -> None:
            "price_hist": [[j, d, v] for (j, d), v in state.price_hist.items()],
            "first_price": [[k, v] for k, v in state.first_price.items()],
            "resolved_rows": state.resolved_rows,
-           "price_rows": [list(r) for r in state.price_rows], "ledger_rows": [list(r) for r in state.ledger_rows],
+           "price_rows": [list(r) for r in state.price_rows], "ledger_rows": _ledger_rows(state.ledger_rows),
            "maker_rows": [[bool(x) if isinstance(x, (bool, np.bool_)) else x for x in r] for r in state.maker_rows],
            "revealed_price_atoms": sorted(state.revealed_price_atoms), "held_undecided": sorted(state.held_undecided),
            "resolved_ids": sorted(state.resolved_ids), "price_facts": [to_text(f) for f in state.price_facts]}
@@ -330,6 +415,6 @@ def load_checkpoint(path) -> MarketState:
         int(doc["day"]), None, {s: i for i, s in enumerate(gsent)}, gsent, gtruth, books[0], books[1], books[2], worst,
         {int(k): float(v) for k, v in doc["last_price"]}, {(int(j), int(d)): float(v) for j, d, v in doc["price_hist"]},
         {int(k): float(v) for k, v in doc["first_price"]}, doc["resolved_rows"], [tuple(r) for r in doc["price_rows"]],
-        [tuple(r) for r in doc["ledger_rows"]], [tuple(r) for r in doc["maker_rows"]], set(doc["revealed_price_atoms"]),
+        _ledger_chunks(doc["ledger_rows"]), [tuple(r) for r in doc["maker_rows"]], set(doc["revealed_price_atoms"]),
         set(doc["held_undecided"]), set(doc["resolved_ids"]), [parse(t) for t in doc["price_facts"]])
 

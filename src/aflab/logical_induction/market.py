@@ -208,9 +208,12 @@ def split_bound(F: np.ndarray, P: np.ndarray) -> float:
 def dependency_pattern(graph: ExpressionGraph, trades: list[tuple[int, np.ndarray, np.ndarray]], N: int) -> sp.csr_matrix:
     """Boolean (N, N) sparse pattern: does the firm's trade on sentence i depend on today's price j?
 
-    Computed by propagating price-leaf sets up the DAG (``D = L + A D`` to a fixed point, one sparse
-    product per level of depth)."""
+    Computed by propagating price-leaf sets up the DAG: densely, level by level, when the graph is
+    small (``size * N <= DENSE_PATTERN_CELLS``); else ``D = L + A D`` to a fixed point with one sparse
+    product per level of depth."""
     n = graph.size
+    if trades and n * N <= DENSE_PATTERN_CELLS and N * N <= DENSE_PATTERN_CELLS:
+        return _dense_dependency_pattern(graph, trades, N)
     op, a, b = graph.op[:n], graph.a[:n], graph.b[:n]
     leaf = np.flatnonzero(op == OP_PRICE)
     L = sp.csr_matrix((np.ones(len(leaf)), (leaf, a[leaf])), shape=(n, N))
@@ -230,6 +233,33 @@ def dependency_pattern(graph: ExpressionGraph, trades: list[tuple[int, np.ndarra
     ids = np.concatenate([t[2] for t in trades])
     Sel = sp.csr_matrix((np.ones(len(idx)), (idx, ids)), shape=(N, n))
     return ((Sel @ D) > 0).astype(np.float64).tocsr()
+
+
+#: the dependency pattern is propagated with dense boolean arrays below this many cells
+DENSE_PATTERN_CELLS = 1 << 21
+
+
+def _dense_dependency_pattern(graph: ExpressionGraph, trades, N: int) -> sp.csr_matrix:
+    """:func:`dependency_pattern` with dense boolean rows: ``D[node] = D[a] | D[b]`` level by level."""
+    n = graph.size
+    op, a, b, level = graph.op[:n], graph.a[:n], graph.b[:n], graph.level[:n]
+    D = np.zeros((n, N), dtype=bool)
+    leaf = np.flatnonzero(op == OP_PRICE)
+    D[leaf, a[leaf]] = True
+    inner = np.flatnonzero(op >= OP_ADD)
+    if len(inner):
+        inner = inner[np.argsort(level[inner], kind="stable")]
+        cuts = np.flatnonzero(np.diff(level[inner])) + 1
+        for grp in np.split(inner, cuts):   # children sit at lower levels: already final
+            D[grp] = D[a[grp]] | D[b[grp]]
+    idx = np.concatenate([t[1] for t in trades])
+    ids = np.concatenate([t[2] for t in trades])
+    out = np.zeros((N, N), dtype=bool)
+    order = np.argsort(idx, kind="stable")
+    idx, rows = idx[order], D[ids[order]]
+    starts = np.flatnonzero(np.r_[True, np.diff(idx) != 0])
+    out[idx[starts]] = np.logical_or.reduceat(rows, starts, axis=0)
+    return sp.csr_matrix(out.astype(np.float64))
 
 
 def color_columns(pattern: sp.csr_matrix) -> np.ndarray:
@@ -268,10 +298,14 @@ def make_market(pw: ProjectedWorlds, truth: np.ndarray, raw_trades: Callable[[np
     fresh = ~np.isfinite(np.asarray(start, dtype=float)) if start is not None else np.ones(N, dtype=bool)
     P = np.where(decided, truth.astype(float), np.clip(np.nan_to_num(start, nan=0.5), 0, 1))
     evals = 0
-    if pattern is not None and N:
+    if pattern is not None and N and pattern.nnz == 0:   # nothing reads another sentence's price
+        pattern = sp.eye(N, format="csr")
+        colors = np.zeros(N, dtype=np.int64)
+        comp = np.arange(N)
+    elif pattern is not None and N:
         pattern = ((pattern + sp.eye(N)) > 0).astype(np.float64).tocsr()
-        colors = color_columns(pattern)
         _, comp = csgraph.connected_components(pattern + pattern.T, directed=False)
+        colors = color_columns(pattern) if np.bincount(comp).max() > 1 else np.zeros(N, dtype=np.int64)
     else:
         pattern = sp.eye(N, format="csr")
         colors = np.zeros(N, dtype=np.int64)
@@ -280,10 +314,12 @@ def make_market(pw: ProjectedWorlds, truth: np.ndarray, raw_trades: Callable[[np
     single = und & (size == 1)
     coupled = und & (size > 1)
 
-    def firm_at(P, m):
+    partial = getattr(raw_trades, "partial_evaluation", False)
+
+    def firm_at(P, m, base=None, vary=None):
         nonlocal evals
         evals += 1
-        T = raw_trades(P)
+        T = raw_trades(P, base=base, vary=vary) if partial and vary is not None else raw_trades(P)
         return (weights * m) @ T if T.ndim == 2 else np.einsum("k,bkn->bn", weights * m, T)
 
     def exact(P):
@@ -353,7 +389,7 @@ def _ksection(P, m, firm_at, sel, rounds, grid=64):
     frac = (np.arange(1, grid) / grid)[:, None]
     for _ in range(rounds):
         pts = lo[None, :] + (hi - lo)[None, :] * frac              # (G-1, N)
-        f = firm_at(np.where(sel[None, :], pts, P[None, :]), m)
+        f = firm_at(np.where(sel[None, :], pts, P[None, :]), m, base=P, vary=sel)
         nonpos = f <= 0
         any_np = nonpos.any(axis=0)
         first = np.argmax(nonpos, axis=0)
@@ -365,7 +401,7 @@ def _ksection(P, m, firm_at, sel, rounds, grid=64):
     out = 0.5 * (lo + hi)
     out = np.where(lo <= 0, 0.0, np.where(hi >= 1, 1.0, out))
     cand = np.stack([out, lo, hi])
-    fc = firm_at(np.where(sel[None, :], cand, P[None, :]), m)
+    fc = firm_at(np.where(sel[None, :], cand, P[None, :]), m, base=P, vary=sel)
     term = np.maximum(fc, 0) * (1 - cand) + np.maximum(-fc, 0) * cand
     best = cand[term.argmin(axis=0), np.arange(N)]
     return np.where(sel, best, P)

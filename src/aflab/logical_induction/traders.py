@@ -21,6 +21,7 @@ staggered, as in the paper's enumeration of e.c. traders (sec. 5.4).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Callable
 
@@ -256,6 +257,40 @@ class ProvableTrader:
         return Trade(idx, ctx.graph.clip((P * -1.0 + target) * 10.0, -1.0, 1.0))
 
 
+@dataclass(frozen=True)
+class IntrospectionTrader:
+    """Prices the market's own price atoms ``P_n(phi) > p`` (sec. 4.11, introspection): on day n, for an
+    undecided atom about today's price of a sentence priced today, the target is
+    ``clip(0.5 + sharpness (P_n(phi) - p), 0, 1)`` (``p - P_n(phi)`` for ``<``), a continuous function of
+    today's prices; it trades ``clip(slope (target - P(atom)), -1, 1)``. The atom is settled the next
+    day from the price history, so this trader profits whenever the market misprices its own beliefs."""
+
+    sharpness: float = 20.0
+    slope: float = 10.0
+    hold: bool = True
+    weight: float = 0.5
+    start_day: int = 1
+    name: str = "introspection"
+
+    def trade(self, ctx: DayContext) -> Trade | None:
+        from aflab.logical_induction.sentences import PRICE_ATOMS
+
+        rows = []
+        for i in ctx.undecided:
+            s = ctx.sentences[i]
+            meaning = PRICE_ATOMS.get(getattr(s, "name", None)) if s.kind == "atom" else None
+            if meaning is None or meaning[0] != ctx.day or meaning[1] not in ctx.index:
+                continue
+            rows.append((i, ctx.index[meaning[1]], meaning[2], 1.0 if meaning[3] else -1.0))
+        if not rows:
+            return None
+        idx, inner, thr, sign = (np.array(c) for c in zip(*rows))
+        g = ctx.graph
+        target = g.clip((ctx.price(inner) * sign + (-sign * thr)) * self.sharpness + 0.5, 0.0, 1.0)
+        q = g.clip((target - ctx.price(idx)) * self.slope, -1.0, 1.0)
+        return Trade(idx, _position(ctx, idx, q, self.hold))
+
+
 # ---------------------------------------------------------------------------------------------
 # enumeration of small trading programs
 
@@ -330,3 +365,31 @@ def build_traders(programs: list[Program], stagger: bool = False, total_weight: 
         else:
             raise ValueError(f"unknown program kind {pr.kind!r}")
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# shared calls: traders running the same program
+
+
+#: library traders whose day-n trade is a pure function of their program fields (everything but
+#: ``name``, ``weight``, ``start_day``), the day context and -- if they ``hold`` positions -- their own
+#: holdings. ``ModelTrader`` (an arbitrary predictor) and user classes are always called one by one.
+_PURE_PROGRAMS = (ConstantBelief, FloorTrader, FrequencyTrader, CalibrationTrader, NegationCoherence,
+                  BlockCoherence, ProvableTrader, IntrospectionTrader)
+
+
+def program_key(trader) -> tuple | None:
+    """Hashable identity of a library trader's *program* (``None``: not shareable). Two traders with the
+    same key (and, when :func:`reads_holdings`, bit-identical holdings) write the same trade, so the
+    day loop calls one of them and reuses the trade -- the paper's enumeration re-lists every program
+    with new weights and entry days, and the reference's choreograph adds one identical trader a day."""
+    if type(trader) not in _PURE_PROGRAMS:
+        return None
+    fields = tuple((f.name, repr(getattr(trader, f.name))) for f in dataclasses.fields(trader)
+                   if f.name not in ("name", "weight", "start_day"))
+    return (type(trader).__name__, fields)
+
+
+def reads_holdings(trader) -> bool:
+    """Does the trade depend on the trader's own holdings (position-targeting, ``hold=True``)?"""
+    return bool(getattr(trader, "hold", True))
