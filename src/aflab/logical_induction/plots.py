@@ -108,10 +108,11 @@ def pnl_figure(table: pd.DataFrame):
 def kelly_figure(table: pd.DataFrame):
     fig, axes = new_figure(ncols=2)
     g = table[table.seed == table.seed.min()]
-    axes[0].plot(g.t, g.p_bayes, lw=2, label="Bayes mixture")
-    axes[0].plot(g.t, g.p_kelly, "--", lw=1, label="Kelly market price")
-    axes[0].plot(g.t, g.p_fractional, ":", lw=1, label="half-Kelly market price")
-    axes[0].set(xlabel="t", ylabel="P(x_t = 1)", title="Kelly bettors vs Bayes")
+    early = g[g.t <= 60]  # the first steps, where the posterior still moves (later it only alternates)
+    axes[0].plot(early.t, early.p_bayes, "o-", lw=2, ms=3, label="Bayes mixture")
+    axes[0].plot(early.t, early.p_kelly, "--", lw=1, label="Kelly market price")
+    axes[0].plot(early.t, early.p_fractional, ":", lw=1.5, label="half-Kelly market price")
+    axes[0].set(xlabel="t (first 60 bets)", ylabel="P(x_t = 1)", title="Kelly bettors vs Bayes")
     axes[0].legend(fontsize=8)
     axes[1].semilogy(g.t, np.abs(g.p_kelly - g.p_bayes).clip(lower=1e-18), label="|Kelly - Bayes|")
     axes[1].semilogy(g.t, np.abs(g.p_fractional - g.p_bayes).clip(lower=1e-18), label="|half-Kelly - Bayes|")
