@@ -78,3 +78,16 @@ def test_selfcheck_verdict_can_refute():
     assert claim.verdict(cfg, biased).label == "refuted"
     fair = claim.experiment(cfg, 123).assign(seed=0)
     assert claim.verdict(cfg, fair).label == "supported"
+
+
+def test_literal_field_error_lists_the_choices():
+    from typing import Literal
+
+    class C(ClaimConfig):
+        dataset: Literal["digits", "mnist1d"] = "digits"
+
+    claim = Claim(id="core.literal-test", statement="", source="", config=C, experiment=lambda c, s: None,
+                  verdict=lambda c, t: None, presets={"quick": {}})
+    with pytest.raises(ConfigError) as info:
+        claim.make_config("quick", {"dataset": "cifar"})
+    assert info.value.key == "dataset" and "one of 'digits', 'mnist1d'" in str(info.value)

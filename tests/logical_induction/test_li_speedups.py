@@ -20,46 +20,7 @@ from aflab.logical_induction.traders import (
     program_key,
 )
 
-N_PRICES = 4
-OPS = ["const", "price", "add", "mul", "max", "min", "srecip", "abs", "clip", "neg"]
-
-
-@st.composite
-def programs(draw):
-    """A random straight-line program over prices and constants: list of (op, i, j, const)."""
-    prog = []
-    for k in range(draw(st.integers(1, 25))):
-        op = draw(st.sampled_from(OPS)) if k else draw(st.sampled_from(["const", "price"]))
-        prog.append((op, draw(st.integers(0, max(0, k - 1))), draw(st.integers(0, max(0, k - 1))),
-                     draw(st.floats(-5, 5, allow_nan=False))))
-    return prog
-
-
-def build(prog, g):
-    nodes = []
-    for op, i, j, c in prog:
-        if op == "const":
-            e = g.const([c])
-        elif op == "price":
-            e = g.price([i % N_PRICES])
-        elif op == "add":
-            e = nodes[i] + nodes[j]
-        elif op == "mul":
-            e = nodes[i] * nodes[j]
-        elif op == "max":
-            e = g.max(nodes[i], nodes[j])
-        elif op == "min":
-            e = g.min(nodes[i], nodes[j])
-        elif op == "srecip":
-            e = g.safe_reciprocal(nodes[i])
-        elif op == "abs":
-            e = g.abs(nodes[i])
-        elif op == "clip":
-            e = g.clip(nodes[i], -abs(c), abs(c))
-        else:
-            e = -nodes[i]
-        nodes.append(e)
-    return nodes
+from li_programs import N_PRICES, build, programs  # tests/logical_induction/li_programs.py
 
 
 @settings(max_examples=100, deadline=None)

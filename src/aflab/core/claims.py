@@ -28,7 +28,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping
+from typing import Any, Callable, Literal, Mapping, get_args, get_origin
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -152,7 +152,11 @@ def describe_field(config: type[ClaimConfig], key: str) -> str:
     fld = config.model_fields.get(key.split(".")[0])
     if fld is None:
         return f"allowed keys: {', '.join(config.model_fields)}"
-    bits = [getattr(fld.annotation, "__name__", str(fld.annotation))]
+    ann = fld.annotation
+    if get_origin(ann) is Literal:
+        bits = ["one of " + ", ".join(repr(a) for a in get_args(ann))]
+    else:
+        bits = [getattr(ann, "__name__", str(ann))]
     symbols = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
     for m in fld.metadata:
         for attr, sym in symbols.items():

@@ -15,7 +15,7 @@ from pydantic import Field, field_validator
 from aflab.core import Claim, ClaimConfig, Comparison, Verdict, register
 from aflab.path_dependence import experiments as ex
 from aflab.path_dependence import plots
-from aflab.path_dependence.data import DATASETS
+from aflab.path_dependence.data import DatasetName
 from aflab.path_dependence.parametrization import PARAMETRIZATIONS
 from aflab.path_dependence.theory import (FEATURE_CHANGE_EXPONENT, LABEL_CODE, band_label, combine_labels,
                                           loglog_slope, mean_ci)
@@ -58,7 +58,7 @@ def _numbers(prefix: str, d: dict[str, float]) -> dict[str, float]:
 
 # ---------------------------------------------------------------- laziness theory
 class LazinessConfig(_WidthConfig):
-    dataset: str = Field("digits", description=f"one of {DATASETS} (MLP sweep)")
+    dataset: DatasetName = Field("digits", description="dataset of the MLP sweep")
     members: int = Field(2, ge=1, le=64, description="independent nets (own init + order) per width and seed")
     ntk_probe: int = Field(8, ge=0, le=256, description="test inputs for the empirical-NTK distance (0 = skip)")
     tolerance: float = Field(0.15, gt=0, le=1, description="allowed |measured - theory| slope difference")
@@ -68,13 +68,6 @@ class LazinessConfig(_WidthConfig):
     cnn_lr: float = Field(0.2, gt=0, le=10, description="base SGD learning rate of the CNN")
     cnn_steps: int = Field(60, ge=1, le=1_000_000, description="SGD steps of the CNN sweep")
     cnn_members: int = Field(4, ge=1, le=64, description="independent CNNs per width and seed")
-
-    @field_validator("dataset")
-    @classmethod
-    def _ds(cls, v):
-        if v not in DATASETS:
-            raise ValueError(f"dataset must be one of {DATASETS}")
-        return v
 
     @field_validator("cnn_widths")
     @classmethod
@@ -161,7 +154,7 @@ register(Claim(
 
 # ---------------------------------------------------------------- D1 / D2: path-dependence vs width
 class PathConfig(_WidthConfig):
-    dataset: str = Field("digits", description=f"one of {DATASETS}")
+    dataset: DatasetName = Field("digits", description="dataset")
     manipulations: tuple[str, ...] = Field(("order", "init"), min_length=1,
                                            description=f"subset of {ex.MANIPULATIONS}")
     n_pairs: int = Field(1, ge=1, le=64, description="paired runs per width and seed")
@@ -173,13 +166,6 @@ class PathConfig(_WidthConfig):
                                 description="log-log slope below which path-dependence counts as vanishing")
     data_per_width: float = Field(0.0, ge=0, description="D2: training examples per unit width (0 = all data)")
     epochs: float = Field(0.0, ge=0, description="D2: epochs (steps = epochs * n_train / batch); 0 = use steps")
-
-    @field_validator("dataset")
-    @classmethod
-    def _ds(cls, v):
-        if v not in DATASETS:
-            raise ValueError(f"dataset must be one of {DATASETS}")
-        return v
 
     @field_validator("manipulations")
     @classmethod

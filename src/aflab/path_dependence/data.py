@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal, get_args
 
 import numpy as np
 import torch
 
-DATASETS = ("digits", "mnist1d", "slab")
+DatasetName = Literal["digits", "mnist1d", "slab"]
+DATASETS: tuple[str, ...] = get_args(DatasetName)
 
 
 @dataclass(frozen=True)
