@@ -110,9 +110,10 @@ def before_after(days: int, pi_days: int) -> None:
 
 
 def long_pi_run(max_days: int, budget_s: float, chunk: int) -> None:
-    """The audits' pi scenario and enumerated firm, run in chunks until max_days or budget_s CPU s."""
+    """The audits' pi scenario and enumerated firm, run in checkpoint/resume chunks until max_days or
+    budget_s CPU s; per chunk: cost, certification, pi-digit prices and the held-out adversaries' gains."""
     from aflab.logical_induction.deduction import pi_scenario
-    from aflab.logical_induction.experiments import PiAuditConfig, adversaries, pi_traders
+    from aflab.logical_induction.experiments import IN_CLASS_ADVERSARIES, PiAuditConfig, adversaries, pi_traders
     from aflab.logical_induction.inductor import run_market
 
     cfg = PiAuditConfig(n_days=min(max(max_days, 8), 10_000))
@@ -120,33 +121,34 @@ def long_pi_run(max_days: int, budget_s: float, chunk: int) -> None:
     trs = pi_traders(sc, cfg)
     print(f"## Long digits-of-pi run (enumeration on: {len(trs)} programs, 4 held-out adversaries)\n")
     print(f"scenario of {max_days:,} days built in {c_build:.1f} CPU s; budget {budget_s:.0f} CPU s\n")
-    print("| days | CPU s (total) | wall s (total) | CPU s per day (this chunk) | certified | max value/tol |")
-    print("|---|---|---|---|---|---|")
+    print("| days | CPU s (total) | wall s (total) | CPU s/day (chunk) | certified | max value/tol (chunk) | "
+          "digit mean abs(P - 0.1) (chunk) | block gap (chunk) | in-class adversary gain | out-of-class gain |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     state, day, cpu, wall, run, rate = None, 0, 0.0, 0.0, None, float("nan")
     while day < max_days and cpu < budget_s:
         out: list = []
         end = min(day + chunk, max_days)
         run, w, c = timed(lambda end=end, state=state, out=out: run_market(sc, trs, adversaries(), n_days=end,
                                                                          resume=state, state_out=out))
-        state, rate = out[0], c / (end - day)
+        state, rate, start = out[0], c / (end - day), day
         day, cpu, wall = end, cpu + c, wall + w
-        mk = run.maker
-        print(f"| {day:,} | {cpu:.1f} | {wall:.1f} | {rate:.3f} | {int(mk.certified.sum())}/{day} | "
-              f"{float((mk.max_value / mk.tolerance).max()):.2f} |")
+        mk = run.maker[run.maker.day > start]
+        p = run.prices[run.prices.day > start]
+        dig = p[p.label.str.startswith("digit=") & (p.decided < 0)]
+        sums = dig[dig.revealed_on >= 0].assign(place=lambda d: d.sentence.str.extract(r"pi_digit\((\d+)\)")[0])
+        gap = (sums.groupby(["day", "place"]).price.agg(["sum", "size"]).query("size == 10")["sum"] - 1).abs().max()
+        led = run.ledger[(run.ledger.role == "adversary") & (run.ledger.day == day)]
+        inc = led[led.trader.isin(IN_CLASS_ADVERSARIES)].worst.max()
+        outc = led[~led.trader.isin(IN_CLASS_ADVERSARIES)].worst.max()
+        print(f"| {day:,} | {cpu:.1f} | {wall:.1f} | {rate:.3f} | {int(run.maker.certified.sum())}/{day} | "
+              f"{float((mk.max_value / mk.tolerance).max()):.2g} | {float((dig.price - 0.1).abs().mean()):.4f} | "
+              f"{float(gap):.4f} | {float(inc):.3f} | {float(outc):.3f} |", flush=True)
     p = run.prices
-    dig = p[p.label.str.startswith("digit=") & (p.decided < 0)]
-    late = dig[dig.day > day * 0.75]
-    led = run.ledger[run.ledger.role == "adversary"]
     never = p[(p.revealed_on < 0) & (p.truth < 0)]
-    print(f"\nreached {day:,} days in {cpu:.0f} CPU s ({wall:.0f} wall s); last chunk {rate:.3f} CPU s/day; "
-          f"10,000 days at that rate: ~{cpu + (10_000 - day) * rate:,.0f} CPU s "
-          f"({(cpu + (10_000 - day) * rate) / 60:.0f} CPU min; a lower bound if days keep getting costlier)")
     bad = run.maker[~run.maker.certified.astype(bool)].day
+    print(f"\nreached {day:,} days in {cpu:.0f} CPU s ({wall:.0f} wall s); last chunk {rate:.3f} CPU s/day")
     print(f"uncertified days: {len(bad)}" + (f" (first {int(bad.min())}, last {int(bad.max())})" if len(bad) else ""))
-    print(f"audits on the days reached: certified {int(run.maker.certified.sum())}/{day}; "
-          f"undecided pi-digit mean |P - 0.1| last quarter {float((late.price - 0.1).abs().mean()):.4f}; "
-          f"adversaries' worst-case gain (max of min_W) {float(led.worst.max()):.4f}; "
-          f"never-decided prices in [{float(never.price.min()):.3f}, {float(never.price.max()):.3f}]\n")
+    print(f"never-decided prices in [{float(never.price.min()):.3f}, {float(never.price.max()):.3f}]\n")
 
 
 def throughput(name: str, sc, traders, days: int):

@@ -37,3 +37,18 @@ def test_verdicts_can_refute():
                        "evaluations": [1, 1], "n_priced": [1, 1], "n_undecided": [1, 1], "split_bound": [0, 0],
                        "seconds": [0, 0], "seed": [0, 0]})
     assert m.verdict(m.make_config("quick"), mt).label == "refuted"
+
+
+def test_non_exploitation_judges_in_class_adversaries_only():
+    c = next(c for c in CLAIMS if c.id == "logical_induction.non-exploitation")
+    cfg = c.make_config("quick")
+    t = c.experiment(cfg, 0).assign(seed=0)
+    last = (t.day == t.day.max()) & (t.market == "logical_inductor")
+    assert set(t[t.role == "adversary"].adversary_class) == {"in-class", "out-of-class"}
+    out = t.copy()
+    out.loc[last & (out.adversary_class == "out-of-class"), "worst"] = 100.0   # reported, not judged
+    v = c.verdict(cfg, out)
+    assert v.label == "supported" and v.numbers["max_guaranteed_gain_out_of_class"] == 100.0
+    bad = t.copy()
+    bad.loc[last & (bad.trader == "adv:frequency(digit=3,3)"), "worst"] = 5.0
+    assert c.verdict(cfg, bad).label == "refuted"

@@ -220,27 +220,32 @@ register(Claim(
 def v_exploitation(cfg, t: pd.DataFrame) -> Verdict:
     adv = t[t.role == "adversary"]
     end = adv[adv.day == adv.day.max()]
-    li = float(end[end.market == "logical_inductor"].worst.max())
+    li = end[end.market == "logical_inductor"]
+    li_in = float(li[li.adversary_class == "in-class"].worst.max())
+    li_out = float(li[li.adversary_class == "out-of-class"].worst.max()) if (li.adversary_class == "out-of-class").any() \
+        else float("nan")
     ctl = float(end[end.market == "control"].worst.max())
-    nums = {"max_guaranteed_gain_li": li, "max_guaranteed_gain_control": ctl}
-    if li <= 1.0 and ctl >= 5.0:
+    nums = {"max_guaranteed_gain_in_class": li_in, "max_guaranteed_gain_out_of_class": li_out,
+            "max_guaranteed_gain_control": ctl}
+    if li_in <= 1.0 and ctl >= 5.0:
         label = "supported"
-    elif li > 3.0:
+    elif li_in > 3.0:
         label = "refuted"
     else:
         label = "inconclusive"
-    return Verdict(label, nums, f"held-out adversaries' guaranteed (worst-world) gain at the end: {li:.3f} in the "
-                   f"logical inductor vs {ctl:.1f} in a one-trader control market (pass: <= 1 and control >= 5)",
-                   (Comparison("adversary guaranteed gain", 0.0, li),))
+    return Verdict(label, nums, f"held-out adversaries' guaranteed (worst-world) gain at the end: {li_in:.3f} for "
+                   f"variants of the firm's programs, {li_out:.3f} for a strategy outside the enumeration (not "
+                   f"covered), vs {ctl:.1f} in a one-trader control market (pass: in-class <= 1 and control >= 5)",
+                   (Comparison("in-class adversary guaranteed gain", 0.0, li_in),))
 
 
 register(Claim(
     id="logical_induction.non-exploitation",
-    statement="The logical induction criterion (def. 3.5): the market is not exploited -- traders held out of "
-              "the firm (variants of efficiently computable strategies) cannot lock in unbounded gains. "
-              "Measured over the preset's horizon only (24 days quick, 120 full): in an 800-day benchmark run "
-              "a held-out constant trader's guaranteed gain grew to 4.8 by day 600 (see docs), so this "
-              "verdict does not extend to long horizons.",
+    statement="The logical induction criterion (def. 3.5) for a finite firm: held-out traders that are variants "
+              "of the programs the firm enumerates (arbitrage with another slope, a frequency trader with "
+              "another prior) cannot lock in unbounded gains. The guarantee covers only traders the firm can "
+              "represent; a held-out strategy outside the enumeration (a constant belief on digit 5) is "
+              "reported, not judged. Measured over the preset's horizon (see docs for long runs).",
     source=SOURCE + ", sec. 3.5 and 5", config=E.PiAuditConfig, experiment=E.exp_exploitation,
     verdict=v_exploitation, figures=lambda cfg, t: {"pnl": F.pnl_figure(t)},
     presets={"quick": PI_QUICK, "full": PI_FULL}, seeds={"quick": 1, "full": 3}, quick_budget_s=30))

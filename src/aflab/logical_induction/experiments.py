@@ -43,8 +43,16 @@ def pi_traders(sc: Scenario, cfg: PiAuditConfig) -> list:
     return build_traders(progs)
 
 
+#: held-out adversaries that are *variants of programs the firm enumerates* (same kind and class,
+#: another slope or prior). With a finite firm, the LI criterion bounds only traders the firm can
+#: represent, so the verdict is taken on these; the others are reported as out-of-class.
+IN_CLASS_ADVERSARIES = ("adv:block-arbitrage(25)", "adv:negation-arbitrage(25)", "adv:frequency(digit=3,3)")
+
+
 def adversaries() -> list:
-    """Held-out traders (not in the firm, not moving prices): different slopes/targets than the firm's."""
+    """Held-out traders (not in the firm, not moving prices): different slopes/targets than the firm's.
+    The last one, a constant belief on ``digit=5``, is outside the firm's enumeration (its constant
+    programs cover ``digit=3`` and ``prime`` only)."""
     return [BlockCoherence(slope=25.0, name="adv:block-arbitrage(25)"),
             NegationCoherence(slope=25.0, name="adv:negation-arbitrage(25)"),
             FrequencyTrader(label="digit=3", slope=3.0, prior_a=0.5, prior_b=4.5, name="adv:frequency(digit=3,3)"),
@@ -191,8 +199,10 @@ def exp_exploitation(cfg: PiAuditConfig, seed: int) -> pd.DataFrame:
     for control in (False, True):
         _, run = pi_run(cfg, seed, control)
         led = run.ledger if not control else run.ledger[run.ledger.role == "adversary"]
-        frames.append(led.assign(market="control" if control else "logical_inductor")[
-            ["day", "trader", "role", "market", "multiplier", "worst", "best", "mark", "moved"]])
+        cls = np.where(led.role != "adversary", "", np.where(led.trader.isin(IN_CLASS_ADVERSARIES),
+                                                            "in-class", "out-of-class"))
+        frames.append(led.assign(market="control" if control else "logical_inductor", adversary_class=cls)[
+            ["day", "trader", "role", "adversary_class", "market", "multiplier", "worst", "best", "mark", "moved"]])
     return pd.concat(frames, ignore_index=True)
 
 

@@ -17,6 +17,7 @@ Returned tables (tidy, Parquet-ready):
 """
 from __future__ import annotations
 
+import heapq
 import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -25,11 +26,34 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from aflab.core.threads import one_blas_thread
 from aflab.logical_induction.deduction import Scenario
 from aflab.logical_induction.expressions import ExpressionGraph
-from aflab.logical_induction.market import BudgetState, DayContext, dependency_pattern, make_market, rational_market
-from aflab.logical_induction.sentences import NOT, PRICE_ATOMS, Sentence, atom, neg, to_text
+from aflab.logical_induction.market import (
+    BudgetState,
+    DayContext,
+    dependency_pattern,
+    make_market,
+    rational_market,
+)
+from aflab.logical_induction.sentences import (
+    NOT,
+    PRICE_ATOMS,
+    Sentence,
+    atom,
+    neg,
+    to_text,
+)
+from aflab.logical_induction.traders import ResolvedLog
 from aflab.logical_induction.worlds import KnowledgeBase
+
+#: version of the checkpoint format written by :func:`save_checkpoint`
+CHECKPOINT_VERSION = 2
+
+#: settle decided sentences into cash and drop dead book columns (see :class:`_Book`). Switching it
+#: off keeps every held column forever (books grow with the run, the constant part of W(S) is
+#: recomputed from the decided columns every day): same tables, used by the tests as the reference.
+SETTLE = True
 
 
 @dataclass(frozen=True)
@@ -41,29 +65,52 @@ class MarketRun:
 
 
 class _Book:
-    """Holdings over a growing global sentence index, for a group of traders."""
+    """Holdings of a group of traders over the *live* sentences (``MarketState.live``, one column
+    each), plus cash. A sentence that is decided and will never be traded again is *settled*: its
+    holdings' value (holdings times its truth, the same in every consistent world from then on) moves
+    into cash and its column goes, so the book's width is the number of live sentences, not every
+    sentence ever seen."""
 
-    def __init__(self, n: int):
-        self.H = np.zeros((n, 64))
+    def __init__(self, n: int, width: int = 0):
+        self.H = np.zeros((n, width))
         self.cash = np.zeros(n)
 
-    def ensure(self, G: int) -> None:
-        if G > self.H.shape[1]:
-            new = np.zeros((self.H.shape[0], max(G, 2 * self.H.shape[1])))
-            new[:, :self.H.shape[1]] = self.H
-            self.H = new
+    def widen(self, extra: int) -> None:
+        if extra > 0:
+            self.H = np.concatenate([self.H, np.zeros((self.H.shape[0], extra))], axis=1)
+
+    def settle(self, cols: np.ndarray, value: np.ndarray) -> None:
+        """cash += H[:, cols] . value (the settled sentences' truth values)."""
+        if len(cols):
+            self.cash = self.cash + self.H[:, cols] @ value
+
+    def keep(self, mask: np.ndarray) -> None:
+        self.H = np.ascontiguousarray(self.H[:, mask])
 
 
 def run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = (), n_days: int | None = None,
                eps_floor: float = 1e-12, keep_prices: Callable[[Sentence], bool] | None = None,
                progress: Callable[[int], None] | None = None, maker: str = "solver",
-               resume: "MarketState | None" = None, state_out: list | None = None) -> MarketRun:
+               resume: MarketState | None = None, state_out: list | None = None) -> MarketRun:
     """Run the market for ``n_days`` (default: the scenario's length). ``maker``: ``"solver"`` (the
     fast certified fixed-point solver) or ``"rational"`` (exhaustive rational search, small cases).
 
     Checkpoint / resume: pass a list as ``state_out`` to receive the final :class:`MarketState`, save
     it with :func:`save_checkpoint`; :func:`load_checkpoint` + ``resume=`` continues from its day with
-    identical results (the SAT back-end is rebuilt by replaying the scenario's facts)."""
+    identical results (the SAT back-end is rebuilt by replaying the scenario's facts).
+
+    BLAS is held to one thread: the maker's products are small, extra threads only double the CPU time.
+    """
+    with one_blas_thread():
+        return _run_market(scenario, traders, adversaries, n_days, eps_floor, keep_prices, progress, maker,
+                           resume, state_out)
+
+
+def _run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = (), n_days: int | None = None,
+                eps_floor: float = 1e-12, keep_prices: Callable[[Sentence], bool] | None = None,
+                progress: Callable[[int], None] | None = None, maker: str = "solver",
+                resume: MarketState | None = None, state_out: list | None = None) -> MarketRun:
+    """The day loop of :func:`run_market`."""
     if maker not in ("solver", "rational"):
         raise ValueError(f"maker must be 'solver' or 'rational', got {maker!r}")
     n_days = scenario.n_days if n_days is None else n_days
@@ -91,39 +138,73 @@ def run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = ()
     kb, gidx, gsent, gtruth = st.kb, st.gidx, st.gsent, st.gtruth
     raw, eff, adv, worst = st.raw, st.eff, st.adv, st.worst
     last_price, price_hist, first_price = st.last_price, st.price_hist, st.first_price
-    resolved_rows, price_rows, ledger_rows, maker_rows = st.resolved_rows, st.price_rows, st.ledger_rows, st.maker_rows
+    resolved, price_rows, ledger_rows, maker_rows = st.resolved, st.price_rows, st.ledger_rows, st.maker_rows
     revealed_price_atoms, held_undecided, resolved_ids = st.revealed_price_atoms, st.held_undecided, st.resolved_ids
     groups = _program_groups(traders)
     start_days = np.array([int(t.start_day) for t in traders], dtype=np.int64)
     trader_names = np.array([t.name or type(t).__name__ for t in traders], dtype=object)
     adversary_names = np.array([t.name or type(t).__name__ for t in adversaries], dtype=object)
-    resolved_frame = None
     block_of = {}
     for b in scenario.blocks:
         for s in b:
             block_of[s] = b
+    # the last day each sentence is priced: a decided sentence held past it is never in a universe
+    # again (held_undecided holds undecided ones only), so it can be settled into cash
+    last_priced: dict = {}
+    for d, ps in enumerate(scenario.priced, start=1):
+        for s in ps:
+            last_priced[s] = d
+    glast = np.zeros(max(64, len(gtruth)), dtype=np.int64)
+    glast[:len(gsent)] = [last_priced.get(s, 0) for s in gsent]
+    # live columns of the books: gid -> column
+    slot = {int(g): c for c, g in enumerate(st.live)}
 
     def gid(s: Sentence) -> int:
-        nonlocal gtruth
+        nonlocal gtruth, glast
         j = gidx.get(s)
         if j is None:
             j = gidx[s] = len(gsent)
             gsent.append(s)
             if j >= len(gtruth):
                 gtruth = np.concatenate([gtruth, np.full(len(gtruth), -1, dtype=np.int64)])
+            if j >= len(glast):
+                glast = np.concatenate([glast, np.zeros(len(glast), dtype=np.int64)])
+            glast[j] = last_priced.get(s, 0)
         return j
 
     def past_price(s: Sentence, day: int) -> float:
         j = gidx.get(s)
         return price_hist.get((j, day), float("nan")) if j is not None else float("nan")
 
+    # introspective price atoms not yet revealed, by (day, registration order): each is looked at once,
+    # the day after its day (its price is then final: revealed, or never revealable if it was not priced)
+    pa_heap: list = []
+    pa_seen = 0
+
+    def scan_price_atoms() -> None:
+        nonlocal pa_seen
+        if len(PRICE_ATOMS) == pa_seen:
+            return
+        for k, (name, meaning) in enumerate(list(PRICE_ATOMS.items())[pa_seen:], start=pa_seen):
+            if name not in revealed_price_atoms:
+                heapq.heappush(pa_heap, (meaning[0], k, name))
+        pa_seen = len(PRICE_ATOMS)
+
     for day in range(st.day + 1, n_days + 1):
         t0 = time.perf_counter()
         # 1. deductive process: D_n (plus introspective price atoms whose day has passed)
         for f in scenario.facts[day - 1]:
             kb.add_fact(f)
-        for name, (pday, inner, thr, above) in list(PRICE_ATOMS.items()):
-            if name in revealed_price_atoms or pday >= day:
+        scan_price_atoms()
+        ready = []
+        while pa_heap and pa_heap[0][0] < day:
+            ready.append(heapq.heappop(pa_heap))
+        for _, _, name in sorted(ready, key=lambda r: r[1]):   # registration order, as PRICE_ATOMS
+            if name in revealed_price_atoms or name not in PRICE_ATOMS:
+                continue
+            pday, inner, thr, above = PRICE_ATOMS[name]
+            if pday >= day:    # re-registered with a later day
+                heapq.heappush(pa_heap, (pday, -1, name))
                 continue
             p = past_price(inner, pday)
             if np.isfinite(p):
@@ -140,9 +221,15 @@ def run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = ()
                 universe.append(gsent[j])
                 seen.add(gsent[j])
         U = np.array([gid(s) for s in universe], dtype=np.int64)
-        G = len(gsent)
-        for book in (raw, eff, adv):
-            book.ensure(G)
+        new = [int(j) for j in U if int(j) not in slot]
+        if new:
+            for j in new:
+                slot[j] = len(slot)
+            st.live = np.concatenate([st.live, np.array(new, dtype=np.int64)])
+            for book in (raw, eff, adv):
+                book.widen(len(new))
+        live = st.live
+        cU = np.array([slot[int(j)] for j in U], dtype=np.int64)   # today's sentences' book columns
         pw = kb.project(universe)
         truth = pw.decided()
         gtruth[U] = truth
@@ -153,13 +240,8 @@ def run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = ()
             if int(j) in resolved_ids:
                 continue
             resolved_ids.add(int(j))
-            resolved_rows.append({"gid": int(j), "sentence": to_text(universe[i]), "label": scenario.label(universe[i]),
-                                  "value": int(truth[i]), "day_resolved": day,
-                                  "first_price": first_price.get(int(j), float("nan"))})
-        if resolved_frame is None or len(resolved_frame) != len(resolved_rows):   # rebuilt only when it grew
-            resolved_frame = pd.DataFrame(resolved_rows, columns=["gid", "sentence", "label", "value", "day_resolved",
-                                                                  "first_price"])
-        resolved = resolved_frame
+            resolved.append(int(j), to_text(universe[i]), scenario.label(universe[i]), int(truth[i]), day,
+                            first_price.get(int(j), float("nan")))
         # 3. traders' trades as expressions of today's prices
         N = len(universe)
         graph = ExpressionGraph(N)
@@ -177,14 +259,14 @@ def run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = ()
             act = members[start_days[members] <= day]
             if len(act) == 0:
                 continue
-            for mem in (_split_by_rows(raw.H[act][:, U], act) if holds and len(act) > 1 else (act,)):
-                ctx.own_holdings = raw.H[mem[0], U]
+            for mem in (_split_by_rows(raw.H[act][:, cU], act) if holds and len(act) > 1 else (act,)):
+                ctx.own_holdings = raw.H[mem[0], cU]
                 tr = traders[mem[0]].trade(ctx)
                 if tr is not None and len(tr.index):
                     calls.append((mem, tr.index, tr.quantity.ids))
         adv_trades = []
         for a, t in enumerate(adversaries):
-            ctx.own_holdings = adv.H[a, U]
+            ctx.own_holdings = adv.H[a, cU]
             tr = t.trade(ctx)
             if tr is not None and len(tr.index):
                 adv_trades.append((a, tr.index, tr.quantity.ids))
@@ -219,37 +301,45 @@ def run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = ()
             return out.reshape(vt.shape[:-1] + (K, N))
 
         raw_trades.partial_evaluation = True
+        support = np.zeros(K * N, dtype=bool)     # which sentences each trader trades (for joint budgets)
+        support[t_rows] = True
+        raw_trades.support = support.reshape(K, N)
 
-        # 4. budget state on today's universe
-        outside = np.setdiff1d(np.arange(G), U)
-        decided_out = gtruth[outside].clip(0)
-        const = raw.cash + raw.H[:, outside] @ decided_out
-        state = BudgetState(raw.H[:, U], const, worst)
+        # 4. budget state on today's universe; the constant part of W(S_{n-1}) is cash (settled
+        # sentences included) plus the live decided sentences outside today's universe at their truth
+        # (undecided ones outside it count 0, as they always have)
+        outside = np.ones(len(live), dtype=bool)
+        outside[cU] = False
+        decided_out = np.where(outside, gtruth[live].clip(0), 0).astype(float)
+        const = raw.cash + raw.H @ decided_out
+        state = BudgetState(raw.H[:, cU], const, worst)
         tol = max(2.0 ** -day, eps_floor)
         if maker == "rational":
             res = rational_market(pw, truth, raw_trades, weights, state, tol)
         else:
             pattern = dependency_pattern(graph, [(0, idx, ids) for _, idx, ids in calls], N)
-            res = make_market(pw, truth, raw_trades, weights, state, prev, tol, pattern=pattern)
+            res = make_market(pw, truth, raw_trades, weights, state, prev, tol, pattern=pattern,
+                              aim=min(tol, eps_floor))
         P = res.prices
         # 5. book the trades
         T = raw_trades(P)
         E = (weights * res.multipliers)[:, None] * T
-        raw.H[:, U] += T
+        raw.H[:, cU] += T
         raw.cash -= T @ P
-        eff.H[:, U] += E
+        eff.H[:, cU] += E
         eff.cash -= E @ P
-        const_after = raw.cash + raw.H[:, outside] @ decided_out
-        worst = np.minimum(worst, pw.min_linear(raw.H[:, U].T) + const_after)
+        const_after = raw.cash + raw.H @ decided_out
+        worst = np.minimum(worst, pw.min_linear(raw.H[:, cU].T) + const_after)
         if adv_trades:
             vals = graph.evaluate_all(P)
             TA = np.zeros((A, N))
             for a, idx, ids in adv_trades:
                 np.add.at(TA[a], idx, vals[ids])
-            adv.H[:, U] += TA
+            adv.H[:, cU] += TA
             adv.cash -= TA @ P
-        held = np.flatnonzero(np.any(raw.H[:, :G] != 0, axis=0) | np.any(adv.H[:, :G] != 0, axis=0))
-        held_undecided = {int(j) for j in held if gtruth[j] < 0}
+        held_ra = np.any(raw.H != 0, axis=0) | np.any(adv.H != 0, axis=0)     # per live column
+        gt_live = gtruth[live]
+        held_undecided = set(live[held_ra & (gt_live < 0)].tolist())
         # 6. record
         for i, j in enumerate(U):
             price_hist[(int(j), day)] = float(P[i])
@@ -265,8 +355,8 @@ def run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = ()
                                      (adv, adversary_names, "adversary", None)):
             if len(names) == 0:
                 continue
-            HU = book.H[:, U]
-            c = book.cash + book.H[:, outside] @ decided_out
+            HU = book.H[:, cU]
+            c = book.cash + book.H @ decided_out
             lo = pw.min_linear(HU.T) + c
             hi = pw.max_linear(HU.T) + c
             mark = HU @ P + c
@@ -275,6 +365,24 @@ def run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = ()
                                 np.asarray(m, dtype=float) if m is not None else np.ones(len(names)),
                                 np.asarray(lo, dtype=float), np.asarray(hi, dtype=float),
                                 np.asarray(mark, dtype=float), np.asarray(moved, dtype=float)))
+        # 7. settle: a decided sentence never priced again is never in a universe again; its holdings
+        # are worth holdings * truth in every consistent world from now on: move them into cash. An
+        # undecided one that leaves for good (not priced again, no raw / adversary holdings) is never
+        # valued again (outside the universe, undecided counts 0, and its truth is never looked up):
+        # drop it too. Columns with no holdings at all go (a sentence coming back gets a zero column).
+        gone = (glast[live] <= day) if SETTLE else np.zeros(len(live), dtype=bool)
+        settle = (gt_live >= 0) & gone
+        if settle.any():
+            cols, value = np.flatnonzero(settle), gt_live[settle].astype(float)
+            for book in (raw, eff, adv):
+                book.settle(cols, value)
+        held_any = held_ra | np.any(eff.H != 0, axis=0)
+        keep = (held_any & ~settle & ~((gt_live < 0) & gone & ~held_ra)) if SETTLE else np.ones(len(live), dtype=bool)
+        if not keep.all():
+            for book in (raw, eff, adv):
+                book.keep(keep)
+            st.live = live[keep]
+            slot = {int(g): c for c, g in enumerate(st.live)}
         maker_rows.append((day, N, int((truth < 0).sum()), res.max_value, res.split_bound, res.tolerance,
                            res.certified, res.evaluations, time.perf_counter() - t0))
         st.gtruth, st.worst, st.held_undecided, st.day = gtruth, worst, held_undecided, day
@@ -284,10 +392,9 @@ def run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = ()
     ledger = _ledger_frame(ledger_rows)
     maker = pd.DataFrame(maker_rows, columns=["day", "n_priced", "n_undecided", "max_value", "split_bound",
                                               "tolerance", "certified", "evaluations", "seconds"])
-    resolved = pd.DataFrame(resolved_rows, columns=["gid", "sentence", "label", "value", "day_resolved", "first_price"])
     if state_out is not None:
         state_out.append(st)
-    return MarketRun(prices, ledger, maker, resolved.drop(columns=["gid"]))
+    return MarketRun(prices, ledger, maker, resolved.frame().drop(columns=["gid"]))
 
 
 LEDGER_COLUMNS = ("day", "trader", "role", "multiplier", "worst", "best", "mark", "moved")
@@ -347,7 +454,11 @@ def _split_by_rows(H: np.ndarray, members: np.ndarray) -> list[np.ndarray]:
 
 @dataclass
 class MarketState:
-    """Everything the day loop carries from one day to the next (see :func:`run_market`)."""
+    """Everything the day loop carries from one day to the next (see :func:`run_market`).
+
+    The books (``raw``: traders' own trades, ``eff``: budgeted and weighted, ``adv``: adversaries)
+    have one column per *live* sentence, ``live[c]`` being the global id of column ``c``; settled
+    sentences live on only in the books' cash."""
 
     day: int
     kb: KnowledgeBase | None
@@ -361,7 +472,7 @@ class MarketState:
     last_price: dict
     price_hist: dict
     first_price: dict
-    resolved_rows: list
+    resolved: ResolvedLog
     price_rows: list
     ledger_rows: list
     maker_rows: list
@@ -369,29 +480,35 @@ class MarketState:
     held_undecided: set
     resolved_ids: set
     price_facts: list
+    live: np.ndarray
 
     @classmethod
-    def fresh(cls, K: int, A: int) -> "MarketState":
+    def fresh(cls, K: int, A: int) -> MarketState:
         return cls(0, KnowledgeBase(), {}, [], np.full(64, -1, dtype=np.int64), _Book(K), _Book(K), _Book(A),
-                   np.zeros(K), {}, {}, {}, [], [], [], [], set(), set(), set(), [])
+                   np.zeros(K), {}, {}, {}, ResolvedLog(), [], [], [], set(), set(), set(), [],
+                   np.zeros(0, dtype=np.int64))
 
 
 def save_checkpoint(state: MarketState, path) -> None:
     """Write a checkpoint as one ``.npz`` (arrays + a JSON document); no pickle, safe to load."""
     import json
 
-    doc = {"version": 1, "day": state.day, "sentences": [to_text(s) for s in state.gsent],
+    res = state.resolved
+    doc = {"version": CHECKPOINT_VERSION, "day": state.day, "sentences": [to_text(s) for s in state.gsent],
            "last_price": [[k, v] for k, v in state.last_price.items()],
            "price_hist": [[j, d, v] for (j, d), v in state.price_hist.items()],
            "first_price": [[k, v] for k, v in state.first_price.items()],
-           "resolved_rows": state.resolved_rows,
+           "resolved_sentence": list(res.sentence), "resolved_label": list(res.label),
            "price_rows": [list(r) for r in state.price_rows], "ledger_rows": _ledger_rows(state.ledger_rows),
            "maker_rows": [[bool(x) if isinstance(x, (bool, np.bool_)) else x for x in r] for r in state.maker_rows],
            "revealed_price_atoms": sorted(state.revealed_price_atoms), "held_undecided": sorted(state.held_undecided),
            "resolved_ids": sorted(state.resolved_ids), "price_facts": [to_text(f) for f in state.price_facts]}
     np.savez_compressed(path, doc=np.array(json.dumps(doc, default=float)), gtruth=state.gtruth, worst=state.worst,
+                        live=state.live,
                         raw_H=state.raw.H, raw_cash=state.raw.cash, eff_H=state.eff.H, eff_cash=state.eff.cash,
-                        adv_H=state.adv.H, adv_cash=state.adv.cash)
+                        adv_H=state.adv.H, adv_cash=state.adv.cash,
+                        resolved_gid=res.gid, resolved_value=res.value, resolved_day=res.day_resolved,
+                        resolved_first_price=res.first_price)
 
 
 def load_checkpoint(path) -> MarketState:
@@ -402,19 +519,25 @@ def load_checkpoint(path) -> MarketState:
 
     with np.load(path, allow_pickle=False) as z:
         doc = json.loads(str(z["doc"]))
-        if doc.get("version") != 1:
-            raise ValueError(f"unsupported checkpoint version {doc.get('version')!r} in {path}")
+        version = doc.get("version")
+        if version != CHECKPOINT_VERSION:
+            hint = (" (written before settlement / live-column books: version 1 books span every sentence "
+                    "ever seen; re-run from day 0 to produce a version-2 checkpoint)" if version == 1 else "")
+            raise ValueError(f"unsupported checkpoint version {version!r} in {path}: this code reads version "
+                             f"{CHECKPOINT_VERSION} only{hint}")
         books = []
         for name in ("raw", "eff", "adv"):
             b = _Book(0)
             b.H, b.cash = z[f"{name}_H"].copy(), z[f"{name}_cash"].copy()
             books.append(b)
-        gtruth, worst = z["gtruth"].copy(), z["worst"].copy()
+        gtruth, worst, live = z["gtruth"].copy(), z["worst"].copy(), z["live"].astype(np.int64)
+        resolved = ResolvedLog.from_columns(z["resolved_gid"], doc["resolved_sentence"], doc["resolved_label"],
+                                            z["resolved_value"], z["resolved_day"], z["resolved_first_price"])
     gsent = [parse(t) for t in doc["sentences"]]
     return MarketState(
         int(doc["day"]), None, {s: i for i, s in enumerate(gsent)}, gsent, gtruth, books[0], books[1], books[2], worst,
         {int(k): float(v) for k, v in doc["last_price"]}, {(int(j), int(d)): float(v) for j, d, v in doc["price_hist"]},
-        {int(k): float(v) for k, v in doc["first_price"]}, doc["resolved_rows"], [tuple(r) for r in doc["price_rows"]],
+        {int(k): float(v) for k, v in doc["first_price"]}, resolved, [tuple(r) for r in doc["price_rows"]],
         _ledger_chunks(doc["ledger_rows"]), [tuple(r) for r in doc["maker_rows"]], set(doc["revealed_price_atoms"]),
-        set(doc["held_undecided"]), set(doc["resolved_ids"]), [parse(t) for t in doc["price_facts"]])
+        set(doc["held_undecided"]), set(doc["resolved_ids"]), [parse(t) for t in doc["price_facts"]], live)
 

@@ -19,12 +19,19 @@ Day ``n``:
    The result is ``F_n(P) = sum_k w_k m_k(P) T^k_n(P)`` with a budget multiplier ``m_k in [0, 1]``.
 5. **MarketMaker** (def. 5.1 / thm. 5.1.1): prices ``P_n`` with ``max_{W in PC(D_n)} W(F_n(P_n)) <= eps_n``.
    Decided sentences are priced at their truth value (their term is 0 in every consistent world).
-   For the others we solve the fixed point of ``P_phi = clip(P_phi + F_phi(P))``: a vectorised
-   bisection on each sentence's own price (exact when the firm is separable, a Jacobi sweep when it
-   is not), alternated with re-computing the budget multipliers, until the **certified check** holds:
-   ``max_W F.(W - P)`` computed exactly over the consistent worlds enumerated by the SAT back-end
-   (separable over components) is ``<= eps_n``. ``eps_n = max(2^-n, eps_floor)``: float64 cannot resolve
-   ``2^-n`` beyond n ~ 50, so the floor (default 1e-12) is the one place we deviate from the paper.
+   For the others we solve the complementarity problem ``P_phi = clip(P_phi + F_phi(P))``: exact
+   batched k-section for sentences no other trade reads; for coupled components, a Gauss-Seidel sweep
+   of one-sentence k-sections, semismooth Levenberg-Marquardt, and -- where a steep arbitrage coupling
+   sits next to flat (saturated) trades, which stalls both -- k-sections in the null space of the steep
+   couplings (:func:`_nullspace_sweeps`). Budget multipliers are frozen during a solve and refreshed
+   after it; traders whose multiplier keeps moving are then solved *jointly* (their exact multiplier
+   recomputed at every price vector, :func:`batch_multipliers`). The **certified check** closes the
+   day: ``max_W F.(W - P)`` computed exactly over the consistent worlds enumerated by the SAT back-end
+   (separable over components) is ``<= eps_n``. ``eps_n = max(2^-n, eps_floor)``: float64 cannot
+   resolve ``2^-n`` beyond n ~ 50, so the floor (default 1e-12) is the one place we deviate from the
+   paper. The inductor asks the solver to *aim* at ``eps_floor`` on every day (a second round if the
+   first is only within ``eps_n``), so early days' prices depend less on where a loose stopping rule
+   happened to stop; the expensive null-space sweeps run only while a day is not yet certifiable.
 """
 from __future__ import annotations
 
@@ -278,108 +285,159 @@ def color_columns(pattern: sp.csr_matrix) -> np.ndarray:
     return colors
 
 
+def _tiled_state(state: BudgetState, which: np.ndarray, reps: int) -> BudgetState:
+    """``state`` restricted to traders ``which`` and repeated ``reps`` times (one copy per price vector)."""
+    return BudgetState(np.tile(state.holdings[which], (reps, 1)), np.tile(state.const[which], reps),
+                       np.tile(state.worst[which], reps))
+
+
+def batch_multipliers(pw: ProjectedWorlds, trades: np.ndarray, prices: np.ndarray, state: BudgetState,
+                      which: np.ndarray) -> np.ndarray:
+    """Budget multipliers of traders ``which`` at a batch of price vectors: trades (B, K, N), prices
+    (B, N) -> (B, len(which)). Each (price vector, trader) pair is budgeted as a trader of its own
+    (the same holdings), so this is :func:`budget_multipliers` applied row by row, in one call."""
+    B, N = prices.shape
+    ka = np.asarray(which, dtype=np.int64)
+    if len(ka) == 0 or B == 0:
+        return np.zeros((B, len(ka)))
+    T = trades[:, ka, :].reshape(B * len(ka), N)
+    P = np.repeat(prices, len(ka), axis=0)
+    return budget_multipliers(pw, T, P, _tiled_state(state, ka, B)).reshape(B, len(ka))
+
+
 def make_market(pw: ProjectedWorlds, truth: np.ndarray, raw_trades: Callable[[np.ndarray], np.ndarray],
                 weights: np.ndarray, state: BudgetState, start: np.ndarray, tolerance: float,
                 pattern: sp.csr_matrix | None = None, bisection_steps: int = 7, max_rounds: int = 8,
-                newton_steps: int = 60) -> MakerResult:
+                newton_steps: int = 60, support: np.ndarray | None = None, aim: float | None = None,
+                sweep_calls: int = 4, init_steps: int = 4) -> MakerResult:
     """Find prices with the firm's worst-case value ``<= tolerance`` (see module doc).
 
-    The dependency ``pattern`` (which prices each trade reads) splits the sentences into coupled
-    components. Round 0: singleton components (a separable firm) are solved exactly by batched
-    k-section; coupled components start from yesterday's prices, and those with a new sentence get a
-    Gauss-Seidel sweep of exact one-sentence k-sections (colour by colour); then semismooth
-    Levenberg-Marquardt polishes everything (sparse Jacobian by coloured finite differences). Later
-    rounds re-compute the budget multipliers at the new prices and repeat the sweep + polish. The
-    result is the best point found, with its certified worst-case value over PC(D_n).
+    The firm is ``F(P) = sum_k w_k m_k(P) T^k(P)``. Round 0 freezes every budget multiplier at its
+    value at the start prices and solves for P: singleton components of the dependency ``pattern``
+    (which prices each trade reads) by batched k-section; coupled components from yesterday's prices,
+    those with a new sentence getting a Gauss-Seidel sweep of exact one-sentence k-sections (colour by
+    colour); then semismooth Levenberg-Marquardt polishes everything (sparse Jacobian by coloured
+    finite differences). The exact firm value at the result is certified over PC(D_n). If it is above
+    tolerance, the multipliers are refreshed at the new prices and the solve repeats; traders whose
+    multiplier still moves after that become *active*: from then on their exact
+    multiplier ``m_k(P)`` is recomputed at every price vector the solver evaluates
+    (:func:`batch_multipliers`), so the solver sees the true, continuous ``F`` for them instead of
+    alternating between frozen multipliers and prices (which need not converge once a budget binds
+    hard); the others stay frozen at their latest exact value. An active trader couples every
+    sentence it trades (its multiplier reads all of them), so the pattern is widened by its
+    ``support`` (K, N: which sentences each trader trades; default ``raw_trades.support`` or a probe
+    at three price vectors). The sweep (3 passes over components with a residual) and the polish
+    repeat. The result is the best point found, with its certified worst-case value.
     """
-    N = len(truth)
+    N, K = len(truth), len(weights)
     decided = truth >= 0
     und = ~decided
     fresh = ~np.isfinite(np.asarray(start, dtype=float)) if start is not None else np.ones(N, dtype=bool)
     P = np.where(decided, truth.astype(float), np.clip(np.nan_to_num(start, nan=0.5), 0, 1))
     evals = 0
-    if pattern is not None and N and pattern.nnz == 0:   # nothing reads another sentence's price
-        pattern = sp.eye(N, format="csr")
-        colors = np.zeros(N, dtype=np.int64)
-        comp = np.arange(N)
-    elif pattern is not None and N:
-        pattern = ((pattern + sp.eye(N)) > 0).astype(np.float64).tocsr()
-        _, comp = csgraph.connected_components(pattern + pattern.T, directed=False)
-        colors = color_columns(pattern) if np.bincount(comp).max() > 1 else np.zeros(N, dtype=np.int64)
+    aim = tolerance if aim is None else min(aim, tolerance)
+    if pattern is None or N == 0:
+        base_pattern = sp.eye(N, format="csr")
     else:
-        pattern = sp.eye(N, format="csr")
-        colors = np.zeros(N, dtype=np.int64)
-        comp = np.arange(N)
-    size = np.bincount(comp, minlength=int(comp.max(initial=-1)) + 1)[comp] if N else np.zeros(0, dtype=int)
-    single = und & (size == 1)
-    coupled = und & (size > 1)
-
+        base_pattern = ((pattern + sp.eye(N)) > 0).astype(np.float64).tocsr()
     partial = getattr(raw_trades, "partial_evaluation", False)
+    T = raw_trades(P)
+    m_fixed = budget_multipliers(pw, T, P, state)
+    active = np.zeros(K, dtype=bool)
+    act_idx = np.flatnonzero(active)
 
-    def firm_at(P, m, base=None, vary=None):
+    def firm_at(P, base=None, vary=None):
         nonlocal evals
         evals += 1
         T = raw_trades(P, base=base, vary=vary) if partial and vary is not None else raw_trades(P)
-        return (weights * m) @ T if T.ndim == 2 else np.einsum("k,bkn->bn", weights * m, T)
+        if T.ndim == 2:
+            m = m_fixed.copy()
+            if len(act_idx):
+                m[act_idx] = batch_multipliers(pw, T[None], P[None], state, act_idx)[0]
+            return (weights * m) @ T
+        m = np.repeat(m_fixed[None, :], T.shape[0], axis=0)
+        if len(act_idx):
+            m[:, act_idx] = batch_multipliers(pw, T, np.asarray(P, dtype=float), state, act_idx)
+        return np.einsum("bk,bkn->bn", weights * m, T)
 
-    def exact(P):
-        T = raw_trades(P)
-        m = budget_multipliers(pw, T, P, state)
-        return (weights * m) @ T, m
-
-    F, m = exact(P)
     best = None
-    # outer fixed point m = G(m) := m(P*(m)) (budget multipliers at the prices solved with m frozen),
-    # accelerated by Anderson mixing over the last few rounds
-    hist_m: list[np.ndarray] = []
-    hist_g: list[np.ndarray] = []
-    m_used = m
+    structure = None
     for rnd in range(max_rounds):
-        m = m_used
+        if structure is None:
+            structure = _coupling(base_pattern, support[act_idx] if len(act_idx) else np.zeros((0, N), dtype=bool))
+        pat, comp, colors = structure
+        size = np.bincount(comp)[comp] if N else np.zeros(0, dtype=np.int64)
+        single, coupled = und & (size == 1), und & (size > 1)
         if single.any():
-            P = _ksection(P, m, firm_at, single, bisection_steps)
+            P = _ksection(P, firm_at, single, bisection_steps)
         if coupled.any():
             if rnd == 0:
                 fresh_comp = np.zeros(comp.max() + 1, dtype=bool)
                 fresh_comp[comp[fresh & coupled]] = True
                 sweep = coupled & fresh_comp[comp]
-            else:  # only the coupled components whose residual under the new multipliers is not ~0
-                Fm = firm_at(P, m)
+                if sweep.any():
+                    P = _gauss_seidel_bisection(P, firm_at, sweep, colors, init_steps, sweeps=1)
+            P = _newton(P, firm_at, und, colors, pat, newton_steps)
+            # components the polish could not solve (a steep coupling next to flat trades): sweep them
+            # in the null space of the steep couplings, then polish again
+            for _ in range(sweep_calls):
+                Fm = firm_at(P)
+                if float(pw.max_linear(Fm) - Fm @ P) <= tolerance:
+                    break          # certifiable (up to the budget refresh): no fallback needed
                 R = np.abs(np.where(und, P - np.clip(P + Fm, 0.0, 1.0), 0.0))
                 bad = np.zeros(comp.max() + 1, dtype=bool)
                 bad[comp[R > 1e-13]] = True
-                sweep = coupled & bad[comp]
-            if sweep.any():
-                P = _gauss_seidel_bisection(P, m, firm_at, sweep, colors, bisection_steps,
-                                            sweeps=1 if rnd == 0 else 3)
-            P = _newton(P, m, firm_at, und, colors, pattern, newton_steps)
-        F, m_new = exact(P)
+                stuck = coupled & bad[comp]
+                if not stuck.any():
+                    break
+                P = _nullspace_sweeps(P, firm_at, und, comp, stuck)
+                P = _newton(P, firm_at, und, colors, pat, newton_steps)
+        T = raw_trades(P)
+        m = budget_multipliers(pw, T, P, state)
+        F = (weights * m) @ T
         value = float(pw.max_linear(F) - F @ P) if N else 0.0
         if best is None or value < best[0]:
-            best = (value, P.copy(), F.copy(), m_new.copy())
-        if value <= tolerance:
+            best = (value, P.copy(), F.copy(), m.copy())
+        if value <= aim or (value <= tolerance and rnd >= 1):
             break
-        hist_m.append(m.copy())
-        hist_g.append(m_new.copy())
-        m_used = _anderson(hist_m[-4:], hist_g[-4:])
+        moved = ~active & (np.abs(m - m_fixed) > 1e-12)
+        m_fixed = np.where(active, m_fixed, m)
+        if rnd >= 1 and moved.any():   # still reacting after a refresh: solve jointly with them
+            if support is None:
+                support = _trade_support(raw_trades, N, T)
+            active |= moved
+            act_idx = np.flatnonzero(active)
+            structure = None
     value, P, F, m = best
     return MakerResult(P, F, m, value, split_bound(F, P), tolerance, bool(value <= tolerance), evals)
 
 
-def _anderson(ms: list[np.ndarray], gs: list[np.ndarray]) -> np.ndarray:
-    """Anderson mixing for the fixed point m = G(m): the combination of the last G-values whose
-    residuals G(m) - m have the smallest least-squares norm, clipped to [0, 1]."""
-    if len(ms) < 2:
-        return gs[-1]
-    R = np.stack([g - m for m, g in zip(ms, gs)], axis=1)       # (K, r)
-    dR = np.diff(R, axis=1)
-    dG = np.diff(np.stack(gs, axis=1), axis=1)
-    gamma, *_ = np.linalg.lstsq(dR, R[:, -1], rcond=None)
-    out = gs[-1] - dG @ gamma
-    return np.clip(np.where(np.isfinite(out), out, gs[-1]), 0.0, 1.0)
+def _trade_support(raw_trades, N: int, T: np.ndarray) -> np.ndarray:
+    """Which sentences each trader trades (K, N): ``raw_trades.support`` if given, else the nonzero
+    entries of its trade at the current and two probe price vectors."""
+    given = getattr(raw_trades, "support", None)
+    if given is not None:
+        return np.asarray(given, dtype=bool)
+    return (T != 0) | (raw_trades(np.full(N, 0.25)) != 0) | (raw_trades(np.full(N, 0.75)) != 0)
 
 
-def _ksection(P, m, firm_at, sel, rounds, grid=64):
+def _coupling(base_pattern: sp.csr_matrix, active_support: np.ndarray):
+    """Dependency pattern widened by the active traders (each couples the sentences it trades with
+    every price its trade reads), its connected components and a column colouring."""
+    N = base_pattern.shape[0]
+    pat = base_pattern
+    if len(active_support) and active_support.any():
+        Sa = sp.csr_matrix(active_support.astype(np.float64))
+        reads = (((Sa @ base_pattern) + Sa) > 0).astype(np.float64)
+        pat = ((pat + Sa.T @ reads) > 0).astype(np.float64).tocsr()
+    if N == 0:
+        return pat, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    _, comp = csgraph.connected_components(pat + pat.T, directed=False)
+    colors = color_columns(pat) if np.bincount(comp).max() > 1 else np.zeros(N, dtype=np.int64)
+    return pat, comp, colors
+
+
+def _ksection(P, firm_at, sel, rounds, grid=64):
     """Root of each selected sentence's own trade ``F_phi(P_phi) = 0`` on [0, 1] (others fixed at ``P``
     or moving together), by k-section: each round evaluates a batch of ``grid - 1`` price vectors and
     keeps the first sign change from ``F > 0`` to ``F <= 0``; ``rounds`` rounds give width 64^-rounds.
@@ -389,7 +447,7 @@ def _ksection(P, m, firm_at, sel, rounds, grid=64):
     frac = (np.arange(1, grid) / grid)[:, None]
     for _ in range(rounds):
         pts = lo[None, :] + (hi - lo)[None, :] * frac              # (G-1, N)
-        f = firm_at(np.where(sel[None, :], pts, P[None, :]), m, base=P, vary=sel)
+        f = firm_at(np.where(sel[None, :], pts, P[None, :]), base=P, vary=sel)
         nonpos = f <= 0
         any_np = nonpos.any(axis=0)
         first = np.argmax(nonpos, axis=0)
@@ -401,13 +459,13 @@ def _ksection(P, m, firm_at, sel, rounds, grid=64):
     out = 0.5 * (lo + hi)
     out = np.where(lo <= 0, 0.0, np.where(hi >= 1, 1.0, out))
     cand = np.stack([out, lo, hi])
-    fc = firm_at(np.where(sel[None, :], cand, P[None, :]), m, base=P, vary=sel)
+    fc = firm_at(np.where(sel[None, :], cand, P[None, :]), base=P, vary=sel)
     term = np.maximum(fc, 0) * (1 - cand) + np.maximum(-fc, 0) * cand
     best = cand[term.argmin(axis=0), np.arange(N)]
     return np.where(sel, best, P)
 
 
-def _gauss_seidel_bisection(P, m, firm_at, und, colors, steps, sweeps=3, tol=1e-10):
+def _gauss_seidel_bisection(P, firm_at, und, colors, steps, sweeps=3, tol=1e-10):
     """Nonlinear Gauss-Seidel: for each colour, k-section the own price of all its undecided
     sentences at once (their trades do not depend on each other's prices), others held fixed; repeat
     sweeps (only over sentences whose natural residual is still above ``tol``) until it is below.
@@ -418,8 +476,8 @@ def _gauss_seidel_bisection(P, m, firm_at, und, colors, steps, sweeps=3, tol=1e-
         for c in range(int(colors.max(initial=-1)) + 1):
             sel = active & (colors == c)
             if sel.any():
-                P = _ksection(P, m, firm_at, sel, steps)
-        F = firm_at(P, m)
+                P = _ksection(P, firm_at, sel, steps)
+        F = firm_at(P)
         R = np.abs(np.where(und, P - np.clip(P + F, 0.0, 1.0), 0.0))
         if R.max(initial=0.0) <= tol:
             break
@@ -427,7 +485,95 @@ def _gauss_seidel_bisection(P, m, firm_at, und, colors, steps, sweeps=3, tol=1e-
     return P
 
 
-def _newton(P, m, firm_at, und, colors, pattern, steps):
+def _stiff_subspace(J: np.ndarray, gap: float = 10.0) -> np.ndarray:
+    """Orthonormal basis of the *stiff* directions of a component's Jacobian: eigenvectors of
+    ``-(J + J^T)/2`` whose eigenvalue is within a factor ``gap`` of the largest one. Arbitrage traders
+    (block / negation coherence) put a steep rank-one term on every aggregate they trade, next to much
+    flatter single-sentence terms (zero where a trade is saturated)."""
+    w, V = np.linalg.eigh(-(J + J.T) / 2)
+    top = w.max(initial=0.0)
+    if top <= 0:
+        return V[:, :0]
+    return V[:, w >= top / gap]
+
+
+def _nullspace_sweeps(P, firm_at, und, comp, sel, sweeps=3, rounds=3, grid=32, tol=1e-9):
+    """Gauss-Seidel in the null space of the stiff couplings (a "water-filling" sweep).
+
+    Plain coordinate sweeps crawl when a steep coupling (an arbitrage trader on a block's sum) sits
+    next to flat single-sentence trades: moving one price changes the sum, the arbitrageur pushes
+    it back. Here each step moves sentence ``i`` along ``d_i = (I - U U^T) e_i`` (``U``: the stiff
+    subspace of the component's Jacobian, :func:`_stiff_subspace`), which leaves the stiff trades
+    unchanged to first order, and k-sections ``phi(t) = d_i . F(P + t d_i)`` (non-increasing for a
+    monotone firm) on the segment that keeps prices in [0, 1]. K-sections cross flat (saturated)
+    regions exactly, where Newton steps have no gradient. Components are independent: the i-th step
+    of every selected component is taken in the same batch. Prices pinned at a bound by their trade
+    (``P = 0, F < 0`` or ``P = 1, F > 0``) stay out of the directions."""
+    P = P.copy()
+    N = len(P)
+    comps = np.unique(comp[sel])
+    if len(comps) == 0:
+        return P
+    members = [np.flatnonzero(sel & und & (comp == c)) for c in comps]
+    h = 1e-6
+    frac = (np.arange(1, grid) / grid)[:, None]
+    every = np.concatenate(members)
+    for _ in range(sweeps):
+        F = firm_at(P)
+        if np.abs(P[every] - np.clip(P[every] + F[every], 0.0, 1.0)).max() <= tol:
+            break          # close enough for the polish (Newton) to finish
+        pinned = ((P <= 0.0) & (F < 0)) | ((P >= 1.0) & (F > 0))
+        frees = [idx[~pinned[idx]] for idx in members]
+        frees = [f for f in frees if len(f)]
+        if not frees:
+            break
+        width = max(len(f) for f in frees)
+        E = np.zeros((width, N))
+        for f in frees:
+            E[np.arange(len(f)), f] = h
+        Fh = firm_at(np.clip(P[None, :] + E, 0.0, 1.0 + h))
+        bases = []
+        for f in frees:
+            J = ((Fh[:len(f)][:, f] - F[f][None, :]) / h).T    # J[r, s] = dF_{f_r} / dP_{f_s}
+            U = _stiff_subspace(J)
+            bases.append(np.eye(len(f)) - U @ U.T)
+        for s in range(width):
+            D = np.zeros((len(frees), N))      # one direction per component
+            for c, (f, Q) in enumerate(zip(frees, bases)):
+                if s < len(f):
+                    D[c, f] = Q[:, s]
+            D[np.abs(D) < 1e-12] = 0.0
+            live = np.flatnonzero(np.abs(D).sum(1) > 0)
+            if len(live) == 0:
+                continue
+            D = D[live]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                up = np.where(D > 0, (1.0 - P) / D, np.where(D < 0, -P / D, np.inf))
+                down = np.where(D > 0, -P / D, np.where(D < 0, (1.0 - P) / D, -np.inf))
+            hi, lo = np.minimum(up.min(1), 1.0), np.maximum(down.max(1), -1.0)
+            touched = np.abs(D).sum(0) > 0
+
+            def phi(T):       # T (B, C) step per component -> (B, C) directional residuals d_c . F
+                Fq = firm_at(np.clip(P[None, :] + T @ D, 0.0, 1.0), base=P, vary=touched)
+                return Fq @ D.T        # the directions have disjoint supports
+
+            a, b = lo.copy(), hi.copy()
+            for _r in range(rounds):
+                pts = a[None, :] + (b - a)[None, :] * frac                 # (G-1, C)
+                f = phi(pts)
+                nonpos = f <= 0
+                any_np = nonpos.any(axis=0)
+                first = np.argmax(nonpos, axis=0)
+                cc = np.arange(len(live))
+                new_b = np.where(any_np, pts[first, cc], b)
+                new_a = np.where(any_np, np.where(first > 0, pts[np.maximum(first - 1, 0), cc], a), pts[-1])
+                a, b = new_a, new_b
+            t = np.where(a <= lo, lo, np.where(b >= hi, hi, 0.5 * (a + b)))
+            P = np.clip(P + t @ D, 0.0, 1.0)
+    return P
+
+
+def _newton(P, firm_at, und, colors, pattern, steps):
     """Levenberg-Marquardt on the natural residual ``R(P) = P - clip(P + F(P), 0, 1)`` (zero iff every
     sentence satisfies the complementarity ``F>0 => P=1, F<0 => P=0, else F=0``).
 
@@ -448,26 +594,33 @@ def _newton(P, m, firm_at, und, colors, pattern, steps):
     def resid(P, F):
         return np.where(und, P - np.clip(P + F, 0.0, 1.0), 0.0)
 
-    F = firm_at(P, m)
+    F = firm_at(P)
     R = resid(P, F)
     cur = np.bincount(comp, weights=R * R, minlength=n_comp)
     lam = np.full(n_comp, 1e-4)
-    eye = sp.eye(N, format="csr")
+    dense = N <= DENSE_NEWTON_SIZE       # small days: dense algebra, no sparse-matrix overhead
     for _ in range(steps):
         if cur.max(initial=0.0) <= 1e-29:
             break
-        Fh = firm_at(P[None, :] + h * dirs, m)                      # (n_col, N)
+        Fh = firm_at(P[None, :] + h * dirs)                      # (n_col, N)
         vals = (Fh[colors[pat.col], pat.row] - F[pat.row]) / h
-        J = sp.csr_matrix((vals, (pat.row, pat.col)), shape=(N, N))
         inside = und & (P + F > 0.0) & (P + F < 1.0)
-        G = (sp.diags(inside.astype(float)) @ (-J) + sp.diags((~inside).astype(float))).tocsr()
-        GtG = (G.T @ G).tocsr()
-        diag = GtG.diagonal()
-        rhs = -(G.T @ R)
-        A = GtG + sp.diags(lam[comp] * (diag + 1e-30) + 1e-300)
+        rows_in = inside[pat.row]
+        if dense:   # G = -J on rows inside the box, the identity on clipped rows
+            G = np.diag((~inside).astype(float))
+            G[pat.row[rows_in], pat.col[rows_in]] = -vals[rows_in]
+            GtG = G.T @ G
+            rhs = -(G.T @ R)
+            A = GtG + np.diag(lam[comp] * (np.diag(GtG) + 1e-30) + 1e-300)
+        else:
+            J = sp.csr_matrix((vals, (pat.row, pat.col)), shape=(N, N))
+            G = (sp.diags(inside.astype(float)) @ (-J) + sp.diags((~inside).astype(float))).tocsr()
+            GtG = (G.T @ G).tocsr()
+            rhs = -(G.T @ R)
+            A = GtG + sp.diags(lam[comp] * (GtG.diagonal() + 1e-30) + 1e-300)
         try:
             with np.errstate(all="ignore"):
-                d = np.atleast_1d(spla.spsolve(A.tocsc(), rhs))
+                d = np.linalg.solve(A, rhs) if dense else np.atleast_1d(spla.spsolve(A.tocsc(), rhs))
         except Exception:
             lam *= 10.0
             continue
@@ -476,7 +629,7 @@ def _newton(P, m, firm_at, und, colors, pattern, steps):
             continue
         d = np.where(und, d, 0.0)
         Pn = np.clip(P + d, 0.0, 1.0)
-        Fn = firm_at(Pn, m)
+        Fn = firm_at(Pn)
         Rn = resid(Pn, Fn)
         new = np.bincount(comp, weights=Rn * Rn, minlength=n_comp)
         ok = new < cur
@@ -489,8 +642,11 @@ def _newton(P, m, firm_at, und, colors, pattern, steps):
         open_ = cur > 1e-29
         if not open_.any() or np.all(lam[open_] > 1e10):
             break
-    del eye
     return P
+
+
+#: days with at most this many priced sentences use dense linear algebra in the polish
+DENSE_NEWTON_SIZE = 400
 
 
 # ---------------------------------------------------------------------------------------------

@@ -26,8 +26,106 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+import pandas as pd
 
 from aflab.logical_induction.market import DayContext, Trade
+
+RESOLVED_COLUMNS = ("gid", "sentence", "label", "value", "day_resolved", "first_price")
+
+
+class ResolvedLog:
+    """The sentences resolved so far (decided by the deductive process), one row each, growing by
+    appends: numpy columns ``gid``, ``value``, ``day_resolved``, ``first_price`` (amortised doubling),
+    Python lists ``sentence`` / ``label``, and running per-label ``(count, sum of values)`` and
+    per-``n_bins`` first-price bin counts, so that a trader's day-n look at the outcomes is O(1) /
+    O(new rows) instead of O(all rows). :meth:`frame` gives the table (columns :data:`RESOLVED_COLUMNS`).
+
+    It is passed as :attr:`.market.DayContext.resolved`; ``len(log)``, ``"col" in log`` and ``log["col"]``
+    (a pandas Series, O(rows)) work as on the DataFrame it replaces."""
+
+    def __init__(self):
+        self._n = 0
+        self._gid = np.zeros(64, dtype=np.int64)
+        self._value = np.zeros(64, dtype=np.int64)
+        self._day = np.zeros(64, dtype=np.int64)
+        self._fp = np.zeros(64)
+        self.sentence: list[str] = []
+        self.label: list[str] = []
+        self._by_label: dict[str, list[int]] = {}     # label -> [count, sum of values]
+        self._bins: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}   # n_bins -> (rows seen, cnt, hits)
+
+    @classmethod
+    def from_columns(cls, gid, sentence, label, value, day_resolved, first_price) -> ResolvedLog:
+        log = cls()
+        for row in zip(np.asarray(gid).tolist(), sentence, label, np.asarray(value).tolist(),
+                       np.asarray(day_resolved).tolist(), np.asarray(first_price, dtype=float).tolist()):
+            log.append(*row)
+        return log
+
+    def append(self, gid: int, sentence: str, label: str, value: int, day_resolved: int, first_price: float) -> None:
+        n = self._n
+        if n == len(self._gid):
+            self._gid, self._value, self._day, self._fp = (np.concatenate([a, np.zeros_like(a)]) for a in
+                                                           (self._gid, self._value, self._day, self._fp))
+        self._gid[n], self._value[n], self._day[n], self._fp[n] = gid, value, day_resolved, first_price
+        self.sentence.append(sentence)
+        self.label.append(label)
+        st = self._by_label.setdefault(label, [0, 0])
+        st[0] += 1
+        st[1] += int(value)
+        self._n = n + 1
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def gid(self) -> np.ndarray:
+        return self._gid[:self._n]
+
+    @property
+    def value(self) -> np.ndarray:
+        return self._value[:self._n]
+
+    @property
+    def day_resolved(self) -> np.ndarray:
+        return self._day[:self._n]
+
+    @property
+    def first_price(self) -> np.ndarray:
+        return self._fp[:self._n]
+
+    def label_stats(self, label: str) -> tuple[int, int]:
+        """(number resolved, number resolved true) of class ``label``: O(1)."""
+        n, k = self._by_label.get(label, (0, 0))
+        return n, k
+
+    def first_price_bins(self, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
+        """Over resolved rows with a finite first price: per bin ``min(int(fp n_bins), n_bins - 1)`` the
+        count and the number true (float), updated incrementally (O(new rows) per call)."""
+        seen, cnt, hits = self._bins.get(n_bins, (0, np.zeros(n_bins, dtype=np.int64), np.zeros(n_bins)))
+        if seen < self._n:
+            fp = self._fp[seen:self._n]
+            ok = np.isfinite(fp)
+            bins = np.minimum((fp[ok] * n_bins).astype(int), n_bins - 1)
+            cnt = cnt + np.bincount(bins, minlength=n_bins)
+            hits = hits + np.bincount(bins, weights=self._value[seen:self._n][ok], minlength=n_bins)
+            self._bins[n_bins] = (self._n, cnt, hits)
+        return cnt, hits
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"gid": self.gid.copy(), "sentence": list(self.sentence), "label": list(self.label),
+                             "value": self.value.copy(), "day_resolved": self.day_resolved.copy(),
+                             "first_price": self.first_price.copy()}, columns=list(RESOLVED_COLUMNS))
+
+    @property
+    def columns(self) -> list[str]:
+        return list(RESOLVED_COLUMNS)
+
+    def __contains__(self, column) -> bool:
+        return column in RESOLVED_COLUMNS
+
+    def __getitem__(self, column: str) -> pd.Series:
+        return self.frame()[column]
 
 
 def _select(ctx: DayContext, label: str | None, undecided_only: bool = True) -> np.ndarray:
@@ -104,6 +202,9 @@ class FrequencyTrader:
 
     def target(self, ctx: DayContext) -> float:
         res = ctx.resolved
+        if isinstance(res, ResolvedLog):   # running counts: O(1)
+            n, k = res.label_stats(self.label)
+            return float((k + self.prior_a) / (n + self.prior_a + self.prior_b))
         vals = res["value"].to_numpy()[res["label"].to_numpy() == self.label] if len(res) else np.zeros(0)
         return float((vals.sum() + self.prior_a) / (len(vals) + self.prior_a + self.prior_b))
 
@@ -133,13 +234,18 @@ class CalibrationTrader:
         res = ctx.resolved
         if len(idx) == 0 or len(res) == 0 or "first_price" not in res:
             return None
-        fp = res["first_price"].to_numpy()
-        ok = np.isfinite(fp)
-        if ok.sum() < 2 * self.n_bins:
-            return None
-        bins = np.minimum((fp[ok] * self.n_bins).astype(int), self.n_bins - 1)
-        cnt = np.bincount(bins, minlength=self.n_bins)
-        hits = np.bincount(bins, weights=res["value"].to_numpy()[ok], minlength=self.n_bins)
+        if isinstance(res, ResolvedLog):   # incremental bin counts: O(new rows)
+            cnt, hits = res.first_price_bins(self.n_bins)
+            if cnt.sum() < 2 * self.n_bins:
+                return None
+        else:
+            fp = res["first_price"].to_numpy()
+            ok = np.isfinite(fp)
+            if ok.sum() < 2 * self.n_bins:
+                return None
+            bins = np.minimum((fp[ok] * self.n_bins).astype(int), self.n_bins - 1)
+            cnt = np.bincount(bins, minlength=self.n_bins)
+            hits = np.bincount(bins, weights=res["value"].to_numpy()[ok], minlength=self.n_bins)
         centres = (np.arange(self.n_bins) + 0.5) / self.n_bins
         freq = np.where(cnt > 0, (hits + centres) / (cnt + 1), centres)
         g = ctx.graph

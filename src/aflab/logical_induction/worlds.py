@@ -17,17 +17,34 @@ the tested reference.
 from __future__ import annotations
 
 import itertools
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 from pysat.solvers import Solver
 
-from aflab.logical_induction.sentences import (AND, ATOM, CONST, IFF, IMPLIES, NOT, OR, TRUE, Sentence,
-                                               evaluate_many)
+from aflab.logical_induction.sentences import (
+    AND,
+    ATOM,
+    CONST,
+    IFF,
+    IMPLIES,
+    NOT,
+    OR,
+    TRUE,
+    Sentence,
+    evaluate_many,
+)
 
 #: refuse to enumerate a component with more projected worlds than this (use smaller components)
 MAX_WORLDS_PER_COMPONENT = 1 << 14
+
+#: at most this many component solvers stay alive (least recently used ones are deleted and rebuilt
+#: from the component's clauses when needed again), and at most this many components keep cached
+#: projected worlds: memory stays bounded however many components the deductive process creates
+MAX_LIVE_SOLVERS = 512
+MAX_CACHED_COMPONENTS = 1024
 
 
 @dataclass(frozen=True)
@@ -104,11 +121,15 @@ class KnowledgeBase:
         self._clauses: dict[str, list[list[int]]] = {}  # root -> clauses
         self._has_facts: dict[str, bool] = {}
         self._version: dict[str, int] = {}
-        self._solvers: dict[str, Solver] = {}
-        self._var: dict[int, int] = {}              # sentence uid -> SAT variable
+        # root -> the component's live solver, which numbers its variables LOCALLY (1..n): minisat's
+        # solve / get_model cost grows with the solver's variable count, so a component solver must
+        # not see the global numbering (which grows with every sentence ever registered)
+        self._solvers: OrderedDict[str, _ComponentSolver] = OrderedDict()
+        self._var: dict[int, int] = {}              # sentence uid -> global SAT literal
         self._atom_var: dict[str, int] = {}
         self._next_var = 1
-        self._cache: dict[tuple, np.ndarray] = {}
+        # root -> (version, {sentence uids: projected worlds}); only the current version is kept
+        self._cache: OrderedDict[str, tuple[int, dict]] = OrderedDict()
         self.facts: list[Sentence] = []
         self._true_var = self._new_var()
 
@@ -140,10 +161,16 @@ class KnowledgeBase:
             self._clauses[keep].extend(self._clauses.pop(r))
             self._has_facts[keep] |= self._has_facts.pop(r)
             self._version[keep] += self._version.pop(r) + 1
-            self._solvers.pop(r, None)
+            self._drop_solver(r)
+            self._cache.pop(r, None)
         if len(roots) > 1:
-            self._solvers.pop(keep, None)
+            self._drop_solver(keep)
         return keep
+
+    def _drop_solver(self, root: str) -> None:
+        cs = self._solvers.pop(root, None)
+        if cs is not None:
+            cs.solver.delete()
 
     def _new_var(self) -> int:
         v = self._next_var
@@ -182,9 +209,10 @@ class KnowledgeBase:
             a, b = kids
             cl += [[-v, -a, b], [-v, a, -b], [v, a, b], [v, -a, -b]]
         self._clauses[root].extend(cl)
-        if root in self._solvers:
+        cs = self._solvers.get(root)
+        if cs is not None:
             for c in cl:
-                self._solvers[root].add_clause(c)
+                cs.add_clause(c)
         self._var[s.uid] = v
         return v
 
@@ -213,27 +241,34 @@ class KnowledgeBase:
         self._clauses[root].append([v])
         self._has_facts[root] = True
         self._version[root] += 1
-        if root in self._solvers:
-            self._solvers[root].add_clause([v])
-        if not self._solver(root).solve():
+        self._cache.pop(root, None)
+        cs = self._solvers.get(root)
+        if cs is not None:
+            cs.add_clause([v])
+        if not self._solver(root).solver.solve():
             raise ValueError(f"deductive process became inconsistent after revealing {s}")
 
-    def _solver(self, root: str) -> Solver:
-        sol = self._solvers.get(root)
-        if sol is None:
-            sol = Solver(name=self.solver_name, bootstrap_with=self._clauses[root] + [[self._true_var]])
-            self._solvers[root] = sol
-        return sol
+    def _solver(self, root: str) -> _ComponentSolver:
+        cs = self._solvers.get(root)
+        if cs is None:
+            cs = _ComponentSolver(self.solver_name, self._clauses[root] + [[self._true_var]])
+            self._solvers[root] = cs
+            while len(self._solvers) > MAX_LIVE_SOLVERS:
+                _, old = self._solvers.popitem(last=False)
+                old.solver.delete()
+        else:
+            self._solvers.move_to_end(root)
+        return cs
 
     def truth(self, s: Sentence) -> int | None:
         """1 if D_n proves s propositionally, 0 if it refutes it, None if undecided."""
         root = self.register(s)
         if root is None:
             return 1 if s is TRUE else 0
-        v = self._var[s.uid]
-        sol = self._solver(root)
-        can_true = sol.solve(assumptions=[v])
-        can_false = sol.solve(assumptions=[-v])
+        cs = self._solver(root)
+        v = cs.lit(self._var[s.uid])
+        can_true = cs.solver.solve(assumptions=[v])
+        can_false = cs.solver.solve(assumptions=[-v])
         if can_true and can_false:
             return None
         return 1 if can_true else 0
@@ -266,8 +301,13 @@ class KnowledgeBase:
     def _component_worlds(self, root: str, sub: list[Sentence]) -> np.ndarray:
         if root == "":  # constants only
             return np.array([[1.0 if s is TRUE else 0.0 for s in sub]])
-        key = (root, self._version[root], tuple(s.uid for s in sub))
-        hit = self._cache.get(key)
+        version, key = self._version[root], tuple(s.uid for s in sub)
+        entry = self._cache.get(root)
+        if entry is None or entry[0] != version:   # stale versions are dropped, not kept forever
+            entry = self._cache[root] = (version, {})
+        else:
+            self._cache.move_to_end(root)
+        hit = entry[1].get(key)
         if hit is not None:
             return hit
         atoms = sorted(frozenset().union(*(s.atoms for s in sub)))
@@ -280,25 +320,71 @@ class KnowledgeBase:
             w = np.unique(w, axis=0)
         else:
             w = self._enumerate_sat(root, sub)
-        self._cache[key] = w
+        entry[1][key] = w
+        while len(self._cache) > MAX_CACHED_COMPONENTS:
+            self._cache.popitem(last=False)
         return w
 
     def _enumerate_sat(self, root: str, sub: list[Sentence]) -> np.ndarray:
-        sol = self._solver(root)
-        lits = [self._var[s.uid] for s in sub]
-        act = self._new_var()  # activation literal for temporary blocking clauses
+        cs = self._solver(root)
+        sol = cs.solver
+        lits = [cs.lit(self._var[s.uid]) for s in sub]      # local literals
+        idx = np.array([abs(v) - 1 for v in lits], dtype=np.int64)
+        pos = np.array([v > 0 for v in lits], dtype=bool)
+        act = cs.new_local()  # local activation literal for temporary blocking clauses
         out = []
         while sol.solve(assumptions=[act]):
             model = sol.get_model()
-            val = {abs(x): x > 0 for x in model}
-            row = [val.get(abs(v), False) == (v > 0) for v in lits]
+            # only the needed literals: model[v - 1] is local variable v (missing: unassigned, False)
+            if len(model) > int(idx.max(initial=-1)):
+                val = np.take(model, idx) > 0
+            else:
+                val = np.array([model[i] > 0 if i < len(model) else False for i in idx], dtype=bool)
+            row = val == pos
             out.append(row)
             if len(out) > MAX_WORLDS_PER_COMPONENT:
                 raise ValueError(f"a component has more than {MAX_WORLDS_PER_COMPONENT} projected worlds; "
                                  "trade fewer related sentences at once")
-            sol.add_clause([-act] + [(-v if r else v) for v, r in zip(lits, row)])
+            sol.add_clause([-act] + [(-v if r else v) for v, r in zip(lits, row.tolist())])
         sol.add_clause([-act])
+        cs.dead += 1
+        if cs.dead > max(64, cs.n_vars - cs.dead):   # mostly retired activation variables: rebuild lean
+            self._drop_solver(root)
         return np.array(out, dtype=float).reshape(-1, len(sub))
+
+
+class _ComponentSolver:
+    """One component's SAT solver with its own local variable numbering ``1..n_vars`` (global variable
+    ids are mapped on the way in; the map grows only with the component's own variables)."""
+
+    __slots__ = ("dead", "local", "n_vars", "solver")
+
+    def __init__(self, solver_name: str, clauses: list[list[int]]):
+        self.local: dict[int, int] = {}
+        self.n_vars = 0
+        self.dead = 0          # activation variables retired by enumerations (fixed false)
+        for g in sorted({abs(x) for c in clauses for x in c}):   # keep the global variables' order
+            self.lit(g)
+        self.solver = Solver(name=solver_name, bootstrap_with=[self.clause(c) for c in clauses])
+
+    def lit(self, g: int) -> int:
+        """The local literal of global literal ``g`` (a new local variable the first time)."""
+        v = self.local.get(abs(g))
+        if v is None:
+            self.n_vars += 1
+            v = self.local[abs(g)] = self.n_vars
+        return v if g > 0 else -v
+
+    def clause(self, c) -> list[int]:
+        return [self.lit(g) for g in c]
+
+    def add_clause(self, c) -> None:
+        self.solver.add_clause(self.clause(c))
+
+    def new_local(self) -> int:
+        """A fresh local variable that no global variable maps to."""
+        self.n_vars += 1
+        return self.n_vars
 
 
 def brute_force_worlds(facts, sentences) -> np.ndarray:

@@ -41,7 +41,6 @@ windows. Two exact methods (``method=``):
 """
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -50,6 +49,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spl
 from scipy.sparse.csgraph import breadth_first_order
 
+from aflab.core.threads import one_blas_thread
 from aflab.waluigi.model import Events, PersonaMixture, bayes_predictive, event_mask, index_windows, predictive_tables
 
 DIRECT_MAX = 2**14
@@ -57,15 +57,6 @@ ITERATIVE_MAX = 2**16
 SHIFT_MAX = 2**21
 AUTO_SPARSE_MAX = 2**12
 Method = Literal["auto", "sparse", "shift"]
-
-
-def _one_blas_thread():
-    """Context: level-1 BLAS on one thread (memory-bound; threads only spin on a shared machine)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional
-        return nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _pick_method(method: str, n: int) -> str:
@@ -334,7 +325,7 @@ def _gmres(matvec, b: np.ndarray, what: str, rtol: float = 1e-10, max_cycles: in
     x = np.zeros(n)
     r = b.copy()
     last = np.inf
-    with _one_blas_thread():
+    with one_blas_thread():
         for _ in range(max_cycles):
             beta = float(np.linalg.norm(r))
             # normwise backward error ||r|| / (||b|| + ||x||) (||A|| ~ 1): the attainable target when
