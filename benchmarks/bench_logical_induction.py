@@ -109,7 +109,7 @@ def before_after(days: int, pi_days: int) -> None:
           f"{c_old / max(c_new, 1e-9):.1f}x | {same} |\n")
 
 
-def long_pi_run(max_days: int, budget_s: float, chunk: int) -> None:
+def long_pi_run(max_days: int, budget_s: float, chunk: int, checkpoint: str | None = None) -> None:
     """The audits' pi scenario and enumerated firm, run in checkpoint/resume chunks until max_days or
     budget_s CPU s; per chunk: cost, certification, pi-digit prices and the held-out adversaries' gains."""
     from aflab.logical_induction.deduction import pi_scenario
@@ -143,12 +143,45 @@ def long_pi_run(max_days: int, budget_s: float, chunk: int) -> None:
         print(f"| {day:,} | {cpu:.1f} | {wall:.1f} | {rate:.3f} | {int(run.maker.certified.sum())}/{day} | "
               f"{float((mk.max_value / mk.tolerance).max()):.2g} | {float((dig.price - 0.1).abs().mean()):.4f} | "
               f"{float(gap):.4f} | {float(inc):.3f} | {float(outc):.3f} |", flush=True)
-    p = run.prices
-    never = p[(p.revealed_on < 0) & (p.truth < 0)]
     bad = run.maker[~run.maker.certified.astype(bool)].day
     print(f"\nreached {day:,} days in {cpu:.0f} CPU s ({wall:.0f} wall s); last chunk {rate:.3f} CPU s/day")
     print(f"uncertified days: {len(bad)}" + (f" (first {int(bad.min())}, last {int(bad.max())})" if len(bad) else ""))
-    print(f"never-decided prices in [{float(never.price.min()):.3f}, {float(never.price.max()):.3f}]\n")
+    if checkpoint:
+        from aflab.logical_induction.inductor import save_checkpoint
+
+        save_checkpoint(state, checkpoint)
+        print(f"final state saved to {checkpoint}")
+    audit_long_run(cfg.model_copy(update={"n_days": day}), sc, run)
+
+
+def long_run_plot(checkpoint: str, out: str) -> None:
+    """Figure of a long run saved with ``--long-checkpoint`` (cost, digit prices, adversaries)."""
+    from aflab.core.plots import figure_png
+    from aflab.logical_induction.experiments import IN_CLASS_ADVERSARIES
+    from aflab.logical_induction.inductor import load_checkpoint, run_tables
+    from aflab.logical_induction.plots import long_run_figure
+
+    run = run_tables(load_checkpoint(checkpoint))
+    with open(out, "wb") as fh:
+        fh.write(figure_png(long_run_figure(run, IN_CLASS_ADVERSARIES), dpi=110))
+    print(f"wrote {out} ({len(run.maker):,} days)")
+
+
+def audit_long_run(cfg, sc, run) -> None:
+    """The registered pi audits (the claims' own experiment and verdict functions) on the long run;
+    the control market (one dogmatic trader) of the non-exploitation audit is computed here."""
+    from aflab.core import all_claims
+    from aflab.logical_induction.experiments import supply_run
+
+    supply_run(cfg, 0, sc, run)
+    print(f"\n### The audits on this {cfg.n_days:,}-day run (claims' own verdict functions)\n")
+    print("| claim | verdict | deciding numbers |\n|---|---|---|")
+    for claim in all_claims("logical_induction"):
+        if claim.config is not type(cfg):
+            continue      # introspection and Kelly audits run their own scenarios
+        (table, _, c) = timed(lambda claim=claim: claim.experiment(cfg, 0).assign(seed=0))
+        v = claim.verdict(cfg, table)
+        print(f"| {claim.id} | {v.label} | {v.reason} ({c:.0f} CPU s) |", flush=True)
 
 
 def throughput(name: str, sc, traders, days: int):
@@ -168,11 +201,17 @@ def main() -> None:
     ap.add_argument("--long-days", type=int, default=10_000, help="days of the long run (default 10,000)")
     ap.add_argument("--long-budget-s", type=float, default=240.0, help="CPU-second budget of the long run")
     ap.add_argument("--long-chunk", type=int, default=100, help="days per checkpoint chunk of the long run")
+    ap.add_argument("--long-checkpoint", default=None, help="save the long run's final state to this .npz")
+    ap.add_argument("--figure-from", default=None, help="plot a saved long run (a --long-checkpoint file) and exit")
+    ap.add_argument("--figure-out", default="docs/img/logical_induction_long.png", help="where --figure-from writes")
     args = ap.parse_args()
     if args.long_days < 1 or args.long_budget_s <= 0 or args.long_chunk < 1:
         raise SystemExit("--long-days and --long-chunk must be >= 1 and --long-budget-s > 0")
+    if args.figure_from:
+        long_run_plot(args.figure_from, args.figure_out)
+        return
     if args.long:
-        long_pi_run(args.long_days, args.long_budget_s, args.long_chunk)
+        long_pi_run(args.long_days, args.long_budget_s, args.long_chunk, args.long_checkpoint)
         return
     ref_days = 8 if args.quick else 14
     long_days = 100 if args.quick else 1000

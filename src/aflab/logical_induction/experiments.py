@@ -59,10 +59,21 @@ def adversaries() -> list:
             ConstantBelief(p=0.1, label="digit=5", slope=20.0, name="adv:constant(0.1,digit=5)")]
 
 
+#: runs computed elsewhere (the long benchmark's checkpointed run), used by the audits of their config
+_SUPPLIED: dict = {}
+
+
+def supply_run(cfg: PiAuditConfig, seed: int, scenario: Scenario, run: MarketRun, control: bool = False) -> None:
+    """Make the audits of ``(cfg, seed)`` use ``run`` (e.g. a 10,000-day run computed in checkpointed
+    chunks by ``benchmarks/bench_logical_induction.py --long``) instead of computing their own."""
+    _SUPPLIED[(cfg, int(seed) % cfg.digit_offsets, bool(control))] = (scenario, run)
+
+
 def pi_run(cfg: PiAuditConfig, seed: int, control: bool = False) -> tuple[Scenario, MarketRun]:
     """One market run on the pi scenario (``control``: a one-trader dogmatic market, for detectability);
     cached in-process, so the audits of one (config, seed) share it."""
-    return _pi_run(cfg, int(seed) % cfg.digit_offsets, bool(control))
+    hit = _SUPPLIED.get((cfg, int(seed) % cfg.digit_offsets, bool(control)))
+    return hit if hit is not None else _pi_run(cfg, int(seed) % cfg.digit_offsets, bool(control))
 
 
 @lru_cache(maxsize=8)

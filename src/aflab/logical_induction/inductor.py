@@ -388,13 +388,18 @@ def _run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = (
         st.gtruth, st.worst, st.held_undecided, st.day = gtruth, worst, held_undecided, day
         if progress is not None:
             progress(day)
-    prices = pd.DataFrame(price_rows, columns=["day", "sentence", "label", "price", "decided", "truth", "revealed_on"])
-    ledger = _ledger_frame(ledger_rows)
-    maker = pd.DataFrame(maker_rows, columns=["day", "n_priced", "n_undecided", "max_value", "split_bound",
-                                              "tolerance", "certified", "evaluations", "seconds"])
     if state_out is not None:
         state_out.append(st)
-    return MarketRun(prices, ledger, maker, resolved.frame().drop(columns=["gid"]))
+    return run_tables(st)
+
+
+def run_tables(state: MarketState) -> MarketRun:
+    """The tables of a run from its state (e.g. a checkpoint from :func:`load_checkpoint`)."""
+    prices = pd.DataFrame(state.price_rows, columns=["day", "sentence", "label", "price", "decided", "truth",
+                                                     "revealed_on"])
+    maker = pd.DataFrame(state.maker_rows, columns=["day", "n_priced", "n_undecided", "max_value", "split_bound",
+                                                    "tolerance", "certified", "evaluations", "seconds"])
+    return MarketRun(prices, _ledger_frame(state.ledger_rows), maker, state.resolved.frame().drop(columns=["gid"]))
 
 
 LEDGER_COLUMNS = ("day", "trader", "role", "multiplier", "worst", "best", "mark", "moved")

@@ -105,6 +105,30 @@ def pnl_figure(table: pd.DataFrame):
     return fig
 
 
+def long_run_figure(run, in_class: tuple[str, ...], window: int = 100):
+    """A long pi run: the maker's cost per day, undecided digit prices' distance to 0.1 and the held-out
+    adversaries' guaranteed gains (in-class: variants of the firm's programs), by day."""
+    fig, axes = new_figure(ncols=3, width=4.2)
+    mk = run.maker
+    roll = mk.set_index("day").seconds.rolling(window, min_periods=1).mean()
+    axes[0].plot(roll.index, roll.values, color=PALETTE[0])
+    axes[0].set(xlabel="day", ylabel=f"wall s per day ({window}-day mean)",
+                title=f"Maker: {int(mk.certified.sum())}/{len(mk)} days certified")
+    p = run.prices
+    dig = p[p.label.str.startswith("digit=") & (p.decided < 0)]
+    dev = dig.assign(dev=(dig.price - 0.1).abs()).groupby("day").dev.mean().rolling(window, min_periods=1).mean()
+    axes[1].plot(dev.index, dev.values, color=PALETTE[1])
+    axes[1].set(xlabel="day", ylabel="mean |P - 0.1|", title="Undecided pi-digit prices")
+    adv = run.ledger[run.ledger.role == "adversary"]
+    for i, (trader, grp) in enumerate(adv.groupby("trader")):
+        ls = "-" if trader in in_class else ":"
+        axes[2].plot(grp.day, grp.worst, ls, color=PALETTE[(i + 2) % len(PALETTE)],
+                     label=trader + ("" if trader in in_class else " (out of class)"))
+    axes[2].set(xlabel="day", ylabel="guaranteed gain (min over worlds)", title="Held-out adversaries")
+    axes[2].legend(fontsize=6)
+    return fig
+
+
 def kelly_figure(table: pd.DataFrame):
     fig, axes = new_figure(ncols=2)
     g = table[table.seed == table.seed.min()]
