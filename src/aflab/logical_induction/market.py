@@ -398,7 +398,8 @@ def make_market(pw: ProjectedWorlds, truth: np.ndarray, raw_trades: Callable[[np
         value = float(pw.max_linear(F) - F @ P) if N else 0.0
         if best is None or value < best[0]:
             best = (value, P.copy(), F.copy(), m.copy())
-        if value <= aim or (value <= tolerance and rnd >= 1):
+        refreshed = not np.any(np.abs(m - m_fixed) > 1e-12)   # a new round would solve the same problem
+        if value <= aim or (value <= tolerance and (rnd >= 1 or refreshed)):
             break
         moved = ~active & (np.abs(m - m_fixed) > 1e-12)
         m_fixed = np.where(active, m_fixed, m)
