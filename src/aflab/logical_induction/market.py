@@ -312,22 +312,27 @@ def make_market(pw: ProjectedWorlds, truth: np.ndarray, raw_trades: Callable[[np
                 sweep_calls: int = 4, init_steps: int = 4) -> MakerResult:
     """Find prices with the firm's worst-case value ``<= tolerance`` (see module doc).
 
-    The firm is ``F(P) = sum_k w_k m_k(P) T^k(P)``. Round 0 freezes every budget multiplier at its
-    value at the start prices and solves for P: singleton components of the dependency ``pattern``
-    (which prices each trade reads) by batched k-section; coupled components from yesterday's prices,
-    those with a new sentence getting a Gauss-Seidel sweep of exact one-sentence k-sections (colour by
-    colour); then semismooth Levenberg-Marquardt polishes everything (sparse Jacobian by coloured
-    finite differences). The exact firm value at the result is certified over PC(D_n). If it is above
-    tolerance, the multipliers are refreshed at the new prices and the solve repeats; traders whose
-    multiplier still moves after that become *active*: from then on their exact
-    multiplier ``m_k(P)`` is recomputed at every price vector the solver evaluates
-    (:func:`batch_multipliers`), so the solver sees the true, continuous ``F`` for them instead of
-    alternating between frozen multipliers and prices (which need not converge once a budget binds
-    hard); the others stay frozen at their latest exact value. An active trader couples every
-    sentence it trades (its multiplier reads all of them), so the pattern is widened by its
-    ``support`` (K, N: which sentences each trader trades; default ``raw_trades.support`` or a probe
-    at three price vectors). The sweep (3 passes over components with a residual) and the polish
-    repeat. The result is the best point found, with its certified worst-case value.
+    The firm is ``F(P) = sum_k w_k m_k(P) T^k(P)``. Each round solves for P with the budget multipliers
+    frozen: sentences no other trade reads (singleton components of the dependency ``pattern``) by
+    batched k-section; in round 0, coupled components holding a new sentence get a Gauss-Seidel sweep of
+    one-sentence k-sections (colour by colour), starting from yesterday's prices; then semismooth
+    Levenberg-Marquardt polishes everything (Jacobian by coloured finite differences). Components the
+    polish leaves with a residual while the day is not yet certifiable -- a steep arbitrage coupling next
+    to flat, saturated trades -- get :func:`_nullspace_sweeps` and the polish again (up to
+    ``sweep_calls`` times). The exact firm value at the result is certified over PC(D_n); the
+    multipliers are then refreshed at the new prices and, if needed, another round runs. Traders whose
+    multiplier still moves after a refresh become *active*: from then on their exact multiplier
+    ``m_k(P)`` is recomputed at every price vector the solver evaluates (:func:`batch_multipliers`),
+    so the solver sees the true, continuous ``F`` for them instead of alternating between frozen
+    multipliers and prices (which need not converge once a budget binds hard). An active trader
+    couples every sentence it trades (its multiplier reads all of them), so the pattern is widened by
+    its ``support`` (K, N: which sentences each trader trades; default ``raw_trades.support`` or a probe
+    at three price vectors). The result is the best point found, with its certified worst-case value.
+
+    Knobs: ``aim`` (stop early only below it; default ``tolerance``; a second round is still skipped
+    once the day certifies after a budget refresh), ``bisection_steps`` / ``init_steps`` (k-section
+    rounds of 64-point grids for separable sentences / the initial coloured sweep), ``newton_steps``,
+    ``sweep_calls`` (null-space sweep + polish repeats per round), ``max_rounds``.
     """
     N, K = len(truth), len(weights)
     decided = truth >= 0
