@@ -36,3 +36,18 @@ def test_checkpoint_then_resume(tmp_path):
     assert res.exit_code == 0 and "days 5-7" in res.output and "certified 7/7" in res.output, res.output
     assert runner.invoke(app, ["run", "prg", "--days", "3", "--resume", str(ck)]).exit_code == 2
     assert runner.invoke(app, ["run", "prg", "--days", "9", "--resume", str(tmp_path / "missing.npz")]).exit_code == 2
+
+
+def test_audit_a_saved_pi_run(tmp_path):
+    ck = tmp_path / "pi.npz"
+    res = runner.invoke(app, ["run", "pi", "--days", "14", "--checkpoint", str(ck)])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["audit", "--checkpoint", str(ck), "--only", "maker"])
+    assert res.exit_code == 0, res.output
+    assert "market-maker-certified" in res.output and "14/14 days" in res.output
+    assert runner.invoke(app, ["audit", "--checkpoint", str(ck), "--only", "kelly"]).exit_code == 2
+    bad = tmp_path / "prg.npz"
+    assert runner.invoke(app, ["run", "prg", "--days", "9", "--checkpoint", str(bad)]).exit_code == 0
+    res = runner.invoke(app, ["audit", "--checkpoint", str(bad)])
+    assert res.exit_code == 2 and "not a pi run" in res.output
+    assert runner.invoke(app, ["audit", "--checkpoint", str(tmp_path / "missing.npz")]).exit_code == 2

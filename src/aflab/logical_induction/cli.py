@@ -115,10 +115,17 @@ def run(scenario: str = typer.Argument(..., help=f"one of {', '.join(SCENARIOS)}
 
 @app.command()
 def audit(preset: str = typer.Option("quick", help="'quick' or 'full'"),
-          only: str = typer.Option("", help="substring filter on claim ids")):
+          only: str = typer.Option("", help="substring filter on claim ids"),
+          checkpoint: Path = typer.Option(None, help="audit a saved pi run instead (a --checkpoint of `aflab li "
+                                          "run pi` or of the long benchmark): the pi audits only"),
+          seed: int = typer.Option(0, help="with --checkpoint: the stretch of pi the run used (`li run pi --seed`)")):
     """Run every logical-induction audit claim and print its verdict (figures via `aflab report`).
 
-    Example: ``aflab li audit --only coherence``
+    With ``--checkpoint``, the pi audits judge that run (any length; the non-exploitation control
+    market is computed for the same days).
+
+    Examples: ``aflab li audit --only coherence``;
+    ``aflab li run pi --days 400 --checkpoint pi400.npz && aflab li audit --checkpoint pi400.npz``
     """
     if preset not in ("quick", "full"):
         _fail(f"--preset must be 'quick' or 'full', got {preset!r}")
@@ -129,15 +136,43 @@ def audit(preset: str = typer.Option("quick", help="'quick' or 'full'"),
     claims = [c for c in all_claims("logical_induction") if only in c.id]
     if not claims:
         _fail(f"no logical_induction claim id contains {only!r}")
+    supplied = _supply_checkpoint(checkpoint, seed) if checkpoint is not None else None
+    if supplied is not None:
+        claims = [c for c in claims if c.config is type(supplied)]
+        if not claims:
+            _fail("--checkpoint audits the pi claims only; --only selected none of them")
     table = Table("claim", "verdict", "seconds", "reason")
     for c in claims:
-        cfg = c.make_config(preset)
+        cfg = supplied if supplied is not None else c.make_config(preset)
+        seeds = [seed] if supplied is not None else list(range(c.n_seeds(preset)))
         t0 = time.perf_counter()
-        res = pd.concat([c.experiment(cfg, s).assign(seed=s) for s in range(c.n_seeds(preset))], ignore_index=True)
+        res = pd.concat([c.experiment(cfg, s).assign(seed=s) for s in seeds], ignore_index=True)
         v = c.verdict(cfg, res)
         colour = {"supported": "green", "refuted": "red"}.get(v.label, "yellow")
         table.add_row(c.id.split(".", 1)[1], f"[{colour}]{v.label}[/{colour}]", f"{time.perf_counter() - t0:.1f}", v.reason)
     console.print(table)
+
+
+def _supply_checkpoint(path: Path, seed: int):
+    """Load a saved pi run and hand it to the audits (:func:`.experiments.supply_run`); returns its config."""
+    from aflab.logical_induction.deduction import pi_scenario
+    from aflab.logical_induction.experiments import PiAuditConfig, supply_run
+    from aflab.logical_induction.inductor import load_checkpoint, run_tables
+
+    if seed < 0:
+        _fail(f"--seed must be >= 0, got {seed}")
+    try:
+        state = load_checkpoint(path)
+    except (OSError, ValueError, KeyError) as exc:
+        _fail(f"--checkpoint {path}: cannot read it ({exc})")
+    run = run_tables(state)
+    if state.day < 8 or not run.prices.label.str.startswith("digit=").any():
+        _fail(f"--checkpoint {path}: not a pi run of at least 8 days (day {state.day}); write one with "
+              "`aflab li run pi --days N --checkpoint FILE`")
+    cfg = PiAuditConfig(n_days=state.day, digit_offsets=seed + 1)
+    sc = pi_scenario(state.day, window=cfg.window, delay=cfg.delay, digit_offset=1000 * seed, far_block=True)
+    supply_run(cfg, seed, sc, run)
+    return cfg
 
 
 @app.command()
