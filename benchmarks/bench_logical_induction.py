@@ -168,19 +168,12 @@ def long_run_plot(checkpoint: str, out: str) -> None:
 
 
 def audit_long_run(cfg, sc, run) -> None:
-    """The registered pi audits (the claims' own experiment and verdict functions) on the long run;
-    the control market (one dogmatic trader) of the non-exploitation audit is computed here."""
-    from aflab.core import all_claims
-    from aflab.logical_induction.experiments import supply_run
+    """The registered pi audits (the claims' own experiment and verdict functions) on the long run."""
+    from aflab.logical_induction.claims import judge_pi_run
 
-    supply_run(cfg, 0, sc, run)
     print(f"\n### The audits on this {cfg.n_days:,}-day run (claims' own verdict functions)\n")
     print("| claim | verdict | deciding numbers |\n|---|---|---|")
-    for claim in all_claims("logical_induction"):
-        if claim.config is not type(cfg):
-            continue      # introspection and Kelly audits run their own scenarios
-        (table, _, c) = timed(lambda claim=claim: claim.experiment(cfg, 0).assign(seed=0))
-        v = claim.verdict(cfg, table)
+    for claim, v, c in judge_pi_run(cfg, 0, sc, run):
         print(f"| {claim.id} | {v.label} | {v.reason} ({c:.0f} CPU s) |", flush=True)
 
 

@@ -50,7 +50,7 @@ def _stiff_firm(seed: int, n: int = 8):
     return pw, facts, a, raw, weights, state, dependency_pattern(g, trades, n)
 
 
-@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("seed", range(10))   # seed 9 needs more than 4 null-space sweep calls
 def test_steep_coupling_with_flat_trades_is_certified_in_every_world(seed):
     pw, facts, a, raw, weights, state, pattern = _stiff_firm(seed)
     start = np.full(len(a), 0.5)                    # far from the solution: every own trade saturated

@@ -326,3 +326,21 @@ register(Claim(
     figures=lambda cfg, t: {"kelly": F.kelly_figure(t)},
     presets={"quick": {"n_steps": 2000}, "full": {"n_steps": 100_000, "n_thetas": 50}},
     seeds={"quick": 2, "full": 5}, quick_budget_s=5))
+
+
+def judge_pi_run(cfg: E.PiAuditConfig, seed: int, scenario, run, only: str = ""):
+    """The pi audits (every claim on :class:`.experiments.PiAuditConfig`, ids containing ``only``) on a
+    run computed elsewhere -- a checkpoint, the long benchmark's chunked run -- with the claims' own
+    experiment and verdict functions. Yields ``(claim, verdict, cpu_seconds)``; the non-exploitation
+    control market is computed for the same days."""
+    import time
+
+    from aflab.core import all_claims
+
+    E.supply_run(cfg, seed, scenario, run)
+    for claim in all_claims("logical_induction"):
+        if claim.config is not type(cfg) or only not in claim.id:
+            continue      # introspection and Kelly audits run their own scenarios
+        t0 = time.process_time()
+        verdict = claim.verdict(cfg, claim.experiment(cfg, seed).assign(seed=seed))
+        yield claim, verdict, time.process_time() - t0

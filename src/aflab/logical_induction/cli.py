@@ -136,27 +136,34 @@ def audit(preset: str = typer.Option("quick", help="'quick' or 'full'"),
     claims = [c for c in all_claims("logical_induction") if only in c.id]
     if not claims:
         _fail(f"no logical_induction claim id contains {only!r}")
-    supplied = _supply_checkpoint(checkpoint, seed) if checkpoint is not None else None
-    if supplied is not None:
-        claims = [c for c in claims if c.config is type(supplied)]
-        if not claims:
-            _fail("--checkpoint audits the pi claims only; --only selected none of them")
     table = Table("claim", "verdict", "seconds", "reason")
-    for c in claims:
-        cfg = supplied if supplied is not None else c.make_config(preset)
-        seeds = [seed] if supplied is not None else list(range(c.n_seeds(preset)))
-        t0 = time.perf_counter()
-        res = pd.concat([c.experiment(cfg, s).assign(seed=s) for s in seeds], ignore_index=True)
-        v = c.verdict(cfg, res)
+
+    def row(claim, v, seconds):
         colour = {"supported": "green", "refuted": "red"}.get(v.label, "yellow")
-        table.add_row(c.id.split(".", 1)[1], f"[{colour}]{v.label}[/{colour}]", f"{time.perf_counter() - t0:.1f}", v.reason)
+        table.add_row(claim.id.split(".", 1)[1], f"[{colour}]{v.label}[/{colour}]", f"{seconds:.1f}", v.reason)
+
+    if checkpoint is not None:
+        from aflab.logical_induction.claims import judge_pi_run
+
+        judged = list(judge_pi_run(*_load_pi_checkpoint(checkpoint, seed), only=only))
+        if not judged:
+            _fail("--checkpoint audits the pi claims only; --only selected none of them")
+        for claim, v, seconds in judged:
+            row(claim, v, seconds)
+    else:
+        for c in claims:
+            cfg = c.make_config(preset)
+            t0 = time.perf_counter()
+            res = pd.concat([c.experiment(cfg, s).assign(seed=s) for s in range(c.n_seeds(preset))],
+                            ignore_index=True)
+            row(c, c.verdict(cfg, res), time.perf_counter() - t0)
     console.print(table)
 
 
-def _supply_checkpoint(path: Path, seed: int):
-    """Load a saved pi run and hand it to the audits (:func:`.experiments.supply_run`); returns its config."""
+def _load_pi_checkpoint(path: Path, seed: int):
+    """A saved pi run as the audits' ``(config, seed, scenario, run)``; clear errors for anything else."""
     from aflab.logical_induction.deduction import pi_scenario
-    from aflab.logical_induction.experiments import PiAuditConfig, supply_run
+    from aflab.logical_induction.experiments import PiAuditConfig
     from aflab.logical_induction.inductor import load_checkpoint, run_tables
 
     if seed < 0:
@@ -171,8 +178,7 @@ def _supply_checkpoint(path: Path, seed: int):
               "`aflab li run pi --days N --checkpoint FILE`")
     cfg = PiAuditConfig(n_days=state.day, digit_offsets=seed + 1)
     sc = pi_scenario(state.day, window=cfg.window, delay=cfg.delay, digit_offset=1000 * seed, far_block=True)
-    supply_run(cfg, seed, sc, run)
-    return cfg
+    return cfg, seed, sc, run
 
 
 @app.command()

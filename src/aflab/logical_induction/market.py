@@ -309,7 +309,7 @@ def make_market(pw: ProjectedWorlds, truth: np.ndarray, raw_trades: Callable[[np
                 weights: np.ndarray, state: BudgetState, start: np.ndarray, tolerance: float,
                 pattern: sp.csr_matrix | None = None, bisection_steps: int = 7, max_rounds: int = 8,
                 newton_steps: int = 60, support: np.ndarray | None = None, aim: float | None = None,
-                sweep_calls: int = 4, init_sweeps: int = 2, init_steps: int = 4) -> MakerResult:
+                sweep_calls: int = 8, init_sweeps: int = 2, init_steps: int = 4) -> MakerResult:
     """Find prices with the firm's worst-case value ``<= tolerance`` (see module doc).
 
     The firm is ``F(P) = sum_k w_k m_k(P) T^k(P)``. Each round solves for P with the budget multipliers
@@ -412,10 +412,10 @@ def make_market(pw: ProjectedWorlds, truth: np.ndarray, raw_trades: Callable[[np
         value = float(pw.max_linear(F) - F @ P) if N else 0.0
         if best is None or value < best[0]:
             best = (value, P.copy(), F.copy(), m.copy())
-        refreshed = not np.any(np.abs(m - m_fixed) > 1e-12)   # a new round would solve the same problem
-        if value <= aim or (value <= tolerance and (rnd >= 1 or refreshed)):
+        changed = np.abs(m - m_fixed) > 1e-12   # none changed: a new round would solve the same problem
+        if value <= aim or (value <= tolerance and (rnd >= 1 or not changed.any())):
             break
-        moved = ~active & (np.abs(m - m_fixed) > 1e-12)
+        moved = ~active & changed
         m_fixed = np.where(active, m_fixed, m)
         if rnd >= 1 and moved.any():   # still reacting after a refresh: solve jointly with them
             if support is None:
@@ -463,13 +463,7 @@ def _ksection(P, firm_at, sel, rounds, grid=64):
     for _ in range(rounds):
         pts = lo[None, :] + (hi - lo)[None, :] * frac              # (G-1, N)
         f = firm_at(np.where(sel[None, :], pts, P[None, :]), base=P, vary=sel)
-        nonpos = f <= 0
-        any_np = nonpos.any(axis=0)
-        first = np.argmax(nonpos, axis=0)
-        cols = np.arange(N)
-        new_hi = np.where(any_np, pts[first, cols], hi)
-        new_lo = np.where(any_np, np.where(first > 0, pts[np.maximum(first - 1, 0), cols], lo), pts[-1])
-        lo, hi = new_lo, new_hi
+        lo, hi = _first_sign_change(pts, f, lo, hi)
     # endpoints: at 0 if F(lo=0) side never positive, at 1 if never non-positive
     out = 0.5 * (lo + hi)
     out = np.where(lo <= 0, 0.0, np.where(hi >= 1, 1.0, out))
@@ -478,6 +472,19 @@ def _ksection(P, firm_at, sel, rounds, grid=64):
     term = np.maximum(fc, 0) * (1 - cand) + np.maximum(-fc, 0) * cand
     best = cand[term.argmin(axis=0), np.arange(N)]
     return np.where(sel, best, P)
+
+
+def _first_sign_change(pts: np.ndarray, f: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+    """One k-section round per column: ``f`` at the grid ``pts`` (G-1, C) inside ``[lo, hi]``; the new
+    bracket is the first grid step where ``f`` turns from ``> 0`` to ``<= 0`` (``[lo, first]`` if
+    already ``<= 0`` at the first point, ``[last, hi]`` if never)."""
+    nonpos = f <= 0
+    any_np = nonpos.any(axis=0)
+    first = np.argmax(nonpos, axis=0)
+    cols = np.arange(pts.shape[1])
+    new_hi = np.where(any_np, pts[first, cols], hi)
+    new_lo = np.where(any_np, np.where(first > 0, pts[np.maximum(first - 1, 0), cols], lo), pts[-1])
+    return new_lo, new_hi
 
 
 def _gauss_seidel_bisection(P, firm_at, und, colors, steps, sweeps=3, tol=1e-10):
@@ -546,7 +553,7 @@ def _nullspace_sweeps(P, firm_at, und, comp, sel, sweeps=3, rounds=3, grid=32, t
         E = np.zeros((width, N))
         for f in frees:
             E[np.arange(len(f)), f] = h
-        Fh = firm_at(np.clip(P[None, :] + E, 0.0, 1.0 + h))
+        Fh = firm_at(P[None, :] + E)
         bases = []
         for f in frees:
             J = ((Fh[:len(f)][:, f] - F[f][None, :]) / h).T    # J[r, s] = dF_{f_r} / dP_{f_s}
@@ -575,14 +582,7 @@ def _nullspace_sweeps(P, firm_at, und, comp, sel, sweeps=3, rounds=3, grid=32, t
             a, b = lo.copy(), hi.copy()
             for _r in range(rounds):
                 pts = a[None, :] + (b - a)[None, :] * frac                 # (G-1, C)
-                f = phi(pts)
-                nonpos = f <= 0
-                any_np = nonpos.any(axis=0)
-                first = np.argmax(nonpos, axis=0)
-                cc = np.arange(len(live))
-                new_b = np.where(any_np, pts[first, cc], b)
-                new_a = np.where(any_np, np.where(first > 0, pts[np.maximum(first - 1, 0), cc], a), pts[-1])
-                a, b = new_a, new_b
+                a, b = _first_sign_change(pts, phi(pts), a, b)
             t = np.where(a <= lo, lo, np.where(b >= hi, hi, 0.5 * (a + b)))
             P = np.clip(P + t @ D, 0.0, 1.0)
     return P
