@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # torch is pinned here (the local CPU build); any looser spec pulls a multi-GB CUDA build.
 TORCH_PIN := torch==2.13.0
 
-.PHONY: install report test bench clean
+.PHONY: install lint report test bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -24,7 +24,11 @@ report: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/aflab report --quick --out report
 	@echo "Report written to $(CURDIR)/report/index.html"
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+test: $(STAMP) lint
 	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: $(STAMP)

@@ -1,8 +1,9 @@
 """Timing helpers shared by the benchmarks (run them as scripts: `python benchmarks/bench_x.py`)."""
+
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 def best_of(fn: Callable[[], object], reps: int = 3) -> float:

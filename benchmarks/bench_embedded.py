@@ -10,6 +10,7 @@ Baselines measured in the same run:
   (``local_order``) vs the global creation order of interned formulas on the same certificates,
   built in a warm process (after other problems), as in ``aflab report``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,11 +19,10 @@ import time
 import numpy as np
 
 from aflab.embedded.agents import builtin_agents, match
-from aflab.embedded.formula import Box, Implies
+from aflab.embedded.formula import Box, Implies, desugar
 from aflab.embedded.kripke import letterless_valid
-from aflab.embedded.randomgen import random_agent, random_formula
-from aflab.embedded.formula import desugar
 from aflab.embedded.problems import PD_PROBLEMS, PROBLEMS, problem_system, run_problem
+from aflab.embedded.randomgen import random_agent, random_formula
 from aflab.embedded.solver import confirmation_formula, solve_linear
 from aflab.embedded.tableau import _Search, is_valid, local_order
 from aflab.embedded.tournament import round_robin
@@ -55,8 +55,14 @@ def main() -> None:
     r_tab, el_tab = rate(is_valid, letterless)
     r_lin, el_lin = rate(letterless_valid, letterless)
     rows.append(("validity: letterless depth 6 (tableau)", f"{r_tab:,.0f} formulas/s", f"{el_tab:.2f}s", "1.0x"))
-    rows.append(("validity: letterless depth 6 (linear frame)", f"{r_lin:,.0f} formulas/s", f"{el_lin:.2f}s",
-                 f"{r_lin / r_tab:.1f}x vs tableau"))
+    rows.append(
+        (
+            "validity: letterless depth 6 (linear frame)",
+            f"{r_lin:,.0f} formulas/s",
+            f"{el_lin:.2f}s",
+            f"{r_lin / r_tab:.1f}x vs tableau",
+        )
+    )
 
     lib = dict(builtin_agents())
     for i in range(n_agents - len(lib)):
@@ -70,15 +76,27 @@ def main() -> None:
     pairs = [(a, b) for a in names[:20] for b in names]
     r_pair, el_pair = rate(lambda ab: match(ab[0], ab[1], lib, cross_check=False), pairs)
     r_rr = n_matches / el_rr
-    rows.append((f"tournament: {len(names)} agents, vectorised round robin", f"{r_rr:,.0f} matches/s",
-                 f"{el_rr:.2f}s", f"{r_rr / r_pair:.1f}x vs per-match"))
+    rows.append(
+        (
+            f"tournament: {len(names)} agents, vectorised round robin",
+            f"{r_rr:,.0f} matches/s",
+            f"{el_rr:.2f}s",
+            f"{r_rr / r_pair:.1f}x vs per-match",
+        )
+    )
     rows.append(("tournament: one system per match (baseline)", f"{r_pair:,.0f} matches/s", f"{el_pair:.2f}s", "1.0x"))
     small = names[:12]
     t = time.perf_counter()
     round_robin(small, lib, cross_check=True)
     el_cc = time.perf_counter() - t
-    rows.append((f"tournament: {len(small)} agents + tableau certificate per match",
-                 f"{len(small) ** 2 / el_cc:,.0f} matches/s", f"{el_cc:.2f}s", ""))
+    rows.append(
+        (
+            f"tournament: {len(small)} agents + tableau certificate per match",
+            f"{len(small) ** 2 / el_cc:,.0f} matches/s",
+            f"{el_cc:.2f}s",
+            "",
+        )
+    )
 
     # decision problems: the whole table, and the tableau's search order on its certificates
     t = time.perf_counter()
@@ -88,10 +106,20 @@ def main() -> None:
             run_problem(p, a, cross_check=True)
             n_rows += 1
     el_dp = time.perf_counter() - t
-    rows.append((f"decision problems: {n_rows} certified rows (4 agents x {n_rows // 4} problems)",
-                 f"{n_rows / el_dp:,.1f} rows/s", f"{el_dp:.2f}s", ""))
-    cases = [("pd_prudentbot", "udt_plain"), ("pd_prudentbot", "udt_chicken"), ("twin_pd", "naive_chicken"),
-             ("twin_pd", "naive")] + ([] if args.quick else [("pd_prudentbot", "naive"), ("twin_pd", "udt")])
+    rows.append(
+        (
+            f"decision problems: {n_rows} certified rows (4 agents x {n_rows // 4} problems)",
+            f"{n_rows / el_dp:,.1f} rows/s",
+            f"{el_dp:.2f}s",
+            "",
+        )
+    )
+    cases = [
+        ("pd_prudentbot", "udt_plain"),
+        ("pd_prudentbot", "udt_chicken"),
+        ("twin_pd", "naive_chicken"),
+        ("twin_pd", "naive"),
+    ] + ([] if args.quick else [("pd_prudentbot", "naive"), ("twin_pd", "udt")])
     certs = []
     for p, a in cases:  # built after everything above: a "warm" process, as in `aflab report`
         system = problem_system(PROBLEMS.get(p) or PD_PROBLEMS[p], a)
@@ -104,8 +132,14 @@ def main() -> None:
         for f in certs:
             _Search(20_000_000, local_order(f) if local else {}).solve(frozenset(), frozenset((f,)))
         el = time.perf_counter() - t
-        rows.append((f"tableau order, {len(certs)} decision-problem certificates: {label}",
-                     f"{len(certs) / el:,.2f} certificates/s", f"{el:.2f}s", ""))
+        rows.append(
+            (
+                f"tableau order, {len(certs)} decision-problem certificates: {label}",
+                f"{len(certs) / el:,.2f} certificates/s",
+                f"{el:.2f}s",
+                "",
+            )
+        )
     rows[-2] = rows[-2][:3] + (f"{el / (float(rows[-2][2][:-1]) or 1e-9):.1f}x vs uid order",)
 
     width = max(len(r[0]) for r in rows)

@@ -17,6 +17,7 @@
 Usage: python benchmarks/bench_logical_induction.py [--quick] [--long [--long-days N] [--long-budget-s S]]
 CPU seconds (process time) are reported next to wall seconds: the lab machine is shared.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,17 @@ def reference_choreograph(n_days: int) -> list[float]:
 
     def algorithm():
         for day in enumerator.integers(start=1):
-            yield {d: formula.Min(formula.Constant(1), formula.Max(formula.Constant(-1), formula.Sum(
-                formula.Constant(1.0), formula.Product(formula.Constant(-10), formula.Price(d, day)))))}
+            yield {
+                d: formula.Min(
+                    formula.Constant(1),
+                    formula.Max(
+                        formula.Constant(-1),
+                        formula.Sum(
+                            formula.Constant(1.0), formula.Product(formula.Constant(-10), formula.Price(d, day))
+                        ),
+                    ),
+                )
+            }
 
     market = inductor.LogicalInductor()
     return [float(market.update(foo, algorithm())[d]) for _ in range(n_days)]
@@ -51,8 +61,10 @@ def aflab_choreograph(n_days: int, maker: str):
     from aflab.logical_induction.traders import ConstantBelief
 
     sc = observation_scenario(["foo"] * n_days, priced=[["d"]] * n_days)
-    traders = [ConstantBelief(p=0.1, slope=10.0, hold=False, weight=2.0 ** -min(k + 1, 1000), start_day=k + 1,
-                              name=f"t{k}") for k in range(n_days)]
+    traders = [
+        ConstantBelief(p=0.1, slope=10.0, hold=False, weight=2.0 ** -min(k + 1, 1000), start_day=k + 1, name=f"t{k}")
+        for k in range(n_days)
+    ]
     return run_market(sc, traders, maker=maker)
 
 
@@ -73,8 +85,9 @@ def round1_paths(fn):
 
     cells, at = market.DENSE_PATTERN_CELLS, expressions.ExpressionGraph.evaluate_at
     market.DENSE_PATTERN_CELLS = 0
-    expressions.ExpressionGraph.evaluate_at = lambda self, p, ids, base=None, vary=None: \
-        self.evaluate_all(np.atleast_2d(p))[:, ids]
+    expressions.ExpressionGraph.evaluate_at = lambda self, p, ids, base=None, vary=None: self.evaluate_all(
+        np.atleast_2d(p)
+    )[:, ids]
     try:
         return fn()
     finally:
@@ -82,9 +95,8 @@ def round1_paths(fn):
 
 
 def before_after(days: int, pi_days: int) -> None:
-    from aflab.logical_induction.deduction import observation_scenario
+    from aflab.logical_induction.deduction import observation_scenario, pi_scenario
     from aflab.logical_induction.experiments import PiAuditConfig, adversaries, pi_traders
-    from aflab.logical_induction.deduction import pi_scenario
     from aflab.logical_induction.inductor import run_market
     from aflab.logical_induction.traders import ConstantBelief
 
@@ -92,21 +104,27 @@ def before_after(days: int, pi_days: int) -> None:
     print("| workload | days | round-1 paths CPU s | now CPU s | speed-up | prices identical |")
     print("|---|---|---|---|---|---|")
     sc = observation_scenario(["foo"] * days, priced=[["d"]] * days)
-    trs = [ConstantBelief(p=0.1, slope=10.0, hold=False, weight=2.0 ** -min(k + 1, 1000), start_day=k + 1,
-                          name=f"t{k}") for k in range(days)]
+    trs = [
+        ConstantBelief(p=0.1, slope=10.0, hold=False, weight=2.0 ** -min(k + 1, 1000), start_day=k + 1, name=f"t{k}")
+        for k in range(days)
+    ]
     old, _, c_old = timed(lambda: round1_paths(lambda: run_market(sc, [_Opaque(t) for t in trs])))
     new, _, c_new = timed(lambda: run_market(sc, trs))
     same = np.array_equal(old.prices.price.to_numpy(), new.prices.price.to_numpy())
-    print(f"| choreograph (one trader enters per day) | {days} | {c_old:.2f} | {c_new:.2f} | "
-          f"{c_old / max(c_new, 1e-9):.1f}x | {same} |")
+    print(
+        f"| choreograph (one trader enters per day) | {days} | {c_old:.2f} | {c_new:.2f} | "
+        f"{c_old / max(c_new, 1e-9):.1f}x | {same} |"
+    )
     cfg = PiAuditConfig(n_days=pi_days)
     sc = pi_scenario(pi_days, window=cfg.window, delay=cfg.delay, far_block=True)
     trs = pi_traders(sc, cfg)
     old, _, c_old = timed(lambda: round1_paths(lambda: run_market(sc, [_Opaque(t) for t in trs], adversaries())))
     new, _, c_new = timed(lambda: run_market(sc, trs, adversaries()))
     same = np.array_equal(old.prices.price.to_numpy(), new.prices.price.to_numpy())
-    print(f"| pi audits' run (enumeration, {len(trs)} programs) | {pi_days} | {c_old:.2f} | {c_new:.2f} | "
-          f"{c_old / max(c_new, 1e-9):.1f}x | {same} |\n")
+    print(
+        f"| pi audits' run (enumeration, {len(trs)} programs) | {pi_days} | {c_old:.2f} | {c_new:.2f} | "
+        f"{c_old / max(c_new, 1e-9):.1f}x | {same} |\n"
+    )
 
 
 def long_pi_run(max_days: int, budget_s: float, chunk: int, checkpoint: str | None = None) -> None:
@@ -121,15 +139,20 @@ def long_pi_run(max_days: int, budget_s: float, chunk: int, checkpoint: str | No
     trs = pi_traders(sc, cfg)
     print(f"## Long digits-of-pi run (enumeration on: {len(trs)} programs, 4 held-out adversaries)\n")
     print(f"scenario of {max_days:,} days built in {c_build:.1f} CPU s; budget {budget_s:.0f} CPU s\n")
-    print("| days | CPU s (total) | wall s (total) | CPU s/day (chunk) | certified | max value/tol (chunk) | "
-          "digit mean abs(P - 0.1) (chunk) | block gap (chunk) | in-class adversary gain | out-of-class gain |")
+    print(
+        "| days | CPU s (total) | wall s (total) | CPU s/day (chunk) | certified | max value/tol (chunk) | "
+        "digit mean abs(P - 0.1) (chunk) | block gap (chunk) | in-class adversary gain | out-of-class gain |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     state, day, cpu, wall, run, rate = None, 0, 0.0, 0.0, None, float("nan")
     while day < max_days and cpu < budget_s:
         out: list = []
         end = min(day + chunk, max_days)
-        run, w, c = timed(lambda end=end, state=state, out=out: run_market(sc, trs, adversaries(), n_days=end,
-                                                                         resume=state, state_out=out))
+        run, w, c = timed(
+            lambda end=end, state=state, out=out: run_market(
+                sc, trs, adversaries(), n_days=end, resume=state, state_out=out
+            )
+        )
         state, rate, start = out[0], c / (end - day), day
         day, cpu, wall = end, cpu + c, wall + w
         mk = run.maker[run.maker.day > start]
@@ -140,9 +163,12 @@ def long_pi_run(max_days: int, budget_s: float, chunk: int, checkpoint: str | No
         led = run.ledger[(run.ledger.role == "adversary") & (run.ledger.day == day)]
         inc = led[led.trader.isin(IN_CLASS_ADVERSARIES)].worst.max()
         outc = led[~led.trader.isin(IN_CLASS_ADVERSARIES)].worst.max()
-        print(f"| {day:,} | {cpu:.1f} | {wall:.1f} | {rate:.3f} | {int(run.maker.certified.sum())}/{day} | "
-              f"{float((mk.max_value / mk.tolerance).max()):.2g} | {float((dig.price - 0.1).abs().mean()):.4f} | "
-              f"{float(gap):.4f} | {float(inc):.3f} | {float(outc):.3f} |", flush=True)
+        print(
+            f"| {day:,} | {cpu:.1f} | {wall:.1f} | {rate:.3f} | {int(run.maker.certified.sum())}/{day} | "
+            f"{float((mk.max_value / mk.tolerance).max()):.2g} | {float((dig.price - 0.1).abs().mean()):.4f} | "
+            f"{float(gap):.4f} | {float(inc):.3f} | {float(outc):.3f} |",
+            flush=True,
+        )
     bad = run.maker[~run.maker.certified.astype(bool)].day
     print(f"\nreached {day:,} days in {cpu:.0f} CPU s ({wall:.0f} wall s); last chunk {rate:.3f} CPU s/day")
     print(f"uncertified days: {len(bad)}" + (f" (first {int(bad.min())}, last {int(bad.max())})" if len(bad) else ""))
@@ -183,8 +209,10 @@ def throughput(name: str, sc, traders, days: int):
     run, wall, cpu = timed(lambda: run_market(sc, traders, n_days=days, keep_prices=lambda s: False))
     priced = int(run.maker.n_priced.sum())
     atoms = len(frozenset().union(*(s.atoms for day in sc.priced[:days] for s in day)))
-    print(f"| {name} | {int(run.maker.n_priced.max()):,} | {atoms:,} | {days} | {wall:.2f} | {cpu:.2f} | "
-          f"{priced / cpu:,.0f} | {int(run.maker.certified.sum())}/{days} |")
+    print(
+        f"| {name} | {int(run.maker.n_priced.max()):,} | {atoms:,} | {days} | {wall:.2f} | {cpu:.2f} | "
+        f"{priced / cpu:,.0f} | {int(run.maker.certified.sum())}/{days} |"
+    )
 
 
 def main() -> None:
@@ -213,18 +241,26 @@ def main() -> None:
     print("| implementation | days | wall s | CPU s | CPU ratio vs reference | prices (last 3) |")
     print("|---|---|---|---|---|---|")
     ref, w_ref, c_ref = timed(lambda: reference_choreograph(ref_days))
-    print(f"| logicalinduction 0.1.6 (exhaustive) | {ref_days} | {w_ref:.2f} | {c_ref:.2f} | 1.0 | "
-          f"{np.round(ref[-3:], 4).tolist()} |")
+    print(
+        f"| logicalinduction 0.1.6 (exhaustive) | {ref_days} | {w_ref:.2f} | {c_ref:.2f} | 1.0 | "
+        f"{np.round(ref[-3:], 4).tolist()} |"
+    )
     for maker in ("rational", "solver"):
         run, w, c = timed(lambda: aflab_choreograph(ref_days, maker))
         p = run.prices.price.to_numpy()
-        print(f"| aflab maker={maker} | {ref_days} | {w:.2f} | {c:.2f} | {c_ref / max(c, 1e-9):.1f}x faster | "
-              f"{np.round(p[-3:], 4).tolist()} |")
+        print(
+            f"| aflab maker={maker} | {ref_days} | {w:.2f} | {c:.2f} | {c_ref / max(c, 1e-9):.1f}x faster | "
+            f"{np.round(p[-3:], 4).tolist()} |"
+        )
     run, w, c = timed(lambda: aflab_choreograph(long_days, "solver"))
-    print(f"| aflab maker=solver | {long_days} | {w:.2f} | {c:.2f} | - | certified {int(run.maker.certified.sum())}"
-          f"/{long_days} |")
-    print("\n(the reference values past purchases at the latest price; with that patched, its prices equal "
-          "aflab's rational mode exactly -- tests/logical_induction/test_li_parity.py)\n")
+    print(
+        f"| aflab maker=solver | {long_days} | {w:.2f} | {c:.2f} | - | certified {int(run.maker.certified.sum())}"
+        f"/{long_days} |"
+    )
+    print(
+        "\n(the reference values past purchases at the latest price; with that patched, its prices equal "
+        "aflab's rational mode exactly -- tests/logical_induction/test_li_parity.py)\n"
+    )
     before_after(200 if args.quick else long_days, 12 if args.quick else 24)
 
     from aflab.logical_induction.deduction import pi_scenario, separable_scenario
@@ -235,13 +271,20 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     n_sep = 2000 if args.quick else 10_000
     sc = separable_scenario(n_sep, 4, seed=0)
-    sep_traders = [FrequencyTrader(label="x", weight=0.25, name="freq"), ConstantBelief(p=0.3, weight=0.125, name="c3"),
-                   FloorTrader(weight=0.125, name="floor")]
+    sep_traders = [
+        FrequencyTrader(label="x", weight=0.25, name="freq"),
+        ConstantBelief(p=0.3, weight=0.125, name="c3"),
+        FloorTrader(weight=0.125, name="floor"),
+    ]
     throughput(f"separable ({n_sep:,} independent atoms)", sc, sep_traders, 3)
     window = 20 if args.quick else 100
     sc = pi_scenario(4, window=window, delay=2, negations=False, n_theorems=False)
-    pi_traders = [BlockCoherence(weight=0.25), FrequencyTrader(label="digit=3", weight=0.125, name="f3"),
-                  ConstantBelief(p=0.2, weight=0.0625, name="c2"), FloorTrader(weight=0.0625, name="floor")]
+    pi_traders = [
+        BlockCoherence(weight=0.25),
+        FrequencyTrader(label="digit=3", weight=0.125, name="f3"),
+        ConstantBelief(p=0.2, weight=0.0625, name="c2"),
+        FloorTrader(weight=0.0625, name="floor"),
+    ]
     throughput(f"pi digit blocks (window {window})", sc, pi_traders, 3)
 
 

@@ -3,6 +3,7 @@ and the wall time of every claim at the quick preset.
 
     python benchmarks/bench_normativity.py [--quick]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,26 +58,37 @@ def main(quick: bool) -> None:
     n = 64
     t_exact, probs = timed(lambda: best_of_n(p[:1], u[:1], n))
     draws = 20_000 if quick else 200_000
+
     def mc():
         idx = rng.choice(k, size=(draws, n), p=p[0])
         return np.bincount(idx[np.arange(draws), u[0][idx].argmax(axis=1)], minlength=k) / draws
+
     t_mc, freq = timed(mc, repeat=1)
-    rows.append((f"best-of-{n} exact distribution", f"1x{k}", t_exact,
-                 f"Monte Carlo {draws} draws (L1 err {np.abs(freq - probs[0]).sum():.3f})", t_mc))
+    rows.append(
+        (
+            f"best-of-{n} exact distribution",
+            f"1x{k}",
+            t_exact,
+            f"Monte Carlo {draws} draws (L1 err {np.abs(freq - probs[0]).sum():.3f})",
+            t_mc,
+        )
+    )
 
     side, batch, steps = 5, (32 if quick else 128), (1000 if quick else 4000)
     nxt = grid_next_state(side)
     reward = rng.random((batch, side * side))
     kw = dict(steps=steps, gamma=0.9, lr=0.2, epsilon=0.2, episode_len=40, q_init=10.0)
     t_batch, _ = timed(lambda: q_learning(nxt, reward, 0.1, rng=np.random.default_rng(1), **kw), repeat=1)
-    t_loop, _ = timed(lambda: [q_learning(nxt, reward[i:i + 1], 0.1, rng=np.random.default_rng(i), **kw)
-                               for i in range(batch)], repeat=1)
+    t_loop, _ = timed(
+        lambda: [q_learning(nxt, reward[i : i + 1], 0.1, rng=np.random.default_rng(i), **kw) for i in range(batch)],
+        repeat=1,
+    )
     rows.append((f"Q-learning, {batch} MDPs x {steps} steps", f"S={side * side}", t_batch, "loop over MDPs", t_loop))
 
     mdps = make_crmdps(side, 0.4, 6, 0.05, rng, batch)
     reports = report_means(mdps, 0.1, 4, rng)
     t_em, _ = timed(lambda: fit_feedback_model(reports))
-    t_em_loop, _ = timed(lambda: [fit_feedback_model(reports[i:i + 1]) for i in range(batch)], repeat=1)
+    t_em_loop, _ = timed(lambda: [fit_feedback_model(reports[i : i + 1]) for i in range(batch)], repeat=1)
     rows.append((f"feedback-model EM, {batch} problems", "K=J=25", t_em, "loop over problems", t_em_loop))
 
     table = pd.DataFrame(rows, columns=["kernel", "size", "seconds", "baseline", "baseline_seconds"])
@@ -84,6 +96,7 @@ def main(quick: bool) -> None:
     print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
 
     from aflab.core import all_claims, load_systems
+
     load_systems()
     total = 0.0
     claim_rows = []
@@ -96,8 +109,11 @@ def main(quick: bool) -> None:
         total += dt
         claim_rows.append((claim.id, claim.n_seeds("quick"), dt, claim.quick_budget_s, verdict.label))
     print()
-    print(pd.DataFrame(claim_rows, columns=["claim", "seeds", "seconds", "budget_s", "verdict"]).to_string(
-        index=False, float_format=lambda x: f"{x:.3g}"))
+    print(
+        pd.DataFrame(claim_rows, columns=["claim", "seeds", "seconds", "budget_s", "verdict"]).to_string(
+            index=False, float_format=lambda x: f"{x:.3g}"
+        )
+    )
     print(f"quick preset total: {total:.1f} s (system budget 45 s)")
 
 

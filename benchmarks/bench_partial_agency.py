@@ -3,19 +3,17 @@
 Run:  python benchmarks/bench_partial_agency.py [--quick]
 Prints wall times (best of 3) and the speed-up of the vectorised version over the loop measured in the same run.
 """
+
 from __future__ import annotations
 
 import argparse
 
 import numpy as np
 
+from _timing import best_of  # benchmarks/_timing.py (scripts run from their folder)
 from aflab.partial_agency import learners as L
 from aflab.partial_agency import predict_o_matic as P
 from aflab.partial_agency.maps import location_family, make_strategic_instance
-
-from _timing import best_of  # benchmarks/_timing.py (scripts run from their folder)
-
-
 
 
 def main() -> None:
@@ -33,7 +31,7 @@ def main() -> None:
         return lambda: fn(th, np.random.default_rng(0))
 
     def loop(fn):
-        return lambda: [fn(th[s:s + 1], np.random.default_rng(s)) for s in range(S)]
+        return lambda: [fn(th[s : s + 1], np.random.default_rng(s)) for s in range(S)]
 
     cases = {
         "RRM location (n=1000)": lambda t, r: L.rrm(loc, t, rounds, r, n_samples=1000),
@@ -46,16 +44,31 @@ def main() -> None:
     for name, fn in cases.items():
         rows.append((name, S, best_of(loop(fn)), best_of(vec(fn))))
     for name, fn in cases_s.items():
-        rows.append((name, S, best_of(lambda fn=fn: [fn(ths[s:s + 1], np.random.default_rng(s)) for s in range(S)]),
-                     best_of(lambda fn=fn: fn(ths, np.random.default_rng(0)))))
+        rows.append(
+            (
+                name,
+                S,
+                best_of(lambda fn=fn: [fn(ths[s : s + 1], np.random.default_rng(s)) for s in range(S)]),
+                best_of(lambda fn=fn: fn(ths, np.random.default_rng(0))),
+            )
+        )
 
     F = P.LogisticResponse(np.linspace(-1, 1, S)[:, None], 6.0)
     starts = np.broadcast_to(np.linspace(0.01, 0.99, 41), (S, 41))
     steps = 500 if args.quick else 2000
-    rows.append(("Predict-O-Matic full learner", S,
-                 best_of(lambda: [P.run_predictor(P.LogisticResponse(float(b), 6.0), starts[0], "log", "full", steps=steps)
-                                  for b in np.linspace(-1, 1, S)]),
-                 best_of(lambda: P.run_predictor(F, starts, "log", "full", steps=steps))))
+    rows.append(
+        (
+            "Predict-O-Matic full learner",
+            S,
+            best_of(
+                lambda: [
+                    P.run_predictor(P.LogisticResponse(float(b), 6.0), starts[0], "log", "full", steps=steps)
+                    for b in np.linspace(-1, 1, S)
+                ]
+            ),
+            best_of(lambda: P.run_predictor(F, starts, "log", "full", steps=steps)),
+        )
+    )
 
     print(f"{'case':34s} {'seeds':>5s} {'loop [s]':>10s} {'vectorised [s]':>15s} {'speed-up':>9s}")
     for name, s, t_loop, t_vec in rows:
@@ -65,8 +78,10 @@ def main() -> None:
     t_fp = best_of(lambda: P.fixed_points(Fb))
     xs = np.linspace(0, 1, 2_000_001)
     t_bf = best_of(lambda: np.sum(np.diff(np.sign(Fb(xs) - xs)) != 0))
-    print(f"\nfixed_points (4001-pt grid + brentq): {t_fp * 1e3:.2f} ms; brute-force 2e6-pt sign scan: {t_bf * 1e3:.2f} ms "
-          f"(ratio {t_bf / t_fp:.1f}x)")
+    print(
+        f"\nfixed_points (4001-pt grid + brentq): {t_fp * 1e3:.2f} ms; brute-force 2e6-pt sign scan: {t_bf * 1e3:.2f} ms "
+        f"(ratio {t_bf / t_fp:.1f}x)"
+    )
     F3 = P.SoftmaxResponse(np.zeros(3), 6.0 * np.eye(3))
     print(f"fixed_points_simplex K=3 (resolution 60): {best_of(lambda: P.fixed_points_simplex(F3)) * 1e3:.1f} ms")
 

@@ -11,6 +11,7 @@ and extrapolate ``point = fixed + steps * per_step``, summed over parametrizatio
 and seeds. Single-core time: a Ray pool of k workers divides it by about k. ``--quick`` measures
 only the two largest widths of each claim and scales the rest linearly in width (a lower bound).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,23 +41,56 @@ def _schedules(cfg) -> tuple[str, ...]:
 
 def point_fn(claim_id: str, cfg, width: int, steps: int):
     if any(k in claim_id for k in SHARD_CLAIMS):
-        return lambda: ex.shard_point(width=width, parametrization="mup", seed=0, schedules=_schedules(cfg),
-                                      reps=cfg.reps, steps=steps, base_width=cfg.base_width,
-                                      task=getattr(cfg, "task", "digits"))
+        return lambda: ex.shard_point(
+            width=width,
+            parametrization="mup",
+            seed=0,
+            schedules=_schedules(cfg),
+            reps=cfg.reps,
+            steps=steps,
+            base_width=cfg.base_width,
+            task=getattr(cfg, "task", "digits"),
+        )
     n_train = min(len(digits().y), int(cfg.data_per_width * width)) if getattr(cfg, "data_per_width", 0) else None
-    return lambda: ex.sweep_point(dataset="digits", width=width, parametrization="mup", seed=0,
-                                  n_pairs=getattr(cfg, "n_pairs", 1), steps=steps, steps_early=steps // 2,
-                                  n_train=n_train, ntk_probe=getattr(cfg, "ntk_probe", 0), base_width=cfg.base_width)
+    return lambda: ex.sweep_point(
+        dataset="digits",
+        width=width,
+        parametrization="mup",
+        seed=0,
+        n_pairs=getattr(cfg, "n_pairs", 1),
+        steps=steps,
+        steps_early=steps // 2,
+        n_train=n_train,
+        ntk_probe=getattr(cfg, "ntk_probe", 0),
+        base_width=cfg.base_width,
+    )
 
 
 def laziness_fn(cfg, arch: str, width: int, steps: int):
     if arch == "cnn":
-        return lambda: ex.laziness_point(dataset="mnist1d", arch="cnn", width=width, parametrization="mup", seed=0,
-                                         members=cfg.cnn_members, n_hidden=cfg.cnn_n_hidden, steps=steps,
-                                         base_width=cfg.cnn_widths[0], ntk_probe=cfg.ntk_probe)
-    return lambda: ex.laziness_point(dataset=cfg.dataset, width=width, parametrization="mup", seed=0,
-                                     members=cfg.members, n_hidden=cfg.n_hidden, steps=steps,
-                                     base_width=cfg.base_width, ntk_probe=cfg.ntk_probe)
+        return lambda: ex.laziness_point(
+            dataset="mnist1d",
+            arch="cnn",
+            width=width,
+            parametrization="mup",
+            seed=0,
+            members=cfg.cnn_members,
+            n_hidden=cfg.cnn_n_hidden,
+            steps=steps,
+            base_width=cfg.cnn_widths[0],
+            ntk_probe=cfg.ntk_probe,
+        )
+    return lambda: ex.laziness_point(
+        dataset=cfg.dataset,
+        width=width,
+        parametrization="mup",
+        seed=0,
+        members=cfg.members,
+        n_hidden=cfg.n_hidden,
+        steps=steps,
+        base_width=cfg.base_width,
+        ntk_probe=cfg.ntk_probe,
+    )
 
 
 def laziness_estimate(cfg, reps: int, quick: bool) -> float:
@@ -70,8 +104,11 @@ def laziness_estimate(cfg, reps: int, quick: bool) -> float:
             fixed = _time(laziness_fn(cfg, arch, w, 2))
             per_step = max(0.0, (_time(laziness_fn(cfg, arch, w, 12)) - fixed) / 10)
             per_width[w] = fixed + steps * per_step
-            print(f"{'laziness-theory (' + arch + ')':<42} {w:>6} {fixed:>8.2f} {per_step:>8.4f} {steps:>6} "
-                  f"{per_width[w]:>8.1f}", flush=True)
+            print(
+                f"{'laziness-theory (' + arch + ')':<42} {w:>6} {fixed:>8.2f} {per_step:>8.4f} {steps:>6} "
+                f"{per_width[w]:>8.1f}",
+                flush=True,
+            )
         for w in widths:  # --quick: linear-in-width extrapolation (a lower bound for the CNN's n^2 convs)
             per_width.setdefault(w, per_width[max(per_width)] * w / max(per_width))
         total += reps * sum(per_width.values())
@@ -101,15 +138,24 @@ def main() -> None:
     digits()
     total = 0.0
     print(f"{'claim':<42} {'width':>6} {'fixed s':>8} {'s/step':>8} {'steps':>6} {'point s':>8}")
-    for cid in ["laziness-theory", "d1-vanishes-with-width", "d2-data-scaling-preserves",
-                "d3-large-nets-hedge", "t1-first-shard-starves", "t2-early-shard-survives",
-                "sd-reduces-starvation"]:
+    for cid in [
+        "laziness-theory",
+        "d1-vanishes-with-width",
+        "d2-data-scaling-preserves",
+        "d3-large-nets-hedge",
+        "t1-first-shard-starves",
+        "t2-early-shard-survives",
+        "sd-reduces-starvation",
+    ]:
         if args.only not in cid:
             continue
         claim = get_claim(f"path_dependence.{cid}")
         cfg = claim.make_config("full")
-        reps = (len(cfg.parametrizations) * len(getattr(cfg, "manipulations", getattr(cfg, "losses", ("-",))))
-                * claim.n_seeds("full"))
+        reps = (
+            len(cfg.parametrizations)
+            * len(getattr(cfg, "manipulations", getattr(cfg, "losses", ("-",))))
+            * claim.n_seeds("full")
+        )
         if "laziness" in cid:
             claim_s = laziness_estimate(cfg, len(cfg.parametrizations) * claim.n_seeds("full"), args.quick)
             total += claim_s

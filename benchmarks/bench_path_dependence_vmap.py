@@ -8,6 +8,7 @@ Prints, per (members, width): seconds per SGD step of the whole ensemble for the
 one reverse pass) and ``engine="fused"`` (explicit batched-matmul backprop, the default),
 and the speed-up (CPU time, min of 3 repeats, so other load on the machine matters less). One torch thread, as in the claim workers.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,12 +26,17 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
     steps = 20 if args.quick else 60
-    grid = [(8, 64), (8, 512), (4, 4096)] if args.quick else [(2, 64), (8, 64), (32, 64), (8, 512), (8, 2048),
-                                                            (4, 4096), (2, 16384)]
+    grid = (
+        [(8, 64), (8, 512), (4, 4096)]
+        if args.quick
+        else [(2, 64), (8, 64), (32, 64), (8, 512), (8, 2048), (4, 4096), (2, 16384)]
+    )
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(1000, 64, generator=g), torch.randint(0, 10, (1000,), generator=g)
-    print(f"{'members':>7} {'width':>6} {'loop s/step':>12} {'vmap s/step':>12} {'fused s/step':>13} "
-          f"{'vmap/loop':>10} {'fused/loop':>11} {'max |diff|':>11}")
+    print(
+        f"{'members':>7} {'width':>6} {'loop s/step':>12} {'vmap s/step':>12} {'fused s/step':>13} "
+        f"{'vmap/loop':>10} {'fused/loop':>11} {'max |diff|':>11}"
+    )
     for members, width in grid:
         spec = MLPSpec(64, width, 10, 1, "mup", 64)
         p0 = init_ensemble(spec, list(range(members)))
@@ -48,8 +54,11 @@ def main() -> None:
                     out[name] = train_ensemble(spec, p0, x, y, idx, 0.1, engine=name).params
                 best[name] = min(best[name], (time.process_time() - t) / steps)
         diff = max(float((out[a][k] - out["loop"][k]).abs().max()) for a in ("vmap", "fused") for k in out[a])
-        print(f"{members:>7} {width:>6} {best['loop']:>12.5f} {best['vmap']:>12.5f} {best['fused']:>13.5f} "
-              f"{best['loop'] / best['vmap']:>9.2f}x {best['loop'] / best['fused']:>10.2f}x {diff:>11.2e}")
+        print(
+            f"{members:>7} {width:>6} {best['loop']:>12.5f} {best['vmap']:>12.5f} {best['fused']:>13.5f} "
+            f"{best['loop'] / best['vmap']:>9.2f}x {best['loop'] / best['fused']:>10.2f}x {diff:>11.2e}"
+        )
+
 
 if __name__ == "__main__":
     main()

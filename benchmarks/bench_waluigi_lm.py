@@ -10,6 +10,7 @@
    every context from scratch.
 4. Tiny-transformer training throughput (steps/s, tokens/s) on one thread.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,7 +37,7 @@ def main() -> None:
     n_turns, n_probes = (12, 3) if args.quick else (32, 6)
     order = np.random.default_rng(0).permutation(len(lm_probe.QA_PAIRS))
     turns = [lm_probe.turn_ids(tok, lm_probe.QA_PAIRS[i][0], lm_probe.QA_PAIRS[i][1].lower()) for i in order[:n_turns]]
-    probes = [lm_probe.QA_PAIRS[i] for i in order[n_turns:n_turns + n_probes]]
+    probes = [lm_probe.QA_PAIRS[i] for i in order[n_turns : n_turns + n_probes]]
     prompts = [lm_probe.prompt_ids(tok, q) for q, _ in probes] * 2
     replies = [lm_probe.reply_ids(tok, a) for _, a in probes] + [lm_probe.reply_ids(tok, a.lower()) for _, a in probes]
     ctx = np.concatenate([lm_probe.system_ids(tok), *turns])
@@ -49,8 +50,14 @@ def main() -> None:
     t_slow = time.perf_counter() - t0
     err = float(np.abs(fast - slow).max())
     rows.append((f"score {len(replies)} replies after {len(ctx)} tokens: naive", t_slow, "1.0x", ""))
-    rows.append((f"score {len(replies)} replies after {len(ctx)} tokens: cached+batched", t_fast,
-                 f"{t_slow / t_fast:.1f}x", f"max |diff| {err:.1e} nats"))
+    rows.append(
+        (
+            f"score {len(replies)} replies after {len(ctx)} tokens: cached+batched",
+            t_fast,
+            f"{t_slow / t_fast:.1f}x",
+            f"max |diff| {err:.1e} nats",
+        )
+    )
 
     grid = [n for n in (1, 2, 4, 8, 16, 32) if n <= n_turns]
     t0 = time.perf_counter()
@@ -71,8 +78,14 @@ def main() -> None:
     spec = tf.TransformerSpec(context=24, steps=steps)
     trained = tf.train_on_mixture(tf.persona_source(), spec, 0)
     tokens = steps * spec.batch * (spec.context + 1)
-    rows.append((f"train tiny transformer ({steps} steps, d=32, K=24)", trained.train_seconds,
-                 f"{steps / trained.train_seconds:.0f} steps/s", f"{tokens / trained.train_seconds:,.0f} tokens/s"))
+    rows.append(
+        (
+            f"train tiny transformer ({steps} steps, d=32, K=24)",
+            trained.train_seconds,
+            f"{steps / trained.train_seconds:.0f} steps/s",
+            f"{tokens / trained.train_seconds:,.0f} tokens/s",
+        )
+    )
 
     print(f"device: {lm.device}, torch threads: {torch.get_num_threads()}")
     print(f"{'what':<66} {'seconds':>8} {'speed':>16}  note")

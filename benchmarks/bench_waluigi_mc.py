@@ -7,6 +7,7 @@ Prints one table: token-steps/s of each Monte Carlo variant and the speed-up ove
 measured in the same run, then solver wall times (binary k = 20 clean phase, Beta prior; tables;
 exit-time solves).
 """
+
 from __future__ import annotations
 
 import os
@@ -15,14 +16,14 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-import argparse  # noqa: E402
-import time  # noqa: E402
+import argparse
+import time
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from aflab.waluigi import montecarlo as mc  # noqa: E402
-from aflab.waluigi import window_chain as wc  # noqa: E402
-from aflab.waluigi.model import predictive_tables, standard_mixture  # noqa: E402
+from aflab.waluigi import montecarlo as mc
+from aflab.waluigi import window_chain as wc
+from aflab.waluigi.model import predictive_tables, standard_mixture
 
 
 def timed(fn, *args, repeat: int = 3, **kw):
@@ -49,10 +50,12 @@ def main() -> None:
     dt, fe = timed(mc.naive_window_loop, binary, 8, n_naive, T, np.random.default_rng(0), repeat=1)
     naive_rate = fe.token_steps / dt
     rows.append(("naive loop, binary k=8 (baseline)", fe.token_steps, dt, naive_rate))
-    for name, mix, k, events in (("vectorised, binary k=8", binary, 8, "revealing"),
-                                 ("vectorised, binary k=32", binary, 32, "revealing"),
-                                 ("vectorised, Beta prior k=16", beta, 16, "revealing"),
-                                 ("vectorised, ternary k=10 (1024 clean windows)", ternary, 10, "revealing")):
+    for name, mix, k, events in (
+        ("vectorised, binary k=8", binary, 8, "revealing"),
+        ("vectorised, binary k=32", binary, 32, "revealing"),
+        ("vectorised, Beta prior k=16", beta, 16, "revealing"),
+        ("vectorised, ternary k=10 (1024 clean windows)", ternary, 10, "revealing"),
+    ):
         dt, fe = timed(mc.simulate_window, mix, k, n_vec, T, np.random.default_rng(1), events=events)
         rows.append((name, fe.token_steps, dt, fe.token_steps / dt))
     dt, fe = timed(mc.simulate_unbounded, beta, int(50_000 * scale), 300, np.random.default_rng(2), repeat=1)
@@ -73,7 +76,7 @@ def main() -> None:
     print(f"{'clean phase, ternary k=12 (4096 clean windows)':55s} {dt:9.3f}  S(1000) = {cp.survival[-1]:.4g}")
     dt, _ = timed(predictive_tables, binary, 20, repeat=1)
     print(f"{'predictive tables, binary k=20 (2^21 windows)':55s} {dt:9.3f}")
-    for k in ((10, 12) if args.quick else (10, 12, 14)):
+    for k in (10, 12) if args.quick else (10, 12, 14):
         dt, ex = timed(wc.exit_time, binary, k, method="sparse", repeat=1)
         print(f"{f'exit time sparse solve, binary k={k} ({2**k} states)':55s} {dt:9.3f}  E[exit] = {ex.mean:.6g}")
 

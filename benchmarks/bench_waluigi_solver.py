@@ -10,6 +10,7 @@ difference of the two answers; then the shift solver alone up to k = 20 (2^20 wi
 closed form (1 - q^k)/(r q^k) where it exists. Cases: one waluigi type (delta = 0, closed form), and a
 luigi that slips (delta = 0.05: no closed form, the chain does not lump).
 """
+
 from __future__ import annotations
 
 import os
@@ -18,12 +19,12 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-import argparse  # noqa: E402
-import time  # noqa: E402
+import argparse
+import time
 
-from aflab.waluigi import theory as th  # noqa: E402
-from aflab.waluigi import window_chain as wc  # noqa: E402
-from aflab.waluigi.model import standard_mixture  # noqa: E402
+from aflab.waluigi import theory as th
+from aflab.waluigi import window_chain as wc
+from aflab.waluigi.model import standard_mixture
 
 
 def solve(mix, k, method):
@@ -37,12 +38,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="smaller sizes (about 20 s)")
     args = ap.parse_args()
-    cases = {"one type h=0.1 r=0.5": (standard_mixture(h=0.1, r=0.5, p_waluigi=0.5), 0.5),
-             "slipping luigi delta=0.05": (standard_mixture(h=0.2, r=0.5, p_waluigi=0.5, delta=0.05), None)}
+    cases = {
+        "one type h=0.1 r=0.5": (standard_mixture(h=0.1, r=0.5, p_waluigi=0.5), 0.5),
+        "slipping luigi delta=0.05": (standard_mixture(h=0.2, r=0.5, p_waluigi=0.5, delta=0.05), None),
+    }
     both = (10, 12, 14) if args.quick else (10, 12, 14, 16)
     shift_only = (16, 18) if args.quick else (18, 20)
-    print(f"{'case':28s} {'k':>3s} {'windows':>9s} {'sparse s':>9s} {'shift s':>8s} {'speed-up':>9s} "
-          f"{'max rel diff':>12s} {'E[exit]':>12s} {'closed form':>12s} {'occupancy':>10s}")
+    print(
+        f"{'case':28s} {'k':>3s} {'windows':>9s} {'sparse s':>9s} {'shift s':>8s} {'speed-up':>9s} "
+        f"{'max rel diff':>12s} {'E[exit]':>12s} {'closed form':>12s} {'occupancy':>10s}"
+    )
     for name, (mix, r) in cases.items():
         for k in both + shift_only:
             ds, ms, os_ = solve(mix, k, "sparse") if k in both else (float("nan"), float("nan"), float("nan"))

@@ -1,4 +1,5 @@
 """Shared fixtures: a temporary result store and a plugin claim module for harness tests."""
+
 from __future__ import annotations
 
 import os

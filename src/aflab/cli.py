@@ -1,4 +1,5 @@
 """The ``aflab`` command line: list, run, report, results, version, and one sub-command per system."""
+
 from __future__ import annotations
 
 import importlib
@@ -6,7 +7,6 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 from rich.console import Console
@@ -19,14 +19,23 @@ from aflab.core.claims import SYSTEMS, ConfigError, all_claims, enabled_systems,
 app = typer.Typer(
     name="aflab",
     help="Agent Foundations Lab: run the formal systems of agent-foundations research and test claims about "
-         "them with measurements.\n\nExample: aflab report --quick --out report",
-    no_args_is_help=True, add_completion=False, rich_markup_mode="rich")
+    "them with measurements.\n\nExample: aflab report --quick --out report",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
 console = Console()
 err_console = Console(stderr=True)
 
 #: system package -> CLI name of its sub-command
-SYSTEM_CLI_NAMES = {"logical_induction": "li", "waluigi": "waluigi", "path_dependence": "pd",
-                    "partial_agency": "partial-agency", "embedded": "embedded", "normativity": "normativity"}
+SYSTEM_CLI_NAMES = {
+    "logical_induction": "li",
+    "waluigi": "waluigi",
+    "path_dependence": "pd",
+    "partial_agency": "partial-agency",
+    "embedded": "embedded",
+    "normativity": "normativity",
+}
 
 StoreOpt = typer.Option(Path("aflab-results/results.duckdb"), "--store", help="DuckDB result store file.")
 
@@ -36,7 +45,7 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def parse_assignments(pairs: List[str], option: str = "--set") -> dict:
+def parse_assignments(pairs: list[str], option: str = "--set") -> dict:
     """``key=value`` pairs; values are parsed as JSON when possible (numbers, booleans, lists), else strings."""
     out = {}
     for pair in pairs:
@@ -75,7 +84,7 @@ def _print_outcome(o) -> None:
 @app.command("list")
 def list_claims(
     ids: bool = typer.Option(False, "--ids", help="Print bare claim ids, one a line."),
-    system: Optional[str] = typer.Option(None, "--system", help="Only this system (subpackage name)."),
+    system: str | None = typer.Option(None, "--system", help="Only this system (subpackage name)."),
     store: Path = StoreOpt,
 ) -> None:
     """List registered claims with their latest verdict in the store.
@@ -103,27 +112,33 @@ def list_claims(
         table.add_column(col)
     for c in claims:
         v = verdicts.get(c.id)
-        table.add_row(c.id, c.statement[:90] + ("…" if len(c.statement) > 90 else ""), str(c.n_seeds("quick")),
-                      f"{v[0]} ({v[2]:%Y-%m-%d %H:%M})" if v else "not run")
+        table.add_row(
+            c.id,
+            c.statement[:90] + ("…" if len(c.statement) > 90 else ""),
+            str(c.n_seeds("quick")),
+            f"{v[0]} ({v[2]:%Y-%m-%d %H:%M})" if v else "not run",
+        )
     console.print(table)
 
 
 def _has_table(st, name: str) -> bool:
-    return bool(st.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name=?", [name]).fetchone()[0])
+    return bool(
+        st.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name=?", [name]).fetchone()[0]
+    )
 
 
 @app.command()
 def run(
     claim_id: str = typer.Argument(..., help="Claim id (see `aflab list --ids`)."),
-    set_: List[str] = typer.Option([], "--set", help="Override a config key: --set key=value (repeatable)."),
-    grid: List[str] = typer.Option([], "--grid", help="Sweep a key over values: --grid k=4,8,16 (repeatable)."),
-    seeds: Optional[int] = typer.Option(None, "--seeds", min=1, help="Number of seeds (default: the preset's)."),
+    set_: list[str] = typer.Option([], "--set", help="Override a config key: --set key=value (repeatable)."),
+    grid: list[str] = typer.Option([], "--grid", help="Sweep a key over values: --grid k=4,8,16 (repeatable)."),
+    seeds: int | None = typer.Option(None, "--seeds", min=1, help="Number of seeds (default: the preset's)."),
     full: bool = typer.Option(False, "--full", help="Use the full preset instead of quick."),
     seed: int = typer.Option(0, "--seed", help="Base seed; each cell's seed is derived from it."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Worker processes (one thread each)."),
-    ray: Optional[str] = typer.Option(None, "--ray", help="Run on Ray: 'local', 'auto' or a cluster ADDRESS."),
+    ray: str | None = typer.Option(None, "--ray", help="Run on Ray: 'local', 'auto' or a cluster ADDRESS."),
     force: bool = typer.Option(False, "--force", help="Recompute cells already in the store."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Also write this claim's report (HTML + JSON) here."),
+    out: Path | None = typer.Option(None, "--out", help="Also write this claim's report (HTML + JSON) here."),
     store: Path = StoreOpt,
 ) -> None:
     """Run one claim (every seed, every grid point) and print its verdict.
@@ -150,8 +165,15 @@ def run(
     n = seeds or claim.n_seeds(preset)
     t0 = time.perf_counter()
     with _store(store) as st:
-        outcomes, summary = run_claims([(claim, cfg, preset, n) for cfg in configs], st, n_jobs=jobs,
-                                       ray_address=ray, force=force, base_seed=seed, draw_figures=out is not None)
+        outcomes, summary = run_claims(
+            [(claim, cfg, preset, n) for cfg in configs],
+            st,
+            n_jobs=jobs,
+            ray_address=ray,
+            force=force,
+            base_seed=seed,
+            draw_figures=out is not None,
+        )
     for o in outcomes:
         if len(outcomes) > 1:
             console.print(f"[dim]config {o.config.model_dump()}[/]")
@@ -161,8 +183,10 @@ def run(
 
         path = write_report(outcomes, out, preset, seed, time.perf_counter() - t0)
         console.print(f"report: {path}")
-    console.print(f"cells: {summary.done} done, {summary.cached} cached, {summary.failed} failed"
-                  + (f", {summary.skipped} skipped" if summary.skipped else ""))
+    console.print(
+        f"cells: {summary.done} done, {summary.cached} cached, {summary.failed} failed"
+        + (f", {summary.skipped} skipped" if summary.skipped else "")
+    )
     if summary.interrupted:
         _fail("interrupted; finished cells are saved, rerun the same command to resume", 130)
     if not summary.ok or any(o.error for o in outcomes):
@@ -180,10 +204,12 @@ def _json_or_str(raw: str):
 def report(
     quick: bool = typer.Option(True, "--quick/--full", help="Preset: quick (minutes) or full (hours)."),
     out: Path = typer.Option(Path("report"), "--out", help="Output folder for index.html and report.json."),
-    only: List[str] = typer.Option([], "--only", help="Only this system (repeatable): " + ", ".join(SYSTEMS) + ", core."),
+    only: list[str] = typer.Option(
+        [], "--only", help="Only this system (repeatable): " + ", ".join(SYSTEMS) + ", core."
+    ),
     seed: int = typer.Option(0, "--seed", help="Base seed."),
     jobs: int = typer.Option(2, "--jobs", "-j", min=1, help="Worker processes (one thread each)."),
-    ray: Optional[str] = typer.Option(None, "--ray", help="Run on Ray: 'local', 'auto' or a cluster ADDRESS."),
+    ray: str | None = typer.Option(None, "--ray", help="Run on Ray: 'local', 'auto' or a cluster ADDRESS."),
     force: bool = typer.Option(False, "--force", help="Recompute cells already in the store."),
     store: Path = StoreOpt,
 ) -> None:
@@ -203,13 +229,21 @@ def report(
         _fail("no claims selected")
     t0 = time.perf_counter()
     with _store(store) as st:
-        outcomes, summary = run_claims([(c, c.make_config(preset), preset, c.n_seeds(preset)) for c in claims], st,
-                                       n_jobs=jobs, ray_address=ray, force=force, base_seed=seed)
+        outcomes, summary = run_claims(
+            [(c, c.make_config(preset), preset, c.n_seeds(preset)) for c in claims],
+            st,
+            n_jobs=jobs,
+            ray_address=ray,
+            force=force,
+            base_seed=seed,
+        )
     path = write_report(outcomes, out, preset, seed, time.perf_counter() - t0)
     for o in outcomes:
         _print_outcome(o)
-    console.print(f"\nReport: [bold]{path.resolve()}[/]  ({time.perf_counter() - t0:.1f} s; cells {summary.done} "
-                  f"done, {summary.cached} cached, {summary.failed} failed)")
+    console.print(
+        f"\nReport: [bold]{path.resolve()}[/]  ({time.perf_counter() - t0:.1f} s; cells {summary.done} "
+        f"done, {summary.cached} cached, {summary.failed} failed)"
+    )
     if summary.interrupted:
         _fail("interrupted; finished cells are saved, rerun to resume", 130)
     if not summary.ok or any(o.error for o in outcomes):
@@ -218,8 +252,8 @@ def report(
 
 @app.command()
 def results(
-    claim: Optional[str] = typer.Option(None, "--claim", help="Only this claim id."),
-    export: Optional[Path] = typer.Option(None, "--export", help="Write all finished tables to FILE (.csv or .parquet)."),
+    claim: str | None = typer.Option(None, "--claim", help="Only this claim id."),
+    export: Path | None = typer.Option(None, "--export", help="Write all finished tables to FILE (.csv or .parquet)."),
     store: Path = StoreOpt,
 ) -> None:
     """List what the result store holds, or export its tables.

@@ -16,12 +16,15 @@ def test_unknown_claim_names_the_fix():
         get_claim("nope.nothing")
 
 
-@pytest.mark.parametrize("overrides, key, fragment", [
-    ({"n_samples": 5}, "n_samples", ">= 10"),
-    ({"n_samples": "abc"}, "n_samples", "integer"),
-    ({"bogus": 1}, "bogus", "allowed keys: n_samples, n_batches"),
-    ({"n_batches": 0}, "n_batches", ">= 1"),
-])
+@pytest.mark.parametrize(
+    "overrides, key, fragment",
+    [
+        ({"n_samples": 5}, "n_samples", ">= 10"),
+        ({"n_samples": "abc"}, "n_samples", "integer"),
+        ({"bogus": 1}, "bogus", "allowed keys: n_samples, n_batches"),
+        ({"n_batches": 0}, "n_batches", ">= 1"),
+    ],
+)
 def test_config_errors_name_key_and_allowed_values(overrides, key, fragment):
     claim = get_claim("core.selfcheck")
     with pytest.raises(ConfigError) as info:
@@ -56,8 +59,17 @@ def test_bad_preset_fails_at_registration():
     from aflab.core import register
 
     with pytest.raises(ConfigError):
-        register(Claim(id="core.bad-preset", statement="", source="", config=C, experiment=lambda c, s: None,
-                       verdict=lambda c, t: None, presets={"quick": {"x": -1}}))
+        register(
+            Claim(
+                id="core.bad-preset",
+                statement="",
+                source="",
+                config=C,
+                experiment=lambda c, s: None,
+                verdict=lambda c, t: None,
+                presets={"quick": {"x": -1}},
+            )
+        )
 
 
 def test_seeds_are_deterministic_and_distinct():
@@ -86,8 +98,15 @@ def test_literal_field_error_lists_the_choices():
     class C(ClaimConfig):
         dataset: Literal["digits", "mnist1d"] = "digits"
 
-    claim = Claim(id="core.literal-test", statement="", source="", config=C, experiment=lambda c, s: None,
-                  verdict=lambda c, t: None, presets={"quick": {}})
+    claim = Claim(
+        id="core.literal-test",
+        statement="",
+        source="",
+        config=C,
+        experiment=lambda c, s: None,
+        verdict=lambda c, t: None,
+        presets={"quick": {}},
+    )
     with pytest.raises(ConfigError) as info:
         claim.make_config("quick", {"dataset": "cifar"})
     assert info.value.key == "dataset" and "one of 'digits', 'mnist1d'" in str(info.value)

@@ -1,4 +1,5 @@
 """The CLI (exit codes, messages, nothing written on bad input) and the HTML report (in Chromium)."""
+
 from __future__ import annotations
 
 import json
@@ -29,12 +30,15 @@ def test_list_ids():
     assert "core.selfcheck" in res.output.split()
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["--set", "bogus=1"], "bogus"),
-    (["--set", "n_samples=3"], "n_samples"),
-    (["--set", "n_samples=many"], "n_samples"),
-    (["--set", "noequals"], "key=value"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--set", "bogus=1"], "bogus"),
+        (["--set", "n_samples=3"], "n_samples"),
+        (["--set", "n_samples=many"], "n_samples"),
+        (["--set", "noequals"], "key=value"),
+    ],
+)
 def test_bad_set_exits_2_and_writes_nothing(tmp_path, args, fragment):
     store = tmp_path / "s.duckdb"
     res = invoke("run", "core.selfcheck", "--store", str(store), *args)
@@ -67,8 +71,11 @@ def test_run_grid_results_export(tmp_path):
 @pytest.fixture(scope="module")
 def report_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    res = runner.invoke(app, ["report", "--quick", "--only", "core", "--out", str(out), "--store",
-                              str(out / "s.duckdb"), "--jobs", "1"], catch_exceptions=False)
+    res = runner.invoke(
+        app,
+        ["report", "--quick", "--only", "core", "--out", str(out), "--store", str(out / "s.duckdb"), "--jobs", "1"],
+        catch_exceptions=False,
+    )
     assert res.exit_code == 0, res.output
     return out
 
@@ -98,9 +105,17 @@ def test_report_renders_in_headless_chromium(report_dir):
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (dev extra) not installed")
     errors: list[str] = []
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=path, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        browser = p.chromium.launch(
+            executable_path=path,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         page = browser.new_page()
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))

@@ -1,4 +1,5 @@
 """Runner and store: caching, failures, pool == serial, resume after killed workers / sweeps, Ray."""
+
 from __future__ import annotations
 
 import os
@@ -72,8 +73,14 @@ def test_selfcheck_pool_equals_serial_via_run_claims(tmp_path):
 
 
 def _aflab(args, env, **kw):
-    return subprocess.Popen([sys.executable, "-m", "aflab.cli", *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "aflab.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **kw,
+    )
 
 
 def _wait_for(pred, timeout=60.0):
@@ -90,8 +97,23 @@ def test_killed_worker_is_survived(plugin_env, tmp_path):
     marker = tmp_path / "m"
     marker.mkdir()
     store = tmp_path / "s.duckdb"
-    proc = _aflab(["run", "testplugin.slow", "--seeds", "6", "--jobs", "2", "--store", str(store),
-                   "--set", "delay_s=1.0", "--set", f"marker_dir={marker}"], plugin_env)
+    proc = _aflab(
+        [
+            "run",
+            "testplugin.slow",
+            "--seeds",
+            "6",
+            "--jobs",
+            "2",
+            "--store",
+            str(store),
+            "--set",
+            "delay_s=1.0",
+            "--set",
+            f"marker_dir={marker}",
+        ],
+        plugin_env,
+    )
     assert _wait_for(lambda: any(marker.iterdir())), "no cell started"
     victim = int(next(marker.iterdir()).read_text())
     os.kill(victim, signal.SIGKILL)
@@ -108,8 +130,20 @@ def test_killed_sweep_resumes_without_losing_finished_cells(plugin_env, tmp_path
     marker = tmp_path / "m"
     marker.mkdir()
     store = tmp_path / "s.duckdb"
-    args = ["run", "testplugin.slow", "--seeds", "8", "--jobs", "1", "--store", str(store),
-            "--set", "delay_s=0.4", "--set", f"marker_dir={marker}"]
+    args = [
+        "run",
+        "testplugin.slow",
+        "--seeds",
+        "8",
+        "--jobs",
+        "1",
+        "--store",
+        str(store),
+        "--set",
+        "delay_s=0.4",
+        "--set",
+        f"marker_dir={marker}",
+    ]
     proc = _aflab(args, plugin_env, start_new_session=True)
     assert _wait_for(lambda: len(list(marker.iterdir())) >= 4, timeout=90)
     os.killpg(proc.pid, signal.SIGKILL)

@@ -1,8 +1,9 @@
 """Modal agents: the published outcome table, agent files, unexploitability, tournaments, replicator."""
+
 import numpy as np
 import pytest
 
-from aflab.embedded.agents import (AgentFileError, ModalAgent, Payoffs, builtin_agents, match, parse_agent_file)
+from aflab.embedded.agents import AgentFileError, ModalAgent, Payoffs, builtin_agents, match, parse_agent_file
 from aflab.embedded.parse import parse
 from aflab.embedded.randomgen import random_agent
 from aflab.embedded.tournament import payoff_matrix, replicator, round_robin
@@ -17,7 +18,7 @@ PUBLISHED = {
     ("PrudentBot", "FairBot"): (True, True),
     ("PrudentBot", "PrudentBot"): (True, True),
     ("DefectBot", "CooperateBot"): (False, True),
-    ("TrollBot", "CooperateBot"): (True, True),    # CB cooperates with DB, provably
+    ("TrollBot", "CooperateBot"): (True, True),  # CB cooperates with DB, provably
     ("TrollBot", "DefectBot"): (False, False),
 }
 
@@ -53,8 +54,8 @@ def test_agent_file_parsing_and_errors():
     assert parsed.entrants == ("FairBot", "Mine") and parsed.payoffs == Payoffs(5, 3, 1, 0)
     assert parsed.agents[0].formula is parse("[] them & [1] ~them(DefectBot)")
     bad = {
-        "agent X = [] (them": "t.agents:1:",          # formula syntax error with column
-        "agent X = them": "under",                    # not modalized
+        "agent X = [] (them": "t.agents:1:",  # formula syntax error with column
+        "agent X = them": "under",  # not modalized
         "agent X = [] foo": "unknown atom",
         "use NoSuchBot": "unknown agent",
         "payoffs = 1, 2, 3, 4": "T > R > P > S",

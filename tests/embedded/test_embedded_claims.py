@@ -1,4 +1,5 @@
 """The registered claims: quick preset runs, verdicts, figures, and that verdicts can be refuted."""
+
 import pandas as pd
 import pytest
 

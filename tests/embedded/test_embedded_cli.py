@@ -1,4 +1,5 @@
 """CLI smoke tests: every command runs, bad input exits with code 2 and a clear message."""
+
 import json
 
 from typer.testing import CliRunner
@@ -28,7 +29,7 @@ def test_fixpoint_match_problem_agents_tournament(tmp_path):
     r = runner.invoke(app, ["match", "PrudentBot", "CooperateBot"])
     assert r.exit_code == 0 and "payoffs 3 / 0" in r.output
     r = runner.invoke(app, ["problem", "five_and_ten", "--agent", "naive"])
-    assert r.exit_code == 0 and "A=10 -> U=0" in r.output.replace("\n", " ") or "spurious" in r.output
+    assert (r.exit_code == 0 and "A=10 -> U=0" in r.output.replace("\n", " ")) or "spurious" in r.output
     r = runner.invoke(app, ["agents"])
     assert r.exit_code == 0 and "PrudentBot" in r.output
     f = tmp_path / "t.agents"

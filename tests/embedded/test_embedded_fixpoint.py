@@ -1,7 +1,9 @@
 """de Jongh–Sambin fixed points: known closed forms and random modalized formulas."""
+
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aflab.embedded.fixpoint import fixed_point, solve_fixed_point
 from aflab.embedded.formula import atoms
@@ -10,14 +12,17 @@ from aflab.embedded.randomgen import random_modalized
 from aflab.embedded.tableau import equivalent
 
 
-@pytest.mark.parametrize("a, h", [
-    ("~[] p", "~[] F"),            # Gödel sentence <-> consistency (Boolos ch. 8)
-    ("[] p", "T"),                 # Henkin sentence is provable (Löb)
-    ("[] ~p", "[] F"),
-    ("[] p -> q", "[] q -> q"),    # Boolos ch. 8 example
-    ("~[] ~p", "F"),
-    ("[] (p -> q)", "[] q"),
-])
+@pytest.mark.parametrize(
+    "a, h",
+    [
+        ("~[] p", "~[] F"),  # Gödel sentence <-> consistency (Boolos ch. 8)
+        ("[] p", "T"),  # Henkin sentence is provable (Löb)
+        ("[] ~p", "[] F"),
+        ("[] p -> q", "[] q -> q"),  # Boolos ch. 8 example
+        ("~[] ~p", "F"),
+        ("[] (p -> q)", "[] q"),
+    ],
+)
 def test_known_fixed_points(a, h):
     r = solve_fixed_point(parse(a))
     assert r.equation_valid and r.unique_valid

@@ -1,10 +1,28 @@
 """Formulas: interning, parser/printer round trip, parse errors with columns, simplification."""
+
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from aflab.embedded.formula import (BOT, TOP, And, Atom, Box, Dia, Iff, Implies, Not, Or, desugar, modal_depth,
-                                    simplify, size, substitute, to_text)
+from aflab.embedded.formula import (
+    BOT,
+    TOP,
+    And,
+    Atom,
+    Box,
+    Dia,
+    Iff,
+    Implies,
+    Not,
+    Or,
+    desugar,
+    modal_depth,
+    simplify,
+    size,
+    substitute,
+    to_text,
+)
 from aflab.embedded.parse import FormulaSyntaxError, parse
 from aflab.embedded.randomgen import random_formula
 from aflab.embedded.tableau import equivalent
@@ -29,8 +47,10 @@ def test_examples_parse_to_the_expected_trees():
     assert parse("□ p ∧ ◇ ⊤ → ⊥") is Implies(And(Box(Atom("p")), Dia(TOP)), BOT)
 
 
-@pytest.mark.parametrize("text, column", [("[] (p -> ", 10), ("p & # q", 5), ("(p | q", 7), ("p q", 3),
-                                          ("p <-> q <-> r", 9), ("", 1), ("[x] p", 1)])
+@pytest.mark.parametrize(
+    "text, column",
+    [("[] (p -> ", 10), ("p & # q", 5), ("(p | q", 7), ("p q", 3), ("p <-> q <-> r", 9), ("", 1), ("[x] p", 1)],
+)
 def test_parse_errors_name_the_column(text, column):
     with pytest.raises(FormulaSyntaxError) as info:
         parse(text)
@@ -75,5 +95,6 @@ def test_pa_plus_n_boxes():
     assert equivalent(parse("[1] F"), parse("[] [] F"))
     assert equivalent(parse("[2] F"), parse("[] [] [] F"))
     from aflab.embedded.tableau import is_valid
+
     assert is_valid(parse("[1] p -> [2] p")) and not is_valid(parse("[2] p -> [1] p"))
     assert is_valid(parse("[] p -> [1] p")) and not is_valid(parse("[1] p -> [] p"))

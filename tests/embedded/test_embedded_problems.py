@@ -1,4 +1,5 @@
 """Decision problems: the spurious counterfactual, modal UDT, and a published replication."""
+
 import itertools
 
 import numpy as np
@@ -26,7 +27,7 @@ from aflab.embedded.tableau import is_valid
 def test_naive_agent_takes_five_on_a_spurious_counterfactual():
     r = run_problem("five_and_ten", "naive")
     assert r.action == "5" and r.utility == 5
-    assert "A=10 -> U=0" in r.spurious   # PA proves the false counterfactual
+    assert "A=10 -> U=0" in r.spurious  # PA proves the false counterfactual
     assert r.tableau_agrees is True
 
 
@@ -185,8 +186,9 @@ def test_chicken_rule_soundness_on_random_universes(seed):
     from aflab.embedded.randomgen import random_formula
 
     chi = random_formula(np.random.default_rng(seed), ["A=x", "A=y"], depth=3, max_level=1)
-    p = Problem("random", "random", ("x", "y"), (("hi", 1), ("lo", 0)),
-                lambda A, U, B: {f"{U}=hi": chi, f"{U}=lo": Not(chi)})
+    p = Problem(
+        "random", "random", ("x", "y"), (("hi", 1), ("lo", 0)), lambda A, U, B: {f"{U}=hi": chi, f"{U}=lo": Not(chi)}
+    )
     for agent in ("udt_chicken", "naive_chicken"):
         eqs = problem_system(p, agent).as_dict()
         names = [f"chicken({a})" for a in p.actions]

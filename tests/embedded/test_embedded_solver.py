@@ -1,7 +1,9 @@
 """The linear-frame solver vs the GL tableau on random modalized systems."""
+
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aflab.embedded.formula import Atom, Box, Not
 from aflab.embedded.parse import parse
@@ -28,8 +30,8 @@ def test_solver_and_tableau_agree_on_random_systems(seed, n_vars):
 def test_goedel_and_henkin_sentences():
     system = ModalSystem.of({"g": parse("~[] g"), "h": parse("[] h"), "c": parse("[] ~c")})
     sol = solve_linear(system)
-    assert sol.values == {"g": True, "h": True, "c": False}   # Gödel true, Henkin true (Löb), [] F false
-    assert sol.history[:, 0].tolist() == [False, True]           # g = ~[]F: false at world 0 only
+    assert sol.values == {"g": True, "h": True, "c": False}  # Gödel true, Henkin true (Löb), [] F false
+    assert sol.history[:, 0].tolist() == [False, True]  # g = ~[]F: false at world 0 only
 
 
 def test_unmodalized_cycle_is_rejected():

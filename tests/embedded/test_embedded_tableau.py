@@ -1,10 +1,12 @@
 """GL decision procedure: axioms valid, T refuted with checked countermodels, and an independent
 brute-force soundness check on all small tree models."""
+
 import itertools
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aflab.embedded.formula import Box, Implies, is_letterless
 from aflab.embedded.kripke import KripkeModel, check_countermodel, evaluate, letterless_valid, linear_values
@@ -68,9 +70,11 @@ def small_trees(max_nodes):
             yield (-1,) + tuple(parents)
 
 
-TREE_MODELS = [KripkeModel(par, tuple(frozenset(a for a, bit in zip(ATOMS, bits) if bit) for bits in val))
-               for par in small_trees(4)
-               for val in itertools.product(itertools.product([0, 1], repeat=len(ATOMS)), repeat=len(par))]
+TREE_MODELS = [
+    KripkeModel(par, tuple(frozenset(a for a, bit in zip(ATOMS, bits) if bit) for bits in val))
+    for par in small_trees(4)
+    for val in itertools.product(itertools.product([0, 1], repeat=len(ATOMS)), repeat=len(par))
+]
 
 
 @settings(max_examples=40, deadline=None, derandomize=True)
@@ -81,13 +85,18 @@ def test_tableau_agrees_with_brute_force_on_small_models(s):
     d = decide(f)
     if d.valid:  # soundness: true at every world of every small model
         assert all(evaluate(m, f).all() for m in TREE_MODELS[::7])
-    else:        # completeness side: the countermodel really refutes f
+    else:  # completeness side: the countermodel really refutes f
         assert check_countermodel(d.countermodel, f)
 
 
 def test_known_theorems_and_non_theorems():
-    for text in ["[] (p & q) <-> [] p & [] q", "[] F | <> [] F", "<> p -> <> (p & [] ~p)",
-                 "~[] F -> ~[] ~[] F", "[] ([] F -> F) -> [] F"]:
+    for text in [
+        "[] (p & q) <-> [] p & [] q",
+        "[] F | <> [] F",
+        "<> p -> <> (p & [] ~p)",
+        "~[] F -> ~[] ~[] F",
+        "[] ([] F -> F) -> [] F",
+    ]:
         assert is_valid(parse(text)), text
     for text in ["[] (p | q) -> [] p | [] q", "<> T", "~[] F", "<> p -> [] <> p", "p -> [] <> p"]:
         d = decide(parse(text))

@@ -1,4 +1,5 @@
 """Random straight-line trading-expression programs, shared by the expression and speed-up tests."""
+
 from hypothesis import strategies as st
 
 N_PRICES = 4

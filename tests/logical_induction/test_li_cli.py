@@ -1,4 +1,5 @@
 """CLI: `aflab li run/audit/parse` with typer's runner; bad input exits with code 2."""
+
 from typer.testing import CliRunner
 
 from aflab.logical_induction.cli import app

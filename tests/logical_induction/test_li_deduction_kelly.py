@@ -1,4 +1,5 @@
 """Deductive processes (pi digits, primality, PRG) and the Kelly market vs closed-form Bayes."""
+
 import numpy as np
 import pytest
 
@@ -14,16 +15,16 @@ def test_is_prime_matches_sieve():
     n = 5000
     sieve = np.ones(n, dtype=bool)
     sieve[:2] = False
-    for i in range(2, int(n ** 0.5) + 1):
-        sieve[i * i::i] = False
+    for i in range(2, int(n**0.5) + 1):
+        sieve[i * i :: i] = False
     assert [is_prime(i) for i in range(n)] == list(sieve)
-    assert is_prime(2 ** 61 - 1) and not is_prime(2 ** 61 + 1)
+    assert is_prime(2**61 - 1) and not is_prime(2**61 + 1)
 
 
 def test_scenarios_are_consistent_and_reveal_late():
     sc = pi_scenario(12, window=2, delay=3)
     assert sc.n_days == 12
-    for s, day in sc.revealed_on.items():
+    for day in sc.revealed_on.values():
         assert day >= 1
     assert np.mean(prg_bits(0, 4000)) == pytest.approx(0.5, abs=0.03)
     ps = prg_scenario(10, seed=1, delay=2)

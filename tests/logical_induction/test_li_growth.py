@@ -2,6 +2,7 @@
 so change no number: settled books == unsettled books == an independent recomputation; component
 solvers with local variable numbering == brute force after many unrelated components and merges;
 the books' width stays at the size of a day's universe; the resolved log == its DataFrame reading."""
+
 import json
 
 import numpy as np
@@ -53,8 +54,12 @@ class BuyEveryUndecided:
 
 def _small_run(n_days=40):
     sc = pi_scenario(n_days, window=2, delay=3, far_block=True)
-    traders = [FloorTrader(weight=0.25), FrequencyTrader(label="digit=3", weight=0.125, name="f3"),
-               ConstantBelief(p=0.2, weight=0.0625, name="c2"), NegationCoherence(weight=0.0625)]
+    traders = [
+        FloorTrader(weight=0.25),
+        FrequencyTrader(label="digit=3", weight=0.125, name="f3"),
+        ConstantBelief(p=0.2, weight=0.0625, name="c2"),
+        NegationCoherence(weight=0.0625),
+    ]
     return sc, traders
 
 
@@ -90,7 +95,7 @@ def test_adversary_mark_equals_recomputation_from_prices():
     value: dict = {}
     for day, today in pr.groupby("day", sort=True):
         for s, p, d in zip(today.sentence, today.price, today.decided):
-            value[s] = p          # in the universe: valued at today's price (== truth when decided)
+            value[s] = p  # in the universe: valued at today's price (== truth when decided)
             if d < 0:
                 count[s] = count.get(s, 0) + 1
                 cash -= p
@@ -160,7 +165,7 @@ def test_solver_rebuild_after_many_enumerations_keeps_worlds():
     ref = {tuple(r) for r in brute_force_worlds(facts, a).astype(int)}
     for k in range(200):
         sub = [a[k % 4], a[(k + 1) % 4], neg(a[(k + 2) % 4]), disj(a[k % 4], a[(k + 3) % 4])] + a
-        kb._cache.clear()        # force the SAT enumeration every time
+        kb._cache.clear()  # force the SAT enumeration every time
         pw = kb.project(sub)
         assert {tuple(r) for r in pw.rows.toarray()[:, 4:].astype(int)} == ref
     root = kb._find("re_0")
@@ -173,7 +178,7 @@ def test_book_width_stays_at_the_universe_size(monkeypatch):
     states = []
     run = run_market(sc, firm, [BuyEveryUndecided()], state_out=states)
     st = states[0]
-    assert len(st.gsent) > 3000                                   # sentences ever seen: ~G
+    assert len(st.gsent) > 3000  # sentences ever seen: ~G
     universe = int(run.maker.n_priced.max())
     assert 0 < len(st.live) <= 2 * universe
     for book in (st.raw, st.eff, st.adv):
@@ -245,16 +250,25 @@ def test_calibration_trader_same_trade_from_log_and_frame():
     run = run_market(sc, [CalibrationTrader(weight=0.25), FloorTrader(weight=0.25)])
     assert len(run.resolved) > 100
     res = run.resolved.assign(gid=0)
-    log = ResolvedLog.from_columns(np.zeros(len(res), dtype=np.int64), res.sentence, res.label, res.value,
-                                   res.day_resolved, res.first_price)
+    log = ResolvedLog.from_columns(
+        np.zeros(len(res), dtype=np.int64), res.sentence, res.label, res.value, res.day_resolved, res.first_price
+    )
     from aflab.logical_induction.expressions import ExpressionGraph
 
     P = np.linspace(0.05, 0.95, 7)
     out = []
     for r in (log, res[["gid", "sentence", "label", "value", "day_resolved", "first_price"]]):
         g = ExpressionGraph(len(P))
-        ctx = DayContext(61, tuple(atom(f"cal{i}") for i in range(len(P))), {}, g, np.full(len(P), -1),
-                         ("x",) * len(P), lambda s, d: np.nan, r)
+        ctx = DayContext(
+            61,
+            tuple(atom(f"cal{i}") for i in range(len(P))),
+            {},
+            g,
+            np.full(len(P), -1),
+            ("x",) * len(P),
+            lambda s, d: np.nan,
+            r,
+        )
         tr = CalibrationTrader().trade(ctx)
         out.append(g.evaluate_all(P)[tr.quantity.ids])
     np.testing.assert_array_equal(out[0], out[1])

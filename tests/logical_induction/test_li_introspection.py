@@ -1,4 +1,5 @@
 """Introspection audit (thm 4.11.1): the introspection trader's target, and the verdict can refute."""
+
 import numpy as np
 import pandas as pd
 
@@ -16,14 +17,19 @@ def test_introspection_trader_makes_the_price_atom_track_the_inner_price():
     atoms = [(price_atom(n, rain, 0.5), price_atom(n, rain, 0.9)) for n in range(1, days + 1)]
     sc = observation_scenario(["sun"] * days, priced=[["rain"] for _ in range(days)])
     sc = type(sc)(sc.name, sc.facts, tuple((rain,) + atoms[n] for n in range(days)), {rain: "weather"})
-    run = run_market(sc, [ConstantBelief(p=0.8, label="weather", slope=50.0, hold=False, weight=0.5, name="rain=0.8"),
-                          IntrospectionTrader(weight=0.25)])
+    run = run_market(
+        sc,
+        [
+            ConstantBelief(p=0.8, label="weather", slope=50.0, hold=False, weight=0.5, name="rain=0.8"),
+            IntrospectionTrader(weight=0.25),
+        ],
+    )
     p = run.prices
     for n in range(1, days + 1):
         day = p[p.day == n].set_index("sentence").price
         assert abs(day["rain"] - 0.8) < 0.05
-        assert day[str(atoms[n - 1][0])] > 0.9      # 0.8 > 0.5: true
-        assert day[str(atoms[n - 1][1])] < 0.1      # 0.8 < 0.9: false
+        assert day[str(atoms[n - 1][0])] > 0.9  # 0.8 > 0.5: true
+        assert day[str(atoms[n - 1][1])] < 0.1  # 0.8 < 0.9: false
     # settled the next day from the price history (decided, priced at its truth, if still held)
     later = p[(p.day == 2) & (p.sentence == str(atoms[0][0]))]
     assert later.empty or float(later.price.iloc[0]) == 1.0
@@ -37,12 +43,17 @@ def test_introspection_verdict_refutes_a_market_that_misprices_its_own_beliefs()
     inner = rng.random(n)
     thr = rng.choice([0.1, 0.3, 0.5], n)
     truth = (inner > thr).astype(int)
-    base = pd.DataFrame({"day": rng.integers(1, 21, n), "sentence": "x", "inner_price": inner, "threshold": thr,
-                         "truth": truth})
-    good = pd.concat([base.assign(price=np.where(truth == 1, 0.95, 0.05), market="logical_inductor"),
-                      base.assign(price=0.5, market="control_no_introspection")]).assign(seed=0)
+    base = pd.DataFrame(
+        {"day": rng.integers(1, 21, n), "sentence": "x", "inner_price": inner, "threshold": thr, "truth": truth}
+    )
+    good = pd.concat(
+        [
+            base.assign(price=np.where(truth == 1, 0.95, 0.05), market="logical_inductor"),
+            base.assign(price=0.5, market="control_no_introspection"),
+        ]
+    ).assign(seed=0)
     assert c.verdict(cfg, good).label == "supported"
     bad = good.copy()
     li = bad.market == "logical_inductor"
-    bad.loc[li, "price"] = 1.0 - bad.loc[li, "price"]             # confidently wrong about its own prices
+    bad.loc[li, "price"] = 1.0 - bad.loc[li, "price"]  # confidently wrong about its own prices
     assert c.verdict(cfg, bad).label == "refuted"

@@ -1,14 +1,22 @@
 """Hard market-maker cases: a steep arbitrage coupling next to flat (saturated) single-sentence
 trades, and budgets that bind at the solution. Each result is checked against brute-force worlds,
 never against the solver's own report."""
+
 import itertools
 
 import numpy as np
 import pytest
 
 from aflab.logical_induction.expressions import ExpressionGraph
-from aflab.logical_induction.market import (BudgetState, _gauss_seidel_bisection, batch_multipliers,
-                                            budget_multipliers, color_columns, dependency_pattern, make_market)
+from aflab.logical_induction.market import (
+    BudgetState,
+    _gauss_seidel_bisection,
+    batch_multipliers,
+    budget_multipliers,
+    color_columns,
+    dependency_pattern,
+    make_market,
+)
 from aflab.logical_induction.sentences import atom, conj, disj, neg
 from aflab.logical_induction.worlds import KnowledgeBase, brute_force_worlds
 
@@ -35,7 +43,7 @@ def _stiff_firm(seed: int, n: int = 8):
     for j in range(1, n):
         tot = tot + g.price(idx[j])
     q = g.clip((1.0 - tot) * 10.0, -1.0, 1.0)
-    trades = [(k, idx[k:k + 1], own.ids[k:k + 1]) for k in range(n)] + [(n, idx, np.repeat(q.ids, n))]
+    trades = [(k, idx[k : k + 1], own.ids[k : k + 1]) for k in range(n)] + [(n, idx, np.repeat(q.ids, n))]
     K = n + 1
 
     def raw(P, base=None, vary=None):
@@ -50,16 +58,16 @@ def _stiff_firm(seed: int, n: int = 8):
     return pw, facts, a, raw, weights, state, dependency_pattern(g, trades, n)
 
 
-@pytest.mark.parametrize("seed", range(10))   # seed 9 needs more than 4 null-space sweep calls
+@pytest.mark.parametrize("seed", range(10))  # seed 9 needs more than 4 null-space sweep calls
 def test_steep_coupling_with_flat_trades_is_certified_in_every_world(seed):
     pw, facts, a, raw, weights, state, pattern = _stiff_firm(seed)
-    start = np.full(len(a), 0.5)                    # far from the solution: every own trade saturated
+    start = np.full(len(a), 0.5)  # far from the solution: every own trade saturated
     res = make_market(pw, pw.decided(), raw, weights, state, start, 1e-12, pattern=pattern)
     assert res.certified
     worlds = brute_force_worlds(facts, a)
     worst = max(res.firm_trade @ (w - res.prices) for w in worlds)
     assert worst <= 1e-12 + 1e-15
-    assert abs(res.prices.sum() - 1.0) < 0.1       # the arbitrageur holds the block near coherence
+    assert abs(res.prices.sum() - 1.0) < 0.1  # the arbitrageur holds the block near coherence
 
 
 def test_plain_coordinate_sweeps_crawl_on_the_same_case():
@@ -84,7 +92,7 @@ def test_plain_coordinate_sweeps_crawl_on_the_same_case():
 
 def test_batched_multipliers_equal_one_vector_at_a_time():
     rng = np.random.default_rng(3)
-    a, facts, pw = _block("bm", 5)
+    _a, _facts, pw = _block("bm", 5)
     K, N, B = 4, 5, 6
     H = rng.normal(0, 2, (K, N))
     const = rng.normal(0, 1, K)
@@ -120,10 +128,11 @@ def test_binding_budget_is_solved_jointly_and_certified():
     H = np.array([[1.5, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
     state = BudgetState(H, np.array([-0.6, 0.0]), np.array([-0.6, 0.0]))
     weights = np.array([0.5, 0.25])
-    res = make_market(pw, pw.decided(), raw, weights, state, np.full(N, 0.25), 1e-12,
-                      pattern=dependency_pattern(g, trades, N))
+    res = make_market(
+        pw, pw.decided(), raw, weights, state, np.full(N, 0.25), 1e-12, pattern=dependency_pattern(g, trades, N)
+    )
     assert res.certified
-    assert 0.0 < res.multipliers[0] < 0.99       # the budget binds at the solution
+    assert 0.0 < res.multipliers[0] < 0.99  # the budget binds at the solution
     worlds = brute_force_worlds(facts, a)
     exact_m = budget_multipliers(pw, raw(res.prices), res.prices, state)
     F = (weights * exact_m) @ raw(res.prices)

@@ -6,8 +6,13 @@ import pytest
 from aflab.logical_induction.deduction import observation_scenario
 from aflab.logical_induction.expressions import ExpressionGraph
 from aflab.logical_induction.inductor import run_market
-from aflab.logical_induction.market import (BudgetState, budget_factors, budget_multipliers, dependency_pattern,
-                                            make_market)
+from aflab.logical_induction.market import (
+    BudgetState,
+    budget_factors,
+    budget_multipliers,
+    dependency_pattern,
+    make_market,
+)
 from aflab.logical_induction.sentences import atom, conj, disj, exactly_one, neg
 from aflab.logical_induction.traders import ConstantBelief, NegationCoherence
 from aflab.logical_induction.worlds import KnowledgeBase, brute_force_worlds
@@ -65,7 +70,7 @@ def test_budget_multiplier_equals_truncated_paper_sum():
         for b in range(1, 60):
             if -worst[k] >= b or min(H[k] @ w + c[k] for w in worlds) <= -b:
                 continue
-            ref += 2.0 ** -b * brute_factor(worlds, T[k], P, H[k], c[k], b)
+            ref += 2.0**-b * brute_factor(worlds, T[k], P, H[k], c[k], b)
         assert m[k] == pytest.approx(ref, rel=1e-12, abs=1e-15)
 
 
@@ -80,7 +85,7 @@ def test_budgeted_trader_never_falls_below_its_budget():
     for b in (1.0, 2.0, 3.0, 4.0):
         H_raw, c_raw, worst = np.zeros(4), 0.0, 0.0
         H_b, c_b = np.zeros(4), 0.0
-        for day in range(12):
+        for _day in range(12):
             pw = kb.project(atoms_)
             P = rng.random(4)
             T = np.full(4, 5.0) * rng.choice([-1, 1], size=4)
@@ -133,8 +138,9 @@ def _maker_case(seed):
 
     weights = np.array([0.25, 0.125, 0.0625, 0.5])
     state = BudgetState(np.zeros((K, N)), np.zeros(K), np.zeros(K))
-    res = make_market(pw, pw.decided(), raw, weights, state, np.full(N, np.nan), 1e-8,
-                      pattern=dependency_pattern(g, trades, N))
+    res = make_market(
+        pw, pw.decided(), raw, weights, state, np.full(N, np.nan), 1e-8, pattern=dependency_pattern(g, trades, N)
+    )
     return res, facts, sents
 
 
@@ -147,13 +153,16 @@ def test_market_maker_output_satisfies_condition_in_every_world(seed):
     worst = max(F @ (w - P) for w in worlds)
     assert worst <= res.tolerance + 1e-15
     assert worst == pytest.approx(res.max_value, abs=1e-12)
-    assert res.split_bound >= worst - 1e-15          # the per-sentence split bounds the world maximum
+    assert res.split_bound >= worst - 1e-15  # the per-sentence split bounds the world maximum
 
 
 def test_market_runs_certified_and_prices_decided_sentences_at_truth():
     sc = observation_scenario(["a | b", "~a", "c"], priced=[["a", "b", "a | b", "~a"]] * 3)
-    traders = [ConstantBelief(p=0.7, weight=0.25, name="c7"), ConstantBelief(p=0.2, weight=0.25, name="c2"),
-               NegationCoherence(weight=0.25)]
+    traders = [
+        ConstantBelief(p=0.7, weight=0.25, name="c7"),
+        ConstantBelief(p=0.2, weight=0.25, name="c2"),
+        NegationCoherence(weight=0.25),
+    ]
     run = run_market(sc, traders)
     assert run.maker.certified.all()
     last = run.prices[run.prices.day == 3].set_index("sentence").price
@@ -201,17 +210,29 @@ def test_checkpoint_and_resume_reproduce_an_uninterrupted_run(tmp_path):
     from aflab.logical_induction.traders import BlockCoherence, FloorTrader, FrequencyTrader
 
     sc = pi_scenario(8, window=1, delay=2)
-    intro = price_atom(2, parse("undecidable(0)"), 0.4)            # an introspective atom, revealed on day 3
-    sc = type(sc)(sc.name, sc.facts, tuple(p + ((intro,) if i >= 1 else ()) for i, p in enumerate(sc.priced)),
-                  sc.labels, sc.truth, sc.blocks, sc.revealed_on)
-    traders = [BlockCoherence(weight=0.25), FrequencyTrader(label="prime", weight=0.125, name="fp"),
-               FloorTrader(weight=0.0625, name="floor"), ConstantBelief(p=0.3, weight=0.0625, name="c3")]
+    intro = price_atom(2, parse("undecidable(0)"), 0.4)  # an introspective atom, revealed on day 3
+    sc = type(sc)(
+        sc.name,
+        sc.facts,
+        tuple(p + ((intro,) if i >= 1 else ()) for i, p in enumerate(sc.priced)),
+        sc.labels,
+        sc.truth,
+        sc.blocks,
+        sc.revealed_on,
+    )
+    traders = [
+        BlockCoherence(weight=0.25),
+        FrequencyTrader(label="prime", weight=0.125, name="fp"),
+        FloorTrader(weight=0.0625, name="floor"),
+        ConstantBelief(p=0.3, weight=0.0625, name="c3"),
+    ]
     full = run_market(sc, traders, [NegationCoherence(slope=20.0, name="adv")])
     states = []
     run_market(sc, traders, [NegationCoherence(slope=20.0, name="adv")], n_days=4, state_out=states)
     save_checkpoint(states[0], tmp_path / "ck.npz")
-    resumed = run_market(sc, traders, [NegationCoherence(slope=20.0, name="adv")],
-                         resume=load_checkpoint(tmp_path / "ck.npz"))
+    resumed = run_market(
+        sc, traders, [NegationCoherence(slope=20.0, name="adv")], resume=load_checkpoint(tmp_path / "ck.npz")
+    )
     import pandas as pd
 
     pd.testing.assert_frame_equal(full.prices, resumed.prices)

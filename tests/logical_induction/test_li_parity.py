@@ -5,6 +5,7 @@ The reference values a trader's past purchases at the *latest* price instead of 
 one line patched to use each purchase day's price, its exhaustive rational search and aflab's
 `maker="rational"` mode give identical prices. Unpatched, it diverges exactly there (documented).
 """
+
 import numpy as np
 import pytest
 
@@ -17,8 +18,10 @@ N_DAYS = 9
 
 def aflab_prices(maker: str) -> np.ndarray:
     sc = observation_scenario(["foo"] * N_DAYS, priced=[["d"]] * N_DAYS)
-    traders = [ConstantBelief(p=0.1, slope=10.0, hold=False, weight=2.0 ** -(k + 1), start_day=k + 1, name=f"t{k}")
-               for k in range(N_DAYS)]
+    traders = [
+        ConstantBelief(p=0.1, slope=10.0, hold=False, weight=2.0 ** -(k + 1), start_day=k + 1, name=f"t{k}")
+        for k in range(N_DAYS)
+    ]
     run = run_market(sc, traders, maker=maker)
     assert run.maker.certified.all()
     return run.prices.price.to_numpy()
@@ -41,8 +44,17 @@ def reference_prices(patched: bool) -> np.ndarray:
 
     def algorithm():
         for day in enumerator.integers(start=1):
-            pol = {d: formula.Min(formula.Constant(1), formula.Max(formula.Constant(-1), formula.Sum(
-                formula.Constant(1.0), formula.Product(formula.Constant(-10), formula.Price(d, day)))))}
+            pol = {
+                d: formula.Min(
+                    formula.Constant(1),
+                    formula.Max(
+                        formula.Constant(-1),
+                        formula.Sum(
+                            formula.Constant(1.0), formula.Product(formula.Constant(-10), formula.Price(d, day))
+                        ),
+                    ),
+                )
+            }
             day_of[id(pol)] = day
             yield pol
 
@@ -67,9 +79,9 @@ def test_unpatched_reference_diverges_only_where_latest_price_valuation_bites():
     ref = reference_prices(patched=False)
     ours = aflab_prices("rational")
     np.testing.assert_allclose(ref[:5], ours[:5], atol=1e-12)
-    assert abs(ref[5] - ours[5]) > 1e-3      # 1/8 vs 1/9 on day 6
+    assert abs(ref[5] - ours[5]) > 1e-3  # 1/8 vs 1/9 on day 6
 
 
 def test_solver_mode_prices_are_also_valid_fixed_points():
     p = aflab_prices("solver")
-    assert np.all(np.abs(p[1:] - 0.1) < 1e-6)   # the s-curves' common root; any certified price is valid
+    assert np.all(np.abs(p[1:] - 0.1) < 1e-6)  # the s-curves' common root; any certified price is valid

@@ -1,23 +1,43 @@
 """Sentences: hash-consing, parser/printer round trip, column-numbered errors, evaluation semantics."""
+
 import itertools
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from aflab.logical_induction.sentences import (FALSE, TRUE, SentenceParseError, atom, conj, disj, evaluate,
-                                               iff, implies, neg, parse, price_atom, to_text)
+from aflab.logical_induction.sentences import (
+    FALSE,
+    TRUE,
+    SentenceParseError,
+    atom,
+    conj,
+    disj,
+    evaluate,
+    iff,
+    implies,
+    neg,
+    parse,
+    price_atom,
+    to_text,
+)
 
 ATOMS = [atom(n) for n in ("a", "b", "rain", "pi_digit(7)=3")]
 
 
 def sentences(depth=3):
     base = st.sampled_from(ATOMS + [TRUE, FALSE])
-    return st.recursive(base, lambda kids: st.one_of(
-        kids.map(neg),
-        st.lists(kids, min_size=2, max_size=3).map(lambda xs: conj(*xs)),
-        st.lists(kids, min_size=2, max_size=3).map(lambda xs: disj(*xs)),
-        st.tuples(kids, kids).map(lambda t: implies(*t)),
-        st.tuples(kids, kids).map(lambda t: iff(*t))), max_leaves=8)
+    return st.recursive(
+        base,
+        lambda kids: st.one_of(
+            kids.map(neg),
+            st.lists(kids, min_size=2, max_size=3).map(lambda xs: conj(*xs)),
+            st.lists(kids, min_size=2, max_size=3).map(lambda xs: disj(*xs)),
+            st.tuples(kids, kids).map(lambda t: implies(*t)),
+            st.tuples(kids, kids).map(lambda t: iff(*t)),
+        ),
+        max_leaves=8,
+    )
 
 
 @settings(max_examples=150, deadline=None)
@@ -33,8 +53,13 @@ def _python_truth(s, env):
     if k == "const":
         return s is TRUE
     vals = [_python_truth(a, env) for a in s.args]
-    return {"not": lambda: not vals[0], "and": lambda: all(vals), "or": lambda: any(vals),
-            "implies": lambda: (not vals[0]) or vals[1], "iff": lambda: vals[0] == vals[1]}[k]()
+    return {
+        "not": lambda: not vals[0],
+        "and": lambda: all(vals),
+        "or": lambda: any(vals),
+        "implies": lambda: (not vals[0]) or vals[1],
+        "iff": lambda: vals[0] == vals[1],
+    }[k]()
 
 
 @settings(max_examples=100, deadline=None)
@@ -61,8 +86,9 @@ def test_price_atoms_parse_and_round_trip():
     assert parse(to_text(s)) is s
 
 
-@pytest.mark.parametrize("text,column", [("a & ", 5), ("a # b", 3), ("(a | b", 7), ("a b", 3), ("P_3(a) = 2", 8),
-                                         ("P_2(a) > 1.5", 10)])
+@pytest.mark.parametrize(
+    "text,column", [("a & ", 5), ("a # b", 3), ("(a | b", 7), ("a b", 3), ("P_3(a) = 2", 8), ("P_2(a) > 1.5", 10)]
+)
 def test_parse_errors_name_the_column(text, column):
     with pytest.raises(SentenceParseError) as err:
         parse(text)

@@ -1,11 +1,13 @@
 """Round-2 speed-ups change no number: forward-cone evaluation == whole-graph evaluation, the dense
 dependency pattern == the sparse one, and sharing calls between traders running the same program
 gives the same tables as calling every trader (the round-1 path) -- all compared bit for bit."""
+
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from li_programs import N_PRICES, build, programs  # tests/logical_induction/li_programs.py
 
 from aflab.logical_induction import market
 from aflab.logical_induction.deduction import pi_scenario
@@ -20,12 +22,13 @@ from aflab.logical_induction.traders import (
     program_key,
 )
 
-from li_programs import N_PRICES, build, programs  # tests/logical_induction/li_programs.py
-
 
 @settings(max_examples=100, deadline=None)
-@given(programs(), st.lists(st.floats(0, 1), min_size=N_PRICES * 4, max_size=N_PRICES * 4),
-       st.lists(st.booleans(), min_size=N_PRICES, max_size=N_PRICES))
+@given(
+    programs(),
+    st.lists(st.floats(0, 1), min_size=N_PRICES * 4, max_size=N_PRICES * 4),
+    st.lists(st.booleans(), min_size=N_PRICES, max_size=N_PRICES),
+)
 def test_forward_cone_evaluation_equals_whole_graph(prog, flat, mask):
     g = ExpressionGraph(N_PRICES)
     build(prog, g)
@@ -78,16 +81,19 @@ def test_shared_program_calls_give_identical_tables():
     labels = tuple(sorted(set(sc.labels.values())))
     trs = build_traders(enumerate_programs(labels, depth=1), stagger=True)
     # duplicates of one program with other weights / entry days: hold=True (grouped by holdings) and hold=False
-    trs += [ConstantBelief(p=0.25, weight=0.01, name="dup-a"), ConstantBelief(p=0.25, weight=0.02, start_day=4,
-                                                                            name="dup-b"),
-            FrequencyTrader(label="digit=3", hold=False, weight=0.01, name="f-a"),
-            FrequencyTrader(label="digit=3", hold=False, weight=0.03, start_day=3, name="f-b")]
+    trs += [
+        ConstantBelief(p=0.25, weight=0.01, name="dup-a"),
+        ConstantBelief(p=0.25, weight=0.02, start_day=4, name="dup-b"),
+        FrequencyTrader(label="digit=3", hold=False, weight=0.01, name="f-a"),
+        FrequencyTrader(label="digit=3", hold=False, weight=0.03, start_day=3, name="f-b"),
+    ]
     shared = run_market(sc, trs)
     alone = run_market(sc, [_Opaque(t) for t in trs])
     for table in ("prices", "ledger", "resolved"):
         pd.testing.assert_frame_equal(getattr(shared, table), getattr(alone, table), check_exact=True)
-    pd.testing.assert_frame_equal(shared.maker.drop(columns="seconds"), alone.maker.drop(columns="seconds"),
-                                  check_exact=True)
+    pd.testing.assert_frame_equal(
+        shared.maker.drop(columns="seconds"), alone.maker.drop(columns="seconds"), check_exact=True
+    )
 
 
 def test_program_key_ignores_name_weight_entry_but_not_the_program():
@@ -95,4 +101,4 @@ def test_program_key_ignores_name_weight_entry_but_not_the_program():
     assert program_key(a) == program_key(ConstantBelief(p=0.25, weight=0.3, start_day=9, name="b"))
     assert program_key(a) != program_key(ConstantBelief(p=0.5))
     assert program_key(a) != program_key(ConstantBelief(p=0.25, hold=False))
-    assert program_key(ModelTrader(predict=lambda s, d: 0.5)) is None   # arbitrary predictors: never shared
+    assert program_key(ModelTrader(predict=lambda s, d: 0.5)) is None  # arbitrary predictors: never shared

@@ -1,4 +1,5 @@
 """PC(D_n) by incremental SAT with independent components == brute-force 2^atoms enumeration."""
+
 import numpy as np
 import pytest
 
@@ -26,7 +27,7 @@ def test_solver_worlds_equal_brute_force(seed):
     kb = KnowledgeBase()
     facts = []
     queries = [random_sentence(rng, atoms, 3) for _ in range(6)]
-    for step in range(4):
+    for _step in range(4):
         f = random_sentence(rng, atoms, 2)
         if len(brute_force_worlds(facts + [f], [])) == 0:
             continue  # keep D consistent
@@ -55,7 +56,7 @@ def test_components_split_and_blocks():
     others = [atom(f"free({i})") for i in range(200)]
     pw = kb.project(block + others)
     assert pw.n_components == 201
-    assert pw.rows.shape[0] == 10 + 2 * 200      # not 10 * 2^200
+    assert pw.rows.shape[0] == 10 + 2 * 200  # not 10 * 2^200
     assert np.isclose(pw.n_worlds_log2(), np.log2(10) + 200)
     kb.add_fact(block[3])
     assert list(kb.project(block).decided()) == [0, 0, 0, 1, 0, 0, 0, 0, 0, 0]

@@ -1,12 +1,12 @@
 """Agents on MDPs whose optimal policies are known in closed form; the feedback learner; tampering."""
+
 import numpy as np
 import pytest
 
 from aflab.normativity import crmdp, tamper
 from aflab.normativity.goodhart import GoodhartParams, argmax_true, draw_pool
 from aflab.normativity.levels import FeedbackPriors, fit_feedback_model, recursive_quantilized_utility
-from aflab.normativity.mdp import (grid_distance, grid_next_state, long_run_true_reward, q_learning,
-                                   value_iteration)
+from aflab.normativity.mdp import grid_distance, grid_next_state, long_run_true_reward, q_learning, value_iteration
 
 
 @pytest.mark.parametrize("side,gamma", [(3, 0.5), (4, 0.9), (5, 0.95)])
@@ -31,8 +31,7 @@ def test_q_learning_finds_the_known_optimum_on_a_clean_grid():
     side, b = 3, 16
     nxt = grid_next_state(side)
     reward = rng.random((b, side * side))
-    q = q_learning(nxt, reward, 0.0, steps=12000, gamma=0.8, lr=0.5, epsilon=0.5, episode_len=20,
-                   q_init=5.0, rng=rng)
+    q = q_learning(nxt, reward, 0.0, steps=12000, gamma=0.8, lr=0.5, epsilon=0.5, episode_len=20, q_init=5.0, rng=rng)
     _, q_star = value_iteration(nxt, reward, 0.8)
     np.testing.assert_allclose(q, q_star, atol=0.05)
     # the greedy policy of the learned Q settles where the optimal (value-iteration) policy settles

@@ -1,5 +1,6 @@
 """The registered claims run, decide from their numbers, can come out refuted, and draw figures;
 the CLI answers and rejects bad input with exit code 2."""
+
 import json
 
 import numpy as np
@@ -62,8 +63,10 @@ def test_verdicts_can_refute():
     rows = []
     for shape in ("heavy", "corrupted", "gaussian"):
         for pool in range(5):
-            rows += [(shape, "quantilizer", 1 / cfg.pool_size, pool, 1.0 + 0.01 * pool, 0, 0.0, 0),
-                     (shape, "quantilizer", cfg.q_eval, pool, 0.0 + 0.01 * pool, 0, 0.0, 0)]
+            rows += [
+                (shape, "quantilizer", 1 / cfg.pool_size, pool, 1.0 + 0.01 * pool, 0, 0.0, 0),
+                (shape, "quantilizer", cfg.q_eval, pool, 0.0 + 0.01 * pool, 0, 0.0, 0),
+            ]
     fake = pd.DataFrame(rows, columns=["shape", "method", "knob", "pool", "true", "proxy", "p_corrupt", "seed"])
     assert claim.verdict(cfg, fake).label == "refuted"
 
@@ -78,8 +81,9 @@ def test_cli_commands(tmp_path):
     from aflab.normativity.cli import app
 
     runner = CliRunner()
-    res = runner.invoke(app, ["quantilize", "--probs", "0.1,0.2,0.3,0.4", "--utility", "1,2,2,0", "--q", "0.6",
-                              "--cost", "1,1,1,1"])
+    res = runner.invoke(
+        app, ["quantilize", "--probs", "0.1,0.2,0.3,0.4", "--utility", "1,2,2,0", "--q", "0.6", "--cost", "1,1,1,1"]
+    )
     assert res.exit_code == 0, res.output
     assert "0.166667" in res.output
     path = tmp_path / "env.json"

@@ -1,4 +1,5 @@
 """Quantilizers vs brute-force enumeration, an LP, closed forms; the cost bounds on random costs."""
+
 from fractions import Fraction
 from itertools import product
 
@@ -9,21 +10,30 @@ from hypothesis import strategies as st
 from scipy import stats
 from scipy.optimize import linprog
 
-from aflab.normativity.quantilizers import (best_of_n, continuous_quantilizer_expectation,
-                                            cost_bound_ratio, quantile_grid_quantilizer, quantilize,
-                                            quantilize_many,
-                                            sample_continuous_quantilizer, top_k_of_n_choice)
+from aflab.normativity.quantilizers import (
+    best_of_n,
+    continuous_quantilizer_expectation,
+    cost_bound_ratio,
+    quantile_grid_quantilizer,
+    quantilize,
+    quantilize_many,
+    sample_continuous_quantilizer,
+    top_k_of_n_choice,
+)
 
 # integer weights (-> rational probabilities) and few utility values (-> many ties)
-envs = st.integers(1, 7).flatmap(lambda k: st.tuples(
-    st.lists(st.integers(0, 6), min_size=k, max_size=k).filter(lambda w: sum(w) > 0),
-    st.lists(st.integers(0, 3), min_size=k, max_size=k)))
+envs = st.integers(1, 7).flatmap(
+    lambda k: st.tuples(
+        st.lists(st.integers(0, 6), min_size=k, max_size=k).filter(lambda w: sum(w) > 0),
+        st.lists(st.integers(0, 3), min_size=k, max_size=k),
+    )
+)
 
 
 def brute_force_quantilizer(weights, utility, q: Fraction):
     """Expand into equal atoms (Fractions), keep the top q of atoms level by level, split each kept
     level's mass among its actions in proportion to weight. Independent of the vectorised code."""
-    total = sum(weights)
+    sum(weights)
     scale = q.denominator
     atoms = []  # one entry per atom of mass 1/(total*scale)
     for i, (w, u) in enumerate(zip(weights, utility)):

@@ -1,4 +1,5 @@
 """The four claims: registered, run at (trimmed) quick settings, verdicts computable and able to come out refuted."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -8,13 +9,25 @@ from aflab.core import ConfigError, get_claim
 from aflab.core.claims import load_system
 
 load_system("partial_agency")  # only this system: another system's import error must not mask ours
-IDS = ["partial_agency.myopic-reach-stable-not-optimal", "partial_agency.rrm-linear-below-gamma-over-beta",
-       "partial_agency.full-agents-lower-entropy", "partial_agency.honest-only-at-fixed-points"]
-SMALL = {IDS[0]: {"maps": ("location", "strategic", "game"), "rounds": 120, "dfo_rounds": 400, "replicates": 2},
-         IDS[1]: {"replicates": 2, "rounds": 30, "strategic_eps_values": (0.02, 8.0)},
-         IDS[2]: {"instances": 6, "n_starts": 11, "steps": 800, "slopes": (3.0, 6.0), "simplex_instances": 2,
-                  "simplex_steps": 300},
-         IDS[3]: {"instances": 4, "grid": 2001}}
+IDS = [
+    "partial_agency.myopic-reach-stable-not-optimal",
+    "partial_agency.rrm-linear-below-gamma-over-beta",
+    "partial_agency.full-agents-lower-entropy",
+    "partial_agency.honest-only-at-fixed-points",
+]
+SMALL = {
+    IDS[0]: {"maps": ("location", "strategic", "game"), "rounds": 120, "dfo_rounds": 400, "replicates": 2},
+    IDS[1]: {"replicates": 2, "rounds": 30, "strategic_eps_values": (0.02, 8.0)},
+    IDS[2]: {
+        "instances": 6,
+        "n_starts": 11,
+        "steps": 800,
+        "slopes": (3.0, 6.0),
+        "simplex_instances": 2,
+        "simplex_steps": 300,
+    },
+    IDS[3]: {"instances": 4, "grid": 2001},
+}
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 agents move.  References are independent of the learners: PR by finite differences, the optimum by BFGS on
 PR, the class Jacobian by finite differences of the population statistic, the pooled-model fixed point by a
 scipy root of the misspecified population gradient."""
+
 import numpy as np
 import pytest
 from scipy import optimize
@@ -44,6 +45,7 @@ def test_class_statistic_perfgd_reaches_the_optimum_where_the_mean_shift_model_f
         t = t[None]
         z = s.population(t)
         return (s.grad_theta(z, t) + s.through_map_gradient(z, t, s.mean_jacobian(t)))[0]
+
     pooled_root = optimize.root(pooled_model_gradient, ps, method="hybr", options={"xtol": 1e-12}).x
     assert np.linalg.norm(pooled_model_gradient(pooled_root)) < 1e-8
     assert np.linalg.norm(pooled_root - po) > 0.3
@@ -64,4 +66,6 @@ def test_class_statistic_perfgd_reaches_the_optimum_where_the_mean_shift_model_f
 def test_statistic_validation():
     s = make_strategic_instance(0.5, n_agents=200, seed=7)
     with pytest.raises(ValueError, match="statistic"):
-        L.perfgd(s, np.zeros((1, 3)), 5, np.random.default_rng(0), n_samples=10, jacobian="estimated", statistic="moments")
+        L.perfgd(
+            s, np.zeros((1, 3)), 5, np.random.default_rng(0), n_samples=10, jacobian="estimated", statistic="moments"
+        )

@@ -1,4 +1,5 @@
 """CLI: commands run, JSON output parses, bad input exits with code 2."""
+
 import json
 
 from typer.testing import CliRunner
@@ -9,8 +10,23 @@ runner = CliRunner()
 
 
 def test_simulate_json():
-    r = runner.invoke(app, ["simulate", "--map", "location", "--eps", "0.3", "--learner", "rrm", "--rounds", "50",
-                            "--seeds", "2", "--json"])
+    r = runner.invoke(
+        app,
+        [
+            "simulate",
+            "--map",
+            "location",
+            "--eps",
+            "0.3",
+            "--learner",
+            "rrm",
+            "--rounds",
+            "50",
+            "--seeds",
+            "2",
+            "--json",
+        ],
+    )
     assert r.exit_code == 0, r.output
     out = json.loads(r.output)
     assert out["runs"][0]["dist_ps"] < 0.1 and out["runs"][0]["dist_po"] > 1.0
@@ -34,8 +50,27 @@ def test_bad_input_exit_2():
 
 
 def test_simulate_class_statistic_perfgd():
-    r = runner.invoke(app, ["simulate", "--map", "strategic", "--eps", "0.5", "--moving-label", "0", "--lr", "1",
-                            "--learner", "perfgd-class", "--seeds", "2", "--rounds", "150", "--json"])
+    r = runner.invoke(
+        app,
+        [
+            "simulate",
+            "--map",
+            "strategic",
+            "--eps",
+            "0.5",
+            "--moving-label",
+            "0",
+            "--lr",
+            "1",
+            "--learner",
+            "perfgd-class",
+            "--seeds",
+            "2",
+            "--rounds",
+            "150",
+            "--json",
+        ],
+    )
     assert r.exit_code == 0, r.output
     run = json.loads(r.output)["runs"][0]
     assert run["learner"] == "PerfGD-class" and run["dist_po"] < 0.2 < run["dist_ps"]

@@ -1,4 +1,5 @@
 """Learners' limits against closed forms (location family) and independent references (strategic classification)."""
+
 import numpy as np
 import pytest
 
@@ -26,7 +27,7 @@ def test_population_rrm_contracts_exactly_at_eps_over_gamma(loc):
     run = L.rrm(loc, theta0, 25)
     ps = np.array([1.0, -0.5]) / 0.7
     t = np.arange(26)[None, :, None]
-    expected = ps + (0.3 ** t) * (theta0[:, None, :] - ps)  # theta_t - PS = (eps/gamma)^t (theta_0 - PS)
+    expected = ps + (0.3**t) * (theta0[:, None, :] - ps)  # theta_t - PS = (eps/gamma)^t (theta_0 - PS)
     np.testing.assert_allclose(run.trajectory, expected, atol=1e-12)
 
 
@@ -78,8 +79,12 @@ def test_torch_switch_stop_vs_full():
     _close(full, loc.optimum(), 0.06)
     s = make_strategic_instance(0.5, n_agents=1000, seed=7)
     sample, loss = torch_world(s)
-    stop = performative_descent(sample, loss, np.zeros((1, 3)), "stop", rounds=150, lr=1.0, n_samples=400, seed=1, tol=0.05)
-    full = performative_descent(sample, loss, np.zeros((1, 3)), "full", rounds=150, lr=1.0, n_samples=400, seed=1, tol=0.05)
+    stop = performative_descent(
+        sample, loss, np.zeros((1, 3)), "stop", rounds=150, lr=1.0, n_samples=400, seed=1, tol=0.05
+    )
+    full = performative_descent(
+        sample, loss, np.zeros((1, 3)), "full", rounds=150, lr=1.0, n_samples=400, seed=1, tol=0.05
+    )
     assert np.linalg.norm(stop.limit[0] - s.stable_point()) < np.linalg.norm(stop.limit[0] - s.optimum())
     assert np.linalg.norm(full.limit[0] - s.optimum()) < np.linalg.norm(full.limit[0] - s.stable_point())
     with pytest.raises(ValueError, match="mode"):

@@ -1,4 +1,5 @@
 """Distribution maps against closed forms, Monte Carlo and independent solvers."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -21,13 +22,17 @@ from aflab.partial_agency.maps import (
 
 
 @settings(max_examples=25, deadline=None, derandomize=True)
-@given(eps=st.floats(0.0, 0.45), gamma=st.floats(1.0, 3.0), c=st.sampled_from([0.0, 0.5, 1.0]),
-       mu=st.floats(-3, 3).filter(lambda m: abs(m) > 0.1))
+@given(
+    eps=st.floats(0.0, 0.45),
+    gamma=st.floats(1.0, 3.0),
+    c=st.sampled_from([0.0, 0.5, 1.0]),
+    mu=st.floats(-3, 3).filter(lambda m: abs(m) > 0.1),
+)
 def test_location_family_closed_forms(eps, gamma, c, mu):
     m = location_family(eps, mu=(mu,), sigma=0.7, gamma=gamma, c=c)
     # the formulas written out by hand (Miller et al. 2021 sec. 2): PS = mu/(gamma-eps), PO = mu(1-c eps)/(gamma-2eps+c eps^2)
     assert m.stable_point()[0] == pytest.approx(mu / (gamma - eps), rel=1e-10)
-    assert m.optimum()[0] == pytest.approx(mu * (1 - c * eps) / (gamma - 2 * eps + c * eps ** 2), rel=1e-10)
+    assert m.optimum()[0] == pytest.approx(mu * (1 - c * eps) / (gamma - 2 * eps + c * eps**2), rel=1e-10)
     # PO minimises PR: an independent scalar minimiser on the closed-form PR agrees
     res = optimize.minimize_scalar(lambda t: float(m.performative_risk(np.array([[t]]))[0]))
     assert res.x == pytest.approx(m.optimum()[0], abs=1e-5)
@@ -88,8 +93,12 @@ def test_strategic_stable_and_optimal_points_differ_and_satisfy_their_equations(
     np.testing.assert_allclose(s.rrm_population(ps[None])[0], ps, atol=1e-8)
     # optimality: full performative gradient vanishes, checked by finite differences of PR
     h = 1e-6
-    fd = np.array([(s.performative_risk((po + h * e)[None]) - s.performative_risk((po - h * e)[None]))[0] / (2 * h)
-                   for e in np.eye(3)])
+    fd = np.array(
+        [
+            (s.performative_risk((po + h * e)[None]) - s.performative_risk((po - h * e)[None]))[0] / (2 * h)
+            for e in np.eye(3)
+        ]
+    )
     np.testing.assert_allclose(fd, 0, atol=1e-6)
     assert np.linalg.norm(ps - po) > 0.1
     assert s.performative_risk(po[None])[0] < s.performative_risk(ps[None])[0]
@@ -116,10 +125,12 @@ def test_mixture_can_have_several_stable_points():
 def test_game_equilibria():
     g = MultiLearnerGame(mu=[1.0, 0.5], B=[[0.5, 0.5], [0.5, 0.5]], eps=0.3)
     ps, ne = g.stable_point(), g.optimum()
+
     # at the Nash point each learner's own performative gradient vanishes (finite differences of its own risk)
     def own_risk(theta, i):
         mean = g.mu + g.eps * g.B @ theta
         return 0.5 * g.gamma * theta[i] ** 2 - theta[i] * mean[i]
+
     for i in range(2):
         e = np.eye(2)[i] * 1e-6
         assert (own_risk(ne + e, i) - own_risk(ne - e, i)) / 2e-6 == pytest.approx(0, abs=1e-7)

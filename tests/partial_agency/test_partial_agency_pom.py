@@ -1,4 +1,5 @@
 """Predict-O-Matic: fixed points vs brute force, learners' rest points, scoring incentives vs closed forms."""
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings

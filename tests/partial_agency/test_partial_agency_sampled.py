@@ -1,5 +1,6 @@
 """Predict-O-Matic learners that only see sampled outcomes: limits vs fixed points / optimal reports computed
 independently (brentq roots, grid argmax), the logistic fit vs a scipy MLE, and the claim's verdict."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -53,8 +54,9 @@ def test_full_sampled_reaches_the_score_maximiser(rule, estimator):
     p_star = xs[np.argmax(P.expected_score(xs, F(xs), rule))]
     fp = P.fixed_points(F)[0].p
     assert abs(p_star - fp) > 0.01  # the optimum is a misreport
-    run = run_sampled_predictor(np.full(4, 0.4), -6.0, [0.1, 0.4, 0.6, 0.9], rule, "full", 4000,
-                                np.random.default_rng(2), estimator=estimator)
+    run = run_sampled_predictor(
+        np.full(4, 0.4), -6.0, [0.1, 0.4, 0.6, 0.9], rule, "full", 4000, np.random.default_rng(2), estimator=estimator
+    )
     np.testing.assert_allclose(run.final, p_star, atol=0.02)
 
 
@@ -70,14 +72,16 @@ def test_logistic_fit_is_the_binomial_mle():
     def nll(v):
         f = np.clip(expit(v[0] + v[1] * (p[0] - 0.5)), 1e-15, 1 - 1e-15)
         return -float(np.sum(n * (y[0] * np.log(f) + (1 - y[0]) * np.log(1 - f))))
+
     ref = optimize.minimize(nll, np.zeros(2), method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-12}).x
     np.testing.assert_allclose(w[0], ref, atol=1e-5)
     assert abs(ref[1] - 3.0) < 1.5  # and the MLE is near the truth
 
 
 def test_full_sampled_model_recovers_F():
-    run = run_sampled_predictor(np.full(8, -0.3), 5.0, np.linspace(0.1, 0.9, 8), "log", "full", 3000,
-                                np.random.default_rng(4))
+    run = run_sampled_predictor(
+        np.full(8, -0.3), 5.0, np.linspace(0.1, 0.9, 8), "log", "full", 3000, np.random.default_rng(4)
+    )
     assert np.median(np.abs(run.model[:, 0] - (-0.3))) < 0.3
     assert np.median(np.abs(run.model[:, 1] - 5.0)) < 1.5
 
@@ -108,8 +112,13 @@ def test_sampled_claim_supported_refutable_and_draws(claim_table):
     assert v.label == "supported", v.reason
     assert v.numbers["myopic_same_fixed_point"] > 0.8
     moved = table.assign(p_sampled=np.where(table["learner"] == "full-local", 1 - table["p_known"], table["p_sampled"]))
-    moved = moved.assign(p_sampled=np.where((moved["learner"] == "full-local") & ((moved["p_known"] - 0.5).abs() < 0.1),
-                                            moved["p_known"] + 0.3, moved["p_sampled"]))
+    moved = moved.assign(
+        p_sampled=np.where(
+            (moved["learner"] == "full-local") & ((moved["p_known"] - 0.5).abs() < 0.1),
+            moved["p_known"] + 0.3,
+            moved["p_sampled"],
+        )
+    )
     assert c.verdict(cfg, moved).label == "refuted"
     figs = c.figures(cfg, table)
     assert set(figs) == {"sampled_trajectories", "sampled_entropy"}

@@ -1,4 +1,5 @@
 """Claims: the laziness slopes on a small sweep, verdict logic (incl. refutation), configs, data."""
+
 import io
 
 import numpy as np
@@ -13,14 +14,22 @@ from aflab.path_dependence.experiments import width_sweep
 from aflab.path_dependence.theory import band_label, combine_labels, loglog_slope
 
 torch.set_num_threads(1)
-IDS = ["laziness-theory", "d1-vanishes-with-width", "d2-data-scaling-preserves", "d3-large-nets-hedge",
-       "t1-first-shard-starves", "t2-early-shard-survives", "sd-reduces-starvation"]
+IDS = [
+    "laziness-theory",
+    "d1-vanishes-with-width",
+    "d2-data-scaling-preserves",
+    "d3-large-nets-hedge",
+    "t1-first-shard-starves",
+    "t2-early-shard-survives",
+    "sd-reduces-starvation",
+]
 
 
 def test_laziness_slopes_on_a_small_quick_sweep():
     """Theory (Yang & Hu 2021): NTK feature change ~ n^-1/2, muP ~ n^0 after a fixed step budget."""
-    t = width_sweep((64, 128, 256, 512, 1024), ("ntk", "mup"), seed=0, dataset="digits", n_pairs=1,
-                    steps=100, steps_early=50)
+    t = width_sweep(
+        (64, 128, 256, 512, 1024), ("ntk", "mup"), seed=0, dataset="digits", n_pairs=1, steps=100, steps_early=50
+    )
     t = t[t.budget == "final"]
     ntk = loglog_slope(t[t.parametrization == "ntk"], "feature_change")["slope"]
     mup = loglog_slope(t[t.parametrization == "mup"], "feature_change")["slope"]
@@ -32,8 +41,19 @@ def test_cnn_laziness_slopes_on_a_small_sweep():
     """The same exponents for a 1-D CNN on MNIST-1D with width = channels (fan-in = channels x kernel)."""
     from aflab.path_dependence.experiments import laziness_sweep
 
-    t = laziness_sweep((16, 32, 64, 128, 256), ("ntk", "mup"), seed=0, dataset="mnist1d", arch="cnn", members=4,
-                       n_hidden=1, base_width=16, lr=0.2, steps=60, probe=128)
+    t = laziness_sweep(
+        (16, 32, 64, 128, 256),
+        ("ntk", "mup"),
+        seed=0,
+        dataset="mnist1d",
+        arch="cnn",
+        members=4,
+        n_hidden=1,
+        base_width=16,
+        lr=0.2,
+        steps=60,
+        probe=128,
+    )
     ntk = loglog_slope(t[t.parametrization == "ntk"], "feature_change")["slope"]
     mup = loglog_slope(t[t.parametrization == "mup"], "feature_change")["slope"]
     assert -0.65 <= ntk <= -0.35, ntk
@@ -47,7 +67,7 @@ def test_loglog_slope_ci_has_its_nominal_coverage():
     hits = 0
     for _ in range(200):
         t = pd.DataFrame({"seed": np.repeat(np.arange(3), len(w)), "width": np.tile(w, 3)})
-        t["m"] = 3 * t.width ** -0.5 * np.exp(rng.normal(0, 0.1, len(t)))
+        t["m"] = 3 * t.width**-0.5 * np.exp(rng.normal(0, 0.1, len(t)))
         s = loglog_slope(t, "m")
         hits += s["ci_low"] < -0.5 < s["ci_high"]
     assert 0.88 <= hits / 200 <= 0.995
@@ -69,9 +89,18 @@ def _fake_sweep(slope_by_param: dict, metric: str, extra: dict | None = None) ->
     for p, s in slope_by_param.items():
         for seed in range(3):
             for w in (64, 256, 1024):
-                rows.append(dict(seed=seed, width=w, parametrization=p, budget="final", diverged=False,
-                                 manipulation="order", **{metric: 0.5 * (w / 64) ** s * (1 + 0.01 * seed)},
-                                 **(extra or {})))
+                rows.append(
+                    dict(
+                        seed=seed,
+                        width=w,
+                        parametrization=p,
+                        budget="final",
+                        diverged=False,
+                        manipulation="order",
+                        **{metric: 0.5 * (w / 64) ** s * (1 + 0.01 * seed)},
+                        **(extra or {}),
+                    )
+                )
     return pd.DataFrame(rows)
 
 
@@ -86,16 +115,32 @@ def test_verdicts_can_come_out_refuted_and_supported():
     assert v.label == "refuted" and v.numbers["cnn_mup_label"] == -1 and v.numbers["mup_label"] == 1
     d1 = get_claim("path_dependence.d1-vanishes-with-width")
     cfg = d1.make_config("quick")
-    table = pd.concat([_fake_sweep({"ntk": -1.0, "mup": -0.8}, "tv_distance").assign(budget=b) for b in ("early", "final")])
+    table = pd.concat(
+        [_fake_sweep({"ntk": -1.0, "mup": -0.8}, "tv_distance").assign(budget=b) for b in ("early", "final")]
+    )
     assert d1.verdict(cfg, table).label == "supported"
-    table = pd.concat([_fake_sweep({"ntk": -1.0, "mup": 0.0}, "tv_distance").assign(budget=b) for b in ("early", "final")])
+    table = pd.concat(
+        [_fake_sweep({"ntk": -1.0, "mup": 0.0}, "tv_distance").assign(budget=b) for b in ("early", "final")]
+    )
     assert d1.verdict(cfg, table).label == "refuted"
     d2 = get_claim("path_dependence.d2-data-scaling-preserves")
     assert d2.verdict(d2.make_config("quick"), table[table.parametrization == "mup"]).label == "supported"
     t2 = get_claim("path_dependence.t2-early-shard-survives")
-    rows = [dict(seed=s, width=w, parametrization="ntk", schedule=sch, rep=0, budget="final",
-                 follow_hard=0.1, follow_easy=0.1) for s in range(3) for w in (64, 512)
-            for sch in ("hard_only", "hard_first", "easy_first")]
+    rows = [
+        dict(
+            seed=s,
+            width=w,
+            parametrization="ntk",
+            schedule=sch,
+            rep=0,
+            budget="final",
+            follow_hard=0.1,
+            follow_easy=0.1,
+        )
+        for s in range(3)
+        for w in (64, 512)
+        for sch in ("hard_only", "hard_first", "easy_first")
+    ]
     rows[0]["follow_hard"] = 0.12
     assert t2.verdict(t2.make_config("quick"), pd.DataFrame(rows)).label == "refuted"
 
@@ -108,9 +153,21 @@ def test_sd_verdict_is_refuted_when_losses_starve_equally():
         for w in (64, 512):
             for loss in ("ce", "sd"):
                 for sched, acc in (("hard_only", 0.95), ("easy_first", 0.6 + 0.01 * seed)):
-                    rows.append(dict(seed=seed, parametrization="mup", width=w, rep=0, loss=loss, budget="final",
-                                     schedule=sched, hard_only_acc=acc, chance=0.1, scavenging=0.0,
-                                     follow_easy=0.9))
+                    rows.append(
+                        dict(
+                            seed=seed,
+                            parametrization="mup",
+                            width=w,
+                            rep=0,
+                            loss=loss,
+                            budget="final",
+                            schedule=sched,
+                            hard_only_acc=acc,
+                            chance=0.1,
+                            scavenging=0.0,
+                            follow_easy=0.9,
+                        )
+                    )
     table = pd.DataFrame(rows)
     assert claim.verdict(cfg, table).label == "refuted"
     better = table.copy()
@@ -128,8 +185,12 @@ def test_each_claim_runs_end_to_end_on_a_tiny_config(slug):
     if slug == "laziness-theory":  # a tiny 2-conv CNN too (the full preset's CNN depth)
         tiny.update(parametrizations=("ntk", "mup"), cnn_widths=(4, 8), cnn_n_hidden=2, cnn_steps=6, ntk_probe=3)
     if slug == "d1-vanishes-with-width":  # the manipulations no other test trains
-        tiny.update(parametrizations=("ntk", "mup"), manipulations=("perturb", "curriculum"), perturb_step=10,
-                    curriculum_steps=8)
+        tiny.update(
+            parametrizations=("ntk", "mup"),
+            manipulations=("perturb", "curriculum"),
+            perturb_step=10,
+            curriculum_steps=8,
+        )
     cfg = claim.make_config("quick", tiny)
     table = pd.concat([claim.experiment(cfg, s).assign(seed=s) for s in (0, 1)])
     assert len(table) and all(table[c].dtype != object or table[c].map(type).eq(str).all() for c in table)
@@ -190,8 +251,11 @@ def test_slab_shard_hard_feature_is_learned_alone_and_starved_next_to_the_easy_o
 
     task = data.slab_shard_task(0)
     assert (task.mask(False, True)[-1] == 1) and (task.mask(True, False)[0] == 0)
-    rows = pd.DataFrame(shard_point(width=128, parametrization="mup", seed=0, schedules=("hard_only", "both"),
-                                    reps=1, steps=1000, task="slab"))
+    rows = pd.DataFrame(
+        shard_point(
+            width=128, parametrization="mup", seed=0, schedules=("hard_only", "both"), reps=1, steps=1000, task="slab"
+        )
+    )
     fin = rows[rows.budget == "final"].set_index("schedule")
     assert fin.loc["hard_only", "hard_only_acc"] > 0.9
     assert fin.loc["both", "acc"] > 0.99 and fin.loc["both", "hard_only_acc"] < 0.7

@@ -1,4 +1,5 @@
 """CLI: help texts, bad input -> exit 2 with a message, tiny runs write their tables."""
+
 import pandas as pd
 from typer.testing import CliRunner
 
@@ -24,8 +25,26 @@ def test_bad_input_exits_2_naming_the_option():
 
 def test_tiny_sweep_and_shard_write_tables(tmp_path):
     out = tmp_path / "sweep.csv"
-    r = runner.invoke(app, ["sweep", "--widths", "16,32", "--steps", "12", "--steps-early", "4", "--pairs", "1",
-                            "--base-width", "16", "--out", str(out), "--plot", str(tmp_path / "s.png")])
+    r = runner.invoke(
+        app,
+        [
+            "sweep",
+            "--widths",
+            "16,32",
+            "--steps",
+            "12",
+            "--steps-early",
+            "4",
+            "--pairs",
+            "1",
+            "--base-width",
+            "16",
+            "--out",
+            str(out),
+            "--plot",
+            str(tmp_path / "s.png"),
+        ],
+    )
     assert r.exit_code == 0, r.output
     t = pd.read_csv(out)
     assert set(t.width) == {16, 32} and (tmp_path / "s.png").stat().st_size > 0

@@ -1,4 +1,5 @@
 """vmapped ensemble training vs an independent per-member autograd loop; manipulations' designs."""
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -12,8 +13,13 @@ torch.set_num_threads(1)
 
 
 @settings(max_examples=12, deadline=None)
-@given(p=st.sampled_from(PARAMETRIZATIONS), n_hidden=st.integers(1, 3), width=st.sampled_from([8, 32, 96]),
-       loss=st.sampled_from(["ce", "mse", "sd"]), seed=st.integers(0, 1000))
+@given(
+    p=st.sampled_from(PARAMETRIZATIONS),
+    n_hidden=st.integers(1, 3),
+    width=st.sampled_from([8, 32, 96]),
+    loss=st.sampled_from(["ce", "mse", "sd"]),
+    seed=st.integers(0, 1000),
+)
 def test_both_ensemble_engines_equal_the_plain_loop(p, n_hidden, width, loss, seed):
     g = torch.Generator().manual_seed(seed)
     x, y = torch.randn(40, 6, generator=g), torch.randint(0, 3, (40,), generator=g)
@@ -29,8 +35,9 @@ def test_both_ensemble_engines_equal_the_plain_loop(p, n_hidden, width, loss, se
     first = train_ensemble(spec, p0, x, y, idx[:, :1], lr=0.05, loss=loss, sd_lambda=0.3).loss_curve[0]
     logits = torch.stack([torch.relu(x[idx[e, 0]] @ p0["layers.0.weight"][e].T) for e in range(3)])
     if n_hidden == 1:
-        ref = torch.stack([loss_value(logits[e] @ p0["layers.1.weight"][e].T, y[idx[e, 0]], loss, 0.3)
-                           for e in range(3)])
+        ref = torch.stack(
+            [loss_value(logits[e] @ p0["layers.1.weight"][e].T, y[idx[e, 0]], loss, 0.3) for e in range(3)]
+        )
         assert torch.allclose(first, ref, rtol=1e-5, atol=1e-6)
 
 

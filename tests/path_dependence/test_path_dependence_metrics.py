@@ -1,4 +1,5 @@
 """Metrics against brute-force / closed-form references."""
+
 import numpy as np
 import pytest
 import torch
@@ -6,8 +7,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aflab.path_dependence.ensemble import init_ensemble
-from aflab.path_dependence.metrics import (disagreement, kernel_distance, linear_cka, lmc_barrier, ntk_distance,
-                                           ntk_gram, relative_feature_change, relative_weight_change, tv_distance)
+from aflab.path_dependence.metrics import (
+    disagreement,
+    kernel_distance,
+    linear_cka,
+    lmc_barrier,
+    ntk_distance,
+    ntk_gram,
+    relative_feature_change,
+    relative_weight_change,
+    tv_distance,
+)
 from aflab.path_dependence.parametrization import MLPSpec
 
 torch.set_num_threads(1)
@@ -21,7 +31,7 @@ def test_ntk_gram_matches_closed_form_for_one_hidden_layer():
     w, v = p["layers.0.weight"], p["layers.1.weight"]
     z = x @ w.T
     h, act = torch.relu(z), (z > 0).float()
-    ref = 3 * h @ h.T + (x @ x.T) * ((act * (v ** 2).sum(0)) @ act.T)
+    ref = 3 * h @ h.T + (x @ x.T) * ((act * (v**2).sum(0)) @ act.T)
     assert torch.allclose(ntk_gram(spec, p, x), ref, rtol=1e-4, atol=1e-5)
 
 
@@ -76,7 +86,9 @@ def test_lmc_barrier_and_feature_change():
     assert lmc_barrier(spec, pa, pb, x, y) >= 0
     assert torch.allclose(relative_feature_change(spec, ens, ens, x), torch.zeros(2, 1))
     doubled = {"layers.0.weight": 2 * ens["layers.0.weight"], "layers.1.weight": ens["layers.1.weight"]}
-    assert torch.allclose(relative_feature_change(spec, ens, doubled, x), torch.ones(2, 1), atol=1e-6)  # relu(2z)=2relu(z)
+    assert torch.allclose(
+        relative_feature_change(spec, ens, doubled, x), torch.ones(2, 1), atol=1e-6
+    )  # relu(2z)=2relu(z)
     assert torch.allclose(ntk_distance(spec, ens, ens, x[:4], [0, 1]), torch.zeros(2), atol=1e-6)
 
 
@@ -92,8 +104,11 @@ def test_cnn_ntk_gram_matches_a_loop_of_backward_passes():
         for k, v in net.named_parameters():
             v.copy_(p[k])
     out = net(x)
-    rows = [torch.cat([g.flatten() for g in torch.autograd.grad(out[i, c], list(net.parameters()), retain_graph=True)])
-            for i in range(4) for c in range(3)]
+    rows = [
+        torch.cat([g.flatten() for g in torch.autograd.grad(out[i, c], list(net.parameters()), retain_graph=True)])
+        for i in range(4)
+        for c in range(3)
+    ]
     jac = torch.stack(rows).view(4, 3, -1)
     ref = torch.einsum("ick,jck->ij", jac, jac)
     assert torch.allclose(ntk_gram(spec, p, x), ref, rtol=1e-4, atol=1e-6)

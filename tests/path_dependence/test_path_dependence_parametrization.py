@@ -1,4 +1,5 @@
 """Parametrizations against their definitions (Yang & Hu 2021, Table 3) and against the `mup` package."""
+
 import math
 
 import pytest
@@ -7,8 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aflab.path_dependence.ensemble import forward_ensemble, init_ensemble, train_ensemble
-from aflab.path_dependence.parametrization import (PARAMETRIZATIONS, MLPSpec, init_params, layer_scales,
-                                                   lr_multipliers)
+from aflab.path_dependence.parametrization import PARAMETRIZATIONS, MLPSpec, init_params, layer_scales, lr_multipliers
 
 torch.set_num_threads(1)
 
@@ -26,7 +26,7 @@ def test_all_parametrizations_coincide_at_base_width(d, k, n_hidden, n0):
 @settings(max_examples=30, deadline=None)
 @given(m_exp=st.integers(0, 8), n_hidden=st.integers(1, 3))
 def test_scales_follow_the_definitions(m_exp, n_hidden):
-    n0, m = 16, 2 ** m_exp
+    n0, m = 16, 2**m_exp
     n, d, k = n0 * m, 7, 3
     s = {p: layer_scales(MLPSpec(d, n, k, n_hidden, p, n0)) for p in PARAMETRIZATIONS}
     # init: SP/NTK/SP-1/n use 1/sqrt(fan_in) (He gain on ReLU layers); muP readout variance ~ 1/n^2
@@ -80,8 +80,8 @@ def test_update_sizes_vs_width_match_theory():
     ratio = {p: _one_step_output_change(p, hi) / _one_step_output_change(p, lo) for p in PARAMETRIZATIONS}
     assert 0.6 < ratio["ntk"] < 1.6
     assert 0.6 < ratio["mup"] < 1.6
-    assert ratio["sp"] > 4          # theory: 8 (readout update ~ n)
-    assert ratio["sp_lr1n"] < 1.6    # every layer slowed by 1/n: at most constant
+    assert ratio["sp"] > 4  # theory: 8 (readout update ~ n)
+    assert ratio["sp_lr1n"] < 1.6  # every layer slowed by 1/n: at most constant
 
 
 def test_hidden_weight_update_spectral_vs_frobenius_under_mup():
@@ -97,8 +97,10 @@ def test_hidden_weight_update_spectral_vs_frobenius_under_mup():
         p2 = train_ensemble(spec, p1, x, y, torch.arange(32).expand(1, 1, 32), lr=0.5).params
         dw = p2["layers.1.weight"][0] - p1["layers.1.weight"][0]
         w = p1["layers.1.weight"][0]
-        out[n] = (float(torch.linalg.matrix_norm(dw, 2) / torch.linalg.matrix_norm(w, 2)),
-                  float(torch.linalg.matrix_norm(dw) / torch.linalg.matrix_norm(w)))
+        out[n] = (
+            float(torch.linalg.matrix_norm(dw, 2) / torch.linalg.matrix_norm(w, 2)),
+            float(torch.linalg.matrix_norm(dw) / torch.linalg.matrix_norm(w)),
+        )
     spec_ratio, frob_ratio = out[1024][0] / out[64][0], out[1024][1] / out[64][1]
     assert 0.4 < spec_ratio < 2.5
     assert frob_ratio < 0.5  # theory: rank-limited update, Frobenius ratio ~ sqrt(64/1024) = 0.25
@@ -112,16 +114,24 @@ def test_mup_matches_the_mup_package():
     d, k, n0, n, lr = 12, 4, 16, 128, 0.3
 
     def build(width):
-        return nn.Sequential(nn.Linear(d, width, bias=False), nn.ReLU(), nn.Linear(width, width, bias=False),
-                             nn.ReLU(), mup.MuReadout(width, k, bias=False))
+        return nn.Sequential(
+            nn.Linear(d, width, bias=False),
+            nn.ReLU(),
+            nn.Linear(width, width, bias=False),
+            nn.ReLU(),
+            mup.MuReadout(width, k, bias=False),
+        )
 
     torch.manual_seed(0)
     model = build(n)
     mup.set_base_shapes(model, build(n0), delta=build(2 * n0))
     opt = mup.MuSGD(model.parameters(), lr=lr)
     m = n / n0
-    eff = {"layers.0.weight": model[0].weight, "layers.1.weight": model[2].weight,
-           "layers.2.weight": model[4].weight / m}  # MuReadout multiplies its input by 1/width_mult
+    eff = {
+        "layers.0.weight": model[0].weight,
+        "layers.1.weight": model[2].weight,
+        "layers.2.weight": model[4].weight / m,
+    }  # MuReadout multiplies its input by 1/width_mult
     spec = MLPSpec(d, n, k, 2, "mup", n0)
     ours = {kk: v.detach().clone()[None] for kk, v in eff.items()}
     # init scales: mup's readout effective std ~ n0/n relative to base, like ours (constants aside)
@@ -133,8 +143,11 @@ def test_mup_matches_the_mup_package():
     torch.nn.functional.cross_entropy(model(x), y).backward()
     opt.step()
     after = train_ensemble(spec, ours, x, y, torch.arange(16).expand(1, 1, 16), lr=lr).params
-    got = {"layers.0.weight": model[0].weight, "layers.1.weight": model[2].weight,
-           "layers.2.weight": model[4].weight / m}
+    got = {
+        "layers.0.weight": model[0].weight,
+        "layers.1.weight": model[2].weight,
+        "layers.2.weight": model[4].weight / m,
+    }
     for kk in got:
         delta_mup = got[kk].detach() - ours[kk][0]
         delta_ours = after[kk][0] - ours[kk][0]
@@ -179,6 +192,18 @@ def test_cnn_ensemble_equals_plain_loop_and_sweep_point_runs():
         assert torch.allclose(fast[k], slow[k], rtol=1e-4, atol=1e-6), k
     with pytest.raises(ValueError, match="fused"):
         train_ensemble(spec, p0, x, y, idx, lr=0.05, engine="fused")
-    rows = sweep_point(dataset="slab", width=8, parametrization="ntk", seed=0, n_pairs=1, steps=6, steps_early=3,
-                       arch="cnn", base_width=8, n_hidden=2)
-    assert {r["arch"] for r in rows} == {"cnn"} and all(r["feature_change"] >= 0 for r in rows if r["budget"] != "curve")
+    rows = sweep_point(
+        dataset="slab",
+        width=8,
+        parametrization="ntk",
+        seed=0,
+        n_pairs=1,
+        steps=6,
+        steps_early=3,
+        arch="cnn",
+        base_width=8,
+        n_hidden=2,
+    )
+    assert {r["arch"] for r in rows} == {"cnn"} and all(
+        r["feature_change"] >= 0 for r in rows if r["budget"] != "curve"
+    )

@@ -1,4 +1,5 @@
 """The registered theory/solver/MC claims: small configs reach their verdicts, doctored tables are refuted."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,9 +7,8 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from aflab.core import ConfigError, get_claim
-
 import aflab.waluigi.claims  # noqa: F401  (registers the claims)
+from aflab.core import ConfigError, get_claim
 
 SMALL = {
     "waluigi.unbounded-never-certain": {"n_traj": 3000, "t_max": 250},
@@ -73,7 +73,10 @@ def test_hazard_k_refuted_when_shapes_swap(runs):
     claim, cfg, table = runs["waluigi.hazard-vs-k"]
     bad = table.copy()
     s, b = (bad.part == "solver") & (bad.prior == "single"), (bad.part == "solver") & (bad.prior == "beta")
-    bad.loc[s, "eps_solver"], bad.loc[b, "eps_solver"] = bad.loc[b, "eps_solver"].to_numpy(), bad.loc[s, "eps_solver"].to_numpy()
+    bad.loc[s, "eps_solver"], bad.loc[b, "eps_solver"] = (
+        bad.loc[b, "eps_solver"].to_numpy(),
+        bad.loc[s, "eps_solver"].to_numpy(),
+    )
     assert claim.verdict(cfg, bad).label == "refuted"
 
 
@@ -94,13 +97,16 @@ def test_split_refuted_when_collapse_never_wins(runs):
     assert claim.verdict(cfg, bad).label == "refuted"
 
 
-@pytest.mark.parametrize("claim_id, key, value", [
-    ("waluigi.unbounded-never-certain", "h", 0.0),
-    ("waluigi.window-inevitable", "ks", (0, 4)),
-    ("waluigi.approx-absorbing", "r", 1.0),
-    ("waluigi.competing-classes", "p_repetition", 0.8),
-    ("waluigi.hazard-vs-k", "k_max", 4),
-])
+@pytest.mark.parametrize(
+    "claim_id, key, value",
+    [
+        ("waluigi.unbounded-never-certain", "h", 0.0),
+        ("waluigi.window-inevitable", "ks", (0, 4)),
+        ("waluigi.approx-absorbing", "r", 1.0),
+        ("waluigi.competing-classes", "p_repetition", 0.8),
+        ("waluigi.hazard-vs-k", "k_max", 4),
+    ],
+)
 def test_bad_config_is_a_clear_error(claim_id, key, value):
     with pytest.raises(ConfigError):
         get_claim(claim_id).make_config("quick", {key: value})

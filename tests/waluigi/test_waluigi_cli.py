@@ -1,4 +1,5 @@
 """``aflab waluigi ...`` commands (theory / solver / Monte Carlo): output and exit codes."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,31 +10,37 @@ from aflab.waluigi.cli import app
 runner = CliRunner()
 
 
-@pytest.mark.parametrize("args, expect", [
-    (["theory", "--ks", "4,8"], "P(ever transition) = 0.5"),
-    (["theory", "--beta", "0.5,2", "--ks", "4,16"], "eps_k"),
-    (["solve", "--r", "0.5", "--k", "6"], "mean exit time from the waluigi class = 126"),
-    (["simulate", "--k", "6", "--n-traj", "2000", "--t-max", "100"], "token-steps"),
-    (["simulate", "--k", "0", "--n-traj", "500", "--t-max", "50"], "token-steps"),
-    (["hazard", "--ks", "4,8,16,32"], "better fit"),
-    (["exit", "--ks", "1,3", "--n-traj", "200"], "closed form"),
-    (["split", "--ks", "1,4", "--n-traj", "1000"], "never 0.4000"),
-])
+@pytest.mark.parametrize(
+    "args, expect",
+    [
+        (["theory", "--ks", "4,8"], "P(ever transition) = 0.5"),
+        (["theory", "--beta", "0.5,2", "--ks", "4,16"], "eps_k"),
+        (["solve", "--r", "0.5", "--k", "6"], "mean exit time from the waluigi class = 126"),
+        (["simulate", "--k", "6", "--n-traj", "2000", "--t-max", "100"], "token-steps"),
+        (["simulate", "--k", "0", "--n-traj", "500", "--t-max", "50"], "token-steps"),
+        (["hazard", "--ks", "4,8,16,32"], "better fit"),
+        (["exit", "--ks", "1,3", "--n-traj", "200"], "closed form"),
+        (["split", "--ks", "1,4", "--n-traj", "1000"], "never 0.4000"),
+    ],
+)
 def test_commands_run(args, expect):
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     assert expect in res.output
 
 
-@pytest.mark.parametrize("args, msg", [
-    (["theory", "--h", "1.5"], "waluigi.h must lie in (0, 1]"),
-    (["theory", "--ks", "4,x"], "--ks must be comma-separated integers"),
-    (["theory", "--ks", "0"], "k must be an integer >= 1"),
-    (["simulate", "--k", "-1"], "--k must be >= 0"),
-    (["simulate", "--p-waluigi", "1.5"], "p_waluigi"),
-    (["theory", "--beta", "0.5"], "--beta must be 'a,b'"),
-    (["exit", "--r", "1.5"], "must lie in"),
-])
+@pytest.mark.parametrize(
+    "args, msg",
+    [
+        (["theory", "--h", "1.5"], "waluigi.h must lie in (0, 1]"),
+        (["theory", "--ks", "4,x"], "--ks must be comma-separated integers"),
+        (["theory", "--ks", "0"], "k must be an integer >= 1"),
+        (["simulate", "--k", "-1"], "--k must be >= 0"),
+        (["simulate", "--p-waluigi", "1.5"], "p_waluigi"),
+        (["theory", "--beta", "0.5"], "--beta must be 'a,b'"),
+        (["exit", "--r", "1.5"], "must lie in"),
+    ],
+)
 def test_bad_input_exits_2(args, msg):
     res = runner.invoke(app, args)
     assert res.exit_code == 2, res.output

@@ -4,6 +4,7 @@ The model loads once per module (about 20 s on CPU). The scoring engine (cached,
 vocab head only at scored positions) is checked against a plain full forward pass; the verdict
 logic against synthetic tables whose answer is known.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -81,16 +82,32 @@ def synthetic_table(full_late_slope: float, window_late_slope: float, n_probes: 
     rng = np.random.default_rng(0)
     rows = []
     for n in (0, 1, 2, 4, 6, 8, 11, 16, 23, 32):
-        for cond, k, slope in (("full", 0, full_late_slope), ("window-sliding", 64, window_late_slope),
-                               ("window-pinned", 64, window_late_slope)):
+        for cond, k, slope in (
+            ("full", 0, full_late_slope),
+            ("window-sliding", 64, window_late_slope),
+            ("window-pinned", 64, window_late_slope),
+        ):
             base = -2 * np.log2(n + 1) if n <= 4 else -2 * np.log2(5) + slope * np.log2(n / 4)
             if cond != "full" and n > 4:
                 base += 3.0
             base += rng.normal(0, 0.15)
             for p in range(n_probes):
-                rows.append(dict(experiment="decay", condition=cond, k=k, n=n, m=0, history_tokens=30 * n,
-                                 context_tokens=30 * n, probe=p, logp_violating=0.0, logp_consistent=0.0,
-                                 log_odds=base + rng.normal(0, 0.1), seed=0))
+                rows.append(
+                    dict(
+                        experiment="decay",
+                        condition=cond,
+                        k=k,
+                        n=n,
+                        m=0,
+                        history_tokens=30 * n,
+                        context_tokens=30 * n,
+                        probe=p,
+                        logp_violating=0.0,
+                        logp_consistent=0.0,
+                        log_odds=base + rng.normal(0, 0.1),
+                        seed=0,
+                    )
+                )
     return pd.DataFrame(rows)
 
 
@@ -107,8 +124,11 @@ def test_verdict_logic_on_synthetic_curves():
 @needs_lm
 def test_chat_segments_match_the_chat_template(lm):
     tok = lm.tokenizer
-    msgs = [{"role": "system", "content": lm_probe.PERSONA_SYSTEM_PROMPT},
-            {"role": "user", "content": "Where is Rome?"}, {"role": "assistant", "content": "rome is in italy."}]
+    msgs = [
+        {"role": "system", "content": lm_probe.PERSONA_SYSTEM_PROMPT},
+        {"role": "user", "content": "Where is Rome?"},
+        {"role": "assistant", "content": "rome is in italy."},
+    ]
     ref = tok.apply_chat_template(msgs, tokenize=True)
     ref = ref["input_ids"] if hasattr(ref, "keys") else ref
     mine = np.concatenate([lm_probe.system_ids(tok), lm_probe.turn_ids(tok, "Where is Rome?", "rome is in italy.")])
@@ -137,8 +157,9 @@ def test_batched_cached_scores_equal_a_plain_forward(lm):
 
 @needs_lm
 def test_small_probe_behaves_as_the_window_semantics_require(lm):
-    spec = lm_probe.ProbeSpec(n_grid=(0, 1, 4), windows=(40,), n_probes=2, inject_turns=4,
-                              inject_m=(1, 4), inject_window=40)
+    spec = lm_probe.ProbeSpec(
+        n_grid=(0, 1, 4), windows=(40,), n_probes=2, inject_turns=4, inject_m=(1, 4), inject_window=40
+    )
     t = lm_probe.run_probe(lm, spec, seed=3).assign(seed=0)
     d = t[t.experiment == "decay"].set_index(["condition", "k", "n", "probe"])["log_odds"]
     # a window wider than the history sees exactly the full context
@@ -158,8 +179,11 @@ def test_small_probe_behaves_as_the_window_semantics_require(lm):
 
 
 def test_late_slope_recovers_an_exact_line():
-    rows = [dict(experiment="decay", condition="full", k=0, n=n, probe=p, seed=0,
-                 log_odds=3.0 - 0.7 * np.log2(n) + p) for n in (4, 8, 16, 32) for p in range(3)]
+    rows = [
+        dict(experiment="decay", condition="full", k=0, n=n, probe=p, seed=0, log_odds=3.0 - 0.7 * np.log2(n) + p)
+        for n in (4, 8, 16, 32)
+        for p in range(3)
+    ]
     slope, se, pts = lm_probe.late_slope(pd.DataFrame(rows), "full", 0, 4)
     assert slope == pytest.approx(-0.7, abs=1e-12) and se == pytest.approx(0.0, abs=1e-9) and pts == 4
 
@@ -177,7 +201,6 @@ def test_cli_rejects_bad_windows_without_loading_the_model():
 def test_sampled_rollout_is_checked(lm):
     s = lm_probe.sampled_violations(lm, n_turns=2, n_samples=1, seed=0, max_new_tokens=8)
     assert len(s) == 1 and s["violates"].iloc[0] == lm_probe.violates_lowercase(s["reply"].iloc[0])
-
 
 
 # ------------------------------------------------------------------ second persona: banned word
@@ -215,8 +238,16 @@ def test_cli_rejects_an_unknown_persona_without_loading_the_model():
 
 @needs_lm
 def test_banned_word_probe(lm):
-    spec = lm_probe.ProbeSpec(n_grid=(0, 1, 4), windows=(40,), n_probes=2, inject_turns=4,
-                              inject_m=(1, 4), inject_window=40, pinned=True, persona="banned-word")
+    spec = lm_probe.ProbeSpec(
+        n_grid=(0, 1, 4),
+        windows=(40,),
+        n_probes=2,
+        inject_turns=4,
+        inject_m=(1, 4),
+        inject_window=40,
+        pinned=True,
+        persona="banned-word",
+    )
     t = lm_probe.run_probe(lm, spec, seed=5).assign(seed=0)
     assert set(t.persona) == {"banned-word"}
     d = t[t.experiment == "decay"].set_index(["condition", "k", "n", "probe"])["log_odds"]

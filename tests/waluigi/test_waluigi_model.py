@@ -1,6 +1,6 @@
 """Model: the Bayes reader against a brute-force sum over defection times; sampling; validation."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import numpy as np
 import pytest
@@ -34,7 +34,9 @@ def _seq_prob_type(seq, h, em, ep):
     n = len(seq)
     total = (1 - h) ** n * np.prod([em[x] for x in seq])
     for d in range(1, n + 1):
-        total += (1 - h) ** (d - 1) * h * np.prod([em[x] for x in seq[: d - 1]]) * np.prod([ep[x] for x in seq[d - 1:]])
+        total += (
+            (1 - h) ** (d - 1) * h * np.prod([em[x] for x in seq[: d - 1]]) * np.prod([ep[x] for x in seq[d - 1 :]])
+        )
     return total
 
 
@@ -79,8 +81,12 @@ def brute_predictive(mix: PersonaMixture, window, include_prompt=True):
         w = w + np.array(mix.prompt.log_evidence)
     w = np.exp(w - w.max())
     seq = [int(x) for x in window if x >= 0]
-    joint = np.array([[wi * _persona_seq_prob(mix.alphabet, p, seq + [x]) for x in range(mix.alphabet.size)]
-                      for wi, p in zip(w, mix.personas)])
+    joint = np.array(
+        [
+            [wi * _persona_seq_prob(mix.alphabet, p, seq + [x]) for x in range(mix.alphabet.size)]
+            for wi, p in zip(w, mix.personas)
+        ]
+    )
     if joint.sum() == 0:  # impossible window: the reader answers as for the empty window (documented)
         return brute_predictive(mix, [], include_prompt)
     return joint.sum(0) / joint.sum(), joint.sum(1) / joint.sum()
@@ -89,13 +95,17 @@ def brute_predictive(mix: PersonaMixture, window, include_prompt=True):
 MIXTURES = {
     "single": standard_mixture(h=0.15, r=0.6, p_waluigi=0.4, delta=0.03),
     "absorbing": standard_mixture(h=0.3, r=1.0, p_waluigi=0.5),
-    "discrete": PersonaMixture((Luigi(0.02), WaluigiPopulation(DiscreteHazardPrior((0.05, 0.4), (0.7, 0.3)), r=0.8)),
-                               (0.6, 0.4)),
+    "discrete": PersonaMixture(
+        (Luigi(0.02), WaluigiPopulation(DiscreteHazardPrior((0.05, 0.4), (0.7, 0.3)), r=0.8)), (0.6, 0.4)
+    ),
     "beta": standard_mixture(beta=(0.7, 2.5), r=0.7, p_waluigi=0.5, n_nodes=6),
     "ternary": standard_mixture(h=0.2, r=0.9, p_waluigi=0.3, delta=0.05, g=0.1, p_repetition=0.3, rho=0.8),
     "prompted": standard_mixture(h=0.2, r=0.5, p_waluigi=0.5, prompt=SystemPrompt((0.0, -1.5), "pinned")),
-    "big-alphabet": PersonaMixture((Luigi(0.1), Waluigi(0.25, 0.5, 0.1), Repetition(0.1, 0.6)), (0.5, 0.3, 0.2),
-                                   TokenAlphabet(5, revealing=(1, 3), collapse=(4,))),
+    "big-alphabet": PersonaMixture(
+        (Luigi(0.1), Waluigi(0.25, 0.5, 0.1), Repetition(0.1, 0.6)),
+        (0.5, 0.3, 0.2),
+        TokenAlphabet(5, revealing=(1, 3), collapse=(4,)),
+    ),
 }
 
 
@@ -132,11 +142,11 @@ def test_tables_equal_direct_predictive(name):
     V, k = mix.alphabet.size, 4 if mix.alphabet.size < 5 else 3
     tables = predictive_tables(mix, k, max_elements=64)  # tiny blocks exercise the chunked descent
     for j in range(k + 1):
-        wins = index_windows(np.arange(V ** j), j, V) if j else np.full((1, 1), -1)
+        wins = index_windows(np.arange(V**j), j, V) if j else np.full((1, 1), -1)
         np.testing.assert_allclose(tables[j], bayes_predictive(mix, wins), rtol=1e-10, atol=1e-14)
     F = np.array(mix.alphabet.neutral)
     sub = predictive_tables(mix, k, window_tokens=F)
-    wins = F[index_windows(np.arange(F.size ** k), k, F.size)]
+    wins = F[index_windows(np.arange(F.size**k), k, F.size)]
     np.testing.assert_allclose(sub[k], bayes_predictive(mix, wins), rtol=1e-10)
 
 
@@ -165,14 +175,21 @@ def test_sample_personas_and_prompt_conditioning():
     mix = standard_mixture(h=0.2, p_waluigi=0.5, prompt=SystemPrompt((0.0, np.log(3.0))))
     _, who, hz = sample_documents(mix, 40_000, 3, np.random.default_rng(1), return_personas=True)
     assert abs(who.mean() - 0.5) < 0.02 and np.all(hz[who == 0] == 0) and np.all(hz[who == 1] == 0.2)
-    _, who, _ = sample_documents(mix, 40_000, 3, np.random.default_rng(1), condition_on_prompt=True,
-                                 return_personas=True)
+    _, who, _ = sample_documents(
+        mix, 40_000, 3, np.random.default_rng(1), condition_on_prompt=True, return_personas=True
+    )
     assert abs(who.mean() - 0.75) < 0.02
 
 
 @settings(max_examples=40, deadline=None)
-@given(h=st.floats(0.01, 1.0), r=st.floats(0.0, 1.0), pw=st.floats(0.01, 0.99), delta=st.floats(0.0, 0.5),
-       seed=st.integers(0, 10**6), k=st.integers(1, 8))
+@given(
+    h=st.floats(0.01, 1.0),
+    r=st.floats(0.0, 1.0),
+    pw=st.floats(0.01, 0.99),
+    delta=st.floats(0.0, 0.5),
+    seed=st.integers(0, 10**6),
+    k=st.integers(1, 8),
+)
 def test_predictive_is_a_distribution(h, r, pw, delta, seed, k):
     mix = standard_mixture(h=h, r=r, p_waluigi=pw, delta=delta)
     wins = np.random.default_rng(seed).integers(-1, 2, size=(16, k))
@@ -184,24 +201,30 @@ def test_predictive_is_a_distribution(h, r, pw, delta, seed, k):
 
 
 # ---------------------------------------------------------------- validation
-@pytest.mark.parametrize("make, field", [
-    (lambda: Waluigi(h=0.0), "h"),
-    (lambda: Waluigi(h=1.5), "h"),
-    (lambda: Waluigi(h=0.1, r=-0.1), "r"),
-    (lambda: Luigi(delta=1.0), "delta"),
-    (lambda: Repetition(g=0.0), "g"),
-    (lambda: DiscreteHazardPrior((0.1, 0.2), (0.5, 0.6)), "sum to 1"),
-    (lambda: DiscreteHazardPrior((0.1,), (0.5, 0.5)), "one weight per hazard"),
-    (lambda: BetaHazardPrior(0.0, 1.0), "a must be > 0"),
-    (lambda: PersonaMixture((Luigi(), Waluigi(0.1)), (0.7, 0.4)), "sum to 1"),
-    (lambda: PersonaMixture((Luigi(), Waluigi(0.1)), (1.0,)), "one prior weight per persona"),
-    (lambda: PersonaMixture((Luigi(), Repetition(0.1)), (0.5, 0.5)), "collapse"),
-    (lambda: PersonaMixture((Luigi(), Waluigi(0.1)), (0.5, 0.5), TokenAlphabet(2, revealing=())), "revealing"),
-    (lambda: TokenAlphabet(2, revealing=(2,)), "outside"),
-    (lambda: TokenAlphabet(2, revealing=(0, 1)), "neutral"),
-    (lambda: PersonaMixture((Luigi(), Waluigi(0.1)), (0.5, 0.5), prompt=SystemPrompt((0.0,))), "one log-likelihood"),
-    (lambda: SystemPrompt((0.0, 0.0), mode="floating"), "pinned"),
-])
+@pytest.mark.parametrize(
+    "make, field",
+    [
+        (lambda: Waluigi(h=0.0), "h"),
+        (lambda: Waluigi(h=1.5), "h"),
+        (lambda: Waluigi(h=0.1, r=-0.1), "r"),
+        (lambda: Luigi(delta=1.0), "delta"),
+        (lambda: Repetition(g=0.0), "g"),
+        (lambda: DiscreteHazardPrior((0.1, 0.2), (0.5, 0.6)), "sum to 1"),
+        (lambda: DiscreteHazardPrior((0.1,), (0.5, 0.5)), "one weight per hazard"),
+        (lambda: BetaHazardPrior(0.0, 1.0), "a must be > 0"),
+        (lambda: PersonaMixture((Luigi(), Waluigi(0.1)), (0.7, 0.4)), "sum to 1"),
+        (lambda: PersonaMixture((Luigi(), Waluigi(0.1)), (1.0,)), "one prior weight per persona"),
+        (lambda: PersonaMixture((Luigi(), Repetition(0.1)), (0.5, 0.5)), "collapse"),
+        (lambda: PersonaMixture((Luigi(), Waluigi(0.1)), (0.5, 0.5), TokenAlphabet(2, revealing=())), "revealing"),
+        (lambda: TokenAlphabet(2, revealing=(2,)), "outside"),
+        (lambda: TokenAlphabet(2, revealing=(0, 1)), "neutral"),
+        (
+            lambda: PersonaMixture((Luigi(), Waluigi(0.1)), (0.5, 0.5), prompt=SystemPrompt((0.0,))),
+            "one log-likelihood",
+        ),
+        (lambda: SystemPrompt((0.0, 0.0), mode="floating"), "pinned"),
+    ],
+)
 def test_bad_parameters_raise_clear_errors(make, field):
     with pytest.raises(ValueError, match=field):
         make()

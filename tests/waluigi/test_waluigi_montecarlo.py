@@ -1,4 +1,5 @@
 """Monte Carlo of self-conditioned generation vs the closed forms, within 3 standard errors, on a grid."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,15 +20,19 @@ from aflab.waluigi.model import (
 
 def make_mixture(prior: str, h: float, r: float, prompt: str = "none") -> PersonaMixture:
     """The grid's mixtures (same family as test_waluigi_theory_solver.py)."""
-    sp = {"none": None, "pinned": SystemPrompt((0.0, -1.0), "pinned"),
-          "sliding0": SystemPrompt((0.0, -1.0), "sliding", 0),
-          "sliding2": SystemPrompt((0.5, -0.5), "sliding", 2)}[prompt]
+    sp = {
+        "none": None,
+        "pinned": SystemPrompt((0.0, -1.0), "pinned"),
+        "sliding0": SystemPrompt((0.0, -1.0), "sliding", 0),
+        "sliding2": SystemPrompt((0.5, -0.5), "sliding", 2),
+    }[prompt]
     if prior == "single":
         return standard_mixture(h=h, r=r, p_waluigi=0.4, prompt=sp)
     if prior == "beta":
         return standard_mixture(beta=(h * 10, 3.0), r=r, p_waluigi=0.4, prompt=sp, n_nodes=24)
     pop = WaluigiPopulation(DiscreteHazardPrior((h, h / 5, min(1.0, 3 * h)), (0.5, 0.3, 0.2)), r=r)
     return PersonaMixture((Luigi(), pop), (0.6, 0.4), prompt=sp)
+
 
 Z = 3.0
 
@@ -36,15 +41,22 @@ def _checkpoints(S: np.ndarray) -> list[int]:
     """Times where the survival is at 0.8, 0.5, 0.2, 0.05 of its range (read off the theory curve)."""
     out = []
     for level in (0.8, 0.5, 0.2, 0.05):
-        idx = int(np.argmax(S <= level))
+        idx = int(np.argmax(level >= S))
         if S[idx] <= level and idx > 0:
             out.append(idx)
     return sorted(set(out))
 
 
-MC_GRID = [("single", 0.05, 1.0, 4, "none"), ("single", 0.3, 0.4, 8, "none"), ("beta", 0.08, 0.7, 6, "none"),
-           ("discrete", 0.1, 1.0, 3, "none"), ("discrete", 0.2, 0.3, 10, "none"), ("single", 0.1, 0.5, 5, "pinned"),
-           ("single", 0.1, 0.5, 5, "sliding0"), ("beta", 0.05, 1.0, 16, "sliding2")]
+MC_GRID = [
+    ("single", 0.05, 1.0, 4, "none"),
+    ("single", 0.3, 0.4, 8, "none"),
+    ("beta", 0.08, 0.7, 6, "none"),
+    ("discrete", 0.1, 1.0, 3, "none"),
+    ("discrete", 0.2, 0.3, 10, "none"),
+    ("single", 0.1, 0.5, 5, "pinned"),
+    ("single", 0.1, 0.5, 5, "sliding0"),
+    ("beta", 0.05, 1.0, 16, "sliding2"),
+]
 
 
 @pytest.mark.parametrize("prior, h, r, k, prompt", MC_GRID)
@@ -63,8 +75,9 @@ def test_window_mc_survival_and_floor_vs_closed_form(prior, h, r, k, prompt):
     assert exposure > 0 and abs(lam - eps) <= Z * np.sqrt(eps * (1 - eps) / exposure)
 
 
-@pytest.mark.parametrize("prior, h, r", [("single", 0.05, 1.0), ("single", 0.3, 0.4), ("beta", 0.08, 0.7),
-                                         ("discrete", 0.1, 1.0)])
+@pytest.mark.parametrize(
+    "prior, h, r", [("single", 0.05, 1.0), ("single", 0.3, 0.4), ("beta", 0.08, 0.7), ("discrete", 0.1, 1.0)]
+)
 def test_unbounded_mc_vs_closed_form(prior, h, r):
     mix = make_mixture(prior, h, r)
     T = 150
@@ -123,7 +136,7 @@ def test_kaplan_meier_reduces_to_empirical_without_censoring():
     rng = np.random.default_rng(0)
     T = rng.geometric(0.1, size=2000) - 1
     km = mc.kaplan_meier(T, np.ones_like(T, bool), 40)
-    emp = np.array([(T >= t).mean() for t in range(41)])
+    emp = np.array([(t <= T).mean() for t in range(41)])
     np.testing.assert_allclose(km.survival, emp, atol=1e-12)
     binom_se = np.sqrt(emp * (1 - emp) / 2000)
     np.testing.assert_allclose(km.stderr, binom_se, rtol=1e-6, atol=1e-12)  # Greenwood = binomial here
@@ -137,7 +150,7 @@ def test_kaplan_meier_with_censoring_is_unbiased():
     time, obs = np.minimum(T, C), T <= C
     km = mc.kaplan_meier(time, obs, 60)
     for t in (10, 30, 50):
-        assert abs(km.survival[t] - 0.95 ** t) <= Z * km.stderr[t]
+        assert abs(km.survival[t] - 0.95**t) <= Z * km.stderr[t]
 
 
 def test_bad_sizes_raise():
@@ -149,5 +162,6 @@ def test_bad_sizes_raise():
     with pytest.raises(ValueError, match="events"):
         mc.simulate_unbounded(mix, 10, 10, np.random.default_rng(0), events="other")
     with pytest.raises(ValueError, match="never entered"):
-        mc.simulate_exit(standard_mixture(h=1e-9, p_waluigi=1e-6, r=0.5), 12, 5, 10, np.random.default_rng(0),
-                         entry_budget=20)
+        mc.simulate_exit(
+            standard_mixture(h=1e-9, p_waluigi=1e-6, r=0.5), 12, 5, 10, np.random.default_rng(0), entry_budget=20
+        )

@@ -1,5 +1,6 @@
 """The matrix-free shift-operator solver (``method="shift"``) vs the explicit sparse solver, the
 closed forms, and Monte Carlo: exit times, their pmf, and stationary occupancy."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,8 +28,7 @@ def cases() -> dict[str, PersonaMixture]:
         "single": standard_mixture(h=0.1, r=0.5, p_waluigi=0.4),
         "slips": standard_mixture(h=0.2, r=0.5, p_waluigi=0.5, delta=0.05),  # outside the closed form
         "beta": standard_mixture(beta=(0.5, 2.0), r=0.7, p_waluigi=0.4, n_nodes=24),
-        "discrete-pinned": PersonaMixture((Luigi(0.02), pop), (0.6, 0.4),
-                                          prompt=SystemPrompt((0.0, -1.0), "pinned")),
+        "discrete-pinned": PersonaMixture((Luigi(0.02), pop), (0.6, 0.4), prompt=SystemPrompt((0.0, -1.0), "pinned")),
         "sliding": standard_mixture(h=0.3, r=0.4, p_waluigi=0.4, prompt=SystemPrompt((0.5, -0.5), "sliding", 2)),
         "ternary": standard_mixture(h=0.1, r=0.5, p_waluigi=0.3, g=0.05, p_repetition=0.3, rho=0.6, delta=0.01),
     }
@@ -41,7 +41,7 @@ CASES = cases()
 @pytest.mark.parametrize("k", [1, 3, 7, 10])
 def test_shift_equals_sparse(name, k):
     mix = CASES[name]
-    if mix.alphabet.size ** k > 2**12:
+    if mix.alphabet.size**k > 2**12:
         k = 7  # ternary: 3^7 windows keep the sparse reference quick
     a = wc.exit_time(mix, k, t_max=40, method="sparse")
     b = wc.exit_time(mix, k, t_max=40, method="shift")
@@ -55,14 +55,20 @@ def test_shift_equals_sparse(name, k):
 
 
 @settings(max_examples=12, deadline=None)
-@given(h=st.floats(0.02, 1.0), r=st.floats(0.05, 0.8), delta=st.sampled_from([0.0, 0.01, 0.1]),
-       w=st.floats(0.05, 0.95), k=st.integers(1, 9))
+@given(
+    h=st.floats(0.02, 1.0),
+    r=st.floats(0.05, 0.8),
+    delta=st.sampled_from([0.0, 0.01, 0.1]),
+    w=st.floats(0.05, 0.95),
+    k=st.integers(1, 9),
+)
 def test_shift_equals_sparse_property(h, r, delta, w, k):
     # r <= 0.8 keeps E[exit] <= ~1e7: both solvers lose ~1e-16 * E[exit] relative accuracy (at
     # r = 0.94, k = 9, E[exit] = 7e10, both miss the closed form by ~1e-6, the shift solver by less)
     mix = standard_mixture(h=h, r=r, p_waluigi=w, delta=delta)
-    assert (wc.exit_time(mix, k, method="shift").mean
-            == pytest.approx(wc.exit_time(mix, k, method="sparse").mean, rel=1e-7))
+    assert wc.exit_time(mix, k, method="shift").mean == pytest.approx(
+        wc.exit_time(mix, k, method="sparse").mean, rel=1e-7
+    )
 
 
 def test_shift_operator_is_the_transition_matrix():

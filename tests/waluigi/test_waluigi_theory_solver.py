@@ -1,5 +1,6 @@
 """Closed forms vs independent references (direct sums, the reader itself), and the exact solver vs both,
 across a grid of (h, r, prior, k, prompt)."""
+
 from __future__ import annotations
 
 import itertools
@@ -24,9 +25,12 @@ from aflab.waluigi.model import (
 
 
 def make_mixture(prior: str, h: float, r: float, prompt: str = "none", delta: float = 0.0) -> PersonaMixture:
-    sp = {"none": None, "pinned": SystemPrompt((0.0, -1.0), "pinned"),
-          "sliding0": SystemPrompt((0.0, -1.0), "sliding", 0),
-          "sliding2": SystemPrompt((0.5, -0.5), "sliding", 2)}[prompt]
+    sp = {
+        "none": None,
+        "pinned": SystemPrompt((0.0, -1.0), "pinned"),
+        "sliding0": SystemPrompt((0.0, -1.0), "sliding", 0),
+        "sliding2": SystemPrompt((0.5, -0.5), "sliding", 2),
+    }[prompt]
     if prior == "single":
         return standard_mixture(h=h, r=r, p_waluigi=0.4, delta=delta, prompt=sp)
     if prior == "beta":
@@ -35,9 +39,21 @@ def make_mixture(prior: str, h: float, r: float, prompt: str = "none", delta: fl
     return PersonaMixture((Luigi(delta), pop), (0.6, 0.4), prompt=sp)
 
 
-GRID = [(prior, h, r, k, prompt) for (prior, h, r), k, prompt in itertools.product(
-    [("single", 0.05, 1.0), ("single", 0.3, 0.4), ("beta", 0.08, 0.7), ("discrete", 0.1, 1.0), ("discrete", 0.2, 0.3)],
-    [1, 3, 8], ["none", "pinned", "sliding0", "sliding2"]) if prompt == "none" or k == 3]
+GRID = [
+    (prior, h, r, k, prompt)
+    for (prior, h, r), k, prompt in itertools.product(
+        [
+            ("single", 0.05, 1.0),
+            ("single", 0.3, 0.4),
+            ("beta", 0.08, 0.7),
+            ("discrete", 0.1, 1.0),
+            ("discrete", 0.2, 0.3),
+        ],
+        [1, 3, 8],
+        ["none", "pinned", "sliding0", "sliding2"],
+    )
+    if prompt == "none" or k == 3
+]
 
 
 def _direct_clean_prob(h, qm, qp, t):
@@ -137,7 +153,7 @@ def test_exit_time_moments_vs_pmf(r, k):
     t = np.arange(pmf.size)
     assert pmf.sum() == pytest.approx(1.0, abs=1e-9)
     assert (t * pmf).sum() == pytest.approx(float(th.exit_time_mean(r, k)), rel=1e-8)
-    var = (t ** 2 * pmf).sum() - (t * pmf).sum() ** 2
+    var = (t**2 * pmf).sum() - (t * pmf).sum() ** 2
     assert var == pytest.approx(float(th.exit_time_var(r, k)), rel=1e-6)
 
 
@@ -186,18 +202,32 @@ def test_binary_k20_and_beyond():
         np.testing.assert_allclose(cp.survival, th.survival_window(mix, np.arange(201), k), rtol=1e-9)
 
 
-@pytest.mark.parametrize("fn", [lambda m: th.hazard_floor(m, 0), lambda m: th.survival_window(m, [3], 0),
-                                lambda m: wc.clean_phase(m, 0), lambda m: wc.exit_time(m, -2),
-                                lambda m: th.log_odds_trajectory(m, [1], k=0)])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda m: th.hazard_floor(m, 0),
+        lambda m: th.survival_window(m, [3], 0),
+        lambda m: wc.clean_phase(m, 0),
+        lambda m: wc.exit_time(m, -2),
+        lambda m: th.log_odds_trajectory(m, [1], k=0),
+    ],
+)
 def test_bad_k(fn):
     with pytest.raises(ValueError, match="k must be"):
         fn(standard_mixture())
 
 
 @settings(max_examples=25, deadline=None)
-@given(h=st.floats(0.01, 1.0), r=st.floats(0.05, 1.0), pw=st.floats(0.05, 0.95), delta=st.floats(0.0, 0.3),
-       k=st.integers(1, 12), ev=st.floats(-3, 3), mode=st.sampled_from(["none", "pinned", "sliding"]),
-       length=st.integers(0, 4))
+@given(
+    h=st.floats(0.01, 1.0),
+    r=st.floats(0.05, 1.0),
+    pw=st.floats(0.05, 0.95),
+    delta=st.floats(0.0, 0.3),
+    k=st.integers(1, 12),
+    ev=st.floats(-3, 3),
+    mode=st.sampled_from(["none", "pinned", "sliding"]),
+    length=st.integers(0, 4),
+)
 def test_solver_equals_closed_form_for_random_parameters(h, r, pw, delta, k, ev, mode, length):
     prompt = None if mode == "none" else SystemPrompt((0.0, ev), mode, length)
     mix = standard_mixture(h=h, r=r, p_waluigi=pw, delta=delta, prompt=prompt)

@@ -4,7 +4,10 @@ References are independent of the code under test: the closed form of the window
 Monte Carlo of windowed Bayes generation, and an "oracle net" that *is* the Bayes reader (every
 model-vs-Bayes statistic must then be exact).
 """
+
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import pandas as pd
@@ -73,7 +76,7 @@ def test_oracle_reader_survival_is_exact_and_matches_direct_monte_carlo(oracle):
     """S_bayes (product formula) == the importance-weighted estimator on the oracle, and both agree
     with a direct simulation of windowed Bayes generation (sample, feed back, stop at a reveal)."""
     k, steps = 4, 30
-    t, s_model, s_bayes, hazard = tf.windowed_survival(oracle, k, steps, 64, np.random.default_rng(1))
+    _t, s_model, s_bayes, hazard = tf.windowed_survival(oracle, k, steps, 64, np.random.default_rng(1))
     np.testing.assert_allclose(s_model, s_bayes, rtol=1e-9)
     np.testing.assert_allclose(hazard[k:], tf.bayes_floor(oracle.mixture, k), rtol=1e-9)
     # direct Monte Carlo of the generation process, not using the survival code
@@ -83,7 +86,7 @@ def test_oracle_reader_survival_is_exact_and_matches_direct_monte_carlo(oracle):
     alive = np.ones(n, dtype=bool)
     surv = [1.0]
     for s in range(steps):
-        w = docs[:, max(0, s - k):s] if s else np.full((n, 1), -1)
+        w = docs[:, max(0, s - k) : s] if s else np.full((n, 1), -1)
         p = bayes_predictive(mix, w)
         u = rng.random(n)[:, None]
         docs[:, s] = (u >= np.cumsum(p, axis=1)[:, :-1]).sum(axis=1)
@@ -95,7 +98,7 @@ def test_oracle_reader_survival_is_exact_and_matches_direct_monte_carlo(oracle):
 
 
 def test_oracle_has_zero_kl_and_unit_ratios(oracle):
-    kl, se = tf.kl_to_bayes(oracle, 64, np.random.default_rng(3))
+    kl, _se = tf.kl_to_bayes(oracle, 64, np.random.default_rng(3))
     assert abs(kl) < 1e-9
     rows = tf.plateau_rows(oracle, [1, 4, 12], 16, np.random.default_rng(4))
     for r in rows:
@@ -107,7 +110,7 @@ def test_windowed_hazard_floor_is_positive_and_below_the_unbounded_reader():
     mix = tf.persona_source(0.1, 0.5, 2)
     eps = [tf.bayes_floor(mix, k) for k in (4, 16, 64, 256)]
     assert all(e > 0 for e in eps)
-    assert all(a > b for a, b in zip(eps, eps[1:]))
+    assert all(a > b for a, b in itertools.pairwise(eps))
 
 
 def test_trained_transformer_reproduces_the_floor_quick_preset():
@@ -126,8 +129,9 @@ def test_trained_transformer_reproduces_the_floor_quick_preset():
 
 def test_an_untrained_net_is_refuted():
     """The verdict can come out refuted: 20 steps leave the net far from eps_k."""
-    cfg = TRANSFORMER_CLAIM.make_config("quick", {"steps": 20, "survival_windows": (4,), "rollout_steps": 16,
-                                                  "n_traj": 16})
+    cfg = TRANSFORMER_CLAIM.make_config(
+        "quick", {"steps": 20, "survival_windows": (4,), "rollout_steps": 16, "n_traj": 16}
+    )
     table = TRANSFORMER_CLAIM.experiment(cfg, 0).assign(seed=0)
     assert TRANSFORMER_CLAIM.verdict(cfg, table).label == "refuted"
     # the experiment is a pure function of (cfg, seed)
@@ -140,8 +144,10 @@ def test_verdict_on_synthetic_tables():
 
     def table(ratio):
         rows = [dict(kind="plateau", k=k, p_model=ratio * p, p_bayes=p) for k, p in ((1, 0.05), (8, 0.03), (24, 0.007))]
-        rows += [dict(kind="survival", k=4, t=t, s_model=1.0, s_bayes=1.0, hazard_model=0.04 * ratio,
-                      hazard_bayes=0.04) for t in range(8)]
+        rows += [
+            dict(kind="survival", k=4, t=t, s_model=1.0, s_bayes=1.0, hazard_model=0.04 * ratio, hazard_bayes=0.04)
+            for t in range(8)
+        ]
         rows.append(dict(kind="train", kl=0.0, kl_se=0.0, train_seconds=1.0, final_loss=0.5))
         return pd.DataFrame(rows).assign(seed=0)
 

@@ -3,6 +3,7 @@
 A system plugs in by defining ``aflab/<system>/claims.py`` (which calls :func:`register`) and,
 optionally, ``aflab/<system>/cli.py`` exposing a ``typer.Typer`` named ``app``.
 """
+
 from aflab.core.claims import (
     SYSTEMS,
     Claim,
@@ -19,6 +20,18 @@ from aflab.core.claims import (
 from aflab.core.seeding import derive_seed, seed_everything, single_thread
 
 __all__ = [
-    "SYSTEMS", "Claim", "ClaimConfig", "ClaimSkipped", "Comparison", "ConfigError", "Verdict", "all_claims",
-    "get_claim", "load_systems", "register", "derive_seed", "seed_everything", "single_thread",
+    "SYSTEMS",
+    "Claim",
+    "ClaimConfig",
+    "ClaimSkipped",
+    "Comparison",
+    "ConfigError",
+    "Verdict",
+    "all_claims",
+    "derive_seed",
+    "get_claim",
+    "load_systems",
+    "register",
+    "seed_everything",
+    "single_thread",
 ]

@@ -18,17 +18,19 @@ Systems register claims at import time of ``aflab.<system>.claims`` (and of any
 ``aflab.<system>.claims_<part>`` module) with :func:`register`;
 ``core`` finds them only through :func:`load_systems`, never by importing a system directly.
 """
+
 from __future__ import annotations
 
 import hashlib
 import importlib
 import inspect
-import pkgutil
 import json
 import os
+import pkgutil
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -124,8 +126,9 @@ class Claim:
         except ValidationError as err:
             first = err.errors()[0]
             key = ".".join(str(p) for p in first["loc"]) or "config"
-            raise ConfigError(self.id, key, f"{first['msg']} (got {first.get('input')!r}); "
-                              f"{describe_field(self.config, key)}") from None
+            raise ConfigError(
+                self.id, key, f"{first['msg']} (got {first.get('input')!r}); {describe_field(self.config, key)}"
+            ) from None
 
     def n_seeds(self, preset: str) -> int:
         return int(self.seeds.get(preset, 1))
@@ -187,9 +190,12 @@ def register(claim: Claim) -> Claim:
     if "." not in claim.id:
         raise ValueError(f"claim id must be '<system>.<slug>', got {claim.id!r}")
     old = _REGISTRY.get(claim.id)
-    if old is not None and old.experiment is not claim.experiment:
-        if getattr(old.experiment, "__qualname__", None) != getattr(claim.experiment, "__qualname__", None):
-            raise ValueError(f"two claims registered with id {claim.id!r}")
+    if (
+        old is not None
+        and old.experiment is not claim.experiment
+        and getattr(old.experiment, "__qualname__", None) != getattr(claim.experiment, "__qualname__", None)
+    ):
+        raise ValueError(f"two claims registered with id {claim.id!r}")
     for preset in claim.presets:
         claim.make_config(preset)  # fail at import time on a bad preset
     _REGISTRY[claim.id] = claim
@@ -204,8 +210,9 @@ def load_system(name: str) -> bool:
         if err.name == f"aflab.{name}":
             return False
         raise
-    modules = sorted(m.name for m in pkgutil.iter_modules(pkg.__path__)
-                     if m.name == "claims" or m.name.startswith("claims_"))
+    modules = sorted(
+        m.name for m in pkgutil.iter_modules(pkg.__path__) if m.name == "claims" or m.name.startswith("claims_")
+    )
     for mod in modules:
         importlib.import_module(f"aflab.{name}.{mod}")
     return bool(modules)

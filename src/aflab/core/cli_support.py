@@ -1,4 +1,5 @@
 """What every CLI (core's and each system's) shares: one way to fail on bad input."""
+
 from __future__ import annotations
 
 from typing import NoReturn

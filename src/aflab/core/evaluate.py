@@ -1,10 +1,11 @@
 """Run claims end to end: plan cells, run them (cached), gather tables, judge, draw figures."""
+
 from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import pandas as pd
 
@@ -20,11 +21,11 @@ class ClaimOutcome:
     preset: str
     cells: list[CellSpec]
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
-    compute_s: float = 0.0          # summed cell time (what the cells cost, cached or not)
+    compute_s: float = 0.0  # summed cell time (what the cells cost, cached or not)
     judge_s: float = 0.0
     verdict: Verdict | None = None
     error: str | None = None
-    skipped: str | None = None      # why the claim could not run here (an optional resource is absent)
+    skipped: str | None = None  # why the claim could not run here (an optional resource is absent)
     figures: dict = field(default_factory=dict)
 
     @property
@@ -34,14 +35,29 @@ class ClaimOutcome:
         return "skipped" if self.skipped else "error"
 
 
-def run_claims(jobs: Sequence[tuple[Claim, ClaimConfig, str, int]], store: ResultStore, *, n_jobs: int = 1,
-               ray_address: str | None = None, force: bool = False, base_seed: int = 0, progress: bool = True,
-               draw_figures: bool = True) -> tuple[list[ClaimOutcome], SweepSummary]:
+def run_claims(
+    jobs: Sequence[tuple[Claim, ClaimConfig, str, int]],
+    store: ResultStore,
+    *,
+    n_jobs: int = 1,
+    ray_address: str | None = None,
+    force: bool = False,
+    base_seed: int = 0,
+    progress: bool = True,
+    draw_figures: bool = True,
+) -> tuple[list[ClaimOutcome], SweepSummary]:
     """``jobs`` is a list of (claim, config, preset, n_seeds). All cells go into one sweep."""
     outcomes = [ClaimOutcome(c, cfg, preset, plan_cells(c, cfg, n, base_seed)) for c, cfg, preset, n in jobs]
     all_cells = [cell for o in outcomes for cell in o.cells]
-    summary = run_cells(all_cells, store, jobs=n_jobs, ray_address=ray_address, force=force, progress=progress,
-                        description=jobs[0][0].id if len(jobs) == 1 else f"{len(jobs)} claims")
+    summary = run_cells(
+        all_cells,
+        store,
+        jobs=n_jobs,
+        ray_address=ray_address,
+        force=force,
+        progress=progress,
+        description=jobs[0][0].id if len(jobs) == 1 else f"{len(jobs)} claims",
+    )
     for o in outcomes:
         judge(o, store, draw_figures)
     return outcomes, summary
@@ -64,8 +80,15 @@ def judge(o: ClaimOutcome, store: ResultStore, draw_figures: bool = True) -> Non
     t0 = time.perf_counter()
     try:
         o.verdict = o.claim.verdict(o.config, o.table)
-        store.put_verdict(o.claim.id, o.cells[0].config_hash, o.cells[0].code_version, len(o.cells),
-                          o.verdict.label, dict(o.verdict.numbers), o.verdict.reason)
+        store.put_verdict(
+            o.claim.id,
+            o.cells[0].config_hash,
+            o.cells[0].code_version,
+            len(o.cells),
+            o.verdict.label,
+            dict(o.verdict.numbers),
+            o.verdict.reason,
+        )
     except Exception:
         o.error = "verdict function failed:\n" + traceback.format_exc()
     if draw_figures and o.claim.figures is not None and o.error is None:

@@ -3,6 +3,7 @@
 Figures are built with :class:`matplotlib.figure.Figure` (not pyplot), so nothing global leaks
 between claims and figures are safe to build in worker processes.
 """
+
 from __future__ import annotations
 
 import base64
@@ -11,7 +12,7 @@ import io
 import matplotlib
 
 matplotlib.use("Agg")
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.figure import Figure
 
 PALETTE = ("#1b6ca8", "#d1495b", "#66a182", "#edae49", "#6c4f70", "#2e4057", "#8d96a3", "#00798c")
 
@@ -20,7 +21,7 @@ def new_figure(ncols: int = 1, nrows: int = 1, width: float = 5.0, height: float
     """A figure with ``nrows x ncols`` axes, tight layout and the aflab colour cycle."""
     fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=True, **kw)
-    for ax in (axes.flat if hasattr(axes, "flat") else [axes]):
+    for ax in axes.flat if hasattr(axes, "flat") else [axes]:
         ax.set_prop_cycle(color=PALETTE)
         ax.grid(True, alpha=0.3, linewidth=0.6)
         ax.spines[["top", "right"]].set_visible(False)

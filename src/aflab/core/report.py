@@ -3,6 +3,7 @@
 ``index.html`` is self-contained (figures embedded as PNG data URIs, inline CSS, no script, no
 network); ``report.json`` carries the same verdicts and numbers for machines.
 """
+
 from __future__ import annotations
 
 import json
@@ -10,9 +11,9 @@ import math
 import os
 import platform
 import tempfile
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Sequence
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -65,15 +66,32 @@ def _outcome_view(o: ClaimOutcome) -> dict:
     numbers = [(k, fmt(x)) for k, x in (v.numbers.items() if v else [])]
     budget = o.claim.quick_budget_s
     return {
-        "id": o.claim.id, "system": o.claim.system, "statement": o.claim.statement, "source": o.claim.source,
-        "label": o.label, "reason": v.reason if v else (f"skipped: {o.skipped}" if o.skipped else ""),
-        "error": o.error, "numbers": numbers,
-        "numbers_short": numbers[:5], "compute_s": o.compute_s, "preset": o.preset, "n_seeds": len(o.cells),
-        "over_budget": o.preset == "quick" and o.compute_s > budget, "budget_s": budget,
-        "comparisons": [{"quantity": c.quantity, "theory": fmt(c.theory), "measured": fmt(c.measured),
-                         "stderr": fmt(c.stderr) if c.stderr is not None else "", "note": c.note}
-                        for c in (v.comparisons if v else ())],
-        "config_hash": o.cells[0].config_hash, "code_version": o.cells[0].code_version,
+        "id": o.claim.id,
+        "system": o.claim.system,
+        "statement": o.claim.statement,
+        "source": o.claim.source,
+        "label": o.label,
+        "reason": v.reason if v else (f"skipped: {o.skipped}" if o.skipped else ""),
+        "error": o.error,
+        "numbers": numbers,
+        "numbers_short": numbers[:5],
+        "compute_s": o.compute_s,
+        "preset": o.preset,
+        "n_seeds": len(o.cells),
+        "over_budget": o.preset == "quick" and o.compute_s > budget,
+        "budget_s": budget,
+        "comparisons": [
+            {
+                "quantity": c.quantity,
+                "theory": fmt(c.theory),
+                "measured": fmt(c.measured),
+                "stderr": fmt(c.stderr) if c.stderr is not None else "",
+                "note": c.note,
+            }
+            for c in (v.comparisons if v else ())
+        ],
+        "config_hash": o.cells[0].config_hash,
+        "code_version": o.cells[0].code_version,
         "config_json": json.dumps(json.loads(o.cells[0].config_json), indent=2),
         "figures": [(name, figure_data_uri(fig)) for name, fig in o.figures.items()],
     }
@@ -87,8 +105,9 @@ def _json_value(x):
         return str(x)
 
 
-def write_report(outcomes: Sequence[ClaimOutcome], out_dir: str | os.PathLike, preset: str, base_seed: int,
-                 wall_s: float) -> Path:
+def write_report(
+    outcomes: Sequence[ClaimOutcome], out_dir: str | os.PathLike, preset: str, base_seed: int, wall_s: float
+) -> Path:
     """Write ``index.html`` and ``report.json`` into ``out_dir``; return the HTML path."""
     out = Path(out_dir)
     views = [_outcome_view(o) for o in outcomes]
@@ -98,31 +117,68 @@ def write_report(outcomes: Sequence[ClaimOutcome], out_dir: str | os.PathLike, p
     for name in ("core", *SYSTEMS):
         group = [v for v in views if v["system"] == name]
         if group:
-            systems.append({"name": name, "title": SYSTEM_TITLES.get(name, name), "outcomes": group,
-                            "compute_s": sum(v["compute_s"] for v in group),
-                            "budget_s": sum(v["budget_s"] for v in group)})
+            systems.append(
+                {
+                    "name": name,
+                    "title": SYSTEM_TITLES.get(name, name),
+                    "outcomes": group,
+                    "compute_s": sum(v["compute_s"] for v in group),
+                    "budget_s": sum(v["budget_s"] for v in group),
+                }
+            )
     env = Environment(loader=PackageLoader("aflab.core", "templates"), autoescape=select_autoescape(["html"]))
-    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     html = env.get_template("report.html").render(
-        outcomes=views, systems=systems, counts=counts, preset=preset, base_seed=base_seed, version=__version__,
-        generated=generated, n_claims=len(views), wall_s=wall_s)
+        outcomes=views,
+        systems=systems,
+        counts=counts,
+        preset=preset,
+        base_seed=base_seed,
+        version=__version__,
+        generated=generated,
+        n_claims=len(views),
+        wall_s=wall_s,
+    )
     atomic_write(out / "index.html", html)
     machine = {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()}
     payload = {
-        "aflab_version": __version__, "generated": generated, "preset": preset, "base_seed": base_seed,
-        "wall_s": wall_s, "machine": machine, "counts": counts,
-        "claims": [{
-            "id": o.claim.id, "system": o.claim.system, "statement": o.claim.statement, "source": o.claim.source,
-            "verdict": o.label, "reason": o.verdict.reason if o.verdict else o.skipped, "error": o.error,
-            "numbers": {k: _json_value(x) for k, x in (o.verdict.numbers.items() if o.verdict else [])},
-            "comparisons": [{"quantity": c.quantity, "theory": c.theory, "measured": c.measured, "stderr": c.stderr,
-                             "note": c.note} for c in (o.verdict.comparisons if o.verdict else ())],
-            "compute_s": o.compute_s, "quick_budget_s": o.claim.quick_budget_s, "n_seeds": len(o.cells),
-            "config": json.loads(o.cells[0].config_json), "config_hash": o.cells[0].config_hash,
-            "code_version": o.cells[0].code_version, "figures": sorted(o.figures),
-        } for o in outcomes],
+        "aflab_version": __version__,
+        "generated": generated,
+        "preset": preset,
+        "base_seed": base_seed,
+        "wall_s": wall_s,
+        "machine": machine,
+        "counts": counts,
+        "claims": [
+            {
+                "id": o.claim.id,
+                "system": o.claim.system,
+                "statement": o.claim.statement,
+                "source": o.claim.source,
+                "verdict": o.label,
+                "reason": o.verdict.reason if o.verdict else o.skipped,
+                "error": o.error,
+                "numbers": {k: _json_value(x) for k, x in (o.verdict.numbers.items() if o.verdict else [])},
+                "comparisons": [
+                    {
+                        "quantity": c.quantity,
+                        "theory": c.theory,
+                        "measured": c.measured,
+                        "stderr": c.stderr,
+                        "note": c.note,
+                    }
+                    for c in (o.verdict.comparisons if o.verdict else ())
+                ],
+                "compute_s": o.compute_s,
+                "quick_budget_s": o.claim.quick_budget_s,
+                "n_seeds": len(o.cells),
+                "config": json.loads(o.cells[0].config_json),
+                "config_hash": o.cells[0].config_hash,
+                "code_version": o.cells[0].code_version,
+                "figures": sorted(o.figures),
+            }
+            for o in outcomes
+        ],
     }
     atomic_write(out / "report.json", json.dumps(payload, indent=2, default=_json_value))
     return out / "index.html"
-
-

@@ -7,6 +7,7 @@ store one transaction each as they arrive; cells already in the store are skippe
 dies (OOM, ``kill -9``) breaks the pool, which is rebuilt and the unfinished cells resubmitted
 (a cell that kills its worker three times is recorded as failed).
 """
+
 from __future__ import annotations
 
 import concurrent.futures as cf
@@ -16,8 +17,8 @@ import os
 import socket
 import time
 import traceback
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 import pandas as pd
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -72,8 +73,19 @@ def execute_cell(spec: CellSpec) -> CellRecord:
         blob, status, error = None, "skipped", str(skip)
     except Exception:
         blob, status, error = None, "failed", traceback.format_exc()
-    return CellRecord(spec.claim, spec.config_hash, spec.seed, spec.code_version, spec.seed_index,
-                      spec.config_json, status, blob, error, time.perf_counter() - t0, worker)
+    return CellRecord(
+        spec.claim,
+        spec.config_hash,
+        spec.seed,
+        spec.code_version,
+        spec.seed_index,
+        spec.config_json,
+        status,
+        blob,
+        error,
+        time.perf_counter() - t0,
+        worker,
+    )
 
 
 @dataclass
@@ -93,15 +105,29 @@ class SweepSummary:
 
 def _progress(enabled: bool) -> Progress:
     return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(),
-        TextColumn("{task.completed}/{task.total} cells  [green]{task.fields[done]} done[/] "
-                   "[red]{task.fields[failed]} failed[/] [cyan]{task.fields[cached]} cached[/]"),
-        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-        disable=not enabled, transient=False)
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn(
+            "{task.completed}/{task.total} cells  [green]{task.fields[done]} done[/] "
+            "[red]{task.fields[failed]} failed[/] [cyan]{task.fields[cached]} cached[/]"
+        ),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        disable=not enabled,
+        transient=False,
+    )
 
 
-def run_cells(cells: Sequence[CellSpec], store: ResultStore, jobs: int = 1, ray_address: str | None = None,
-              force: bool = False, progress: bool = True, description: str = "sweep") -> SweepSummary:
+def run_cells(
+    cells: Sequence[CellSpec],
+    store: ResultStore,
+    jobs: int = 1,
+    ray_address: str | None = None,
+    force: bool = False,
+    progress: bool = True,
+    description: str = "sweep",
+) -> SweepSummary:
     """Run every cell not already finished in ``store``; write each result as it arrives."""
     summary = SweepSummary(total=len(cells))
     todo: list[CellSpec] = []
@@ -116,8 +142,9 @@ def run_cells(cells: Sequence[CellSpec], store: ResultStore, jobs: int = 1, ray_
             todo.append(spec)
 
     with _progress(progress) as bar:
-        task = bar.add_task(description, total=len(cells), completed=summary.cached,
-                            done=0, failed=0, cached=summary.cached)
+        task = bar.add_task(
+            description, total=len(cells), completed=summary.cached, done=0, failed=0, cached=summary.cached
+        )
 
         def record(rec: CellRecord, spec: CellSpec) -> None:
             store.put_cell(rec)
@@ -174,8 +201,19 @@ def _run_pool(todo: list[CellSpec], jobs: int, record) -> None:
 
 def _dead_record(spec: CellSpec) -> CellRecord:
     msg = f"worker process died {MAX_WORKER_DEATHS} times while this cell was pending (killed or out of memory)"
-    return CellRecord(spec.claim, spec.config_hash, spec.seed, spec.code_version, spec.seed_index,
-                      spec.config_json, "failed", None, msg, 0.0, "")
+    return CellRecord(
+        spec.claim,
+        spec.config_hash,
+        spec.seed,
+        spec.code_version,
+        spec.seed_index,
+        spec.config_json,
+        "failed",
+        None,
+        msg,
+        0.0,
+        "",
+    )
 
 
 def connect_ray(address: str, jobs: int):
@@ -214,8 +252,19 @@ def _run_ray(todo: list[CellSpec], address: str, jobs: int, record) -> None:
                 try:
                     rec = ray.get(ref)
                 except Exception as err:  # worker crash after retries
-                    rec = CellRecord(spec.claim, spec.config_hash, spec.seed, spec.code_version, spec.seed_index,
-                                     spec.config_json, "failed", None, f"ray task failed: {err}", 0.0, "")
+                    rec = CellRecord(
+                        spec.claim,
+                        spec.config_hash,
+                        spec.seed,
+                        spec.code_version,
+                        spec.seed_index,
+                        spec.config_json,
+                        "failed",
+                        None,
+                        f"ray task failed: {err}",
+                        0.0,
+                        "",
+                    )
                 record(rec, spec)
     except KeyboardInterrupt:
         for ref in refs:
@@ -235,5 +284,13 @@ def gather_table(store: ResultStore, cells: Iterable[CellSpec]) -> tuple[pd.Data
     return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), elapsed
 
 
-__all__ = ["CellSpec", "SweepSummary", "plan_cells", "execute_cell", "run_cells", "gather_table",
-           "connect_ray", "bytes_to_table"]
+__all__ = [
+    "CellSpec",
+    "SweepSummary",
+    "bytes_to_table",
+    "connect_ray",
+    "execute_cell",
+    "gather_table",
+    "plan_cells",
+    "run_cells",
+]

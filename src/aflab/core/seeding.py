@@ -3,6 +3,7 @@
 A cell's seed is derived from (base seed, claim id, config hash, seed index) with SHA-256, so the
 result of a cell does not depend on which worker ran it or in which order.
 """
+
 from __future__ import annotations
 
 import hashlib

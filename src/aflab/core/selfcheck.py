@@ -4,6 +4,7 @@ It draws uniform samples and checks the sample mean against 1/2 within 4 standar
 (sigma^2 = 1/12). It exercises the registry, runner, store, verdict and report paths so
 ``make report`` produces a page even with no system installed. It says what it is.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,9 +32,12 @@ def verdict(cfg: SelfCheckConfig, table: pd.DataFrame) -> Verdict:
     se = float(np.sqrt(1 / 12 / n))
     z = (mean - 0.5) / se
     label = "supported" if abs(z) < 4 else "refuted"
-    return Verdict(label, {"mean": mean, "stderr": se, "z": z, "n": n},
-                   f"sample mean {mean:.5f} vs 1/2, z = {z:+.2f} (|z| < 4 passes)",
-                   (Comparison("E[U(0,1)]", 0.5, mean, se),))
+    return Verdict(
+        label,
+        {"mean": mean, "stderr": se, "z": z, "n": n},
+        f"sample mean {mean:.5f} vs 1/2, z = {z:+.2f} (|z| < 4 passes)",
+        (Comparison("E[U(0,1)]", 0.5, mean, se),),
+    )
 
 
 def figures(cfg: SelfCheckConfig, table: pd.DataFrame) -> dict:
@@ -46,15 +50,17 @@ def figures(cfg: SelfCheckConfig, table: pd.DataFrame) -> dict:
     return {"running_mean": fig}
 
 
-CLAIM = register(Claim(
-    id="core.selfcheck",
-    statement="Harness self-check (not a research claim): the mean of U(0,1) samples is 1/2 within 4 standard errors.",
-    source="aflab itself: exercises registry, runner, store and report",
-    config=SelfCheckConfig,
-    experiment=experiment,
-    verdict=verdict,
-    figures=figures,
-    presets={"quick": {"n_samples": 20_000}, "full": {"n_samples": 2_000_000}},
-    seeds={"quick": 2, "full": 4},
-    quick_budget_s=5,
-))
+CLAIM = register(
+    Claim(
+        id="core.selfcheck",
+        statement="Harness self-check (not a research claim): the mean of U(0,1) samples is 1/2 within 4 standard errors.",
+        source="aflab itself: exercises registry, runner, store and report",
+        config=SelfCheckConfig,
+        experiment=experiment,
+        verdict=verdict,
+        figures=figures,
+        presets={"quick": {"n_samples": 20_000}, "full": {"n_samples": 2_000_000}},
+        seeds={"quick": 2, "full": 4},
+        quick_budget_s=5,
+    )
+)

@@ -9,15 +9,16 @@ the next run resumes from the store. Only the coordinating process writes; worke
 Tables are stored as Parquet bytes, so a stored result is exactly the DataFrame the experiment
 returned (dtypes included).
 """
+
 from __future__ import annotations
 
 import io
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterable
 
 import duckdb
 import pandas as pd
@@ -97,11 +98,12 @@ class ResultStore:
         except duckdb.IOException as err:
             raise StoreLockedError(
                 f"result store {self.path} is in use by another aflab process ({err}); "
-                "wait for it or pass --store OTHER_PATH") from None
+                "wait for it or pass --store OTHER_PATH"
+            ) from None
         if not read_only:
             self.con.execute(_SCHEMA)
 
-    def __enter__(self) -> "ResultStore":
+    def __enter__(self) -> ResultStore:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -114,7 +116,8 @@ class ResultStore:
     def finished_seeds(self, claim: str, config_hash: str, code_version: str) -> set[int]:
         rows = self.con.execute(
             "SELECT seed FROM cells WHERE claim=? AND config_hash=? AND code_version=? AND status='ok'",
-            [claim, config_hash, code_version]).fetchall()
+            [claim, config_hash, code_version],
+        ).fetchall()
         return {int(r[0]) for r in rows}
 
     def put_cell(self, rec: CellRecord) -> None:
@@ -123,15 +126,29 @@ class ResultStore:
         try:
             self.con.execute(
                 "INSERT OR REPLACE INTO cells VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                [rec.claim, rec.config_hash, rec.seed, rec.code_version, rec.seed_index, rec.config_json,
-                 rec.status, rec.result, rec.error, rec.elapsed_s, rec.worker, datetime.now(timezone.utc)])
+                [
+                    rec.claim,
+                    rec.config_hash,
+                    rec.seed,
+                    rec.code_version,
+                    rec.seed_index,
+                    rec.config_json,
+                    rec.status,
+                    rec.result,
+                    rec.error,
+                    rec.elapsed_s,
+                    rec.worker,
+                    datetime.now(UTC),
+                ],
+            )
             self.con.execute("COMMIT")
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
 
-    def cell_tables(self, claim: str, config_hash: str, code_version: str,
-                    seeds: Iterable[int]) -> list[tuple[int, int, pd.DataFrame, float]]:
+    def cell_tables(
+        self, claim: str, config_hash: str, code_version: str, seeds: Iterable[int]
+    ) -> list[tuple[int, int, pd.DataFrame, float]]:
         """(seed_index, seed, table, elapsed_s) of the finished cells among ``seeds``."""
         seeds = [int(s) for s in seeds]
         if not seeds:
@@ -139,28 +156,39 @@ class ResultStore:
         rows = self.con.execute(
             "SELECT seed_index, seed, result, elapsed_s FROM cells WHERE claim=? AND config_hash=? "
             "AND code_version=? AND status='ok' AND list_contains(?, seed) ORDER BY seed_index",
-            [claim, config_hash, code_version, seeds]).fetchall()
+            [claim, config_hash, code_version, seeds],
+        ).fetchall()
         return [(int(i), int(s), bytes_to_table(b), float(e or 0.0)) for i, s, b, e in rows]
 
-    def failed_cells(self, claim: str, config_hash: str, code_version: str,
-                     status: str = "failed") -> list[tuple[int, str]]:
+    def failed_cells(
+        self, claim: str, config_hash: str, code_version: str, status: str = "failed"
+    ) -> list[tuple[int, str]]:
         """(seed_index, error) of the cells with this status ('failed' or 'skipped')."""
-        return [(int(i), e) for i, e in self.con.execute(
-            "SELECT seed_index, error FROM cells WHERE claim=? AND config_hash=? AND code_version=? "
-            "AND status=? ORDER BY seed_index", [claim, config_hash, code_version, status]).fetchall()]
+        return [
+            (int(i), e)
+            for i, e in self.con.execute(
+                "SELECT seed_index, error FROM cells WHERE claim=? AND config_hash=? AND code_version=? "
+                "AND status=? ORDER BY seed_index",
+                [claim, config_hash, code_version, status],
+            ).fetchall()
+        ]
 
     def list_cells(self, claim: str | None = None) -> pd.DataFrame:
-        q = ("SELECT claim, config_hash, code_version, status, count(*) AS cells, "
-             "round(sum(elapsed_s), 3) AS elapsed_s, max(finished_at) AS last_finished "
-             "FROM cells {where} GROUP BY ALL ORDER BY claim, last_finished")
+        q = (
+            "SELECT claim, config_hash, code_version, status, count(*) AS cells, "
+            "round(sum(elapsed_s), 3) AS elapsed_s, max(finished_at) AS last_finished "
+            "FROM cells {where} GROUP BY ALL ORDER BY claim, last_finished"
+        )
         if claim:
             return self.con.execute(q.format(where="WHERE claim=?"), [claim]).df()
         return self.con.execute(q.format(where="")).df()
 
     def export_tables(self, claim: str | None = None) -> pd.DataFrame:
         """All finished cells' tables, concatenated, with their keys and config as columns."""
-        sql = ("SELECT claim, config_hash, code_version, seed_index, seed, config_json, result "
-               "FROM cells WHERE status='ok'" + (" AND claim=?" if claim else "") + " ORDER BY claim, seed_index")
+        sql = (
+            "SELECT claim, config_hash, code_version, seed_index, seed, config_json, result "
+            "FROM cells WHERE status='ok'" + (" AND claim=?" if claim else "") + " ORDER BY claim, seed_index"
+        )
         frames = []
         for c, h, v, i, s, cfg, blob in self.con.execute(sql, [claim] if claim else []).fetchall():
             t = bytes_to_table(blob)
@@ -174,17 +202,28 @@ class ResultStore:
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     # -- verdicts ----------------------------------------------------------------------------
-    def put_verdict(self, claim: str, config_hash: str, code_version: str, n_seeds: int,
-                    label: str, numbers: dict, reason: str) -> None:
+    def put_verdict(
+        self, claim: str, config_hash: str, code_version: str, n_seeds: int, label: str, numbers: dict, reason: str
+    ) -> None:
         self.con.execute(
             "INSERT OR REPLACE INTO verdicts VALUES (?,?,?,?,?,?,?,?)",
-            [claim, config_hash, code_version, n_seeds, label,
-             json.dumps({k: _jsonable(v) for k, v in numbers.items()}), reason, datetime.now(timezone.utc)])
+            [
+                claim,
+                config_hash,
+                code_version,
+                n_seeds,
+                label,
+                json.dumps({k: _jsonable(v) for k, v in numbers.items()}),
+                reason,
+                datetime.now(UTC),
+            ],
+        )
 
     def latest_verdicts(self) -> dict[str, tuple[str, str, datetime]]:
         rows = self.con.execute(
             "SELECT claim, label, reason, judged_at FROM verdicts QUALIFY row_number() OVER "
-            "(PARTITION BY claim ORDER BY judged_at DESC) = 1").fetchall()
+            "(PARTITION BY claim ORDER BY judged_at DESC) = 1"
+        ).fetchall()
         return {c: (l, r, t) for c, l, r, t in rows}
 
 

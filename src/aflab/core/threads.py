@@ -1,4 +1,5 @@
 """Thread limits shared by the systems."""
+
 from __future__ import annotations
 
 from contextlib import nullcontext

@@ -8,6 +8,7 @@ validity with countermodels), ``kripke`` (models, countermodel checker, linear f
 the classic bots; naive agent, modal UDT, chicken rule).
 See docs/embedded.md.
 """
+
 from aflab.embedded.formula import Formula, to_text
 from aflab.embedded.parse import FormulaSyntaxError, parse
 from aflab.embedded.tableau import decide, is_valid

@@ -20,17 +20,19 @@ Agent files (``*.agents``) are parsed line by line, never evaluated::
     use DefectBot, FairBot            # built-in agents to enter in the tournament
     agent MyBot = [] them & [1] ~them(DefectBot)
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Iterable, Mapping
 
 from aflab.embedded.formula import Atom, Formula, atoms, is_modalized_in, substitute
 from aflab.embedded.parse import FormulaSyntaxError, parse
-from aflab.embedded.solver import ModalSystem, cross_check as tableau_cross_check, solve_linear
+from aflab.embedded.solver import ModalSystem, solve_linear
+from aflab.embedded.solver import cross_check as tableau_cross_check
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _REF_RE = re.compile(r"^(them|me)(?:\(([A-Za-z_][A-Za-z0-9_]*)\))?$")
@@ -57,16 +59,19 @@ class ModalAgent:
             raise ValueError(f"agent name must be an identifier (letters, digits, _), got {self.name!r}")
         for a in atoms(self.formula):
             if not _REF_RE.match(a):
-                raise ValueError(f"agent {self.name}: unknown atom {a!r}; an agent formula may only use "
-                                 "them, them(Agent), me, me(Agent)")
+                raise ValueError(
+                    f"agent {self.name}: unknown atom {a!r}; an agent formula may only use "
+                    "them, them(Agent), me, me(Agent)"
+                )
         if not is_modalized_in(self.formula, atoms(self.formula)):
-            raise ValueError(f"agent {self.name}: every them/me reference must be under [], <> or [n] "
-                             f"(modal agents only see actions through proofs); got {self.formula}")
+            raise ValueError(
+                f"agent {self.name}: every them/me reference must be under [], <> or [n] "
+                f"(modal agents only see actions through proofs); got {self.formula}"
+            )
 
     def references(self) -> frozenset[str]:
         """Names of the agents X in ``them(X)`` / ``me(X)``."""
-        return frozenset(m.group(2) for a in atoms(self.formula)
-                         if (m := _REF_RE.match(a)) and m.group(2))
+        return frozenset(m.group(2) for a in atoms(self.formula) if (m := _REF_RE.match(a)) and m.group(2))
 
 
 @dataclass(frozen=True)
@@ -81,8 +86,9 @@ class Payoffs:
     def __post_init__(self) -> None:
         t, r, p, s = self.temptation, self.reward, self.punishment, self.sucker
         if not (t > r > p > s):
-            raise ValueError(f"payoffs must satisfy T > R > P > S for a Prisoner's Dilemma, got "
-                             f"T={t}, R={r}, P={p}, S={s}")
+            raise ValueError(
+                f"payoffs must satisfy T > R > P > S for a Prisoner's Dilemma, got T={t}, R={r}, P={p}, S={s}"
+            )
 
     def row(self, me_coop: bool, them_coop: bool) -> float:
         if me_coop:
@@ -117,14 +123,16 @@ def parse_agent_file(text: str, source: str = "<agents>", known: Iterable[str] =
                 if not _NAME_RE.match(n):
                     raise AgentFileError(source, lineno, f"'use' needs comma-separated agent names, got {n!r}")
                 if n not in known and n not in {a.name for a in agents}:
-                    raise AgentFileError(source, lineno, f"unknown agent {n!r} in 'use'; built-ins: "
-                                         f"{', '.join(sorted(known))}")
+                    raise AgentFileError(
+                        source, lineno, f"unknown agent {n!r} in 'use'; built-ins: {', '.join(sorted(known))}"
+                    )
                 if n not in entrants:
                     entrants.append(n)
             continue
         if "=" not in stripped:
-            raise AgentFileError(source, lineno, "expected 'agent NAME = FORMULA', 'use A, B' or "
-                                 "'payoffs = T, R, P, S'", indent + 1)
+            raise AgentFileError(
+                source, lineno, "expected 'agent NAME = FORMULA', 'use A, B' or 'payoffs = T, R, P, S'", indent + 1
+            )
         head, body = stripped.split("=", 1)
         body_col = indent + len(head) + 2
         words = head.split()
@@ -143,8 +151,9 @@ def parse_agent_file(text: str, source: str = "<agents>", known: Iterable[str] =
         if words and words[0] == "agent":
             words = words[1:]
         if len(words) != 1 or not _NAME_RE.match(words[0]):
-            raise AgentFileError(source, lineno, f"bad agent name {head.strip()!r}; use 'agent NAME = FORMULA'",
-                                 indent + 1)
+            raise AgentFileError(
+                source, lineno, f"bad agent name {head.strip()!r}; use 'agent NAME = FORMULA'", indent + 1
+            )
         name = words[0]
         if name in {a.name for a in agents}:
             raise AgentFileError(source, lineno, f"agent {name!r} is defined twice")
@@ -253,9 +262,14 @@ class MatchOutcome:
         return ("C" if self.a_cooperates else "D") + ("C" if self.b_cooperates else "D")
 
 
-def match(a: str, b: str, library: Mapping[str, ModalAgent] | None = None,
-          payoffs: Payoffs = Payoffs(), cross_check: bool = True,
-          max_sequents: int | None = None) -> MatchOutcome:
+def match(
+    a: str,
+    b: str,
+    library: Mapping[str, ModalAgent] | None = None,
+    payoffs: Payoffs = Payoffs(),
+    cross_check: bool = True,
+    max_sequents: int | None = None,
+) -> MatchOutcome:
     """Play A against B: solve on the linear frame and (optionally) certify with the tableau.
 
     ``tableau_agrees`` is None when not checked or when the tableau needed more than
@@ -269,6 +283,6 @@ def match(a: str, b: str, library: Mapping[str, ModalAgent] | None = None,
     agrees = None
     if cross_check:
         agrees = tableau_cross_check(system, sol, sorted({va, vb}), max_sequents)
-    return MatchOutcome(a, b, ca, cb, payoffs.row(ca, cb), payoffs.row(cb, ca),
-                        max(sol.rank_of(va), sol.rank_of(vb)), agrees)
-
+    return MatchOutcome(
+        a, b, ca, cb, payoffs.row(ca, cb), payoffs.row(cb, ca), max(sol.rank_of(va), sol.rank_of(vb)), agrees
+    )

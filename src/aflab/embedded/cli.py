@@ -1,4 +1,5 @@
 """``aflab embedded ...``: GL validity, fixed points, modal combat, tournaments, decision problems."""
+
 from __future__ import annotations
 
 import json
@@ -8,13 +9,13 @@ import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
+
 from aflab.core.cli_support import fail as _fail
 
-app = typer.Typer(help="Embedded agency: provability logic GL, modal agents, tournaments, decision problems.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Embedded agency: provability logic GL, modal agents, tournaments, decision problems.", no_args_is_help=True
+)
 console = Console()
-
-
 
 
 def _parse(text: str, field: str = "FORMULA"):
@@ -27,8 +28,10 @@ def _parse(text: str, field: str = "FORMULA"):
 
 
 @app.command()
-def valid(formula: str = typer.Argument(..., help="GL formula, e.g. '[] ([] p -> p) -> [] p'"),
-          as_json: bool = typer.Option(False, "--json", help="print a JSON object instead of text")) -> None:
+def valid(
+    formula: str = typer.Argument(..., help="GL formula, e.g. '[] ([] p -> p) -> [] p'"),
+    as_json: bool = typer.Option(False, "--json", help="print a JSON object instead of text"),
+) -> None:
     """Decide GL-validity; print a checked countermodel (finite transitive irreflexive tree) if not valid.
 
     Example: aflab embedded valid "[] p -> p"
@@ -42,8 +45,11 @@ def valid(formula: str = typer.Argument(..., help="GL formula, e.g. '[] ([] p ->
     out = {"formula": to_text(f), "valid": d.valid, "sequents_explored": d.sequents_explored}
     if d.countermodel is not None:
         m = d.countermodel
-        out["countermodel"] = {"parent": list(m.parent), "true_atoms": [sorted(s) for s in m.true_atoms],
-                               "checked": check_countermodel(m, f)}
+        out["countermodel"] = {
+            "parent": list(m.parent),
+            "true_atoms": [sorted(s) for s in m.true_atoms],
+            "checked": check_countermodel(m, f),
+        }
     if is_letterless(f):
         out["linear_frame"] = [bool(x) for x in linear_values(f)]
         out["true_in_standard_model"] = eventual_value(f)
@@ -52,8 +58,10 @@ def valid(formula: str = typer.Argument(..., help="GL formula, e.g. '[] ([] p ->
         return
     console.print(f"{out['formula']}  is  " + ("[green]GL-valid[/green]" if d.valid else "[red]not GL-valid[/red]"))
     if d.countermodel is not None:
-        console.print("countermodel (root 0 falsifies it; R = transitive closure of the tree edges), "
-                      f"re-checked: {out['countermodel']['checked']}")
+        console.print(
+            "countermodel (root 0 falsifies it; R = transitive closure of the tree edges), "
+            f"re-checked: {out['countermodel']['checked']}"
+        )
         console.print(d.countermodel.describe(), highlight=False, markup=False)
     if "linear_frame" in out:
         vals = "".join("1" if x else "0" for x in out["linear_frame"])
@@ -61,8 +69,10 @@ def valid(formula: str = typer.Argument(..., help="GL formula, e.g. '[] ([] p ->
 
 
 @app.command()
-def fixpoint(formula: str = typer.Argument(..., help="formula modalized in VAR, e.g. '~[] p'"),
-             var: str = typer.Option("p", "--var", help="the fixed-point variable")) -> None:
+def fixpoint(
+    formula: str = typer.Argument(..., help="formula modalized in VAR, e.g. '~[] p'"),
+    var: str = typer.Option("p", "--var", help="the fixed-point variable"),
+) -> None:
     """de Jongh–Sambin fixed point H with GL ⊢ H <-> A(H), verified (equation and uniqueness) by the tableau.
 
     Example: aflab embedded fixpoint "~[] p"     (the Gödel sentence: H = ~[] F)
@@ -78,8 +88,10 @@ def fixpoint(formula: str = typer.Argument(..., help="formula modalized in VAR, 
         _fail(str(err))
     console.print(f"A({var}) = {f}", highlight=False, markup=False)
     console.print(f"H     = {r.solution}", highlight=False, markup=False)
-    console.print(f"GL ⊢ H <-> A(H): {r.equation_valid};  uniqueness GL ⊢ [.]({var} <-> A) -> ({var} <-> H): "
-                  f"{r.unique_valid}", highlight=False)
+    console.print(
+        f"GL ⊢ H <-> A(H): {r.equation_valid};  uniqueness GL ⊢ [.]({var} <-> A) -> ({var} <-> H): {r.unique_valid}",
+        highlight=False,
+    )
     if is_letterless(r.solution):
         console.print(f"H is letterless; true in the standard model: {eventual_value(r.solution)}")
 
@@ -96,10 +108,12 @@ def _library(file: Path | None):
 
 
 @app.command()
-def match(a: str = typer.Argument(..., help="row agent, e.g. FairBot"),
-          b: str = typer.Argument(..., help="column agent, e.g. PrudentBot"),
-          file: Path = typer.Option(None, "--file", help="agent file (*.agents) with extra agents"),
-          check: bool = typer.Option(True, "--check/--no-check", help="certify the outcome with the GL tableau")) -> None:
+def match(
+    a: str = typer.Argument(..., help="row agent, e.g. FairBot"),
+    b: str = typer.Argument(..., help="column agent, e.g. PrudentBot"),
+    file: Path = typer.Option(None, "--file", help="agent file (*.agents) with extra agents"),
+    check: bool = typer.Option(True, "--check/--no-check", help="certify the outcome with the GL tableau"),
+) -> None:
     """Modal combat in the one-shot Prisoner's Dilemma: who cooperates, and the payoffs.
 
     Example: aflab embedded match PrudentBot CooperateBot
@@ -114,9 +128,11 @@ def match(a: str = typer.Argument(..., help="row agent, e.g. FairBot"),
         r = play(a, b, lib, payoffs, cross_check=check)
     except ValueError as err:
         _fail(str(err))
-    act = lambda c: "[green]C[/green]" if c else "[red]D[/red]"  # noqa: E731
-    console.print(f"{a} {act(r.a_cooperates)}  vs  {b} {act(r.b_cooperates)}   payoffs {r.payoff_a:g} / "
-                  f"{r.payoff_b:g}   (stable from world {r.rank}; tableau certifies: {r.tableau_agrees})")
+    act = lambda c: "[green]C[/green]" if c else "[red]D[/red]"
+    console.print(
+        f"{a} {act(r.a_cooperates)}  vs  {b} {act(r.b_cooperates)}   payoffs {r.payoff_a:g} / "
+        f"{r.payoff_b:g}   (stable from world {r.rank}; tableau certifies: {r.tableau_agrees})"
+    )
 
 
 @app.command()
@@ -134,10 +150,12 @@ def agents(file: Path = typer.Option(None, "--file", help="agent file to list in
 
 
 @app.command()
-def tournament(file: Path = typer.Argument(..., help="agent file; entrants = its agents plus 'use' lines"),
-               generations: int = typer.Option(3000, help="replicator steps (dt = 0.01); 0 to skip"),
-               check: bool = typer.Option(False, "--check", help="certify every outcome with the GL tableau (slow)"),
-               out: Path = typer.Option(None, "--out", help="write the outcome table (.csv or .parquet)")) -> None:
+def tournament(
+    file: Path = typer.Argument(..., help="agent file; entrants = its agents plus 'use' lines"),
+    generations: int = typer.Option(3000, help="replicator steps (dt = 0.01); 0 to skip"),
+    check: bool = typer.Option(False, "--check", help="certify every outcome with the GL tableau (slow)"),
+    out: Path = typer.Option(None, "--out", help="write the outcome table (.csv or .parquet)"),
+) -> None:
     """Round robin of every entrant against every entrant, payoffs, and replicator dynamics.
 
     Example: aflab embedded tournament src/aflab/embedded/agent_files/tournament_small.agents
@@ -162,8 +180,10 @@ def tournament(file: Path = typer.Argument(..., help="agent file; entrants = its
     if generations:
         traj = replicator(res.payoff, np.full(len(names), 1 / len(names)), steps=generations)[-1, 0]
         order = np.argsort(-traj)
-        console.print("replicator shares after t = %g: " % (generations * 0.01)
-                      + ", ".join(f"{names[k]} {traj[k]:.3f}" for k in order))
+        console.print(
+            "replicator shares after t = %g: " % (generations * 0.01)
+            + ", ".join(f"{names[k]} {traj[k]:.3f}" for k in order)
+        )
     if out is not None:
         df = res.table()
         if out.suffix == ".csv":
@@ -176,12 +196,16 @@ def tournament(file: Path = typer.Argument(..., help="agent file; entrants = its
 
 
 @app.command()
-def problem(name: str = typer.Argument(..., help="five_and_ten | newcomb | twin_pd | transparent_newcomb | "
-                                                 "xor_blackmail | troll_bridge | parfit | all | pd_defectbot | "
-                                                 "pd_cooperatebot | pd_fairbot | pd_prudentbot | pd_all"),
-            agent: str = typer.Option("all", "--agent", help="udt | udt_plain | naive | udt_chicken | "
-                                                             "naive_chicken | all"),
-            check: bool = typer.Option(True, "--check/--no-check", help="certify with the GL tableau")) -> None:
+def problem(
+    name: str = typer.Argument(
+        ...,
+        help="five_and_ten | newcomb | twin_pd | transparent_newcomb | "
+        "xor_blackmail | troll_bridge | parfit | all | pd_defectbot | "
+        "pd_cooperatebot | pd_fairbot | pd_prudentbot | pd_all",
+    ),
+    agent: str = typer.Option("all", "--agent", help="udt | udt_plain | naive | udt_chicken | naive_chicken | all"),
+    check: bool = typer.Option(True, "--check/--no-check", help="certify with the GL tableau"),
+) -> None:
     """Run agents in an embedded decision problem: action, outcome, proofs about untaken actions.
 
     Example: aflab embedded problem xor_blackmail --agent udt_chicken
@@ -201,6 +225,13 @@ def problem(name: str = typer.Argument(..., help="five_and_ten | newcomb | twin_
     for p in problems:
         for a in agents_:
             r = run_problem(p, a, cross_check=check)
-            table.add_row(p, AGENT_TITLES[a], r.action, r.outcome, "; ".join(r.proved) or "-",
-                          "; ".join(r.spurious) or "-", str(r.tableau_agrees))
+            table.add_row(
+                p,
+                AGENT_TITLES[a],
+                r.action,
+                r.outcome,
+                "; ".join(r.proved) or "-",
+                "; ".join(r.spurious) or "-",
+                str(r.tableau_agrees),
+            )
     console.print(table)

@@ -3,6 +3,7 @@
 Each outcome is computed twice, by the linear-frame solver and by the GL tableau (certificate check,
 :func:`aflab.embedded.solver.cross_check`), and compared with what the cited papers prove.
 """
+
 from __future__ import annotations
 
 from typing import Literal
@@ -12,7 +13,7 @@ import pandas as pd
 from pydantic import Field
 
 from aflab.core import ClaimConfig, Comparison, Verdict
-from aflab.embedded.agents import ModalAgent, Payoffs, builtin_agents, coop_var, combat_system, match
+from aflab.embedded.agents import ModalAgent, Payoffs, builtin_agents, combat_system, coop_var, match
 from aflab.embedded.formula import Atom, Box
 from aflab.embedded.problems import AGENTS, PROBLEMS, run_problem
 from aflab.embedded.randomgen import random_agent
@@ -34,23 +35,34 @@ def judge_outcomes(table: pd.DataFrame, what: str) -> Verdict:
     # literature entries must be certified; random ones may exceed the tableau budget
     n_unchecked_lit = int(((status == "unchecked") & (t["kind"] != "random")).sum())
     n_mismatch = int((~t["matches_expected"].astype(bool)).sum())
-    numbers = {"n_outcomes": float(n), "n_match_literature": float(n - n_mismatch),
-               "n_tableau_confirmed": float(n_confirmed), "n_tableau_unchecked": float(n - n_confirmed - n_disagree)}
-    comps = (Comparison(f"{what}: outcomes as proved in the literature", float(n), float(n - n_mismatch)),
-             Comparison("outcomes certified by the GL tableau", float(n), float(n_confirmed)))
+    numbers = {
+        "n_outcomes": float(n),
+        "n_match_literature": float(n - n_mismatch),
+        "n_tableau_confirmed": float(n_confirmed),
+        "n_tableau_unchecked": float(n - n_confirmed - n_disagree),
+    }
+    comps = (
+        Comparison(f"{what}: outcomes as proved in the literature", float(n), float(n - n_mismatch)),
+        Comparison("outcomes certified by the GL tableau", float(n), float(n_confirmed)),
+    )
     if n_unchecked_lit:
-        return Verdict("inconclusive", numbers,
-                       f"{n_unchecked_lit} literature outcomes exceeded the tableau budget", comps)
+        return Verdict(
+            "inconclusive", numbers, f"{n_unchecked_lit} literature outcomes exceeded the tableau budget", comps
+        )
     if n_disagree:
-        return Verdict("inconclusive", numbers,
-                       f"linear-frame solver and GL tableau disagree on {n_disagree}/{n} outcomes", comps)
+        return Verdict(
+            "inconclusive", numbers, f"linear-frame solver and GL tableau disagree on {n_disagree}/{n} outcomes", comps
+        )
     if n_mismatch:
         bad = t[~t["matches_expected"].astype(bool)]
         first = bad.iloc[0].to_dict()
-        return Verdict("refuted", numbers, f"{n_mismatch}/{n} outcomes differ from the literature, e.g. {first}",
-                       comps)
-    return Verdict("supported", numbers,
-                   f"all {n} {what} outcomes match the literature; {n_confirmed} certified by the GL tableau", comps)
+        return Verdict("refuted", numbers, f"{n_mismatch}/{n} outcomes differ from the literature, e.g. {first}", comps)
+    return Verdict(
+        "supported",
+        numbers,
+        f"all {n} {what} outcomes match the literature; {n_confirmed} certified by the GL tableau",
+        comps,
+    )
 
 
 def tableau_status(agrees: bool | None) -> str:
@@ -93,18 +105,31 @@ def fairbot_experiment(cfg: FairBotConfig, seed: int) -> pd.DataFrame:
     mutual defection; [n]-FairBots cooperate with each other (Löb's theorem in PA + max(n, m)).
     """
     lib = fairbot_library(cfg.max_level)
-    expected = {("FairBot", "FairBot"): (True, True), ("FairBot", "CooperateBot"): (True, True),
-                ("FairBot", "DefectBot"): (False, False)}
+    expected = {
+        ("FairBot", "FairBot"): (True, True),
+        ("FairBot", "CooperateBot"): (True, True),
+        ("FairBot", "DefectBot"): (False, False),
+    }
     for n in range(cfg.max_level + 1):
         for m in range(n, cfg.max_level + 1):
             expected[(f"FairBot_{n}", f"FairBot_{m}")] = (True, True)
     rows = []
     for (a, b), (ea, eb) in expected.items():
         r = match(a, b, lib)
-        rows.append({"kind": "match", "a": a, "b": b, "a_coop": r.a_cooperates, "b_coop": r.b_cooperates,
-                     "expected_a": ea, "expected_b": eb, "rank": r.rank,
-                     "tableau": tableau_status(r.tableau_agrees),
-                     "matches_expected": (r.a_cooperates, r.b_cooperates) == (ea, eb)})
+        rows.append(
+            {
+                "kind": "match",
+                "a": a,
+                "b": b,
+                "a_coop": r.a_cooperates,
+                "b_coop": r.b_cooperates,
+                "expected_a": ea,
+                "expected_b": eb,
+                "rank": r.rank,
+                "tableau": tableau_status(r.tableau_agrees),
+                "matches_expected": (r.a_cooperates, r.b_cooperates) == (ea, eb),
+            }
+        )
     for a, b in (("FairBot", "FairBot"), ("FairBot", "DefectBot")):
         rows.extend(_trace_rows(a, b, lib, cfg.trace_worlds))
     return pd.DataFrame(rows)
@@ -121,16 +146,21 @@ def fairbot_verdict(cfg: FairBotConfig, table: pd.DataFrame) -> Verdict:
 class PrudentBotConfig(ClaimConfig):
     n_random: int = Field(20, ge=0, le=5000, description="random modal opponents for the unexploitability check")
     random_depth: int = Field(2, ge=1, le=4, description="nesting depth of the random opponents' formulas")
-    tableau_budget: int = Field(4000, ge=10, le=10**7,
-                                description="max tableau sequents + branches per random match (else 'unchecked')")
+    tableau_budget: int = Field(
+        4000, ge=10, le=10**7, description="max tableau sequents + branches per random match (else 'unchecked')"
+    )
     temptation: float = Field(3.0, description="PD payoff T (T > R > P > S)")
     reward: float = Field(2.0, description="PD payoff R")
     punishment: float = Field(1.0, description="PD payoff P")
     sucker: float = Field(0.0, description="PD payoff S")
 
 
-PRUDENT_EXPECTED = {("PrudentBot", "CooperateBot"): (False, True), ("PrudentBot", "DefectBot"): (False, False),
-                    ("PrudentBot", "FairBot"): (True, True), ("PrudentBot", "PrudentBot"): (True, True)}
+PRUDENT_EXPECTED = {
+    ("PrudentBot", "CooperateBot"): (False, True),
+    ("PrudentBot", "DefectBot"): (False, False),
+    ("PrudentBot", "FairBot"): (True, True),
+    ("PrudentBot", "PrudentBot"): (True, True),
+}
 
 
 def prudentbot_experiment(cfg: PrudentBotConfig, seed: int) -> pd.DataFrame:
@@ -145,10 +175,21 @@ def prudentbot_experiment(cfg: PrudentBotConfig, seed: int) -> pd.DataFrame:
     rows = []
     for (a, b), (ea, eb) in PRUDENT_EXPECTED.items():
         r = match(a, b, lib, payoffs)
-        rows.append({"kind": "match", "a": a, "b": b, "a_coop": r.a_cooperates, "b_coop": r.b_cooperates,
-                     "expected_a": ea, "expected_b": eb, "rank": r.rank, "payoff": r.payoff_a,
-                     "tableau": tableau_status(r.tableau_agrees),
-                     "matches_expected": (r.a_cooperates, r.b_cooperates) == (ea, eb)})
+        rows.append(
+            {
+                "kind": "match",
+                "a": a,
+                "b": b,
+                "a_coop": r.a_cooperates,
+                "b_coop": r.b_cooperates,
+                "expected_a": ea,
+                "expected_b": eb,
+                "rank": r.rank,
+                "payoff": r.payoff_a,
+                "tableau": tableau_status(r.tableau_agrees),
+                "matches_expected": (r.a_cooperates, r.b_cooperates) == (ea, eb),
+            }
+        )
     rng = np.random.default_rng(seed)
     for i in range(cfg.n_random):
         opp = random_agent(rng, f"Random{i}", ("DefectBot", "CooperateBot", "FairBot"), cfg.random_depth)
@@ -156,18 +197,40 @@ def prudentbot_experiment(cfg: PrudentBotConfig, seed: int) -> pd.DataFrame:
         for bot in ("PrudentBot", "FairBot"):
             r = match(bot, opp.name, lib, payoffs, max_sequents=cfg.tableau_budget)
             exploited = r.a_cooperates and not r.b_cooperates
-            rows.append({"kind": "random", "a": bot, "b": opp.name, "a_coop": r.a_cooperates,
-                         "b_coop": r.b_cooperates, "expected_a": r.a_cooperates, "expected_b": r.b_cooperates,
-                         "rank": r.rank, "payoff": r.payoff_a, "tableau": tableau_status(r.tableau_agrees),
-                         "matches_expected": not exploited})
+            rows.append(
+                {
+                    "kind": "random",
+                    "a": bot,
+                    "b": opp.name,
+                    "a_coop": r.a_cooperates,
+                    "b_coop": r.b_cooperates,
+                    "expected_a": r.a_cooperates,
+                    "expected_b": r.b_cooperates,
+                    "rank": r.rank,
+                    "payoff": r.payoff_a,
+                    "tableau": tableau_status(r.tableau_agrees),
+                    "matches_expected": not exploited,
+                }
+            )
     names = ["DefectBot", "CooperateBot", "FairBot", "PrudentBot", "TrollBot", "TitForTatBot"]
     res = round_robin(names, builtin_agents(), payoffs)
     for i, a in enumerate(names):
         for j, b in enumerate(names):
-            rows.append({"kind": "tournament", "a": a, "b": b, "a_coop": bool(res.cooperates[i, j]),
-                         "b_coop": bool(res.cooperates[j, i]), "expected_a": bool(res.cooperates[i, j]),
-                         "expected_b": bool(res.cooperates[j, i]), "rank": int(res.ranks[i, j]),
-                         "payoff": float(res.payoff[i, j]), "tableau": "not run", "matches_expected": True})
+            rows.append(
+                {
+                    "kind": "tournament",
+                    "a": a,
+                    "b": b,
+                    "a_coop": bool(res.cooperates[i, j]),
+                    "b_coop": bool(res.cooperates[j, i]),
+                    "expected_a": bool(res.cooperates[i, j]),
+                    "expected_b": bool(res.cooperates[j, i]),
+                    "rank": int(res.ranks[i, j]),
+                    "payoff": float(res.payoff[i, j]),
+                    "tableau": "not run",
+                    "matches_expected": True,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -178,23 +241,21 @@ def prudentbot_verdict(cfg: PrudentBotConfig, table: pd.DataFrame) -> Verdict:
     n_exploited = int((~rand["matches_expected"].astype(bool)).sum())
     numbers = dict(v.numbers)
     numbers.update({"n_random_matches": float(len(rand)), "n_exploited": float(n_exploited)})
-    comps = v.comparisons + (Comparison("times PB/FB got the sucker payoff vs random agents", 0.0,
-                                        float(n_exploited)),)
-    return Verdict(v.label, numbers, v.reason + f"; PB/FB exploited in {n_exploited}/{len(rand)} random matches",
-                   comps)
+    comps = v.comparisons + (Comparison("times PB/FB got the sucker payoff vs random agents", 0.0, float(n_exploited)),)
+    return Verdict(v.label, numbers, v.reason + f"; PB/FB exploited in {n_exploited}/{len(rand)} random matches", comps)
 
 
 # ---------------------------------------------------------------------------------------------
 # claim 3: decision problems
 
-ProblemName = Literal["five_and_ten", "newcomb", "twin_pd", "transparent_newcomb", "xor_blackmail",
-                      "troll_bridge", "parfit"]
+ProblemName = Literal[
+    "five_and_ten", "newcomb", "twin_pd", "transparent_newcomb", "xor_blackmail", "troll_bridge", "parfit"
+]
 AgentName = Literal["udt", "udt_plain", "naive", "udt_chicken", "naive_chicken"]
 
 
 class ProblemTableConfig(ClaimConfig):
-    problems: tuple[ProblemName, ...] = Field(tuple(PROBLEMS), min_length=1,
-                                              description="decision problems to run")
+    problems: tuple[ProblemName, ...] = Field(tuple(PROBLEMS), min_length=1, description="decision problems to run")
     agents: tuple[AgentName, ...] = Field(tuple(AGENTS), min_length=1, description="agents to run")
 
 
@@ -204,13 +265,25 @@ def problem_experiment(cfg: ProblemTableConfig, seed: int) -> pd.DataFrame:
     for p in cfg.problems:
         for a in cfg.agents:
             r = run_problem(p, a, cross_check=True)
-            rows.append({"kind": "problem", "problem": p, "agent": a, "action": r.action, "outcome": r.outcome,
-                         "utility": r.utility, "best_utility": max(u for _, u in PROBLEMS[p].outcomes),
-                         "worst_utility": min(u for _, u in PROBLEMS[p].outcomes),
-                         "proved_untaken": "; ".join(r.proved),
-                         "spurious": "; ".join(r.spurious), "n_spurious": len(r.spurious), "rank": r.rank,
-                         "tableau": tableau_status(r.tableau_agrees), "expected_action": r.expected_action or "",
-                         "matches_expected": True if r.expected_action is None else r.action == r.expected_action})
+            rows.append(
+                {
+                    "kind": "problem",
+                    "problem": p,
+                    "agent": a,
+                    "action": r.action,
+                    "outcome": r.outcome,
+                    "utility": r.utility,
+                    "best_utility": max(u for _, u in PROBLEMS[p].outcomes),
+                    "worst_utility": min(u for _, u in PROBLEMS[p].outcomes),
+                    "proved_untaken": "; ".join(r.proved),
+                    "spurious": "; ".join(r.spurious),
+                    "n_spurious": len(r.spurious),
+                    "rank": r.rank,
+                    "tableau": tableau_status(r.tableau_agrees),
+                    "expected_action": r.expected_action or "",
+                    "matches_expected": True if r.expected_action is None else r.action == r.expected_action,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -234,13 +307,22 @@ def problem_verdict(cfg: ProblemTableConfig, table: pd.DataFrame) -> Verdict:
     others_ok = all(n == 0 for n in others.values())
     if label == "supported" and not (naive_ok and others_ok):
         label = "refuted" if np.isfinite(spurious["naive"]) and others else "inconclusive"
-        reason = ("spurious proofs in 5-and-10: naive " f"{spurious['naive']:g} (expected >= 1), "
-                  + ", ".join(f"{a} {n:g}" for a, n in others.items()) + " (expected 0)")
+        reason = (
+            "spurious proofs in 5-and-10: naive "
+            f"{spurious['naive']:g} (expected >= 1), "
+            + ", ".join(f"{a} {n:g}" for a, n in others.items())
+            + " (expected 0)"
+        )
     elif label == "supported":
-        reason = (f"all {n_lit} rows with a published expectation match it ({len(t)} rows in all, "
-                  f"{int(numbers['n_tableau_confirmed'])} certified by the GL tableau); 5-and-10 spurious "
-                  "proofs: naive " f"{spurious['naive']:g}, " + ", ".join(f"{a} {n:g}" for a, n in others.items()))
-    comps = (Comparison("rows with a published expectation that match it", float(n_lit), float(n_lit_match)),
-             *v.comparisons[1:],
-             *(Comparison(f"spurious 'A=10 -> U=u' proofs, {a}", 0.0, n) for a, n in others.items()))
+        reason = (
+            f"all {n_lit} rows with a published expectation match it ({len(t)} rows in all, "
+            f"{int(numbers['n_tableau_confirmed'])} certified by the GL tableau); 5-and-10 spurious "
+            "proofs: naive "
+            f"{spurious['naive']:g}, " + ", ".join(f"{a} {n:g}" for a, n in others.items())
+        )
+    comps = (
+        Comparison("rows with a published expectation that match it", float(n_lit), float(n_lit_match)),
+        *v.comparisons[1:],
+        *(Comparison(f"spurious 'A=10 -> U=u' proofs, {a}", 0.0, n) for a, n in others.items()),
+    )
     return Verdict(label, numbers, reason, comps)

@@ -14,12 +14,25 @@ boxes -- with fixed point H_i (by recursion), and
 For n = 1 this is Sambin's H = B([]D(B(T))). Both equations are verified by the tableau in
 :func:`verify_fixed_point`, so a wrong construction cannot pass silently.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aflab.embedded.formula import (TOP, Atom, Formula, Iff, Implies, atoms, desugar, is_modalized_in,
-                                    replace_nodes, simplify, strong_box, substitute)
+from aflab.embedded.formula import (
+    TOP,
+    Atom,
+    Formula,
+    Iff,
+    Implies,
+    atoms,
+    desugar,
+    is_modalized_in,
+    replace_nodes,
+    simplify,
+    strong_box,
+    substitute,
+)
 from aflab.embedded.tableau import is_valid
 
 
@@ -57,7 +70,7 @@ def _dJS(f: Formula, var: str) -> Formula:
     if not boxes:
         return f
     solutions = []
-    for i, target in enumerate(boxes):
+    for _i, target in enumerate(boxes):
         a_i = simplify(replace_nodes(f, {target: TOP}))
         solutions.append(_dJS(a_i, var))
     mapping = {b: substitute(b, {var: h}) for b, h in zip(boxes, solutions)}
@@ -69,8 +82,10 @@ def fixed_point(f: Formula, var: str = "p") -> Formula:
     if not isinstance(var, str) or not var:
         raise ValueError(f"var must be the name of an atom, got {var!r}")
     if not is_modalized_in(f, [var]):
-        raise ValueError(f"formula is not modalized in {var!r}: every occurrence of {var} must be "
-                         f"under [] or <> (e.g. '[] {var}' rather than '{var}'); got {f}")
+        raise ValueError(
+            f"formula is not modalized in {var!r}: every occurrence of {var} must be "
+            f"under [] or <> (e.g. '[] {var}' rather than '{var}'); got {f}"
+        )
     return simplify(_dJS(simplify(desugar(f)), var))
 
 
@@ -90,6 +105,4 @@ def solve_fixed_point(f: Formula, var: str = "p", verify: bool = True) -> FixedP
     h = fixed_point(f, var)
     if not verify:
         return FixedPoint(f, var, h)
-    return FixedPoint(f, var, h, is_valid(fixed_point_equation(f, var, h)),
-                      is_valid(uniqueness_formula(f, var, h)))
-
+    return FixedPoint(f, var, h, is_valid(fixed_point_equation(f, var, h)), is_valid(uniqueness_formula(f, var, h)))

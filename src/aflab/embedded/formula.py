@@ -15,18 +15,19 @@ twice returns the same object, so equality is identity, hashing is O(1) and sets
 :func:`desugar` rewrites levels and diamonds into plain ``[]``, ``~``, ``&``, ``|`` (what the
 tableau and the Kripke evaluator work on); :func:`simplify` does equivalence-preserving clean-up.
 """
+
 from __future__ import annotations
 
 import threading
-from functools import lru_cache
-from typing import Iterable
+from collections.abc import Iterable
+from functools import cache, lru_cache
 
 #: operator names, in printing-precedence groups
 CONSTS = ("top", "bot")
 BINARY = ("and", "or", "imp", "iff")
 MODAL = ("box", "dia")
 
-_TABLE: dict[tuple, "Formula"] = {}
+_TABLE: dict[tuple, Formula] = {}
 _LOCK = threading.Lock()
 
 
@@ -38,10 +39,10 @@ class Formula:
     Python operators: ``~a``, ``a & b``, ``a | b``, ``a >> b`` (implies).
     """
 
-    __slots__ = ("op", "args", "name", "level", "uid", "__weakref__")
+    __slots__ = ("__weakref__", "args", "level", "name", "op", "uid")
 
     op: str
-    args: tuple["Formula", ...]
+    args: tuple[Formula, ...]
     name: str
     level: int
     uid: int
@@ -58,19 +59,19 @@ class Formula:
     def __str__(self) -> str:
         return to_text(self)
 
-    def __invert__(self) -> "Formula":
+    def __invert__(self) -> Formula:
         return Not(self)
 
-    def __and__(self, other: "Formula") -> "Formula":
+    def __and__(self, other: Formula) -> Formula:
         return And(self, other)
 
-    def __or__(self, other: "Formula") -> "Formula":
+    def __or__(self, other: Formula) -> Formula:
         return Or(self, other)
 
-    def __rshift__(self, other: "Formula") -> "Formula":
+    def __rshift__(self, other: Formula) -> Formula:
         return Implies(self, other)
 
-    def __lt__(self, other: "Formula") -> bool:  # a stable order (creation order) for sorting
+    def __lt__(self, other: Formula) -> bool:  # a stable order (creation order) for sorting
         return self.uid < other.uid
 
 
@@ -83,8 +84,7 @@ def _make(op: str, args: tuple = (), name: str = "", level: int = 0) -> Formula:
         node = _TABLE.get(key)
         if node is None:
             node = object.__new__(Formula)
-            for attr, val in (("op", op), ("args", args), ("name", name), ("level", level),
-                              ("uid", len(_TABLE))):
+            for attr, val in (("op", op), ("args", args), ("name", name), ("level", level), ("uid", len(_TABLE))):
                 object.__setattr__(node, attr, val)
             _TABLE[key] = node
     return node
@@ -222,7 +222,7 @@ def is_modalized_in(f: Formula, names: Iterable[str]) -> bool:
     """True when every occurrence of an atom in ``names`` lies in the scope of a box/diamond."""
     names = frozenset(names)
 
-    @lru_cache(maxsize=None)
+    @cache
     def ok(node: Formula) -> bool:
         if node.op == "atom":
             return node.name not in names

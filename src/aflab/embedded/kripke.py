@@ -12,10 +12,11 @@ value is its truth value in the standard model of arithmetic (Boolos ch. 7, the 
 letterless sentence). :func:`linear_mask` evaluates all worlds 0..N-1 at once as bits of a Python
 integer (bit n = value at world n), so a box is two integer operations.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 
@@ -151,8 +152,10 @@ def linear_mask(f: Formula, n_worlds: int, env: Mapping[str, int] | None = None)
             v = 0
         elif op == "atom":
             if node.name not in env:
-                raise ValueError(f"linear-frame evaluation needs a letterless formula or a value for "
-                                 f"atom {node.name!r} (pass env={{'{node.name}': bitmask}})")
+                raise ValueError(
+                    f"linear-frame evaluation needs a letterless formula or a value for "
+                    f"atom {node.name!r} (pass env={{'{node.name}': bitmask}})"
+                )
             v = env[node.name] & full
         elif op == "not":
             v = full & ~val[node.args[0]]

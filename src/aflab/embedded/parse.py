@@ -16,12 +16,13 @@ Grammar, loosest binding first::
 
 Examples: ``[] (p -> q) -> [] p -> [] q``, ``<> T``, ``[1] ~them(DefectBot)``.
 """
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from aflab.embedded.formula import (BOT, TOP, And, Atom, Box, Dia, Formula, Iff, Implies, Not, Or)
+from aflab.embedded.formula import BOT, TOP, And, Atom, Box, Dia, Formula, Iff, Implies, Not, Or
 
 
 class FormulaSyntaxError(ValueError):
@@ -41,7 +42,8 @@ class Token:
     level: int = 0
 
 
-_TOKEN_RE = re.compile(r"""
+_TOKEN_RE = re.compile(
+    r"""
     (?P<ws>\s+)
   | (?P<iff><->|↔|<=>)
   | (?P<imp>->|→|=>)
@@ -54,7 +56,9 @@ _TOKEN_RE = re.compile(r"""
   | (?P<lpar>\()
   | (?P<rpar>\))
   | (?P<ident>[A-Za-z_][A-Za-z0-9_']*)
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 
 _WORD_OPS = {"not": "not", "and": "and", "or": "or"}
 _CONSTS = {"T": TOP, "true": TOP, "top": TOP, "⊤": TOP, "F": BOT, "false": BOT, "bot": BOT, "⊥": BOT}
@@ -156,14 +160,17 @@ class _Parser:
             inner = self.iff()
             close = self.take()
             if close.kind != "rpar":
-                self.fail(close, "')' to close the '(' at column %d" % tok.column)
+                self.fail(close, f"')' to close the '(' at column {tok.column}")
             return inner
         if tok.kind == "const":
             return _CONSTS[tok.value]
         if tok.kind == "ident":
             # application atom: them(DefectBot) -- only an identifier directly inside the brackets
-            if (self.peek().kind == "lpar" and self.toks[self.i + 1].kind == "ident"
-                    and self.toks[self.i + 2].kind == "rpar"):
+            if (
+                self.peek().kind == "lpar"
+                and self.toks[self.i + 1].kind == "ident"
+                and self.toks[self.i + 2].kind == "rpar"
+            ):
                 self.take()
                 arg = self.take()
                 self.take()

@@ -1,4 +1,5 @@
 """Figures for the embedded-agency claims, drawn only from the stored claim tables."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,8 +16,12 @@ def trace_figure(cfg, table: pd.DataFrame) -> dict:
     for k, (var, grp) in enumerate(tr.groupby("var", sort=False)):
         grp = grp.drop_duplicates("world").sort_values("world")
         ax.step(grp["world"], grp["value"].astype(int) + 0.04 * k, where="post", label=var, lw=1.6)
-    ax.set(xlabel="world n of the linear frame (n sees 0..n-1)", ylabel="cooperates (1) / defects (0)",
-           title="Modal combat on the linear frame: values stabilise", yticks=[0, 1])
+    ax.set(
+        xlabel="world n of the linear frame (n sees 0..n-1)",
+        ylabel="cooperates (1) / defects (0)",
+        title="Modal combat on the linear frame: values stabilise",
+        yticks=[0, 1],
+    )
     ax.legend(fontsize=7, loc="center right")
     return {"linear_frame_trace": fig}
 

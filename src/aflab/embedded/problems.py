@@ -27,15 +27,17 @@ Problems: 5-and-10, Newcomb, twin Prisoner's Dilemma, transparent Newcomb (as a 
 XOR blackmail (as a choice of policy), Troll Bridge, Parfit's hitchhiker; and (``PD_PROBLEMS``) the Prisoner's
 Dilemma against DefectBot, CooperateBot, FairBot and PrudentBot.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
 
 import pandas as pd
 
-from aflab.embedded.formula import (BOT, TOP, And, Atom, Box, Formula, Implies, Not, Or)
-from aflab.embedded.solver import ModalSystem, cross_check as tableau_cross_check, solve_linear
+from aflab.embedded.formula import BOT, TOP, And, Atom, Box, Formula, Implies, Not, Or
+from aflab.embedded.solver import ModalSystem, solve_linear
+from aflab.embedded.solver import cross_check as tableau_cross_check
 
 
 def act(a: str, who: str = "A") -> Formula:
@@ -88,14 +90,22 @@ def _five_and_ten(A: str, U: str, B: str) -> dict[str, Formula]:
 def _newcomb(A: str, U: str, B: str) -> dict[str, Formula]:
     full = Box(act("one_box", A))  # Omega fills box B iff it proves the agent one-boxes
     one, two = act("one_box", A), act("two_box", A)
-    return {f"{U}=1001000": And(two, full), f"{U}=1000000": And(one, full),
-            f"{U}=1000": And(two, Not(full)), f"{U}=0": And(one, Not(full))}
+    return {
+        f"{U}=1001000": And(two, full),
+        f"{U}=1000000": And(one, full),
+        f"{U}=1000": And(two, Not(full)),
+        f"{U}=0": And(one, Not(full)),
+    }
 
 
 def _twin_pd(A: str, U: str, B: str) -> dict[str, Formula]:
     me_c, tw_c = act("C", A), act("C", B)
-    return {f"{U}=3": And(Not(me_c), tw_c), f"{U}=2": And(me_c, tw_c),
-            f"{U}=1": And(Not(me_c), Not(tw_c)), f"{U}=0": And(me_c, Not(tw_c))}
+    return {
+        f"{U}=3": And(Not(me_c), tw_c),
+        f"{U}=2": And(me_c, tw_c),
+        f"{U}=1": And(Not(me_c), Not(tw_c)),
+        f"{U}=0": And(me_c, Not(tw_c)),
+    }
 
 
 _POLICIES = ("one_one", "one_two", "two_one", "two_two")  # (action if full)_(action if empty)
@@ -106,8 +116,12 @@ def _transparent_newcomb(A: str, U: str, B: str) -> dict[str, Formula]:
     full = Box(Or(p["one_one"], p["one_two"]))  # filled iff Omega proves: one-boxes on seeing it full
     one_if_full = Or(p["one_one"], p["one_two"])
     one_if_empty = Or(p["one_one"], p["two_one"])
-    return {f"{U}=1001000": And(full, Not(one_if_full)), f"{U}=1000000": And(full, one_if_full),
-            f"{U}=1000": And(Not(full), Not(one_if_empty)), f"{U}=0": And(Not(full), one_if_empty)}
+    return {
+        f"{U}=1001000": And(full, Not(one_if_full)),
+        f"{U}=1000000": And(full, one_if_full),
+        f"{U}=1000": And(Not(full), Not(one_if_empty)),
+        f"{U}=0": And(Not(full), one_if_empty),
+    }
 
 
 def _xor_blackmail(A: str, U: str, B: str) -> dict[str, Formula]:
@@ -119,11 +133,13 @@ def _xor_blackmail(A: str, U: str, B: str) -> dict[str, Formula]:
     """
     pay = act("pay", A)
     paid_termites = And(Box(act("refuse", A)), pay)  # letter in the termite world, and it pays
-    paid_clean = And(Box(pay), pay)                  # letter in the clean world, and it pays
-    return {f"{U}=kept": And(Not(paid_termites), Not(paid_clean)),
-            f"{U}=paid_clean": And(Not(paid_termites), paid_clean),
-            f"{U}=paid_termites": And(paid_termites, Not(paid_clean)),
-            f"{U}=paid_both": And(paid_termites, paid_clean)}
+    paid_clean = And(Box(pay), pay)  # letter in the clean world, and it pays
+    return {
+        f"{U}=kept": And(Not(paid_termites), Not(paid_clean)),
+        f"{U}=paid_clean": And(Not(paid_termites), paid_clean),
+        f"{U}=paid_termites": And(paid_termites, Not(paid_clean)),
+        f"{U}=paid_both": And(paid_termites, paid_clean),
+    }
 
 
 def _troll_bridge(A: str, U: str, B: str) -> dict[str, Formula]:
@@ -135,13 +151,20 @@ def _troll_bridge(A: str, U: str, B: str) -> dict[str, Formula]:
 
 def _parfit(A: str, U: str, B: str) -> dict[str, Formula]:
     rescued = Box(act("pay", A))  # the driver takes you to town iff she proves you will pay
-    return {f"{U}=1000000": And(rescued, act("refuse", A)), f"{U}=999000": And(rescued, act("pay", A)),
-            f"{U}=0": Not(rescued)}
+    return {
+        f"{U}=1000000": And(rescued, act("refuse", A)),
+        f"{U}=999000": And(rescued, act("pay", A)),
+        f"{U}=0": Not(rescued),
+    }
 
 
 def _pd_payoffs(me_c: Formula, opp_c: Formula, U: str) -> dict[str, Formula]:
-    return {f"{U}=3": And(Not(me_c), opp_c), f"{U}=2": And(me_c, opp_c),
-            f"{U}=1": And(Not(me_c), Not(opp_c)), f"{U}=0": And(me_c, Not(opp_c))}
+    return {
+        f"{U}=3": And(Not(me_c), opp_c),
+        f"{U}=2": And(me_c, opp_c),
+        f"{U}=1": And(Not(me_c), Not(opp_c)),
+        f"{U}=0": And(me_c, Not(opp_c)),
+    }
 
 
 # the classic modal bots, as formulas over the agent's action (Barasz et al. 2014, sec. 3 and 5);
@@ -158,52 +181,100 @@ def _pd_against(bot: str) -> Callable[[str, str, str], dict[str, Formula]]:
     def universe(A: str, U: str, B: str) -> dict[str, Formula]:
         opp = f"Opp{U}=C"  # the bot's action, kept as a variable for reporting
         return {opp: PD_BOTS[bot](A, B), **_pd_payoffs(act("C", A), Atom(opp), U)}
+
     return universe
 
 
-PD_PROBLEMS: dict[str, Problem] = {f"pd_{b}": Problem(
-    f"pd_{b}", f"Prisoner's Dilemma against {b}", ("D", "C"), (("3", 3), ("2", 2), ("1", 1), ("0", 0)),
-    _pd_against(b), side="pd_defectbot" if b == "prudentbot" else None,
-    source="Barasz et al. 2014 (the bots); the agent's play is measured here, not taken from a paper")
-    for b in PD_BOTS}
+PD_PROBLEMS: dict[str, Problem] = {
+    f"pd_{b}": Problem(
+        f"pd_{b}",
+        f"Prisoner's Dilemma against {b}",
+        ("D", "C"),
+        (("3", 3), ("2", 2), ("1", 1), ("0", 0)),
+        _pd_against(b),
+        side="pd_defectbot" if b == "prudentbot" else None,
+        source="Barasz et al. 2014 (the bots); the agent's play is measured here, not taken from a paper",
+    )
+    for b in PD_BOTS
+}
 
 
-PROBLEMS: dict[str, Problem] = {p.name: p for p in (
-    Problem("five_and_ten", "5-and-10", ("5", "10"), (("10", 10), ("5", 5), ("0", 0)), _five_and_ten,
+PROBLEMS: dict[str, Problem] = {
+    p.name: p
+    for p in (
+        Problem(
+            "five_and_ten",
+            "5-and-10",
+            ("5", "10"),
+            (("10", 10), ("5", 5), ("0", 0)),
+            _five_and_ten,
             counterfactual={"5": "5", "10": "10"},
             expected={"udt": "10", "udt_plain": "10", "naive": "5", "udt_chicken": "10", "naive_chicken": "10"},
             source="Demski & Garrabrant 2018 sec. 2.1 (naive agent takes 5; the chicken rule removes the "
-                   "spurious proof); LaVictoire 2015 sec. 6 (modal UDT takes 10)"),
-    Problem("newcomb", "Newcomb's problem (predictor = PA proof)", ("one_box", "two_box"),
-            (("1001000", 1_001_000), ("1000000", 1_000_000), ("1000", 1_000), ("0", 0)), _newcomb,
+            "spurious proof); LaVictoire 2015 sec. 6 (modal UDT takes 10)",
+        ),
+        Problem(
+            "newcomb",
+            "Newcomb's problem (predictor = PA proof)",
+            ("one_box", "two_box"),
+            (("1001000", 1_001_000), ("1000000", 1_000_000), ("1000", 1_000), ("0", 0)),
+            _newcomb,
             expected={"udt_plain": "one_box"},
             source="So8res/modal (2015) Games.hs: with a PA predictor, PA-level UDT takes its default "
-                   "action (here one_box, the first action)"),
-    Problem("twin_pd", "Prisoner's Dilemma against a twin", ("D", "C"),
-            (("3", 3), ("2", 2), ("1", 1), ("0", 0)), _twin_pd, twin=True,
+            "action (here one_box, the first action)",
+        ),
+        Problem(
+            "twin_pd",
+            "Prisoner's Dilemma against a twin",
+            ("D", "C"),
+            (("3", 3), ("2", 2), ("1", 1), ("0", 0)),
+            _twin_pd,
+            twin=True,
             expected={"udt": "C", "udt_plain": "C"},
-            source="Barasz et al. 2014; LaVictoire 2015 sec. 6 (modal UDT cooperates with its copy)"),
-    Problem("transparent_newcomb", "Transparent Newcomb (choice of policy, PA predictor)", _POLICIES,
+            source="Barasz et al. 2014; LaVictoire 2015 sec. 6 (modal UDT cooperates with its copy)",
+        ),
+        Problem(
+            "transparent_newcomb",
+            "Transparent Newcomb (choice of policy, PA predictor)",
+            _POLICIES,
             (("1001000", 1_001_000), ("1000000", 1_000_000), ("1000", 1_000), ("0", 0)),
-            _transparent_newcomb, source="Drescher 2006 ch. 7; policy selection (Wei Dai 2009)"),
-    Problem("xor_blackmail", "XOR blackmail (policy over termite states, letter = PA proof)", ("pay", "refuse"),
+            _transparent_newcomb,
+            source="Drescher 2006 ch. 7; policy selection (Wei Dai 2009)",
+        ),
+        Problem(
+            "xor_blackmail",
+            "XOR blackmail (policy over termite states, letter = PA proof)",
+            ("pay", "refuse"),
             (("kept", -500_000), ("paid_clean", -500_500), ("paid_termites", -500_500), ("paid_both", -501_000)),
-            _xor_blackmail, counterfactual={"pay": "paid_clean", "refuse": "kept"},
+            _xor_blackmail,
+            counterfactual={"pay": "paid_clean", "refuse": "kept"},
             expected={"udt": "refuse", "udt_plain": "refuse", "udt_chicken": "refuse"},
             source="Levinstein & Soares 2020 (arXiv 2017) 'Cheating Death in Damascus', XOR blackmail: "
-                   "FDT/UDT and CDT refuse, EDT pays; Yudkowsky & Soares 2017 'Functional Decision "
-                   "Theory' (same verdicts). Approximation: the predictor is a PA proof (sound, not "
-                   "complete), the agent picks a policy under a 1/2 prior (updateless; no EDT agent here)"),
-    Problem("troll_bridge", "Troll Bridge (the troll blows up the bridge iff []F)", ("cross", "stay"),
-            (("10", 10), ("0", 0), ("-10", -10)), _troll_bridge,
+            "FDT/UDT and CDT refuse, EDT pays; Yudkowsky & Soares 2017 'Functional Decision "
+            "Theory' (same verdicts). Approximation: the predictor is a PA proof (sound, not "
+            "complete), the agent picks a policy under a 1/2 prior (updateless; no EDT agent here)",
+        ),
+        Problem(
+            "troll_bridge",
+            "Troll Bridge (the troll blows up the bridge iff []F)",
+            ("cross", "stay"),
+            (("10", 10), ("0", 0), ("-10", -10)),
+            _troll_bridge,
             counterfactual={"cross": "10", "stay": "0"},
             expected={"naive_chicken": "stay"},
             source="Demski & Garrabrant 2018 sec. 2.1 (Troll Bridge: a proof-based agent with the chicken "
-                   "rule proves 'cross -> U=-10' by Löb's theorem and stays, though crossing is safe)"),
-    Problem("parfit", "Parfit's hitchhiker (driver = PA proof)", ("refuse", "pay"),
-            (("1000000", 1_000_000), ("999000", 999_000), ("0", 0)), _parfit,
-            source="Parfit 1984; Demski & Garrabrant 2018 sec. 2.1"),
-)}
+            "rule proves 'cross -> U=-10' by Löb's theorem and stays, though crossing is safe)",
+        ),
+        Problem(
+            "parfit",
+            "Parfit's hitchhiker (driver = PA proof)",
+            ("refuse", "pay"),
+            (("1000000", 1_000_000), ("999000", 999_000), ("0", 0)),
+            _parfit,
+            source="Parfit 1984; Demski & Garrabrant 2018 sec. 2.1",
+        ),
+    )
+}
 
 
 def get_problem(name: str) -> Problem:
@@ -211,16 +282,16 @@ def get_problem(name: str) -> Problem:
     try:
         return PROBLEMS[name] if name in PROBLEMS else PD_PROBLEMS[name]
     except KeyError:
-        raise ValueError(f"unknown problem {name!r}; choose one of: "
-                         f"{', '.join([*PROBLEMS, *PD_PROBLEMS])}") from None
+        raise ValueError(f"unknown problem {name!r}; choose one of: {', '.join([*PROBLEMS, *PD_PROBLEMS])}") from None
 
 
 # ---------------------------------------------------------------------------------------------
 # agents
 
 
-def first_true_chain(conditions: list[tuple[Formula, str]], default: str, actions: tuple[str, ...],
-                     A: str) -> dict[str, Formula]:
+def first_true_chain(
+    conditions: list[tuple[Formula, str]], default: str, actions: tuple[str, ...], A: str
+) -> dict[str, Formula]:
     """``A=a`` formulas for "take the action of the first true condition, else ``default``"."""
     defs: dict[str, list[Formula]] = {a: [] for a in actions}
     earlier: list[Formula] = []
@@ -253,8 +324,11 @@ def naive_agent(problem: Problem, A: str = "A", U: str = "U") -> dict[str, Formu
     prov = {(a, u): Box(Implies(act(a, A), out(u, U))) for a in problem.actions for u in worst_first}
 
     def value_is(a: str, u: str) -> Formula:
-        prior = [prov[(a, w)] for w in worst_first[:worst_first.index(u)]] if u != "none" else \
-            [prov[(a, w)] for w in worst_first]
+        prior = (
+            [prov[(a, w)] for w in worst_first[: worst_first.index(u)]]
+            if u != "none"
+            else [prov[(a, w)] for w in worst_first]
+        )
         head = TOP if u == "none" else prov[(a, u)]
         return And(head, *(Not(x) for x in prior))
 
@@ -266,8 +340,7 @@ def naive_agent(problem: Problem, A: str = "A", U: str = "U") -> dict[str, Formu
             for j, b in enumerate(problem.actions):
                 if b == a:
                     continue
-                ok = [value_is(b, w) for w in levels
-                      if rank[w] < rank[u] or (rank[w] == rank[u] and j > i)]
+                ok = [value_is(b, w) for w in levels if rank[w] < rank[u] or (rank[w] == rank[u] and j > i)]
                 beats.append(Or(*ok))
             options.append(And(value_is(a, u), *beats))
         defs[f"{A}={a}"] = Or(*options)
@@ -283,8 +356,10 @@ def with_chicken_rule(defs: Mapping[str, Formula], actions: tuple[str, ...], A: 
     """
     chicken = [Box(Not(act(a, A))) for a in actions]
     none_fires = And(*(Not(c) for c in chicken))
-    return {f"{A}={a}": Or(And(*(Not(c) for c in chicken[:i]), chicken[i]), And(none_fires, defs[f"{A}={a}"]))
-            for i, a in enumerate(actions)}
+    return {
+        f"{A}={a}": Or(And(*(Not(c) for c in chicken[:i]), chicken[i]), And(none_fires, defs[f"{A}={a}"]))
+        for i, a in enumerate(actions)
+    }
 
 
 AGENTS: dict[str, Callable[..., dict[str, Formula]]] = {
@@ -294,10 +369,13 @@ AGENTS: dict[str, Callable[..., dict[str, Formula]]] = {
     "udt_chicken": lambda p, A="A", U="U": with_chicken_rule(udt_agent(p, A, U, escalate=False), p.actions, A),
     "naive_chicken": lambda p, A="A", U="U": with_chicken_rule(naive_agent(p, A, U), p.actions, A),
 }
-AGENT_TITLES = {"udt": "modal UDT (PA+k escalation)", "udt_plain": "modal UDT (PA only)",
-                "naive": "naive proof search (worst outcome first)",
-                "udt_chicken": "modal UDT (PA only) + chicken rule",
-                "naive_chicken": "naive proof search + chicken rule"}
+AGENT_TITLES = {
+    "udt": "modal UDT (PA+k escalation)",
+    "udt_plain": "modal UDT (PA only)",
+    "naive": "naive proof search (worst outcome first)",
+    "udt_chicken": "modal UDT (PA only) + chicken rule",
+    "naive_chicken": "naive proof search + chicken rule",
+}
 
 
 def problem_system(problem: Problem, agent: str) -> ModalSystem:
@@ -325,8 +403,8 @@ class ProblemOutcome:
     action: str
     outcome: str
     utility: float
-    proved: tuple[str, ...]          # provable "A=a -> U=u" for actions a not taken
-    spurious: tuple[str, ...]        # those contradicting the physical counterfactual
+    proved: tuple[str, ...]  # provable "A=a -> U=u" for actions a not taken
+    spurious: tuple[str, ...]  # those contradicting the physical counterfactual
     rank: int
     tableau_agrees: bool | None
     expected_action: str | None
@@ -360,23 +438,43 @@ def run_problem(problem: Problem | str, agent: str, cross_check: bool = True) ->
     if cross_check:
         checked = [f"A={a}" for a in problem.actions] + [f"U={u}" for u, _ in problem.outcomes]
         agrees = tableau_cross_check(system, sol, checked)
-    return ProblemOutcome(problem.name, agent, action, outcome, problem.utility(outcome), tuple(proved),
-                          tuple(spurious), sol.stable_rank, agrees, problem.expected.get(agent))
+    return ProblemOutcome(
+        problem.name,
+        agent,
+        action,
+        outcome,
+        problem.utility(outcome),
+        tuple(proved),
+        tuple(spurious),
+        sol.stable_rank,
+        agrees,
+        problem.expected.get(agent),
+    )
 
 
-def problem_table(problems: list[str] | None = None, agents: list[str] | None = None,
-                  cross_check: bool = True) -> pd.DataFrame:
+def problem_table(
+    problems: list[str] | None = None, agents: list[str] | None = None, cross_check: bool = True
+) -> pd.DataFrame:
     """Which agent does what in which problem (one row per problem x agent; names from PROBLEMS or
     PD_PROBLEMS)."""
     rows = []
     for pname in problems or list(PROBLEMS):
         for agent in agents or list(AGENTS):
             r = run_problem(pname, agent, cross_check)
-            rows.append({"problem": r.problem, "agent": r.agent, "action": r.action, "outcome": r.outcome,
-                         "utility": r.utility, "proved_untaken": "; ".join(r.proved),
-                         "spurious": "; ".join(r.spurious), "n_spurious": len(r.spurious),
-                         "rank": r.rank, "tableau_agrees": bool(r.tableau_agrees) if cross_check else True,
-                         "expected_action": r.expected_action or "",
-                         "matches_expected": (r.matches_expected if r.matches_expected is not None else True)})
+            rows.append(
+                {
+                    "problem": r.problem,
+                    "agent": r.agent,
+                    "action": r.action,
+                    "outcome": r.outcome,
+                    "utility": r.utility,
+                    "proved_untaken": "; ".join(r.proved),
+                    "spurious": "; ".join(r.spurious),
+                    "n_spurious": len(r.spurious),
+                    "rank": r.rank,
+                    "tableau_agrees": bool(r.tableau_agrees) if cross_check else True,
+                    "expected_action": r.expected_action or "",
+                    "matches_expected": (r.matches_expected if r.matches_expected is not None else True),
+                }
+            )
     return pd.DataFrame(rows)
-

@@ -2,9 +2,10 @@
 
 Everything is drawn from an explicit ``numpy.random.Generator``; the same seed gives the same objects.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -12,8 +13,9 @@ from aflab.embedded.agents import ModalAgent
 from aflab.embedded.formula import BOT, TOP, And, Atom, Box, Dia, Formula, Iff, Implies, Not, Or
 
 
-def random_formula(rng: np.random.Generator, atoms: Sequence[str], depth: int, max_level: int = 0,
-                   modal_weight: float = 0.35) -> Formula:
+def random_formula(
+    rng: np.random.Generator, atoms: Sequence[str], depth: int, max_level: int = 0, modal_weight: float = 0.35
+) -> Formula:
     """A random formula over ``atoms`` (and T, F) of nesting depth <= ``depth``."""
     if depth <= 0 or rng.random() < 0.2:
         pool = len(atoms) + 2
@@ -34,6 +36,7 @@ def random_formula(rng: np.random.Generator, atoms: Sequence[str], depth: int, m
 def random_modalized(rng: np.random.Generator, atoms: Sequence[str], depth: int, max_level: int = 0) -> Formula:
     """A random formula in which every atom occurrence is under a box: a boolean combination of
     boxed random formulas."""
+
     def modal_leaf() -> Formula:
         level = int(rng.integers(max_level + 1)) if max_level else 0
         sub = random_formula(rng, atoms, max(depth - 1, 0), max_level)
@@ -56,8 +59,9 @@ def random_system(rng: np.random.Generator, n_vars: int, depth: int = 2, max_lev
     return {n: random_modalized(rng, names, depth, max_level) for n in names}
 
 
-def random_agent(rng: np.random.Generator, name: str, references: Sequence[str] = (), depth: int = 2,
-                 max_level: int = 1) -> ModalAgent:
+def random_agent(
+    rng: np.random.Generator, name: str, references: Sequence[str] = (), depth: int = 2, max_level: int = 1
+) -> ModalAgent:
     """A random modal agent over them, me and them(X) for X in ``references``."""
     atoms = ["them", "them", "me"] + [f"them({r})" for r in references]
     return ModalAgent(name, random_modalized(rng, atoms, depth, max_level))

@@ -23,16 +23,29 @@ Two independent procedures:
    or a wrong rank from the linear solver makes the formula invalid (the tableau then has a
    countermodel).
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 import numpy as np
 
-from aflab.embedded.formula import (Atom, Formula, Iff, Implies, Not, And, atoms, box_power, BOT,
-                                    desugar, strong_box, subformulas)
+from aflab.embedded.formula import (
+    BOT,
+    And,
+    Atom,
+    Formula,
+    Iff,
+    Implies,
+    Not,
+    atoms,
+    box_power,
+    desugar,
+    strong_box,
+    subformulas,
+)
 from aflab.embedded.tableau import TableauBudgetExceeded, decide
 
 _OPS = ("not", "and", "or", "alias")
@@ -45,7 +58,7 @@ class ModalSystem:
     equations: tuple[tuple[str, Formula], ...]
 
     @staticmethod
-    def of(eqs: Mapping[str, Formula] | Iterable[tuple[str, Formula]]) -> "ModalSystem":
+    def of(eqs: Mapping[str, Formula] | Iterable[tuple[str, Formula]]) -> ModalSystem:
         items = tuple(eqs.items()) if isinstance(eqs, Mapping) else tuple(eqs)
         names = [n for n, _ in items]
         if len(set(names)) != len(names):
@@ -59,7 +72,7 @@ class ModalSystem:
     def as_dict(self) -> dict[str, Formula]:
         return dict(self.equations)
 
-    def closure(self, roots: Iterable[str]) -> "ModalSystem":
+    def closure(self, roots: Iterable[str]) -> ModalSystem:
         """The sub-system of the equations the given variables depend on (transitively)."""
         defs = self.as_dict()
         keep, stack = set(), list(roots)
@@ -100,10 +113,10 @@ class LinearSolution:
 @dataclass(frozen=True)
 class _Circuit:
     n_nodes: int
-    var_nodes: np.ndarray            # node id of each variable's atom
-    consts_true: np.ndarray          # node ids that are constant T
-    box_nodes: np.ndarray            # node ids of boxes
-    box_args: np.ndarray             # node ids of their operands
+    var_nodes: np.ndarray  # node id of each variable's atom
+    consts_true: np.ndarray  # node ids that are constant T
+    box_nodes: np.ndarray  # node ids of boxes
+    box_args: np.ndarray  # node ids of their operands
     layers: tuple[tuple[tuple[str, np.ndarray, np.ndarray, np.ndarray], ...], ...]
 
 
@@ -121,8 +134,10 @@ def compile_system(system: ModalSystem) -> _Circuit:
             if node not in ids:
                 ids[node] = len(ids)
             if node.op == "atom" and node.name not in defs:
-                raise ValueError(f"atom {node.name!r} is used but never defined; every atom of a "
-                                 f"modal system must have an equation (known: {sorted(defs)[:8]}...)")
+                raise ValueError(
+                    f"atom {node.name!r} is used but never defined; every atom of a "
+                    f"modal system must have an equation (known: {sorted(defs)[:8]}...)"
+                )
     nodes = list(ids)
     # within-world dependencies (boxes and constants are sources)
     deps: list[tuple[int, ...]] = []
@@ -149,9 +164,11 @@ def compile_system(system: ModalSystem) -> _Circuit:
                 child = ds[i]
                 if state[child] == 1:
                     cyc = [nodes[n].name for n, _ in stack if nodes[n].op == "atom"]
-                    raise ValueError(f"system is not modalized: variables {cyc} depend on each other "
-                                     "without a box in between; put the reference under [] (e.g. "
-                                     "'[] them' instead of 'them')")
+                    raise ValueError(
+                        f"system is not modalized: variables {cyc} depend on each other "
+                        "without a box in between; put the reference under [] (e.g. "
+                        "'[] them' instead of 'them')"
+                    )
                 if state[child] == 0:
                     stack.append((child, 0))
                 continue
@@ -182,9 +199,14 @@ def compile_system(system: ModalSystem) -> _Circuit:
             groups.append((op, arr[:, 0], arr[:, 1], arr[:, 2]))
         layers.append(tuple(groups))
     var_nodes = np.asarray([ids[Atom(v)] for v in defs], dtype=np.int64)
-    return _Circuit(len(nodes), var_nodes, np.asarray(consts_true, dtype=np.int64),
-                    np.asarray(box_nodes, dtype=np.int64), np.asarray(box_args, dtype=np.int64),
-                    tuple(layers))
+    return _Circuit(
+        len(nodes),
+        var_nodes,
+        np.asarray(consts_true, dtype=np.int64),
+        np.asarray(box_nodes, dtype=np.int64),
+        np.asarray(box_args, dtype=np.int64),
+        tuple(layers),
+    )
 
 
 def _run_circuit(c: _Circuit, max_worlds: int) -> tuple[np.ndarray, int]:
@@ -219,8 +241,9 @@ def solve_linear(system: ModalSystem) -> LinearSolution:
     return LinearSolution(system.variables, history, rank)
 
 
-def confirmation_formula(system: ModalSystem, var: str | Mapping[str, bool], value: bool = True,
-                         rank: int = 0) -> Formula:
+def confirmation_formula(
+    system: ModalSystem, var: str | Mapping[str, bool], value: bool = True, rank: int = 0
+) -> Formula:
     """``[.](AND (p_i <-> A_i)) & ~[]^rank F -> goal`` over the closure of the goal's variables.
 
     ``goal`` is ``p_var`` (or ``~p_var`` when ``value`` is False); pass a mapping ``{var: value}`` as
@@ -236,14 +259,16 @@ def confirmation_formula(system: ModalSystem, var: str | Mapping[str, bool], val
     return Implies(hyp, goal)
 
 
-def tableau_confirms(system: ModalSystem, var: str | Mapping[str, bool], value: bool = True,
-                     rank: int = 0, max_sequents: int = 2_000_000) -> bool:
+def tableau_confirms(
+    system: ModalSystem, var: str | Mapping[str, bool], value: bool = True, rank: int = 0, max_sequents: int = 2_000_000
+) -> bool:
     """GL tableau check of the linear solver's answer (independent of the linear frame code)."""
     return decide(confirmation_formula(system, var, value, rank), max_sequents=max_sequents).valid
 
 
-def cross_check(system: ModalSystem, solution: LinearSolution, variables: Iterable[str],
-                max_sequents: int | None = None) -> bool | None:
+def cross_check(
+    system: ModalSystem, solution: LinearSolution, variables: Iterable[str], max_sequents: int | None = None
+) -> bool | None:
     """Certify the solver's standard-model values of ``variables`` with one tableau run.
 
     Returns True (certified), False (the tableau refutes the solver), or None when ``max_sequents``
@@ -254,8 +279,9 @@ def cross_check(system: ModalSystem, solution: LinearSolution, variables: Iterab
     claimed = {v: solution.value(v) for v in variables}
     rank = max((solution.rank_of(v) for v in variables), default=0)
     try:
-        return tableau_confirms(system, claimed, True, rank,
-                                max_sequents=2_000_000 if max_sequents is None else max_sequents)
+        return tableau_confirms(
+            system, claimed, True, rank, max_sequents=2_000_000 if max_sequents is None else max_sequents
+        )
     except TableauBudgetExceeded:
         if max_sequents is None:
             raise

@@ -20,11 +20,12 @@ An open tableau yields a countermodel: the tree of saturated worlds, with R the 
 of the tree edges (finite, transitive, irreflexive) and an atom true exactly where ``T atom``
 appears. :func:`aflab.embedded.kripke.check_countermodel` re-checks it by direct evaluation.
 """
+
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from aflab.embedded.formula import Formula, Implies, desugar
 from aflab.embedded.kripke import KripkeModel, check_countermodel
@@ -35,7 +36,7 @@ class WorldTree:
     """A satisfying tree: atoms true at this world and the successor subtrees (may share nodes)."""
 
     true_atoms: frozenset[str]
-    children: tuple["WorldTree", ...]
+    children: tuple[WorldTree, ...]
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,6 @@ CHILD_KEY = SORT_KEY
 
 class TableauBudgetExceeded(RuntimeError):
     """The tableau explored more sequents than allowed (``max_sequents``)."""
-
 
 
 class _Order(dict):
@@ -262,17 +262,21 @@ class _Search:
         if key in self.path:  # loop check: an ascending cycle has no GL model
             return None
         if len(self.memo) + self.work >= self.max_sequents:
-            raise TableauBudgetExceeded(f"GL tableau exceeded max_sequents={self.max_sequents} "
-                                        "(sequents + saturated branches); pass a larger "
-                                        "max_sequents or a smaller formula")
+            raise TableauBudgetExceeded(
+                f"GL tableau exceeded max_sequents={self.max_sequents} "
+                "(sequents + saturated branches); pass a larger "
+                "max_sequents or a smaller formula"
+            )
         self.path.add(key)
         result = None
         for T, F in self.saturations(T0, F0):
             self.work += 1
             true_boxes = [f for f in T if f.op == "box"]
             inherited = frozenset(x for b in true_boxes for x in (b, b.args[0]))
-            keys = [(inherited | {fb}, frozenset((fb.args[0],)))
-                    for fb in sorted((g for g in F if g.op == "box"), key=self.key)]
+            keys = [
+                (inherited | {fb}, frozenset((fb.args[0],)))
+                for fb in sorted((g for g in F if g.op == "box"), key=self.key)
+            ]
             # a child already known to be unsatisfiable closes this branch at once
             if any(k in self.memo and self.memo[k] is None for k in keys):
                 continue

@@ -15,14 +15,15 @@ Replicator dynamics (Taylor & Jonker 1978; Hofbauer & Sigmund 1998, ch. 7) on th
 integrated with explicit Euler steps and renormalisation, for a batch of initial populations at
 once (rows of X; one matrix product per step).
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 
-from aflab.embedded.agents import _REF_RE, ModalAgent, Payoffs, coop_var, combat_system
+from aflab.embedded.agents import _REF_RE, ModalAgent, Payoffs, combat_system, coop_var
 from aflab.embedded.formula import desugar, subformulas
 from aflab.embedded.solver import _Circuit, _run_circuit, solve_linear, tableau_confirms
 
@@ -82,17 +83,22 @@ def compile_template(agent: ModalAgent) -> AgentTemplate:
             groups.setdefault((0, out_depth[g], op), []).append(row)
         else:
             groups.setdefault((1, in_depth[g], op), []).append(row)
-    ops = tuple((phase, layer, op, *(np.asarray(col, dtype=np.int64) for col in zip(*rows)))
-                for (phase, layer, op), rows in sorted(groups.items()))
+    ops = tuple(
+        (phase, layer, op, *(np.asarray(col, dtype=np.int64) for col in zip(*rows)))
+        for (phase, layer, op), rows in sorted(groups.items())
+    )
     atoms_ = [g for g in nodes if g.op == "atom"]
     return AgentTemplate(
-        size=len(nodes), root=ids[f], ops=ops,
+        size=len(nodes),
+        root=ids[f],
+        ops=ops,
         boxes=np.asarray([ids[g] for g in nodes if g.op == "box"], dtype=np.int64),
         box_args=np.asarray([ids[g.args[0]] for g in nodes if g.op == "box"], dtype=np.int64),
         tops=np.asarray([ids[g] for g in nodes if g.op == "top"], dtype=np.int64),
         atom_nodes=np.asarray([ids[g] for g in atoms_], dtype=np.int64),
         atom_refs=tuple(_REF_RE.match(g.name).groups() for g in atoms_),
-        n_outer_layers=n_outer)
+        n_outer_layers=n_outer,
+    )
 
 
 def _pair_closure(pairs: Sequence[tuple[str, str]], library: Mapping[str, ModalAgent]) -> list[tuple[str, str]]:
@@ -111,8 +117,9 @@ def _pair_closure(pairs: Sequence[tuple[str, str]], library: Mapping[str, ModalA
     return list(seen)
 
 
-def solve_matches(pairs: Sequence[tuple[str, str]], library: Mapping[str, ModalAgent],
-                  templates: dict | None = None) -> tuple[list[tuple[str, str]], np.ndarray]:
+def solve_matches(
+    pairs: Sequence[tuple[str, str]], library: Mapping[str, ModalAgent], templates: dict | None = None
+) -> tuple[list[tuple[str, str]], np.ndarray]:
     """Vectorised linear-frame solution of many matches at once.
 
     Each agent's template is stamped out for all its matches with index arithmetic (no per-pair
@@ -160,8 +167,14 @@ def solve_matches(pairs: Sequence[tuple[str, str]], library: Mapping[str, ModalA
     layers: dict[int, list] = {}
     for (layer, op), parts in sorted(groups.items()):
         layers.setdefault(layer, []).append((op, *(np.concatenate(c) for c in zip(*parts))))
-    circuit = _Circuit(int(sizes.sum()), roots, np.concatenate(tops), np.concatenate(boxes),
-                       np.concatenate(box_args), tuple(tuple(v) for _, v in sorted(layers.items())))
+    circuit = _Circuit(
+        int(sizes.sum()),
+        roots,
+        np.concatenate(tops),
+        np.concatenate(boxes),
+        np.concatenate(box_args),
+        tuple(tuple(v) for _, v in sorted(layers.items())),
+    )
     history, _ = _run_circuit(circuit, max_worlds=len(circuit.box_nodes) + 2)
     return closure, history
 
@@ -187,21 +200,34 @@ class TournamentResult:
         n = len(self.names)
         for i in range(n):
             for j in range(n):
-                rows.append({"agent": self.names[i], "opponent": self.names[j],
-                             "cooperates": bool(self.cooperates[i, j]), "payoff": float(self.payoff[i, j]),
-                             "rank": int(self.ranks[i, j])})
+                rows.append(
+                    {
+                        "agent": self.names[i],
+                        "opponent": self.names[j],
+                        "cooperates": bool(self.cooperates[i, j]),
+                        "payoff": float(self.payoff[i, j]),
+                        "rank": int(self.ranks[i, j]),
+                    }
+                )
         return pd.DataFrame(rows)
 
 
 def payoff_matrix(coop: np.ndarray, payoffs: Payoffs) -> np.ndarray:
     """Vectorised PD payoffs: P[i, j] from coop[i, j] (mine) and coop[j, i] (theirs)."""
     mine, theirs = coop, coop.T
-    return np.where(mine, np.where(theirs, payoffs.reward, payoffs.sucker),
-                    np.where(theirs, payoffs.temptation, payoffs.punishment)).astype(float)
+    return np.where(
+        mine, np.where(theirs, payoffs.reward, payoffs.sucker), np.where(theirs, payoffs.temptation, payoffs.punishment)
+    ).astype(float)
 
 
-def round_robin(names: Sequence[str], library: Mapping[str, ModalAgent], payoffs: Payoffs = Payoffs(),
-                block_rows: int = 64, progress: bool = False, cross_check: bool = False) -> TournamentResult:
+def round_robin(
+    names: Sequence[str],
+    library: Mapping[str, ModalAgent],
+    payoffs: Payoffs = Payoffs(),
+    block_rows: int = 64,
+    progress: bool = False,
+    cross_check: bool = False,
+) -> TournamentResult:
     """Play every ordered pair of ``names``; ``cross_check`` re-proves each outcome with the tableau."""
     names = tuple(names)
     if not names:
@@ -217,6 +243,7 @@ def round_robin(names: Sequence[str], library: Mapping[str, ModalAgent], payoffs
     bar = None
     if progress and len(blocks) > 1:
         from rich.progress import Progress
+
         bar = Progress(transient=True)
         bar.start()
         task = bar.add_task(f"round robin of {n} agents", total=n)
@@ -237,10 +264,10 @@ def round_robin(names: Sequence[str], library: Mapping[str, ModalAgent], payoffs
                 if cross_check:
                     for j in range(n):
                         v = coop_var(names[i], names[j])
-                        if sol.value(v) != coop[i, j] or not tableau_confirms(system, v, bool(coop[i, j]),
-                                                                              int(ranks[i, j])):
-                            raise AssertionError(f"tableau / generic solver disagree with the vectorised "
-                                                 f"solver on {v}")
+                        if sol.value(v) != coop[i, j] or not tableau_confirms(
+                            system, v, bool(coop[i, j]), int(ranks[i, j])
+                        ):
+                            raise AssertionError(f"tableau / generic solver disagree with the vectorised solver on {v}")
             if bar is not None:
                 bar.update(task, advance=len(rows))
     finally:
@@ -264,8 +291,8 @@ def replicator(payoff: np.ndarray, x0: np.ndarray, steps: int = 2000, dt: float 
     out = np.empty((steps + 1,) + X.shape)
     out[0] = X
     for t in range(steps):
-        fit = X @ P.T                                   # (batch, n): (P x)_i
-        mean = (fit * X).sum(axis=1, keepdims=True)     # x . P x
+        fit = X @ P.T  # (batch, n): (P x)_i
+        mean = (fit * X).sum(axis=1, keepdims=True)  # x . P x
         X = np.clip(X + dt * X * (fit - mean), 0.0, None)
         X /= X.sum(axis=1, keepdims=True)
         out[t + 1] = X

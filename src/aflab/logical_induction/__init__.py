@@ -5,6 +5,7 @@ scenarios (:mod:`.deduction`), trading expressions (:mod:`.expressions`), trader
 enumeration (:mod:`.traders`), Budgeter / TradingFirm / MarketMaker (:mod:`.market`), the day loop
 and ledger (:mod:`.inductor`), the Kelly market (:mod:`.kelly`). See docs/logical_induction.md.
 """
+
 from aflab.logical_induction.sentences import Sentence, SentenceParseError, atom, parse, to_text
 
 __all__ = ["Sentence", "SentenceParseError", "atom", "parse", "to_text"]

@@ -1,4 +1,5 @@
 """`aflab li ...`: run the logical-induction market on a scenario, audit its properties, parse sentences."""
+
 from __future__ import annotations
 
 import time
@@ -8,14 +9,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
 from aflab.core.cli_support import fail as _fail
 
-app = typer.Typer(help="Logical induction (Garrabrant et al. 2016): a fast Garrabrant inductor with audits.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Logical induction (Garrabrant et al. 2016): a fast Garrabrant inductor with audits.", no_args_is_help=True
+)
 console = Console()
 SCENARIOS = ("pi", "prg", "separable")
-
-
 
 
 def _build(scenario: str, days: int, seed: int, sentences: int):
@@ -35,15 +36,18 @@ def _build(scenario: str, days: int, seed: int, sentences: int):
 
 
 @app.command()
-def run(scenario: str = typer.Argument(..., help=f"one of {', '.join(SCENARIOS)}"),
-        days: int = typer.Option(20, "--days", "-n", help="days to run (>= 1)"),
-        seed: int = typer.Option(0, help="scenario seed (pi: which stretch of digits; prg: generator seed)"),
-        sentences: int = typer.Option(1000, help="separable scenario: sentences priced per day"),
-        maker: str = typer.Option("solver", help="'solver' (certified fixed point) or 'rational' (exhaustive)"),
-        out: Path = typer.Option(None, help="directory for prices/ledger/maker Parquet tables and PNG plots"),
-        checkpoint: Path = typer.Option(None, help="write the final market state here (.npz) to resume later"),
-        resume: Path = typer.Option(None, help="continue from a checkpoint written by --checkpoint "
-                                    "(same scenario, seed and sentences)")):
+def run(
+    scenario: str = typer.Argument(..., help=f"one of {', '.join(SCENARIOS)}"),
+    days: int = typer.Option(20, "--days", "-n", help="days to run (>= 1)"),
+    seed: int = typer.Option(0, help="scenario seed (pi: which stretch of digits; prg: generator seed)"),
+    sentences: int = typer.Option(1000, help="separable scenario: sentences priced per day"),
+    maker: str = typer.Option("solver", help="'solver' (certified fixed point) or 'rational' (exhaustive)"),
+    out: Path = typer.Option(None, help="directory for prices/ledger/maker Parquet tables and PNG plots"),
+    checkpoint: Path = typer.Option(None, help="write the final market state here (.npz) to resume later"),
+    resume: Path = typer.Option(
+        None, help="continue from a checkpoint written by --checkpoint (same scenario, seed and sentences)"
+    ),
+):
     """Run the market day by day and print the maker's certificate and the last prices.
 
     Example: ``aflab li run pi --days 30 --out runs/pi --checkpoint runs/pi30.npz``, then
@@ -72,13 +76,26 @@ def run(scenario: str = typer.Argument(..., help=f"one of {', '.join(SCENARIOS)}
             _fail(f"checkpoint is at day {state.day}; --days must be larger")
     start = state.day if state is not None else 0
     t0 = time.perf_counter()
-    with Progress(TextColumn("[bold]li run[/bold] {task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} days"),
-                  TimeElapsedColumn(), console=console) as bar:
+    with Progress(
+        TextColumn("[bold]li run[/bold] {task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} days"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
         task = bar.add_task(scenario, total=days)
         states: list = []
         try:
-            res = run_market(sc, traders, advs, n_days=days, maker=maker, resume=state, state_out=states,
-                             progress=lambda d: bar.update(task, completed=d))
+            res = run_market(
+                sc,
+                traders,
+                advs,
+                n_days=days,
+                maker=maker,
+                resume=state,
+                state_out=states,
+                progress=lambda d: bar.update(task, completed=d),
+            )
         except ValueError as err:
             _fail(str(err))
     if checkpoint is not None:
@@ -87,10 +104,12 @@ def run(scenario: str = typer.Argument(..., help=f"one of {', '.join(SCENARIOS)}
         console.print(f"checkpoint at day {days} written to {checkpoint}")
     wall = time.perf_counter() - t0
     mk = res.maker
-    console.print(f"{len(traders)} traders, days {start + 1}-{days} in {wall:.2f} s "
-                  f"({mk.n_priced.iloc[start:].sum() / wall:,.0f} sentence-days/s); "
-                  f"certified {int(mk.certified.sum())}/{days} days, "
-                  f"max worst-case firm value {mk.max_value.max():.2e}")
+    console.print(
+        f"{len(traders)} traders, days {start + 1}-{days} in {wall:.2f} s "
+        f"({mk.n_priced.iloc[start:].sum() / wall:,.0f} sentence-days/s); "
+        f"certified {int(mk.certified.sum())}/{days} days, "
+        f"max worst-case firm value {mk.max_value.max():.2e}"
+    )
     last = res.prices[res.prices.day == res.prices.day.max()]
     table = Table("sentence", "label", "price", "decided")
     for row in last.head(25).itertuples():
@@ -114,11 +133,16 @@ def run(scenario: str = typer.Argument(..., help=f"one of {', '.join(SCENARIOS)}
 
 
 @app.command()
-def audit(preset: str = typer.Option("quick", help="'quick' or 'full'"),
-          only: str = typer.Option("", help="substring filter on claim ids"),
-          checkpoint: Path = typer.Option(None, help="audit a saved pi run instead (a --checkpoint of `aflab li "
-                                          "run pi` or of the long benchmark): the pi audits only"),
-          seed: int = typer.Option(0, help="with --checkpoint: the stretch of pi the run used (`li run pi --seed`)")):
+def audit(
+    preset: str = typer.Option("quick", help="'quick' or 'full'"),
+    only: str = typer.Option("", help="substring filter on claim ids"),
+    checkpoint: Path = typer.Option(
+        None,
+        help="audit a saved pi run instead (a --checkpoint of `aflab li "
+        "run pi` or of the long benchmark): the pi audits only",
+    ),
+    seed: int = typer.Option(0, help="with --checkpoint: the stretch of pi the run used (`li run pi --seed`)"),
+):
     """Run every logical-induction audit claim and print its verdict (figures via `aflab report`).
 
     With ``--checkpoint``, the pi audits judge that run (any length; the non-exploitation control
@@ -154,8 +178,7 @@ def audit(preset: str = typer.Option("quick", help="'quick' or 'full'"),
         for c in claims:
             cfg = c.make_config(preset)
             t0 = time.perf_counter()
-            res = pd.concat([c.experiment(cfg, s).assign(seed=s) for s in range(c.n_seeds(preset))],
-                            ignore_index=True)
+            res = pd.concat([c.experiment(cfg, s).assign(seed=s) for s in range(c.n_seeds(preset))], ignore_index=True)
             row(c, c.verdict(cfg, res), time.perf_counter() - t0)
     console.print(table)
 
@@ -174,8 +197,10 @@ def _load_pi_checkpoint(path: Path, seed: int):
         _fail(f"--checkpoint {path}: cannot read it ({exc})")
     run = run_tables(state)
     if state.day < 8 or not run.prices.label.str.startswith("digit=").any():
-        _fail(f"--checkpoint {path}: not a pi run of at least 8 days (day {state.day}); write one with "
-              "`aflab li run pi --days N --checkpoint FILE`")
+        _fail(
+            f"--checkpoint {path}: not a pi run of at least 8 days (day {state.day}); write one with "
+            "`aflab li run pi --days N --checkpoint FILE`"
+        )
     cfg = PiAuditConfig(n_days=state.day, digit_offsets=seed + 1)
     sc = pi_scenario(state.day, window=cfg.window, delay=cfg.delay, digit_offset=1000 * seed, far_block=True)
     return cfg, seed, sc, run
@@ -187,7 +212,8 @@ def parse(text: str = typer.Argument(..., help="a sentence, e.g. 'pi_digit(7) = 
 
     Example: ``aflab li parse "P_5(rain) > 0.7 -> rain"``
     """
-    from aflab.logical_induction.sentences import SentenceParseError, parse as parse_sentence, to_text
+    from aflab.logical_induction.sentences import SentenceParseError, to_text
+    from aflab.logical_induction.sentences import parse as parse_sentence
 
     try:
         s = parse_sentence(text)

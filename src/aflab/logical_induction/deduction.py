@@ -9,6 +9,7 @@ Built-in sources of facts: digits of pi (``mpmath``), primality (deterministic M
 of a seeded pseudorandom generator, plain observations, late-revealed outcomes of long computations,
 and a propositional theory whose consequences the SAT back-end decides (a prover over the theory).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -66,10 +67,10 @@ class Scenario:
     name: str
     facts: tuple[tuple[Sentence, ...], ...]
     priced: tuple[tuple[Sentence, ...], ...]
-    labels: dict = field(default_factory=dict)             # Sentence -> class label
-    truth: dict = field(default_factory=dict)              # Sentence -> bool (ground truth if known)
-    blocks: tuple[tuple[Sentence, ...], ...] = ()          # exclusive-exhaustive groups
-    revealed_on: dict = field(default_factory=dict)        # Sentence -> day its truth is revealed
+    labels: dict = field(default_factory=dict)  # Sentence -> class label
+    truth: dict = field(default_factory=dict)  # Sentence -> bool (ground truth if known)
+    blocks: tuple[tuple[Sentence, ...], ...] = ()  # exclusive-exhaustive groups
+    revealed_on: dict = field(default_factory=dict)  # Sentence -> day its truth is revealed
 
     @property
     def n_days(self) -> int:
@@ -83,9 +84,16 @@ def digit_atom(place: int, digit: int) -> Sentence:
     return atom(f"pi_digit({place})={digit}")
 
 
-def pi_scenario(n_days: int, window: int = 3, delay: int = 4, n_undecidable: int = 2,
-                n_theorems: bool = True, negations: bool = True, digit_offset: int = 0,
-                far_block: bool = False) -> Scenario:
+def pi_scenario(
+    n_days: int,
+    window: int = 3,
+    delay: int = 4,
+    n_undecidable: int = 2,
+    n_theorems: bool = True,
+    negations: bool = True,
+    digit_offset: int = 0,
+    far_block: bool = False,
+) -> Scenario:
     """Digits of pi, revealed late, plus provable-but-late theorems and undecidable sentences.
 
     Day n prices the 10 sentences ``pi_digit(p) = d`` for the ``window`` places ``p = n .. n+window-1``
@@ -107,7 +115,7 @@ def pi_scenario(n_days: int, window: int = 3, delay: int = 4, n_undecidable: int
     labels, truth, revealed = {}, {}, {}
     blocks = []
     primes = []
-    c = 10 ** 6 + 1
+    c = 10**6 + 1
     while len(primes) < n_days:
         if is_prime(c):
             primes.append(c)
@@ -117,7 +125,7 @@ def pi_scenario(n_days: int, window: int = 3, delay: int = 4, n_undecidable: int
         labels[u] = "undecidable"
     far = ()
     if far_block:
-        far = tuple(digit_atom(10 ** 6 + 1, d) for d in range(10))
+        far = tuple(digit_atom(10**6 + 1, d) for d in range(10))
         facts[0].extend(exactly_one(far))
         blocks.append(far)
         for d, s_ in enumerate(far):
@@ -127,18 +135,17 @@ def pi_scenario(n_days: int, window: int = 3, delay: int = 4, n_undecidable: int
         for p in places:
             block = tuple(digit_atom(p, d) for d in range(10))
             if day == 1 or p == day + window - 1:  # the place is new today
-                if True:
-                    facts[day - 1].extend(exactly_one(block))
-                    blocks.append(block)
-                    for d, s in enumerate(block):
-                        labels[s] = f"digit={d}"
-                        truth[s] = bool(digits[p - 1] == d)
-                        revealed[s] = p + delay
-                    if negations:
-                        ns = neg(block[0])
-                        labels[ns] = "neg_digit"
-                        truth[ns] = not truth[block[0]]
-                        revealed[ns] = p + delay
+                facts[day - 1].extend(exactly_one(block))
+                blocks.append(block)
+                for d, s in enumerate(block):
+                    labels[s] = f"digit={d}"
+                    truth[s] = bool(digits[p - 1] == d)
+                    revealed[s] = p + delay
+                if negations:
+                    ns = neg(block[0])
+                    labels[ns] = "neg_digit"
+                    truth[ns] = not truth[block[0]]
+                    revealed[ns] = p + delay
             priced[day - 1].extend(block)
             if negations:
                 priced[day - 1].append(neg(block[0]))
@@ -157,8 +164,7 @@ def pi_scenario(n_days: int, window: int = 3, delay: int = 4, n_undecidable: int
                 facts[day + 2 * delay - 1].extend([th, nt])
         priced[day - 1].extend(undecidable)
         priced[day - 1].extend(far)
-    return Scenario("pi", tuple(map(tuple, facts)), tuple(map(tuple, priced)), labels, truth,
-                    tuple(blocks), revealed)
+    return Scenario("pi", tuple(map(tuple, facts)), tuple(map(tuple, priced)), labels, truth, tuple(blocks), revealed)
 
 
 def observation_scenario(observations: list[str], priced: list[list[str]] | None = None) -> Scenario:
@@ -195,11 +201,11 @@ def separable_scenario(n_sentences: int, n_days: int, seed: int = 0) -> Scenario
     rng = np.random.default_rng(seed)
     atoms_ = [atom(f"x({i})") for i in range(n_sentences)]
     truth = {a: bool(v) for a, v in zip(atoms_, rng.integers(0, 2, n_sentences))}
-    labels = {a: "x" for a in atoms_}
+    labels = dict.fromkeys(atoms_, "x")
     facts = [[] for _ in range(n_days)]
     step = max(1, n_sentences // 100)
     for d in range(1, n_days):
-        for a in atoms_[(d - 1) * step: d * step]:
+        for a in atoms_[(d - 1) * step : d * step]:
             facts[d].append(a if truth[a] else neg(a))
     priced = [tuple(atoms_) for _ in range(n_days)]
     return Scenario("separable", tuple(map(tuple, facts)), tuple(priced), labels, truth)

@@ -5,6 +5,7 @@ All pi audits share one market run per (config, stretch of pi), cached in-proces
 the stretch (place p reads digit p + 1000 (seed mod digit_offsets)), so with ``digit_offsets = 1`` (the
 quick preset) every audit in a worker process reuses a single run.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -18,8 +19,15 @@ from aflab.core import ClaimConfig
 from aflab.logical_induction.deduction import Scenario, pi_scenario
 from aflab.logical_induction.inductor import MarketRun, run_market
 from aflab.logical_induction.kelly import bayes_mixture, bernoulli_and_markov_predictions, kelly_market
-from aflab.logical_induction.traders import (BlockCoherence, ConstantBelief, FrequencyTrader, IntrospectionTrader,
-                                             NegationCoherence, build_traders, enumerate_programs)
+from aflab.logical_induction.traders import (
+    BlockCoherence,
+    ConstantBelief,
+    FrequencyTrader,
+    IntrospectionTrader,
+    NegationCoherence,
+    build_traders,
+    enumerate_programs,
+)
 
 
 class PiAuditConfig(ClaimConfig):
@@ -28,18 +36,24 @@ class PiAuditConfig(ClaimConfig):
     delay: int = Field(3, ge=1, le=50, description="days until a digit is revealed")
     enum_depth: int = Field(1, ge=1, le=4, description="dyadic depth of constant-belief programs")
     constant_labels: int = Field(2, ge=0, le=6, description="classes that get constant-belief programs")
-    digit_offsets: int = Field(1, ge=1, le=1000, description="the seed picks one of this many stretches of "
-                               "pi (offset 1000 * (seed mod digit_offsets)); 1 = every seed and every audit "
-                               "shares one run")
+    digit_offsets: int = Field(
+        1,
+        ge=1,
+        le=1000,
+        description="the seed picks one of this many stretches of "
+        "pi (offset 1000 * (seed mod digit_offsets)); 1 = every seed and every audit "
+        "shares one run",
+    )
 
 
 def pi_traders(sc: Scenario, cfg: PiAuditConfig) -> list:
     """The firm: the enumeration of small programs (coherence, floor, calibration, one frequency
     program per class, constant beliefs for a few classes), weights 2^-size."""
     labels = tuple(sorted(set(sc.labels.values())))
-    const_labels = ("digit=3", "prime", "digit=7", "undecidable", "digit=1", "neg_digit")[:cfg.constant_labels]
-    progs = [p for p in enumerate_programs(labels, depth=cfg.enum_depth)
-             if p.kind != "constant" or p.args[1] in const_labels]
+    const_labels = ("digit=3", "prime", "digit=7", "undecidable", "digit=1", "neg_digit")[: cfg.constant_labels]
+    progs = [
+        p for p in enumerate_programs(labels, depth=cfg.enum_depth) if p.kind != "constant" or p.args[1] in const_labels
+    ]
     return build_traders(progs)
 
 
@@ -53,10 +67,12 @@ def adversaries() -> list:
     """Held-out traders (not in the firm, not moving prices): different slopes/targets than the firm's.
     The last one, a constant belief on ``digit=5``, is outside the firm's enumeration (its constant
     programs cover ``digit=3`` and ``prime`` only)."""
-    return [BlockCoherence(slope=25.0, name="adv:block-arbitrage(25)"),
-            NegationCoherence(slope=25.0, name="adv:negation-arbitrage(25)"),
-            FrequencyTrader(label="digit=3", slope=3.0, prior_a=0.5, prior_b=4.5, name="adv:frequency(digit=3,3)"),
-            ConstantBelief(p=0.1, label="digit=5", slope=20.0, name="adv:constant(0.1,digit=5)")]
+    return [
+        BlockCoherence(slope=25.0, name="adv:block-arbitrage(25)"),
+        NegationCoherence(slope=25.0, name="adv:negation-arbitrage(25)"),
+        FrequencyTrader(label="digit=3", slope=3.0, prior_a=0.5, prior_b=4.5, name="adv:frequency(digit=3,3)"),
+        ConstantBelief(p=0.1, label="digit=5", slope=20.0, name="adv:constant(0.1,digit=5)"),
+    ]
 
 
 #: runs computed elsewhere (the long benchmark's checkpointed run), used by the audits of their config
@@ -93,8 +109,19 @@ def _last(frac: float, days: pd.Series, n_days: int) -> pd.Series:
 def exp_maker(cfg: PiAuditConfig, seed: int) -> pd.DataFrame:
     _, run = pi_run(cfg, seed)
     m = run.maker.copy()
-    return m[["day", "n_priced", "n_undecided", "max_value", "split_bound", "tolerance", "certified",
-              "evaluations", "seconds"]]
+    return m[
+        [
+            "day",
+            "n_priced",
+            "n_undecided",
+            "max_value",
+            "split_bound",
+            "tolerance",
+            "certified",
+            "evaluations",
+            "seconds",
+        ]
+    ]
 
 
 # -- pi digits ------------------------------------------------------------------------------------
@@ -108,7 +135,9 @@ def exp_pi_frequencies(cfg: PiAuditConfig, seed: int) -> pd.DataFrame:
     dig["place"] = dig.sentence.str.extract(r"pi_digit\((\d+)\)").astype(int)
     dev = dig.assign(dev=(dig.price - 0.1).abs()).groupby("day").dev.mean()
     block = dig.groupby(["day", "place"]).price.sum().sub(1).abs().groupby("day").max()
-    return pd.DataFrame({"day": dev.index, "mean_abs_dev": dev.values, "max_block_gap": block.reindex(dev.index).values})
+    return pd.DataFrame(
+        {"day": dev.index, "mean_abs_dev": dev.values, "max_block_gap": block.reindex(dev.index).values}
+    )
 
 
 # -- limit coherence --------------------------------------------------------------------------------
@@ -148,8 +177,14 @@ def exp_coherence(cfg: PiAuditConfig, seed: int) -> pd.DataFrame:
             vec = [price.get((day, str(digit_atom(place, d)))) for d in range(10)] + [price[(day, text)]]
             if all(v is not None for v in vec):
                 dists.append(hull_distance(np.array(vec), worlds))
-        rows.append({"day": day, "mean_negation_gap": float(np.mean(gaps)) if gaps else np.nan,
-                     "mean_hull_l1": float(np.mean(dists)) if dists else np.nan, "n_blocks": len(dists)})
+        rows.append(
+            {
+                "day": day,
+                "mean_negation_gap": float(np.mean(gaps)) if gaps else np.nan,
+                "mean_hull_l1": float(np.mean(dists)) if dists else np.nan,
+                "n_blocks": len(dists),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -164,10 +199,16 @@ def exp_provability(cfg: PiAuditConfig, seed: int) -> pd.DataFrame:
     th = p[p.label.isin(["prime", "composite_neg"])]
     first = th.sort_values("day").groupby("sentence").first()
     before = th[th.decided < 0].sort_values("day").groupby("sentence").last()
-    out = pd.DataFrame({"sentence": first.index, "label": first.label.values, "first_day": first.day.values,
-                        "first_price": first.price.values,
-                        "price_before_proof": before.price.reindex(first.index).values,
-                        "revealed_on": first.revealed_on.values})
+    out = pd.DataFrame(
+        {
+            "sentence": first.index,
+            "label": first.label.values,
+            "first_day": first.day.values,
+            "first_price": first.price.values,
+            "price_before_proof": before.price.reindex(first.index).values,
+            "revealed_on": first.revealed_on.values,
+        }
+    )
     return out.sort_values("first_day").reset_index(drop=True)
 
 
@@ -196,7 +237,8 @@ def exp_undecided_paths(cfg: PiAuditConfig, seed: int) -> pd.DataFrame:
     never = p[(p.revealed_on < 0) & (p.truth < 0)]
     sample = p[p.sentence.str.match(r"^pi_digit\([123]\) = ")]
     return pd.concat([never.assign(kind="never_decided"), sample.assign(kind="sample")])[
-        ["day", "sentence", "label", "price", "decided", "revealed_on", "kind"]].reset_index(drop=True)
+        ["day", "sentence", "label", "price", "decided", "revealed_on", "kind"]
+    ].reset_index(drop=True)
 
 
 # -- non-exploitation ---------------------------------------------------------------------------------
@@ -210,10 +252,14 @@ def exp_exploitation(cfg: PiAuditConfig, seed: int) -> pd.DataFrame:
     for control in (False, True):
         _, run = pi_run(cfg, seed, control)
         led = run.ledger if not control else run.ledger[run.ledger.role == "adversary"]
-        cls = np.where(led.role != "adversary", "", np.where(led.trader.isin(IN_CLASS_ADVERSARIES),
-                                                            "in-class", "out-of-class"))
-        frames.append(led.assign(market="control" if control else "logical_inductor", adversary_class=cls)[
-            ["day", "trader", "role", "adversary_class", "market", "multiplier", "worst", "best", "mark", "moved"]])
+        cls = np.where(
+            led.role != "adversary", "", np.where(led.trader.isin(IN_CLASS_ADVERSARIES), "in-class", "out-of-class")
+        )
+        frames.append(
+            led.assign(market="control" if control else "logical_inductor", adversary_class=cls)[
+                ["day", "trader", "role", "adversary_class", "market", "multiplier", "worst", "best", "mark", "moved"]
+            ]
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -222,10 +268,15 @@ def exp_exploitation(cfg: PiAuditConfig, seed: int) -> pd.DataFrame:
 
 class IntrospectionConfig(PiAuditConfig):
     n_days: int = Field(20, ge=8, le=10_000, description="days the market runs")
-    thresholds: tuple[float, ...] = Field((0.05, 0.1, 0.2, 0.35, 0.5), min_length=1, max_length=12,
-                                          description="p of the price atoms 'P_n(phi) > p' priced on day n")
-    introspection_weight: float = Field(0.05, gt=0, le=0.5, description="prior weight of the introspection "
-                                        "program added to the enumerated firm")
+    thresholds: tuple[float, ...] = Field(
+        (0.05, 0.1, 0.2, 0.35, 0.5),
+        min_length=1,
+        max_length=12,
+        description="p of the price atoms 'P_n(phi) > p' priced on day n",
+    )
+    introspection_weight: float = Field(
+        0.05, gt=0, le=0.5, description="prior weight of the introspection program added to the enumerated firm"
+    )
 
 
 def introspection_scenario(cfg: IntrospectionConfig, stretch: int = 0) -> Scenario:
@@ -239,9 +290,13 @@ def introspection_scenario(cfg: IntrospectionConfig, stretch: int = 0) -> Scenar
     labels = dict(sc.labels)
     priced = []
     for n, day in enumerate(sc.priced, start=1):
-        extra = tuple(price_atom(n, phi, p) for phi in (atom("undecidable(0)"), digit_atom(n, 3))
-                      for p in cfg.thresholds if phi in day)
-        labels.update({a: "introspection" for a in extra})
+        extra = tuple(
+            price_atom(n, phi, p)
+            for phi in (atom("undecidable(0)"), digit_atom(n, 3))
+            for p in cfg.thresholds
+            if phi in day
+        )
+        labels.update(dict.fromkeys(extra, "introspection"))
         priced.append(tuple(day) + extra)
     return Scenario(sc.name + "+introspection", sc.facts, tuple(priced), labels, sc.truth, sc.blocks, sc.revealed_on)
 
@@ -271,8 +326,16 @@ def exp_introspection(cfg: IntrospectionConfig, seed: int) -> pd.DataFrame:
             if meaning is None or meaning[0] != d:
                 continue
             inner = price[(d, to_text(meaning[1]))]
-            rows.append({"day": d, "sentence": s, "inner_price": inner, "threshold": meaning[2],
-                         "price": v, "truth": int(inner > meaning[2])})
+            rows.append(
+                {
+                    "day": d,
+                    "sentence": s,
+                    "inner_price": inner,
+                    "threshold": meaning[2],
+                    "price": v,
+                    "truth": int(inner > meaning[2]),
+                }
+            )
         frames.append(pd.DataFrame(rows).assign(market=market))
     return pd.concat(frames, ignore_index=True)
 
@@ -300,6 +363,6 @@ def exp_kelly(cfg: KellyConfig, seed: int) -> pd.DataFrame:
     p_kelly, _ = kelly_market(q, x, prior)
     p_frac, _ = kelly_market(q, x, prior, fraction=cfg.fraction)
     p_bayes = bayes_mixture(q, x, prior)
-    return pd.DataFrame({"t": np.arange(cfg.n_steps), "outcome": x, "p_kelly": p_kelly,
-                         "p_fractional": p_frac, "p_bayes": p_bayes})
-
+    return pd.DataFrame(
+        {"t": np.arange(cfg.n_steps), "outcome": x, "p_kelly": p_kelly, "p_fractional": p_frac, "p_bayes": p_bayes}
+    )

@@ -18,6 +18,7 @@ Unlike the PyPI ``logicalinduction`` package, whose ``Min.bound()`` returns the 
 children's bounds (unsound: ``min(-5, 1)`` has magnitude 5 > 1), ``min`` here is ``-max(-a, -b)``
 and inherits max's sound interval.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,13 +40,13 @@ def _up(x: np.ndarray) -> np.ndarray:
 class Expr:
     """A vector of expression nodes (one per sentence traded, usually) in an :class:`ExpressionGraph`."""
 
-    graph: "ExpressionGraph"
+    graph: ExpressionGraph
     ids: np.ndarray
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    def _other(self, x) -> "Expr":
+    def _other(self, x) -> Expr:
         if isinstance(x, Expr):
             return x
         arr = np.asarray(x, dtype=float)
@@ -72,7 +73,7 @@ class Expr:
     def __rsub__(self, x):
         return self._other(x) + (-self)
 
-    def __getitem__(self, idx) -> "Expr":
+    def __getitem__(self, idx) -> Expr:
         return Expr(self.graph, np.atleast_1d(self.ids[idx]))
 
     @property
@@ -125,7 +126,7 @@ class ExpressionGraph:
             for name in ("op", "a", "b", "val", "level", "lo", "hi"):
                 arr = getattr(self, name)
                 new = np.zeros(self._cap, dtype=arr.dtype)
-                new[:len(arr)] = arr
+                new[: len(arr)] = arr
                 setattr(self, name, new)
         sl = slice(self.size, self.size + k)
         self.op[sl], self.a[sl], self.b[sl], self.val[sl] = op, a, b, val
@@ -160,8 +161,9 @@ class ExpressionGraph:
         if self._price_leaf is None:
             z = np.zeros(self.n_prices)
             all_idx = np.arange(self.n_prices)
-            self._price_leaf = self._append(OP_PRICE, all_idx, all_idx, z, np.zeros(self.n_prices, np.int32),
-                                            z, z + 1.0).ids
+            self._price_leaf = self._append(
+                OP_PRICE, all_idx, all_idx, z, np.zeros(self.n_prices, np.int32), z, z + 1.0
+            ).ids
         return Expr(self, self._price_leaf[idx])
 
     def _binary(self, op, x: Expr, y: Expr) -> Expr:
@@ -190,8 +192,7 @@ class ExpressionGraph:
         """``1 / max(1, x)`` (the paper's only division)."""
         lo = _down(1.0 / np.maximum(1.0, self.hi[x.ids]))
         hi = _up(1.0 / np.maximum(1.0, self.lo[x.ids]))
-        return self._append(OP_SRECIP, x.ids.copy(), x.ids.copy(), np.zeros(len(x)),
-                            self.level[x.ids] + 1, lo, hi)
+        return self._append(OP_SRECIP, x.ids.copy(), x.ids.copy(), np.zeros(len(x)), self.level[x.ids] + 1, lo, hi)
 
     # derived features
     def min(self, x: Expr, y: Expr) -> Expr:
@@ -254,8 +255,9 @@ class ExpressionGraph:
         out = vals.T
         return out[0] if single else out
 
-    def evaluate_at(self, prices: np.ndarray, ids: np.ndarray, base: np.ndarray | None = None,
-                    vary: np.ndarray | None = None) -> np.ndarray:
+    def evaluate_at(
+        self, prices: np.ndarray, ids: np.ndarray, base: np.ndarray | None = None, vary: np.ndarray | None = None
+    ) -> np.ndarray:
         """Values of nodes ``ids`` for a batch of price vectors ``(B, N) -> (B, len(ids))``.
 
         With ``base`` (N,) and a boolean mask ``vary`` (N,) such that every row of ``prices`` equals
@@ -305,7 +307,7 @@ class ExpressionGraph:
         n = self.size
         dep = np.zeros(n, dtype=bool)
         groups = []
-        for op, grp, a, b in self._plan:       # level order: operands before the nodes reading them
+        for op, grp, a, b in self._plan:  # level order: operands before the nodes reading them
             if op == OP_CONST:
                 continue
             if op == OP_PRICE:
@@ -316,8 +318,9 @@ class ExpressionGraph:
                 dep[grp[d]] = True
                 groups.append((op, grp[d], a[d], b[d]))
         if groups:
-            operands = np.concatenate([np.concatenate([a, b]) for op, _, a, b in groups if op != OP_PRICE] or
-                                      [np.zeros(0, dtype=np.int64)])
+            operands = np.concatenate(
+                [np.concatenate([a, b]) for op, _, a, b in groups if op != OP_PRICE] or [np.zeros(0, dtype=np.int64)]
+            )
             ext = np.unique(operands[~dep[operands]])
         else:
             ext = np.zeros(0, dtype=np.int64)

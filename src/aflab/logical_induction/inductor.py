@@ -15,12 +15,13 @@ Returned tables (tidy, Parquet-ready):
   (mark-to-market at today's prices), moved (|effective trade| summed: who moved the market);
 - ``maker``: day, n_priced, n_undecided, max_value, split_bound, tolerance, certified, evaluations, seconds.
 """
+
 from __future__ import annotations
 
 import heapq
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -88,10 +89,18 @@ class _Book:
         self.H = np.ascontiguousarray(self.H[:, mask])
 
 
-def run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = (), n_days: int | None = None,
-               eps_floor: float = 1e-12, keep_prices: Callable[[Sentence], bool] | None = None,
-               progress: Callable[[int], None] | None = None, maker: str = "solver",
-               resume: MarketState | None = None, state_out: list | None = None) -> MarketRun:
+def run_market(
+    scenario: Scenario,
+    traders: Sequence,
+    adversaries: Sequence = (),
+    n_days: int | None = None,
+    eps_floor: float = 1e-12,
+    keep_prices: Callable[[Sentence], bool] | None = None,
+    progress: Callable[[int], None] | None = None,
+    maker: str = "solver",
+    resume: MarketState | None = None,
+    state_out: list | None = None,
+) -> MarketRun:
     """Run the market for ``n_days`` (default: the scenario's length). ``maker``: ``"solver"`` (the
     fast certified fixed-point solver) or ``"rational"`` (exhaustive rational search, small cases).
 
@@ -102,14 +111,23 @@ def run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = ()
     BLAS is held to one thread: the maker's products are small, extra threads only double the CPU time.
     """
     with one_blas_thread():
-        return _run_market(scenario, traders, adversaries, n_days, eps_floor, keep_prices, progress, maker,
-                           resume, state_out)
+        return _run_market(
+            scenario, traders, adversaries, n_days, eps_floor, keep_prices, progress, maker, resume, state_out
+        )
 
 
-def _run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = (), n_days: int | None = None,
-                eps_floor: float = 1e-12, keep_prices: Callable[[Sentence], bool] | None = None,
-                progress: Callable[[int], None] | None = None, maker: str = "solver",
-                resume: MarketState | None = None, state_out: list | None = None) -> MarketRun:
+def _run_market(
+    scenario: Scenario,
+    traders: Sequence,
+    adversaries: Sequence = (),
+    n_days: int | None = None,
+    eps_floor: float = 1e-12,
+    keep_prices: Callable[[Sentence], bool] | None = None,
+    progress: Callable[[int], None] | None = None,
+    maker: str = "solver",
+    resume: MarketState | None = None,
+    state_out: list | None = None,
+) -> MarketRun:
     """The day loop of :func:`run_market`."""
     if maker not in ("solver", "rational"):
         raise ValueError(f"maker must be 'solver' or 'rational', got {maker!r}")
@@ -124,8 +142,10 @@ def _run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = (
         raise ValueError("every trader's weight must be > 0")
     st = MarketState.fresh(K, A) if resume is None else resume
     if st.raw.H.shape[0] != K or st.adv.H.shape[0] != A:
-        raise ValueError(f"checkpoint has {st.raw.H.shape[0]} traders and {st.adv.H.shape[0]} adversaries; "
-                         f"this run has {K} and {A}: resume with the same traders")
+        raise ValueError(
+            f"checkpoint has {st.raw.H.shape[0]} traders and {st.adv.H.shape[0]} adversaries; "
+            f"this run has {K} and {A}: resume with the same traders"
+        )
     if st.day >= n_days:
         raise ValueError(f"checkpoint is at day {st.day}; n_days must exceed it, got {n_days}")
     if st.kb is None:  # rebuild PC(D_day) by replaying the deductive process
@@ -155,7 +175,7 @@ def _run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = (
         for s in ps:
             last_priced[s] = d
     glast = np.zeros(max(64, len(gtruth)), dtype=np.int64)
-    glast[:len(gsent)] = [last_priced.get(s, 0) for s in gsent]
+    glast[: len(gsent)] = [last_priced.get(s, 0) for s in gsent]
     # live columns of the books: gid -> column
     slot = {int(g): c for c, g in enumerate(st.live)}
 
@@ -199,11 +219,11 @@ def _run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = (
         ready = []
         while pa_heap and pa_heap[0][0] < day:
             ready.append(heapq.heappop(pa_heap))
-        for _, _, name in sorted(ready, key=lambda r: r[1]):   # registration order, as PRICE_ATOMS
+        for _, _, name in sorted(ready, key=lambda r: r[1]):  # registration order, as PRICE_ATOMS
             if name in revealed_price_atoms or name not in PRICE_ATOMS:
                 continue
             pday, inner, thr, above = PRICE_ATOMS[name]
-            if pday >= day:    # re-registered with a later day
+            if pday >= day:  # re-registered with a later day
                 heapq.heappush(pa_heap, (pday, -1, name))
                 continue
             p = past_price(inner, pday)
@@ -229,7 +249,7 @@ def _run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = (
             for book in (raw, eff, adv):
                 book.widen(len(new))
         live = st.live
-        cU = np.array([slot[int(j)] for j in U], dtype=np.int64)   # today's sentences' book columns
+        cU = np.array([slot[int(j)] for j in U], dtype=np.int64)  # today's sentences' book columns
         pw = kb.project(universe)
         truth = pw.decided()
         gtruth[U] = truth
@@ -240,18 +260,37 @@ def _run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = (
             if int(j) in resolved_ids:
                 continue
             resolved_ids.add(int(j))
-            resolved.append(int(j), to_text(universe[i]), scenario.label(universe[i]), int(truth[i]), day,
-                            first_price.get(int(j), float("nan")))
+            resolved.append(
+                int(j),
+                to_text(universe[i]),
+                scenario.label(universe[i]),
+                int(truth[i]),
+                day,
+                first_price.get(int(j), float("nan")),
+            )
         # 3. traders' trades as expressions of today's prices
         N = len(universe)
         graph = ExpressionGraph(N)
         negation_pairs = [(index[s], index[s.args[0]]) for s in universe if s.kind == NOT and s.args[0] in index]
-        blocks = tuple(np.array([index[x] for x in b]) for b in {block_of[s] for s in universe if s in block_of}
-                       if all(x in index for x in b))
+        blocks = tuple(
+            np.array([index[x] for x in b])
+            for b in {block_of[s] for s in universe if s in block_of}
+            if all(x in index for x in b)
+        )
         prev = np.array([last_price.get(int(j), np.nan) for j in U])
-        ctx = DayContext(day, tuple(universe), index, graph, truth,
-                         tuple(scenario.label(s) for s in universe), past_price, resolved, blocks,
-                         np.array(negation_pairs, dtype=np.int64).reshape(-1, 2), prev)
+        ctx = DayContext(
+            day,
+            tuple(universe),
+            index,
+            graph,
+            truth,
+            tuple(scenario.label(s) for s in universe),
+            past_price,
+            resolved,
+            blocks,
+            np.array(negation_pairs, dtype=np.int64).reshape(-1, 2),
+            prev,
+        )
         # one call per distinct program (and distinct own holdings, if it reads them): members of a
         # call get the same trade (same nodes), see traders.program_key
         calls = []
@@ -259,7 +298,7 @@ def _run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = (
             act = members[start_days[members] <= day]
             if len(act) == 0:
                 continue
-            for mem in (_split_by_rows(raw.H[act][:, cU], act) if holds and len(act) > 1 else (act,)):
+            for mem in _split_by_rows(raw.H[act][:, cU], act) if holds and len(act) > 1 else (act,):
                 ctx.own_holdings = raw.H[mem[0], cU]
                 tr = traders[mem[0]].trade(ctx)
                 if tr is not None and len(tr.index):
@@ -272,7 +311,7 @@ def _run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = (
                 adv_trades.append((a, tr.index, tr.quantity.ids))
 
         # one sparse scatter (K*N, L) maps the trade nodes' values to the (K, N) trade matrix
-        if calls:   # rows in trader order, each trader's entries in its own order
+        if calls:  # rows in trader order, each trader's entries in its own order
             t_k = np.concatenate([np.repeat(mem, len(idx)) for mem, idx, _ in calls])
             t_n = np.concatenate([np.tile(idx, len(mem)) for mem, idx, _ in calls])
             t_id = np.concatenate([np.tile(ids, len(mem)) for mem, _, ids in calls])
@@ -282,7 +321,7 @@ def _run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = (
             t_rows, t_ids = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         KN = K * N
         distinct_rows = len(np.unique(t_rows)) == len(t_rows)
-        if not distinct_rows:   # a trader trades one sentence twice: sum its entries in order
+        if not distinct_rows:  # a trader trades one sentence twice: sum its entries in order
             scatter = sp.csr_matrix((np.ones(len(t_rows)), (t_rows, np.arange(len(t_rows)))), shape=(KN, len(t_rows)))
 
         def raw_trades(P: np.ndarray, base: np.ndarray | None = None, vary: np.ndarray | None = None) -> np.ndarray:
@@ -301,7 +340,7 @@ def _run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = (
             return out.reshape(vt.shape[:-1] + (K, N))
 
         raw_trades.partial_evaluation = True
-        support = np.zeros(K * N, dtype=bool)     # which sentences each trader trades (for joint budgets)
+        support = np.zeros(K * N, dtype=bool)  # which sentences each trader trades (for joint budgets)
         support[t_rows] = True
         raw_trades.support = support.reshape(K, N)
 
@@ -313,13 +352,14 @@ def _run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = (
         decided_out = np.where(outside, gtruth[live].clip(0), 0).astype(float)
         const = raw.cash + raw.H @ decided_out
         state = BudgetState(raw.H[:, cU], const, worst)
-        tol = max(2.0 ** -day, eps_floor)
+        tol = max(2.0**-day, eps_floor)
         if maker == "rational":
             res = rational_market(pw, truth, raw_trades, weights, state, tol)
         else:
             pattern = dependency_pattern(graph, [(0, idx, ids) for _, idx, ids in calls], N)
-            res = make_market(pw, truth, raw_trades, weights, state, prev, tol, pattern=pattern,
-                              aim=min(tol, eps_floor))
+            res = make_market(
+                pw, truth, raw_trades, weights, state, prev, tol, pattern=pattern, aim=min(tol, eps_floor)
+            )
         P = res.prices
         # 5. book the trades
         T = raw_trades(P)
@@ -337,7 +377,7 @@ def _run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = (
                 np.add.at(TA[a], idx, vals[ids])
             adv.H[:, cU] += TA
             adv.cash -= TA @ P
-        held_ra = np.any(raw.H != 0, axis=0) | np.any(adv.H != 0, axis=0)     # per live column
+        held_ra = np.any(raw.H != 0, axis=0) | np.any(adv.H != 0, axis=0)  # per live column
         gt_live = gtruth[live]
         held_undecided = set(live[held_ra & (gt_live < 0)].tolist())
         # 6. record
@@ -349,10 +389,21 @@ def _run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = (
         for i in np.flatnonzero(keep):
             s = universe[i]
             gt = scenario.truth.get(s)
-            price_rows.append((day, to_text(s), scenario.label(s), float(P[i]), int(truth[i]),
-                               -1 if gt is None else int(gt), int(scenario.revealed_on.get(s, -1))))
-        for book, names, role, m in ((eff, trader_names, "firm", res.multipliers),
-                                     (adv, adversary_names, "adversary", None)):
+            price_rows.append(
+                (
+                    day,
+                    to_text(s),
+                    scenario.label(s),
+                    float(P[i]),
+                    int(truth[i]),
+                    -1 if gt is None else int(gt),
+                    int(scenario.revealed_on.get(s, -1)),
+                )
+            )
+        for book, names, role, m in (
+            (eff, trader_names, "firm", res.multipliers),
+            (adv, adversary_names, "adversary", None),
+        ):
             if len(names) == 0:
                 continue
             HU = book.H[:, cU]
@@ -361,10 +412,18 @@ def _run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = (
             hi = pw.max_linear(HU.T) + c
             mark = HU @ P + c
             moved = np.abs(E).sum(1) if role == "firm" else np.zeros(len(names))
-            ledger_rows.append((np.full(len(names), day, dtype=np.int64), names, np.full(len(names), role, dtype=object),
-                                np.asarray(m, dtype=float) if m is not None else np.ones(len(names)),
-                                np.asarray(lo, dtype=float), np.asarray(hi, dtype=float),
-                                np.asarray(mark, dtype=float), np.asarray(moved, dtype=float)))
+            ledger_rows.append(
+                (
+                    np.full(len(names), day, dtype=np.int64),
+                    names,
+                    np.full(len(names), role, dtype=object),
+                    np.asarray(m, dtype=float) if m is not None else np.ones(len(names)),
+                    np.asarray(lo, dtype=float),
+                    np.asarray(hi, dtype=float),
+                    np.asarray(mark, dtype=float),
+                    np.asarray(moved, dtype=float),
+                )
+            )
         # 7. settle: a decided sentence never priced again is never in a universe again; its holdings
         # are worth holdings * truth in every consistent world from now on: move them into cash. An
         # undecided one that leaves for good (not priced again, no raw / adversary holdings) is never
@@ -383,8 +442,19 @@ def _run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = (
                 book.keep(keep)
             st.live = live[keep]
             slot = {int(g): c for c, g in enumerate(st.live)}
-        maker_rows.append((day, N, int((truth < 0).sum()), res.max_value, res.split_bound, res.tolerance,
-                           res.certified, res.evaluations, time.perf_counter() - t0))
+        maker_rows.append(
+            (
+                day,
+                N,
+                int((truth < 0).sum()),
+                res.max_value,
+                res.split_bound,
+                res.tolerance,
+                res.certified,
+                res.evaluations,
+                time.perf_counter() - t0,
+            )
+        )
         st.gtruth, st.worst, st.held_undecided, st.day = gtruth, worst, held_undecided, day
         if progress is not None:
             progress(day)
@@ -395,10 +465,23 @@ def _run_market(scenario: Scenario, traders: Sequence, adversaries: Sequence = (
 
 def run_tables(state: MarketState) -> MarketRun:
     """The tables of a run from its state (e.g. a checkpoint from :func:`load_checkpoint`)."""
-    prices = pd.DataFrame(state.price_rows, columns=["day", "sentence", "label", "price", "decided", "truth",
-                                                     "revealed_on"])
-    maker = pd.DataFrame(state.maker_rows, columns=["day", "n_priced", "n_undecided", "max_value", "split_bound",
-                                                    "tolerance", "certified", "evaluations", "seconds"])
+    prices = pd.DataFrame(
+        state.price_rows, columns=["day", "sentence", "label", "price", "decided", "truth", "revealed_on"]
+    )
+    maker = pd.DataFrame(
+        state.maker_rows,
+        columns=[
+            "day",
+            "n_priced",
+            "n_undecided",
+            "max_value",
+            "split_bound",
+            "tolerance",
+            "certified",
+            "evaluations",
+            "seconds",
+        ],
+    )
     return MarketRun(prices, _ledger_frame(state.ledger_rows), maker, state.resolved.frame().drop(columns=["gid"]))
 
 
@@ -410,8 +493,9 @@ def _ledger_frame(chunks: list) -> pd.DataFrame:
     if not chunks:
         return pd.DataFrame([], columns=list(LEDGER_COLUMNS))
     cols = [np.concatenate([ch[i] for ch in chunks]) for i in range(len(LEDGER_COLUMNS))]
-    return pd.DataFrame({name: (col.tolist() if col.dtype == object else col)
-                         for name, col in zip(LEDGER_COLUMNS, cols)})
+    return pd.DataFrame(
+        {name: (col.tolist() if col.dtype == object else col) for name, col in zip(LEDGER_COLUMNS, cols)}
+    )
 
 
 def _ledger_rows(chunks: list) -> list:
@@ -422,8 +506,14 @@ def _ledger_chunks(rows: list) -> list:
     if not rows:
         return []
     cols = list(zip(*rows))
-    return [(np.array(cols[0], dtype=np.int64), np.array(cols[1], dtype=object), np.array(cols[2], dtype=object),
-             *(np.array(c, dtype=float) for c in cols[3:]))]
+    return [
+        (
+            np.array(cols[0], dtype=np.int64),
+            np.array(cols[1], dtype=object),
+            np.array(cols[2], dtype=object),
+            *(np.array(c, dtype=float) for c in cols[3:]),
+        )
+    ]
 
 
 def _program_groups(traders: Sequence) -> list[tuple[np.ndarray, bool]]:
@@ -489,9 +579,29 @@ class MarketState:
 
     @classmethod
     def fresh(cls, K: int, A: int) -> MarketState:
-        return cls(0, KnowledgeBase(), {}, [], np.full(64, -1, dtype=np.int64), _Book(K), _Book(K), _Book(A),
-                   np.zeros(K), {}, {}, {}, ResolvedLog(), [], [], [], set(), set(), set(), [],
-                   np.zeros(0, dtype=np.int64))
+        return cls(
+            0,
+            KnowledgeBase(),
+            {},
+            [],
+            np.full(64, -1, dtype=np.int64),
+            _Book(K),
+            _Book(K),
+            _Book(A),
+            np.zeros(K),
+            {},
+            {},
+            {},
+            ResolvedLog(),
+            [],
+            [],
+            [],
+            set(),
+            set(),
+            set(),
+            [],
+            np.zeros(0, dtype=np.int64),
+        )
 
 
 def save_checkpoint(state: MarketState, path) -> None:
@@ -499,21 +609,40 @@ def save_checkpoint(state: MarketState, path) -> None:
     import json
 
     res = state.resolved
-    doc = {"version": CHECKPOINT_VERSION, "day": state.day, "sentences": [to_text(s) for s in state.gsent],
-           "last_price": [[k, v] for k, v in state.last_price.items()],
-           "price_hist": [[j, d, v] for (j, d), v in state.price_hist.items()],
-           "first_price": [[k, v] for k, v in state.first_price.items()],
-           "resolved_sentence": list(res.sentence), "resolved_label": list(res.label),
-           "price_rows": [list(r) for r in state.price_rows], "ledger_rows": _ledger_rows(state.ledger_rows),
-           "maker_rows": [[bool(x) if isinstance(x, (bool, np.bool_)) else x for x in r] for r in state.maker_rows],
-           "revealed_price_atoms": sorted(state.revealed_price_atoms), "held_undecided": sorted(state.held_undecided),
-           "resolved_ids": sorted(state.resolved_ids), "price_facts": [to_text(f) for f in state.price_facts]}
-    np.savez_compressed(path, doc=np.array(json.dumps(doc, default=float)), gtruth=state.gtruth, worst=state.worst,
-                        live=state.live,
-                        raw_H=state.raw.H, raw_cash=state.raw.cash, eff_H=state.eff.H, eff_cash=state.eff.cash,
-                        adv_H=state.adv.H, adv_cash=state.adv.cash,
-                        resolved_gid=res.gid, resolved_value=res.value, resolved_day=res.day_resolved,
-                        resolved_first_price=res.first_price)
+    doc = {
+        "version": CHECKPOINT_VERSION,
+        "day": state.day,
+        "sentences": [to_text(s) for s in state.gsent],
+        "last_price": [[k, v] for k, v in state.last_price.items()],
+        "price_hist": [[j, d, v] for (j, d), v in state.price_hist.items()],
+        "first_price": [[k, v] for k, v in state.first_price.items()],
+        "resolved_sentence": list(res.sentence),
+        "resolved_label": list(res.label),
+        "price_rows": [list(r) for r in state.price_rows],
+        "ledger_rows": _ledger_rows(state.ledger_rows),
+        "maker_rows": [[bool(x) if isinstance(x, (bool, np.bool_)) else x for x in r] for r in state.maker_rows],
+        "revealed_price_atoms": sorted(state.revealed_price_atoms),
+        "held_undecided": sorted(state.held_undecided),
+        "resolved_ids": sorted(state.resolved_ids),
+        "price_facts": [to_text(f) for f in state.price_facts],
+    }
+    np.savez_compressed(
+        path,
+        doc=np.array(json.dumps(doc, default=float)),
+        gtruth=state.gtruth,
+        worst=state.worst,
+        live=state.live,
+        raw_H=state.raw.H,
+        raw_cash=state.raw.cash,
+        eff_H=state.eff.H,
+        eff_cash=state.eff.cash,
+        adv_H=state.adv.H,
+        adv_cash=state.adv.cash,
+        resolved_gid=res.gid,
+        resolved_value=res.value,
+        resolved_day=res.day_resolved,
+        resolved_first_price=res.first_price,
+    )
 
 
 def load_checkpoint(path) -> MarketState:
@@ -526,23 +655,51 @@ def load_checkpoint(path) -> MarketState:
         doc = json.loads(str(z["doc"]))
         version = doc.get("version")
         if version != CHECKPOINT_VERSION:
-            hint = (" (written before settlement / live-column books: version 1 books span every sentence "
-                    "ever seen; re-run from day 0 to produce a version-2 checkpoint)" if version == 1 else "")
-            raise ValueError(f"unsupported checkpoint version {version!r} in {path}: this code reads version "
-                             f"{CHECKPOINT_VERSION} only{hint}")
+            hint = (
+                " (written before settlement / live-column books: version 1 books span every sentence "
+                "ever seen; re-run from day 0 to produce a version-2 checkpoint)"
+                if version == 1
+                else ""
+            )
+            raise ValueError(
+                f"unsupported checkpoint version {version!r} in {path}: this code reads version "
+                f"{CHECKPOINT_VERSION} only{hint}"
+            )
         books = []
         for name in ("raw", "eff", "adv"):
             b = _Book(0)
             b.H, b.cash = z[f"{name}_H"].copy(), z[f"{name}_cash"].copy()
             books.append(b)
         gtruth, worst, live = z["gtruth"].copy(), z["worst"].copy(), z["live"].astype(np.int64)
-        resolved = ResolvedLog.from_columns(z["resolved_gid"], doc["resolved_sentence"], doc["resolved_label"],
-                                            z["resolved_value"], z["resolved_day"], z["resolved_first_price"])
+        resolved = ResolvedLog.from_columns(
+            z["resolved_gid"],
+            doc["resolved_sentence"],
+            doc["resolved_label"],
+            z["resolved_value"],
+            z["resolved_day"],
+            z["resolved_first_price"],
+        )
     gsent = [parse(t) for t in doc["sentences"]]
     return MarketState(
-        int(doc["day"]), None, {s: i for i, s in enumerate(gsent)}, gsent, gtruth, books[0], books[1], books[2], worst,
-        {int(k): float(v) for k, v in doc["last_price"]}, {(int(j), int(d)): float(v) for j, d, v in doc["price_hist"]},
-        {int(k): float(v) for k, v in doc["first_price"]}, resolved, [tuple(r) for r in doc["price_rows"]],
-        _ledger_chunks(doc["ledger_rows"]), [tuple(r) for r in doc["maker_rows"]], set(doc["revealed_price_atoms"]),
-        set(doc["held_undecided"]), set(doc["resolved_ids"]), [parse(t) for t in doc["price_facts"]], live)
-
+        int(doc["day"]),
+        None,
+        {s: i for i, s in enumerate(gsent)},
+        gsent,
+        gtruth,
+        books[0],
+        books[1],
+        books[2],
+        worst,
+        {int(k): float(v) for k, v in doc["last_price"]},
+        {(int(j), int(d)): float(v) for j, d, v in doc["price_hist"]},
+        {int(k): float(v) for k, v in doc["first_price"]},
+        resolved,
+        [tuple(r) for r in doc["price_rows"]],
+        _ledger_chunks(doc["ledger_rows"]),
+        [tuple(r) for r in doc["maker_rows"]],
+        set(doc["revealed_price_atoms"]),
+        set(doc["held_undecided"]),
+        set(doc["resolved_ids"]),
+        [parse(t) for t in doc["price_facts"]],
+        live,
+    )

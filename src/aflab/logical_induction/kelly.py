@@ -11,13 +11,15 @@ the rest as cash) updates ``w_i <- w_i (1 - f + f q_i(x)/p(x))``: a tempered, no
 Both are computed here by wealth bookkeeping; :func:`bayes_mixture` is the independent log-space
 computation they are compared with.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 
-def kelly_market(predictions: np.ndarray, outcomes: np.ndarray, initial_wealth: np.ndarray,
-                 fraction: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def kelly_market(
+    predictions: np.ndarray, outcomes: np.ndarray, initial_wealth: np.ndarray, fraction: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Run the market: predictions (T, H) in (0, 1), outcomes (T,) 0/1, wealth (H,) > 0.
 
     Returns (prices (T,), wealth (T+1, H)). ``fraction`` = 1 is full Kelly."""

@@ -33,10 +33,12 @@ Day ``n``:
    first is only within ``eps_n``), so early days' prices depend less on where a loose stopping rule
    happened to stop; the expensive null-space sweeps run only while a day is not yet certifiable.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -66,10 +68,10 @@ class DayContext:
     sentences: tuple[Sentence, ...]
     index: dict[Sentence, int]
     graph: ExpressionGraph
-    truth: np.ndarray              # (N,) 1/0 decided by D_n, -1 undecided
-    labels: tuple[str, ...]        # (N,) the scenario's class label of each sentence
+    truth: np.ndarray  # (N,) 1/0 decided by D_n, -1 undecided
+    labels: tuple[str, ...]  # (N,) the scenario's class label of each sentence
     past_prices: Callable[[Sentence, int], float]
-    resolved: pd.DataFrame         # columns sentence, label, value, day_resolved (revealed so far)
+    resolved: pd.DataFrame  # columns sentence, label, value, day_resolved (revealed so far)
     blocks: tuple[np.ndarray, ...] = ()  # index arrays of exclusive-exhaustive blocks priced today
     negation_pairs: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
     prev_price: np.ndarray | None = None  # (N,) yesterday's price of today's sentences (nan if new)
@@ -100,8 +102,8 @@ class Trade:
 
 class Trader(Protocol):
     name: str
-    weight: float      # prior weight w_k in the firm (paper: 2^-k)
-    start_day: int     # T^k trades nothing before this day (paper: day k)
+    weight: float  # prior weight w_k in the firm (paper: 2^-k)
+    start_day: int  # T^k trades nothing before this day (paper: day k)
 
     def trade(self, ctx: DayContext) -> Trade | None: ...
 
@@ -116,14 +118,21 @@ class BudgetState:
     constant part ``c`` of ``W(S_{n-1}) = H.W + c`` (cash plus decided holdings) and ``worst`` =
     ``min_{m<n} min_{W in PC(D_m)} W(S_m)``."""
 
-    holdings: np.ndarray   # (K, N)
-    const: np.ndarray      # (K,)
-    worst: np.ndarray      # (K,)
+    holdings: np.ndarray  # (K, N)
+    const: np.ndarray  # (K,)
+    worst: np.ndarray  # (K,)
 
 
-def budget_factors(pw: ProjectedWorlds, trades: np.ndarray, prices: np.ndarray, holdings: np.ndarray,
-                   const: np.ndarray, budgets: np.ndarray, trader_of: np.ndarray,
-                   max_iter: int = 60) -> np.ndarray:
+def budget_factors(
+    pw: ProjectedWorlds,
+    trades: np.ndarray,
+    prices: np.ndarray,
+    holdings: np.ndarray,
+    const: np.ndarray,
+    budgets: np.ndarray,
+    trader_of: np.ndarray,
+    max_iter: int = 60,
+) -> np.ndarray:
     """Budgeter factor ``inf_W 1/max(1, -W(T)/(b + W(S)))`` for pairs (trader_of[i], budgets[i]).
 
     ``W(T) = T.(W - P)``, ``W(S) = H.W + c``; requires ``b + W(S) > 0`` in every world (alive budget).
@@ -132,17 +141,17 @@ def budget_factors(pw: ProjectedWorlds, trades: np.ndarray, prices: np.ndarray, 
     """
     if len(budgets) == 0:
         return np.zeros(0)
-    A = np.asarray(pw.rows @ (-trades.T))   # (R, K): -T.W per world row
-    Hs = np.asarray(pw.rows @ holdings.T)   # (R, K)
-    a0 = (trades * prices).sum(1)      # (K,): +T.P
+    A = np.asarray(pw.rows @ (-trades.T))  # (R, K): -T.W per world row
+    Hs = np.asarray(pw.rows @ holdings.T)  # (R, K)
+    a0 = (trades * prices).sum(1)  # (K,): +T.P
     kk = trader_of
     a_rows, s_rows = A[:, kk], Hs[:, kk]
     a_c, s_c = a0[kk], budgets + const[kk]
-    lam = np.ones(len(kk))             # we only need max(1, max ratio)
-    live = np.arange(len(kk))          # pairs still improving
+    lam = np.ones(len(kk))  # we only need max(1, max ratio)
+    live = np.arange(len(kk))  # pairs still improving
     for _ in range(max_iter):
         scores = a_rows[:, live] - lam[live] * s_rows[:, live]
-        best = pw.argmax_rows(scores)                      # (C, M_live)
+        best = pw.argmax_rows(scores)  # (C, M_live)
         cols = np.arange(len(live))
         a_val = a_rows[:, live][best, cols].sum(0) + a_c[live]
         s_val = s_rows[:, live][best, cols].sum(0) + s_c[live]
@@ -170,13 +179,13 @@ def budget_multipliers(pw: ProjectedWorlds, trades: np.ndarray, prices: np.ndarr
     b_min = np.maximum(1.0, np.floor(-worst + 1e-9) + 1.0)
     # b* = max_W(-(T+H).W) + T.P - c : for b >= b*, -W(T) <= b + W(S) in every world
     b_star = pw.max_linear(-(trades + state.holdings).T) + (trades * prices).sum(1) - state.const
-    B = np.maximum(b_min, np.floor(b_star + 1e-9) + 1.0)   # every level <= b* (plus round-off) is exact
+    B = np.maximum(b_min, np.floor(b_star + 1e-9) + 1.0)  # every level <= b* (plus round-off) is exact
     n_levels = np.clip(B - b_min, 0, MAX_BUDGET_LEVELS).astype(np.int64)
     trader_of = np.repeat(np.arange(K), n_levels)
     offs = np.arange(len(trader_of)) - np.repeat(np.cumsum(n_levels) - n_levels, n_levels)
     budgets = b_min[trader_of] + offs
     f = budget_factors(pw, trades, prices, state.holdings, state.const, budgets, trader_of)
-    m = np.ldexp(1.0, (1 - B).astype(np.int64)) if len(B) else np.zeros(0)     # closed-form tail b >= B
+    m = np.ldexp(1.0, (1 - B).astype(np.int64)) if len(B) else np.zeros(0)  # closed-form tail b >= B
     m = m.astype(float)
     np.add.at(m, trader_of, np.ldexp(f, (-budgets).astype(np.int64)))
     # levels beyond the cap: the last exact factor as a (sound) lower bound
@@ -200,8 +209,8 @@ class MakerResult:
     prices: np.ndarray
     firm_trade: np.ndarray
     multipliers: np.ndarray
-    max_value: float          # max_{W in PC(D_n)} W(F(P)) (exact, solver worlds)
-    split_bound: float        # per-sentence split bound sum_phi max_w F_phi (w - P_phi)
+    max_value: float  # max_{W in PC(D_n)} W(F(P)) (exact, solver worlds)
+    split_bound: float  # per-sentence split bound sum_phi max_w F_phi (w - P_phi)
     tolerance: float
     certified: bool
     evaluations: int
@@ -212,7 +221,9 @@ def split_bound(F: np.ndarray, P: np.ndarray) -> float:
     return float((np.maximum(F, 0) * (1 - P) + np.maximum(-F, 0) * P).sum())
 
 
-def dependency_pattern(graph: ExpressionGraph, trades: list[tuple[int, np.ndarray, np.ndarray]], N: int) -> sp.csr_matrix:
+def dependency_pattern(
+    graph: ExpressionGraph, trades: list[tuple[int, np.ndarray, np.ndarray]], N: int
+) -> sp.csr_matrix:
     """Boolean (N, N) sparse pattern: does the firm's trade on sentence i depend on today's price j?
 
     Computed by propagating price-leaf sets up the DAG: densely, level by level, when the graph is
@@ -257,7 +268,7 @@ def _dense_dependency_pattern(graph: ExpressionGraph, trades, N: int) -> sp.csr_
     if len(inner):
         inner = inner[np.argsort(level[inner], kind="stable")]
         cuts = np.flatnonzero(np.diff(level[inner])) + 1
-        for grp in np.split(inner, cuts):   # children sit at lower levels: already final
+        for grp in np.split(inner, cuts):  # children sit at lower levels: already final
             D[grp] = D[a[grp]] | D[b[grp]]
     idx = np.concatenate([t[1] for t in trades])
     ids = np.concatenate([t[2] for t in trades])
@@ -276,7 +287,7 @@ def color_columns(pattern: sp.csr_matrix) -> np.ndarray:
     colors = np.full(N, -1, dtype=np.int64)
     indptr, indices = conflict.indptr, conflict.indices
     for j in range(N):
-        used = colors[indices[indptr[j]:indptr[j + 1]]]
+        used = colors[indices[indptr[j] : indptr[j + 1]]]
         c = 0
         used_set = set(used[used >= 0].tolist())
         while c in used_set:
@@ -287,12 +298,14 @@ def color_columns(pattern: sp.csr_matrix) -> np.ndarray:
 
 def _tiled_state(state: BudgetState, which: np.ndarray, reps: int) -> BudgetState:
     """``state`` restricted to traders ``which`` and repeated ``reps`` times (one copy per price vector)."""
-    return BudgetState(np.tile(state.holdings[which], (reps, 1)), np.tile(state.const[which], reps),
-                       np.tile(state.worst[which], reps))
+    return BudgetState(
+        np.tile(state.holdings[which], (reps, 1)), np.tile(state.const[which], reps), np.tile(state.worst[which], reps)
+    )
 
 
-def batch_multipliers(pw: ProjectedWorlds, trades: np.ndarray, prices: np.ndarray, state: BudgetState,
-                      which: np.ndarray) -> np.ndarray:
+def batch_multipliers(
+    pw: ProjectedWorlds, trades: np.ndarray, prices: np.ndarray, state: BudgetState, which: np.ndarray
+) -> np.ndarray:
     """Budget multipliers of traders ``which`` at a batch of price vectors: trades (B, K, N), prices
     (B, N) -> (B, len(which)). Each (price vector, trader) pair is budgeted as a trader of its own
     (the same holdings), so this is :func:`budget_multipliers` applied row by row, in one call."""
@@ -305,11 +318,24 @@ def batch_multipliers(pw: ProjectedWorlds, trades: np.ndarray, prices: np.ndarra
     return budget_multipliers(pw, T, P, _tiled_state(state, ka, B)).reshape(B, len(ka))
 
 
-def make_market(pw: ProjectedWorlds, truth: np.ndarray, raw_trades: Callable[[np.ndarray], np.ndarray],
-                weights: np.ndarray, state: BudgetState, start: np.ndarray, tolerance: float,
-                pattern: sp.csr_matrix | None = None, bisection_steps: int = 7, max_rounds: int = 8,
-                newton_steps: int = 60, support: np.ndarray | None = None, aim: float | None = None,
-                sweep_calls: int = 8, init_sweeps: int = 2, init_steps: int = 4) -> MakerResult:
+def make_market(
+    pw: ProjectedWorlds,
+    truth: np.ndarray,
+    raw_trades: Callable[[np.ndarray], np.ndarray],
+    weights: np.ndarray,
+    state: BudgetState,
+    start: np.ndarray,
+    tolerance: float,
+    pattern: sp.csr_matrix | None = None,
+    bisection_steps: int = 7,
+    max_rounds: int = 8,
+    newton_steps: int = 60,
+    support: np.ndarray | None = None,
+    aim: float | None = None,
+    sweep_calls: int = 8,
+    init_sweeps: int = 2,
+    init_steps: int = 4,
+) -> MakerResult:
     """Find prices with the firm's worst-case value ``<= tolerance`` (see module doc).
 
     The firm is ``F(P) = sum_k w_k m_k(P) T^k(P)``. Each round solves for P with the budget multipliers
@@ -387,7 +413,7 @@ def make_market(pw: ProjectedWorlds, truth: np.ndarray, raw_trades: Callable[[np
                 fresh_comp[comp[fresh & coupled]] = True
                 sweep = coupled & fresh_comp[comp]
                 if sweep.any():
-                    if tolerance > aim:   # a loose day may stop at its first certifiable point: start well
+                    if tolerance > aim:  # a loose day may stop at its first certifiable point: start well
                         P = _gauss_seidel_bisection(P, firm_at, sweep, colors, init_steps, sweeps=1)
                     else:
                         P = _nullspace_sweeps(P, firm_at, und, comp, sweep, sweeps=init_sweeps)
@@ -397,7 +423,7 @@ def make_market(pw: ProjectedWorlds, truth: np.ndarray, raw_trades: Callable[[np
             for _ in range(sweep_calls):
                 Fm = firm_at(P)
                 if float(pw.max_linear(Fm) - Fm @ P) <= tolerance:
-                    break          # certifiable (up to the budget refresh): no fallback needed
+                    break  # certifiable (up to the budget refresh): no fallback needed
                 R = np.abs(np.where(und, P - np.clip(P + Fm, 0.0, 1.0), 0.0))
                 bad = np.zeros(comp.max() + 1, dtype=bool)
                 bad[comp[R > 1e-13]] = True
@@ -412,12 +438,12 @@ def make_market(pw: ProjectedWorlds, truth: np.ndarray, raw_trades: Callable[[np
         value = float(pw.max_linear(F) - F @ P) if N else 0.0
         if best is None or value < best[0]:
             best = (value, P.copy(), F.copy(), m.copy())
-        changed = np.abs(m - m_fixed) > 1e-12   # none changed: a new round would solve the same problem
+        changed = np.abs(m - m_fixed) > 1e-12  # none changed: a new round would solve the same problem
         if value <= aim or (value <= tolerance and (rnd >= 1 or not changed.any())):
             break
         moved = ~active & changed
         m_fixed = np.where(active, m_fixed, m)
-        if rnd >= 1 and moved.any():   # still reacting after a refresh: solve jointly with them
+        if rnd >= 1 and moved.any():  # still reacting after a refresh: solve jointly with them
             if support is None:
                 support = _trade_support(raw_trades, N, T)
             active |= moved
@@ -461,7 +487,7 @@ def _ksection(P, firm_at, sel, rounds, grid=64):
     lo, hi = np.zeros(N), np.ones(N)
     frac = (np.arange(1, grid) / grid)[:, None]
     for _ in range(rounds):
-        pts = lo[None, :] + (hi - lo)[None, :] * frac              # (G-1, N)
+        pts = lo[None, :] + (hi - lo)[None, :] * frac  # (G-1, N)
         f = firm_at(np.where(sel[None, :], pts, P[None, :]), base=P, vary=sel)
         lo, hi = _first_sign_change(pts, f, lo, hi)
     # endpoints: at 0 if F(lo=0) side never positive, at 1 if never non-positive
@@ -503,7 +529,7 @@ def _gauss_seidel_bisection(P, firm_at, und, colors, steps, sweeps=3, tol=1e-10)
         R = np.abs(np.where(und, P - np.clip(P + F, 0.0, 1.0), 0.0))
         if R.max(initial=0.0) <= tol:
             break
-        active = active & (R > tol * 1e-3)
+        active = active & (tol * 1e-3 < R)
     return P
 
 
@@ -543,7 +569,7 @@ def _nullspace_sweeps(P, firm_at, und, comp, sel, sweeps=3, rounds=3, grid=32, t
     for _ in range(sweeps):
         F = firm_at(P)
         if np.abs(P[every] - np.clip(P[every] + F[every], 0.0, 1.0)).max() <= tol:
-            break          # close enough for the polish (Newton) to finish
+            break  # close enough for the polish (Newton) to finish
         pinned = ((P <= 0.0) & (F < 0)) | ((P >= 1.0) & (F > 0))
         frees = [idx[~pinned[idx]] for idx in members]
         frees = [f for f in frees if len(f)]
@@ -556,11 +582,11 @@ def _nullspace_sweeps(P, firm_at, und, comp, sel, sweeps=3, rounds=3, grid=32, t
         Fh = firm_at(P[None, :] + E)
         bases = []
         for f in frees:
-            J = ((Fh[:len(f)][:, f] - F[f][None, :]) / h).T    # J[r, s] = dF_{f_r} / dP_{f_s}
+            J = ((Fh[: len(f)][:, f] - F[f][None, :]) / h).T  # J[r, s] = dF_{f_r} / dP_{f_s}
             U = _stiff_subspace(J)
             bases.append(np.eye(len(f)) - U @ U.T)
         for s in range(width):
-            D = np.zeros((len(frees), N))      # one direction per component
+            D = np.zeros((len(frees), N))  # one direction per component
             for c, (f, Q) in enumerate(zip(frees, bases)):
                 if s < len(f):
                     D[c, f] = Q[:, s]
@@ -575,13 +601,13 @@ def _nullspace_sweeps(P, firm_at, und, comp, sel, sweeps=3, rounds=3, grid=32, t
             hi, lo = np.minimum(up.min(1), 1.0), np.maximum(down.max(1), -1.0)
             touched = np.abs(D).sum(0) > 0
 
-            def phi(T):       # T (B, C) step per component -> (B, C) directional residuals d_c . F
+            def phi(T):  # T (B, C) step per component -> (B, C) directional residuals d_c . F
                 Fq = firm_at(np.clip(P[None, :] + T @ D, 0.0, 1.0), base=P, vary=touched)
-                return Fq @ D.T        # the directions have disjoint supports
+                return Fq @ D.T  # the directions have disjoint supports
 
             a, b = lo.copy(), hi.copy()
             for _r in range(rounds):
-                pts = a[None, :] + (b - a)[None, :] * frac                 # (G-1, C)
+                pts = a[None, :] + (b - a)[None, :] * frac  # (G-1, C)
                 a, b = _first_sign_change(pts, phi(pts), a, b)
             t = np.where(a <= lo, lo, np.where(b >= hi, hi, 0.5 * (a + b)))
             P = np.clip(P + t @ D, 0.0, 1.0)
@@ -613,15 +639,15 @@ def _newton(P, firm_at, und, colors, pattern, steps):
     R = resid(P, F)
     cur = np.bincount(comp, weights=R * R, minlength=n_comp)
     lam = np.full(n_comp, 1e-4)
-    dense = N <= DENSE_NEWTON_SIZE       # small days: dense algebra, no sparse-matrix overhead
+    dense = N <= DENSE_NEWTON_SIZE  # small days: dense algebra, no sparse-matrix overhead
     for _ in range(steps):
         if cur.max(initial=0.0) <= 1e-29:
             break
-        Fh = firm_at(P[None, :] + h * dirs)                      # (n_col, N)
+        Fh = firm_at(P[None, :] + h * dirs)  # (n_col, N)
         vals = (Fh[colors[pat.col], pat.row] - F[pat.row]) / h
         inside = und & (P + F > 0.0) & (P + F < 1.0)
         rows_in = inside[pat.row]
-        if dense:   # G = -J on rows inside the box, the identity on clipped rows
+        if dense:  # G = -J on rows inside the box, the identity on clipped rows
             G = np.diag((~inside).astype(float))
             G[pat.row[rows_in], pat.col[rows_in]] = -vals[rows_in]
             GtG = G.T @ G
@@ -668,9 +694,15 @@ DENSE_NEWTON_SIZE = 400
 # exhaustive rational search (the paper's / logicalinduction's existence proof made literal)
 
 
-def rational_market(pw: ProjectedWorlds, truth: np.ndarray, raw_trades: Callable[[np.ndarray], np.ndarray],
-                    weights: np.ndarray, state: BudgetState, tolerance: float,
-                    max_candidates: int = 200_000) -> MakerResult:
+def rational_market(
+    pw: ProjectedWorlds,
+    truth: np.ndarray,
+    raw_trades: Callable[[np.ndarray], np.ndarray],
+    weights: np.ndarray,
+    state: BudgetState,
+    tolerance: float,
+    max_candidates: int = 200_000,
+) -> MakerResult:
     """The exhaustive mode: the first rational price vector (``logicalinduction``'s enumeration order,
     over the undecided sentences) whose firm trade has worst-case value ``<= tolerance`` -- the
     existence proof of thm 5.1.1 made literal. Exponential in the number of sentences; for parity

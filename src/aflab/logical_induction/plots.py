@@ -1,4 +1,5 @@
 """Figures for the logical-induction claims, drawn from the stored tables only."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,7 +13,9 @@ def maker_figure(table: pd.DataFrame):
     t = table.groupby("day")[["max_value", "tolerance"]].max()
     ax.semilogy(t.index, np.maximum(t.max_value, 1e-20), "o-", ms=3, label="max_W W(firm trade), certified")
     ax.semilogy(t.index, t.tolerance, "k--", lw=1, label="tolerance max(2^-n, floor)")
-    ax.set(xlabel="day n", ylabel="worst-case value of the firm's trade", title="Market maker: certified 2^-n condition")
+    ax.set(
+        xlabel="day n", ylabel="worst-case value of the firm's trade", title="Market maker: certified 2^-n condition"
+    )
     ax.legend(fontsize=8)
     return fig
 
@@ -22,7 +25,7 @@ def trajectories_figure(table: pd.DataFrame):
     never-decided sentences."""
     fig, axes = new_figure(ncols=2)
     sample = table[table.kind == "sample"]
-    for i, (name, grp) in enumerate(sample.groupby("sentence")):
+    for i, (_name, grp) in enumerate(sample.groupby("sentence")):
         col = PALETTE[i % len(PALETTE)]
         axes[0].plot(grp.day, grp.price, color=col, lw=1, alpha=0.8)
         rev = grp.revealed_on.iloc[0]
@@ -65,7 +68,9 @@ def provability_figure(table: pd.DataFrame):
         ax.plot(grp.first_day, grp.first_price, "o", ms=4, color=PALETTE[i], label=f"{lab}: first price")
         ax.plot(grp.first_day, grp.price_before_proof, "x", ms=4, color=PALETTE[i], label=f"{lab}: day before proof")
     ax.axhline(1.0, color="k", ls=":", lw=1)
-    ax.set(xlabel="day first priced", ylabel="price", ylim=(0, 1.05), title="Provability induction: theorems before proof")
+    ax.set(
+        xlabel="day first priced", ylabel="price", ylim=(0, 1.05), title="Provability induction: theorems before proof"
+    )
     ax.legend(fontsize=7)
     return fig
 
@@ -73,7 +78,11 @@ def provability_figure(table: pd.DataFrame):
 def calibration_figure(table: pd.DataFrame, n_bins: int = 5):
     fig, ax = new_figure()
     b = np.minimum((table.price_before * n_bins).astype(int), n_bins - 1)
-    g = table.assign(bin=b).groupby("bin").agg(price=("price_before", "mean"), freq=("value", "mean"), n=("value", "size"))
+    g = (
+        table.assign(bin=b)
+        .groupby("bin")
+        .agg(price=("price_before", "mean"), freq=("value", "mean"), n=("value", "size"))
+    )
     se = np.sqrt(g.freq * (1 - g.freq) / g.n).fillna(0)
     ax.errorbar(g.price, g.freq, yerr=2 * se, fmt="o", label="resolved sentences (+-2 SE)")
     ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
@@ -112,8 +121,11 @@ def long_run_figure(run, in_class: tuple[str, ...], window: int = 100):
     mk = run.maker
     roll = mk.set_index("day").seconds.rolling(window, min_periods=1).mean()
     axes[0].plot(roll.index, roll.values, color=PALETTE[0])
-    axes[0].set(xlabel="day", ylabel=f"wall s per day ({window}-day mean)",
-                title=f"Maker: {int(mk.certified.sum())}/{len(mk)} days certified")
+    axes[0].set(
+        xlabel="day",
+        ylabel=f"wall s per day ({window}-day mean)",
+        title=f"Maker: {int(mk.certified.sum())}/{len(mk)} days certified",
+    )
     p = run.prices
     dig = p[p.label.str.startswith("digit=") & (p.decided < 0)]
     dev = dig.assign(dev=(dig.price - 0.1).abs()).groupby("day").dev.mean().rolling(window, min_periods=1).mean()
@@ -122,8 +134,13 @@ def long_run_figure(run, in_class: tuple[str, ...], window: int = 100):
     adv = run.ledger[run.ledger.role == "adversary"]
     for i, (trader, grp) in enumerate(adv.groupby("trader")):
         ls = "-" if trader in in_class else ":"
-        axes[2].plot(grp.day, grp.worst, ls, color=PALETTE[(i + 2) % len(PALETTE)],
-                     label=trader + ("" if trader in in_class else " (out of class)"))
+        axes[2].plot(
+            grp.day,
+            grp.worst,
+            ls,
+            color=PALETTE[(i + 2) % len(PALETTE)],
+            label=trader + ("" if trader in in_class else " (out of class)"),
+        )
     axes[2].set(xlabel="day", ylabel="guaranteed gain (min over worlds)", title="Held-out adversaries")
     axes[2].legend(fontsize=6)
     return fig

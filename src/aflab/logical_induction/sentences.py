@@ -18,10 +18,11 @@ Grammar (lowest to highest precedence)::
     atom  := NAME [ '(' ARG (',' ARG)* ')' ] [ '=' ARG ]          e.g. pi_digit(7) = 3
     price := 'P_' INT '(' iff ')' ('>' | '<') NUMBER             e.g. P_5(rain) > 0.7
 """
+
 from __future__ import annotations
 
 import re
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -32,9 +33,9 @@ ATOM, NOT, AND, OR, IMPLIES, IFF, CONST = "atom", "not", "and", "or", "implies",
 class Sentence:
     """One hash-consed node. Build with :func:`atom`, :func:`neg`, :func:`conj`, ... or :func:`parse`."""
 
-    __slots__ = ("kind", "args", "name", "uid", "_atoms", "__weakref__")
+    __slots__ = ("__weakref__", "_atoms", "args", "kind", "name", "uid")
 
-    def __init__(self, kind: str, args: tuple["Sentence", ...], name: str, uid: int):
+    def __init__(self, kind: str, args: tuple[Sentence, ...], name: str, uid: int):
         self.kind, self.args, self.name, self.uid = kind, args, name, uid
         self._atoms: frozenset[str] | None = None
 
@@ -64,13 +65,13 @@ class Sentence:
         return self._atoms
 
     # operator sugar
-    def __invert__(self) -> "Sentence":
+    def __invert__(self) -> Sentence:
         return neg(self)
 
-    def __and__(self, other: "Sentence") -> "Sentence":
+    def __and__(self, other: Sentence) -> Sentence:
         return conj(self, other)
 
-    def __or__(self, other: "Sentence") -> "Sentence":
+    def __or__(self, other: Sentence) -> Sentence:
         return disj(self, other)
 
 
@@ -174,7 +175,7 @@ def to_text(s: Sentence) -> str:
         return "~" + (inner if _PREC[s.args[0].kind] >= _PREC[NOT] else f"({inner})")
     prec = _PREC[s.kind]
     parts = []
-    for i, a in enumerate(s.args):
+    for _i, a in enumerate(s.args):
         text = to_text(a)
         # same-kind children of n-ary AND/OR are flattened by the parser, so bracket them
         need = _PREC[a.kind] < prec or (_PREC[a.kind] == prec and (s.kind in (IMPLIES, IFF) or a.kind == s.kind))
@@ -185,8 +186,10 @@ def to_text(s: Sentence) -> str:
 # ---------------------------------------------------------------------------------------------
 # parser
 
-_TOKEN = re.compile(r"\s*(?:(?P<price>P_\d+\()|(?P<num>\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_.]*)"
-                    r"|(?P<op><->|->|[~&|()=,<>!-]))")
+_TOKEN = re.compile(
+    r"\s*(?:(?P<price>P_\d+\()|(?P<num>\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_.]*)"
+    r"|(?P<op><->|->|[~&|()=,<>!-]))"
+)
 
 
 class SentenceParseError(ValueError):

@@ -19,11 +19,12 @@ and revealed outcomes are known numbers on day n, which is what "e.c. trader" al
 ``k`` the prior weight ``2^-size`` (normalised to sum 1/2), entering the market on day ``k+1`` if
 staggered, as in the paper's enumeration of e.c. traders (sec. 5.4).
 """
+
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -51,22 +52,29 @@ class ResolvedLog:
         self._fp = np.zeros(64)
         self.sentence: list[str] = []
         self.label: list[str] = []
-        self._by_label: dict[str, list[int]] = {}     # label -> [count, sum of values]
-        self._bins: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}   # n_bins -> (rows seen, cnt, hits)
+        self._by_label: dict[str, list[int]] = {}  # label -> [count, sum of values]
+        self._bins: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}  # n_bins -> (rows seen, cnt, hits)
 
     @classmethod
     def from_columns(cls, gid, sentence, label, value, day_resolved, first_price) -> ResolvedLog:
         log = cls()
-        for row in zip(np.asarray(gid).tolist(), sentence, label, np.asarray(value).tolist(),
-                       np.asarray(day_resolved).tolist(), np.asarray(first_price, dtype=float).tolist()):
+        for row in zip(
+            np.asarray(gid).tolist(),
+            sentence,
+            label,
+            np.asarray(value).tolist(),
+            np.asarray(day_resolved).tolist(),
+            np.asarray(first_price, dtype=float).tolist(),
+        ):
             log.append(*row)
         return log
 
     def append(self, gid: int, sentence: str, label: str, value: int, day_resolved: int, first_price: float) -> None:
         n = self._n
         if n == len(self._gid):
-            self._gid, self._value, self._day, self._fp = (np.concatenate([a, np.zeros_like(a)]) for a in
-                                                           (self._gid, self._value, self._day, self._fp))
+            self._gid, self._value, self._day, self._fp = (
+                np.concatenate([a, np.zeros_like(a)]) for a in (self._gid, self._value, self._day, self._fp)
+            )
         self._gid[n], self._value[n], self._day[n], self._fp[n] = gid, value, day_resolved, first_price
         self.sentence.append(sentence)
         self.label.append(label)
@@ -80,19 +88,19 @@ class ResolvedLog:
 
     @property
     def gid(self) -> np.ndarray:
-        return self._gid[:self._n]
+        return self._gid[: self._n]
 
     @property
     def value(self) -> np.ndarray:
-        return self._value[:self._n]
+        return self._value[: self._n]
 
     @property
     def day_resolved(self) -> np.ndarray:
-        return self._day[:self._n]
+        return self._day[: self._n]
 
     @property
     def first_price(self) -> np.ndarray:
-        return self._fp[:self._n]
+        return self._fp[: self._n]
 
     def label_stats(self, label: str) -> tuple[int, int]:
         """(number resolved, number resolved true) of class ``label``: O(1)."""
@@ -104,18 +112,26 @@ class ResolvedLog:
         count and the number true (float), updated incrementally (O(new rows) per call)."""
         seen, cnt, hits = self._bins.get(n_bins, (0, np.zeros(n_bins, dtype=np.int64), np.zeros(n_bins)))
         if seen < self._n:
-            fp = self._fp[seen:self._n]
+            fp = self._fp[seen : self._n]
             ok = np.isfinite(fp)
             bins = np.minimum((fp[ok] * n_bins).astype(int), n_bins - 1)
             cnt = cnt + np.bincount(bins, minlength=n_bins)
-            hits = hits + np.bincount(bins, weights=self._value[seen:self._n][ok], minlength=n_bins)
+            hits = hits + np.bincount(bins, weights=self._value[seen : self._n][ok], minlength=n_bins)
             self._bins[n_bins] = (self._n, cnt, hits)
         return cnt, hits
 
     def frame(self) -> pd.DataFrame:
-        return pd.DataFrame({"gid": self.gid.copy(), "sentence": list(self.sentence), "label": list(self.label),
-                             "value": self.value.copy(), "day_resolved": self.day_resolved.copy(),
-                             "first_price": self.first_price.copy()}, columns=list(RESOLVED_COLUMNS))
+        return pd.DataFrame(
+            {
+                "gid": self.gid.copy(),
+                "sentence": list(self.sentence),
+                "label": list(self.label),
+                "value": self.value.copy(),
+                "day_resolved": self.day_resolved.copy(),
+                "first_price": self.first_price.copy(),
+            },
+            columns=list(RESOLVED_COLUMNS),
+        )
 
     @property
     def columns(self) -> list[str]:
@@ -202,7 +218,7 @@ class FrequencyTrader:
 
     def target(self, ctx: DayContext) -> float:
         res = ctx.resolved
-        if isinstance(res, ResolvedLog):   # running counts: O(1)
+        if isinstance(res, ResolvedLog):  # running counts: O(1)
             n, k = res.label_stats(self.label)
             return float((k + self.prior_a) / (n + self.prior_a + self.prior_b))
         vals = res["value"].to_numpy()[res["label"].to_numpy() == self.label] if len(res) else np.zeros(0)
@@ -212,8 +228,9 @@ class FrequencyTrader:
         idx = _select(ctx, self.label)
         if len(idx) == 0:
             return None
-        return Trade(idx, _position(ctx, idx, ctx.graph.s_curve(self.target(ctx), ctx.price(idx), self.slope),
-                                    self.hold))
+        return Trade(
+            idx, _position(ctx, idx, ctx.graph.s_curve(self.target(ctx), ctx.price(idx), self.slope), self.hold)
+        )
 
 
 @dataclass(frozen=True)
@@ -234,7 +251,7 @@ class CalibrationTrader:
         res = ctx.resolved
         if len(idx) == 0 or len(res) == 0 or "first_price" not in res:
             return None
-        if isinstance(res, ResolvedLog):   # incremental bin counts: O(new rows)
+        if isinstance(res, ResolvedLog):  # incremental bin counts: O(new rows)
             cnt, hits = res.first_price_bins(self.n_bins)
             if cnt.sum() < 2 * self.n_bins:
                 return None
@@ -310,7 +327,7 @@ class BlockCoherence:
             by_size.setdefault(len(b), []).append(b)
         idx_all, ids_all = [], []
         for size, blocks in by_size.items():
-            M = np.stack(blocks)                    # (nb, size)
+            M = np.stack(blocks)  # (nb, size)
             total = ctx.price(M[:, 0])
             for j in range(1, size):
                 total = total + ctx.price(M[:, j])
@@ -417,13 +434,17 @@ def _dyadic_grid(depth: int) -> list[tuple[float, int]]:
     """Dyadic probabilities j/2^d (odd j) with their bit cost d, for d = 1..depth."""
     out = []
     for d in range(1, depth + 1):
-        for j in range(1, 2 ** d, 2):
-            out.append((j / 2 ** d, d))
+        for j in range(1, 2**d, 2):
+            out.append((j / 2**d, d))
     return out
 
 
-def enumerate_programs(labels: tuple[str, ...], depth: int = 3, slopes: tuple[float, ...] = (10.0,),
-                       include: tuple[str, ...] = ("coherence", "frequency", "constant", "calibration", "floor")) -> list[Program]:
+def enumerate_programs(
+    labels: tuple[str, ...],
+    depth: int = 3,
+    slopes: tuple[float, ...] = (10.0,),
+    include: tuple[str, ...] = ("coherence", "frequency", "constant", "calibration", "floor"),
+) -> list[Program]:
     """Programs sorted by size: coherence (2 bits), floor (4), calibration (5), frequency/class
     (3 + log2 #labels), constant belief per class (3 + log2 #labels + bits of p). Each slope choice adds
     log2(#slopes) bits."""
@@ -449,7 +470,7 @@ def enumerate_programs(labels: tuple[str, ...], depth: int = 3, slopes: tuple[fl
 
 def build_traders(programs: list[Program], stagger: bool = False, total_weight: float = 0.5) -> list:
     """Instantiate programs with prior weights ``2^-size`` normalised to ``total_weight``."""
-    raw = np.array([2.0 ** -p.size for p in programs])
+    raw = np.array([2.0**-p.size for p in programs])
     w = raw / raw.sum() * total_weight if len(raw) else raw
     out = []
     for k, (pr, wk) in enumerate(zip(programs, w)):
@@ -466,8 +487,9 @@ def build_traders(programs: list[Program], stagger: bool = False, total_weight: 
         elif pr.kind == "frequency":
             out.append(FrequencyTrader(label=pr.args[0], slope=pr.args[1], weight=wk, start_day=start, name=name))
         elif pr.kind == "constant":
-            out.append(ConstantBelief(p=pr.args[0], label=pr.args[1], slope=pr.args[2], weight=wk,
-                                      start_day=start, name=name))
+            out.append(
+                ConstantBelief(p=pr.args[0], label=pr.args[1], slope=pr.args[2], weight=wk, start_day=start, name=name)
+            )
         else:
             raise ValueError(f"unknown program kind {pr.kind!r}")
     return out
@@ -480,8 +502,16 @@ def build_traders(programs: list[Program], stagger: bool = False, total_weight: 
 #: library traders whose day-n trade is a pure function of their program fields (everything but
 #: ``name``, ``weight``, ``start_day``), the day context and -- if they ``hold`` positions -- their own
 #: holdings. ``ModelTrader`` (an arbitrary predictor) and user classes are always called one by one.
-_PURE_PROGRAMS = (ConstantBelief, FloorTrader, FrequencyTrader, CalibrationTrader, NegationCoherence,
-                  BlockCoherence, ProvableTrader, IntrospectionTrader)
+_PURE_PROGRAMS = (
+    ConstantBelief,
+    FloorTrader,
+    FrequencyTrader,
+    CalibrationTrader,
+    NegationCoherence,
+    BlockCoherence,
+    ProvableTrader,
+    IntrospectionTrader,
+)
 
 
 def program_key(trader) -> tuple | None:
@@ -491,8 +521,11 @@ def program_key(trader) -> tuple | None:
     with new weights and entry days, and the reference's choreograph adds one identical trader a day."""
     if type(trader) not in _PURE_PROGRAMS:
         return None
-    fields = tuple((f.name, repr(getattr(trader, f.name))) for f in dataclasses.fields(trader)
-                   if f.name not in ("name", "weight", "start_day"))
+    fields = tuple(
+        (f.name, repr(getattr(trader, f.name)))
+        for f in dataclasses.fields(trader)
+        if f.name not in ("name", "weight", "start_day")
+    )
     return (type(trader).__name__, fields)
 
 

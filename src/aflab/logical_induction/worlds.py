@@ -14,6 +14,7 @@ component has its own solver, so ten thousand unrelated atoms are ten thousand 2
 one 2^10000 problem. Brute-force enumeration of 2^atoms lives only in :func:`brute_force_worlds`,
 the tested reference.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -58,9 +59,9 @@ class ProjectedWorlds:
     """
 
     sentences: tuple[Sentence, ...]
-    rows: sp.csr_matrix       # (R, N) float 0/1
-    starts: np.ndarray        # (C,) int, first row of each component
-    component: np.ndarray     # (N,) int
+    rows: sp.csr_matrix  # (R, N) float 0/1
+    starts: np.ndarray  # (C,) int, first row of each component
+    component: np.ndarray  # (N,) int
 
     @property
     def n_components(self) -> int:
@@ -107,7 +108,7 @@ class ProjectedWorlds:
             raise ValueError(f"{np.prod(counts.astype(float)):.3g} worlds exceed the limit {limit}")
         out = np.zeros((1, len(self.sentences)))
         for c, start in enumerate(self.starts):
-            block = self.rows[start:start + counts[c]].toarray()
+            block = self.rows[start : start + counts[c]].toarray()
             out = (out[:, None, :] + block[None, :, :]).reshape(-1, len(self.sentences))
         return out
 
@@ -117,7 +118,7 @@ class KnowledgeBase:
 
     def __init__(self, solver_name: str = "minisat22"):
         self.solver_name = solver_name
-        self._parent: dict[str, str] = {}           # union-find over atom names
+        self._parent: dict[str, str] = {}  # union-find over atom names
         self._clauses: dict[str, list[list[int]]] = {}  # root -> clauses
         self._has_facts: dict[str, bool] = {}
         self._version: dict[str, int] = {}
@@ -125,7 +126,7 @@ class KnowledgeBase:
         # solve / get_model cost grows with the solver's variable count, so a component solver must
         # not see the global numbering (which grows with every sentence ever registered)
         self._solvers: OrderedDict[str, _ComponentSolver] = OrderedDict()
-        self._var: dict[int, int] = {}              # sentence uid -> global SAT literal
+        self._var: dict[int, int] = {}  # sentence uid -> global SAT literal
         self._atom_var: dict[str, int] = {}
         self._next_var = 1
         # root -> (version, {sentence uids: projected worlds}); only the current version is kept
@@ -303,7 +304,7 @@ class KnowledgeBase:
             return np.array([[1.0 if s is TRUE else 0.0 for s in sub]])
         version, key = self._version[root], tuple(s.uid for s in sub)
         entry = self._cache.get(root)
-        if entry is None or entry[0] != version:   # stale versions are dropped, not kept forever
+        if entry is None or entry[0] != version:  # stale versions are dropped, not kept forever
             entry = self._cache[root] = (version, {})
         else:
             self._cache.move_to_end(root)
@@ -328,7 +329,7 @@ class KnowledgeBase:
     def _enumerate_sat(self, root: str, sub: list[Sentence]) -> np.ndarray:
         cs = self._solver(root)
         sol = cs.solver
-        lits = [cs.lit(self._var[s.uid]) for s in sub]      # local literals
+        lits = [cs.lit(self._var[s.uid]) for s in sub]  # local literals
         idx = np.array([abs(v) - 1 for v in lits], dtype=np.int64)
         pos = np.array([v > 0 for v in lits], dtype=bool)
         act = cs.new_local()  # local activation literal for temporary blocking clauses
@@ -343,12 +344,14 @@ class KnowledgeBase:
             row = val == pos
             out.append(row)
             if len(out) > MAX_WORLDS_PER_COMPONENT:
-                raise ValueError(f"a component has more than {MAX_WORLDS_PER_COMPONENT} projected worlds; "
-                                 "trade fewer related sentences at once")
+                raise ValueError(
+                    f"a component has more than {MAX_WORLDS_PER_COMPONENT} projected worlds; "
+                    "trade fewer related sentences at once"
+                )
             sol.add_clause([-act] + [(-v if r else v) for v, r in zip(lits, row.tolist())])
         sol.add_clause([-act])
         cs.dead += 1
-        if cs.dead > max(64, cs.n_vars - cs.dead):   # mostly retired activation variables: rebuild lean
+        if cs.dead > max(64, cs.n_vars - cs.dead):  # mostly retired activation variables: rebuild lean
             self._drop_solver(root)
         return np.array(out, dtype=float).reshape(-1, len(sub))
 
@@ -362,8 +365,8 @@ class _ComponentSolver:
     def __init__(self, solver_name: str, clauses: list[list[int]]):
         self.local: dict[int, int] = {}
         self.n_vars = 0
-        self.dead = 0          # activation variables retired by enumerations (fixed false)
-        for g in sorted({abs(x) for c in clauses for x in c}):   # keep the global variables' order
+        self.dead = 0  # activation variables retired by enumerations (fixed false)
+        for g in sorted({abs(x) for c in clauses for x in c}):  # keep the global variables' order
             self.lit(g)
         self.solver = Solver(name=solver_name, bootstrap_with=[self.clause(c) for c in clauses])
 

@@ -7,9 +7,23 @@ Q-learning), :mod:`.crmdp` (Everitt et al. 2017 corrupted-reward MDPs and agents
 :mod:`.levels` (the three-level feedback learner, recursive quantilization), :mod:`.tamper`
 (reward-box gridworld and agents). Claims live in :mod:`.claims`; see ``docs/normativity.md``.
 """
-from aflab.normativity.quantilizers import (best_of_n, best_of_n_many, cost_bound_ratio,
-                                            quantile_grid_quantilizer, quantilize, quantilize_many,
-                                            top_k_of_n_choice)
 
-__all__ = ["best_of_n", "best_of_n_many", "cost_bound_ratio", "quantile_grid_quantilizer", "quantilize",
-           "quantilize_many", "top_k_of_n_choice"]
+from aflab.normativity.quantilizers import (
+    best_of_n,
+    best_of_n_many,
+    cost_bound_ratio,
+    quantile_grid_quantilizer,
+    quantilize,
+    quantilize_many,
+    top_k_of_n_choice,
+)
+
+__all__ = [
+    "best_of_n",
+    "best_of_n_many",
+    "cost_bound_ratio",
+    "quantile_grid_quantilizer",
+    "quantilize",
+    "quantilize_many",
+    "top_k_of_n_choice",
+]

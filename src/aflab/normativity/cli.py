@@ -1,5 +1,6 @@
 """``aflab normativity ...``: quantilize a distribution, run the Goodhart bench, the CRMDP sweep,
 the tampering gridworld."""
+
 from __future__ import annotations
 
 import json
@@ -10,13 +11,13 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
 from aflab.core.cli_support import fail as _fail
 
-app = typer.Typer(help="Normativity: quantilizers, Goodhart bench, corrupted feedback, reward tampering.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Normativity: quantilizers, Goodhart bench, corrupted feedback, reward tampering.", no_args_is_help=True
+)
 console = Console()
-
-
 
 
 def _floats(text: str, name: str) -> np.ndarray:
@@ -31,14 +32,15 @@ def quantilize(
     probs: str = typer.Option(None, help="base probabilities, comma-separated (sum to 1)"),
     utility: str = typer.Option(None, help="utilities, comma-separated, same length"),
     q: float = typer.Option(0.1, help="top fraction of base mass to keep, in (0, 1]"),
-    file: Path = typer.Option(None, help="JSON file {\"probs\": [...], \"utility\": [...]} instead of the two lists"),
+    file: Path = typer.Option(None, help='JSON file {"probs": [...], "utility": [...]} instead of the two lists'),
     cost: str = typer.Option(None, help="optional non-negative costs: prints E_q[c] vs the bound E_base[c]/q"),
 ) -> None:
     """Exact q-quantilizer of a discrete distribution (ties and the fractional boundary handled).
 
     Example: aflab normativity quantilize --probs 0.1,0.2,0.3,0.4 --utility 1,2,2,0 --q 0.6
     """
-    from aflab.normativity.quantilizers import expectation, quantilize as quant
+    from aflab.normativity.quantilizers import expectation
+    from aflab.normativity.quantilizers import quantilize as quant
 
     if file is not None:
         try:
@@ -58,8 +60,12 @@ def quantilize(
     for i, (pi, ui, qi) in enumerate(zip(p, u, qp)):
         table.add_row(str(i), f"{pi:.6g}", f"{ui:.6g}", f"{qi:.6g}", f"{qi / pi:.4g}" if pi > 0 else "-")
     console.print(table)
-    console.print(escape(f"E_base[u] = {expectation(p, u):.6g}, E_q[u] = {expectation(qp, u):.6g}, max Q/p = "
-                         f"{np.max(np.divide(qp, p, out=np.zeros_like(qp), where=p > 0)):.6g} (bound 1/q = {1 / q:.6g})"))
+    console.print(
+        escape(
+            f"E_base[u] = {expectation(p, u):.6g}, E_q[u] = {expectation(qp, u):.6g}, max Q/p = "
+            f"{np.max(np.divide(qp, p, out=np.zeros_like(qp), where=p > 0)):.6g} (bound 1/q = {1 / q:.6g})"
+        )
+    )
     if cost is not None:
         c = _floats(cost, "cost")
         if c.shape != p.shape or np.any(c < 0):
@@ -90,7 +96,9 @@ def goodhart(
     cq = gh.quantilizer_curves(pool, qs)
     table = Table("q", escape("E_q[true]"), escape("E_q[proxy]"), "P(corrupt)", title=f"quantilizer, shape={shape}")
     for i, q in enumerate(qs):
-        table.add_row(f"{q:.2e}", f"{cq['true'][i].mean():.3f}", f"{cq['proxy'][i].mean():.3f}", f"{cq['corrupt'][i].mean():.4f}")
+        table.add_row(
+            f"{q:.2e}", f"{cq['true'][i].mean():.3f}", f"{cq['proxy'][i].mean():.3f}", f"{cq['corrupt'][i].mean():.4f}"
+        )
     console.print(table)
     ns = 2 ** np.arange(0, int(np.log2(pool_size)) + 1, 2)
     cn = gh.best_of_n_curves(pool, ns)
@@ -105,7 +113,9 @@ def crmdp(
     corruption: str = typer.Option("0,0.1,0.3,0.5", help="fractions of corrupt states, comma-separated"),
     side: int = typer.Option(5, help="grid side"),
     mdps: int = typer.Option(32, help="MDPs per corruption level"),
-    collusion: bool = typer.Option(False, help="corrupt sources collude (truthful on honest states, promote each other)"),
+    collusion: bool = typer.Option(
+        False, help="corrupt sources collude (truthful on honest states, promote each other)"
+    ),
     seed: int = typer.Option(0, help="random seed"),
 ) -> None:
     """Regret of plain Q-learning, quantilizer, decoupled and level-aware agents vs corruption.
@@ -122,11 +132,17 @@ def crmdp(
     rng = np.random.default_rng(seed)
     table = Table("corruption", *cr.AGENTS, "P(good) corrupt src", title="mean regret")
     for rho in track(rhos, description="corruption levels"):
-        out = cr.run_agents(cr.make_crmdps(side, float(rho), min(6, side * side - 1), 0.05, rng, mdps,
-                                           collusion=collusion), cr.AgentSettings(), rng)
+        out = cr.run_agents(
+            cr.make_crmdps(side, float(rho), min(6, side * side - 1), 0.05, rng, mdps, collusion=collusion),
+            cr.AgentSettings(),
+            rng,
+        )
         wc = out["weight_corrupt"]
-        table.add_row(f"{rho:.2f}", *[f"{np.mean(out['optimum'] - out[a]):.3f}" for a in cr.AGENTS],
-                      f"{np.nanmean(wc):.2f}" if np.isfinite(wc).any() else "-")
+        table.add_row(
+            f"{rho:.2f}",
+            *[f"{np.mean(out['optimum'] - out[a]):.3f}" for a in cr.AGENTS],
+            f"{np.nanmean(wc):.2f}" if np.isfinite(wc).any() else "-",
+        )
     console.print(table)
 
 

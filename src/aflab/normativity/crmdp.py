@@ -25,14 +25,14 @@ Agents (all get the same exploration budget; reward scale [0, 1]):
 The three model-based agents see one pass of reports from every state, ``visits`` times each (a
 full exploration sweep); Q-learning takes ``q_steps`` environment steps.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from aflab.normativity.levels import (FeedbackPriors, fit_feedback_model,  # noqa: F401 (re-export)
-                                      recursive_quantilized_utility)
+from aflab.normativity.levels import FeedbackPriors, fit_feedback_model, recursive_quantilized_utility
 from aflab.normativity.mdp import grid_next_state, long_run_true_reward, q_learning
 from aflab.normativity.quantilizers import expectation, quantilize
 
@@ -44,19 +44,26 @@ class CRMDPBatch:
     """B corrupted-reward gridworlds with the same grid (batch axis first)."""
 
     side: int
-    true_reward: np.ndarray    # (B, S)
-    corrupt: np.ndarray        # (B, S) bool
-    review: np.ndarray         # (B, K=S, J=S) bool: source k reports on item j (incl. k == j)
-    source_bias: np.ndarray    # (B, S)
-    lies: np.ndarray           # (B, S, S) what a corrupt source reports about j
+    true_reward: np.ndarray  # (B, S)
+    corrupt: np.ndarray  # (B, S) bool
+    review: np.ndarray  # (B, K=S, J=S) bool: source k reports on item j (incl. k == j)
+    source_bias: np.ndarray  # (B, S)
+    lies: np.ndarray  # (B, S, S) what a corrupt source reports about j
 
     @property
     def n_states(self) -> int:
         return self.side * self.side
 
 
-def make_crmdps(side: int, corruption: float, reviews_per_state: int, bias_sd: float,
-                rng: np.random.Generator, batch: int, collusion: bool = False) -> CRMDPBatch:
+def make_crmdps(
+    side: int,
+    corruption: float,
+    reviews_per_state: int,
+    bias_sd: float,
+    rng: np.random.Generator,
+    batch: int,
+    collusion: bool = False,
+) -> CRMDPBatch:
     """Draw B CRMDPs: R ~ U(0, 1), round(corruption * S) corrupt states, random review graph.
 
     Independent corruption (default): a corrupt source's reviews are fixed random values.
@@ -69,7 +76,7 @@ def make_crmdps(side: int, corruption: float, reviews_per_state: int, bias_sd: f
     if not 0 <= reviews_per_state < s:
         raise ValueError(f"reviews_per_state must lie in [0, {s - 1}]; got {reviews_per_state}")
     true = rng.random((batch, s))
-    n_corrupt = int(round(corruption * s))
+    n_corrupt = round(corruption * s)
     corrupt = np.argsort(rng.random((batch, s)), axis=1) < n_corrupt
     # each source reviews reviews_per_state random others (random keys, self excluded)
     keys = rng.random((batch, s, s))
@@ -90,9 +97,10 @@ def concat_batches(batches: list[CRMDPBatch]) -> CRMDPBatch:
     sides = {m.side for m in batches}
     if len(sides) != 1:
         raise ValueError(f"batches must share the grid side; got {sorted(sides)}")
-    cat = lambda name: np.concatenate([getattr(m, name) for m in batches])  # noqa: E731
-    return CRMDPBatch(batches[0].side, cat("true_reward"), cat("corrupt"), cat("review"),
-                      cat("source_bias"), cat("lies"))
+    cat = lambda name: np.concatenate([getattr(m, name) for m in batches])
+    return CRMDPBatch(
+        batches[0].side, cat("true_reward"), cat("corrupt"), cat("review"), cat("source_bias"), cat("lies")
+    )
 
 
 def report_means(mdps: CRMDPBatch, noise_sd: float, visits: int, rng: np.random.Generator) -> np.ndarray:
@@ -116,12 +124,11 @@ def meta_labels(mdps: CRMDPBatch, accuracy: float, rng: np.random.Generator) -> 
     return np.where(right, ~mdps.corrupt, mdps.corrupt).astype(int)
 
 
-def levels_choice(reports: np.ndarray, fit, settings: "AgentSettings", rng: np.random.Generator) -> np.ndarray:
+def levels_choice(reports: np.ndarray, fit, settings: AgentSettings, rng: np.random.Generator) -> np.ndarray:
     """(B, S) the level-aware learner's distribution over target states: recursive quantilization
     over interpretations, a pessimistic utility (mean - pessimism * sd), then a q-quantilizer."""
     b, _, s = reports.shape
-    util = recursive_quantilized_utility(reports, fit, settings.interpretation_q,
-                                         settings.n_interpretations, rng)
+    util = recursive_quantilized_utility(reports, fit, settings.interpretation_q, settings.n_interpretations, rng)
     util = util - settings.pessimism * fit.reward_sd
     return quantilize(np.full((b, s), 1.0 / s), util, settings.levels_q)
 
@@ -142,7 +149,7 @@ class AgentSettings:
     interpretation_q: float = 0.5
     n_interpretations: int = 32
     pessimism: float = 1.0
-    meta_accuracy: float = 0.0     # 0 = no meta-source; else accuracy of meta-labels on sources
+    meta_accuracy: float = 0.0  # 0 = no meta-source; else accuracy of meta-labels on sources
     em_iters: int = 40
 
 
@@ -152,11 +159,21 @@ def run_agents(mdps: CRMDPBatch, settings: AgentSettings, rng: np.random.Generat
     nxt = grid_next_state(mdps.side)
     out: dict[str, np.ndarray] = {}
     # plain RL on the observed own-state channel
-    q = q_learning(nxt, observed_own_reward(mdps), settings.noise_sd, steps=settings.q_steps,
-                   gamma=settings.q_gamma, lr=settings.q_lr, epsilon=settings.q_epsilon,
-                   episode_len=settings.q_episode_len, q_init=1 / (1 - settings.q_gamma), rng=rng)
-    out["q_learning"] = long_run_true_reward(nxt, q, mdps.true_reward, rng, burn_in=2 * mdps.side,
-                                             horizon=2 * mdps.side)
+    q = q_learning(
+        nxt,
+        observed_own_reward(mdps),
+        settings.noise_sd,
+        steps=settings.q_steps,
+        gamma=settings.q_gamma,
+        lr=settings.q_lr,
+        epsilon=settings.q_epsilon,
+        episode_len=settings.q_episode_len,
+        q_init=1 / (1 - settings.q_gamma),
+        rng=rng,
+    )
+    out["q_learning"] = long_run_true_reward(
+        nxt, q, mdps.true_reward, rng, burn_in=2 * mdps.side, horizon=2 * mdps.side
+    )
     reports = report_means(mdps, settings.noise_sd, settings.visits, rng)
     base = np.full((b, s), 1.0 / s)
     own = reports[:, np.arange(s), np.arange(s)]
@@ -168,12 +185,15 @@ def run_agents(mdps: CRMDPBatch, settings: AgentSettings, rng: np.random.Generat
     median = np.nanmedian(reports, axis=1)
     out["decoupled"] = expectation(quantilize(base, median, 1.0 / s), mdps.true_reward)
     meta = meta_labels(mdps, settings.meta_accuracy, rng) if settings.meta_accuracy > 0 else None
-    fit = fit_feedback_model(reports, meta, FeedbackPriors(noise_sd=max(settings.noise_sd, 0.05)),
-                             n_iter=settings.em_iters)
+    fit = fit_feedback_model(
+        reports, meta, FeedbackPriors(noise_sd=max(settings.noise_sd, 0.05)), n_iter=settings.em_iters
+    )
     out["levels_max"] = expectation(quantilize(base, fit.reward_mean, 1.0 / s), mdps.true_reward)
     out["levels"] = expectation(levels_choice(reports, fit, settings, rng), mdps.true_reward)
     c = mdps.corrupt
     out["weight_corrupt"] = np.where(c.any(axis=1), (fit.source_good * c).sum(1) / np.maximum(c.sum(1), 1), np.nan)
-    out["weight_honest"] = np.where((~c).any(axis=1), (fit.source_good * ~c).sum(1) / np.maximum((~c).sum(1), 1), np.nan)
+    out["weight_honest"] = np.where(
+        (~c).any(axis=1), (fit.source_good * ~c).sum(1) / np.maximum((~c).sum(1), 1), np.nan
+    )
     out["optimum"] = mdps.true_reward.max(axis=1)
     return out

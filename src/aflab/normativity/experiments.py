@@ -1,4 +1,5 @@
 """Claim experiments: typed config in, tidy table out (one cell = config x seed)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,8 +8,8 @@ from pydantic import Field, field_validator
 
 from aflab.core import ClaimConfig
 from aflab.normativity import crmdp, goodhart, tamper
-from aflab.normativity.quantilizers import (best_of_n, cost_bound_ratio, quantilize,
-                                            top_k_of_n_bound, top_k_of_n_choice)
+from aflab.normativity.quantilizers import best_of_n, cost_bound_ratio, quantilize, top_k_of_n_bound, top_k_of_n_choice
+
 
 def _split_floats(value):
     """Let ``--set corruptions=0,0.2,0.4`` (a comma-separated string) fill a tuple-of-floats field."""
@@ -57,14 +58,16 @@ def cost_bound_experiment(cfg: CostBoundConfig, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     rows = []
     qs_fixed = np.geomspace(0.01, 1.0, cfg.n_q)
-    for env in range(cfg.n_envs):
+    for _env in range(cfg.n_envs):
         p, u = _random_env(rng, cfg.max_actions, cfg.utility_levels)
         qs = np.concatenate([qs_fixed[:-1], rng.random(1) * 0.99 + 0.01])
         for q in qs:
             probs = quantilize(p, u, q)
-            costs = {"exponential": rng.exponential(1.0, len(p)),
-                     "sparse": (rng.random(len(p)) < 0.2).astype(float),
-                     "adversarial": (probs > 0).astype(float) * (p > 0)}
+            costs = {
+                "exponential": rng.exponential(1.0, len(p)),
+                "sparse": (rng.random(len(p)) < 0.2).astype(float),
+                "adversarial": (probs > 0).astype(float) * (p > 0),
+            }
             for name, c in costs.items():
                 rows.append(("random", "quantilizer", name, float(q), float(cost_bound_ratio(p, probs, c, 1 / q)), 0.0))
         for n in (1, 2, 4, 16, 64):
@@ -77,7 +80,16 @@ def cost_bound_experiment(cfg: CostBoundConfig, seed: int) -> pd.DataFrame:
         harm = np.maximum(-pool.true[0], 0.0)
         for q in goodhart.q_grid(cfg.pool_size, cfg.n_q):
             probs = quantilize(base, pool.proxy[0], q)
-            rows.append((f"goodhart-{shape}", "quantilizer", "harm", float(q), float(cost_bound_ratio(base, probs, harm, 1 / q)), 0.0))
+            rows.append(
+                (
+                    f"goodhart-{shape}",
+                    "quantilizer",
+                    "harm",
+                    float(q),
+                    float(cost_bound_ratio(base, probs, harm, 1 / q)),
+                    0.0,
+                )
+            )
     # sampled top-k-of-n: Monte Carlo ratio against n / k, with its standard error
     p, u = _random_env(rng, cfg.max_actions, cfg.utility_levels)
     c = (u == u.max()).astype(float) + 0.01 * rng.random(len(p))  # cost loaded on the top action
@@ -86,8 +98,16 @@ def cost_bound_experiment(cfg: CostBoundConfig, seed: int) -> pd.DataFrame:
         draws = rng.choice(len(p), size=(cfg.mc_draws, n), p=p)
         pick = np.take_along_axis(draws, top_k_of_n_choice(u[draws], k, rng)[:, None], axis=1)[:, 0]
         bound = top_k_of_n_bound(n, k) * base_cost
-        rows.append(("random", f"top_{k}_of_n", "top-loaded", float(n), float(c[pick].mean() / bound),
-                     float(c[pick].std(ddof=1) / np.sqrt(cfg.mc_draws) / bound)))
+        rows.append(
+            (
+                "random",
+                f"top_{k}_of_n",
+                "top-loaded",
+                float(n),
+                float(c[pick].mean() / bound),
+                float(c[pick].std(ddof=1) / np.sqrt(cfg.mc_draws) / bound),
+            )
+        )
     return pd.DataFrame(rows, columns=["env", "method", "cost", "knob", "ratio", "ratio_se"])
 
 
@@ -113,14 +133,24 @@ def goodhart_experiment(cfg: GoodhartConfig, seed: int) -> pd.DataFrame:
     frames = []
     for shape in goodhart.SHAPES:
         pool = goodhart.draw_pool(shape, cfg.pool_size, params, rng, batch=cfg.pools)
-        for method, knobs, curves in (("quantilizer", qs, goodhart.quantilizer_curves(pool, qs)),
-                                      ("best_of_n", ns, goodhart.best_of_n_curves(pool, ns))):
+        for method, knobs, curves in (
+            ("quantilizer", qs, goodhart.quantilizer_curves(pool, qs)),
+            ("best_of_n", ns, goodhart.best_of_n_curves(pool, ns)),
+        ):
             n_k, n_p = curves["true"].shape
-            frames.append(pd.DataFrame({
-                "shape": shape, "method": method,
-                "knob": np.repeat(knobs.astype(float), n_p), "pool": np.tile(np.arange(n_p), n_k),
-                "true": curves["true"].ravel(), "proxy": curves["proxy"].ravel(),
-                "p_corrupt": curves["corrupt"].ravel()}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "shape": shape,
+                        "method": method,
+                        "knob": np.repeat(knobs.astype(float), n_p),
+                        "pool": np.tile(np.arange(n_p), n_k),
+                        "true": curves["true"].ravel(),
+                        "proxy": curves["proxy"].ravel(),
+                        "p_corrupt": curves["corrupt"].ravel(),
+                    }
+                )
+            )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -129,9 +159,12 @@ def goodhart_experiment(cfg: GoodhartConfig, seed: int) -> pd.DataFrame:
 
 class CRMDPConfig(ClaimConfig):
     side: int = Field(5, ge=3, le=12, description="grid side; S = side^2 states")
-    mdps: int = Field(32, ge=2, le=4096, description="MDPs per corruption level and seed (all levels: one vectorised batch)")
-    corruptions: tuple[float, ...] = Field((0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6), min_length=2,
-                                           description="fractions of corrupt states to sweep")
+    mdps: int = Field(
+        32, ge=2, le=4096, description="MDPs per corruption level and seed (all levels: one vectorised batch)"
+    )
+    corruptions: tuple[float, ...] = Field(
+        (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6), min_length=2, description="fractions of corrupt states to sweep"
+    )
     reviews_per_state: int = Field(6, ge=1, le=100, description="other states each state reviews (decoupled feedback)")
     source_bias_sd: float = Field(0.05, ge=0, le=1, description="sd of an honest source's bias")
     noise_sd: float = Field(0.1, ge=0, le=1, description="sd of one report")
@@ -141,7 +174,9 @@ class CRMDPConfig(ClaimConfig):
     interpretation_q: float = Field(0.5, gt=0, le=1, description="q of the quantilizer over interpretations")
     claim_max_corruption: float = Field(0.5, gt=0, le=1, description="the claim covers corruption in (0, this]")
     regret_tolerance: float = Field(0.1, gt=0, le=1, description="'limited regret' means mean regret below this")
-    collusion: bool = Field(False, description="corrupt sources tell the truth about honest states and promote each other")
+    collusion: bool = Field(
+        False, description="corrupt sources tell the truth about honest states and promote each other"
+    )
 
     _split = field_validator("corruptions", mode="before")(_split_floats)
     _range = field_validator("corruptions")(_check_fractions)
@@ -150,22 +185,40 @@ class CRMDPConfig(ClaimConfig):
 def crmdp_experiment(cfg: CRMDPConfig, seed: int) -> pd.DataFrame:
     """Mean regret per agent per corruption level (over a batch of MDPs), and source weights."""
     rng = np.random.default_rng(seed)
-    settings = crmdp.AgentSettings(noise_sd=cfg.noise_sd, q_steps=cfg.q_steps, quantile_q=cfg.quantile_q,
-                                   levels_q=cfg.levels_q, interpretation_q=cfg.interpretation_q)
+    settings = crmdp.AgentSettings(
+        noise_sd=cfg.noise_sd,
+        q_steps=cfg.q_steps,
+        quantile_q=cfg.quantile_q,
+        levels_q=cfg.levels_q,
+        interpretation_q=cfg.interpretation_q,
+    )
     rows = []
     # all corruption levels in one batch: one vectorised Q-learning loop for every level
-    mdps = crmdp.concat_batches([crmdp.make_crmdps(cfg.side, rho, cfg.reviews_per_state, cfg.source_bias_sd,
-                                                   rng, cfg.mdps, collusion=cfg.collusion)
-                                 for rho in cfg.corruptions])
+    mdps = crmdp.concat_batches(
+        [
+            crmdp.make_crmdps(
+                cfg.side, rho, cfg.reviews_per_state, cfg.source_bias_sd, rng, cfg.mdps, collusion=cfg.collusion
+            )
+            for rho in cfg.corruptions
+        ]
+    )
     out_all = crmdp.run_agents(mdps, settings, rng)
     for i, rho in enumerate(cfg.corruptions):
-        out = {key: v[i * cfg.mdps:(i + 1) * cfg.mdps] for key, v in out_all.items()}
+        out = {key: v[i * cfg.mdps : (i + 1) * cfg.mdps] for key, v in out_all.items()}
         for agent in crmdp.AGENTS:
             regret = out["optimum"] - out[agent]
-            rows.append((float(rho), agent, float(regret.mean()), float(regret.std(ddof=1) / np.sqrt(len(regret))),
-                         len(regret)))
-        rows.append((float(rho), "quantilizer_p_corrupt", float(out["quantilizer_p_corrupt"].mean()),
-                     float(out["quantilizer_p_corrupt"].std(ddof=1) / np.sqrt(cfg.mdps)), cfg.mdps))
+            rows.append(
+                (float(rho), agent, float(regret.mean()), float(regret.std(ddof=1) / np.sqrt(len(regret))), len(regret))
+            )
+        rows.append(
+            (
+                float(rho),
+                "quantilizer_p_corrupt",
+                float(out["quantilizer_p_corrupt"].mean()),
+                float(out["quantilizer_p_corrupt"].std(ddof=1) / np.sqrt(cfg.mdps)),
+                cfg.mdps,
+            )
+        )
         for name in ("weight_corrupt", "weight_honest"):
             w = out[name][np.isfinite(out[name])]
             rows.append((float(rho), name, float(w.mean()) if len(w) else np.nan, np.nan, len(w)))
@@ -178,8 +231,9 @@ def crmdp_experiment(cfg: CRMDPConfig, seed: int) -> pd.DataFrame:
 class MetaFeedbackConfig(ClaimConfig):
     side: int = Field(5, ge=3, le=12, description="grid side; S = side^2 states (= sources)")
     mdps: int = Field(64, ge=2, le=4096, description="MDPs per corruption level and seed")
-    corruptions: tuple[float, ...] = Field((0.5, 0.6, 0.7), min_length=1,
-                                           description="high corruption levels, where cross-checking starts to fail")
+    corruptions: tuple[float, ...] = Field(
+        (0.5, 0.6, 0.7), min_length=1, description="high corruption levels, where cross-checking starts to fail"
+    )
     meta_accuracy: float = Field(0.8, ge=0.5, le=1, description="probability the meta-source labels a source correctly")
     reviews_per_state: int = Field(6, ge=1, le=100, description="other states each state reviews")
     noise_sd: float = Field(0.1, ge=0, le=1, description="sd of one report")
@@ -204,11 +258,19 @@ def meta_feedback_experiment(cfg: MetaFeedbackConfig, seed: int) -> pd.DataFrame
             fit = crmdp.fit_feedback_model(reports, meta, priors, n_iter=settings.em_iters)
             choice = crmdp.levels_choice(reports, fit, settings, rng)
             regret = mdps.true_reward.max(axis=1) - (choice * mdps.true_reward).sum(axis=1)
-            frames.append(pd.DataFrame({
-                "corruption": float(rho), "variant": variant, "mdp": np.arange(cfg.mdps), "regret": regret,
-                "weight_corrupt": (fit.source_good * c).sum(1) / np.maximum(c.sum(1), 1),
-                "weight_honest": (fit.source_good * ~c).sum(1) / np.maximum((~c).sum(1), 1),
-                "meta_level": fit.meta_accuracy}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "corruption": float(rho),
+                        "variant": variant,
+                        "mdp": np.arange(cfg.mdps),
+                        "regret": regret,
+                        "weight_corrupt": (fit.source_good * c).sum(1) / np.maximum(c.sum(1), 1),
+                        "weight_honest": (fit.source_good * ~c).sum(1) / np.maximum((~c).sum(1), 1),
+                        "meta_level": fit.meta_accuracy,
+                    }
+                )
+            )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -218,7 +280,9 @@ def meta_feedback_experiment(cfg: MetaFeedbackConfig, seed: int) -> pd.DataFrame
 class TamperConfig(ClaimConfig):
     side: int = Field(5, ge=3, le=12, description="grid side")
     worlds: int = Field(64, ge=1, le=100_000, description="random layouts per seed (one vectorised batch)")
-    tamper_reward: float = Field(3.0, gt=1, le=1000, description="what a tampered box outputs everywhere (honest max 1)")
+    tamper_reward: float = Field(
+        3.0, gt=1, le=1000, description="what a tampered box outputs everywhere (honest max 1)"
+    )
     gamma: float = Field(0.9, gt=0, lt=1, description="discount")
     slip: float = Field(0.05, ge=0, le=1, description="probability an action is replaced by a random one")
     glitch: float = Field(0.01, ge=0, le=1, description="per-step probability the environment corrupts the box")
@@ -232,9 +296,12 @@ def tamper_experiment(cfg: TamperConfig, seed: int) -> pd.DataFrame:
     """Tampering indicator and true (u0) discounted return per agent and layout."""
     rng = np.random.default_rng(seed)
     worlds = tamper.make_worlds(cfg.side, cfg.tamper_reward, rng, cfg.worlds)
-    settings = tamper.TamperSettings(gamma=cfg.gamma, slip=cfg.slip, glitch=cfg.glitch,
-                                     horizon=cfg.horizon, q_steps=cfg.q_steps)
+    settings = tamper.TamperSettings(
+        gamma=cfg.gamma, slip=cfg.slip, glitch=cfg.glitch, horizon=cfg.horizon, q_steps=cfg.q_steps
+    )
     out = tamper.run_tamper_agents(worlds, settings, rng)
-    frames = [pd.DataFrame({"agent": agent, "world": np.arange(cfg.worlds), "tampered": t.astype(bool),
-                            "true_return": r}) for agent, (t, r) in out.items()]
+    frames = [
+        pd.DataFrame({"agent": agent, "world": np.arange(cfg.worlds), "tampered": t.astype(bool), "true_return": r})
+        for agent, (t, r) in out.items()
+    ]
     return pd.concat(frames, ignore_index=True)

@@ -13,6 +13,7 @@ computed without Monte Carlo error given the pool. True value ``V ~ N(0, 1)``; p
   proxy U + jump and true value -harm: a region the proxy gets badly wrong (Everitt et al. 2017's
   corrupt states, as actions).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,8 +45,9 @@ class ActionPool:
     corrupt: np.ndarray
 
 
-def draw_pool(shape: str, n_actions: int, params: GoodhartParams, rng: np.random.Generator,
-              batch: int = 1) -> ActionPool:
+def draw_pool(
+    shape: str, n_actions: int, params: GoodhartParams, rng: np.random.Generator, batch: int = 1
+) -> ActionPool:
     """Draw ``batch`` independent pools of ``n_actions`` actions of the given proxy shape."""
     if shape not in SHAPES:
         raise ValueError(f"shape must be one of {SHAPES}; got {shape!r}")

@@ -21,6 +21,7 @@ discounted, and the weight it would have had is learned, not hand-set.
 Action choice is quantilised (Taylor 2016), and optionally *recursively*: see
 :func:`recursive_quantilized_utility` for what that means here (our interpretation).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,10 +39,10 @@ class FeedbackPriors:
     reward_mean: float = 0.5
     reward_sd: float = 0.3
     bias_sd: float = 0.1
-    noise_sd: float = 0.1          # prior guess of a good source's noise
+    noise_sd: float = 0.1  # prior guess of a good source's noise
     noise_pseudo_count: float = 10.0
     min_noise_sd: float = 0.02
-    base_rate_good: float = 0.7    # prior mean of P(source good) when there are no meta-labels
+    base_rate_good: float = 0.7  # prior mean of P(source good) when there are no meta-labels
     base_rate_pseudo_count: float = 7.0  # its strength, in sources
 
 
@@ -55,16 +56,20 @@ class FeedbackFit:
     source_bias: np.ndarray
     source_sd: np.ndarray
     meta_accuracy: np.ndarray
-    loglik_good: np.ndarray        # per-source log-likelihood of its reports if good (B, K)
-    loglik_bad: np.ndarray         # ... and if bad
+    loglik_good: np.ndarray  # per-source log-likelihood of its reports if good (B, K)
+    loglik_bad: np.ndarray  # ... and if bad
 
 
 def _norm_logpdf(x, mean, var):
     return -0.5 * (np.log(2 * np.pi * var) + (x - mean) ** 2 / var)
 
 
-def fit_feedback_model(reports: np.ndarray, meta_labels: np.ndarray | None = None,
-                       priors: FeedbackPriors = FeedbackPriors(), n_iter: int = 40) -> FeedbackFit:
+def fit_feedback_model(
+    reports: np.ndarray,
+    meta_labels: np.ndarray | None = None,
+    priors: FeedbackPriors = FeedbackPriors(),
+    n_iter: int = 40,
+) -> FeedbackFit:
     """EM fit of the three-level feedback model.
 
     ``reports``: (B, K, J) with NaN where source k said nothing about item j.
@@ -84,9 +89,9 @@ def fit_feedback_model(reports: np.ndarray, meta_labels: np.ndarray | None = Non
             raise ValueError(f"meta_labels must have shape {(b_, k_)}; got {meta_labels.shape}")
     # initialise level 1 with the per-item median report (robust to a minority of bad sources)
     mu = np.nan_to_num(np.nanmedian(np.where(mask, y, np.nan), axis=1), nan=priors.reward_mean)
-    var = np.full((b_, j_), priors.reward_sd ** 2)
+    var = np.full((b_, j_), priors.reward_sd**2)
     bias = np.zeros((b_, k_))
-    s2 = np.full((b_, k_), priors.noise_sd ** 2)
+    s2 = np.full((b_, k_), priors.noise_sd**2)
     alpha = np.full(b_, 0.5)
     rate = np.full(b_, priors.base_rate_good)
     prior_good = np.full((b_, k_), priors.base_rate_good)
@@ -95,22 +100,23 @@ def fit_feedback_model(reports: np.ndarray, meta_labels: np.ndarray | None = Non
     for _ in range(n_iter):
         # level 1 <- level 2: Gaussian reward posterior with source weights gamma_k / sigma_k^2
         w = gamma / s2
-        prec = 1 / priors.reward_sd ** 2 + np.einsum("bk,bkj->bj", w, m)
-        num = priors.reward_mean / priors.reward_sd ** 2 + np.einsum("bk,bkj->bj", w, m * (y0 - bias[..., None]))
+        prec = 1 / priors.reward_sd**2 + np.einsum("bk,bkj->bj", w, m)
+        num = priors.reward_mean / priors.reward_sd**2 + np.einsum("bk,bkj->bj", w, m * (y0 - bias[..., None]))
         mu, var = num / prec, 1 / prec
         resid = np.where(mask, y0 - mu[:, None, :], 0.0)
         # level 2 <- level 1: bias (shrunk to 0) and noise (inverse-gamma-like pseudo-counts)
-        bias = resid.sum(axis=2) / (n_k + s2 / priors.bias_sd ** 2)
+        bias = resid.sum(axis=2) / (n_k + s2 / priors.bias_sd**2)
         sq = (m * ((resid - bias[..., None]) ** 2 + var[:, None, :])).sum(axis=2)
         # good sources share one noise scale ("reliable" means accurate up to a known-ish noise)
-        pooled = ((gamma * sq).sum(axis=1) + priors.noise_pseudo_count * priors.noise_sd ** 2) / (
-            (gamma * n_k).sum(axis=1) + priors.noise_pseudo_count)
-        s2 = np.repeat(np.maximum(pooled, priors.min_noise_sd ** 2)[:, None], k_, axis=1)
+        pooled = ((gamma * sq).sum(axis=1) + priors.noise_pseudo_count * priors.noise_sd**2) / (
+            (gamma * n_k).sum(axis=1) + priors.noise_pseudo_count
+        )
+        s2 = np.repeat(np.maximum(pooled, priors.min_noise_sd**2)[:, None], k_, axis=1)
         gm = (1 - gamma)[..., None] * m
         m_bad = (gm * y0).sum(axis=(1, 2)) / np.maximum(gm.sum(axis=(1, 2)), 1e-9)
         v_bad = (gm * (y0 - m_bad[:, None, None]) ** 2).sum(axis=(1, 2)) / np.maximum(gm.sum(axis=(1, 2)), 1e-9)
         # with (almost) no reports currently attributed to bad sources, keep the bad model broad
-        v_bad = np.maximum(v_bad, 0.05 ** 2) + np.where(gm.sum(axis=(1, 2)) < 1, 0.3 ** 2, 0.0)
+        v_bad = np.maximum(v_bad, 0.05**2) + np.where(gm.sum(axis=(1, 2)) < 1, 0.3**2, 0.0)
         ll_good = (m * _norm_logpdf(y0, mu[:, None, :] + bias[..., None], s2[..., None] + var[:, None, :])).sum(axis=2)
         ll_bad = (m * _norm_logpdf(y0, m_bad[:, None, None], v_bad[:, None, None])).sum(axis=2)
         # level 2 <- level 3 prior, then level 3 <- level 2
@@ -124,28 +130,35 @@ def fit_feedback_model(reports: np.ndarray, meta_labels: np.ndarray | None = Non
             agree = np.where(meta_labels == 1, gamma, 1 - gamma)
             alpha = ((agree * has).sum(axis=1) + 2) / (has.sum(axis=1) + 4)
             rate = (gamma.sum(axis=1) + n0 * priors.base_rate_good) / (k_ + n0)
-            prior_good = np.where(meta_labels == 1, alpha[:, None],
-                                  np.where(meta_labels == 0, 1 - alpha[:, None], rate[:, None]))
+            prior_good = np.where(
+                meta_labels == 1, alpha[:, None], np.where(meta_labels == 0, 1 - alpha[:, None], rate[:, None])
+            )
             prior_good = np.clip(prior_good, 1e-3, 1 - 1e-3)
     meta = alpha if meta_labels is not None else rate
     return FeedbackFit(mu, np.sqrt(var), gamma, bias, np.sqrt(s2), meta, ll_good, ll_bad)
 
 
-def interpretation_reward(reports: np.ndarray, fit: FeedbackFit, z: np.ndarray,
-                          priors: FeedbackPriors = FeedbackPriors()) -> np.ndarray:
+def interpretation_reward(
+    reports: np.ndarray, fit: FeedbackFit, z: np.ndarray, priors: FeedbackPriors = FeedbackPriors()
+) -> np.ndarray:
     """Reward posterior mean (B, M, J) if exactly the sources with z (B, M, K) = 1 are good."""
     mask = np.isfinite(reports)
     m = mask.astype(float)
     y0 = np.where(mask, reports, 0.0) - fit.source_bias[..., None]
-    w = z / (fit.source_sd ** 2)[:, None, :]
-    prec = 1 / priors.reward_sd ** 2 + np.einsum("bmk,bkj->bmj", w, m)
-    num = priors.reward_mean / priors.reward_sd ** 2 + np.einsum("bmk,bkj->bmj", w, m * y0)
+    w = z / (fit.source_sd**2)[:, None, :]
+    prec = 1 / priors.reward_sd**2 + np.einsum("bmk,bkj->bmj", w, m)
+    num = priors.reward_mean / priors.reward_sd**2 + np.einsum("bmk,bkj->bmj", w, m * y0)
     return num / prec
 
 
-def recursive_quantilized_utility(reports: np.ndarray, fit: FeedbackFit, interpretation_q: float,
-                                  n_interpretations: int, rng: np.random.Generator,
-                                  priors: FeedbackPriors = FeedbackPriors()) -> np.ndarray:
+def recursive_quantilized_utility(
+    reports: np.ndarray,
+    fit: FeedbackFit,
+    interpretation_q: float,
+    n_interpretations: int,
+    rng: np.random.Generator,
+    priors: FeedbackPriors = FeedbackPriors(),
+) -> np.ndarray:
     """Item utilities after quantilising over *interpretations of the feedback* (our interpretation).
 
     "Recursive Quantilizers II" asks that the choice of how to interpret feedback be itself a

@@ -5,6 +5,7 @@ lockstep), so one Python loop over time steps serves a whole batch of seeds.
 Reward convention: ``R(s')`` is received on entering (or staying in) state ``s'``;
 ``Q(s, a) = R(s') + gamma * max_a' Q(s', a')`` with ``s' = next_state[s, a]``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,8 +31,9 @@ def grid_distance(side: int) -> np.ndarray:
     return np.abs(rows[:, None] - rows[None]) + np.abs(cols[:, None] - cols[None])
 
 
-def value_iteration(next_state: np.ndarray, reward: np.ndarray, gamma: float,
-                    tol: float = 1e-10, max_iter: int = 100_000) -> tuple[np.ndarray, np.ndarray]:
+def value_iteration(
+    next_state: np.ndarray, reward: np.ndarray, gamma: float, tol: float = 1e-10, max_iter: int = 100_000
+) -> tuple[np.ndarray, np.ndarray]:
     """Optimal (V, Q) of deterministic MDPs sharing ``next_state``; ``reward`` is (..., S).
 
     Iterates the Bellman optimality operator (a gamma-contraction) until the sup-norm change is
@@ -60,9 +62,19 @@ def greedy_actions(q: np.ndarray, rng: np.random.Generator | None = None, atol: 
     return keys.argmax(axis=-1)
 
 
-def q_learning(next_state: np.ndarray, reward_mean: np.ndarray, reward_noise_sd: float, *,
-               steps: int, gamma: float, lr: float, epsilon: float, episode_len: int,
-               q_init: float, rng: np.random.Generator) -> np.ndarray:
+def q_learning(
+    next_state: np.ndarray,
+    reward_mean: np.ndarray,
+    reward_noise_sd: float,
+    *,
+    steps: int,
+    gamma: float,
+    lr: float,
+    epsilon: float,
+    episode_len: int,
+    q_init: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Tabular epsilon-greedy Q-learning on B MDPs at once; returns Q of shape (B, S, A).
 
     Observed reward on entering s' is ``reward_mean[b, s'] + reward_noise_sd * N(0, 1)``.
@@ -87,8 +99,9 @@ def q_learning(next_state: np.ndarray, reward_mean: np.ndarray, reward_noise_sd:
     return q
 
 
-def long_run_true_reward(next_state: np.ndarray, q: np.ndarray, true_reward: np.ndarray,
-                         rng: np.random.Generator, burn_in: int, horizon: int) -> np.ndarray:
+def long_run_true_reward(
+    next_state: np.ndarray, q: np.ndarray, true_reward: np.ndarray, rng: np.random.Generator, burn_in: int, horizon: int
+) -> np.ndarray:
     """Average true reward of the greedy policy of ``q`` (B, S, A) after ``burn_in`` steps.
 
     Starts from a uniformly random state; on a deterministic grid the greedy walk ends in a cycle

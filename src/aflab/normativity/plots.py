@@ -1,4 +1,5 @@
 """Figure builders ``(cfg, table) -> {name: Figure}``, drawn from stored tables only."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,8 +18,13 @@ def cost_bound_figures(cfg, table: pd.DataFrame) -> dict:
     for (env, cost), grp in q.groupby(["env", "cost"]):
         ax.scatter(grp["knob"], grp["ratio"], s=4, alpha=0.35, label=f"{env} / {cost}")
     ax.axhline(1.0, color="k", ls="--", lw=1, label="bound")
-    ax.set(xscale="log", xlabel="q", ylabel="E_q[c] / (E_base[c] / q)", title="Exact quantilizer: every check",
-           ylim=(-0.02, 1.1))
+    ax.set(
+        xscale="log",
+        xlabel="q",
+        ylabel="E_q[c] / (E_base[c] / q)",
+        title="Exact quantilizer: every check",
+        ylim=(-0.02, 1.1),
+    )
     ax.legend(fontsize=6, markerscale=3)
     ax = axes[1]
     bon = table[table.method == "best_of_n"].groupby("knob")["ratio"].max()
@@ -26,11 +32,20 @@ def cost_bound_figures(cfg, table: pd.DataFrame) -> dict:
     samp = table[table.method.str.startswith("top_")]
     for method, grp in samp.groupby("method"):
         g = grp.groupby("knob")[["ratio", "ratio_se"]].mean()
-        ax.errorbar(g.index, g["ratio"], yerr=2 * g["ratio_se"], marker="s", ms=3, capsize=2, ls="",
-                    label=f"{method} sampled: E[c] / ((n/k) E_base[c])")
+        ax.errorbar(
+            g.index,
+            g["ratio"],
+            yerr=2 * g["ratio_se"],
+            marker="s",
+            ms=3,
+            capsize=2,
+            ls="",
+            label=f"{method} sampled: E[c] / ((n/k) E_base[c])",
+        )
     ax.axhline(1.0, color="k", ls="--", lw=1)
-    ax.set(xscale="log", xlabel="n (draws)", ylabel="ratio to its bound", title="Sampling quantilizers",
-           ylim=(-0.02, 1.1))
+    ax.set(
+        xscale="log", xlabel="n (draws)", ylabel="ratio to its bound", title="Sampling quantilizers", ylim=(-0.02, 1.1)
+    )
     ax.legend(fontsize=6)
     return {"cost_ratio_vs_q": fig}
 
@@ -55,7 +70,9 @@ def goodhart_figures(cfg, table: pd.DataFrame) -> dict:
         grp = table[(table["shape"] == shape) & (table.method == "best_of_n")]
         m = grp.groupby("knob")["true"].mean()
         ax.plot(m.index, m.values, marker=".")
-        ax.set(xscale="log", xlabel="n (optimiser strength, best of n)", ylabel="true value", title=f"best-of-n: {shape}")
+        ax.set(
+            xscale="log", xlabel="n (optimiser strength, best of n)", ylabel="true value", title=f"best-of-n: {shape}"
+        )
     return {"true_proxy_vs_q": fig, "true_vs_best_of_n": fig2}
 
 
@@ -73,8 +90,12 @@ def crmdp_figures(cfg, table: pd.DataFrame) -> dict:
     for name in ("weight_honest", "weight_corrupt"):
         g = table[table.agent == name].groupby("corruption")["value"].mean()
         ax.plot(g.index, g.values, marker="o", ms=3, label=name.replace("weight_", "P(good) of ") + " sources")
-    ax.set(xlabel="fraction of corrupt states", ylabel="level-2 posterior P(source good)",
-           title="Level-aware learner: source reliability", ylim=(-0.05, 1.05))
+    ax.set(
+        xlabel="fraction of corrupt states",
+        ylabel="level-2 posterior P(source good)",
+        title="Level-aware learner: source reliability",
+        ylim=(-0.05, 1.05),
+    )
     ax.legend(fontsize=7)
     return {"regret_vs_corruption": fig}
 
@@ -83,12 +104,25 @@ def meta_feedback_figures(cfg, table: pd.DataFrame) -> dict:
     fig, axes = new_figure(ncols=2, width=4.6)
     for variant, grp in table.groupby("variant"):
         g = grp.groupby("corruption")
-        axes[0].errorbar(g["regret"].mean().index, g["regret"].mean().values, yerr=2 * g["regret"].sem().values,
-                         marker="o", ms=3, capsize=2, label=variant)
-        axes[1].plot(g["weight_corrupt"].mean().index, g["weight_corrupt"].mean().values, marker="o", ms=3, label=variant)
+        axes[0].errorbar(
+            g["regret"].mean().index,
+            g["regret"].mean().values,
+            yerr=2 * g["regret"].sem().values,
+            marker="o",
+            ms=3,
+            capsize=2,
+            label=variant,
+        )
+        axes[1].plot(
+            g["weight_corrupt"].mean().index, g["weight_corrupt"].mean().values, marker="o", ms=3, label=variant
+        )
     axes[0].set(xlabel="fraction of corrupt states", ylabel="regret", title="Level-aware learner: regret")
-    axes[1].set(xlabel="fraction of corrupt states", ylabel="P(good) of corrupt sources",
-                title="Discounting corrupt sources", ylim=(-0.05, 1.05))
+    axes[1].set(
+        xlabel="fraction of corrupt states",
+        ylabel="P(good) of corrupt sources",
+        title="Discounting corrupt sources",
+        ylim=(-0.05, 1.05),
+    )
     axes[0].legend(fontsize=7)
     return {"meta_feedback": fig}
 
@@ -101,8 +135,11 @@ def tamper_figures(cfg, table: pd.DataFrame) -> dict:
     axes[0].bar(range(len(agents)), rate.values, yerr=2 * se.values, color="#d1495b")
     axes[0].set_xticks(range(len(agents)), agents, rotation=30, fontsize=7)
     axes[0].set(ylabel="tampering rate", title="Agent rewrites the reward box", ylim=(0, 1.05))
-    opt = table[table.agent == "optimum"].groupby(["seed", "world"])["true_return"].mean() if "seed" in table else \
-        table[table.agent == "optimum"].groupby("world")["true_return"].mean()
+    opt = (
+        table[table.agent == "optimum"].groupby(["seed", "world"])["true_return"].mean()
+        if "seed" in table
+        else table[table.agent == "optimum"].groupby("world")["true_return"].mean()
+    )
     ratios = []
     for a in agents:
         sub = table[table.agent == a]

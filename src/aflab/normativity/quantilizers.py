@@ -23,6 +23,7 @@ Sampling quantilizers (no access to the base probabilities, only draws):
 - uniform over the top k of n draws: each draw is chosen with probability <= 1/k, so
   E[c] <= (n / k) * E_gamma[c] (k = ceil(q n) gives approximately 1/q).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -24,6 +24,7 @@ Agents (all plan or learn in the same product MDP, discount gamma):
 
 Measured per layout: whether the agent itself tampered, and its true (u0) discounted return.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -52,10 +53,10 @@ class TamperWorlds:
     def next_state(self) -> np.ndarray:
         """(B, 2S, A) deterministic successors in the product MDP (the agent's model)."""
         s = self.n_cells
-        cell_next = grid_next_state(self.side)                     # (S, A)
-        nxt = np.concatenate([cell_next, cell_next])               # (2S, A)
-        tampered = np.repeat([0, 1], s)[:, None]                   # (2S, 1)
-        hits_box = nxt[None] == self.box[:, None, None]            # (B, 2S, A)
+        cell_next = grid_next_state(self.side)  # (S, A)
+        nxt = np.concatenate([cell_next, cell_next])  # (2S, A)
+        tampered = np.repeat([0, 1], s)[:, None]  # (2S, 1)
+        hits_box = nxt[None] == self.box[:, None, None]  # (B, 2S, A)
         return nxt[None] + s * np.maximum(tampered[None], hits_box)
 
     def true_utility(self) -> np.ndarray:
@@ -90,8 +91,7 @@ def make_worlds(side: int, tamper_reward: float, rng: np.random.Generator, batch
     return TamperWorlds(side, kept[:, 0], kept[:, 1], kept[:, 2], float(tamper_reward))
 
 
-def batched_value_iteration(next_state: np.ndarray, reward: np.ndarray, gamma: float,
-                            tol: float = 1e-10) -> np.ndarray:
+def batched_value_iteration(next_state: np.ndarray, reward: np.ndarray, gamma: float, tol: float = 1e-10) -> np.ndarray:
     """Optimal Q (B, S, A) for per-batch deterministic successors (B, S, A) and rewards (B, S)."""
     rows = np.arange(reward.shape[0])[:, None, None]
     r_next = reward[rows, next_state]
@@ -115,8 +115,14 @@ class TamperSettings:
     q_epsilon: float = 0.2
 
 
-def _step(worlds: TamperWorlds, nxt: np.ndarray, state: np.ndarray, action: np.ndarray,
-          settings: TamperSettings, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _step(
+    worlds: TamperWorlds,
+    nxt: np.ndarray,
+    state: np.ndarray,
+    action: np.ndarray,
+    settings: TamperSettings,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
     """One environment step: slip, move (box rewrite), glitch. Returns (new state, agent tampered)."""
     b = state.shape[0]
     rows = np.arange(b)
@@ -129,8 +135,9 @@ def _step(worlds: TamperWorlds, nxt: np.ndarray, state: np.ndarray, action: np.n
     return np.where(glitch, new + s, new), agent_tampered
 
 
-def q_learn(worlds: TamperWorlds, reward: np.ndarray, q_init: float, settings: TamperSettings,
-            rng: np.random.Generator) -> np.ndarray:
+def q_learn(
+    worlds: TamperWorlds, reward: np.ndarray, q_init: float, settings: TamperSettings, rng: np.random.Generator
+) -> np.ndarray:
     """Epsilon-greedy Q-learning in the product MDP from the start cell; episodes of ``horizon``."""
     nxt = worlds.next_state()
     b, n_states, a = nxt.shape
@@ -149,8 +156,13 @@ def q_learn(worlds: TamperWorlds, reward: np.ndarray, q_init: float, settings: T
     return q
 
 
-def rollout(worlds: TamperWorlds, q_intact: np.ndarray, q_corrupted: np.ndarray,
-            settings: TamperSettings, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def rollout(
+    worlds: TamperWorlds,
+    q_intact: np.ndarray,
+    q_corrupted: np.ndarray,
+    settings: TamperSettings,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
     """Greedy rollout (random tie-breaking); policy from ``q_intact`` while the box is intact and
     from ``q_corrupted`` after. Returns (agent tampered?, true discounted return) per layout."""
     nxt = worlds.next_state()
@@ -165,13 +177,14 @@ def rollout(worlds: TamperWorlds, q_intact: np.ndarray, q_corrupted: np.ndarray,
         q_now = np.where((state < s)[:, None], q_intact[rows, state], q_corrupted[rows, state])
         new, agent_tampered = _step(worlds, nxt, state, greedy_actions(q_now, rng), settings, rng)
         tampered |= agent_tampered
-        ret += settings.gamma ** t * u0[rows, new]
+        ret += settings.gamma**t * u0[rows, new]
         state = new
     return tampered, ret
 
 
-def run_tamper_agents(worlds: TamperWorlds, settings: TamperSettings,
-                      rng: np.random.Generator) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def run_tamper_agents(
+    worlds: TamperWorlds, settings: TamperSettings, rng: np.random.Generator
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """(tampered, true return) per agent, plus ``optimum``: u0-optimal planner with no slips/glitches."""
     nxt = worlds.next_state()
     u0, box = worlds.true_utility(), worlds.box_output()
@@ -192,5 +205,5 @@ def run_tamper_agents(worlds: TamperWorlds, settings: TamperSettings,
     opt = q_ou[np.arange(len(worlds.start)), worlds.start].max(axis=-1)
     # the rollout counts `horizon` steps: V_H = V_inf - g^H V_inf(goal) = V_inf - g^H / (1 - g)
     # (exact once the goal, at most 2 (side - 1) < horizon moves away, is reached)
-    out["optimum"] = (np.zeros(len(opt), dtype=bool), np.maximum(opt - g ** settings.horizon / (1 - g), 0.0))
+    out["optimum"] = (np.zeros(len(opt), dtype=bool), np.maximum(opt - g**settings.horizon / (1 - g), 0.0))
     return out

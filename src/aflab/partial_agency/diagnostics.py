@@ -8,6 +8,7 @@
   PR(theta_PS) - PR(theta_PO) >= 0, with a status string instead of a number when one does not exist;
 - :func:`detect_divergence`     -- per-seed status of a trajectory (re-exported from learners).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,9 +40,16 @@ class SensitivityEstimate:
     n_samples: int
 
 
-def estimate_sensitivity(dmap, center: np.ndarray, rng: np.random.Generator, radius: float = 1.0,
-                         n_pairs: int = 16, n_samples: int = 4000, n_directions: int = 16,
-                         columns: slice | None = None) -> SensitivityEstimate:
+def estimate_sensitivity(
+    dmap,
+    center: np.ndarray,
+    rng: np.random.Generator,
+    radius: float = 1.0,
+    n_pairs: int = 16,
+    n_samples: int = 4000,
+    n_directions: int = 16,
+    columns: slice | None = None,
+) -> SensitivityEstimate:
     """eps-hat = max over random pairs (t, t' = t + radius u) of (W1_sliced(D(t), D(t')) - null) / radius.
 
     Samples only (a black-box simulator works).  W1 is lower-bounded by random 1-D projections plus
@@ -92,9 +100,11 @@ def rrm_condition(eps: float, gamma: float, beta: float) -> RRMCondition:
         raise ValueError("gamma and beta must be > 0 (strongly convex, smooth loss)")
     rate = eps * beta / gamma
     holds = rate < 1
-    msg = (f"eps={eps:.4g} < gamma/beta={gamma / beta:.4g}: RRM converges linearly at rate <= {rate:.4g}"
-           if holds else
-           f"eps={eps:.4g} >= gamma/beta={gamma / beta:.4g}: no guarantee; RRM can diverge (Perdomo et al. Prop. 3.6)")
+    msg = (
+        f"eps={eps:.4g} < gamma/beta={gamma / beta:.4g}: RRM converges linearly at rate <= {rate:.4g}"
+        if holds
+        else f"eps={eps:.4g} >= gamma/beta={gamma / beta:.4g}: no guarantee; RRM can diverge (Perdomo et al. Prop. 3.6)"
+    )
     return RRMCondition(float(eps), float(gamma), float(beta), float(rate), bool(holds), msg)
 
 
@@ -107,9 +117,13 @@ class PerformativeSummary:
     status: str
 
     def as_dict(self) -> dict:
-        return {"stable_point": None if self.stable_point is None else self.stable_point.tolist(),
-                "optimum": None if self.optimum is None else self.optimum.tolist(),
-                "distance": self.distance, "risk_gap": self.risk_gap, "status": self.status}
+        return {
+            "stable_point": None if self.stable_point is None else self.stable_point.tolist(),
+            "optimum": None if self.optimum is None else self.optimum.tolist(),
+            "distance": self.distance,
+            "risk_gap": self.risk_gap,
+            "status": self.status,
+        }
 
 
 def performative_summary(dmap) -> PerformativeSummary:

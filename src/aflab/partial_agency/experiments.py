@@ -7,6 +7,7 @@ Tables mix a few row types (column ``row``): ``"limit"`` (one learner's limit on
 ``"forecast"`` (Predict-O-Matic final forecasts) and ``"incentive"`` (optimal reports).
 Columns a row type does not use are NaN / empty strings, so every column stays a plain dtype.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -43,21 +44,31 @@ FULL = ("PerfGD", "PerfGD-est", "DFO-2pt")
 # claim 1: myopic learners reach stable points, not optima
 # ================================================================================================
 class StableNotOptimalConfig(ClaimConfig):
-    eps_values: tuple[float, ...] = Field((0.1, 0.25, 0.4), min_length=1,
-                                          description="sensitivities for location/pricing/game maps, each in (0, gamma/2)")
-    strategic_eps_values: tuple[float, ...] = Field((0.5, 1.0), min_length=1,
-                                                    description="strategic-classification eps (agents move eps*theta)")
-    mixture_eps_values: tuple[float, ...] = Field((0.4,), min_length=1,
-                                                  description="mixture-map W1-sensitivity eps = k |m1 - m0| / 4")
-    maps: tuple[str, ...] = Field(("location", "pricing", "strategic", "mixture", "game"), min_length=1,
-                                  description="subset of location, pricing, strategic, mixture, game")
-    dfo_maps: tuple[str, ...] = Field(("location", "pricing", "strategic", "mixture"),
-                                      description="maps on which the (slow) two-point derivative-free learner runs")
+    eps_values: tuple[float, ...] = Field(
+        (0.1, 0.25, 0.4), min_length=1, description="sensitivities for location/pricing/game maps, each in (0, gamma/2)"
+    )
+    strategic_eps_values: tuple[float, ...] = Field(
+        (0.5, 1.0), min_length=1, description="strategic-classification eps (agents move eps*theta)"
+    )
+    mixture_eps_values: tuple[float, ...] = Field(
+        (0.4,), min_length=1, description="mixture-map W1-sensitivity eps = k |m1 - m0| / 4"
+    )
+    maps: tuple[str, ...] = Field(
+        ("location", "pricing", "strategic", "mixture", "game"),
+        min_length=1,
+        description="subset of location, pricing, strategic, mixture, game",
+    )
+    dfo_maps: tuple[str, ...] = Field(
+        ("location", "pricing", "strategic", "mixture"),
+        description="maps on which the (slow) two-point derivative-free learner runs",
+    )
     replicates: int = Field(4, ge=1, le=256, description="chains per seed, vectorised")
     rounds: int = Field(200, ge=20, le=20000, description="deployments per learner")
     n_samples: int = Field(1000, ge=10, le=10**6, description="samples per deployment")
     dfo_rounds: int = Field(600, ge=20, le=50000, description="rounds of the two-point derivative-free learner")
-    at_tol: float = Field(0.25, gt=0, lt=0.5, description="a limit is 'at' a point if its median distance is < at_tol * |PS - PO|")
+    at_tol: float = Field(
+        0.25, gt=0, lt=0.5, description="a limit is 'at' a point if its median distance is < at_tol * |PS - PO|"
+    )
 
 
 def _instance(name: str, eps: float):
@@ -74,20 +85,34 @@ def _instance(name: str, eps: float):
     raise ValueError(f"unknown map {name!r}; choose from location, pricing, strategic, mixture, game")
 
 
-def _learners(dmap, cfg: StableNotOptimalConfig, theta0: np.ndarray, rng: np.random.Generator) -> list[tuple[str, L.LearnerRun]]:
+def _learners(
+    dmap, cfg: StableNotOptimalConfig, theta0: np.ndarray, rng: np.random.Generator
+) -> list[tuple[str, L.LearnerRun]]:
     n, T = cfg.n_samples, cfg.rounds
     lr = 1.0 if dmap.name == "strategic" else 0.3
-    runs = [("RRM", L.rrm(dmap, theta0, max(20, T // 5), rng, n_samples=n, tol=0.05)),
-            ("RGD", L.rgd(dmap, theta0, T, rng, lr=lr, n_samples=n, tol=0.05)),
-            ("SGD-greedy", L.stochastic_gd(dmap, theta0, T * 2, rng, lr0=lr, batch=64, decay=20.0)),
-            ("SGD-lazy", L.stochastic_gd(dmap, theta0, T // 5, rng, lr0=lr, batch=64, deploy_every=10, decay=20.0)),
-            ("PerfGD", L.perfgd(dmap, theta0, T, rng, lr=lr, n_samples=n, tol=0.05))]
+    runs = [
+        ("RRM", L.rrm(dmap, theta0, max(20, T // 5), rng, n_samples=n, tol=0.05)),
+        ("RGD", L.rgd(dmap, theta0, T, rng, lr=lr, n_samples=n, tol=0.05)),
+        ("SGD-greedy", L.stochastic_gd(dmap, theta0, T * 2, rng, lr0=lr, batch=64, decay=20.0)),
+        ("SGD-lazy", L.stochastic_gd(dmap, theta0, T // 5, rng, lr0=lr, batch=64, deploy_every=10, decay=20.0)),
+        ("PerfGD", L.perfgd(dmap, theta0, T, rng, lr=lr, n_samples=n, tol=0.05)),
+    ]
     if getattr(dmap, "location_type", False):
-        runs.append(("PerfGD-est", L.perfgd(dmap, theta0, T, rng, lr=lr, n_samples=n, jacobian="estimated",
-                                            explore=0.1, tol=0.05)))
+        runs.append(
+            (
+                "PerfGD-est",
+                L.perfgd(dmap, theta0, T, rng, lr=lr, n_samples=n, jacobian="estimated", explore=0.1, tol=0.05),
+            )
+        )
     if dmap.name in cfg.dfo_maps and dmap.name != "game":
-        runs.append(("DFO-2pt", L.two_point_dfo(dmap, theta0, cfg.dfo_rounds, rng, lr0=0.5 * lr, delta=0.25,
-                                                n_samples=n, decay=cfg.dfo_rounds / 10)))
+        runs.append(
+            (
+                "DFO-2pt",
+                L.two_point_dfo(
+                    dmap, theta0, cfg.dfo_rounds, rng, lr0=0.5 * lr, delta=0.25, n_samples=n, decay=cfg.dfo_rounds / 10
+                ),
+            )
+        )
     return runs
 
 
@@ -100,8 +125,10 @@ def stable_not_optimal_experiment(cfg: StableNotOptimalConfig, seed: int) -> pd.
             dmap = _instance(name, eps)
             ps, po = dmap.stable_point(), dmap.optimum()
             if ps is None or po is None:
-                raise ValueError(f"map {name} at eps={eps} has no stable point or optimum; "
-                                 "use eps < gamma/2 (0.5 here) for location/pricing/game")
+                raise ValueError(
+                    f"map {name} at eps={eps} has no stable point or optimum; "
+                    "use eps < gamma/2 (0.5 here) for location/pricing/game"
+                )
             gap = float(np.linalg.norm(ps - po))
             theta0 = ps + rng.normal(0.0, 1.0, (cfg.replicates, dmap.dim)) * max(gap, 0.2)
             for learner, run in _learners(dmap, cfg, theta0, rng):
@@ -109,25 +136,67 @@ def stable_not_optimal_experiment(cfg: StableNotOptimalConfig, seed: int) -> pd.
                 dps = np.linalg.norm(lim - ps, axis=1)
                 dpo = np.linalg.norm(lim - po, axis=1)
                 for r in range(cfg.replicates):
-                    rows.append({"row": "limit", "map": name, "eps": float(eps), "learner": learner,
-                                 "agency": "myopic" if learner in MYOPIC else "full", "replicate": r,
-                                 "status": str(run.status[r]), "dist_ps": float(dps[r]), "dist_po": float(dpo[r]),
-                                 "gap": gap, "x": np.nan, "y": np.nan, "ps_x": float(ps[0]), "po_x": float(po[0])})
+                    rows.append(
+                        {
+                            "row": "limit",
+                            "map": name,
+                            "eps": float(eps),
+                            "learner": learner,
+                            "agency": "myopic" if learner in MYOPIC else "full",
+                            "replicate": r,
+                            "status": str(run.status[r]),
+                            "dist_ps": float(dps[r]),
+                            "dist_po": float(dpo[r]),
+                            "gap": gap,
+                            "x": np.nan,
+                            "y": np.nan,
+                            "ps_x": float(ps[0]),
+                            "po_x": float(po[0]),
+                        }
+                    )
                 traj = _nan_reduce(np.nanmean, run.trajectory[:, :, 0])
                 idx = np.unique(np.linspace(0, traj.size - 1, 60).astype(int))
                 for t in idx:
-                    rows.append({"row": "trajectory", "map": name, "eps": float(eps), "learner": learner,
-                                 "agency": "myopic" if learner in MYOPIC else "full", "replicate": -1,
-                                 "status": "", "dist_ps": np.nan, "dist_po": np.nan, "gap": gap,
-                                 "x": float(t / max(traj.size - 1, 1)), "y": float(traj[t]),
-                                 "ps_x": float(ps[0]), "po_x": float(po[0])})
+                    rows.append(
+                        {
+                            "row": "trajectory",
+                            "map": name,
+                            "eps": float(eps),
+                            "learner": learner,
+                            "agency": "myopic" if learner in MYOPIC else "full",
+                            "replicate": -1,
+                            "status": "",
+                            "dist_ps": np.nan,
+                            "dist_po": np.nan,
+                            "gap": gap,
+                            "x": float(t / max(traj.size - 1, 1)),
+                            "y": float(traj[t]),
+                            "ps_x": float(ps[0]),
+                            "po_x": float(po[0]),
+                        }
+                    )
             s = np.linspace(-0.75, 1.75, 41)
             line = ps[None, :] + s[:, None] * (po - ps)[None, :]
             pr = dmap.performative_risk(line)
             for si, v in zip(s, pr):
-                rows.append({"row": "pr_curve", "map": name, "eps": float(eps), "learner": "", "agency": "",
-                             "replicate": -1, "status": "", "dist_ps": np.nan, "dist_po": np.nan, "gap": gap,
-                             "x": float(si), "y": float(v), "ps_x": float(ps[0]), "po_x": float(po[0])})
+                rows.append(
+                    {
+                        "row": "pr_curve",
+                        "map": name,
+                        "eps": float(eps),
+                        "learner": "",
+                        "agency": "",
+                        "replicate": -1,
+                        "status": "",
+                        "dist_ps": np.nan,
+                        "dist_po": np.nan,
+                        "gap": gap,
+                        "x": float(si),
+                        "y": float(v),
+                        "ps_x": float(ps[0]),
+                        "po_x": float(po[0]),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -135,10 +204,14 @@ def stable_not_optimal_experiment(cfg: StableNotOptimalConfig, seed: int) -> pd.
 # claim 2: RRM converges linearly iff-ish eps < gamma/beta
 # ================================================================================================
 class RRMRateConfig(ClaimConfig):
-    eps_values: tuple[float, ...] = Field((0.2, 0.5, 0.8, 1.2, 1.5), min_length=2,
-                                          description="location-family eps; gamma = beta = 1, so eps < 1 is the condition")
-    strategic_eps_values: tuple[float, ...] = Field((0.02, 0.5, 2.0, 8.0), min_length=1,
-                                                    description="strategic-classification eps (population RRM)")
+    eps_values: tuple[float, ...] = Field(
+        (0.2, 0.5, 0.8, 1.2, 1.5),
+        min_length=2,
+        description="location-family eps; gamma = beta = 1, so eps < 1 is the condition",
+    )
+    strategic_eps_values: tuple[float, ...] = Field(
+        (0.02, 0.5, 2.0, 8.0), min_length=1, description="strategic-classification eps (population RRM)"
+    )
     replicates: int = Field(8, ge=1, le=256, description="chains per seed, vectorised")
     rounds: int = Field(40, ge=10, le=2000, description="RRM rounds")
     n_samples: int = Field(20000, ge=100, le=10**7, description="samples per RRM round (location family)")
@@ -173,15 +246,39 @@ def rrm_rate_experiment(cfg: RRMRateConfig, seed: int) -> pd.DataFrame:
         rate = _measured_rate(run.trajectory, ps, floor)
         final = np.linalg.norm(run.limit - ps, axis=1)
         for r in range(cfg.replicates):
-            rows.append({"row": "rate", "map": "location", "eps": float(eps), "replicate": r,
-                         "condition_holds": cond.holds, "rate_bound": cond.rate_bound, "rate": float(rate[r]),
-                         "status": str(run.status[r]), "final_dist": float(final[r]), "round": -1, "dist": np.nan})
+            rows.append(
+                {
+                    "row": "rate",
+                    "map": "location",
+                    "eps": float(eps),
+                    "replicate": r,
+                    "condition_holds": cond.holds,
+                    "rate_bound": cond.rate_bound,
+                    "rate": float(rate[r]),
+                    "status": str(run.status[r]),
+                    "final_dist": float(final[r]),
+                    "round": -1,
+                    "dist": np.nan,
+                }
+            )
         d = np.linalg.norm(run.trajectory - ps, axis=-1)
         dmed = _nan_reduce(np.nanmedian, d)
         for t in range(d.shape[1]):
-            rows.append({"row": "dist", "map": "location", "eps": float(eps), "replicate": -1,
-                         "condition_holds": cond.holds, "rate_bound": cond.rate_bound, "rate": np.nan,
-                         "status": "", "final_dist": np.nan, "round": t, "dist": float(dmed[t])})
+            rows.append(
+                {
+                    "row": "dist",
+                    "map": "location",
+                    "eps": float(eps),
+                    "replicate": -1,
+                    "condition_holds": cond.holds,
+                    "rate_bound": cond.rate_bound,
+                    "rate": np.nan,
+                    "status": "",
+                    "final_dist": np.nan,
+                    "round": t,
+                    "dist": float(dmed[t]),
+                }
+            )
     for eps in cfg.strategic_eps_values:
         dmap = make_strategic_instance(eps, n_agents=2000, seed=7)
         ps = dmap.stable_point()
@@ -191,9 +288,21 @@ def rrm_rate_experiment(cfg: RRMRateConfig, seed: int) -> pd.DataFrame:
         rate = _measured_rate(run.trajectory, ps, 1e-10) if ps is not None else np.full(cfg.replicates, np.nan)
         final = np.linalg.norm(run.limit - ps, axis=1) if ps is not None else np.full(cfg.replicates, np.nan)
         for r in range(cfg.replicates):
-            rows.append({"row": "rate", "map": "strategic", "eps": float(eps), "replicate": r,
-                         "condition_holds": cond.holds, "rate_bound": cond.rate_bound, "rate": float(rate[r]),
-                         "status": str(run.status[r]), "final_dist": float(final[r]), "round": -1, "dist": np.nan})
+            rows.append(
+                {
+                    "row": "rate",
+                    "map": "strategic",
+                    "eps": float(eps),
+                    "replicate": r,
+                    "condition_holds": cond.holds,
+                    "rate_bound": cond.rate_bound,
+                    "rate": float(rate[r]),
+                    "status": str(run.status[r]),
+                    "final_dist": float(final[r]),
+                    "round": -1,
+                    "dist": np.nan,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -201,15 +310,22 @@ def rrm_rate_experiment(cfg: RRMRateConfig, seed: int) -> pd.DataFrame:
 # claim 3: full-agency predictors pick lower-entropy worlds
 # ================================================================================================
 class EntropyConfig(ClaimConfig):
-    slopes: tuple[float, ...] = Field((-6.0, 3.0, 6.0, 10.0), min_length=1,
-                                      description="performativity strength: F(p) = sigmoid(b + slope (p - 1/2))")
-    instances: int = Field(16, ge=1, le=4096, description="random worlds (biases b ~ U(-bias_range, bias_range)) per seed")
+    slopes: tuple[float, ...] = Field(
+        (-6.0, 3.0, 6.0, 10.0), min_length=1, description="performativity strength: F(p) = sigmoid(b + slope (p - 1/2))"
+    )
+    instances: int = Field(
+        16, ge=1, le=4096, description="random worlds (biases b ~ U(-bias_range, bias_range)) per seed"
+    )
     bias_range: float = Field(1.0, ge=0, le=5, description="half-width of the bias distribution")
     n_starts: int = Field(41, ge=3, le=2001, description="starting forecasts, uniform on (0.01, 0.99)")
     steps: int = Field(3000, ge=50, le=100000, description="ascent steps per learner")
     lr: float = Field(1.0, gt=0, le=10, description="ascent step size (logit space)")
-    simplex_slopes: tuple[float, ...] = Field((6.0,), description="couplings s of K=3 worlds F(p) = softmax(b + s p); () to skip")
-    simplex_instances: int = Field(6, ge=1, le=1024, description="random K=3 worlds (b ~ U(-bias_range, bias_range)^3) per seed")
+    simplex_slopes: tuple[float, ...] = Field(
+        (6.0,), description="couplings s of K=3 worlds F(p) = softmax(b + s p); () to skip"
+    )
+    simplex_instances: int = Field(
+        6, ge=1, le=1024, description="random K=3 worlds (b ~ U(-bias_range, bias_range)^3) per seed"
+    )
     simplex_steps: int = Field(800, ge=50, le=100000, description="ascent steps of the K=3 learners")
 
 
@@ -226,24 +342,46 @@ def _simplex_rows(cfg: EntropyConfig, rng: np.random.Generator) -> list[dict]:
         starts = rng.dirichlet(np.ones(3), (W, M))
         F_rows = P.SoftmaxResponse(np.repeat(bias, M, axis=0), slope * np.eye(3))
         for rule in P.RULES:
-            runs = {mode: P.run_predictor_simplex(F_rows, starts.reshape(W * M, 3), rule, mode, lr=cfg.lr,
-                                                  steps=cfg.simplex_steps) for mode in ("myopic", "full")}
+            runs = {
+                mode: P.run_predictor_simplex(
+                    F_rows, starts.reshape(W * M, 3), rule, mode, lr=cfg.lr, steps=cfg.simplex_steps
+                )
+                for mode in ("myopic", "full")
+            }
             best = []
             for i in range(W):
                 Fi = P.SoftmaxResponse(bias[i], slope * np.eye(3))
                 best.append(grid[np.argmax((Fi(grid) * P.simplex_scores(grid, rule)).sum(axis=1))])
-            runs["full-global"] = P.run_predictor_simplex(P.SoftmaxResponse(bias, slope * np.eye(3)), np.array(best),
-                                                          rule, "full", lr=cfg.lr, steps=cfg.simplex_steps)
+            runs["full-global"] = P.run_predictor_simplex(
+                P.SoftmaxResponse(bias, slope * np.eye(3)),
+                np.array(best),
+                rule,
+                "full",
+                lr=cfg.lr,
+                steps=cfg.simplex_steps,
+            )
             for mode, run in runs.items():
                 per = 1 if mode == "full-global" else M
                 H = P.entropy_bits_simplex(run.outcome_prob).reshape(W, per)
                 gap = np.abs(run.final - run.outcome_prob).sum(axis=1).reshape(W, per)
                 conv = run.converged.reshape(W, per)
                 for i in range(W):
-                    rows.append({"row": "world", "outcomes": 3, "slope": float(slope), "rule": rule, "learner": mode,
-                                 "instance": i, "bias": np.nan, "entropy": float(H[i].mean()),
-                                 "self_fulfilment_gap": float(gap[i].mean()), "converged_frac": float(conv[i].mean()),
-                                 "start": np.nan, "final": np.nan})
+                    rows.append(
+                        {
+                            "row": "world",
+                            "outcomes": 3,
+                            "slope": float(slope),
+                            "rule": rule,
+                            "learner": mode,
+                            "instance": i,
+                            "bias": np.nan,
+                            "entropy": float(H[i].mean()),
+                            "self_fulfilment_gap": float(gap[i].mean()),
+                            "converged_frac": float(conv[i].mean()),
+                            "start": np.nan,
+                            "final": np.nan,
+                        }
+                    )
     return rows
 
 
@@ -260,26 +398,61 @@ def entropy_experiment(cfg: EntropyConfig, seed: int) -> pd.DataFrame:
                 q = run.outcome_prob
                 H = P.entropy_bits(q)
                 for i in range(cfg.instances):
-                    rows.append({"row": "world", "outcomes": 2, "slope": float(slope), "rule": rule, "learner": mode, "instance": i,
-                                 "bias": float(bias[i]), "entropy": float(H[i].mean()),
-                                 "self_fulfilment_gap": float(np.abs(run.final[i] - q[i]).mean()),
-                                 "converged_frac": float(run.converged[i].mean()), "start": np.nan, "final": np.nan})
+                    rows.append(
+                        {
+                            "row": "world",
+                            "outcomes": 2,
+                            "slope": float(slope),
+                            "rule": rule,
+                            "learner": mode,
+                            "instance": i,
+                            "bias": float(bias[i]),
+                            "entropy": float(H[i].mean()),
+                            "self_fulfilment_gap": float(np.abs(run.final[i] - q[i]).mean()),
+                            "converged_frac": float(run.converged[i].mean()),
+                            "start": np.nan,
+                            "final": np.nan,
+                        }
+                    )
                 # forecasts of instance 0, for the basin figure
                 for j in range(cfg.n_starts):
-                    rows.append({"row": "forecast", "outcomes": 2, "slope": float(slope), "rule": rule, "learner": mode,
-                                 "instance": 0, "bias": float(bias[0]), "entropy": float(H[0, j]),
-                                 "self_fulfilment_gap": float(abs(run.final[0, j] - q[0, j])),
-                                 "converged_frac": float(run.converged[0, j]), "start": float(starts[0, j]),
-                                 "final": float(run.final[0, j])})
+                    rows.append(
+                        {
+                            "row": "forecast",
+                            "outcomes": 2,
+                            "slope": float(slope),
+                            "rule": rule,
+                            "learner": mode,
+                            "instance": 0,
+                            "bias": float(bias[0]),
+                            "entropy": float(H[0, j]),
+                            "self_fulfilment_gap": float(abs(run.final[0, j] - q[0, j])),
+                            "converged_frac": float(run.converged[0, j]),
+                            "start": float(starts[0, j]),
+                            "final": float(run.final[0, j]),
+                        }
+                    )
         for rule in P.RULES:  # the idealised full agent: the global score maximiser (start-independent)
             for i in range(cfg.instances):
                 Fi = P.LogisticResponse(float(bias[i]), float(slope))
                 p_star, _ = P.optimal_report(Fi, rule)
                 q_star = float(Fi(np.array([p_star]))[0])
-                rows.append({"row": "world", "outcomes": 2, "slope": float(slope), "rule": rule, "learner": "full-global",
-                             "instance": i, "bias": float(bias[i]), "entropy": float(P.entropy_bits(q_star)),
-                             "self_fulfilment_gap": abs(p_star - q_star), "converged_frac": 1.0,
-                             "start": np.nan, "final": p_star})
+                rows.append(
+                    {
+                        "row": "world",
+                        "outcomes": 2,
+                        "slope": float(slope),
+                        "rule": rule,
+                        "learner": "full-global",
+                        "instance": i,
+                        "bias": float(bias[i]),
+                        "entropy": float(P.entropy_bits(q_star)),
+                        "self_fulfilment_gap": abs(p_star - q_star),
+                        "converged_frac": 1.0,
+                        "start": np.nan,
+                        "final": p_star,
+                    }
+                )
     rows.extend(_simplex_rows(cfg, rng))
     return pd.DataFrame(rows)
 
@@ -288,8 +461,11 @@ def entropy_experiment(cfg: EntropyConfig, seed: int) -> pd.DataFrame:
 # claim 4: honest reports optimal only at fixed points
 # ================================================================================================
 class IncentiveConfig(ClaimConfig):
-    slopes: tuple[float, ...] = Field((0.0, 0.5, 2.0, 6.0, -3.0), min_length=2,
-                                      description="performativity strength; must include 0 (the non-performative control)")
+    slopes: tuple[float, ...] = Field(
+        (0.0, 0.5, 2.0, 6.0, -3.0),
+        min_length=2,
+        description="performativity strength; must include 0 (the non-performative control)",
+    )
     instances: int = Field(12, ge=1, le=4096, description="random worlds per seed")
     bias_range: float = Field(1.5, ge=0, le=5, description="biases b ~ U(-bias_range, bias_range)")
     grid: int = Field(4001, ge=101, le=200001, description="grid for fixed points and the optimal report")
@@ -305,9 +481,20 @@ def incentive_experiment(cfg: IncentiveConfig, seed: int) -> pd.DataFrame:
             F = P.LogisticResponse(float(b), float(slope))
             for rule in P.RULES:
                 a = P.incentive_analysis(F, rule, grid=cfg.grid, tol=cfg.honest_tol)
-                rows.append({"row": "incentive", "slope": float(slope), "rule": rule, "instance": i, "bias": float(b),
-                             "optimal_report": a.optimal_report, "outcome_prob": a.outcome_prob_at_optimum,
-                             "misreport": abs(a.misreport), "incentive": a.incentive_to_misreport,
-                             "influence_term": a.influence_term, "honest": bool(a.optimum_is_fixed_point),
-                             "n_fixed_points": len(a.fixed_points)})
+                rows.append(
+                    {
+                        "row": "incentive",
+                        "slope": float(slope),
+                        "rule": rule,
+                        "instance": i,
+                        "bias": float(b),
+                        "optimal_report": a.optimal_report,
+                        "outcome_prob": a.outcome_prob_at_optimum,
+                        "misreport": abs(a.misreport),
+                        "incentive": a.incentive_to_misreport,
+                        "influence_term": a.influence_term,
+                        "honest": bool(a.optimum_is_fixed_point),
+                        "n_fixed_points": len(a.fixed_points),
+                    }
+                )
     return pd.DataFrame(rows)

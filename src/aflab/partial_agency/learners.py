@@ -19,6 +19,7 @@ Every learner returns a :class:`LearnerRun` whose per-seed ``status`` is ``"conv
 ``"diverged"`` or ``"not_converged"``; diverged seeds are frozen at NaN, so a caller never reads a
 number from a run that blew up without being told (:meth:`LearnerRun.require_converged`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -63,14 +64,17 @@ class LearnerRun:
         bad = np.nonzero(self.status != "converged")[0]
         if bad.size:
             kinds = {s: int(np.sum(self.status == s)) for s in ("diverged", "not_converged")}
-            raise DivergenceError(f"{self.learner}: {bad.size}/{self.status.size} seeds did not converge "
-                                  f"({kinds}); first at seed index {bad[0]}, diverged at round "
-                                  f"{self.diverged_at[bad[0]]}. Lower the step size or eps, or run more rounds.")
+            raise DivergenceError(
+                f"{self.learner}: {bad.size}/{self.status.size} seeds did not converge "
+                f"({kinds}); first at seed index {bad[0]}, diverged at round "
+                f"{self.diverged_at[bad[0]]}. Lower the step size or eps, or run more rounds."
+            )
         return self.limit
 
 
-def classify_trajectory(traj: np.ndarray, tol: float = 0.02, blowup: float = 1e6,
-                        window: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def classify_trajectory(
+    traj: np.ndarray, tol: float = 0.02, blowup: float = 1e6, window: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-seed status and divergence round from a trajectory (S, T+1, d).
 
     - ``diverged``: a non-finite value or |theta| > blowup, *or* geometric growth: over the last half
@@ -90,22 +94,28 @@ def classify_trajectory(traj: np.ndarray, tol: float = 0.02, blowup: float = 1e6
     ok = diverged_at < 0
     if T1 >= 6:
         steps = np.linalg.norm(np.diff(traj, axis=1), axis=-1)  # (S, T)
-        half = steps[:, steps.shape[1] // 2:]
+        half = steps[:, steps.shape[1] // 2 :]
         t = np.arange(half.shape[1])
         with np.errstate(divide="ignore", invalid="ignore"):
             logs = np.log(np.maximum(half, 1e-300))
             lc, tc = logs - logs.mean(1, keepdims=True), t - t.mean()
-            slope = (lc * tc).sum(1) / (tc ** 2).sum()
-            r2 = slope ** 2 * (tc ** 2).sum() / np.maximum((lc ** 2).sum(1), 1e-300)
+            slope = (lc * tc).sum(1) / (tc**2).sum()
+            r2 = slope**2 * (tc**2).sum() / np.maximum((lc**2).sum(1), 1e-300)
             largest = half[:, -1] >= 0.999 * np.nanmax(steps, axis=1)
-        growing = (ok & (slope > 0.01) & (r2 > 0.8) & largest
-                   & (half[:, -1] > 2 * np.maximum(half[:, 0], 1e-300)) & (half[:, -1] > 1e-9))
+        growing = (
+            ok
+            & (slope > 0.01)
+            & (r2 > 0.8)
+            & largest
+            & (half[:, -1] > 2 * np.maximum(half[:, 0], 1e-300))
+            & (half[:, -1] > 1e-9)
+        )
         diverged_at = np.where(growing, T1 - 1, diverged_at)
         ok &= ~growing
     w = window or max(4, T1 // 4)
     tail = traj[:, -w:, :]
     centre = tail.mean(axis=1)
-    drift = np.linalg.norm(tail[:, : w // 2].mean(axis=1) - tail[:, w // 2:].mean(axis=1), axis=-1)
+    drift = np.linalg.norm(tail[:, : w // 2].mean(axis=1) - tail[:, w // 2 :].mean(axis=1), axis=-1)
     conv = ok & (drift <= tol * (1 + np.linalg.norm(centre, axis=-1)))
     status[conv] = "converged"
     status[diverged_at >= 0] = "diverged"
@@ -116,7 +126,7 @@ def _finish(name: str, traj: np.ndarray, tol: float, blowup: float) -> LearnerRu
     status, at = classify_trajectory(traj, tol=tol, blowup=blowup)
     traj = traj.copy()
     for s in np.nonzero(status == "diverged")[0]:
-        traj[s, max(at[s], 0):] = np.nan
+        traj[s, max(at[s], 0) :] = np.nan
     return LearnerRun(name, traj, status, at)
 
 
@@ -144,8 +154,15 @@ def _guard(theta: np.ndarray, blowup: float) -> np.ndarray:
     return theta
 
 
-def rrm(dmap, theta0: np.ndarray, rounds: int, rng: np.random.Generator | None = None,
-        n_samples: int | None = None, tol: float = 0.02, blowup: float = 1e6) -> LearnerRun:
+def rrm(
+    dmap,
+    theta0: np.ndarray,
+    rounds: int,
+    rng: np.random.Generator | None = None,
+    n_samples: int | None = None,
+    tol: float = 0.02,
+    blowup: float = 1e6,
+) -> LearnerRun:
     """Repeated risk minimisation: theta_{t+1} = argmin_theta E_{z ~ D(theta_t)} l(z; theta).
 
     ``n_samples=None`` minimises the population risk exactly; otherwise the empirical risk of
@@ -180,11 +197,22 @@ def _known_jacobian(dmap, theta: np.ndarray) -> np.ndarray:
     return dmap.class_jacobian(theta) if hasattr(dmap, "class_jacobian") else dmap.mean_jacobian(theta)
 
 
-def repeated_gradient(dmap, theta0: np.ndarray, rounds: int, rng: np.random.Generator | None = None,
-                      lr: float = 0.1, n_samples: int | None = None, mode: GradientMode = "stop",
-                      jacobian: Literal["known", "estimated"] = "known", explore: float = 0.05,
-                      history: int | None = None, statistic: Literal["pooled", "class"] = "pooled",
-                      tol: float = 0.02, blowup: float = 1e6, name: str | None = None) -> LearnerRun:
+def repeated_gradient(
+    dmap,
+    theta0: np.ndarray,
+    rounds: int,
+    rng: np.random.Generator | None = None,
+    lr: float = 0.1,
+    n_samples: int | None = None,
+    mode: GradientMode = "stop",
+    jacobian: Literal["known", "estimated"] = "known",
+    explore: float = 0.05,
+    history: int | None = None,
+    statistic: Literal["pooled", "class"] = "pooled",
+    tol: float = 0.02,
+    blowup: float = 1e6,
+    name: str | None = None,
+) -> LearnerRun:
     """Gradient descent on the deployed data, with the stop-gradient / full-gradient switch.
 
     mode="stop" (RGD):  theta <- theta - lr E_{D(theta)} grad_theta l(z; theta)
@@ -240,7 +268,11 @@ def repeated_gradient(dmap, theta0: np.ndarray, rounds: int, rng: np.random.Gene
                     g = g + dmap.through_map_gradient(z, deployed, jac)
             theta = _guard(theta - lr * g, blowup)
             traj.append(theta)
-    default = "RGD" if mode == "stop" else (("PerfGD-class" if statistic == "class" else "PerfGD-est") if estimated else "PerfGD")
+    default = (
+        "RGD"
+        if mode == "stop"
+        else (("PerfGD-class" if statistic == "class" else "PerfGD-est") if estimated else "PerfGD")
+    )
     return _finish(name or default, np.stack(traj, axis=1), tol, blowup)
 
 
@@ -254,9 +286,19 @@ def perfgd(dmap, theta0, rounds, rng=None, lr=0.1, n_samples=None, jacobian="kno
     return repeated_gradient(dmap, theta0, rounds, rng, lr, n_samples, mode="full", jacobian=jacobian, **kw)
 
 
-def stochastic_gd(dmap, theta0: np.ndarray, rounds: int, rng: np.random.Generator, lr0: float = 0.5,
-                  batch: int = 8, deploy_every: int = 1, decay: float = 10.0, mode: GradientMode = "stop",
-                  tol: float = 0.05, blowup: float = 1e6) -> LearnerRun:
+def stochastic_gd(
+    dmap,
+    theta0: np.ndarray,
+    rounds: int,
+    rng: np.random.Generator,
+    lr0: float = 0.5,
+    batch: int = 8,
+    deploy_every: int = 1,
+    decay: float = 10.0,
+    mode: GradientMode = "stop",
+    tol: float = 0.05,
+    blowup: float = 1e6,
+) -> LearnerRun:
     """Stochastic gradient with greedy (``deploy_every=1``) or lazy (``deploy_every=k``) deployment.
 
     Between deployments the learner takes k SGD steps, each on a fresh batch from the *last deployed*
@@ -284,9 +326,18 @@ def stochastic_gd(dmap, theta0: np.ndarray, rounds: int, rng: np.random.Generato
     return _finish(f"SGD-{kind}" + ("-full" if mode == "full" else ""), np.stack(traj, axis=1), tol, blowup)
 
 
-def two_point_dfo(dmap, theta0: np.ndarray, rounds: int, rng: np.random.Generator, lr0: float = 0.2,
-                  delta: float = 0.2, n_samples: int = 2000, decay: float = 50.0, tol: float = 0.05,
-                  blowup: float = 1e6) -> LearnerRun:
+def two_point_dfo(
+    dmap,
+    theta0: np.ndarray,
+    rounds: int,
+    rng: np.random.Generator,
+    lr0: float = 0.2,
+    delta: float = 0.2,
+    n_samples: int = 2000,
+    decay: float = 50.0,
+    tol: float = 0.05,
+    blowup: float = 1e6,
+) -> LearnerRun:
     """Derivative-free descent on PR with two-point estimates (Flaxman et al. 2005; Miller et al. 2021 sec. 5).
 
     Each round: u ~ Unif(sphere), deploy theta +/- delta u, estimate PR at both from n fresh samples,

@@ -19,6 +19,7 @@ Maps: :class:`LinearGaussianMap` (location family and pricing/demand), :class:`S
 (Perdomo et al. 2020 sec. 5.2), :class:`MixtureMap` (Miller et al. 2021 mixture dominance style),
 :class:`MultiLearnerGame` (Narang et al. 2022 multiplayer performative prediction).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -110,7 +111,7 @@ class LinearGaussianMap:
 
     def loss(self, z: np.ndarray, theta: np.ndarray) -> np.ndarray:
         th = theta[:, None, :]
-        return 0.5 * self.gamma * (th ** 2).sum(-1) - (th * z).sum(-1) + 0.5 * self.c * (z ** 2).sum(-1)
+        return 0.5 * self.gamma * (th**2).sum(-1) - (th * z).sum(-1) + 0.5 * self.c * (z**2).sum(-1)
 
     def grad_theta(self, z: np.ndarray, theta: np.ndarray) -> np.ndarray:
         """Mean stop-gradient gradient E_z[grad_theta l(z; theta)] = gamma theta - mean z, shape (S, d)."""
@@ -145,8 +146,11 @@ class LinearGaussianMap:
     def performative_risk(self, theta: np.ndarray) -> np.ndarray:
         theta = _as_batch(theta, self.dim)
         m = self.mean(theta)
-        return (0.5 * self.gamma * (theta ** 2).sum(-1) - (theta * m).sum(-1)
-                + 0.5 * self.c * ((m ** 2).sum(-1) + self.dim * self.sigma ** 2))
+        return (
+            0.5 * self.gamma * (theta**2).sum(-1)
+            - (theta * m).sum(-1)
+            + 0.5 * self.c * ((m**2).sum(-1) + self.dim * self.sigma**2)
+        )
 
     def performative_gradient(self, theta: np.ndarray) -> np.ndarray:
         theta = _as_batch(theta, self.dim)
@@ -304,7 +308,7 @@ class StrategicClassification:
     def loss(self, z: np.ndarray, theta: np.ndarray) -> np.ndarray:
         X, y = z[..., :-1], z[..., -1]
         m = np.einsum("snd,sd->sn", X, theta)
-        return -y * m + np.logaddexp(0.0, m) + 0.5 * self.lam * (theta ** 2).sum(-1)[:, None]
+        return -y * m + np.logaddexp(0.0, m) + 0.5 * self.lam * (theta**2).sum(-1)[:, None]
 
     def grad_theta(self, z: np.ndarray, theta: np.ndarray) -> np.ndarray:
         X, y = z[..., :-1], z[..., -1]
@@ -341,9 +345,9 @@ class StrategicClassification:
             return np.einsum("sij,si->sj", jac, res.mean(axis=1)[:, None] * theta)
         out = np.zeros_like(theta)
         for c in (0, 1):
-            ind = (y == c)
+            ind = y == c
             e_c = (res * ind).mean(axis=1) / np.maximum(ind.mean(axis=1), 1e-12)
-            out += np.einsum("sij,si->sj", jac[:, c * self.dim:(c + 1) * self.dim], e_c[:, None] * theta)
+            out += np.einsum("sij,si->sj", jac[:, c * self.dim : (c + 1) * self.dim], e_c[:, None] * theta)
         return out
 
     def rrm_argmin(self, z: np.ndarray, theta: np.ndarray, iters: int = 50) -> np.ndarray:
@@ -373,7 +377,7 @@ class StrategicClassification:
             # from far warm starts and would fake a divergence of RRM)
             W = w[:, None, :] - np.concatenate([[0.0], alphas])[None, :, None] * step[:, None, :]
             m = W @ Xt
-            f = (np.logaddexp(0.0, m) - y[:, None, :] * m).mean(-1) + 0.5 * self.lam * (W ** 2).sum(-1)
+            f = (np.logaddexp(0.0, m) - y[:, None, :] * m).mean(-1) + 0.5 * self.lam * (W**2).sum(-1)
             armijo = f[:, 1:] <= f[:, :1] - 1e-4 * alphas[None, :] * (g * step).sum(-1)[:, None]
             a = alphas[np.where(armijo.any(1), armijo.argmax(1), alphas.size - 1)]
             move = a[:, None] * step
@@ -423,9 +427,13 @@ class StrategicClassification:
             starts.append(ps)
         best = None
         for x0 in starts:
-            res = optimize.minimize(lambda t: float(self.performative_risk(t[None])[0]), x0,
-                                    jac=lambda t: self.performative_gradient(t[None])[0],
-                                    method="BFGS", options={"gtol": 1e-11, "maxiter": 2000})
+            res = optimize.minimize(
+                lambda t: float(self.performative_risk(t[None])[0]),
+                x0,
+                jac=lambda t: self.performative_gradient(t[None])[0],
+                method="BFGS",
+                options={"gtol": 1e-11, "maxiter": 2000},
+            )
             if best is None or res.fun < best.fun:
                 best = res
         if best is None or np.linalg.norm(self.performative_gradient(best.x[None])[0]) > 1e-6:
@@ -433,9 +441,16 @@ class StrategicClassification:
         return best.x
 
 
-def make_strategic_instance(eps: float, n_agents: int = 2000, n_features: int = 3, n_strategic: int = 2,
-                            lam: float = 0.1, intercept: bool = False, seed: int = 0,
-                            moving_label: int | None = None) -> StrategicClassification:
+def make_strategic_instance(
+    eps: float,
+    n_agents: int = 2000,
+    n_features: int = 3,
+    n_strategic: int = 2,
+    lam: float = 0.1,
+    intercept: bool = False,
+    seed: int = 0,
+    moving_label: int | None = None,
+) -> StrategicClassification:
     """A synthetic credit-scoring population: x ~ N(0, I), y ~ Bernoulli(sigmoid(w*.x - 1)).
 
     The first ``n_strategic`` features are gameable (like Perdomo et al.'s credit features).  Without
@@ -541,7 +556,7 @@ class MixtureMap:
 
     def variance(self, theta):
         p = self.pi(theta)
-        return self.s ** 2 + p * (1 - p) * (self.m1 - self.m0) ** 2
+        return self.s**2 + p * (1 - p) * (self.m1 - self.m0) ** 2
 
     def performative_risk(self, theta):
         t = _as_batch(theta, 1)[:, 0]
@@ -553,7 +568,7 @@ class MixtureMap:
         d = self.m1 - self.m0
         dp = self.k * p * (1 - p)
         dm = dp * d
-        dvar = dp * (1 - 2 * p) * d ** 2
+        dvar = dp * (1 - 2 * p) * d**2
         return ((self.mean(t) - t) * (dm - 1) + 0.5 * dvar)[:, None]
 
     def _bracket(self) -> tuple[float, float]:
@@ -678,7 +693,9 @@ class MultiLearnerGame:
 
     def optimum(self):
         """The performative Nash equilibrium: what independent full-gradient learners reach."""
-        return np.linalg.solve(self.gamma * np.eye(self.dim) - self.eps * self.B - self.eps * np.diag(np.diag(self.B)), self.mu)
+        return np.linalg.solve(
+            self.gamma * np.eye(self.dim) - self.eps * self.B - self.eps * np.diag(np.diag(self.B)), self.mu
+        )
 
     def social_optimum(self):
         return np.linalg.solve(self.gamma * np.eye(self.dim) - self.eps * (self.B + self.B.T), self.mu)

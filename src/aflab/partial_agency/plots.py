@@ -1,5 +1,6 @@
 """Figures for the partial-agency claims, drawn from the stored tables only (no recomputation,
 except fixed points of F, which are a deterministic function of the stored (bias, slope))."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,8 +9,15 @@ import pandas as pd
 from aflab.core.plots import PALETTE, new_figure
 from aflab.partial_agency import predict_o_matic as P
 
-LEARNER_STYLE = {"RRM": "-", "RGD": "-", "SGD-greedy": "-", "SGD-lazy": "-",
-                 "PerfGD": "--", "PerfGD-est": "--", "DFO-2pt": "--"}
+LEARNER_STYLE = {
+    "RRM": "-",
+    "RGD": "-",
+    "SGD-greedy": "-",
+    "SGD-lazy": "-",
+    "PerfGD": "--",
+    "PerfGD-est": "--",
+    "DFO-2pt": "--",
+}
 
 
 def stable_not_optimal_figures(cfg, table: pd.DataFrame) -> dict:
@@ -24,7 +32,9 @@ def stable_not_optimal_figures(cfg, table: pd.DataFrame) -> dict:
         sub = sub[sub["eps"] == eps]
         for i, (learner, g) in enumerate(sub.groupby("learner", sort=False)):
             g = g.groupby("x", as_index=False)["y"].mean()  # average over seeds
-            ax.plot(g["x"], g["y"], LEARNER_STYLE.get(learner, "-"), color=PALETTE[i % len(PALETTE)], lw=1.2, label=learner)
+            ax.plot(
+                g["x"], g["y"], LEARNER_STYLE.get(learner, "-"), color=PALETTE[i % len(PALETTE)], lw=1.2, label=learner
+            )
         ax.axhline(sub["ps_x"].iloc[0], color="k", lw=1, ls=":", label="theta_PS")
         ax.axhline(sub["po_x"].iloc[0], color="k", lw=1, ls="-.", label="theta_PO")
         ax.set(title=f"{name}, eps={eps:g}", xlabel="fraction of rounds", ylabel="theta[0]")
@@ -46,9 +56,16 @@ def stable_not_optimal_figures(cfg, table: pd.DataFrame) -> dict:
     figs["pr_curves"] = fig
 
     lim = table[(table["row"] == "limit") & (table["status"] != "diverged")]
-    agg = lim.groupby(["learner", "agency"]).apply(
-        lambda g: pd.Series({"r_ps": np.median(g["dist_ps"] / g["gap"]), "r_po": np.median(g["dist_po"] / g["gap"])}),
-        include_groups=False).reset_index()
+    agg = (
+        lim.groupby(["learner", "agency"])
+        .apply(
+            lambda g: pd.Series(
+                {"r_ps": np.median(g["dist_ps"] / g["gap"]), "r_po": np.median(g["dist_po"] / g["gap"])}
+            ),
+            include_groups=False,
+        )
+        .reset_index()
+    )
     fig, ax = new_figure(width=6, height=3.4)
     x = np.arange(len(agg))
     ax.bar(x - 0.2, agg["r_ps"], 0.4, label="|limit - PS| / |PS - PO|", color=PALETTE[2])
@@ -76,12 +93,21 @@ def rrm_rate_figures(cfg, table: pd.DataFrame) -> dict:
     rate = table[table["row"] == "rate"]
     fig, ax = new_figure()
     for i, (name, g) in enumerate(rate.groupby("map")):
-        g = g.groupby("eps", as_index=False).agg(rate=("rate", "median"), bound=("rate_bound", "first"),
-                                                 conv=("status", lambda s: float(np.mean(s == "converged"))))
+        g = g.groupby("eps", as_index=False).agg(
+            rate=("rate", "median"),
+            bound=("rate_bound", "first"),
+            conv=("status", lambda s: float(np.mean(s == "converged"))),
+        )
         ax.plot(g["eps"], g["rate"], "o-", color=PALETTE[i], label=f"{name}: measured rate")
         ax.plot(g["eps"], g["bound"], "x:", color=PALETTE[i], label=f"{name}: bound eps*beta/gamma")
     ax.axhline(1, color="k", lw=0.8)
-    ax.set(xscale="log", yscale="log", xlabel="eps", ylabel="contraction factor", title="RRM rate vs the eps*beta/gamma bound")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="eps",
+        ylabel="contraction factor",
+        title="RRM rate vs the eps*beta/gamma bound",
+    )
     ax.legend(fontsize=7)
     figs["rrm_rates"] = fig
     return figs
@@ -104,7 +130,7 @@ def entropy_figures(cfg, table: pd.DataFrame) -> dict:
         ax.plot(ps, ps, color="k", lw=0.6)
         for fp in P.fixed_points(F):
             ax.plot([fp.p], [fp.p], "o", ms=7, mfc=PALETTE[1] if fp.stable else "white", mec=PALETTE[1])
-        for j, (mode, y0) in enumerate((("myopic", -0.06), ("full", -0.12))):
+        for _j, (mode, y0) in enumerate((("myopic", -0.06), ("full", -0.12))):
             h = g[g["learner"] == mode]
             ax.scatter(h["start"], np.full(len(h), y0), c=h["final"], cmap="coolwarm", vmin=0, vmax=1, s=9)
             ax.text(1.0, y0, mode, fontsize=6, ha="right", va="bottom")
@@ -125,8 +151,11 @@ def entropy_figures(cfg, table: pd.DataFrame) -> dict:
             v = a[a["learner"] == lr].set_index(["outcomes", "slope"])["entropy"]
             ax.bar(x + (i - 1) * 0.27, [v.get(k, np.nan) for k in keys], 0.27, label=lr, color=PALETTE[i])
         ax.set_xticks(x, [f"{s:g}" if k == 2 else f"K=3\n{s:g}" for k, s in keys], fontsize=7)
-        ax.set(xlabel="slope of F (binary) / coupling (K=3)", ylabel="mean outcome entropy H(F(p)) [bits]",
-               title=f"{rule} score")
+        ax.set(
+            xlabel="slope of F (binary) / coupling (K=3)",
+            ylabel="mean outcome entropy H(F(p)) [bits]",
+            title=f"{rule} score",
+        )
     axes[0].legend(fontsize=7)
     figs["entropy"] = fig
     return figs
@@ -157,8 +186,12 @@ def incentive_figures(cfg, table: pd.DataFrame) -> dict:
         ax.axvline(a.optimal_report, color=PALETTE[i], ls="--", lw=0.8)
     for fp in P.fixed_points(F):
         ax.axvline(fp.p, color="k", ls=":", lw=1, label="fixed point p = F(p)")
-    ax.set(xlabel="report p", ylabel="expected score (shifted)", title="F = sigmoid(0.5 + 2(p - 1/2)): p* (dashed) vs p = F(p)",
-           ylim=(-0.3, 0.02))
+    ax.set(
+        xlabel="report p",
+        ylabel="expected score (shifted)",
+        title="F = sigmoid(0.5 + 2(p - 1/2)): p* (dashed) vs p = F(p)",
+        ylim=(-0.3, 0.02),
+    )
     ax.legend(fontsize=7)
     figs["score_curve"] = fig
     return figs

@@ -20,6 +20,7 @@ roots of F(p) - p by sign changes on a fine grid + brentq, tangencies by local m
 Discrete outcomes (K >= 2): :class:`SoftmaxResponse`, :func:`fixed_points_simplex`,
 :func:`run_predictor_simplex`.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -62,7 +63,7 @@ def expected_score(p, q, rule: ScoringRule):
     p = np.clip(np.asarray(p, dtype=float), _CLIP, 1 - _CLIP)
     if _rule(rule) == "log":
         return q * np.log(p) + (1 - q) * np.log1p(-p)
-    return 4 * p * q - 2 * p ** 2 - 2 * q + 1
+    return 4 * p * q - 2 * p**2 - 2 * q + 1
 
 
 def score_gap(p, rule: ScoringRule):
@@ -141,8 +142,12 @@ def fixed_points(F: Callable, grid: int = 4001, tol: float = 1e-10) -> list[Fixe
     for i in np.nonzero((a[1:-1] < a[:-2]) & (a[1:-1] <= a[2:]) & (g[1:-1] != 0))[0] + 1:
         if np.sign(g[i - 1]) != np.sign(g[i + 1]):
             continue  # a crossing, already bracketed
-        res = optimize.minimize_scalar(lambda t: abs(float(F(np.array([t]))[0] - t)), bounds=(xs[i - 1], xs[i + 1]),
-                                       method="bounded", options={"xatol": 1e-13})
+        res = optimize.minimize_scalar(
+            lambda t: abs(float(F(np.array([t]))[0] - t)),
+            bounds=(xs[i - 1], xs[i + 1]),
+            method="bounded",
+            options={"xatol": 1e-13},
+        )
         if res.fun < tol:
             roots.append(float(res.x))
     roots = np.unique(np.round(np.sort(roots), 12))
@@ -177,8 +182,9 @@ class PredictorRun:
     converged: np.ndarray  # bool per start
 
 
-def run_predictor(F: Callable, starts, rule: ScoringRule, mode: Mode, lr: float = 1.0, steps: int = 3000,
-                  record_every: int = 1) -> PredictorRun:
+def run_predictor(
+    F: Callable, starts, rule: ScoringRule, mode: Mode, lr: float = 1.0, steps: int = 3000, record_every: int = 1
+) -> PredictorRun:
     """Gradient ascent in logit space u (p = sigmoid(u)), vectorised over starts.
 
     du = p (1 - p) dG/dp; for the log score and the myopic learner this is du = F(p) - p.
@@ -216,9 +222,14 @@ def basins(F: Callable, rule: ScoringRule, mode: Mode, starts=None, **kw) -> dic
     starts = np.linspace(0.005, 0.995, 199) if starts is None else np.asarray(starts, dtype=float)
     run = run_predictor(F, starts, rule, mode, **kw)
     fps = fixed_points(F)
-    return {"starts": starts, "final": run.final, "outcome_prob": run.outcome_prob,
-            "fixed_point_index": nearest_index(run.final, np.array([f.p for f in fps])),
-            "fixed_points": fps, "converged": run.converged}
+    return {
+        "starts": starts,
+        "final": run.final,
+        "outcome_prob": run.outcome_prob,
+        "fixed_point_index": nearest_index(run.final, np.array([f.p for f in fps])),
+        "fixed_points": fps,
+        "converged": run.converged,
+    }
 
 
 def optimal_report(F: Callable, rule: ScoringRule, grid: int = 4001) -> tuple[float, float]:
@@ -227,8 +238,12 @@ def optimal_report(F: Callable, rule: ScoringRule, grid: int = 4001) -> tuple[fl
     G = expected_score(xs, F(xs), rule)
     i = int(np.argmax(G))
     lo, hi = xs[max(i - 1, 0)], xs[min(i + 1, grid - 1)]
-    res = optimize.minimize_scalar(lambda t: -float(expected_score(t, F(np.array([t]))[0], rule)),
-                                   bounds=(lo, hi), method="bounded", options={"xatol": 1e-12})
+    res = optimize.minimize_scalar(
+        lambda t: -float(expected_score(t, F(np.array([t]))[0], rule)),
+        bounds=(lo, hi),
+        method="bounded",
+        options={"xatol": 1e-12},
+    )
     p = float(res.x) if -res.fun >= G[i] else float(xs[i])
     return p, float(expected_score(p, F(np.array([p]))[0], rule))
 
@@ -258,8 +273,19 @@ def incentive_analysis(F: Callable, rule: ScoringRule, grid: int = 4001, tol: fl
     honest = tuple(float(expected_score(f.p, f.p, rule)) for f in fps)
     best = max(honest)
     infl = float(_derivative(F, np.array([p_star]))[0] * score_gap(p_star, rule))
-    return IncentiveAnalysis(rule, p_star, q_star, p_star - q_star, g_star, fps, honest, best,
-                             max(g_star - best, 0.0), infl, abs(p_star - q_star) < tol)
+    return IncentiveAnalysis(
+        rule,
+        p_star,
+        q_star,
+        p_star - q_star,
+        g_star,
+        fps,
+        honest,
+        best,
+        max(g_star - best, 0.0),
+        infl,
+        abs(p_star - q_star) < tol,
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -301,7 +327,7 @@ class SoftmaxResponse:
 
 def simplex_grid(k: int, resolution: int) -> np.ndarray:
     """All points of the K-simplex with coordinates in {0, 1/r, ..., 1}."""
-    pts = [c for c in itertools.combinations(range(resolution + k - 1), k - 1)]
+    pts = list(itertools.combinations(range(resolution + k - 1), k - 1))
     arr = np.array(pts, dtype=int).reshape(len(pts), k - 1)
     bars = np.concatenate([-np.ones((len(pts), 1), int), arr, np.full((len(pts), 1), resolution + k - 1)], 1)
     return (np.diff(bars, axis=1) - 1) / resolution
@@ -320,7 +346,9 @@ def _tangent_basis(k: int) -> np.ndarray:
     return q  # (k, k-1), orthonormal, orthogonal to 1
 
 
-def fixed_points_simplex(F: SoftmaxResponse, resolution: int = 60, max_candidates: int = 200) -> list[SimplexFixedPoint]:
+def fixed_points_simplex(
+    F: SoftmaxResponse, resolution: int = 60, max_candidates: int = 200
+) -> list[SimplexFixedPoint]:
     """Fixed points of F on the simplex: grid points with small residual |F(p) - p| are refined with a
     root finder on K-1 free coordinates, then de-duplicated (1e-7); stability from the tangent Jacobian."""
     if resolution < 4:
@@ -336,8 +364,12 @@ def fixed_points_simplex(F: SoftmaxResponse, resolution: int = 60, max_candidate
     V = _tangent_basis(k)
     found: list[np.ndarray] = []
     for p0 in cand:
-        sol = optimize.root(lambda x: (F(np.append(x, 1 - x.sum())) - np.append(x, 1 - x.sum()))[:-1], p0[:-1],
-                            method="hybr", options={"xtol": 1e-13})
+        sol = optimize.root(
+            lambda x: (F(np.append(x, 1 - x.sum())) - np.append(x, 1 - x.sum()))[:-1],
+            p0[:-1],
+            method="hybr",
+            options={"xtol": 1e-13},
+        )
         p = np.append(sol.x, 1 - sol.x.sum())
         if not sol.success or np.any(p < -1e-9) or np.linalg.norm(F(p) - p) > 1e-9:
             continue
@@ -355,11 +387,12 @@ def simplex_scores(p: np.ndarray, rule: ScoringRule) -> np.ndarray:
     """s(p, y) for every outcome y: log p_y, or 2 p_y - |p|^2.  Shape like p."""
     if _rule(rule) == "log":
         return np.log(np.clip(p, _CLIP, 1))
-    return 2 * p - (p ** 2).sum(-1, keepdims=True)
+    return 2 * p - (p**2).sum(-1, keepdims=True)
 
 
-def run_predictor_simplex(F: SoftmaxResponse, starts: np.ndarray, rule: ScoringRule, mode: Mode,
-                          lr: float = 1.0, steps: int = 3000) -> PredictorRun:
+def run_predictor_simplex(
+    F: SoftmaxResponse, starts: np.ndarray, rule: ScoringRule, mode: Mode, lr: float = 1.0, steps: int = 3000
+) -> PredictorRun:
     """Ascent in softmax logits u (p = softmax(u)) on E_{y~q} s(p, y); full mode differentiates q = F(p).
 
     Myopic: d/dp E_q s = q/p (log) or 2(q - p) (quadratic) with q fixed; full adds dF^T s(p, .).

@@ -23,6 +23,7 @@ Learner state is a logit u_t (announcement p_t = sigmoid(u_t), plus optional dit
 The reported forecast is the Polyak average of the undithered p over the last quarter of rounds.
 Compare with :func:`aflab.partial_agency.predict_o_matic.run_predictor` (known F, expected scores).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -50,8 +51,9 @@ class SampledPredictorRun:
     model: np.ndarray  # (M, 2): the full learner's last fit (a, b); NaN for myopic
 
 
-def _fit_logistic(P_hist: np.ndarray, Y_hist: np.ndarray, n: int, w: np.ndarray, iters: int = 3,
-                  ridge: float = 1e-3) -> np.ndarray:
+def _fit_logistic(
+    P_hist: np.ndarray, Y_hist: np.ndarray, n: int, w: np.ndarray, iters: int = 3, ridge: float = 1e-3
+) -> np.ndarray:
     """Warm-started Newton (IRLS) for logit F(p) = a + b (p - 1/2) on histories (M, t); w (M, 2) -> (M, 2).
 
     Binomial log-likelihood with n trials per round; a small ridge keeps the 2x2 Hessian invertible
@@ -66,17 +68,31 @@ def _fit_logistic(P_hist: np.ndarray, Y_hist: np.ndarray, n: int, w: np.ndarray,
         h00 = v.sum(1) + ridge
         h01 = (v * x).sum(1)
         h11 = (v * x * x).sum(1) + ridge
-        det = h00 * h11 - h01 ** 2
+        det = h00 * h11 - h01**2
         w = w + np.stack([(h11 * g0 - h01 * g1) / det, (h00 * g1 - h01 * g0) / det], 1)
         w = np.clip(w, -50, 50)
     return w
 
 
-def run_sampled_predictor(bias, slope, starts, rule: P.ScoringRule, mode: P.Mode, rounds: int,
-                          rng: np.random.Generator, outcomes_per_round: int = 10, lr: float = 0.5,
-                          decay_rounds: float = 200.0, power: float = 0.6, explore: float = 0.3,
-                          warmup: int = 100, estimator: Estimator = "logistic", refit_every: int = 25,
-                          forget: float = 0.995, n_record: int = 60) -> SampledPredictorRun:
+def run_sampled_predictor(
+    bias,
+    slope,
+    starts,
+    rule: P.ScoringRule,
+    mode: P.Mode,
+    rounds: int,
+    rng: np.random.Generator,
+    outcomes_per_round: int = 10,
+    lr: float = 0.5,
+    decay_rounds: float = 200.0,
+    power: float = 0.6,
+    explore: float = 0.3,
+    warmup: int = 100,
+    estimator: Estimator = "logistic",
+    refit_every: int = 25,
+    forget: float = 0.995,
+    n_record: int = 60,
+) -> SampledPredictorRun:
     """Run M chains in F(p) = sigmoid(bias + slope (p - 1/2)) (``bias``, ``slope`` scalars or (M,) arrays).
 
     Step size a_t = lr / (1 + t / decay_rounds)^power (Robbins-Monro for 1/2 < power <= 1).
@@ -95,7 +111,9 @@ def run_sampled_predictor(bias, slope, starts, rule: P.ScoringRule, mode: P.Mode
     if np.any((p0 <= 0) | (p0 >= 1)):
         raise ValueError("starts must lie strictly inside (0, 1)")
     M = p0.size
-    F = P.LogisticResponse(np.broadcast_to(np.asarray(bias, float), (M,)), np.broadcast_to(np.asarray(slope, float), (M,)))
+    F = P.LogisticResponse(
+        np.broadcast_to(np.asarray(bias, float), (M,)), np.broadcast_to(np.asarray(slope, float), (M,))
+    )
     n = int(outcomes_per_round)
     u = np.clip(logit(p0), -_U_CLIP, _U_CLIP)
     record = np.unique(np.linspace(0, rounds, n_record).astype(int))
@@ -124,15 +142,15 @@ def run_sampled_predictor(bias, slope, starts, rule: P.ScoringRule, mode: P.Mode
             if estimator == "logistic":
                 P_hist[:, t], Y_hist[:, t] = announced, y_bar
                 if t + 1 >= next_refit or t + 1 == warmup:
-                    w = _fit_logistic(P_hist[:, :t + 1], Y_hist[:, :t + 1], n, w)
+                    w = _fit_logistic(P_hist[:, : t + 1], Y_hist[:, : t + 1], n, w)
                     next_refit = t + 1 + max(refit_every, (t + 1) // 8)
                 q_hat = expit(w[:, 0] + w[:, 1] * (p - 0.5))
                 d_hat = w[:, 1] * q_hat * (1 - q_hat)
             else:
                 stats *= forget
-                stats += np.stack([np.ones(M), announced, announced ** 2, y_bar, announced * y_bar])
+                stats += np.stack([np.ones(M), announced, announced**2, y_bar, announced * y_bar])
                 W, Sp, Spp, Sy, Spy = stats
-                var = np.maximum(W * Spp - Sp ** 2, 1e-12)
+                var = np.maximum(W * Spp - Sp**2, 1e-12)
                 b = (W * Spy - Sp * Sy) / var
                 a = (Sy - b * Sp) / W
                 q_hat, d_hat = np.clip(a + b * p, 1e-4, 1 - 1e-4), b

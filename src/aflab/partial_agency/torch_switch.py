@@ -11,6 +11,7 @@ theta and any ``loss(z, theta) -> (S, n)``; :func:`torch_world` builds those two
 :mod:`aflab.partial_agency.maps` that are reparameterisable (linear-Gaussian, strategic classification).
 torch is imported lazily: this module is optional.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -30,9 +31,19 @@ def switch(theta, mode: Literal["stop", "full"]):
     raise ValueError(f"mode must be 'stop' or 'full'; got {mode!r}")
 
 
-def performative_descent(sample: Callable, loss: Callable, theta0: np.ndarray, mode: Literal["stop", "full"],
-                         rounds: int = 200, lr: float = 0.1, n_samples: int = 1000, seed: int = 0,
-                         tol: float = 0.02, blowup: float = 1e6, optimizer: str = "sgd") -> LearnerRun:
+def performative_descent(
+    sample: Callable,
+    loss: Callable,
+    theta0: np.ndarray,
+    mode: Literal["stop", "full"],
+    rounds: int = 200,
+    lr: float = 0.1,
+    n_samples: int = 1000,
+    seed: int = 0,
+    tol: float = 0.02,
+    blowup: float = 1e6,
+    optimizer: str = "sgd",
+) -> LearnerRun:
     """Gradient descent on mean loss(sample(switch(theta, mode)), theta), vectorised over seeds (rows of theta).
 
     mode="stop" reaches performatively stable points (it is RGD); mode="full" descends the
@@ -75,7 +86,7 @@ def torch_world(dmap) -> tuple[Callable, Callable]:
 
         def loss(z, theta):
             th = theta[:, None, :]
-            return 0.5 * dmap.gamma * (th ** 2).sum(-1) - (th * z).sum(-1) + 0.5 * dmap.c * (z ** 2).sum(-1)
+            return 0.5 * dmap.gamma * (th**2).sum(-1) - (th * z).sum(-1) + 0.5 * dmap.c * (z**2).sum(-1)
 
         return sample, loss
     if name == "StrategicClassification":
@@ -90,8 +101,10 @@ def torch_world(dmap) -> tuple[Callable, Callable]:
 
         def loss(z, theta):
             m = torch.einsum("snd,sd->sn", z[..., :-1], theta)
-            return -z[..., -1] * m + torch.nn.functional.softplus(m) + 0.5 * dmap.lam * (theta ** 2).sum(-1)[:, None]
+            return -z[..., -1] * m + torch.nn.functional.softplus(m) + 0.5 * dmap.lam * (theta**2).sum(-1)[:, None]
 
         return sample, loss
-    raise ValueError(f"no reparameterised torch world for {name}: the map must move a location "
-                     "(LinearGaussianMap, StrategicClassification); for others pass your own sample/loss")
+    raise ValueError(
+        f"no reparameterised torch world for {name}: the map must move a location "
+        "(LinearGaussianMap, StrategicClassification); for others pass your own sample/loss"
+    )

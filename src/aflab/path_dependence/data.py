@@ -5,6 +5,7 @@ Nothing here touches the network: ``load_digits`` ships with scikit-learn and
 download, so we never call it). ``make_dataset`` reseeds NumPy's *global* RNG; we save and restore
 that state so a caller's randomness is not disturbed.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,8 +42,14 @@ def _standardise(x: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 def _to_dataset(x, y, xt, yt, k, name) -> Dataset:
     x, xt = _standardise(np.asarray(x, np.float64), np.asarray(xt, np.float64))
-    return Dataset(torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.long),
-                   torch.tensor(xt, dtype=torch.float32), torch.tensor(yt, dtype=torch.long), k, name)
+    return Dataset(
+        torch.tensor(x, dtype=torch.float32),
+        torch.tensor(y, dtype=torch.long),
+        torch.tensor(xt, dtype=torch.float32),
+        torch.tensor(yt, dtype=torch.long),
+        k,
+        name,
+    )
 
 
 @lru_cache(maxsize=4)
@@ -95,8 +102,14 @@ def slab(n: int, n_test: int, seed: int, n_slabs: int = 5, d_noise: int = 8) -> 
     d = _to_dataset(x, y, xt, yt, 2, "slab")
     # A constant-1 last column: our MLPs are bias-free, and relu(w . x) of x1 alone can only kink at
     # x1 = 0, so without it the 5-slab is not representable at all (not merely hard to learn).
-    return Dataset(torch.cat([d.x, torch.ones(len(d.y), 1)], 1), d.y,
-                   torch.cat([d.x_test, torch.ones(len(d.y_test), 1)], 1), d.y_test, 2, "slab")
+    return Dataset(
+        torch.cat([d.x, torch.ones(len(d.y), 1)], 1),
+        d.y,
+        torch.cat([d.x_test, torch.ones(len(d.y_test), 1)], 1),
+        d.y_test,
+        2,
+        "slab",
+    )
 
 
 def load(name: str, **kw) -> Dataset:
@@ -138,7 +151,7 @@ def shard_task(seed: int, easy_scale: float = 1.0, easy_noise: float = 0.5) -> S
 
     def code(y):
         oh = torch.nn.functional.one_hot(y, 10).float() - 0.1
-        return easy_scale * (oh * 10 ** 0.5 + easy_noise * torch.randn(len(y), 10, generator=g))
+        return easy_scale * (oh * 10**0.5 + easy_noise * torch.randn(len(y), 10, generator=g))
 
     y_conf = (base.y_test + torch.randint(1, 10, base.y_test.shape, generator=g)) % 10
     x = torch.cat([base.x, code(base.y)], 1)

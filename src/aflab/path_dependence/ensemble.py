@@ -21,6 +21,7 @@ Losses: cross-entropy (``"ce"``), squared error to one-hot targets (``"mse"``, 1
 classes), and spectral decoupling (``"sd"``, Pezeshki et al. 2021, "Gradient Starvation", eq. 7:
 cross-entropy + lambda/2 * ||logits||^2), which is designed to counter gradient starvation.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -51,7 +52,7 @@ def loss_value(logits: torch.Tensor, y: torch.Tensor, loss: str, sd_lambda: floa
     if loss == "mse":
         return 0.5 * ((logits - F.one_hot(y, logits.shape[-1]).to(logits.dtype)) ** 2).sum(-1).mean()
     if loss == "sd":
-        return F.cross_entropy(logits, y) + 0.5 * sd_lambda * (logits ** 2).sum(-1).mean()
+        return F.cross_entropy(logits, y) + 0.5 * sd_lambda * (logits**2).sum(-1).mean()
     raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
 
 
@@ -78,8 +79,9 @@ def forward_ensemble(spec: MLPSpec, params: Params, x: torch.Tensor, return_hidd
     return vmap(one)(params)
 
 
-def fused_loss_and_grads(spec: MLPSpec, params: Params, xb: torch.Tensor, yb: torch.Tensor, loss: str,
-                         sd_lambda: float = 0.0) -> tuple[torch.Tensor, Params]:
+def fused_loss_and_grads(
+    spec: MLPSpec, params: Params, xb: torch.Tensor, yb: torch.Tensor, loss: str, sd_lambda: float = 0.0
+) -> tuple[torch.Tensor, Params]:
     """Per-member losses ``[E]`` and contiguous gradients of a bias-free ReLU MLP, by explicit backprop.
 
     ``dL/dlogits`` is ``(softmax - onehot)/B`` (ce), ``(logits - onehot)/B`` (mse), ce's plus
@@ -102,7 +104,7 @@ def fused_loss_and_grads(spec: MLPSpec, params: Params, xb: torch.Tensor, yb: to
         values = -(logp * onehot).sum(-1).mean(-1)
         g = (logp.exp() - onehot) / b
         if loss == "sd":
-            values = values + 0.5 * sd_lambda * (out ** 2).sum(-1).mean(-1)
+            values = values + 0.5 * sd_lambda * (out**2).sum(-1).mean(-1)
             g = g + sd_lambda * out / b
     grads = {}
     for i in range(len(names) - 1, -1, -1):
@@ -112,10 +114,19 @@ def fused_loss_and_grads(spec: MLPSpec, params: Params, xb: torch.Tensor, yb: to
     return values, grads
 
 
-def train_ensemble(spec: MLPSpec, params: Params, x: torch.Tensor, y: torch.Tensor,
-                   batch_idx: torch.Tensor, lr: float, loss: str = "ce", sd_lambda: float = 0.0,
-                   input_mask: torch.Tensor | None = None, snapshot_steps: tuple[int, ...] = (),
-                   engine: str = "auto") -> TrainResult:
+def train_ensemble(
+    spec: MLPSpec,
+    params: Params,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_idx: torch.Tensor,
+    lr: float,
+    loss: str = "ce",
+    sd_lambda: float = 0.0,
+    input_mask: torch.Tensor | None = None,
+    snapshot_steps: tuple[int, ...] = (),
+    engine: str = "auto",
+) -> TrainResult:
     """SGD on every member at once.
 
     ``batch_idx``: long ``[E, T, B]`` rows of ``x`` for member e at step t. ``input_mask``: optional
@@ -170,8 +181,16 @@ def train_ensemble(spec: MLPSpec, params: Params, x: torch.Tensor, y: torch.Tens
     return TrainResult(params, snapshots, curve)
 
 
-def train_loop_reference(spec: MLPSpec, params: Params, x: torch.Tensor, y: torch.Tensor,
-                         batch_idx: torch.Tensor, lr: float, loss: str = "ce", sd_lambda: float = 0.0) -> Params:
+def train_loop_reference(
+    spec: MLPSpec,
+    params: Params,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_idx: torch.Tensor,
+    lr: float,
+    loss: str = "ce",
+    sd_lambda: float = 0.0,
+) -> Params:
     """Plain per-member Python loop with ``torch.autograd`` (baseline for tests and the benchmark)."""
     mults = lr_multipliers(spec)
     out = {k: [] for k in params}

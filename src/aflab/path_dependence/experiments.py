@@ -26,6 +26,7 @@ The *shard* experiment trains, per width, one ensemble whose members follow feat
 - ``easy_first``    easy block only for the first half, then both;
 - ``easy_removed``  both for the first half, then the easy block is hidden.
 """
+
 from __future__ import annotations
 
 import math
@@ -36,8 +37,16 @@ import torch
 from aflab.core.seeding import derive_seed
 from aflab.path_dependence import data as datasets
 from aflab.path_dependence.ensemble import forward_ensemble, init_ensemble, train_ensemble
-from aflab.path_dependence.metrics import (disagreement, error_rate, linear_cka, lmc_barrier, ntk_distance,
-                                           relative_feature_change, relative_weight_change, tv_distance)
+from aflab.path_dependence.metrics import (
+    disagreement,
+    error_rate,
+    linear_cka,
+    lmc_barrier,
+    ntk_distance,
+    relative_feature_change,
+    relative_weight_change,
+    tv_distance,
+)
 from aflab.path_dependence.parametrization import CNNSpec, MLPSpec
 
 MANIPULATIONS = ("order", "perturb", "init", "curriculum")
@@ -48,8 +57,17 @@ def _gen(*parts: int) -> torch.Generator:
     return torch.Generator().manual_seed(derive_seed("path_dependence", *parts))
 
 
-def pair_design(manipulation: str, n_pairs: int, pool: torch.Tensor, y: torch.Tensor, steps: int, batch: int,
-                seed: int, perturb_step: int = 0, curriculum_steps: int = 0) -> tuple[list[int], torch.Tensor]:
+def pair_design(
+    manipulation: str,
+    n_pairs: int,
+    pool: torch.Tensor,
+    y: torch.Tensor,
+    steps: int,
+    batch: int,
+    seed: int,
+    perturb_step: int = 0,
+    curriculum_steps: int = 0,
+) -> tuple[list[int], torch.Tensor]:
     """Init seeds (one per member) and minibatch indices ``[2P, steps, batch]`` for a manipulation.
 
     ``pool`` holds the training rows this sweep point may use (data-scaling restricts it).
@@ -80,11 +98,28 @@ def pair_design(manipulation: str, n_pairs: int, pool: torch.Tensor, y: torch.Te
     return inits, idx
 
 
-def sweep_point(*, dataset: str, width: int, parametrization: str, seed: int, manipulation: str = "order",
-                n_pairs: int = 2, n_hidden: int = 1, base_width: int = 64, lr: float = 0.5, batch: int = 32,
-                steps: int = 400, steps_early: int = 100, n_train: int | None = None, perturb_step: int = 50,
-                curriculum_steps: int = 100, loss: str = "ce", ntk_probe: int = 0, probe: int = 256,
-                arch: str = "mlp") -> list[dict]:
+def sweep_point(
+    *,
+    dataset: str,
+    width: int,
+    parametrization: str,
+    seed: int,
+    manipulation: str = "order",
+    n_pairs: int = 2,
+    n_hidden: int = 1,
+    base_width: int = 64,
+    lr: float = 0.5,
+    batch: int = 32,
+    steps: int = 400,
+    steps_early: int = 100,
+    n_train: int | None = None,
+    perturb_step: int = 50,
+    curriculum_steps: int = 100,
+    loss: str = "ce",
+    ntk_probe: int = 0,
+    probe: int = 256,
+    arch: str = "mlp",
+) -> list[dict]:
     """Train one ensemble of pairs at one width; return one row per (budget, pair).
 
     ``arch="cnn"`` uses :class:`CNNSpec` (channels = width, inputs as 1-D sequences; MNIST-1D).
@@ -109,40 +144,64 @@ def sweep_point(*, dataset: str, width: int, parametrization: str, seed: int, ma
         fc = relative_feature_change(spec, p0, pt, xp)
         wc = relative_weight_change(p0, pt)
         err = error_rate(logits, d.y_test)
-        train_loss = res.loss_curve[max(0, t_done - 20):t_done].mean(0)
+        train_loss = res.loss_curve[max(0, t_done - 20) : t_done].mean(0)
         a, b = slice(0, None, 2), slice(1, None, 2)
         dis, tv = disagreement(logits[a], logits[b]), tv_distance(logits[a], logits[b])
         cka_end = linear_cka(hid[-1][a, :probe], hid[-1][b, :probe])
         cka_init = linear_cka(h_init[-1][a], h_init[-1][b])
         # NTK distance (init -> now) of both members of pair 0 (it costs a Jacobian per member)
-        ntk = (ntk_distance(spec, p0, pt, d.x_test[:ntk_probe], [0, 1]) if ntk_probe else torch.full((2,), math.nan))
+        ntk = ntk_distance(spec, p0, pt, d.x_test[:ntk_probe], [0, 1]) if ntk_probe else torch.full((2,), math.nan)
         for i in range(n_pairs):
             ok = bool(finite[2 * i] and finite[2 * i + 1])
             pa = {k: v[2 * i] for k, v in pt.items()}
             pb = {k: v[2 * i + 1] for k, v in pt.items()}
-            row = dict(dataset=dataset, arch=arch, width=width, parametrization=parametrization,
-                       manipulation=manipulation, budget=budget, step=t_done, pair=i, n_train=len(pool), diverged=not ok,
-                       disagreement=float(dis[i]), tv_distance=float(tv[i]),
-                       test_error=float(err[2 * i: 2 * i + 2].mean()),
-                       train_loss=float(train_loss[2 * i: 2 * i + 2].mean()),
-                       feature_change=float(fc[2 * i: 2 * i + 2, 0].mean()),
-                       feature_change_last=float(fc[2 * i: 2 * i + 2, -1].mean()),
-                       cka_end=float(cka_end[i]), cka_init=float(cka_init[i]),
-                       lmc_barrier=lmc_barrier(spec, pa, pb, d.x_test, d.y_test) if ok else math.nan,
-                       ntk_distance=float(ntk.mean()) if i == 0 else math.nan)
+            row = dict(
+                dataset=dataset,
+                arch=arch,
+                width=width,
+                parametrization=parametrization,
+                manipulation=manipulation,
+                budget=budget,
+                step=t_done,
+                pair=i,
+                n_train=len(pool),
+                diverged=not ok,
+                disagreement=float(dis[i]),
+                tv_distance=float(tv[i]),
+                test_error=float(err[2 * i : 2 * i + 2].mean()),
+                train_loss=float(train_loss[2 * i : 2 * i + 2].mean()),
+                feature_change=float(fc[2 * i : 2 * i + 2, 0].mean()),
+                feature_change_last=float(fc[2 * i : 2 * i + 2, -1].mean()),
+                cka_end=float(cka_end[i]),
+                cka_init=float(cka_init[i]),
+                lmc_barrier=lmc_barrier(spec, pa, pb, d.x_test, d.y_test) if ok else math.nan,
+                ntk_distance=float(ntk.mean()) if i == 0 else math.nan,
+            )
             for layer, (s, f) in enumerate(wc.values()):  # layer index in order (CNN readout = last)
-                row[f"spectral_change_{layer}"] = float(s[2 * i: 2 * i + 2].mean())
-                row[f"frobenius_change_{layer}"] = float(f[2 * i: 2 * i + 2].mean())
+                row[f"spectral_change_{layer}"] = float(s[2 * i : 2 * i + 2].mean())
+                row[f"frobenius_change_{layer}"] = float(f[2 * i : 2 * i + 2].mean())
             rows.append(row)
     # paired training curves of pair 0 (window means of the minibatch loss), for the curve plots
     window = max(1, steps // 25)
     smooth = res.loss_curve[: steps // window * window, :2].reshape(-1, window, 2).mean(1)
     for j in range(smooth.shape[0]):
         for m in range(2):
-            rows.append(dict(dataset=dataset, arch=arch, width=width, parametrization=parametrization,
-                             manipulation=manipulation, budget="curve", step=(j + 1) * window, pair=0,
-                             n_train=len(pool), diverged=not bool(torch.isfinite(smooth[:, :2]).all()),
-                             member=m, train_loss=float(smooth[j, m])))
+            rows.append(
+                dict(
+                    dataset=dataset,
+                    arch=arch,
+                    width=width,
+                    parametrization=parametrization,
+                    manipulation=manipulation,
+                    budget="curve",
+                    step=(j + 1) * window,
+                    pair=0,
+                    n_train=len(pool),
+                    diverged=not bool(torch.isfinite(smooth[:, :2]).all()),
+                    member=m,
+                    train_loss=float(smooth[j, m]),
+                )
+            )
     return rows
 
 
@@ -154,9 +213,22 @@ def _spec(arch: str, d: datasets.Dataset, width: int, n_hidden: int, parametriza
     raise ValueError(f"arch must be 'mlp' or 'cnn', got {arch!r}")
 
 
-def laziness_point(*, dataset: str, width: int, parametrization: str, seed: int, arch: str = "mlp",
-                   members: int = 2, n_hidden: int = 1, base_width: int = 64, lr: float = 0.5, batch: int = 32,
-                   steps: int = 100, probe: int = 256, ntk_probe: int = 0) -> list[dict]:
+def laziness_point(
+    *,
+    dataset: str,
+    width: int,
+    parametrization: str,
+    seed: int,
+    arch: str = "mlp",
+    members: int = 2,
+    n_hidden: int = 1,
+    base_width: int = 64,
+    lr: float = 0.5,
+    batch: int = 32,
+    steps: int = 100,
+    probe: int = 256,
+    ntk_probe: int = 0,
+) -> list[dict]:
     """Feature movement of ``members`` independent nets (own init and order) after ``steps`` SGD steps.
 
     One row per member: relative feature change of the first and last hidden layer on ``probe``
@@ -177,15 +249,28 @@ def laziness_point(*, dataset: str, width: int, parametrization: str, seed: int,
     finite = torch.stack([torch.isfinite(v).flatten(1).all(1) for v in pt.values()]).all(0)
     fc = relative_feature_change(spec, p0, pt, d.x_test[:probe])
     wc = relative_weight_change(p0, pt)
-    ntk = (ntk_distance(spec, p0, pt, d.x_test[:ntk_probe], list(range(members))) if ntk_probe
-           else torch.full((members,), math.nan))
-    train_loss = res.loss_curve[max(0, steps - 20):].mean(0)
+    ntk = (
+        ntk_distance(spec, p0, pt, d.x_test[:ntk_probe], list(range(members)))
+        if ntk_probe
+        else torch.full((members,), math.nan)
+    )
+    train_loss = res.loss_curve[max(0, steps - 20) :].mean(0)
     rows = []
     for e in range(members):
-        row = dict(dataset=dataset, arch=arch, width=width, parametrization=parametrization, member=e,
-                   budget="final", step=steps, diverged=not bool(finite[e]), train_loss=float(train_loss[e]),
-                   feature_change=float(fc[e, 0]), feature_change_last=float(fc[e, -1]),
-                   ntk_distance=float(ntk[e]))
+        row = dict(
+            dataset=dataset,
+            arch=arch,
+            width=width,
+            parametrization=parametrization,
+            member=e,
+            budget="final",
+            step=steps,
+            diverged=not bool(finite[e]),
+            train_loss=float(train_loss[e]),
+            feature_change=float(fc[e, 0]),
+            feature_change_last=float(fc[e, -1]),
+            ntk_distance=float(ntk[e]),
+        )
         for i, (s, f) in enumerate(wc.values()):
             row[f"spectral_change_{i}"] = float(s[e])
             row[f"frobenius_change_{i}"] = float(f[e])
@@ -219,8 +304,13 @@ def schedule_masks(task: datasets.ShardTask, schedules: tuple[str, ...], steps: 
     """Input masks ``[len(schedules), steps, d]`` for the feature schedules (phase switch at steps/2)."""
     half = steps // 2
     both, hard, easy = task.mask(True, True), task.mask(True, False), task.mask(False, True)
-    phases = {"hard_only": (hard, hard), "both": (both, both), "hard_first": (hard, both),
-              "easy_first": (easy, both), "easy_removed": (both, hard)}
+    phases = {
+        "hard_only": (hard, hard),
+        "both": (both, both),
+        "hard_first": (hard, both),
+        "easy_first": (easy, both),
+        "easy_removed": (both, hard),
+    }
     out = []
     for s in schedules:
         if s not in phases:
@@ -239,14 +329,27 @@ def easy_share(task: datasets.ShardTask, p: dict[str, torch.Tensor]) -> torch.Te
     """
     w1 = p["layers.0.weight"]
     out_name = max(p)  # last layer
-    s = (w1[..., task.easy] ** 2).sum(-1) / (w1 ** 2).sum(-1)
+    s = (w1[..., task.easy] ** 2).sum(-1) / (w1**2).sum(-1)
     r = (p[out_name] ** 2).sum(-2) if w1.shape[-2] == p[out_name].shape[-1] else torch.ones_like(s)
     return (r * s).sum(-1) / r.sum(-1)
 
 
-def shard_point(*, width: int, parametrization: str, seed: int, schedules: tuple[str, ...] = SCHEDULES,
-                reps: int = 2, base_width: int = 64, lr: float = 0.5, batch: int = 32, steps: int = 400,
-                loss: str = "ce", sd_lambda: float = 0.1, n_hidden: int = 1, task: str = "digits") -> list[dict]:
+def shard_point(
+    *,
+    width: int,
+    parametrization: str,
+    seed: int,
+    schedules: tuple[str, ...] = SCHEDULES,
+    reps: int = 2,
+    base_width: int = 64,
+    lr: float = 0.5,
+    batch: int = 32,
+    steps: int = 400,
+    loss: str = "ce",
+    sd_lambda: float = 0.1,
+    n_hidden: int = 1,
+    task: str = "digits",
+) -> list[dict]:
     """One ensemble (``reps`` members per schedule, shared init and order across schedules)."""
     name = task
     task = shard_task_cached(seed, name)
@@ -263,8 +366,10 @@ def shard_point(*, width: int, parametrization: str, seed: int, schedules: tuple
     res = train_ensemble(spec, p0, d.x, d.y, idx, lr, loss, sd_lambda, input_mask=masks, snapshot_steps=(half,))
     rows = []
     for budget, pt in (("phase1", res.snapshots[half]), ("final", res.params)):
+
         def acc(x, y):
             return 1 - error_rate(forward_ensemble(spec, pt, x), y)
+
         full = acc(d.x_test, d.y_test)
         hard_only = acc(d.x_test * task.mask(True, False), d.y_test)
         easy_only = acc(d.x_test * task.mask(False, True), d.y_test)
@@ -274,12 +379,32 @@ def shard_point(*, width: int, parametrization: str, seed: int, schedules: tuple
         follow_hard = (pred == d.y_test).float().mean(-1)
         share0, share = easy_share(task, p0), easy_share(task, pt)
         for e, (s, r) in enumerate(members):
-            rows.append(dict(task=name, width=width, parametrization=parametrization, schedule=s, rep=r,
-                             budget=budget, loss=loss, chance=1.0 / d.n_classes, acc=float(full[e]), hard_only_acc=float(hard_only[e]),
-                             easy_only_acc=float(easy_only[e]), follow_easy=float(follow_easy[e]),
-                             follow_hard=float(follow_hard[e]), scavenging=float(share[e] - share0[e]),
-                             train_loss=float(res.loss_curve[max(0, (half if budget == 'phase1' else steps) - 20):
-                                                              (half if budget == 'phase1' else steps), e].mean())))
+            rows.append(
+                dict(
+                    task=name,
+                    width=width,
+                    parametrization=parametrization,
+                    schedule=s,
+                    rep=r,
+                    budget=budget,
+                    loss=loss,
+                    chance=1.0 / d.n_classes,
+                    acc=float(full[e]),
+                    hard_only_acc=float(hard_only[e]),
+                    easy_only_acc=float(easy_only[e]),
+                    follow_easy=float(follow_easy[e]),
+                    follow_hard=float(follow_hard[e]),
+                    scavenging=float(share[e] - share0[e]),
+                    train_loss=float(
+                        res.loss_curve[
+                            max(0, (half if budget == "phase1" else steps) - 20) : (
+                                half if budget == "phase1" else steps
+                            ),
+                            e,
+                        ].mean()
+                    ),
+                )
+            )
     return rows
 
 

@@ -16,6 +16,7 @@ and return tensors of per-member / per-pair values.
   interpolation of the endpoint errors (Frankle et al. 2020);
 - linear CKA (Kornblith et al. 2019, eq. for HSIC with linear kernels).
 """
+
 from __future__ import annotations
 
 import torch
@@ -94,12 +95,19 @@ def error_rate(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (logits.argmax(-1) != y).float().mean(-1)
 
 
-def lmc_barrier(spec: MLPSpec, pa: dict[str, torch.Tensor], pb: dict[str, torch.Tensor],
-                x: torch.Tensor, y: torch.Tensor, n_alpha: int = 11) -> float:
+def lmc_barrier(
+    spec: MLPSpec,
+    pa: dict[str, torch.Tensor],
+    pb: dict[str, torch.Tensor],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    n_alpha: int = 11,
+) -> float:
     """Error barrier on the straight line between two nets (all alphas evaluated in one vmap)."""
     alphas = torch.linspace(0, 1, n_alpha)
-    line = {k: (1 - alphas).view(-1, *[1] * pa[k].ndim) * pa[k] + alphas.view(-1, *[1] * pa[k].ndim) * pb[k]
-            for k in pa}
+    line = {
+        k: (1 - alphas).view(-1, *[1] * pa[k].ndim) * pa[k] + alphas.view(-1, *[1] * pa[k].ndim) * pb[k] for k in pa
+    }
     err = error_rate(forward_ensemble(spec, line, x), y)
     return float((err - ((1 - alphas) * err[0] + alphas * err[-1])).max())
 

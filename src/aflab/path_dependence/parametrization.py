@@ -28,8 +28,10 @@ Theory (Yang & Hu 2021, Thm 3.3 / Sec. 5): after a fixed number of SGD steps the
 move by ``Theta(n^-1/2)`` relative to their size under NTK, ``Theta(1)`` under muP, and SP with a
 fixed LR diverges as ``n`` grows (the output update is ``Theta(n)``).
 """
+
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -46,9 +48,9 @@ RELU_GAIN = math.sqrt(2.0)
 class LayerScale:
     """One layer's effective init std and SGD learning-rate multiplier (times the base LR)."""
 
-    name: str        # parameter name in :class:`MLP` ("layers.0.weight", ...)
-    kind: str        # "input" | "hidden" | "output"
-    fan_in: int      # inputs per output unit (in_channels * kernel for a convolution)
+    name: str  # parameter name in :class:`MLP` ("layers.0.weight", ...)
+    kind: str  # "input" | "hidden" | "output"
+    fan_in: int  # inputs per output unit (in_channels * kernel for a convolution)
     fan_out: int
     init_std: float
     lr_mult: float
@@ -56,7 +58,9 @@ class LayerScale:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return (self.fan_out, self.fan_in) if not self.kernel else (self.fan_out, self.fan_in // self.kernel, self.kernel)
+        return (
+            (self.fan_out, self.fan_in) if not self.kernel else (self.fan_out, self.fan_in // self.kernel, self.kernel)
+        )
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,7 @@ def _scale(p: str, kind: str, fan_in: int, width: int, base_width: int) -> tuple
     else:  # mup
         lr = {"input": m, "hidden": 1.0, "output": 1.0 / m}[kind]
         if kind == "output":
-            std = std / math.sqrt(m)   # = sqrt(n0)/n for a dense readout: variance ~ 1/n^2
+            std = std / math.sqrt(m)  # = sqrt(n0)/n for a dense readout: variance ~ 1/n^2
     return std, lr
 
 
@@ -119,7 +123,7 @@ def layer_scales(spec) -> tuple[LayerScale, ...]:
         else:  # mup
             lr = {"input": m, "hidden": 1.0, "output": 1.0 / m}[kind]
             if kind == "output":
-                std = math.sqrt(spec.base_width) / n   # = (1/sqrt(n)) / sqrt(m): variance ~ 1/n^2
+                std = math.sqrt(spec.base_width) / n  # = (1/sqrt(n)) / sqrt(m): variance ~ 1/n^2
         out.append(LayerScale(f"layers.{i}.weight", kind, fan_in, fan_out, std, lr))
     return tuple(out)
 
@@ -135,7 +139,7 @@ class MLP(nn.Module):
         super().__init__()
         self.spec = spec
         dims = [spec.d_in] + [spec.width] * spec.n_hidden + [spec.d_out]
-        self.layers = nn.ModuleList(nn.Linear(a, b, bias=False) for a, b in zip(dims[:-1], dims[1:]))
+        self.layers = nn.ModuleList(nn.Linear(a, b, bias=False) for a, b in itertools.pairwise(dims))
 
     def forward(self, x: torch.Tensor, return_hidden: bool = False):
         hidden = []

@@ -1,9 +1,9 @@
 """Figure builders ``(cfg, table) -> {name: Figure}``, drawn from stored tables only."""
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
 from matplotlib.ticker import NullFormatter
 
 from aflab.core.plots import PALETTE, new_figure
@@ -15,11 +15,17 @@ def _width_ticks(ax, widths) -> None:
     ax.set_xticks(ws, [str(w) for w in ws], fontsize=7)
     ax.xaxis.set_minor_formatter(NullFormatter())
 
+
 PARAM_LABEL = {"sp": "SP (fixed LR)", "sp_lr1n": "SP, LR ~ 1/n", "ntk": "NTK", "mup": "muP"}
 
 
-def metric_vs_width(table: pd.DataFrame, metrics: list[str], title: str, budget: str | None = "final",
-                    theory: dict[str, float] | None = None) -> object:
+def metric_vs_width(
+    table: pd.DataFrame,
+    metrics: list[str],
+    title: str,
+    budget: str | None = "final",
+    theory: dict[str, float] | None = None,
+) -> object:
     """Log-log panels, one per metric: mean over seeds/pairs per width, one line per parametrization.
 
     ``theory`` draws a dashed reference power law ``width^slope`` through each line's first point,
@@ -37,8 +43,16 @@ def metric_vs_width(table: pd.DataFrame, metrics: list[str], title: str, budget:
             err = stats["std"].fillna(0) / np.sqrt(stats["count"])
             low = np.minimum(err, 0.9 * stats["mean"])  # a log axis cannot show bars below zero
             c = PALETTE[i % len(PALETTE)]
-            ax.errorbar(stats["width"], stats["mean"], yerr=[low, err], marker="o", ms=3, color=c,
-                        label=PARAM_LABEL.get(p, p), capsize=2)
+            ax.errorbar(
+                stats["width"],
+                stats["mean"],
+                yerr=[low, err],
+                marker="o",
+                ms=3,
+                color=c,
+                label=PARAM_LABEL.get(p, p),
+                capsize=2,
+            )
             if theory and p in theory and metric == metrics[0]:
                 w0, m0 = stats["width"].iloc[0], stats["mean"].iloc[0]
                 ax.plot(stats["width"], m0 * (stats["width"] / w0) ** theory[p], ls="--", lw=1, color=c)
@@ -63,8 +77,13 @@ def follow_rate_vs_width(table: pd.DataFrame, title: str) -> object:
             c = PALETTE[i % len(PALETTE)]
             ax.plot(m.index, m.follow_easy, marker="o", ms=3, color=c, label=f"{s}: easy")
             ax.plot(m.index, m.follow_hard, marker="s", ms=3, ls=":", color=c, label=f"{s}: hard")
-        ax.set(xscale="log", ylim=(-0.02, 1.02), xlabel="width n", ylabel="conflict follow-rate",
-               title=PARAM_LABEL.get(p, p))
+        ax.set(
+            xscale="log",
+            ylim=(-0.02, 1.02),
+            xlabel="width n",
+            ylabel="conflict follow-rate",
+            title=PARAM_LABEL.get(p, p),
+        )
         _width_ticks(ax, g["width"])
         ax.legend(fontsize=6)
     fig.suptitle(title, fontsize=10)
@@ -75,8 +94,14 @@ def paired_curves(curves: pd.DataFrame, title: str) -> object:
     """Training-loss curves of the two members of a pair (columns step, loss, member, width)."""
     fig, ax = new_figure()
     for i, ((w, m), g) in enumerate(curves.groupby(["width", "member"])):
-        ax.plot(g.step, g.loss, lw=1, color=PALETTE[(i // 2) % len(PALETTE)], ls="-" if m == 0 else "--",
-                label=f"n={w} member {m}")
+        ax.plot(
+            g.step,
+            g.loss,
+            lw=1,
+            color=PALETTE[(i // 2) % len(PALETTE)],
+            ls="-" if m == 0 else "--",
+            label=f"n={w} member {m}",
+        )
     ax.set(yscale="log", xlabel="SGD step", ylabel="train loss (minibatch)", title=title)
     ax.legend(fontsize=7)
     return fig
@@ -91,8 +116,16 @@ def starvation_by_loss(st: pd.DataFrame, title: str) -> object:
         g = st[st.parametrization == p]
         for i, (loss, gl) in enumerate(g.groupby("loss")):
             m = gl.groupby("width").starvation.agg(["mean", "std", "count"])
-            ax.errorbar(m.index, m["mean"], yerr=m["std"].fillna(0) / np.sqrt(m["count"]), marker="o", ms=3,
-                        color=PALETTE[i % len(PALETTE)], label=loss, capsize=2)
+            ax.errorbar(
+                m.index,
+                m["mean"],
+                yerr=m["std"].fillna(0) / np.sqrt(m["count"]),
+                marker="o",
+                ms=3,
+                color=PALETTE[i % len(PALETTE)],
+                label=loss,
+                capsize=2,
+            )
         ax.axhline(0, color="k", lw=0.6)
         ax.set(xscale="log", xlabel="width n", ylabel="starvation of the hard shard", title=PARAM_LABEL.get(p, p))
         _width_ticks(ax, g["width"])

@@ -9,6 +9,7 @@ Yang & Hu 2021, Sec. 3 / Table 3):
 - ``sp_lr1n``: LR ~ 1/n on every layer, delta1 ~ n^-1/2                   ->  dh1/h1 ~ n^-3/2
 - ``sp``:      no stable exponent: the readout update is Theta(n), training blows up.
 """
+
 from __future__ import annotations
 
 import math

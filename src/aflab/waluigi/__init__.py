@@ -4,6 +4,7 @@ Personas are hidden-Markov token sources over a small alphabet; the reader is th
 mixture predictor over personas, seeing either the whole history or only the last ``k`` tokens.
 See ``docs/waluigi.md`` for the math and ``aflab.waluigi.model`` for the shared API.
 """
+
 from aflab.waluigi.model import (
     BetaHazardPrior,
     DiscreteHazardPrior,
@@ -22,7 +23,18 @@ from aflab.waluigi.model import (
 )
 
 __all__ = [
-    "BetaHazardPrior", "DiscreteHazardPrior", "Luigi", "PersonaMixture", "Repetition", "SystemPrompt",
-    "TokenAlphabet", "Waluigi", "WaluigiPopulation", "bayes_predictive", "posterior",
-    "predictive_tables", "sample_documents", "standard_mixture",
+    "BetaHazardPrior",
+    "DiscreteHazardPrior",
+    "Luigi",
+    "PersonaMixture",
+    "Repetition",
+    "SystemPrompt",
+    "TokenAlphabet",
+    "Waluigi",
+    "WaluigiPopulation",
+    "bayes_predictive",
+    "posterior",
+    "predictive_tables",
+    "sample_documents",
+    "standard_mixture",
 ]

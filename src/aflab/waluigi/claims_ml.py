@@ -4,6 +4,7 @@ Both test the premise of the Waluigi thread (LessWrong 2023, comments under "The
 (mega-post)"): that an LLM behaves as a high-order Markov model whose persona evidence is bounded
 by its context window.
 """
+
 from __future__ import annotations
 
 from typing import Literal
@@ -20,31 +21,42 @@ SOURCE = "'The Waluigi Effect (mega-post)', LessWrong 2023, and its comment thre
 
 def _powers_of_two_grid(n_max: int, start: int = 0) -> tuple[int, ...]:
     """``start, 1, 2, 4, ...`` up to and including ``n_max``."""
-    grid = {start, n_max} | {2 ** i for i in range(0, 12) if 2 ** i <= n_max}
+    grid = {start, n_max} | {2**i for i in range(0, 12) if 2**i <= n_max}
     return tuple(sorted(g for g in grid if g >= start))
 
 
 def _half_octave_grid(n_max: int) -> tuple[int, ...]:
     """``0, 1, 2, 4, 6, 8, 11, 16, 23, 32, ...`` (half-octave steps from 4) up to and including ``n_max``."""
-    grid = {0, 1, 2, n_max} | {int(round(2 ** (j / 2))) for j in range(4, 26)}
+    grid = {0, 1, 2, n_max} | {round(2 ** (j / 2)) for j in range(4, 26)}
     return tuple(sorted(g for g in grid if g <= n_max))
 
 
 # ===================================================================================== LM probe
 class LMProbeConfig(ClaimConfig):
-    n_max_turns: int = Field(32, ge=2, le=64, description="most persona-consistent turns in context "
-                             "(grid 0, 1, 2, 4, 6, 8, 11, 16, 23, ... n_max_turns)")
-    windows: tuple[int, ...] = Field((64,), min_length=1, max_length=6,
-                                     description="truncation windows k in tokens (each >= 8)")
+    n_max_turns: int = Field(
+        32,
+        ge=2,
+        le=64,
+        description="most persona-consistent turns in context (grid 0, 1, 2, 4, 6, 8, 11, 16, 23, ... n_max_turns)",
+    )
+    windows: tuple[int, ...] = Field(
+        (64,), min_length=1, max_length=6, description="truncation windows k in tokens (each >= 8)"
+    )
     n_probes: int = Field(3, ge=2, le=8, description="held-out probe questions scored per context")
     inject_turns: int = Field(16, ge=0, le=64, description="turns in the injection experiment (0 = skip)")
-    min_decline_nats: float = Field(0.25, gt=0, le=5, description="a late slope flatter than this "
-                                    "(nats per doubling of the history) counts as a plateau")
-    window_unit: Literal["turn", "token"] = Field("turn", description="cut windows at turn boundaries "
-                                                  "(whole turns within k tokens) or at exactly k tokens")
+    min_decline_nats: float = Field(
+        0.25,
+        gt=0,
+        le=5,
+        description="a late slope flatter than this (nats per doubling of the history) counts as a plateau",
+    )
+    window_unit: Literal["turn", "token"] = Field(
+        "turn", description="cut windows at turn boundaries (whole turns within k tokens) or at exactly k tokens"
+    )
     pinned: bool = Field(True, description="also measure windows with the system prompt pinned")
     persona: Literal["lowercase", "banned-word"] = Field(
-        "lowercase", description="persona constraint and its checker: lowercase only, or never saying 'sure'")
+        "lowercase", description="persona constraint and its checker: lowercase only, or never saying 'sure'"
+    )
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="torch device; auto = cuda if available")
 
     @field_validator("windows")
@@ -55,19 +67,28 @@ class LMProbeConfig(ClaimConfig):
         return tuple(sorted(set(v)))
 
     @model_validator(mode="after")
-    def _enough_questions(self) -> "LMProbeConfig":
+    def _enough_questions(self) -> LMProbeConfig:
         need = max(self.n_max_turns, self.inject_turns) + self.n_probes
         if need > len(lm_probe.QA_PAIRS):
-            raise ValueError(f"max(n_max_turns, inject_turns) + n_probes = {need} exceeds the "
-                             f"{len(lm_probe.QA_PAIRS)} built-in question/answer pairs; lower one of them")
+            raise ValueError(
+                f"max(n_max_turns, inject_turns) + n_probes = {need} exceeds the "
+                f"{len(lm_probe.QA_PAIRS)} built-in question/answer pairs; lower one of them"
+            )
         return self
 
     def spec(self) -> lm_probe.ProbeSpec:
         inject_m = _powers_of_two_grid(self.inject_turns, start=1) if self.inject_turns else ()
-        return lm_probe.ProbeSpec(n_grid=_half_octave_grid(self.n_max_turns), windows=self.windows,
-                                  n_probes=self.n_probes, inject_turns=self.inject_turns,
-                                  inject_m=inject_m, inject_window=min(self.windows) if inject_m else 0,
-                                  window_unit=self.window_unit, pinned=self.pinned, persona=self.persona)
+        return lm_probe.ProbeSpec(
+            n_grid=_half_octave_grid(self.n_max_turns),
+            windows=self.windows,
+            n_probes=self.n_probes,
+            inject_turns=self.inject_turns,
+            inject_m=inject_m,
+            inject_window=min(self.windows) if inject_m else 0,
+            window_unit=self.window_unit,
+            pinned=self.pinned,
+            persona=self.persona,
+        )
 
 
 def lm_experiment(cfg: LMProbeConfig, seed: int) -> pd.DataFrame:
@@ -96,27 +117,39 @@ def lm_verdict(cfg: LMProbeConfig, table: pd.DataFrame) -> Verdict:
     later = full[full["history_tokens"] >= 2 * k]
     n_max = int(full["n"].max())
     if len(later) < 3:
-        return Verdict("inconclusive", {"k": k, "n_max": n_max},
-                       f"fewer than 3 grid points with history >= 2k = {2 * k} tokens; raise n_max_turns "
-                       "or lower windows")
+        return Verdict(
+            "inconclusive",
+            {"k": k, "n_max": n_max},
+            f"fewer than 3 grid points with history >= 2k = {2 * k} tokens; raise n_max_turns or lower windows",
+        )
     n_a = int(later["n"].iloc[0])
     b_full, se_full, n_pts = lm_probe.late_slope(table, "full", 0, n_a)
     b_win, se_win, _ = lm_probe.late_slope(table, "window-sliding", k, n_a)
     has_pinned = bool(((table["condition"] == "window-pinned") & (table["experiment"] == "decay")).any())
-    b_pin, se_pin, _ = (lm_probe.late_slope(table, "window-pinned", k, n_a) if has_pinned
-                        else (float("nan"), float("nan"), 0))
+    b_pin, se_pin, _ = (
+        lm_probe.late_slope(table, "window-pinned", k, n_a) if has_pinned else (float("nan"), float("nan"), 0)
+    )
     gap, se_gap = lm_probe.mean_gap(table, ("window-sliding", k), ("full", 0), n_a)
-    z = lambda d, s: d / s if s and np.isfinite(s) and s > 0 else (-np.inf if d < 0 else np.inf)  # noqa: E731
+    z = lambda d, s: d / s if s and np.isfinite(s) and s > 0 else (-np.inf if d < 0 else np.inf)
     z_full, z_win, z_gap = z(b_full, se_full), z(b_win, se_win), z(gap, se_gap)
     eff = lm_probe.injection_effects(table)
     eff_full = eff[eff["condition"] == "full"].sort_values("m") if len(eff) else eff
     tpt = lm_probe.tokens_per_turn(table)
-    numbers = {"k": float(k), "n_a": float(n_a), "n_max": float(n_max), "late_points": float(n_pts),
-               "slope_full_per_doubling": b_full, "se_full": se_full,
-               "slope_window_sliding": b_win, "se_window_sliding": se_win,
-               "gap_window_minus_full": gap, "se_gap": se_gap, "tokens_per_turn": tpt,
-               "log_odds_full_nmax": float(full["mean"].iloc[-1]),
-               "log_odds_full_n0": float(full["mean"].iloc[0])}
+    numbers = {
+        "k": float(k),
+        "n_a": float(n_a),
+        "n_max": float(n_max),
+        "late_points": float(n_pts),
+        "slope_full_per_doubling": b_full,
+        "se_full": se_full,
+        "slope_window_sliding": b_win,
+        "se_window_sliding": se_win,
+        "gap_window_minus_full": gap,
+        "se_gap": se_gap,
+        "tokens_per_turn": tpt,
+        "log_odds_full_nmax": float(full["mean"].iloc[-1]),
+        "log_odds_full_n0": float(full["mean"].iloc[0]),
+    }
     if has_pinned:
         numbers |= {"slope_window_pinned": b_pin, "se_window_pinned": se_pin}
     if len(eff_full):
@@ -127,8 +160,9 @@ def lm_verdict(cfg: LMProbeConfig, table: pd.DataFrame) -> Verdict:
         numbers["effective_window_tokens"] = float(below["m"].iloc[0] * tpt) if len(below) else float("inf")
     comparisons = (
         Comparison("full-context slope past 2k (nats / doubling)", None, b_full, se_full),
-        Comparison(f"sliding k={k} slope past 2k (nats / doubling)", 0.0, b_win, se_win,
-                   "a bounded-window reader predicts 0"),
+        Comparison(
+            f"sliding k={k} slope past 2k (nats / doubling)", 0.0, b_win, se_win, "a bounded-window reader predicts 0"
+        ),
         Comparison("window floor minus full, mean past 2k (nats)", None, gap, se_gap),
     )
     if has_pinned:
@@ -141,8 +175,10 @@ def lm_verdict(cfg: LMProbeConfig, table: pd.DataFrame) -> Verdict:
         label = "refuted"
     else:
         label = "inconclusive"
-    reason = (f"past {2 * k} tokens (n={n_a}..{n_max}): full context {b_full:+.2f}±{se_full:.2f} nats per "
-              f"doubling, sliding k={k} {b_win:+.2f}±{se_win:.2f}; window floor {gap:+.2f}±{se_gap:.2f} above full")
+    reason = (
+        f"past {2 * k} tokens (n={n_a}..{n_max}): full context {b_full:+.2f}±{se_full:.2f} nats per "
+        f"doubling, sliding k={k} {b_win:+.2f}±{se_win:.2f}; window floor {gap:+.2f}±{se_gap:.2f} above full"
+    )
     if np.isfinite(numbers.get("effective_window_tokens", np.nan)):
         reason += f"; one violating turn fades below 10% after ~{numbers['effective_window_tokens']:.0f} tokens"
     elif "effective_window_tokens" in numbers:
@@ -150,22 +186,28 @@ def lm_verdict(cfg: LMProbeConfig, table: pd.DataFrame) -> Verdict:
     return Verdict(label, numbers, reason, comparisons)
 
 
-LM_CLAIM = register(Claim(
-    id="waluigi.lm-window-plateau",
-    statement=("A real LLM (SmolLM2-135M-Instruct) is a bounded-memory persona reader: under full "
-               "context its teacher-forced log-odds of breaking a lowercase-only persona keep falling "
-               "as consistent turns accumulate, while truncated to the last k tokens they plateau at "
-               "a floor above the full-context curve."),
-    source=SOURCE,
-    config=LMProbeConfig,
-    experiment=lm_experiment,
-    verdict=lm_verdict,
-    figures=plots_ml.lm_figures,
-    presets={"quick": {"n_max_turns": 32, "windows": (64,), "n_probes": 2, "inject_turns": 16, "pinned": False},
-             "full": {"n_max_turns": 64, "windows": (32, 64, 128, 256), "n_probes": 6, "inject_turns": 32}},
-    seeds={"quick": 2, "full": 3},
-    quick_budget_s=60,
-))
+LM_CLAIM = register(
+    Claim(
+        id="waluigi.lm-window-plateau",
+        statement=(
+            "A real LLM (SmolLM2-135M-Instruct) is a bounded-memory persona reader: under full "
+            "context its teacher-forced log-odds of breaking a lowercase-only persona keep falling "
+            "as consistent turns accumulate, while truncated to the last k tokens they plateau at "
+            "a floor above the full-context curve."
+        ),
+        source=SOURCE,
+        config=LMProbeConfig,
+        experiment=lm_experiment,
+        verdict=lm_verdict,
+        figures=plots_ml.lm_figures,
+        presets={
+            "quick": {"n_max_turns": 32, "windows": (64,), "n_probes": 2, "inject_turns": 16, "pinned": False},
+            "full": {"n_max_turns": 64, "windows": (32, 64, 128, 256), "n_probes": 6, "inject_turns": 32},
+        },
+        seeds={"quick": 2, "full": 3},
+        quick_budget_s=60,
+    )
+)
 
 
 # ================================================================================== transformer
@@ -178,14 +220,15 @@ class TransformerConfig(ClaimConfig):
     n_layers: int = Field(2, ge=1, le=8, description="transformer blocks")
     steps: int = Field(450, ge=10, le=100_000, description="training steps (fresh documents each)")
     batch: int = Field(128, ge=8, le=4096, description="documents per step")
-    survival_windows: tuple[int, ...] = Field((4, 16), min_length=1, max_length=8,
-                                              description="rollout windows k <= context")
+    survival_windows: tuple[int, ...] = Field(
+        (4, 16), min_length=1, max_length=8, description="rollout windows k <= context"
+    )
     rollout_steps: int = Field(96, ge=8, le=2048, description="generated tokens per rollout")
     n_traj: int = Field(128, ge=8, le=100_000, description="rollout trajectories per window")
     factor: float = Field(2.0, gt=1, le=100, description="tolerance: model/Bayes ratios must lie in [1/factor, factor]")
 
     @model_validator(mode="after")
-    def _windows_fit(self) -> "TransformerConfig":
+    def _windows_fit(self) -> TransformerConfig:
         bad = [k for k in self.survival_windows if not 1 <= k <= self.context]
         if bad:
             raise ValueError(f"survival_windows {bad} must lie in 1..context={self.context}")
@@ -194,8 +237,9 @@ class TransformerConfig(ClaimConfig):
         return self
 
     def plateau_ks(self) -> tuple[int, ...]:
-        return tuple(sorted({1, 2, self.context} | {2 ** i for i in range(2, 8) if 2 ** i < self.context}
-                            | {self.context * 3 // 4}))
+        return tuple(
+            sorted({1, 2, self.context} | {2**i for i in range(2, 8) if 2**i < self.context} | {self.context * 3 // 4})
+        )
 
 
 def transformer_experiment(cfg: TransformerConfig, seed: int, progress=None) -> pd.DataFrame:
@@ -204,8 +248,9 @@ def transformer_experiment(cfg: TransformerConfig, seed: int, progress=None) -> 
     from aflab.waluigi import transformer as tf
 
     mix = tf.persona_source(cfg.h, cfg.p_waluigi, cfg.n_neutral)
-    spec = tf.TransformerSpec(context=cfg.context, d_model=cfg.d_model, n_layers=cfg.n_layers, n_heads=2,
-                              steps=cfg.steps, batch=cfg.batch)
+    spec = tf.TransformerSpec(
+        context=cfg.context, d_model=cfg.d_model, n_layers=cfg.n_layers, n_heads=2, steps=cfg.steps, batch=cfg.batch
+    )
     trained = tf.train_on_mixture(mix, spec, seed, progress=progress)
     rng = np.random.default_rng([seed, 1])
     rows = tf.plateau_rows(trained, cfg.plateau_ks(), 64, rng)
@@ -213,12 +258,28 @@ def transformer_experiment(cfg: TransformerConfig, seed: int, progress=None) -> 
         t, s_model, s_bayes, hazard = tf.windowed_survival(trained, k, cfg.rollout_steps, cfg.n_traj, rng)
         eps = np.array([tf.bayes_floor(mix, j) for j in range(k + 1)])
         hazard_bayes = np.concatenate([eps[np.minimum(np.arange(cfg.rollout_steps), k)], [np.nan]])
-        rows += [dict(kind="survival", k=int(k), t=int(ti), s_model=float(sm), s_bayes=float(sb),
-                      hazard_model=float(hm), hazard_bayes=float(hb))
-                 for ti, sm, sb, hm, hb in zip(t, s_model, s_bayes, np.append(hazard, np.nan), hazard_bayes)]
+        rows += [
+            dict(
+                kind="survival",
+                k=int(k),
+                t=int(ti),
+                s_model=float(sm),
+                s_bayes=float(sb),
+                hazard_model=float(hm),
+                hazard_bayes=float(hb),
+            )
+            for ti, sm, sb, hm, hb in zip(t, s_model, s_bayes, np.append(hazard, np.nan), hazard_bayes)
+        ]
     kl, kl_se = tf.kl_to_bayes(trained, 256, rng)
-    rows.append(dict(kind="train", kl=kl, kl_se=kl_se, train_seconds=trained.train_seconds,
-                     final_loss=float(trained.losses[-max(1, cfg.steps // 10):].mean())))
+    rows.append(
+        dict(
+            kind="train",
+            kl=kl,
+            kl_se=kl_se,
+            train_seconds=trained.train_seconds,
+            final_loss=float(trained.losses[-max(1, cfg.steps // 10) :].mean()),
+        )
+    )
     return pd.DataFrame(rows)
 
 
@@ -243,34 +304,59 @@ def transformer_verdict(cfg: TransformerConfig, table: pd.DataFrame) -> Verdict:
     numbers = {f"ratio_plateau_k{int(k)}": float(r) for k, r in ratios.items()}
     numbers |= {f"ratio_hazard_rollout_k{k}": r for k, r in hazard_ratios.items()}
     numbers |= {f"max_survival_gap_k{k}": g for k, g in surv_gap.items()}
-    numbers |= {"worst_ratio": float(worst), "kl_to_bayes_nats": kl, "kl_se": float(train["kl_se"].mean()),
-                "floor_range_eps1_over_epsK": float(plateau["p_bayes"].iloc[0] / plateau["p_bayes"].iloc[-1]),
-                "train_seconds": float(train["train_seconds"].mean())}
-    comparisons = tuple(Comparison(f"P(revealing | {int(k)} neutral)", float(row.p_bayes), float(row.p_model))
-                        for k, row in plateau.iterrows())
-    comparisons += tuple(Comparison(f"rollout plateau hazard, k={k}",
-                                    float(surv[(surv.k == k) & (surv.t >= k)]["hazard_bayes"].mean()),
-                                    float(surv[(surv.k == k) & (surv.t >= k)]["hazard_model"].mean()))
-                         for k in hazard_ratios)
-    reason = (f"worst model/Bayes ratio {worst:.2f} over {len(all_ratios)} floors and rollout hazards "
-              f"(tolerance x{cfg.factor:g}; eps_1/eps_K = {numbers['floor_range_eps1_over_epsK']:.1f}); "
-              f"KL(Bayes||model) = {kl:.2e} nats/token")
+    numbers |= {
+        "worst_ratio": float(worst),
+        "kl_to_bayes_nats": kl,
+        "kl_se": float(train["kl_se"].mean()),
+        "floor_range_eps1_over_epsK": float(plateau["p_bayes"].iloc[0] / plateau["p_bayes"].iloc[-1]),
+        "train_seconds": float(train["train_seconds"].mean()),
+    }
+    comparisons = tuple(
+        Comparison(f"P(revealing | {int(k)} neutral)", float(row.p_bayes), float(row.p_model))
+        for k, row in plateau.iterrows()
+    )
+    comparisons += tuple(
+        Comparison(
+            f"rollout plateau hazard, k={k}",
+            float(surv[(surv.k == k) & (surv.t >= k)]["hazard_bayes"].mean()),
+            float(surv[(surv.k == k) & (surv.t >= k)]["hazard_model"].mean()),
+        )
+        for k in hazard_ratios
+    )
+    reason = (
+        f"worst model/Bayes ratio {worst:.2f} over {len(all_ratios)} floors and rollout hazards "
+        f"(tolerance x{cfg.factor:g}; eps_1/eps_K = {numbers['floor_range_eps1_over_epsK']:.1f}); "
+        f"KL(Bayes||model) = {kl:.2e} nats/token"
+    )
     return Verdict(label, numbers, reason, comparisons)
 
 
-TRANSFORMER_CLAIM = register(Claim(
-    id="waluigi.transformer-window-plateau",
-    statement=("A small transformer trained on documents from a luigi/waluigi persona mixture, rolled "
-               "out with a window of k tokens, reproduces the exact windowed Bayes predictor's hazard "
-               "floor eps_k (and its self-conditioned survival) within a factor 2."),
-    source=SOURCE + " (LLM as a high-order Markov model)",
-    config=TransformerConfig,
-    experiment=transformer_experiment,
-    verdict=transformer_verdict,
-    figures=plots_ml.transformer_figures,
-    presets={"quick": {"steps": 450, "context": 24, "survival_windows": (4, 16), "n_traj": 128},
-             "full": {"steps": 3000, "context": 32, "d_model": 64, "batch": 256,
-                      "survival_windows": (2, 4, 8, 16, 32), "rollout_steps": 256, "n_traj": 1024}},
-    seeds={"quick": 1, "full": 3},
-    quick_budget_s=20,
-))
+TRANSFORMER_CLAIM = register(
+    Claim(
+        id="waluigi.transformer-window-plateau",
+        statement=(
+            "A small transformer trained on documents from a luigi/waluigi persona mixture, rolled "
+            "out with a window of k tokens, reproduces the exact windowed Bayes predictor's hazard "
+            "floor eps_k (and its self-conditioned survival) within a factor 2."
+        ),
+        source=SOURCE + " (LLM as a high-order Markov model)",
+        config=TransformerConfig,
+        experiment=transformer_experiment,
+        verdict=transformer_verdict,
+        figures=plots_ml.transformer_figures,
+        presets={
+            "quick": {"steps": 450, "context": 24, "survival_windows": (4, 16), "n_traj": 128},
+            "full": {
+                "steps": 3000,
+                "context": 32,
+                "d_model": 64,
+                "batch": 256,
+                "survival_windows": (2, 4, 8, 16, 32),
+                "rollout_steps": 256,
+                "n_traj": 1024,
+            },
+        },
+        seeds={"quick": 1, "full": 3},
+        quick_budget_s=20,
+    )
+)

@@ -3,6 +3,7 @@
 Commands: ``theory``, ``solve``, ``simulate``, ``hazard``, ``exit``, ``split`` (this module) and
 ``train``, ``probe`` (the learned-model commands of :mod:`aflab.waluigi.cli_ml`, mounted here).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,13 +14,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
+
 from aflab.core.cli_support import fail as _fail
 
-app = typer.Typer(help="Bounded-context personas (the Waluigi effect): closed forms, exact window-chain "
-                       "solver, Monte Carlo, and learned models.", no_args_is_help=True)
+app = typer.Typer(
+    help="Bounded-context personas (the Waluigi effect): closed forms, exact window-chain "
+    "solver, Monte Carlo, and learned models.",
+    no_args_is_help=True,
+)
 console = Console()
-
-
 
 
 def _ints(text: str, name: str) -> tuple[int, ...]:
@@ -48,8 +51,18 @@ def _prompt(evidence: str | None, mode: str, length: int):
         _fail(str(err))
 
 
-def _mixture(h: float, r: float, p_waluigi: float, delta: float, beta: str | None, n_nodes: int = 40,
-             g: float | None = None, p_repetition: float = 0.0, rho: float = 1.0, prompt=None):
+def _mixture(
+    h: float,
+    r: float,
+    p_waluigi: float,
+    delta: float,
+    beta: str | None,
+    n_nodes: int = 40,
+    g: float | None = None,
+    p_repetition: float = 0.0,
+    rho: float = 1.0,
+    prompt=None,
+):
     from aflab.waluigi.model import standard_mixture
 
     ab = None
@@ -60,8 +73,18 @@ def _mixture(h: float, r: float, p_waluigi: float, delta: float, beta: str | Non
             _fail(f"--beta must be 'a,b' with two positive numbers, e.g. 0.5,2; got {beta!r}")
         ab = (a, b)
     try:
-        return standard_mixture(h=h, r=r, p_waluigi=p_waluigi, delta=delta, beta=ab, n_nodes=n_nodes, g=g,
-                                p_repetition=p_repetition, rho=rho, prompt=prompt)
+        return standard_mixture(
+            h=h,
+            r=r,
+            p_waluigi=p_waluigi,
+            delta=delta,
+            beta=ab,
+            n_nodes=n_nodes,
+            g=g,
+            p_repetition=p_repetition,
+            rho=rho,
+            prompt=prompt,
+        )
     except ValueError as err:
         _fail(str(err))
 
@@ -84,10 +107,18 @@ def _save(fig, path: Path | None) -> None:
 
 
 @app.command()
-def theory(h: float = H, r: float = R, p_waluigi: float = PW, delta: float = DELTA, beta: str = BETA,
-           prompt_evidence: str = PE, prompt_mode: str = PM, prompt_length: int = PL,
-           ks: str = typer.Option("1,4,8,16,32", help="windows, comma-separated"),
-           t_max: int = typer.Option(200, help="horizon for the survival column")) -> None:
+def theory(
+    h: float = H,
+    r: float = R,
+    p_waluigi: float = PW,
+    delta: float = DELTA,
+    beta: str = BETA,
+    prompt_evidence: str = PE,
+    prompt_mode: str = PM,
+    prompt_length: int = PL,
+    ks: str = typer.Option("1,4,8,16,32", help="windows, comma-separated"),
+    t_max: int = typer.Option(200, help="horizon for the survival column"),
+) -> None:
     """Closed forms: P(ever), hazard floor eps_k, E[T], S(t_max), exit time, per window.
 
     Example: aflab waluigi theory --h 0.05 --p-waluigi 0.5 --ks 4,8,16
@@ -97,9 +128,11 @@ def theory(h: float = H, r: float = R, p_waluigi: float = PW, delta: float = DEL
     mix = _mixture(h, r, p_waluigi, delta, beta, prompt=_prompt(prompt_evidence, prompt_mode, prompt_length))
     k_list = _ints(ks, "ks")
     try:
-        console.print(f"unbounded memory: P(ever transition) = {th.p_ever_unbounded(mix):.6g}, "
-                      f"E[T] = {th.expected_time_unbounded(mix):.6g}, "
-                      f"S({t_max}) = {th.survival_unbounded(mix, [t_max])[0]:.6g}")
+        console.print(
+            f"unbounded memory: P(ever transition) = {th.p_ever_unbounded(mix):.6g}, "
+            f"E[T] = {th.expected_time_unbounded(mix):.6g}, "
+            f"S({t_max}) = {th.survival_unbounded(mix, [t_max])[0]:.6g}"
+        )
         table = Table("k", "eps_k floor", "E[T_k]", f"S_k({t_max})", "log-odds", "exit time")
         try:
             rr = th.shared_reveal_rate(mix)
@@ -107,20 +140,35 @@ def theory(h: float = H, r: float = R, p_waluigi: float = PW, delta: float = DEL
             rr = None
         for k in k_list:
             ex = "n/a" if rr is None else f"{float(th.exit_time_mean(rr, k)):.6g}"
-            table.add_row(str(k), f"{th.hazard_floor(mix, k):.6g}", f"{th.expected_time_window(mix, k):.6g}",
-                          f"{th.survival_window(mix, [t_max], k)[0]:.6g}",
-                          f"{th.log_odds_trajectory(mix, [k], k=k)[0]:.4f}", ex)
+            table.add_row(
+                str(k),
+                f"{th.hazard_floor(mix, k):.6g}",
+                f"{th.expected_time_window(mix, k):.6g}",
+                f"{th.survival_window(mix, [t_max], k)[0]:.6g}",
+                f"{th.log_odds_trajectory(mix, [k], k=k)[0]:.4f}",
+                ex,
+            )
     except ValueError as err:
         _fail(str(err))
     console.print(table)
 
 
 @app.command()
-def solve(h: float = H, r: float = R, p_waluigi: float = PW, delta: float = DELTA, beta: str = BETA,
-          prompt_evidence: str = PE, prompt_mode: str = PM, prompt_length: int = PL,
-          k: int = typer.Option(8, help="window in tokens (binary: the clean phase is instant up to k in the hundreds)"),
-          t_max: int = typer.Option(500, help="horizon of the survival curve"),
-          exits: bool = typer.Option(True, help="also solve the exit time and occupancy (V^k windows, matrix-free up to 2^21)")) -> None:
+def solve(
+    h: float = H,
+    r: float = R,
+    p_waluigi: float = PW,
+    delta: float = DELTA,
+    beta: str = BETA,
+    prompt_evidence: str = PE,
+    prompt_mode: str = PM,
+    prompt_length: int = PL,
+    k: int = typer.Option(8, help="window in tokens (binary: the clean phase is instant up to k in the hundreds)"),
+    t_max: int = typer.Option(500, help="horizon of the survival curve"),
+    exits: bool = typer.Option(
+        True, help="also solve the exit time and occupancy (V^k windows, matrix-free up to 2^21)"
+    ),
+) -> None:
     """Exact order-k window-chain solver: survival, hazard floor, mean time, exit time, occupancy.
 
     Example: aflab waluigi solve --h 0.1 --r 0.5 --k 10
@@ -130,9 +178,11 @@ def solve(h: float = H, r: float = R, p_waluigi: float = PW, delta: float = DELT
     mix = _mixture(h, r, p_waluigi, delta, beta, prompt=_prompt(prompt_evidence, prompt_mode, prompt_length))
     try:
         cp = wc.clean_phase(mix, k, t_max)
-        console.print(f"k = {k}: hazard floor 1 - rho(Q) = {cp.hazard_floor:.6g}, E[T] = {cp.mean_time:.6g}, "
-                      f"S({t_max}) = {cp.survival[-1]:.6g}, P(ever) = {cp.split['revealing']:.6g}")
-        if exits and mix.alphabet.size ** k <= wc.SHIFT_MAX:
+        console.print(
+            f"k = {k}: hazard floor 1 - rho(Q) = {cp.hazard_floor:.6g}, E[T] = {cp.mean_time:.6g}, "
+            f"S({t_max}) = {cp.survival[-1]:.6g}, P(ever) = {cp.split['revealing']:.6g}"
+        )
+        if exits and mix.alphabet.size**k <= wc.SHIFT_MAX:
             ex = wc.exit_time(mix, k)
             console.print(f"mean exit time from the waluigi class = {ex.mean:.6g}")
             if np.isfinite(ex.mean):
@@ -143,13 +193,21 @@ def solve(h: float = H, r: float = R, p_waluigi: float = PW, delta: float = DELT
 
 
 @app.command()
-def simulate(h: float = H, r: float = R, p_waluigi: float = PW, delta: float = DELTA, beta: str = BETA,
-             prompt_evidence: str = PE, prompt_mode: str = PM, prompt_length: int = PL,
-             k: int = typer.Option(8, help="window in tokens; 0 = unbounded memory"),
-             n_traj: int = typer.Option(20_000, help="trajectories"),
-             t_max: int = typer.Option(500, help="tokens per trajectory"),
-             seed: int = typer.Option(0, help="random seed"),
-             plot: Path = typer.Option(None, help="write a survival figure (PNG) here")) -> None:
+def simulate(
+    h: float = H,
+    r: float = R,
+    p_waluigi: float = PW,
+    delta: float = DELTA,
+    beta: str = BETA,
+    prompt_evidence: str = PE,
+    prompt_mode: str = PM,
+    prompt_length: int = PL,
+    k: int = typer.Option(8, help="window in tokens; 0 = unbounded memory"),
+    n_traj: int = typer.Option(20_000, help="trajectories"),
+    t_max: int = typer.Option(500, help="tokens per trajectory"),
+    seed: int = typer.Option(0, help="random seed"),
+    plot: Path = typer.Option(None, help="write a survival figure (PNG) here"),
+) -> None:
     """Monte Carlo of self-conditioned generation; Kaplan-Meier survival vs the closed form.
 
     Example: aflab waluigi simulate --k 16 --n-traj 50000 --plot survival.png
@@ -166,8 +224,14 @@ def simulate(h: float = H, r: float = R, p_waluigi: float = PW, delta: float = D
     rng = np.random.default_rng(seed)
     start = time.perf_counter()
     try:
-        fe = mc.simulate_unbounded(mix, n_traj, t_max, rng) if k == 0 else mc.simulate_window(mix, k, n_traj, t_max, rng)
-        S = th.survival_unbounded(mix, np.arange(t_max + 1)) if k == 0 else th.survival_window(mix, np.arange(t_max + 1), k)
+        fe = (
+            mc.simulate_unbounded(mix, n_traj, t_max, rng) if k == 0 else mc.simulate_window(mix, k, n_traj, t_max, rng)
+        )
+        S = (
+            th.survival_unbounded(mix, np.arange(t_max + 1))
+            if k == 0
+            else th.survival_window(mix, np.arange(t_max + 1), k)
+        )
     except ValueError as err:
         _fail(str(err))
     dt = time.perf_counter() - start
@@ -175,7 +239,9 @@ def simulate(h: float = H, r: float = R, p_waluigi: float = PW, delta: float = D
     table = Table("t", "S Monte Carlo", "95% band", "S closed form", "z")
     for t in np.unique(np.linspace(0, t_max, 9).astype(int)):
         z = (km.survival[t] - S[t]) / km.stderr[t] if km.stderr[t] > 0 else 0.0
-        table.add_row(str(t), f"{km.survival[t]:.5f}", f"[{km.lower[t]:.5f}, {km.upper[t]:.5f}]", f"{S[t]:.5f}", f"{z:+.2f}")
+        table.add_row(
+            str(t), f"{km.survival[t]:.5f}", f"[{km.lower[t]:.5f}, {km.upper[t]:.5f}]", f"{S[t]:.5f}", f"{z:+.2f}"
+        )
     console.print(table)
     console.print(f"{fe.token_steps:,} token-steps in {dt:.2f} s ({fe.token_steps / dt:,.0f}/s)")
     if plot is not None:
@@ -183,17 +249,21 @@ def simulate(h: float = H, r: float = R, p_waluigi: float = PW, delta: float = D
         ax.fill_between(km.t, km.lower, km.upper, alpha=0.3, lw=0, label="Kaplan-Meier 95% band")
         ax.plot(km.t, km.survival, label="Monte Carlo")
         ax.plot(km.t, S, "k--", lw=1, label="closed form")
-        ax.set(xlabel="t", ylabel="P(no revealing token yet)", title="unbounded memory" if k == 0 else f"window k = {k}")
+        ax.set(
+            xlabel="t", ylabel="P(no revealing token yet)", title="unbounded memory" if k == 0 else f"window k = {k}"
+        )
         ax.legend(fontsize=8)
         _save(fig, plot)
 
 
 @app.command()
-def hazard(h: float = typer.Option(0.1, help="hazard of the single type"),
-           beta: str = typer.Option("0.5,2", help="Beta(a,b) prior of the spread population"),
-           p_waluigi: float = PW,
-           ks: str = typer.Option("8,11,16,23,32,45,64,91,128", help="windows for the fit"),
-           plot: Path = typer.Option(None, help="write hazard-vs-k (log-y and log-log) PNG here")) -> None:
+def hazard(
+    h: float = typer.Option(0.1, help="hazard of the single type"),
+    beta: str = typer.Option("0.5,2", help="Beta(a,b) prior of the spread population"),
+    p_waluigi: float = PW,
+    ks: str = typer.Option("8,11,16,23,32,45,64,91,128", help="windows for the fit"),
+    plot: Path = typer.Option(None, help="write hazard-vs-k (log-y and log-log) PNG here"),
+) -> None:
     """Hazard floor vs k by the exact solver: exponential (one type) vs power law (Beta spread), with fits.
 
     Example: aflab waluigi hazard --h 0.1 --beta 0.5,2 --plot hazard.png
@@ -205,8 +275,10 @@ def hazard(h: float = typer.Option(0.1, help="hazard of the single type"),
     k_list = np.array(_ints(ks, "ks"))
     if k_list.min() < 1 or len(k_list) < 3:
         _fail("--ks needs at least 3 windows, all >= 1")
-    mixes = {"single": _mixture(h, 1.0, p_waluigi, 0.0, None),
-             "beta": _mixture(h, 1.0, p_waluigi, 0.0, beta, n_nodes=max(24, int(k_list.max()) // 2 + 2))}
+    mixes = {
+        "single": _mixture(h, 1.0, p_waluigi, 0.0, None),
+        "beta": _mixture(h, 1.0, p_waluigi, 0.0, beta, n_nodes=max(24, int(k_list.max()) // 2 + 2)),
+    }
     eps = {}
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("solving", total=2 * len(k_list))
@@ -220,8 +292,14 @@ def hazard(h: float = typer.Option(0.1, help="hazard of the single type"),
     for name, e in eps.items():
         f = th.fit_exponential_and_power(k_list, e)
         best = "exponential" if f["exponential"].r2 > f["power"].r2 else "power law"
-        table.add_row(name, f"{f['exponential'].slope:.4f}", f"{f['exponential'].r2:.5f}", f"{f['power'].slope:.3f}",
-                      f"{f['power'].r2:.5f}", best)
+        table.add_row(
+            name,
+            f"{f['exponential'].slope:.4f}",
+            f"{f['exponential'].r2:.5f}",
+            f"{f['power'].slope:.3f}",
+            f"{f['power'].r2:.5f}",
+            best,
+        )
     console.print(table)
     a = float(beta.split(",")[0])
     console.print(f"asymptotes: log(1-h) = {np.log1p(-h):.4f} per token; -(a+1) = {-(a + 1):.2f}")
@@ -239,10 +317,14 @@ def hazard(h: float = typer.Option(0.1, help="hazard of the single type"),
 
 
 @app.command("exit")
-def exit_cmd(h: float = H, r: float = typer.Option(0.5, help="P(revealing token) after defection, in (0, 1)"),
-             p_waluigi: float = PW, ks: str = typer.Option("1,2,4,6,8,10", help="windows (solver: 2^k states)"),
-             n_traj: int = typer.Option(2000, help="MC trajectories per window"),
-             seed: int = typer.Option(0, help="random seed")) -> None:
+def exit_cmd(
+    h: float = H,
+    r: float = typer.Option(0.5, help="P(revealing token) after defection, in (0, 1)"),
+    p_waluigi: float = PW,
+    ks: str = typer.Option("1,2,4,6,8,10", help="windows (solver: 2^k states)"),
+    n_traj: int = typer.Option(2000, help="MC trajectories per window"),
+    seed: int = typer.Option(0, help="random seed"),
+) -> None:
     """Exit time from the waluigi class: Monte Carlo vs exact solver vs (1 - q^k)/(r q^k).
 
     Example: aflab waluigi exit --r 0.5 --ks 2,4,8
@@ -263,19 +345,27 @@ def exit_cmd(h: float = H, r: float = typer.Option(0.5, help="P(revealing token)
                 sol = wc.exit_time(mix, k)
             except ValueError as err:
                 _fail(str(err))
-            table.add_row(str(k), f"{ex.time.mean():.5g}", f"{ex.time.std() / np.sqrt(n_traj):.3g}",
-                          f"{sol.mean:.6g}", f"{float(th.exit_time_mean(r, k)):.6g}")
+            table.add_row(
+                str(k),
+                f"{ex.time.mean():.5g}",
+                f"{ex.time.std() / np.sqrt(n_traj):.3g}",
+                f"{sol.mean:.6g}",
+                f"{float(th.exit_time_mean(r, k)):.6g}",
+            )
             progress.advance(task)
     console.print(table)
 
 
 @app.command()
-def split(h: float = typer.Option(0.1, help="waluigi hazard"), g: float = typer.Option(0.05, help="repetition hazard"),
-          p_waluigi: float = typer.Option(0.3, help="waluigi prior weight"),
-          p_repetition: float = typer.Option(0.3, help="repetition prior weight"),
-          ks: str = typer.Option("1,2,4,8,16,32", help="windows"),
-          n_traj: int = typer.Option(10_000, help="MC trajectories per window"),
-          seed: int = typer.Option(0, help="random seed")) -> None:
+def split(
+    h: float = typer.Option(0.1, help="waluigi hazard"),
+    g: float = typer.Option(0.05, help="repetition hazard"),
+    p_waluigi: float = typer.Option(0.3, help="waluigi prior weight"),
+    p_repetition: float = typer.Option(0.3, help="repetition prior weight"),
+    ks: str = typer.Option("1,2,4,8,16,32", help="windows"),
+    n_traj: int = typer.Option(10_000, help="MC trajectories per window"),
+    seed: int = typer.Option(0, help="random seed"),
+) -> None:
     """Competing absorbing classes: who wins the first departure, waluigi or mode collapse, per window.
 
     Example: aflab waluigi split --h 0.1 --g 0.05 --ks 1,4,16,64
@@ -287,8 +377,9 @@ def split(h: float = typer.Option(0.1, help="waluigi hazard"), g: float = typer.
     mix = _mixture(h, 1.0, p_waluigi, 0.0, None, g=g, p_repetition=p_repetition)
     rng = np.random.default_rng(seed)
     lim = th.departure_split_unbounded(mix)
-    console.print(f"unbounded memory: waluigi {lim['revealing']:.4f}, collapse {lim['collapse']:.4f}, "
-                  f"never {lim['never']:.4f}")
+    console.print(
+        f"unbounded memory: waluigi {lim['revealing']:.4f}, collapse {lim['collapse']:.4f}, never {lim['never']:.4f}"
+    )
     table = Table("k", "P(waluigi) MC", "closed form", "solver", "P(collapse) MC", "closed form")
     for k in _ints(ks, "ks"):
         try:
@@ -297,8 +388,14 @@ def split(h: float = typer.Option(0.1, help="waluigi hazard"), g: float = typer.
             sv = wc.clean_phase(mix, k, 0, events="departure").split
         except ValueError as err:
             _fail(str(err))
-        table.add_row(str(k), f"{np.mean(fe.event_class == 0):.4f}", f"{th_split['revealing']:.4f}",
-                      f"{sv['revealing']:.4f}", f"{np.mean(fe.event_class == 1):.4f}", f"{th_split['collapse']:.4f}")
+        table.add_row(
+            str(k),
+            f"{np.mean(fe.event_class == 0):.4f}",
+            f"{th_split['revealing']:.4f}",
+            f"{sv['revealing']:.4f}",
+            f"{np.mean(fe.event_class == 1):.4f}",
+            f"{th_split['collapse']:.4f}",
+        )
     console.print(table)
 
 
@@ -306,18 +403,20 @@ MY_CLAIMS = ("unbounded-never-certain", "window-inevitable", "hazard-vs-k", "app
 
 
 @app.command()
-def figures(claim: str = typer.Argument("window-inevitable", help=f"one of: {', '.join(MY_CLAIMS)}, or 'all'"),
-            preset: str = typer.Option("quick", help="quick or full"),
-            seeds: int = typer.Option(1, help="seeds to run (the figures use the first)"),
-            out: Path = typer.Option(Path("waluigi_figures"), help="output directory for the PNGs")) -> None:
+def figures(
+    claim: str = typer.Argument("window-inevitable", help=f"one of: {', '.join(MY_CLAIMS)}, or 'all'"),
+    preset: str = typer.Option("quick", help="quick or full"),
+    seeds: int = typer.Option(1, help="seeds to run (the figures use the first)"),
+    out: Path = typer.Option(Path("waluigi_figures"), help="output directory for the PNGs"),
+) -> None:
     """Run a theory/solver/MC claim at a preset, print its verdict and write its figures.
 
     Example: aflab waluigi figures hazard-vs-k --out figs
     """
     import pandas as pd
 
-    from aflab.core import get_claim
     import aflab.waluigi.claims  # noqa: F401  (registers the claims)
+    from aflab.core import get_claim
 
     names = MY_CLAIMS if claim == "all" else (claim,)
     if any(n not in MY_CLAIMS for n in names):

@@ -2,6 +2,7 @@
 
 Mounted by the lead under ``aflab waluigi``: ``aflab waluigi train ...``, ``aflab waluigi probe ...``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,13 +11,13 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+
 from aflab.core.cli_support import fail as _fail
 
-app = typer.Typer(help="Learned models vs the windowed Bayes reader: a trained transformer and SmolLM2.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Learned models vs the windowed Bayes reader: a trained transformer and SmolLM2.", no_args_is_help=True
+)
 console = Console()
-
-
 
 
 def _int_list(text: str, name: str) -> tuple[int, ...]:
@@ -64,8 +65,14 @@ def train(
     from aflab.waluigi import claims_ml
 
     try:
-        cfg = claims_ml.TransformerConfig(h=h, p_waluigi=p_waluigi, context=context, steps=steps,
-                                          d_model=d_model, survival_windows=_int_list(windows, "windows"))
+        cfg = claims_ml.TransformerConfig(
+            h=h,
+            p_waluigi=p_waluigi,
+            context=context,
+            steps=steps,
+            d_model=d_model,
+            survival_windows=_int_list(windows, "windows"),
+        )
     except ValidationError as err:
         first = err.errors()[0]
         _fail(f"{'.'.join(map(str, first['loc'])) or 'options'}: {first['msg']}")
@@ -82,9 +89,11 @@ def train(
     console.print(table)
     for k, grp in frame[frame["kind"] == "survival"].groupby("k"):
         last, late = grp.iloc[-1], grp[grp["t"] >= k].dropna(subset=["hazard_bayes"])
-        console.print(f"window k={int(k)}: survival at t={int(last.t)}: transformer {last.s_model:.3f}, "
-                      f"Bayes {last.s_bayes:.3f}; plateau hazard {late.hazard_model.mean():.5f} "
-                      f"vs eps_k {late.hazard_bayes.mean():.5f}")
+        console.print(
+            f"window k={int(k)}: survival at t={int(last.t)}: transformer {last.s_model:.3f}, "
+            f"Bayes {last.s_bayes:.3f}; plateau hazard {late.hazard_model.mean():.5f} "
+            f"vs eps_k {late.hazard_bayes.mean():.5f}"
+        )
     console.print(f"KL(Bayes || transformer) = {train_row['kl']:.2e} ± {train_row['kl_se']:.1e} nats/token")
     _print_verdict(claims_ml.transformer_verdict(cfg, frame))
     _save_figures(claims_ml.plots_ml.transformer_figures(cfg, frame), out)
@@ -112,9 +121,14 @@ def probe(
     from aflab.waluigi import claims_ml, lm_probe
 
     try:
-        cfg = claims_ml.LMProbeConfig(n_max_turns=n_max_turns, windows=_int_list(windows, "windows"),
-                                      n_probes=n_probes, inject_turns=inject_turns, device=device,
-                                      persona=persona)
+        cfg = claims_ml.LMProbeConfig(
+            n_max_turns=n_max_turns,
+            windows=_int_list(windows, "windows"),
+            n_probes=n_probes,
+            inject_turns=inject_turns,
+            device=device,
+            persona=persona,
+        )
     except ValidationError as err:
         first = err.errors()[0]
         _fail(f"{'.'.join(map(str, first['loc'])) or 'options'}: {first['msg']}")
@@ -138,21 +152,28 @@ def probe(
     for cond, k in keys:
         table.add_column("full" if cond == "full" else f"{cond} k={k}", justify="right")
     for n, grp in curves.groupby("n"):
-        cells = {(c, int(k)): f"{m:+.2f} ± {s:.2f}" for c, k, m, s in zip(grp["condition"], grp["k"], grp["mean"], grp["se"])}
+        cells = {
+            (c, int(k)): f"{m:+.2f} ± {s:.2f}" for c, k, m, s in zip(grp["condition"], grp["k"], grp["mean"], grp["se"])
+        }
         table.add_row(str(n), f"{grp['history_tokens'].iloc[0]:.0f}", *(cells.get(key, "") for key in keys))
     console.print(table)
     eff = lm_probe.injection_effects(frame)
     if len(eff):
         console.print("injection (one capitalised turn m turns back), shift of log-odds in nats:")
         for (cond, k), grp in eff.groupby(["condition", "k"]):
-            console.print(f"  {cond}{'' if cond == 'full' else f' k={k}'}: " +
-                          ", ".join(f"m={m}: {e:+.2f}" for m, e in zip(grp["m"], grp["effect"])))
+            console.print(
+                f"  {cond}{'' if cond == 'full' else f' k={k}'}: "
+                + ", ".join(f"m={m}: {e:+.2f}" for m, e in zip(grp["m"], grp["effect"]))
+            )
     _print_verdict(claims_ml.lm_verdict(cfg, frame))
     if sample:
         for window in (0, min(cfg.windows)):
-            s = lm_probe.sampled_violations(lm, min(cfg.n_max_turns, 16), sample, seed, window=window,
-                                            persona=cfg.persona)
-            console.print(f"sampled replies after {s['n_turns'].iloc[0]} turns, "
-                          f"{'full context' if not window else f'window {window}'}: "
-                          f"{int(s['violates'].sum())}/{len(s)} break the persona")
+            s = lm_probe.sampled_violations(
+                lm, min(cfg.n_max_turns, 16), sample, seed, window=window, persona=cfg.persona
+            )
+            console.print(
+                f"sampled replies after {s['n_turns'].iloc[0]} turns, "
+                f"{'full context' if not window else f'window {window}'}: "
+                f"{int(s['violates'].sum())}/{len(s)} break the persona"
+            )
     _save_figures(claims_ml.plots_ml.lm_figures(cfg, frame), out)

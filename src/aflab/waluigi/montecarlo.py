@@ -11,6 +11,7 @@ Survival is estimated by Kaplan-Meier with Greenwood variance and log(-log) conf
 (Kalbfleisch & Prentice 2002, sec. 1.4); ``T`` = number of event-free tokens before the first event,
 ``S(t) = P(T >= t)``; trajectories still event-free at ``t_max`` are right-censored.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,7 +22,6 @@ from scipy.stats import norm
 from aflab.waluigi.model import Events, PersonaMixture, event_mask, predictive_tables
 
 CLASS_CODES = {"revealing": 0, "collapse": 1}
-
 
 
 def _check_sizes(n_traj: int, t_max: int, k: int | None = None) -> None:
@@ -37,11 +37,11 @@ def _check_sizes(n_traj: int, t_max: int, k: int | None = None) -> None:
 class FirstEvents:
     """First-event times of ``n`` trajectories (``time = t_max`` and ``observed = False`` if censored)."""
 
-    time: np.ndarray         # int64 (n,): event-free tokens before the first event
-    observed: np.ndarray     # bool (n,)
+    time: np.ndarray  # int64 (n,): event-free tokens before the first event
+    observed: np.ndarray  # bool (n,)
     event_class: np.ndarray  # int8 (n,): 0 revealing, 1 collapse, -1 censored
     t_max: int
-    token_steps: int         # tokens generated in total (the work done)
+    token_steps: int  # tokens generated in total (the work done)
 
 
 def _cumulative(tables: list[np.ndarray]) -> list[np.ndarray]:
@@ -58,15 +58,18 @@ def _sample(cum_rows: np.ndarray, u: np.ndarray) -> np.ndarray:
 def _free_tables(mix: PersonaMixture, k: int, F: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Cumulative predictive tables over event-free windows, without and with the prompt in view."""
     pinned = mix.prompt is not None and mix.prompt.mode == "pinned"
-    with_prompt = (_cumulative(predictive_tables(mix, k, include_prompt=True, window_tokens=F))
-                   if mix.prompt is not None else None)
-    without = (_cumulative(predictive_tables(mix, k, include_prompt=False, window_tokens=F))
-               if not pinned else with_prompt)
+    with_prompt = (
+        _cumulative(predictive_tables(mix, k, include_prompt=True, window_tokens=F)) if mix.prompt is not None else None
+    )
+    without = (
+        _cumulative(predictive_tables(mix, k, include_prompt=False, window_tokens=F)) if not pinned else with_prompt
+    )
     return without, with_prompt
 
 
-def simulate_window(mix: PersonaMixture, k: int, n_traj: int, t_max: int, rng: np.random.Generator,
-                    events: Events = "revealing") -> FirstEvents:
+def simulate_window(
+    mix: PersonaMixture, k: int, n_traj: int, t_max: int, rng: np.random.Generator, events: Events = "revealing"
+) -> FirstEvents:
     """First event of the window-k reader generating from a document start (vectorised).
 
     Only event-free windows are ever visited before the first event, so the tables enumerate those
@@ -83,7 +86,7 @@ def simulate_window(mix: PersonaMixture, k: int, n_traj: int, t_max: int, rng: n
     code[mix.alphabet.is_revealing() & D] = 0
     code[mix.alphabet.is_collapse() & D] = 1
     no_prompt, prompted = _free_tables(mix, k, F)
-    n_full = nf ** k
+    n_full = nf**k
     time = np.full(n_traj, t_max, dtype=np.int64)
     cls = np.full(n_traj, -1, dtype=np.int8)
     alive = np.arange(n_traj)
@@ -111,8 +114,9 @@ def simulate_window(mix: PersonaMixture, k: int, n_traj: int, t_max: int, rng: n
     return FirstEvents(time, observed, cls, t_max, steps)
 
 
-def simulate_unbounded(mix: PersonaMixture, n_traj: int, t_max: int, rng: np.random.Generator,
-                       events: Events = "revealing") -> FirstEvents:
+def simulate_unbounded(
+    mix: PersonaMixture, n_traj: int, t_max: int, rng: np.random.Generator, events: Events = "revealing"
+) -> FirstEvents:
     """First event of the full-history reader (exact recursive Bayes filter per trajectory)."""
     _check_sizes(n_traj, t_max)
     comps = mix.components(include_prompt=True)
@@ -133,8 +137,8 @@ def simulate_unbounded(mix: PersonaMixture, n_traj: int, t_max: int, rng: np.ran
     for t in range(t_max):
         if alive.size == 0:
             break
-        stay = m * (1.0 - h)       # masked mass that does not defect this step
-        moved = p + (m - stay)     # post mass after the hazard step
+        stay = m * (1.0 - h)  # masked mass that does not defect this step
+        moved = p + (m - stay)  # post mass after the hazard step
         pred = stay @ Em + moved @ Ep
         cum = np.cumsum(pred, axis=1)
         u = rng.random(alive.size) * cum[:, -1]
@@ -156,13 +160,14 @@ def simulate_unbounded(mix: PersonaMixture, n_traj: int, t_max: int, rng: np.ran
 
 @dataclass(frozen=True)
 class ExitTimes:
-    time: np.ndarray      # int64 (n,): steps from entering the waluigi class until no revealing token is in view
+    time: np.ndarray  # int64 (n,): steps from entering the waluigi class until no revealing token is in view
     observed: np.ndarray  # bool (n,): False if still inside at t_max (censored)
     token_steps: int
 
 
-def simulate_exit(mix: PersonaMixture, k: int, n_traj: int, t_max: int, rng: np.random.Generator,
-                  entry_budget: int = 1_000_000) -> ExitTimes:
+def simulate_exit(
+    mix: PersonaMixture, k: int, n_traj: int, t_max: int, rng: np.random.Generator, entry_budget: int = 1_000_000
+) -> ExitTimes:
     """Exit time from the waluigi class of the window-k reader.
 
     Each trajectory starts at a full window of uniformly drawn neutral tokens (the stationary law of
@@ -171,7 +176,7 @@ def simulate_exit(mix: PersonaMixture, k: int, n_traj: int, t_max: int, rng: np.
     """
     _check_sizes(n_traj, t_max, k)
     V = mix.alphabet.size
-    n_full = V ** k
+    n_full = V**k
     pinned = mix.prompt is not None and mix.prompt.mode == "pinned"
     cum = _cumulative([predictive_tables(mix, k, include_prompt=pinned)[k]])[0]
     reveal = mix.alphabet.is_revealing()
@@ -189,8 +194,10 @@ def simulate_exit(mix: PersonaMixture, k: int, n_traj: int, t_max: int, rng: np.
         idx[pending] = (idx[pending] * V + x) % n_full
         pending = pending[~reveal[x]]
     if pending.size:
-        raise ValueError(f"{pending.size} trajectories never entered the waluigi class within {entry_budget} "
-                         "steps; the hazard floor is too small for a Monte Carlo of exits")
+        raise ValueError(
+            f"{pending.size} trajectories never entered the waluigi class within {entry_budget} "
+            "steps; the hazard floor is too small for a Monte Carlo of exits"
+        )
     # phase 2: steps until the window is clean of revealing tokens
     wins = (np.arange(n_full)[:, None] // powers) % V
     has_rev = reveal[wins].any(axis=1)
@@ -212,14 +219,15 @@ def simulate_exit(mix: PersonaMixture, k: int, n_traj: int, t_max: int, rng: np.
     return ExitTimes(time, observed, steps)
 
 
-def naive_window_loop(mix: PersonaMixture, k: int, n_traj: int, t_max: int, rng: np.random.Generator,
-                      events: Events = "revealing") -> FirstEvents:
+def naive_window_loop(
+    mix: PersonaMixture, k: int, n_traj: int, t_max: int, rng: np.random.Generator, events: Events = "revealing"
+) -> FirstEvents:
     """The per-trajectory, per-step Python loop (same tables): the benchmark baseline and a cross-check."""
     _check_sizes(n_traj, t_max, k)
     V = mix.alphabet.size
     D = event_mask(mix, events)
     tables = [t.tolist() for t in predictive_tables(mix, k, include_prompt=False)]
-    n_full = V ** k
+    n_full = V**k
     time = np.full(n_traj, t_max, dtype=np.int64)
     cls = np.full(n_traj, -1, dtype=np.int8)
     steps = 0
@@ -246,13 +254,13 @@ def naive_window_loop(mix: PersonaMixture, k: int, n_traj: int, t_max: int, rng:
 # ------------------------------------------------------------------------------ survival analysis
 @dataclass(frozen=True)
 class KaplanMeier:
-    t: np.ndarray         # 0..t_max
+    t: np.ndarray  # 0..t_max
     survival: np.ndarray  # S(t) = P(T >= t)
-    stderr: np.ndarray    # Greenwood
-    lower: np.ndarray     # log(-log) band
+    stderr: np.ndarray  # Greenwood
+    lower: np.ndarray  # log(-log) band
     upper: np.ndarray
-    at_risk: np.ndarray   # n(t): trajectories with T >= t
-    events: np.ndarray    # d(t): events at t
+    at_risk: np.ndarray  # n(t): trajectories with T >= t
+    events: np.ndarray  # d(t): events at t
 
 
 def kaplan_meier(time, observed, t_max: int, level: float = 0.95) -> KaplanMeier:

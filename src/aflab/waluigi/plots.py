@@ -1,4 +1,5 @@
 """Figures for the waluigi claims, drawn only from the stored tables (``(cfg, table) -> {name: Figure}``)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,16 +23,23 @@ def figures_unbounded(cfg, table: pd.DataFrame) -> dict:
     ax.plot(s.t, s.S_theory, "k--", lw=1, label="closed form S(t)")
     p_ever = float(t1[t1.part == "summary"].p_ever_theory.iloc[0])
     ax.axhline(1 - p_ever, color=PALETTE[1], lw=1, ls=":", label=f"limit 1 - P(ever) = {1 - p_ever:.3f}")
-    ax.set(xlabel="tokens generated t", ylabel="P(no revealing token yet)", ylim=(0, 1.02),
-           title="Unbounded memory: survival levels off above 0")
+    ax.set(
+        xlabel="tokens generated t",
+        ylabel="P(no revealing token yet)",
+        ylim=(0, 1.02),
+        title="Unbounded memory: survival levels off above 0",
+    )
     ax.legend(fontsize=8)
     lo = t1[t1.part == "logodds"]
     fig2, ax2 = new_figure()
     ax2.plot(lo.t, lo.logodds_full, color=PALETTE[0], label="full history (closed form)")
     ax2.plot(lo.t, lo.logodds_window, color=PALETTE[1], label=f"window k = {cfg.k_compare} (closed form)")
     ax2.plot(lo.t, lo.logodds_forward, "o", ms=3, color=PALETTE[0], mfc="none", label="forward algorithm (full)")
-    ax2.set(xlabel="neutral tokens seen t", ylabel="log-odds waluigi : luigi",
-            title="Log-odds: full memory falls, a window plateaus")
+    ax2.set(
+        xlabel="neutral tokens seen t",
+        ylabel="log-odds waluigi : luigi",
+        title="Log-odds: full memory falls, a window plateaus",
+    )
     ax2.legend(fontsize=8)
     return {"survival_unbounded": fig, "logodds_full_vs_window": fig2}
 
@@ -50,8 +58,12 @@ def figures_window(cfg, table: pd.DataFrame) -> dict:
     ax.plot(g0.t, g0.S_unbounded, color=PALETTE[5], lw=1.5, ls=":", label="unbounded memory (closed form)")
     ax.plot([], [], "k--", lw=0.8, label="closed form S_k(t)")
     ax.set_yscale("log")
-    ax.set(xlabel="tokens generated t", ylabel="P(no revealing token yet)", ylim=(1e-4, 1.2),
-           title="Window k: survival decays to 0 (geometric tail, floor eps_k)")
+    ax.set(
+        xlabel="tokens generated t",
+        ylabel="P(no revealing token yet)",
+        ylim=(1e-4, 1.2),
+        title="Window k: survival decays to 0 (geometric tail, floor eps_k)",
+    )
     ax.legend(fontsize=7, ncol=2)
     return {"survival_window": fig}
 
@@ -69,9 +81,12 @@ def figures_hazard_k(cfg, table: pd.DataFrame) -> dict:
             kk = np.linspace(1, s.k.max(), 400)
             from aflab.waluigi import theory as th
 
-            closed = (th.hazard_floor_single(cfg.h, cfg.p_waluigi, kk) if prior == "single"
-                      else th.hazard_floor_beta(cfg.beta_a, cfg.beta_b, cfg.p_waluigi, kk))
-            label = "one type h=%g" % cfg.h if prior == "single" else "Beta(%g, %g) types" % (cfg.beta_a, cfg.beta_b)
+            closed = (
+                th.hazard_floor_single(cfg.h, cfg.p_waluigi, kk)
+                if prior == "single"
+                else th.hazard_floor_beta(cfg.beta_a, cfg.beta_b, cfg.p_waluigi, kk)
+            )
+            label = f"one type h={cfg.h:g}" if prior == "single" else f"Beta({cfg.beta_a:g}, {cfg.beta_b:g}) types"
             ax.plot(kk, closed, color=c, lw=1, label=f"{label}: closed form")
             ax.plot(s.k, s.eps_solver, "s", color=c, ms=4, mfc="none", label="exact solver")
             m = table[(table.part == "mc") & (table.prior == prior)].groupby("k")[["events", "exposure"]].sum()
@@ -80,13 +95,22 @@ def figures_hazard_k(cfg, table: pd.DataFrame) -> dict:
             ax.errorbar(m.index, lam, yerr=3 * se, fmt="o", color=c, ms=3, capsize=2, label="Monte Carlo (3 se)")
             f = fits[prior]["power" if logx else "exponential"]
             xs = s.k.to_numpy(float)
-            ax.plot(xs, np.exp(f.intercept + f.slope * (np.log(xs) if logx else xs)), ":", color=c, lw=1.5,
-                    label=("power fit: exponent %.2f" if logx else "exp fit: slope %.3f/token") % f.slope)
+            ax.plot(
+                xs,
+                np.exp(f.intercept + f.slope * (np.log(xs) if logx else xs)),
+                ":",
+                color=c,
+                lw=1.5,
+                label=("power fit: exponent %.2f" if logx else "exp fit: slope %.3f/token") % f.slope,
+            )
         ax.set_yscale("log")
         if logx:
             ax.set_xscale("log")
-        ax.set(xlabel="window k (tokens)", ylabel="hazard floor eps_k",
-               title="log-log: the Beta spread is a line" if logx else "log-y: the single type is a line")
+        ax.set(
+            xlabel="window k (tokens)",
+            ylabel="hazard floor eps_k",
+            title="log-log: the Beta spread is a line" if logx else "log-y: the single type is a line",
+        )
         ax.legend(fontsize=6)
     return {"hazard_vs_k": fig}
 
@@ -111,8 +135,9 @@ def figures_exit(cfg, table: pd.DataFrame) -> dict:
     ax.bar(p.t, p.pmf_mc, width=1.0, color=PALETTE[0], alpha=0.4, label="Monte Carlo")
     ax.plot(p.t, p.pmf_solver, color=PALETTE[1], lw=1.2, label="exact solver")
     ax.plot(p.t, p.pmf_theory, "k--", lw=0.8, label="run-length recursion")
-    ax.set(xlabel="steps after the first reveal", ylabel="P(exit at t)",
-           title=f"Exit-time distribution, k = {cfg.pmf_k}")
+    ax.set(
+        xlabel="steps after the first reveal", ylabel="P(exit at t)", title=f"Exit-time distribution, k = {cfg.pmf_k}"
+    )
     ax.legend(fontsize=7)
     return {"exit_times": fig}
 
@@ -134,7 +159,11 @@ def figures_split(cfg, table: pd.DataFrame) -> dict:
     ax.plot([], [], "ks", mfc="none", label="exact solver")
     ax.plot([], [], "k:", label="unbounded memory (limit)")
     ax.set_xscale("log", base=2)
-    ax.set(xlabel="window k", ylabel="P(first departure is ...)", ylim=(0, 1),
-           title="Competing absorbing classes: waluigi vs mode collapse")
+    ax.set(
+        xlabel="window k",
+        ylabel="P(first departure is ...)",
+        ylim=(0, 1),
+        title="Competing absorbing classes: waluigi vs mode collapse",
+    )
     ax.legend(fontsize=7)
     return {"class_split": fig}

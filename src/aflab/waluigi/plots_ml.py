@@ -2,6 +2,7 @@
 
 Every builder is ``(cfg, table) -> {name: Figure}`` and draws only from the stored table.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,18 +19,21 @@ def lm_figures(cfg, table: pd.DataFrame) -> dict:
     fig, ax = new_figure(width=6.0)
     styles = {"full": "-", "window-pinned": "--", "window-sliding": ":"}
     keys = sorted({(c, int(k)) for c, k in zip(curves["condition"], curves["k"])}, key=lambda t: (t[1], t[0]))
-    for i, (cond, k) in enumerate(keys):
+    for cond, k in keys:
         c = curves[(curves["condition"] == cond) & (curves["k"] == k)].sort_values("n")
         x = c["history_tokens"].to_numpy() + 1.0
         label = "full context" if cond == "full" else f"{cond}, k={k}"
         color = "k" if cond == "full" else PALETTE[(sorted({kk for _, kk in keys if kk}).index(k)) % len(PALETTE)]
-        ax.errorbar(x, c["mean"], yerr=c["se"], ls=styles[cond], marker="o", ms=3, color=color,
-                    label=label, capsize=2, lw=1.2)
+        ax.errorbar(
+            x, c["mean"], yerr=c["se"], ls=styles[cond], marker="o", ms=3, color=color, label=label, capsize=2, lw=1.2
+        )
     ax.set_xscale("log")
     ax.axhline(0, color="grey", lw=0.8)
-    ax.set(xlabel="persona-consistent history (tokens + 1, log scale)",
-           ylabel="log P(violating) - log P(consistent)  [nats]",
-           title="SmolLM2-135M: log-odds of breaking the lowercase persona")
+    ax.set(
+        xlabel="persona-consistent history (tokens + 1, log scale)",
+        ylabel="log P(violating) - log P(consistent)  [nats]",
+        title="SmolLM2-135M: log-odds of breaking the lowercase persona",
+    )
     ax.legend(fontsize=7)
     out = {"lm_decay": fig}
 
@@ -40,14 +44,25 @@ def lm_figures(cfg, table: pd.DataFrame) -> dict:
         for i, ((cond, k), grp) in enumerate(eff.groupby(["condition", "k"])):
             grp = grp.sort_values("m")
             label = "full context" if cond == "full" else f"{cond}, k={k}"
-            ax2.errorbar(grp["m"] * tokens_per_turn, grp["effect"], yerr=grp["se"], marker="o", ms=3,
-                         capsize=2, label=label, color="k" if cond == "full" else PALETTE[i % len(PALETTE)])
+            ax2.errorbar(
+                grp["m"] * tokens_per_turn,
+                grp["effect"],
+                yerr=grp["se"],
+                marker="o",
+                ms=3,
+                capsize=2,
+                label=label,
+                color="k" if cond == "full" else PALETTE[i % len(PALETTE)],
+            )
             if cond != "full":
                 ax2.axvline(k, color=PALETTE[i % len(PALETTE)], lw=0.8, ls=":")
         ax2.axhline(0, color="grey", lw=0.8)
         ax2.set_xscale("log")
-        ax2.set(xlabel="distance of the injected capitalised turn (tokens back, log scale)",
-                ylabel="shift of log-odds [nats]", title="One violating turn: its effect as it recedes")
+        ax2.set(
+            xlabel="distance of the injected capitalised turn (tokens back, log scale)",
+            ylabel="shift of log-odds [nats]",
+            title="One violating turn: its effect as it recedes",
+        )
         ax2.legend(fontsize=7)
         out["lm_injection"] = fig2
     return out
@@ -64,11 +79,22 @@ def transformer_figures(cfg, table: pd.DataFrame) -> dict:
         bayes = g["p_bayes"].mean()
         net = g["p_model"].agg(["mean", "std", "count"])
         ax.plot(bayes.index, bayes.values, "k-o", ms=3, label="exact windowed Bayes predictor")
-        ax.errorbar(net.index, net["mean"], yerr=net["std"].fillna(0) / np.sqrt(net["count"]),
-                    color=PALETTE[1], marker="s", ms=3, capsize=2, label="trained transformer")
+        ax.errorbar(
+            net.index,
+            net["mean"],
+            yerr=net["std"].fillna(0) / np.sqrt(net["count"]),
+            color=PALETTE[1],
+            marker="s",
+            ms=3,
+            capsize=2,
+            label="trained transformer",
+        )
         ax.set_yscale("log")
-        ax.set(xlabel="window k (tokens)", ylabel="P(revealing | k neutral tokens)",
-               title="Hazard floor eps_k: transformer vs Bayes")
+        ax.set(
+            xlabel="window k (tokens)",
+            ylabel="P(revealing | k neutral tokens)",
+            title="Hazard floor eps_k: transformer vs Bayes",
+        )
         ax.legend(fontsize=8)
         out["transformer_plateau"] = fig
     surv = table[table["kind"] == "survival"]
@@ -79,8 +105,11 @@ def transformer_figures(cfg, table: pd.DataFrame) -> dict:
             color = PALETTE[i % len(PALETTE)]
             ax2.plot(grp.index, grp["s_bayes"], color=color, ls="-", label=f"Bayes, k={int(k)}")
             ax2.plot(grp.index, grp["s_model"], color=color, ls="--", label=f"transformer, k={int(k)}")
-        ax2.set(xlabel="generated tokens t", ylabel="P(no revealing token by t)",
-                title="Self-conditioned survival: transformer vs Bayes")
+        ax2.set(
+            xlabel="generated tokens t",
+            ylabel="P(no revealing token by t)",
+            title="Self-conditioned survival: transformer vs Bayes",
+        )
         ax2.legend(fontsize=7)
         out["transformer_survival"] = fig2
     return out

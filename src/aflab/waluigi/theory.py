@@ -31,6 +31,7 @@ Competing classes (first departure into class X among revealing/collapse tokens)
     unbounded  P(X) = sum_c w_c [(1-h) m_X / (1-alpha) + h p_X / ((1-alpha)(1-beta))]
     window k   P(X) = sum_{t<k} S(t) lambda_X(t) + S(k) lambda_X(k) / lambda(k).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,22 +41,22 @@ from scipy.special import betaln
 
 from aflab.waluigi.model import (
     Events,
-    event_mask,
     Luigi,
     PersonaMixture,
     Repetition,
     Waluigi,
     WaluigiPopulation,
+    event_mask,
 )
-
-
 
 
 def _check_window_closed_form(mix: PersonaMixture, events: Events) -> None:
     """Windowed closed forms need event-free windows to be all-neutral (exchangeable) windows."""
     if events == "revealing" and any(isinstance(p, Repetition) and p.rho > 0 for p in mix.personas):
-        raise ValueError("windowed closed forms for events='revealing' do not cover a repetition persona "
-                         "(collapse tokens are evidence); use events='departure' or the exact solver")
+        raise ValueError(
+            "windowed closed forms for events='revealing' do not cover a repetition persona "
+            "(collapse tokens are evidence); use events='departure' or the exact solver"
+        )
 
 
 def _as_k(k) -> int:
@@ -68,7 +69,7 @@ def _as_k(k) -> int:
 
 @dataclass(frozen=True)
 class _Rates:
-    w: np.ndarray      # (C,) component weights (sum 1)
+    w: np.ndarray  # (C,) component weights (sum 1)
     h: np.ndarray
     alpha: np.ndarray
     beta: np.ndarray
@@ -93,11 +94,11 @@ def _clean_masses(rt: _Rates, t) -> tuple[np.ndarray, np.ndarray]:
     """A_t, B_t of shape (C, len(t)) (see module doc)."""
     t = np.asarray(t, dtype=float)[None, :]
     al, be, h = rt.alpha[:, None], rt.beta[:, None], rt.h[:, None]
-    A = al ** t
+    A = al**t
     diff = be - al
     close = np.abs(diff) < 1e-12
     with np.errstate(divide="ignore", invalid="ignore"):
-        B_far = h * be * (be ** t - al ** t) / np.where(close, 1.0, diff)
+        B_far = h * be * (be**t - al**t) / np.where(close, 1.0, diff)
         B_near = h * be * t * np.where(t > 0, al ** np.maximum(t - 1, 0), 0.0)
     B = np.where(close, B_near, B_far)
     return A, np.maximum(B, 0.0)
@@ -124,8 +125,9 @@ def hazard_unbounded(mix: PersonaMixture, t, events: Events = "revealing") -> np
     return _hazard_at_length(mix, t, np.ones(t.shape, bool), events)
 
 
-def _hazard_at_length(mix: PersonaMixture, j: np.ndarray, in_view: np.ndarray, events: Events,
-                      token_class: np.ndarray | None = None) -> np.ndarray:
+def _hazard_at_length(
+    mix: PersonaMixture, j: np.ndarray, in_view: np.ndarray, events: Events, token_class: np.ndarray | None = None
+) -> np.ndarray:
     """Predictive probability of an event (or of tokens in ``token_class``) after j event-free tokens."""
     out = np.empty(j.shape, dtype=float)
     for flag in (True, False):
@@ -307,7 +309,7 @@ def exit_time_mean(r: float, k) -> np.ndarray:
     if not 0 < r < 1:
         return np.full(k.shape, np.inf if r >= 1 else 1.0 * k)
     q = 1.0 - r
-    return (1.0 - q ** k) / (r * q ** k)
+    return (1.0 - q**k) / (r * q**k)
 
 
 def exit_time_var(r: float, k) -> np.ndarray:
@@ -315,8 +317,8 @@ def exit_time_var(r: float, k) -> np.ndarray:
     k = np.asarray(k, dtype=float)
     q = 1.0 - r
     # Feller (1968) XIII.7: runs of k "successes" (prob q), failure prob r
-    m = r * q ** k
-    return 1.0 / m ** 2 - (2 * k + 1) / m - q / r ** 2
+    m = r * q**k
+    return 1.0 / m**2 - (2 * k + 1) / m - q / r**2
 
 
 def exit_time_pmf(r: float, k: int, t_max: int) -> np.ndarray:

@@ -23,11 +23,12 @@ Input convention: a BOS token (id ``V``) then the window; position ``j`` of the 
 ``(j+1)``-th token, so the model reads windows of ``0..K`` tokens as document starts, exactly the
 convention of ``bayes_predictive``. CPU, one thread (``torch.set_num_threads(1)``), seconds.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -45,7 +46,7 @@ from aflab.waluigi.model import (
 class TransformerSpec:
     """Architecture and training schedule (defaults: about 10 s on one CPU thread)."""
 
-    context: int = 24          # K: longest window the model reads
+    context: int = 24  # K: longest window the model reads
     d_model: int = 32
     n_layers: int = 2
     n_heads: int = 2
@@ -55,9 +56,14 @@ class TransformerSpec:
     weight_decay: float = 0.0
 
     def __post_init__(self) -> None:
-        checks = (("context", self.context, 1, 512), ("d_model", self.d_model, 4, 1024),
-                  ("n_layers", self.n_layers, 1, 24), ("n_heads", self.n_heads, 1, 64),
-                  ("steps", self.steps, 1, 10**6), ("batch", self.batch, 1, 1 << 16))
+        checks = (
+            ("context", self.context, 1, 512),
+            ("d_model", self.d_model, 4, 1024),
+            ("n_layers", self.n_layers, 1, 24),
+            ("n_heads", self.n_heads, 1, 64),
+            ("steps", self.steps, 1, 10**6),
+            ("batch", self.batch, 1, 1 << 16),
+        )
         for name, value, lo, hi in checks:
             if int(value) != value or not lo <= value <= hi:
                 raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
@@ -92,8 +98,9 @@ def build_net(vocab: int, spec: TransformerSpec):
             self.ln1, self.ln2 = nn.LayerNorm(spec.d_model), nn.LayerNorm(spec.d_model)
             self.qkv = nn.Linear(spec.d_model, 3 * spec.d_model)
             self.proj = nn.Linear(spec.d_model, spec.d_model)
-            self.mlp = nn.Sequential(nn.Linear(spec.d_model, 4 * spec.d_model), nn.GELU(),
-                                     nn.Linear(4 * spec.d_model, spec.d_model))
+            self.mlp = nn.Sequential(
+                nn.Linear(spec.d_model, 4 * spec.d_model), nn.GELU(), nn.Linear(4 * spec.d_model, spec.d_model)
+            )
 
         def forward(self, x):
             B, T, D = x.shape
@@ -138,8 +145,9 @@ def _with_bos(windows: np.ndarray, vocab: int):
     return torch.as_tensor(np.concatenate([bos, w], axis=1))
 
 
-def train_on_mixture(mixture: PersonaMixture, spec: TransformerSpec, seed: int,
-                     progress: Callable[[int], None] | None = None) -> TrainedModel:
+def train_on_mixture(
+    mixture: PersonaMixture, spec: TransformerSpec, seed: int, progress: Callable[[int], None] | None = None
+) -> TrainedModel:
     """Next-token cross-entropy on fresh documents of ``K + 1`` tokens each step (no data reuse).
 
     AdamW with linear warm-up (5% of steps) and cosine decay; one torch thread; all randomness from
@@ -157,7 +165,8 @@ def train_on_mixture(mixture: PersonaMixture, spec: TransformerSpec, seed: int,
     opt = torch.optim.AdamW(net.parameters(), lr=spec.lr, weight_decay=spec.weight_decay, betas=(0.9, 0.98))
     warm = max(1, spec.steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / spec.steps))))
+        opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / spec.steps)))
+    )
     losses = np.empty(spec.steps)
     start = time.perf_counter()
     net.train()
@@ -212,13 +221,21 @@ def plateau_rows(trained: TrainedModel, ks, n_windows: int, rng: np.random.Gener
     for k in ks:
         w = neutral_windows(trained.mixture, n_windows, k, rng)
         p = model_predictive(trained, w)[:, rev].sum(axis=1)
-        rows.append(dict(kind="plateau", k=int(k), p_model=float(p.mean()), p_model_sd=float(p.std()),
-                         p_bayes=bayes_floor(trained.mixture, k)))
+        rows.append(
+            dict(
+                kind="plateau",
+                k=int(k),
+                p_model=float(p.mean()),
+                p_model_sd=float(p.std()),
+                p_bayes=bayes_floor(trained.mixture, k),
+            )
+        )
     return rows
 
 
-def windowed_survival(trained: TrainedModel, k: int, steps: int, n_traj: int,
-                      rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def windowed_survival(
+    trained: TrainedModel, k: int, steps: int, n_traj: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Self-conditioned generation with window ``k``: ``(t, S_model, S_bayes, hazard_model)``.
 
     ``S(t)`` = P(no revealing token among the first ``t`` generated tokens), ``t = 0..steps``.
@@ -237,7 +254,7 @@ def windowed_survival(trained: TrainedModel, k: int, steps: int, n_traj: int,
     s_model = np.ones(steps + 1)
     hazard = np.zeros(steps)
     for t in range(steps):
-        window = traj[:, max(0, t - k):t]
+        window = traj[:, max(0, t - k) : t]
         probs = model_predictive(trained, window)
         p_rev = probs[:, rev].sum(axis=1)
         w = np.exp(log_w - log_w.max())

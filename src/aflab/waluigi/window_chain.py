@@ -39,6 +39,7 @@ windows. Two exact methods (``method=``):
 
 ``method="auto"`` picks ``"sparse"`` up to ``AUTO_SPARSE_MAX = 2^12`` windows and ``"shift"`` above.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -66,8 +67,10 @@ def _pick_method(method: str, n: int) -> str:
         method = "sparse" if n <= AUTO_SPARSE_MAX else "shift"
     limit = ITERATIVE_MAX if method == "sparse" else SHIFT_MAX
     if n > limit:
-        raise ValueError(f"{n} windows exceed the {method!r} solver limit {limit}; lower k"
-                         + (" or use method='shift'" if method == "sparse" and n <= SHIFT_MAX else ""))
+        raise ValueError(
+            f"{n} windows exceed the {method!r} solver limit {limit}; lower k"
+            + (" or use method='shift'" if method == "sparse" and n <= SHIFT_MAX else "")
+        )
     return method
 
 
@@ -75,7 +78,6 @@ def _check_k(k) -> int:
     if int(k) != k or k < 1:
         raise ValueError(f"k must be an integer >= 1, got {k!r}")
     return int(k)
-
 
 
 def _solve(A: sp.spmatrix, b: np.ndarray) -> np.ndarray:
@@ -104,12 +106,12 @@ class CleanPhase:
 
     k: int
     events: str
-    survival: np.ndarray                  # S(t), t = 0..t_max
-    incidence: dict[str, np.ndarray]      # cumulative P(first event by t, in class X)
-    hazard_floor: float                   # 1 - spectral radius of Q (per-step hazard once homogeneous)
-                                          # computed as nu . exit for the quasi-stationary law nu
-    mean_time: float                      # E[# event-free tokens before the first event]
-    split: dict[str, float]               # P(first event in class X), t -> infinity
+    survival: np.ndarray  # S(t), t = 0..t_max
+    incidence: dict[str, np.ndarray]  # cumulative P(first event by t, in class X)
+    hazard_floor: float  # 1 - spectral radius of Q (per-step hazard once homogeneous)
+    # computed as nu . exit for the quasi-stationary law nu
+    mean_time: float  # E[# event-free tokens before the first event]
+    split: dict[str, float]  # P(first event in class X), t -> infinity
     quasi_stationary: np.ndarray = field(repr=False)  # left Perron vector of Q over free windows
     free_alphabet: tuple[int, ...] = ()
 
@@ -122,7 +124,7 @@ def clean_phase(mix: PersonaMixture, k: int, t_max: int = 1000, events: Events =
     D = event_mask(mix, events)
     F = np.flatnonzero(~D)
     nf = len(F)
-    if nf ** k > ITERATIVE_MAX:
+    if nf**k > ITERATIVE_MAX:
         raise ValueError(f"{nf}^{k} event-free windows exceed {ITERATIVE_MAX}; lower k")
     a = mix.alphabet
     classes = {"revealing": a.is_revealing() & D, "collapse": a.is_collapse() & D}
@@ -152,7 +154,7 @@ def clean_phase(mix: PersonaMixture, k: int, t_max: int = 1000, events: Events =
             head_inc[c].append(dist @ P[:, m].sum(axis=1))
         dist = (dist[:, None] * P[:, F]).reshape(-1)  # child = idx*nf + f
     # full windows from t = k on; the transition matrix Q over free full windows
-    n = nf ** k
+    n = nf**k
     src = np.repeat(np.arange(n), nf)
     dst = ((np.arange(n)[:, None] * nf + np.arange(nf)[None, :]) % n).ravel()
 
@@ -209,8 +211,7 @@ def clean_phase(mix: PersonaMixture, k: int, t_max: int = 1000, events: Events =
         u, sol = tail_solve((total_exit > 0) & (np.asarray(Q.sum(axis=1)).ravel() < 1.0))
     split = {c: float(cum[c][t0] + dist[u] @ sol[:, i + 1]) for i, c in enumerate(classes)}
     reaches = float(sum(dist[u] @ sol[:, i + 1] for i in range(len(classes))))
-    mean_time = (float(head_S.sum() + dist[u] @ sol[:, 0])
-                 if reaches >= dist.sum() * (1 - 1e-10) else float("inf"))
+    mean_time = float(head_S.sum() + dist[u] @ sol[:, 0]) if reaches >= dist.sum() * (1 - 1e-10) else float("inf")
     # quasi-stationary exit rate: Perron root of Q
     if n == 1:
         rho, qs = float(Q[0, 0]), np.ones(1)
@@ -230,7 +231,7 @@ def clean_phase(mix: PersonaMixture, k: int, t_max: int = 1000, events: Events =
 # ------------------------------------------------------------------------------- full chain
 def _full_chain(mix: PersonaMixture, k: int, include_prompt: bool, limit: int = ITERATIVE_MAX) -> sp.csr_matrix:
     V = mix.alphabet.size
-    n = V ** k
+    n = V**k
     if n > limit:
         raise ValueError(f"{V}^{k} windows exceed the solver limit {limit}; lower k")
     T = predictive_tables(mix, k, include_prompt=include_prompt)[k]
@@ -238,7 +239,7 @@ def _full_chain(mix: PersonaMixture, k: int, include_prompt: bool, limit: int = 
 
 
 def _csr_from_table(T: np.ndarray, V: int, k: int) -> sp.csr_matrix:
-    n = V ** k
+    n = V**k
     src = np.repeat(np.arange(n), V)
     dst = ((np.arange(n)[:, None] * V + np.arange(V)[None, :]) % n).ravel()
     P = sp.csr_matrix((T.ravel(), (src, dst)), shape=(n, n))
@@ -248,7 +249,7 @@ def _csr_from_table(T: np.ndarray, V: int, k: int) -> sp.csr_matrix:
 
 def _window_has(tokens: np.ndarray, V: int, k: int) -> np.ndarray:
     """Bool per full window index: does the window hold a token in the mask ``tokens`` (length V)?"""
-    idx = np.arange(V ** k, dtype=np.int64)
+    idx = np.arange(V**k, dtype=np.int64)
     out = np.zeros(idx.size, bool)
     for _ in range(k):  # k digit passes over n ints (no (n, k) array)
         out |= tokens[idx % V]
@@ -303,7 +304,7 @@ def shift_operator(mix: PersonaMixture, k: int, include_prompt: bool = True) -> 
     """The full-window transition operator of the window-k reader, matrix-free (``V^k <= SHIFT_MAX``)."""
     k = _check_k(k)
     V = mix.alphabet.size
-    if V ** k > SHIFT_MAX:
+    if V**k > SHIFT_MAX:
         raise ValueError(f"{V}^{k} windows exceed the shift-operator limit {SHIFT_MAX}; lower k")
     T = predictive_tables(mix, k, include_prompt=include_prompt)[k]
     return ShiftOperator(T.reshape(V, V ** (k - 1), V))
@@ -357,8 +358,10 @@ def _gmres(matvec, b: np.ndarray, what: str, rtol: float = 1e-10, max_cycles: in
             r = b - matvec(x)
         res = float(np.linalg.norm(r)) / (bnorm + float(np.linalg.norm(x)))
     if not np.all(np.isfinite(x)) or res > 1e-8:
-        raise RuntimeError(f"GMRES did not converge for the {what} on {n} windows "
-                           f"(backward error {res:.1e}); lower k or use method='sparse'")
+        raise RuntimeError(
+            f"GMRES did not converge for the {what} on {n} windows "
+            f"(backward error {res:.1e}); lower k or use method='sparse'"
+        )
     return x
 
 
@@ -372,6 +375,7 @@ def _solve_fixed_point(apply_B, b: np.ndarray, p: int, what: str) -> np.ndarray:
     expensive Arnoldi steps (binary k = 20, luigi with delta = 0.05: 11 Krylov steps instead of >1000).
     The answer is checked by the backward error of the *unpreconditioned* system.
     """
+
     def power(z):
         y = z.copy()
         for _ in range(p):
@@ -396,15 +400,15 @@ def _poly_degree(k: int) -> int:
 @dataclass(frozen=True)
 class ExitTime:
     k: int
-    mean: float                 # E[steps until no revealing token is in the window]; inf if absorbing
-    entry: np.ndarray = field(repr=False)   # entry distribution over class windows (full index)
+    mean: float  # E[steps until no revealing token is in the window]; inf if absorbing
+    entry: np.ndarray = field(repr=False)  # entry distribution over class windows (full index)
     pmf: np.ndarray | None = field(default=None, repr=False)  # P(exit at t), t = 0..t_max
 
 
 def _entry_distribution(mix: PersonaMixture, k: int, flag: bool) -> np.ndarray:
     """Quasi-stationary clean full window with a revealing token appended (full window index)."""
     V = mix.alphabet.size
-    n = V ** k
+    n = V**k
     cp = clean_phase(mix, k, t_max=0, events="revealing")
     F = np.asarray(cp.free_alphabet)
     clean_idx = index_windows(np.arange(len(F) ** k), k, len(F))
@@ -430,7 +434,7 @@ def exit_time(mix: PersonaMixture, k: int, t_max: int = 0, method: Method = "aut
     """
     k = _check_k(k)
     V = mix.alphabet.size
-    n = V ** k
+    n = V**k
     method = _pick_method(method, n)
     flag = mix.prompt is None or mix.prompt.mode == "pinned"
     T = predictive_tables(mix, k, include_prompt=flag)[k]
@@ -466,11 +470,11 @@ def exit_time(mix: PersonaMixture, k: int, t_max: int = 0, method: Method = "aut
 
 def _exit_time_shift(T: np.ndarray, V: int, k: int, W: np.ndarray, entry: np.ndarray, t_max: int) -> ExitTime:
     """:func:`exit_time` on the matrix-free shift operator (full window index, class = mask ``W``)."""
-    n = V ** k
+    n = V**k
     op = ShiftOperator(T.reshape(V, n // V, V))
     Wf = W.astype(float)
     out_prob = Wf * (1.0 - op.apply(Wf))  # P(next window is clean | class window)
-    P = _csr_from_table(T, V, k)          # only for the two reachability searches (graph, no solve)
+    P = _csr_from_table(T, V, k)  # only for the two reachability searches (graph, no solve)
     Pw = P.multiply(W[:, None]).multiply(W[None, :]).tocsr()
     Pw.eliminate_zeros()
     reach = _reachable(Pw, W & (entry > 0))
@@ -499,8 +503,11 @@ def _occupancy_from(pi: np.ndarray, mix: PersonaMixture, k: int) -> dict[str, fl
     pi /= pi.sum()
     has_rev = _window_has(mix.alphabet.is_revealing(), V, k)
     has_col = _window_has(mix.alphabet.is_collapse(), V, k)
-    return {"revealing": float(pi[has_rev].sum()), "collapse": float(pi[has_col & ~has_rev].sum()),
-            "clean": float(pi[~has_rev & ~has_col].sum())}
+    return {
+        "revealing": float(pi[has_rev].sum()),
+        "collapse": float(pi[has_col & ~has_rev].sum()),
+        "clean": float(pi[~has_rev & ~has_col].sum()),
+    }
 
 
 def stationary_occupancy(mix: PersonaMixture, k: int, method: Method = "auto") -> dict[str, float]:
@@ -513,7 +520,7 @@ def stationary_occupancy(mix: PersonaMixture, k: int, method: Method = "auto") -
     """
     k = _check_k(k)
     V = mix.alphabet.size
-    n = V ** k
+    n = V**k
     method = _pick_method(method, n)
     flag = mix.prompt is None or mix.prompt.mode == "pinned"
     if method == "shift":
@@ -523,8 +530,10 @@ def stationary_occupancy(mix: PersonaMixture, k: int, method: Method = "auto") -
             # (I - B) pi = u with B = P^T - u 1^T: the Neumann-preconditioned solver applies
             pi = _solve_fixed_point(lambda v: op.apply_t(v) - u * v.sum(), u, _poly_degree(k), "stationary law")
         except RuntimeError as err:
-            raise ValueError("the window chain has no unique stationary law (an exactly absorbing class?), "
-                             f"or the solve failed: {err}") from None
+            raise ValueError(
+                "the window chain has no unique stationary law (an exactly absorbing class?), "
+                f"or the solve failed: {err}"
+            ) from None
         return _occupancy_from(pi, mix, k)
     P = _full_chain(mix, k, flag)
     A = (sp.identity(n, format="csr") - P).T.tolil()
