@@ -46,7 +46,7 @@ PLUGIN_SOURCE = textwrap.dedent('''
 
     register(Claim(id="testplugin.slow", statement="test-only", source="tests", config=SlowConfig,
                    experiment=experiment, verdict=verdict, presets={"quick": {}, "full": {}},
-                   seeds={"quick": 4, "full": 4}))
+                   seeds={"quick": 4, "full": 4}, kind="check"))
 ''')
 
 
@@ -85,3 +85,30 @@ def store(tmp_path):
 
     with ResultStore(tmp_path / "results.duckdb") as st:
         yield st
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Print the claim contract's coverage: how many registered claims passed every contract test."""
+    reports = [
+        r
+        for key in ("passed", "failed", "skipped")
+        for r in terminalreporter.stats.get(key, [])
+        if ("test_claim_contract.py::" in getattr(r, "nodeid", "") and "[" in r.nodeid and r.when == "call")
+        or ("test_claim_contract.py::" in getattr(r, "nodeid", "") and r.outcome == "skipped" and "[" in r.nodeid)
+    ]
+    if not reports:
+        return
+    per_claim: dict[str, set[str]] = {}
+    for r in reports:
+        claim_id = r.nodeid.rsplit("[", 1)[1].rstrip("]")
+        per_claim.setdefault(claim_id, set()).add(r.outcome)
+    from aflab.core.claims import all_claims
+
+    kinds = {c.id: c.kind for c in all_claims()}
+    ok = [c for c, outcomes in per_claim.items() if "failed" not in outcomes]
+    n_claims = sum(kinds.get(c) == "claim" for c in ok)
+    terminalreporter.write_sep(
+        "-",
+        f"claim contract: {len(ok)}/{len(kinds)} registered claims pass ({n_claims} claims, "
+        f"{len(ok) - n_claims} checks); {len(per_claim) - len(ok)} fail",
+    )

@@ -1,4 +1,8 @@
-"""The ``aflab`` command line: list, run, report, results, version, and one sub-command per system."""
+"""The ``aflab`` command line: list, run, stability, report, results, version, and one sub-command per system.
+
+System sub-commands are found from each system's ``system.toml`` and imported only when used, so
+``aflab --help`` and ``aflab list`` do not load torch or a language model.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +12,84 @@ import sys
 import time
 from pathlib import Path
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
 from aflab import __version__
 from aflab.core.claims import SYSTEMS, ConfigError, all_claims, enabled_systems, get_claim
+from aflab.core.systems import SystemInfo, discover
+
+
+class SystemsGroup(TyperGroup):
+    """The top-level group: core commands plus one lazily imported sub-command per enabled system.
+
+    Listing (``--help``) shows each system's declared one-line help without importing it; the system's
+    ``cli`` module is imported only when its sub-command is resolved for running.
+    """
+
+    _resolving = False
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *(i.cli_name for i in _enabled_infos())]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        cmd = super().get_command(ctx, cmd_name)
+        if cmd is not None:
+            return cmd
+        info = next((i for i in _enabled_infos() if i.cli_name == cmd_name), None)
+        if info is None:
+            return None
+        if self._resolving:
+            return _load_system_cli(info)
+        return click.Group(name=cmd_name, help=info.help or info.title)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        self._resolving = True
+        try:
+            return super().resolve_command(ctx, args)
+        finally:
+            self._resolving = False
+
+
+def _enabled_infos() -> list[SystemInfo]:
+    enabled = set(enabled_systems())
+    return [i for i in discover() if i.name in enabled]
+
+
+def _load_system_cli(info: SystemInfo) -> click.Command:
+    """The system's typer app as a click command; a missing optional dependency gives a clear error."""
+    try:
+        mod = importlib.import_module(f"aflab.{info.name}.cli")
+    except ModuleNotFoundError as err:
+        missing = err.name or str(err)
+
+        @click.command(name=info.cli_name, context_settings={"ignore_unknown_options": True})
+        @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+        def unavailable(args):
+            _fail(
+                f"the '{info.cli_name}' commands need the module {missing!r}, which is not installed; "
+                "install the extras: pip install 'aflab[all]'"
+            )
+
+        return unavailable
+    cmd = typer.main.get_command(mod.app)
+    cmd.name = info.cli_name
+    return cmd
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"aflab {__version__}")
+        raise typer.Exit()
+
 
 app = typer.Typer(
     name="aflab",
+    cls=SystemsGroup,
     help="Agent Foundations Lab: run the formal systems of agent-foundations research and test claims about "
     "them with measurements.\n\nExample: aflab report --quick --out report",
     no_args_is_help=True,
@@ -27,15 +99,19 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 
-#: system package -> CLI name of its sub-command
-SYSTEM_CLI_NAMES = {
-    "logical_induction": "li",
-    "waluigi": "waluigi",
-    "path_dependence": "pd",
-    "partial_agency": "partial-agency",
-    "embedded": "embedded",
-    "normativity": "normativity",
-}
+
+@app.callback()
+def _main_options(
+    version: bool = typer.Option(
+        False, "--version", callback=_version_callback, is_eager=True, help="Print aflab's version and exit."
+    ),
+) -> None:
+    """Agent Foundations Lab: run the formal systems of agent-foundations research and test claims about them
+    with measurements.
+
+    Example: aflab report --quick --out report
+    """
+
 
 StoreOpt = typer.Option(Path("aflab-results/results.duckdb"), "--store", help="DuckDB result store file.")
 
@@ -108,12 +184,13 @@ def list_claims(
         except Exception:
             verdicts = {}
     table = Table(title=f"{len(claims)} claims")
-    for col in ("claim", "statement", "quick seeds", "latest verdict"):
+    for col in ("claim", "kind", "statement", "quick seeds", "latest verdict"):
         table.add_column(col)
     for c in claims:
         v = verdicts.get(c.id)
         table.add_row(
             c.id,
+            c.kind,
             c.statement[:90] + ("…" if len(c.statement) > 90 else ""),
             str(c.n_seeds("quick")),
             f"{v[0]} ({v[2]:%Y-%m-%d %H:%M})" if v else "not run",
@@ -237,7 +314,8 @@ def report(
             force=force,
             base_seed=seed,
         )
-    path = write_report(outcomes, out, preset, seed, time.perf_counter() - t0)
+        stability = _stability_for(claims, st, preset)
+    path = write_report(outcomes, out, preset, seed, time.perf_counter() - t0, stability)
     for o in outcomes:
         _print_outcome(o)
     console.print(
@@ -248,6 +326,63 @@ def report(
         _fail("interrupted; finished cells are saved, rerun to resume", 130)
     if not summary.ok or any(o.error for o in outcomes):
         raise typer.Exit(1)
+
+
+@app.command()
+def stability(
+    claim_ids: list[str] = typer.Argument(None, help="Claim ids (see `aflab list --ids`); omit with --all."),
+    all_: bool = typer.Option(False, "--all", help="Every registered claim of kind 'claim' (add --checks for checks)."),
+    checks: bool = typer.Option(False, "--checks", help="With --all: include the theory checks too."),
+    sets: int = typer.Option(10, "--sets", min=2, max=1000, help="Disjoint seed sets (set 0 = the report's seeds)."),
+    full: bool = typer.Option(False, "--full", help="Use the full preset instead of quick."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Base seed; each cell's seed is derived from it."),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, max=256, help="Worker processes (one thread each)."),
+    ray: str | None = typer.Option(None, "--ray", help="Run on Ray: 'local', 'auto' or a cluster ADDRESS."),
+    export: Path | None = typer.Option(None, "--export", help="Also write the results as JSON to FILE."),
+    store: Path = StoreOpt,
+) -> None:
+    """Judge a claim on disjoint seed sets and report how often the verdict agrees.
+
+    Set j runs the preset's n seeds with seed indices j*n .. j*n+n-1, so the sets share no seed and set 0 is
+    exactly what `aflab report` runs. Cells are cached in the store like any run; the agreement is stored and
+    shown by the report.
+
+    Example: aflab stability waluigi.lm-window-plateau --sets 10 --jobs 2
+    """
+    from aflab.core.stability import export_results, run_stability
+
+    if all_ == bool(claim_ids):
+        _fail("name claim ids or pass --all (not both)")
+    try:
+        claims = (
+            [get_claim(c) for c in claim_ids] if claim_ids else [c for c in all_claims() if c.kind == "claim" or checks]
+        )
+    except KeyError as err:
+        _fail(str(err.args[0]))
+    preset = "full" if full else "quick"
+    results = []
+    with _store(store) as st:
+        for claim in claims:
+            res = run_stability(claim, st, n_sets=sets, preset=preset, n_jobs=jobs, ray_address=ray, base_seed=seed)
+            if res is None:
+                console.print(
+                    f"[bold]{claim.id}[/]: [dim]not judged (skipped here or a cell failed; see aflab results)[/]"
+                )
+                continue
+            results.append(res)
+            color = "green" if res.agreement == res.n_sets else "yellow"
+            console.print(f"[bold]{claim.id}[/] ({claim.kind}): [{color}]{escape(res.summary())}[/]")
+    if export is not None:
+        export_results(results, export)
+        console.print(f"wrote {len(results)} results to {export}")
+
+
+def _stability_for(claims, store, preset: str) -> dict:
+    """Stability results for the report: the store's own, then the measurements shipped with aflab."""
+    from aflab.core.stability import StabilityResult, best_results, shipped_results
+
+    stored = [StabilityResult.from_json(r) for r in store.stability_results()]
+    return best_results(claims, stored + shipped_results(), preset)
 
 
 @app.command()
@@ -306,24 +441,6 @@ def version() -> None:
             typer.echo(f"{mod} {m.__version__}")
         except ImportError:
             typer.echo(f"{mod} not installed")
-
-
-def _mount_systems() -> None:
-    for system in enabled_systems():
-        name = SYSTEM_CLI_NAMES[system]
-        try:
-            mod = importlib.import_module(f"aflab.{system}.cli")
-        except ModuleNotFoundError as err:
-            if err.name in (f"aflab.{system}", f"aflab.{system}.cli"):
-                continue
-            err_console.print(f"[yellow]aflab: the '{name}' commands are unavailable: {err}[/]")
-            continue
-        sub = getattr(mod, "app", None)
-        if sub is not None:
-            app.add_typer(sub, name=name)
-
-
-_mount_systems()
 
 
 def main() -> None:

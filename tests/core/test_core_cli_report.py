@@ -57,7 +57,7 @@ def test_run_grid_results_export(tmp_path):
     store = tmp_path / "s.duckdb"
     res = invoke("run", "core.selfcheck", "--store", str(store), "--grid", "n_batches=5,10", "--seeds", "2")
     assert res.exit_code == 0, res.output
-    assert res.output.count("supported") == 2
+    assert res.output.count("core.selfcheck: supported") == 2
     res = invoke("results", "--store", str(store), "--export", str(tmp_path / "out.csv"))
     assert res.exit_code == 0
     import pandas as pd
@@ -85,7 +85,9 @@ def test_report_files(report_dir):
     data = json.loads((report_dir / "report.json").read_text())
     assert data["claims"][0]["id"] == "core.selfcheck" and data["claims"][0]["verdict"] == "supported"
     assert data["claims"][0]["config"]["n_samples"] == 20000
-    assert "data:image/png;base64," in html and 'id="verdict-table"' in html
+    assert "data:image/png;base64," in html and 'id="verdict-table"' in html and 'id="check-table"' in html
+    assert data["claims"][0]["kind"] == "check" and data["claims"][0]["threshold"]["side"] == "equals"
+    assert data["provenance"]["libraries"]["numpy"] != "not installed"
     assert "http://" not in html and "https://" not in html  # self-contained
 
 
@@ -122,7 +124,7 @@ def test_report_renders_in_headless_chromium(report_dir):
         page.goto((report_dir / "index.html").resolve().as_uri())
         n_imgs = page.evaluate("document.images.length")
         loaded = page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 100)")
-        rows = page.evaluate("document.querySelectorAll('#verdict-table tr').length")
+        rows = page.evaluate("document.querySelectorAll('#check-table tr').length")
         page.screenshot(path=str(report_dir / "screenshot.png"), full_page=True)
         browser.close()
     assert n_imgs >= 1 and loaded, "figures did not render"

@@ -11,13 +11,15 @@ from aflab.core.claims import (
     ClaimSkipped,
     Comparison,
     ConfigError,
+    Counterfactual,
     Verdict,
     all_claims,
     get_claim,
     load_systems,
     register,
 )
-from aflab.core.seeding import derive_seed, seed_everything, single_thread
+from aflab.core.seeding import derive_seed, seed_everything
+from aflab.core.threads import single_thread
 
 __all__ = [
     "SYSTEMS",
@@ -26,6 +28,7 @@ __all__ = [
     "ClaimSkipped",
     "Comparison",
     "ConfigError",
+    "Counterfactual",
     "Verdict",
     "all_claims",
     "derive_seed",

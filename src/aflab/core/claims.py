@@ -21,13 +21,14 @@ Systems register claims at import time of ``aflab.<system>.claims`` (and of any
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import inspect
 import json
 import os
 import pkgutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
@@ -35,16 +36,12 @@ from typing import Any, Literal, get_args, get_origin
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-#: The systems aflab knows, in report order. ``core`` imports ``aflab.<name>.claims`` for each
-#: that exists; a system that has not landed yet is simply absent.
-SYSTEMS: tuple[str, ...] = (
-    "logical_induction",
-    "waluigi",
-    "path_dependence",
-    "partial_agency",
-    "embedded",
-    "normativity",
-)
+from aflab.core.stats import Decision, Threshold
+from aflab.core.systems import system_names
+
+#: The systems aflab knows, in report order: every ``aflab/<name>/system.toml`` (see :mod:`aflab.core.systems`).
+#: ``core`` imports ``aflab.<name>.claims`` for each; a system that has not landed yet is simply absent.
+SYSTEMS: tuple[str, ...] = system_names()
 
 VerdictLabel = Literal["supported", "refuted", "inconclusive"]
 VERDICTS: tuple[str, ...] = ("supported", "refuted", "inconclusive")
@@ -74,25 +71,83 @@ class Comparison:
 
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome of a claim: a label, the numbers that decided it, and a one-line reason."""
+    """The outcome of a claim: a label, the numbers that decided it, and a one-line reason.
+
+    ``decisions`` are the :class:`~aflab.core.stats.Decision` objects (interval vs threshold) the label came
+    from, the headline first; the report shows the headline's statistic, interval and threshold. Build a
+    verdict from decisions with :meth:`from_decisions` so the label always follows the shared rule.
+    """
 
     label: VerdictLabel
     numbers: Mapping[str, float]
     reason: str
     comparisons: tuple[Comparison, ...] = ()
+    decisions: tuple[Decision, ...] = ()
 
     def __post_init__(self) -> None:
         if self.label not in VERDICTS:
             raise ValueError(f"verdict label must be one of {VERDICTS}, got {self.label!r}")
 
+    @classmethod
+    def from_decisions(
+        cls,
+        decisions: Sequence[Decision],
+        numbers: Mapping[str, float] | None = None,
+        note: str = "",
+        comparisons: Sequence[Comparison] = (),
+        how: Literal["all", "any"] = "all",
+    ) -> Verdict:
+        """Label by :func:`aflab.core.stats.combine`; reason = the decisions' reasons (+ ``note``); numbers
+        = each decision's interval (as ``<statistic>``, ``_ci_low``, ``_ci_high``) plus ``numbers``."""
+        from aflab.core.stats import combine
 
-Experiment = Callable[[Any, int], pd.DataFrame]
+        nums: dict[str, float] = {}
+        for d in decisions:
+            nums.update(d.interval.as_numbers(d.threshold.statistic))
+        nums.update(numbers or {})
+        reason = "; ".join(d.reason for d in decisions) + (f". {note}" if note else "")
+        return cls(combine(decisions, how), nums, reason, tuple(comparisons), tuple(decisions))
+
+    @property
+    def headline(self) -> Decision | None:
+        return self.decisions[0] if self.decisions else None
+
+
+@dataclass(frozen=True)
+class Counterfactual:
+    """A deliberately broken mechanism under which a claim's verdict must come out "refuted".
+
+    ``overrides`` are config changes applied over the claim's contract preset (``smoke`` if it has one,
+    else ``quick``): an ablation switch, a frozen maker, a window ignored. ``broken`` says in words what
+    they break. The contract test runs it; a claim whose verdict cannot be driven to "refuted" this way is
+    a *check*, not a claim.
+    """
+
+    broken: str
+    overrides: Mapping[str, Any]
+    n_seeds: int | None = None
+    #: the verdict the broken mechanism must produce ("refuted"; "supported" only for a claim our
+    #: measurements refute, to show its verdict can also come out the other way)
+    expect: VerdictLabel = "refuted"
+
+
+Experiment = Callable[..., pd.DataFrame]
 Judge = Callable[[Any, pd.DataFrame], Verdict]
 Figures = Callable[[Any, pd.DataFrame], dict]
+Kind = Literal["claim", "check"]
+KINDS: tuple[str, ...] = ("claim", "check")
 
 
 @dataclass(frozen=True)
 class Claim:
+    """A registered claim (``kind="claim"``) or theory check (``kind="check"``).
+
+    A *claim* is a contested statement from the sources aflab tests: it states what would refute it
+    (``refuted_if``), the threshold its deciding statistic must clear and why (``threshold``), and a
+    ``counterfactual`` -- a broken mechanism that must make it "refuted". A *check* is a theorem or an
+    identity verified numerically; it can only fail by a bug, and the report lists it apart.
+    """
+
     id: str
     statement: str
     source: str
@@ -104,10 +159,21 @@ class Claim:
     seeds: Mapping[str, int] = field(default_factory=lambda: {"quick": 1, "full": 3})
     #: wall-clock budget of the quick preset in seconds (documented, checked by the report)
     quick_budget_s: float = 60.0
+    kind: Kind = "claim"
+    #: the measured outcome that would refute the claim, in words
+    refuted_if: str = ""
+    #: the headline statistic's threshold and its justification (shown in the report)
+    threshold: Threshold | None = None
+    counterfactual: Counterfactual | None = None
 
     @property
     def system(self) -> str:
         return self.id.split(".", 1)[0]
+
+    @property
+    def contract_preset(self) -> str:
+        """The preset the claim contract runs: ``smoke`` (a small size) if the claim has one, else ``quick``."""
+        return "smoke" if "smoke" in self.presets else "quick"
 
     def make_config(self, preset: str = "quick", overrides: Mapping[str, Any] | None = None) -> ClaimConfig:
         """Build the validated config: defaults < preset < overrides.
@@ -131,7 +197,53 @@ class Claim:
             ) from None
 
     def n_seeds(self, preset: str) -> int:
+        if preset == "smoke" and "smoke" not in self.seeds:
+            return self.n_seeds("quick")
         return int(self.seeds.get(preset, 1))
+
+    def run(self, cfg: ClaimConfig, seed: int, seed_index: int = 0) -> pd.DataFrame:
+        """One cell: ``experiment(cfg, seed)``, plus ``seed_index=`` for experiments that take it.
+
+        An experiment that must make a *different* per-seed choice for every seed of a sweep (e.g. which
+        stretch of pi a market reads) declares a ``seed_index`` keyword; all others see only (cfg, seed).
+        """
+        if takes_seed_index(self.experiment):
+            return self.experiment(cfg, seed, seed_index=seed_index)
+        return self.experiment(cfg, seed)
+
+    def contract_problems(self) -> list[str]:
+        """What this claim lacks under the claim contract (empty when it declares everything it must)."""
+        problems = []
+        if self.kind not in KINDS:
+            problems.append(f"kind must be one of {KINDS}, got {self.kind!r}")
+        if self.kind == "claim":
+            if self.counterfactual is None:
+                problems.append(
+                    "a claim needs a counterfactual (a broken mechanism that refutes it); "
+                    "a statement that cannot fail is kind='check'"
+                )
+            if self.threshold is None:
+                problems.append("a claim needs a threshold (statistic, side, value, justification)")
+            if not self.refuted_if.strip():
+                problems.append("a claim needs refuted_if: the measured outcome that would refute it")
+        for role, fn, suffix in (
+            ("experiment", self.experiment, "_experiment"),
+            ("verdict", self.verdict, "_verdict"),
+            ("figures", self.figures, "_figures"),
+        ):
+            name = getattr(fn, "__name__", "")
+            if fn is not None and not name.endswith(suffix):
+                problems.append(f"{role} function {name!r} should be named '<slug>{suffix}'")
+        if not self.config.__name__.endswith("Config"):
+            problems.append(f"config class {self.config.__name__!r} should be named '<Slug>Config'")
+        return problems
+
+
+def takes_seed_index(fn: Callable) -> bool:
+    try:
+        return "seed_index" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 class ClaimSkipped(Exception):
@@ -185,19 +297,35 @@ _REGISTRY: dict[str, Claim] = {}
 _LOADED = False
 
 
+def _origin(fn: Callable) -> tuple[str | None, str | None]:
+    return getattr(fn, "__module__", None), getattr(fn, "__qualname__", None)
+
+
 def register(claim: Claim) -> Claim:
-    """Add a claim to the registry (idempotent for the same object; a clash of ids is an error)."""
+    """Add a claim to the registry.
+
+    Registering the same claim again (a module re-imported: same experiment module and qualified name) is
+    a no-op replacement; a different claim under a taken id is an error, even when its function happens
+    to share a ``__qualname__`` with the first (the clash is keyed on module *and* qualified name).
+    """
     if "." not in claim.id:
         raise ValueError(f"claim id must be '<system>.<slug>', got {claim.id!r}")
+    if claim.kind not in KINDS:
+        raise ValueError(f"{claim.id}: kind must be one of {KINDS}, got {claim.kind!r}")
     old = _REGISTRY.get(claim.id)
     if (
         old is not None
         and old.experiment is not claim.experiment
-        and getattr(old.experiment, "__qualname__", None) != getattr(claim.experiment, "__qualname__", None)
+        and _origin(old.experiment) != _origin(claim.experiment)
     ):
-        raise ValueError(f"two claims registered with id {claim.id!r}")
+        raise ValueError(
+            f"two claims registered with id {claim.id!r}: {'.'.join(map(str, _origin(old.experiment)))} and "
+            f"{'.'.join(map(str, _origin(claim.experiment)))}"
+        )
     for preset in claim.presets:
         claim.make_config(preset)  # fail at import time on a bad preset
+    if claim.counterfactual is not None:
+        claim.make_config(claim.contract_preset, claim.counterfactual.overrides)
     _REGISTRY[claim.id] = claim
     return claim
 
@@ -262,15 +390,64 @@ def get_claim(claim_id: str) -> Claim:
         raise KeyError(f"unknown claim {claim_id!r}; run `aflab list --ids` to see the ids") from None
 
 
+#: Libraries whose version enters every cell's cache key (read from package metadata: nothing is imported).
+KEY_LIBRARIES: tuple[str, ...] = (
+    "numpy",
+    "scipy",
+    "pandas",
+    "torch",
+    "transformers",
+    "python-sat",
+    "mpmath",
+    "scikit-learn",
+)
+
+
 def code_version(claim: Claim) -> str:
-    """Package version plus a hash of the claim's system sources: editing the code invalidates the cache."""
+    """The cache key's code part: package version + a hash of every source the claim's result depends on.
+
+    Hashed: ``aflab/core`` (the runner, seeding and statistics shape every cell), the claim's own code (for
+    an aflab system its folder; for a plugin its own package folder or, for a single-module plugin, that
+    file -- never the whole of site-packages), and the installed versions of :data:`KEY_LIBRARIES`. Editing
+    any of them, or upgrading numpy or torch, invalidates the cached cells.
+    """
     from aflab import __version__
 
-    module = inspect.getmodule(claim.experiment)
-    pkg_dir = Path(module.__file__).parent if module and module.__file__ else None
+    return f"{__version__}+{_source_digest(claim.experiment.__module__)}"
+
+
+@functools.lru_cache(maxsize=256)
+def _source_digest(module_name: str) -> str:
     digest = hashlib.sha256()
-    if pkg_dir is not None:
-        for path in sorted(pkg_dir.rglob("*.py")):
-            digest.update(path.name.encode())
-            digest.update(path.read_bytes())
-    return f"{__version__}+{digest.hexdigest()[:10]}"
+    for path in sorted(_core_sources()) + sorted(_claim_sources(module_name)):
+        digest.update(str(path.name).encode())
+        digest.update(path.read_bytes())
+    for lib in KEY_LIBRARIES:
+        digest.update(f"{lib}={_library_version(lib)}".encode())
+    return digest.hexdigest()[:10]
+
+
+def _core_sources() -> list[Path]:
+    return list(Path(__file__).resolve().parent.rglob("*.py"))
+
+
+def _claim_sources(module_name: str) -> list[Path]:
+    parts = module_name.split(".")
+    if parts[0] == "aflab" and len(parts) > 2:
+        return list(Path(importlib.import_module(f"aflab.{parts[1]}").__file__).resolve().parent.rglob("*.py"))
+    if parts[0] == "aflab":  # aflab.core.<module>: covered by the core sources
+        return []
+    top = importlib.import_module(parts[0])
+    top_file = Path(getattr(top, "__file__", "") or "")
+    if hasattr(top, "__path__") and top_file.name == "__init__.py":
+        return list(top_file.parent.rglob("*.py"))
+    return [top_file] if top_file.is_file() else []
+
+
+def _library_version(name: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "absent"

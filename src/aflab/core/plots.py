@@ -28,11 +28,21 @@ def new_figure(ncols: int = 1, nrows: int = 1, width: float = 5.0, height: float
     return fig, axes
 
 
-def figure_png(fig: Figure, dpi: int = 110) -> bytes:
+def figure_png(fig: Figure, dpi: int = 110, palette: bool = False) -> bytes:
+    """PNG bytes of ``fig`` (no pyplot, no global backend). ``palette=True`` quantizes to 256 colours, which
+    line plots survive unchanged to the eye at a third of the size (used for the report)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
+    if not palette:
+        return buf.getvalue()
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(buf.getvalue())).convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    out = io.BytesIO()
+    img.save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 def figure_data_uri(fig: Figure, dpi: int = 110) -> str:
-    return "data:image/png;base64," + base64.b64encode(figure_png(fig, dpi)).decode()
+    """A figure as a palette-PNG data URI for the self-contained report."""
+    return "data:image/png;base64," + base64.b64encode(figure_png(fig, dpi, palette=True)).decode()

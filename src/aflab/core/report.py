@@ -1,7 +1,9 @@
-"""The static HTML report: a verdict table on top, then one section per system.
+"""The static HTML report: claims first (kind, verdict, deciding statistic with its interval and threshold,
+stability over seed sets), theory checks in their own compact table, then one section per system.
 
-``index.html`` is self-contained (figures embedded as PNG data URIs, inline CSS, no script, no
-network); ``report.json`` carries the same verdicts and numbers for machines.
+``index.html`` is self-contained (figures embedded as palette PNG data URIs, inline CSS, no script, no
+network); ``report.json`` carries the same verdicts, numbers, thresholds, stability and provenance for
+machines.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import json
 import math
 import os
 import platform
+import subprocess
 import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -18,32 +21,40 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from aflab import __version__
-from aflab.core.claims import SYSTEMS, VERDICTS
+from aflab.core.claims import VERDICTS, Claim
 from aflab.core.evaluate import ClaimOutcome
 from aflab.core.plots import figure_data_uri
+from aflab.core.stats import level_text
+from aflab.core.systems import system_info
 
-SYSTEM_TITLES = {
-    "core": "Harness self-check",
-    "logical_induction": "1. Logical induction",
-    "waluigi": "2. Bounded-context personas (Waluigi)",
-    "path_dependence": "3. Path-dependence of gradient descent vs width",
-    "partial_agency": "4. Partial agency",
-    "embedded": "5. Embedded agency",
-    "normativity": "6. Normativity",
-}
+#: Libraries whose versions the report's provenance lists.
+PROVENANCE_LIBRARIES = ("numpy", "scipy", "pandas", "torch", "transformers", "ray", "duckdb", "python-sat")
+
+DECISION_RULE = (
+    "Each claim names a deciding statistic and a threshold with its justification. Verdict: supported when the "
+    "statistic's confidence interval lies entirely on the claim's side of the threshold, refuted when it lies "
+    "entirely on the other side, inconclusive when it straddles it. Theory checks (kind 'check') compare a "
+    "measurement with a closed form: supported when the interval contains it, refuted when it excludes it. "
+    "Stability: the same preset judged on disjoint seed sets (aflab stability); 'n/N' sets gave the modal verdict."
+)
 
 
 def fmt(x) -> str:
-    if isinstance(x, bool) or x is None:
+    """A number as a short string; ``-`` for a missing value."""
+    if x is None:
+        return "-"
+    if isinstance(x, bool):
         return str(x)
-    if isinstance(x, (int,)) and not isinstance(x, bool):
+    if isinstance(x, int):
         return str(x)
     try:
         f = float(x)
     except (TypeError, ValueError):
         return str(x)
-    if math.isnan(f) or math.isinf(f):
-        return str(f)
+    if math.isnan(f):
+        return "-"
+    if math.isinf(f):
+        return "inf" if f > 0 else "-inf"
     if f.is_integer() and abs(f) < 1e12:
         return str(int(f))
     if f != 0 and (abs(f) < 1e-3 or abs(f) >= 1e5):
@@ -55,26 +66,72 @@ def atomic_write(path: Path, data: str | bytes) -> None:
     """Write via a temporary file in the same folder and rename: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data.encode() if isinstance(data, str) else data)
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is meant to be read
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode() if isinstance(data, str) else data)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is meant to be read
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
-def _outcome_view(o: ClaimOutcome) -> dict:
+def _headline(o: ClaimOutcome) -> dict:
+    """The deciding statistic, its interval and the threshold, as display strings."""
+    threshold = o.claim.threshold
+    head = o.verdict.headline if o.verdict else None
+    if head is not None:
+        iv, threshold = head.interval, head.threshold
+        interval = f"{fmt(iv.estimate)} [{fmt(iv.low)}, {fmt(iv.high)}]"
+        method = f"{level_text(iv.level)} {iv.method}" + (f", n={iv.n}" if iv.n is not None else "")
+    else:
+        interval, method = "-", ""
+    return {
+        "statistic": threshold.statistic if threshold else "-",
+        "interval": interval,
+        "method": method,
+        "threshold": threshold.text() if threshold else "-",
+        "justification": threshold.justification if threshold else "",
+    }
+
+
+def _stability_view(claim: Claim, stability: dict) -> dict | None:
+    hit = stability.get(claim.id)
+    if hit is None:
+        return None
+    result, current = hit
+    from aflab.core.stability import stability_figure
+
+    return {
+        "summary": result.summary(),
+        "short": f"{result.agreement}/{result.n_sets}",
+        "all_agree": result.agreement == result.n_sets,
+        "current": current,
+        "note": "" if current else f"measured at code {result.code_version}, {result.measured_at}",
+        "measured_at": result.measured_at,
+        "figure": figure_data_uri(stability_figure(result)),
+    }
+
+
+def _outcome_view(o: ClaimOutcome, stability: dict) -> dict:
     v = o.verdict
     numbers = [(k, fmt(x)) for k, x in (v.numbers.items() if v else [])]
     budget = o.claim.quick_budget_s
+    cf = o.claim.counterfactual
     return {
         "id": o.claim.id,
         "system": o.claim.system,
+        "kind": o.claim.kind,
         "statement": o.claim.statement,
         "source": o.claim.source,
+        "refuted_if": o.claim.refuted_if,
+        "counterfactual": f"{cf.broken} (must give '{cf.expect}')" if cf else "",
         "label": o.label,
         "reason": v.reason if v else (f"skipped: {o.skipped}" if o.skipped else ""),
         "error": o.error,
         "numbers": numbers,
-        "numbers_short": numbers[:5],
+        "headline": _headline(o),
+        "stability": _stability_view(o.claim, stability),
         "compute_s": o.compute_s,
         "preset": o.preset,
         "n_seeds": len(o.cells),
@@ -85,7 +142,7 @@ def _outcome_view(o: ClaimOutcome) -> dict:
                 "quantity": c.quantity,
                 "theory": fmt(c.theory),
                 "measured": fmt(c.measured),
-                "stderr": fmt(c.stderr) if c.stderr is not None else "",
+                "stderr": fmt(c.stderr),
                 "note": c.note,
             }
             for c in (v.comparisons if v else ())
@@ -105,31 +162,115 @@ def _json_value(x):
         return str(x)
 
 
+def provenance() -> dict:
+    """Where the numbers come from: git commit and dirty flag, library versions, machine."""
+    from importlib import metadata
+
+    here = Path(__file__).resolve().parent
+    git = {"sha": "not a git checkout", "dirty": None}
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        if sha.returncode == 0:
+            status = subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no"],
+                cwd=here,
+                capture_output=True,
+                text=True,
+                timeout=10,
+            )
+            git = {"sha": sha.stdout.strip(), "dirty": bool(status.stdout.strip())}
+    except (OSError, subprocess.SubprocessError):
+        pass
+    versions = {}
+    for lib in PROVENANCE_LIBRARIES:
+        try:
+            versions[lib] = metadata.version(lib)
+        except metadata.PackageNotFoundError:
+            versions[lib] = "not installed"
+    machine = {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()}
+    return {"aflab": __version__, "git": git, "libraries": versions, "machine": machine}
+
+
+def _claim_json(o: ClaimOutcome, view: dict) -> dict:
+    v = o.verdict
+    th = o.claim.threshold
+    return {
+        "id": o.claim.id,
+        "system": o.claim.system,
+        "kind": o.claim.kind,
+        "statement": o.claim.statement,
+        "source": o.claim.source,
+        "refuted_if": o.claim.refuted_if,
+        "verdict": o.label,
+        "reason": v.reason if v else o.skipped,
+        "error": o.error,
+        "threshold": None
+        if th is None
+        else {
+            "statistic": th.statistic,
+            "side": th.side,
+            "value": th.value,
+            "upper": th.upper,
+            "justification": th.justification,
+        },
+        "headline": view["headline"],
+        "stability": None
+        if view["stability"] is None
+        else {k: view["stability"][k] for k in ("summary", "current", "measured_at")},
+        "counterfactual": view["counterfactual"],
+        "numbers": {k: _json_value(x) for k, x in (v.numbers.items() if v else [])},
+        "comparisons": [
+            {"quantity": c.quantity, "theory": c.theory, "measured": c.measured, "stderr": c.stderr, "note": c.note}
+            for c in (v.comparisons if v else ())
+        ],
+        "compute_s": o.compute_s,
+        "quick_budget_s": o.claim.quick_budget_s,
+        "n_seeds": len(o.cells),
+        "config": json.loads(o.cells[0].config_json),
+        "config_hash": o.cells[0].config_hash,
+        "code_version": o.cells[0].code_version,
+        "figures": sorted(o.figures),
+    }
+
+
 def write_report(
-    outcomes: Sequence[ClaimOutcome], out_dir: str | os.PathLike, preset: str, base_seed: int, wall_s: float
+    outcomes: Sequence[ClaimOutcome],
+    out_dir: str | os.PathLike,
+    preset: str,
+    base_seed: int,
+    wall_s: float,
+    stability: dict | None = None,
 ) -> Path:
-    """Write ``index.html`` and ``report.json`` into ``out_dir``; return the HTML path."""
+    """Write ``index.html`` and ``report.json`` into ``out_dir``; return the HTML path.
+
+    ``stability`` maps a claim id to ``(StabilityResult, current)`` (see
+    :func:`aflab.core.stability.best_results`); claims without one show "not measured".
+    """
     out = Path(out_dir)
-    views = [_outcome_view(o) for o in outcomes]
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"--out {out} is a file; give a folder for index.html and report.json")
+    stability = stability or {}
+    views = [_outcome_view(o, stability) for o in outcomes]
     counts = {k: sum(v["label"] == k for v in views) for k in (*VERDICTS, "skipped", "error")}
     counts = {k: n for k, n in counts.items() if n}
     systems = []
-    for name in ("core", *SYSTEMS):
+    for name in dict.fromkeys(v["system"] for v in sorted(views, key=lambda v: system_info(v["system"]).order)):
         group = [v for v in views if v["system"] == name]
-        if group:
-            systems.append(
-                {
-                    "name": name,
-                    "title": SYSTEM_TITLES.get(name, name),
-                    "outcomes": group,
-                    "compute_s": sum(v["compute_s"] for v in group),
-                    "budget_s": sum(v["budget_s"] for v in group),
-                }
-            )
+        systems.append(
+            {
+                "name": name,
+                "title": system_info(name).title,
+                "outcomes": group,
+                "compute_s": sum(v["compute_s"] for v in group),
+                "budget_s": sum(v["budget_s"] for v in group),
+            }
+        )
+    prov = provenance()
     env = Environment(loader=PackageLoader("aflab.core", "templates"), autoescape=select_autoescape(["html"]))
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     html = env.get_template("report.html").render(
-        outcomes=views,
+        claims=[v for v in views if v["kind"] == "claim"],
+        checks=[v for v in views if v["kind"] == "check"],
         systems=systems,
         counts=counts,
         preset=preset,
@@ -138,47 +279,20 @@ def write_report(
         generated=generated,
         n_claims=len(views),
         wall_s=wall_s,
+        rule=DECISION_RULE,
+        provenance=prov,
     )
     atomic_write(out / "index.html", html)
-    machine = {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()}
     payload = {
         "aflab_version": __version__,
         "generated": generated,
         "preset": preset,
         "base_seed": base_seed,
         "wall_s": wall_s,
-        "machine": machine,
+        "provenance": prov,
+        "decision_rule": DECISION_RULE,
         "counts": counts,
-        "claims": [
-            {
-                "id": o.claim.id,
-                "system": o.claim.system,
-                "statement": o.claim.statement,
-                "source": o.claim.source,
-                "verdict": o.label,
-                "reason": o.verdict.reason if o.verdict else o.skipped,
-                "error": o.error,
-                "numbers": {k: _json_value(x) for k, x in (o.verdict.numbers.items() if o.verdict else [])},
-                "comparisons": [
-                    {
-                        "quantity": c.quantity,
-                        "theory": c.theory,
-                        "measured": c.measured,
-                        "stderr": c.stderr,
-                        "note": c.note,
-                    }
-                    for c in (o.verdict.comparisons if o.verdict else ())
-                ],
-                "compute_s": o.compute_s,
-                "quick_budget_s": o.claim.quick_budget_s,
-                "n_seeds": len(o.cells),
-                "config": json.loads(o.cells[0].config_json),
-                "config_hash": o.cells[0].config_hash,
-                "code_version": o.cells[0].code_version,
-                "figures": sorted(o.figures),
-            }
-            for o in outcomes
-        ],
+        "claims": [_claim_json(o, view) for o, view in zip(outcomes, views)],
     }
     atomic_write(out / "report.json", json.dumps(payload, indent=2, default=_json_value))
     return out / "index.html"

@@ -24,8 +24,9 @@ import pandas as pd
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from aflab.core.claims import Claim, ClaimConfig, ClaimSkipped, code_version, get_claim
-from aflab.core.seeding import cell_seed, seed_everything, single_thread
+from aflab.core.seeding import cell_seed, seed_everything
 from aflab.core.store import CellRecord, ResultStore, bytes_to_table, table_to_bytes
+from aflab.core.threads import single_thread
 
 MAX_WORKER_DEATHS = 3
 
@@ -42,13 +43,24 @@ class CellSpec:
     code_version: str
 
 
-def plan_cells(claim: Claim, cfg: ClaimConfig, n_seeds: int, base_seed: int = 0) -> list[CellSpec]:
+def plan_cells(
+    claim: Claim, cfg: ClaimConfig, n_seeds: int, base_seed: int = 0, first_index: int = 0
+) -> list[CellSpec]:
+    """The cells of ``n_seeds`` seeds, seed indices ``first_index .. first_index + n_seeds - 1``.
+
+    Seed set ``j`` of a stability run uses ``first_index = j * n_seeds``: disjoint from every other set.
+    """
     if n_seeds < 1:
         raise ValueError(f"n_seeds must be >= 1, got {n_seeds}")
+    if first_index < 0:
+        raise ValueError(f"first_index must be >= 0, got {first_index}")
     h = cfg.config_hash()
     cjson = json.dumps(cfg.model_dump(mode="json"), sort_keys=True)
     ver = code_version(claim)
-    return [CellSpec(claim.id, cjson, h, i, cell_seed(base_seed, claim.id, h, i), ver) for i in range(n_seeds)]
+    return [
+        CellSpec(claim.id, cjson, h, i, cell_seed(base_seed, claim.id, h, i), ver)
+        for i in range(first_index, first_index + n_seeds)
+    ]
 
 
 def _init_worker() -> None:
@@ -65,7 +77,7 @@ def execute_cell(spec: CellSpec) -> CellRecord:
     try:
         seed_everything(spec.seed)
         single_thread()
-        table = claim.experiment(cfg, spec.seed)
+        table = claim.run(cfg, spec.seed, spec.seed_index)
         if not isinstance(table, pd.DataFrame):
             raise TypeError(f"experiment of {spec.claim} returned {type(table).__name__}, expected a pandas DataFrame")
         blob, status, error = table_to_bytes(table), "ok", None

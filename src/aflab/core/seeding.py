@@ -7,11 +7,12 @@ result of a cell does not depend on which worker ran it or in which order.
 from __future__ import annotations
 
 import hashlib
-import os
 import random
 import sys
 
 import numpy as np
+
+from aflab.core.threads import single_thread  # noqa: F401  (re-exported: one place for thread limits)
 
 
 def derive_seed(*parts: object) -> int:
@@ -33,13 +34,3 @@ def seed_everything(seed: int) -> np.random.Generator:
 
         torch.manual_seed(seed)
     return np.random.default_rng(seed)
-
-
-def single_thread() -> None:
-    """One BLAS/torch thread per worker process (30x faster for small nets on this machine)."""
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
-    if "torch" in sys.modules:
-        import torch
-
-        torch.set_num_threads(1)

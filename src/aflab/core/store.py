@@ -52,6 +52,16 @@ CREATE TABLE IF NOT EXISTS verdicts (
     judged_at TIMESTAMP,
     PRIMARY KEY (claim, config_hash, code_version, n_seeds)
 );
+CREATE TABLE IF NOT EXISTS stability (
+    claim VARCHAR NOT NULL,
+    preset VARCHAR NOT NULL,
+    config_hash VARCHAR NOT NULL,
+    code_version VARCHAR NOT NULL,
+    n_sets INTEGER NOT NULL,
+    result_json VARCHAR NOT NULL,     -- aflab.core.stability.StabilityResult as JSON
+    measured_at TIMESTAMP,
+    PRIMARY KEY (claim, preset, config_hash, code_version, n_sets)
+);
 """
 
 
@@ -225,6 +235,25 @@ class ResultStore:
             "(PARTITION BY claim ORDER BY judged_at DESC) = 1"
         ).fetchall()
         return {c: (l, r, t) for c, l, r, t in rows}
+
+    # -- stability ---------------------------------------------------------------------------
+    def put_stability(
+        self, claim: str, preset: str, config_hash: str, code_version: str, n_sets: int, result_json: str
+    ) -> None:
+        self.con.execute(
+            "INSERT OR REPLACE INTO stability VALUES (?,?,?,?,?,?,?)",
+            [claim, preset, config_hash, code_version, n_sets, result_json, datetime.now(UTC)],
+        )
+
+    def stability_results(self) -> list[str]:
+        """Every stored stability result (JSON), newest first."""
+        if not self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name='stability'"
+        ).fetchone()[0]:
+            return []
+        return [
+            r[0] for r in self.con.execute("SELECT result_json FROM stability ORDER BY measured_at DESC").fetchall()
+        ]
 
 
 def _jsonable(v):

@@ -1,0 +1,232 @@
+"""Verdict stability: does a claim's quick verdict survive a change of seeds?
+
+``aflab stability CLAIM --sets 10`` runs the claim's preset on ``sets`` *disjoint* seed sets -- set ``j``
+uses seed indices ``j*n .. j*n + n - 1`` with ``n`` the preset's seed count, so set 0 is exactly what
+``aflab report`` runs -- judges each set on its own and reports how many sets give the modal verdict.
+A verdict that flips between seed sets is not a result; the report prints this agreement next to every
+claim. Cells go through the ordinary runner and store (cached, resumable, ``--jobs``/``--ray``).
+
+Results are stored in the result store and can be exported to JSON; the package ships the last full
+measurement (``aflab/data/stability.json``) so the quick report can show stability without redoing it,
+labelled with the code version and date it was measured at.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+from aflab.core.claims import Claim
+from aflab.core.evaluate import ClaimOutcome, judge
+from aflab.core.runner import plan_cells, run_cells
+from aflab.core.store import ResultStore
+
+
+@dataclass(frozen=True)
+class SetOutcome:
+    """One seed set's verdict and the headline interval that decided it (nan where there is none)."""
+
+    index: int
+    first_seed_index: int
+    label: str
+    estimate: float = math.nan
+    low: float = math.nan
+    high: float = math.nan
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class StabilityResult:
+    claim: str
+    kind: str
+    preset: str
+    config_hash: str
+    code_version: str
+    seeds_per_set: int
+    sets: tuple[SetOutcome, ...]
+    statistic: str = ""
+    threshold: str = ""
+    threshold_lines: tuple[float, ...] = ()
+    measured_at: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    compute_s: float = 0.0
+
+    @property
+    def labels(self) -> list[str]:
+        return [s.label for s in self.sets]
+
+    @property
+    def modal_label(self) -> str:
+        return Counter(self.labels).most_common(1)[0][0] if self.sets else "none"
+
+    @property
+    def agreement(self) -> int:
+        """How many sets give the modal verdict."""
+        return self.labels.count(self.modal_label)
+
+    @property
+    def n_sets(self) -> int:
+        return len(self.sets)
+
+    def summary(self) -> str:
+        counts = Counter(self.labels)
+        detail = ", ".join(f"{n} {label}" for label, n in counts.most_common())
+        return f"{self.agreement}/{self.n_sets} {self.modal_label} ({detail}; {self.seeds_per_set} seeds per set)"
+
+    def to_json(self) -> str:
+        return json.dumps(_nan_safe(asdict(self)))
+
+    @classmethod
+    def from_json(cls, text: str | dict) -> StabilityResult:
+        data = json.loads(text) if isinstance(text, str) else dict(text)
+        sets = tuple(SetOutcome(**{k: (math.nan if v is None else v) for k, v in s.items()}) for s in data.pop("sets"))
+        data["threshold_lines"] = tuple(data.get("threshold_lines", ()))
+        return cls(sets=sets, **data)
+
+
+def _nan_safe(x):
+    """JSON has no NaN: non-finite floats become null (read back as nan)."""
+    if isinstance(x, dict):
+        return {k: _nan_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_nan_safe(v) for v in x]
+    return None if isinstance(x, float) and not math.isfinite(x) else x
+
+
+def run_stability(
+    claim: Claim,
+    store: ResultStore,
+    *,
+    n_sets: int = 10,
+    preset: str = "quick",
+    n_jobs: int = 1,
+    ray_address: str | None = None,
+    base_seed: int = 0,
+    force: bool = False,
+    progress: bool = True,
+) -> StabilityResult | None:
+    """Run and judge ``n_sets`` disjoint seed sets of ``claim``'s ``preset``; store and return the result.
+
+    Returns None when the claim was skipped here (an optional resource is absent) or a set did not finish
+    (its error is in the store); nothing is stored then.
+    """
+    if n_sets < 2:
+        raise ValueError(f"stability needs at least 2 seed sets, got {n_sets}")
+    cfg = claim.make_config(preset)
+    n = claim.n_seeds(preset)
+    outcomes = [ClaimOutcome(claim, cfg, preset, plan_cells(claim, cfg, n, base_seed, j * n)) for j in range(n_sets)]
+    run_cells(
+        [c for o in outcomes for c in o.cells],
+        store,
+        jobs=n_jobs,
+        ray_address=ray_address,
+        force=force,
+        progress=progress,
+        description=f"{claim.id} x {n_sets} seed sets",
+    )
+    sets = []
+    for j, o in enumerate(outcomes):
+        judge(o, store, draw_figures=False)
+        if o.verdict is None:
+            return None
+        head = o.verdict.headline
+        iv = head.interval if head else None
+        sets.append(
+            SetOutcome(
+                j,
+                j * n,
+                o.verdict.label,
+                *((iv.estimate, iv.low, iv.high) if iv else (math.nan,) * 3),
+                o.verdict.reason[:300],
+            )
+        )
+    head = outcomes[0].verdict.headline if outcomes[0].verdict else None
+    result = StabilityResult(
+        claim.id,
+        claim.kind,
+        preset,
+        outcomes[0].cells[0].config_hash,
+        outcomes[0].cells[0].code_version,
+        n,
+        tuple(sets),
+        head.threshold.statistic if head else "",
+        head.threshold.text() if head else "",
+        compute_s=sum(o.compute_s for o in outcomes),
+    )
+    store.put_stability(claim.id, preset, result.config_hash, result.code_version, n_sets, result.to_json())
+    return result
+
+
+def shipped_results() -> list[StabilityResult]:
+    """The stability measurements shipped with the package (``aflab/data/stability*.json``), if any."""
+    try:
+        files = [
+            f
+            for f in resources.files("aflab.data").iterdir()
+            if f.name.startswith("stability") and f.name.endswith(".json")
+        ]
+    except (FileNotFoundError, ModuleNotFoundError):
+        return []
+    return [
+        StabilityResult.from_json(r) for f in sorted(files, key=lambda f: f.name) for r in json.loads(f.read_text())
+    ]
+
+
+def export_results(results: list[StabilityResult], path: str | Path) -> None:
+    """Write results as a JSON list (atomically), sorted by claim."""
+    from aflab.core.report import atomic_write
+
+    rows = [json.loads(r.to_json()) for r in sorted(results, key=lambda r: r.claim)]
+    atomic_write(Path(path), json.dumps(rows, indent=1) + "\n")
+
+
+def best_results(claims: list[Claim], stored: list[StabilityResult], preset: str = "quick") -> dict:
+    """For each claim, the stability result that matches its current ``preset`` config best.
+
+    Preference: the same config hash and code version; then the same config hash (older code: shown as
+    such). A result for another config is not used. Returns ``{claim_id: (result, current: bool)}``.
+    """
+    from aflab.core.claims import code_version
+
+    out: dict[str, tuple[StabilityResult, bool]] = {}
+    for claim in claims:
+        try:
+            cfg_hash = claim.make_config(preset).config_hash()
+        except Exception:
+            continue
+        version = code_version(claim)
+        matches = [r for r in stored if r.claim == claim.id and r.preset == preset and r.config_hash == cfg_hash]
+        exact = [r for r in matches if r.code_version == version]
+        if exact or matches:
+            out[claim.id] = ((exact or matches)[0], bool(exact))
+    return out
+
+
+def stability_figure(result: StabilityResult):
+    """Each seed set's headline interval against the threshold, coloured by its verdict."""
+    from aflab.core.plots import new_figure
+
+    colors = {"supported": "#2e7d32", "refuted": "#c62828", "inconclusive": "#b8860b"}
+    fig, ax = new_figure(width=6.0, height=3.2)
+    for s in result.sets:
+        c = colors.get(s.label, "#555555")
+        if math.isfinite(s.estimate):
+            lo = s.low if math.isfinite(s.low) else s.estimate
+            hi = s.high if math.isfinite(s.high) else s.estimate
+            ax.errorbar(
+                [s.index], [s.estimate], yerr=[[s.estimate - lo], [hi - s.estimate]], fmt="o", color=c, capsize=3
+            )
+        else:
+            ax.scatter([s.index], [0.0], marker="s", color=c)
+    for v in result.threshold_lines:
+        ax.axhline(v, color="k", ls="--", lw=1)
+    ax.set(
+        xlabel="disjoint seed set", ylabel=result.statistic or "verdict", title=f"{result.claim}: {result.summary()}"
+    )
+    ax.title.set_fontsize(9)
+    ax.set_xticks(range(result.n_sets))
+    return fig

@@ -1,0 +1,1 @@
+"""Measured data shipped with aflab (stability of the quick verdicts; see aflab.core.stability)."""
