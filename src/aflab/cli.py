@@ -113,7 +113,16 @@ def _main_options(
     """
 
 
-StoreOpt = typer.Option(Path("aflab-results/results.duckdb"), "--store", help="DuckDB result store file.")
+CellTimeoutOpt = typer.Option(
+    None,
+    "--cell-timeout",
+    min=0,
+    help="Stop a cell after SECONDS and record it as failed (0: no limit; "
+    "default: the claim's own limit, 3600 s unless it says otherwise).",
+)
+StoreOpt = typer.Option(
+    Path("aflab-results"), "--store", help="Result store folder (created if missing; Parquet files, one per cell)."
+)
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -135,13 +144,14 @@ def parse_assignments(pairs: list[str], option: str = "--set") -> dict:
     return out
 
 
-def _store(path: Path):
-    from aflab.core.store import ResultStore, StoreLockedError
+def _store(path: Path, read_only: bool = False):
+    """Open the result store, or exit 2 with a message naming the path and the fix."""
+    from aflab.core.store import ResultStore, StoreError
 
     try:
-        return ResultStore(path)
-    except StoreLockedError as err:
-        _fail(str(err))
+        return ResultStore(path, read_only=read_only)
+    except (StoreError, FileNotFoundError) as err:
+        _fail(f"--store: {err}")
 
 
 def _print_outcome(o) -> None:
@@ -176,13 +186,8 @@ def list_claims(
         return
     verdicts = {}
     if store.exists():
-        from aflab.core.store import ResultStore
-
-        try:
-            with ResultStore(store, read_only=True) as st:
-                verdicts = st.latest_verdicts() if _has_table(st, "verdicts") else {}
-        except Exception:
-            verdicts = {}
+        with _store(store, read_only=True) as st:
+            verdicts = st.latest_verdicts()
     table = Table(title=f"{len(claims)} claims")
     for col in ("claim", "kind", "statement", "quick seeds", "latest verdict"):
         table.add_column(col)
@@ -198,12 +203,6 @@ def list_claims(
     console.print(table)
 
 
-def _has_table(st, name: str) -> bool:
-    return bool(
-        st.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name=?", [name]).fetchone()[0]
-    )
-
-
 @app.command()
 def run(
     claim_id: str = typer.Argument(..., help="Claim id (see `aflab list --ids`)."),
@@ -215,6 +214,7 @@ def run(
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Worker processes (one thread each)."),
     ray: str | None = typer.Option(None, "--ray", help="Run on Ray: 'local', 'auto' or a cluster ADDRESS."),
     force: bool = typer.Option(False, "--force", help="Recompute cells already in the store."),
+    cell_timeout: float | None = CellTimeoutOpt,
     out: Path | None = typer.Option(None, "--out", help="Also write this claim's report (HTML + JSON) here."),
     store: Path = StoreOpt,
 ) -> None:
@@ -250,6 +250,7 @@ def run(
             force=force,
             base_seed=seed,
             draw_figures=out is not None,
+            cell_timeout_s=cell_timeout,
         )
     for o in outcomes:
         if len(outcomes) > 1:
@@ -288,6 +289,7 @@ def report(
     jobs: int = typer.Option(2, "--jobs", "-j", min=1, help="Worker processes (one thread each)."),
     ray: str | None = typer.Option(None, "--ray", help="Run on Ray: 'local', 'auto' or a cluster ADDRESS."),
     force: bool = typer.Option(False, "--force", help="Recompute cells already in the store."),
+    cell_timeout: float | None = CellTimeoutOpt,
     store: Path = StoreOpt,
 ) -> None:
     """Run every registered claim and write a static HTML report (plus report.json).
@@ -313,6 +315,7 @@ def report(
             ray_address=ray,
             force=force,
             base_seed=seed,
+            cell_timeout_s=cell_timeout,
         )
         stability = _stability_for(claims, st, preset)
     path = write_report(outcomes, out, preset, seed, time.perf_counter() - t0, stability)
@@ -339,6 +342,7 @@ def stability(
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, max=256, help="Worker processes (one thread each)."),
     ray: str | None = typer.Option(None, "--ray", help="Run on Ray: 'local', 'auto' or a cluster ADDRESS."),
     export: Path | None = typer.Option(None, "--export", help="Also write the results as JSON to FILE."),
+    cell_timeout: float | None = CellTimeoutOpt,
     store: Path = StoreOpt,
 ) -> None:
     """Judge a claim on disjoint seed sets and report how often the verdict agrees.
@@ -363,7 +367,16 @@ def stability(
     results = []
     with _store(store) as st:
         for claim in claims:
-            res = run_stability(claim, st, n_sets=sets, preset=preset, n_jobs=jobs, ray_address=ray, base_seed=seed)
+            res = run_stability(
+                claim,
+                st,
+                n_sets=sets,
+                preset=preset,
+                n_jobs=jobs,
+                ray_address=ray,
+                base_seed=seed,
+                cell_timeout_s=cell_timeout,
+            )
             if res is None:
                 console.print(
                     f"[bold]{claim.id}[/]: [dim]not judged (skipped here or a cell failed; see aflab results)[/]"
@@ -388,40 +401,74 @@ def _stability_for(claims, store, preset: str) -> dict:
 @app.command()
 def results(
     claim: str | None = typer.Option(None, "--claim", help="Only this claim id."),
-    export: Path | None = typer.Option(None, "--export", help="Write all finished tables to FILE (.csv or .parquet)."),
+    export: Path | None = typer.Option(
+        None,
+        "--export",
+        help="FILE.parquet / FILE.csv: one table (one claim's, wide, with --claim; else every "
+        "claim in one long tidy table). A FOLDER: one wide Parquet file per claim.",
+    ),
+    migrate: Path | None = typer.Option(None, "--migrate", help="Copy an old single-file .duckdb store into --store."),
     store: Path = StoreOpt,
 ) -> None:
     """List what the result store holds, or export its tables.
 
     Example: aflab results --claim core.selfcheck --export selfcheck.parquet
     """
-    from aflab.core.report import atomic_write
-    from aflab.core.store import ResultStore
+    if migrate is not None:
+        from aflab.core.store import migrate_duckdb_store
 
+        if not migrate.is_file():
+            _fail(f"--migrate: no file at {migrate}")
+        with _store(store) as st:
+            n = migrate_duckdb_store(migrate, st)
+        console.print(f"copied {n} cells from {migrate} into {store}")
+        return
     if not store.exists():
-        _fail(f"no result store at {store}; run a claim first or pass --store PATH")
-    if export is not None and export.suffix not in (".csv", ".parquet"):
-        _fail(f"--export: unsupported extension {export.suffix!r}; use .csv or .parquet")
-    with ResultStore(store, read_only=True) as st:
+        _fail(f"--store: no result store at {store}; run a claim first or pass --store PATH")
+    if export is not None and export.suffix not in (".csv", ".parquet", ""):
+        _fail(f"--export: unsupported extension {export.suffix!r}; use .csv, .parquet or a folder")
+    with _store(store, read_only=True) as st:
         if export is None:
-            df = st.list_cells(claim)
-            table = Table(title=str(store))
-            for col in df.columns:
-                table.add_column(col)
-            for row in df.itertuples(index=False):
-                table.add_row(*[str(x) for x in row])
-            console.print(table)
-            return
-        df = st.export_tables(claim)
-    if export.suffix == ".csv":
-        atomic_write(export, df.to_csv(index=False))
-    else:
-        import io
+            _print_frame(st.list_cells(claim), str(store))
+        elif export.suffix == "":
+            n = _export_folder(st, export, [claim] if claim else st.claims())
+            console.print(f"wrote {n} claim files to {export}/")
+        else:
+            df = st.export_claim(claim) if claim else st.export_long()
+            _write_frame(df, export)
+            console.print(f"wrote {len(df)} rows to {export}")
 
-        buf = io.BytesIO()
-        df.to_parquet(buf, index=False)
-        atomic_write(export, buf.getvalue())
-    console.print(f"wrote {len(df)} rows to {export}")
+
+def _print_frame(df, title: str) -> None:
+    table = Table(title=title)
+    for col in df.columns:
+        table.add_column(str(col))
+    for row in df.itertuples(index=False):
+        table.add_row(*[str(x) for x in row])
+    console.print(table)
+
+
+def _write_frame(df, path: Path) -> None:
+    import io
+
+    from aflab.core.report import atomic_write
+
+    if path.exists() and path.is_dir():
+        _fail(f"--export: {path} is a folder; give a file name ending in .parquet or .csv")
+    if path.suffix == ".csv":
+        atomic_write(path, df.to_csv(index=False))
+        return
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False)
+    atomic_write(path, buf.getvalue())
+
+
+def _export_folder(st, folder: Path, claims: list[str]) -> int:
+    if folder.exists() and not folder.is_dir():
+        _fail(f"--export: {folder} is a file; give a folder (no extension) or FILE.parquet")
+    for claim_id in claims:
+        _write_frame(st.export_claim(claim_id), folder / f"{claim_id}.parquet")
+    return len(claims)
 
 
 @app.command()

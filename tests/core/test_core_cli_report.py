@@ -58,12 +58,20 @@ def test_run_grid_results_export(tmp_path):
     res = invoke("run", "core.selfcheck", "--store", str(store), "--grid", "n_batches=5,10", "--seeds", "2")
     assert res.exit_code == 0, res.output
     assert res.output.count("core.selfcheck: supported") == 2
-    res = invoke("results", "--store", str(store), "--export", str(tmp_path / "out.csv"))
+    res = invoke("results", "--store", str(store), "--claim", "core.selfcheck", "--export", str(tmp_path / "out.csv"))
     assert res.exit_code == 0
     import pandas as pd
 
     df = pd.read_csv(tmp_path / "out.csv")
     assert set(df["seed_index"]) == {0, 1} and df["config_hash"].nunique() == 2 and len(df) == 2 * (5 + 10)
+    assert {"batch", "mean", "n", "claim", "cell_seed"} <= set(df.columns)
+    # every claim in one long tidy table (the README's command): 3 columns x 30 rows
+    res = invoke("results", "--store", str(store), "--export", str(tmp_path / "all.parquet"))
+    assert res.exit_code == 0, res.output
+    long = pd.read_parquet(tmp_path / "all.parquet")
+    assert len(long) == 3 * 2 * (5 + 10) and set(long["variable"]) == {"batch", "mean", "n"}
+    res = invoke("results", "--store", str(store), "--export", str(tmp_path / "per_claim"))
+    assert res.exit_code == 0 and (tmp_path / "per_claim" / "core.selfcheck.parquet").is_file()
     assert invoke("results", "--store", str(store), "--export", str(tmp_path / "out.xlsx")).exit_code == 2
     assert invoke("results", "--store", str(store)).exit_code == 0
 

@@ -159,6 +159,8 @@ class Claim:
     seeds: Mapping[str, int] = field(default_factory=lambda: {"quick": 1, "full": 3})
     #: wall-clock budget of the quick preset in seconds (documented, checked by the report)
     quick_budget_s: float = 60.0
+    #: a cell running longer than this is stopped and recorded as failed (None: no limit; --cell-timeout overrides)
+    cell_timeout_s: float | None = 3600.0
     kind: Kind = "claim"
     #: the measured outcome that would refute the claim, in words
     refuted_if: str = ""

@@ -108,6 +108,7 @@ def run_stability(
     base_seed: int = 0,
     force: bool = False,
     progress: bool = True,
+    cell_timeout_s: float | None = None,
 ) -> StabilityResult | None:
     """Run and judge ``n_sets`` disjoint seed sets of ``claim``'s ``preset``; store and return the result.
 
@@ -118,7 +119,10 @@ def run_stability(
         raise ValueError(f"stability needs at least 2 seed sets, got {n_sets}")
     cfg = claim.make_config(preset)
     n = claim.n_seeds(preset)
-    outcomes = [ClaimOutcome(claim, cfg, preset, plan_cells(claim, cfg, n, base_seed, j * n)) for j in range(n_sets)]
+    outcomes = [
+        ClaimOutcome(claim, cfg, preset, plan_cells(claim, cfg, n, base_seed, j * n, cell_timeout_s))
+        for j in range(n_sets)
+    ]
     run_cells(
         [c for o in outcomes for c in o.cells],
         store,
