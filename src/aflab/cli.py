@@ -12,15 +12,20 @@ import sys
 import time
 from pathlib import Path
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
+try:  # typer >= 0.20 vendors click as typer._click; its classes must match TyperGroup's
+    from typer import _click as click
+except ImportError:  # pragma: no cover - older typer runs on click itself
+    import click
+
 from aflab import __version__
 from aflab.core.claims import SYSTEMS, ConfigError, all_claims, enabled_systems, get_claim
+from aflab.core.cli_support import fail as _fail
 from aflab.core.systems import SystemInfo, discover
 
 
@@ -45,7 +50,7 @@ class SystemsGroup(TyperGroup):
             return None
         if self._resolving:
             return _load_system_cli(info)
-        return click.Group(name=cmd_name, help=info.help or info.title)
+        return TyperGroup(name=cmd_name, help=info.help or info.title)
 
     def resolve_command(self, ctx: click.Context, args: list[str]):
         self._resolving = True
@@ -66,16 +71,16 @@ def _load_system_cli(info: SystemInfo) -> click.Command:
         mod = importlib.import_module(f"aflab.{info.name}.cli")
     except ModuleNotFoundError as err:
         missing = err.name or str(err)
+        stub = typer.Typer(add_completion=False)
 
-        @click.command(name=info.cli_name, context_settings={"ignore_unknown_options": True})
-        @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-        def unavailable(args):
+        @stub.command(name=info.cli_name, context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+        def unavailable() -> None:
             _fail(
                 f"the '{info.cli_name}' commands need the module {missing!r}, which is not installed; "
                 "install the extras: pip install 'aflab[all]'"
             )
 
-        return unavailable
+        return typer.main.get_command(stub)
     cmd = typer.main.get_command(mod.app)
     cmd.name = info.cli_name
     return cmd
@@ -125,11 +130,6 @@ StoreOpt = typer.Option(
 )
 
 
-def _fail(message: str, code: int = 2) -> None:
-    err_console.print(f"[bold red]error:[/] {escape(message)}")
-    raise typer.Exit(code)
-
-
 def parse_assignments(pairs: list[str], option: str = "--set") -> dict:
     """``key=value`` pairs; values are parsed as JSON when possible (numbers, booleans, lists), else strings."""
     out = {}
@@ -150,7 +150,9 @@ def _store(path: Path, read_only: bool = False):
 
     try:
         return ResultStore(path, read_only=read_only)
-    except (StoreError, FileNotFoundError) as err:
+    except StoreError as err:
+        _fail(str(err))
+    except FileNotFoundError as err:
         _fail(f"--store: {err}")
 
 

@@ -436,11 +436,12 @@ def _core_sources() -> list[Path]:
 def _claim_sources(module_name: str) -> list[Path]:
     parts = module_name.split(".")
     if parts[0] == "aflab" and len(parts) > 2:
-        return list(Path(importlib.import_module(f"aflab.{parts[1]}").__file__).resolve().parent.rglob("*.py"))
+        system_file = importlib.import_module(f"aflab.{parts[1]}").__file__ or ""
+        return list(Path(system_file).resolve().parent.rglob("*.py"))
     if parts[0] == "aflab":  # aflab.core.<module>: covered by the core sources
         return []
     top = importlib.import_module(parts[0])
-    top_file = Path(getattr(top, "__file__", "") or "")
+    top_file = Path(getattr(top, "__file__", None) or "")
     if hasattr(top, "__path__") and top_file.name == "__init__.py":
         return list(top_file.parent.rglob("*.py"))
     return [top_file] if top_file.is_file() else []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+from typing import Any
 
 import matplotlib
 
@@ -17,7 +18,7 @@ from matplotlib.figure import Figure
 PALETTE = ("#1b6ca8", "#d1495b", "#66a182", "#edae49", "#6c4f70", "#2e4057", "#8d96a3", "#00798c")
 
 
-def new_figure(ncols: int = 1, nrows: int = 1, width: float = 5.0, height: float = 3.6, **kw) -> tuple[Figure, object]:
+def new_figure(ncols: int = 1, nrows: int = 1, width: float = 5.0, height: float = 3.6, **kw) -> tuple[Figure, Any]:
     """A figure with ``nrows x ncols`` axes, tight layout and the aflab colour cycle."""
     fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=True, **kw)

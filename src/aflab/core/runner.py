@@ -31,6 +31,7 @@ import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -41,6 +42,15 @@ from aflab.core.store import CellRecord, ResultStore, bytes_to_table, table_to_b
 from aflab.core.threads import single_thread
 
 MAX_WORKER_DEATHS = 3
+
+#: top-level modules of aflab's optional extras -> the install command that brings them
+OPTIONAL_MODULES = {
+    "torch": "pip install 'aflab[ml]'",
+    "mnist1d": "pip install 'aflab[ml]'",
+    "transformers": "pip install 'aflab[llm]'",
+    "gguf": "pip install 'aflab[llm]'",
+    "ray": "pip install 'aflab[ray]'",
+}
 
 
 @dataclass(frozen=True)
@@ -116,12 +126,12 @@ def execute_cell(spec: CellSpec, enforce_timeout: bool = False) -> CellRecord:
     claim = get_claim(spec.claim)
     cfg = claim.config.model_validate_json(spec.config_json)
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    alarm = enforce_timeout and spec.timeout_s and threading.current_thread() is threading.main_thread()
+    limit = spec.timeout_s if enforce_timeout and threading.current_thread() is threading.main_thread() else None
     t0 = time.perf_counter()
     try:
-        if alarm:
+        if limit:
             signal.signal(signal.SIGALRM, _raise_timeout)
-            signal.setitimer(signal.ITIMER_REAL, spec.timeout_s)
+            signal.setitimer(signal.ITIMER_REAL, limit)
         seed_everything(spec.seed)
         table = claim.run(cfg, spec.seed, spec.seed_index)
         if not isinstance(table, pd.DataFrame):
@@ -129,12 +139,18 @@ def execute_cell(spec: CellSpec, enforce_timeout: bool = False) -> CellRecord:
         blob, status, error = table_to_bytes(table), "ok", None
     except ClaimSkipped as skip:
         blob, status, error = None, "skipped", str(skip)
+    except ModuleNotFoundError as err:
+        hint = OPTIONAL_MODULES.get((err.name or "").split(".")[0])
+        if hint is None:
+            blob, status, error = None, "failed", traceback.format_exc()
+        else:
+            blob, status, error = None, "skipped", f"needs the optional module {err.name!r}: {hint}"
     except CellTimeout:
         blob, status, error = None, "failed", _timeout_message(spec)
     except Exception:
         blob, status, error = None, "failed", traceback.format_exc()
     finally:
-        if alarm:
+        if limit:
             signal.setitimer(signal.ITIMER_REAL, 0)
     return _record(spec, status, blob, error, time.perf_counter() - t0, worker)
 
@@ -267,12 +283,15 @@ class _Worker:
 
     def __init__(self, ctx) -> None:
         self.ctx = ctx
-        self.pool = cf.ProcessPoolExecutor(
-            max_workers=1, mp_context=ctx, initializer=_init_worker, initargs=(os.getpid(),)
-        )
+        self.pool = self._new_pool()
         self.spec: CellSpec | None = None
         self.future: cf.Future | None = None
         self.started = 0.0
+
+    def _new_pool(self) -> cf.ProcessPoolExecutor:
+        return cf.ProcessPoolExecutor(
+            max_workers=1, mp_context=self.ctx, initializer=_init_worker, initargs=(os.getpid(),)
+        )
 
     def submit(self, spec: CellSpec) -> None:
         self.spec, self.started = spec, time.monotonic()
@@ -283,10 +302,11 @@ class _Worker:
             return None
         return self.spec.timeout_s - (time.monotonic() - self.started)
 
-    def release(self) -> CellSpec:
-        spec, self.spec, self.future = self.spec, None, None
-        assert spec is not None
-        return spec
+    def release(self) -> tuple[CellSpec, cf.Future]:
+        spec, future = self.spec, self.future
+        assert spec is not None and future is not None
+        self.spec, self.future = None, None
+        return spec, future
 
     def kill(self) -> None:
         for proc in list(getattr(self.pool, "_processes", {}).values()):
@@ -295,7 +315,7 @@ class _Worker:
 
     def restart(self) -> None:
         self.kill()
-        self.__init__(self.ctx)
+        self.pool = self._new_pool()
 
 
 def _run_pool(todo: list[CellSpec], jobs: int, record: Callable[[CellRecord, CellSpec], None]) -> None:
@@ -311,7 +331,7 @@ def _run_pool(todo: list[CellSpec], jobs: int, record: Callable[[CellRecord, Cel
             busy = [w for w in workers if w.spec is not None]
             limits = [t for t in (w.time_left() for w in busy) if t is not None]
             done, _ = cf.wait(
-                [w.future for w in busy],
+                [w.future for w in busy if w.future is not None],
                 timeout=max(min(limits), 0.0) if limits else None,
                 return_when=cf.FIRST_COMPLETED,
             )
@@ -319,7 +339,7 @@ def _run_pool(todo: list[CellSpec], jobs: int, record: Callable[[CellRecord, Cel
                 if w.future in done:
                     _collect(w, deaths, queue, record)
                 elif (w.time_left() or 1.0) <= 0:
-                    spec = w.release()
+                    spec, _ = w.release()
                     w.restart()
                     record(_record(spec, "failed", None, _timeout_message(spec), spec.timeout_s or 0.0), spec)
     except KeyboardInterrupt:
@@ -332,8 +352,7 @@ def _run_pool(todo: list[CellSpec], jobs: int, record: Callable[[CellRecord, Cel
 
 def _collect(w: _Worker, deaths: dict[CellSpec, int], queue: deque, record) -> None:
     """A finished future: record it, or charge its worker's death to its cell and retry or give up."""
-    future = w.future
-    spec = w.release()
+    spec, future = w.release()
     try:
         rec = future.result()
     except cf.process.BrokenProcessPool:
@@ -361,16 +380,19 @@ def connect_ray(address: str, jobs: int):
     if ray.is_initialized():
         return ray
     env = {"env_vars": {k: v for k, v in os.environ.items() if k in ("AFLAB_PLUGINS", "PYTHONPATH")}}
-    kw = dict(ignore_reinit_error=True, include_dashboard=False, log_to_driver=False, runtime_env=env)
+
+    def start(**where: Any) -> None:
+        ray.init(ignore_reinit_error=True, include_dashboard=False, log_to_driver=False, runtime_env=env, **where)
+
     if address == "local":
-        ray.init(num_cpus=max(jobs, 1), **kw)
+        start(num_cpus=max(jobs, 1))
     elif address == "auto":
         try:
-            ray.init(address="auto", **kw)
+            start(address="auto")
         except (ConnectionError, RuntimeError):
-            ray.init(num_cpus=max(jobs, 1), **kw)
+            start(num_cpus=max(jobs, 1))
     else:
-        ray.init(address=address, **kw)
+        start(address=address)
     return ray
 
 

@@ -159,7 +159,7 @@ class ResultStore:
         if rec.status == "ok":
             import pyarrow.parquet as pq
 
-            table = pq.read_table(io.BytesIO(rec.result))
+            table = pq.read_table(io.BytesIO(rec.result or b""))
             meta = dict(table.schema.metadata or {})
             meta[_META_KEY] = json.dumps(rec.meta()).encode()
             buf = io.BytesIO()
@@ -392,7 +392,22 @@ def migrate_duckdb_store(old: str | os.PathLike, store: ResultStore) -> int:
             "SELECT claim, config_hash, seed, code_version, seed_index, config_json, status, "
             "result, error, elapsed_s, worker FROM cells"
         ).fetchall():
-            store.put_cell(CellRecord(*row[:7], row[7], row[8], float(row[9] or 0.0), row[10] or ""))
+            claim, config_hash, seed, version, index, config_json, status, blob, error, elapsed, worker = row
+            store.put_cell(
+                CellRecord(
+                    claim,
+                    config_hash,
+                    int(seed),
+                    version,
+                    int(index),
+                    config_json,
+                    status,
+                    blob,
+                    error,
+                    float(elapsed or 0.0),
+                    worker or "",
+                )
+            )
             n += 1
         tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         if "verdicts" in tables:
