@@ -210,10 +210,12 @@ def run(
     claim_id: str = typer.Argument(..., help="Claim id (see `aflab list --ids`)."),
     set_: list[str] = typer.Option([], "--set", help="Override a config key: --set key=value (repeatable)."),
     grid: list[str] = typer.Option([], "--grid", help="Sweep a key over values: --grid k=4,8,16 (repeatable)."),
-    seeds: int | None = typer.Option(None, "--seeds", min=1, help="Number of seeds (default: the preset's)."),
+    seeds: int | None = typer.Option(
+        None, "--seeds", min=1, max=100_000, help="Number of seeds (default: the preset's)."
+    ),
     full: bool = typer.Option(False, "--full", help="Use the full preset instead of quick."),
-    seed: int = typer.Option(0, "--seed", help="Base seed; each cell's seed is derived from it."),
-    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Worker processes (one thread each)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Base seed; each cell's seed is derived from it."),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, max=256, help="Worker processes (one thread each)."),
     ray: str | None = typer.Option(None, "--ray", help="Run on Ray: 'local', 'auto' or a cluster ADDRESS."),
     force: bool = typer.Option(False, "--force", help="Recompute cells already in the store."),
     cell_timeout: float | None = CellTimeoutOpt,
@@ -231,12 +233,9 @@ def run(
     except KeyError as err:
         _fail(str(err.args[0]))
     preset = "full" if full else "quick"
-    overrides = parse_assignments(set_)
-    grid_values = parse_assignments(grid, "--grid")
-    points: list[dict] = [dict(overrides)]
-    for key, raw in grid_values.items():
-        values = raw if isinstance(raw, list) else [_json_or_str(v) for v in str(raw).split(",")]
-        points = [{**p, key: v} for p in points for v in values]
+    _check_out(out)
+    _check_ray(ray)
+    points = _grid_points(parse_assignments(set_), parse_assignments(grid, "--grid"))
     try:
         configs = [claim.make_config(preset, p) for p in points]
     except ConfigError as err:
@@ -273,6 +272,36 @@ def run(
         raise typer.Exit(1)
 
 
+MAX_GRID_POINTS = 10_000
+
+
+def _grid_points(overrides: dict, grid_values: dict) -> list[dict]:
+    """The cartesian product of ``--grid`` values over the ``--set`` overrides (at most MAX_GRID_POINTS)."""
+    points: list[dict] = [dict(overrides)]
+    for key, raw in grid_values.items():
+        values = raw if isinstance(raw, list) else [_json_or_str(v) for v in str(raw).split(",")]
+        if not values or values == [""]:
+            _fail(f"--grid {key}= has no values (example: --grid {key}=4,8,16)")
+        points = [{**p, key: v} for p in points for v in values]
+        if len(points) > MAX_GRID_POINTS:
+            _fail(f"--grid: more than {MAX_GRID_POINTS} grid points; split the sweep into several runs")
+    return points
+
+
+def _check_out(out: Path | None) -> None:
+    if out is not None and out.exists() and not out.is_dir():
+        _fail(f"--out {out} is a file; give a folder for index.html and report.json (it is created if missing)")
+
+
+def _check_ray(address: str | None) -> None:
+    if address is None:
+        return
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:
+        _fail("--ray needs the 'ray' extra: pip install 'aflab[ray]' (or run without --ray)")
+
+
 def _json_or_str(raw: str):
     try:
         return json.loads(raw)
@@ -287,8 +316,8 @@ def report(
     only: list[str] = typer.Option(
         [], "--only", help="Only this system (repeatable): " + ", ".join(SYSTEMS) + ", core."
     ),
-    seed: int = typer.Option(0, "--seed", help="Base seed."),
-    jobs: int = typer.Option(2, "--jobs", "-j", min=1, help="Worker processes (one thread each)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Base seed."),
+    jobs: int = typer.Option(2, "--jobs", "-j", min=1, max=256, help="Worker processes (one thread each)."),
     ray: str | None = typer.Option(None, "--ray", help="Run on Ray: 'local', 'auto' or a cluster ADDRESS."),
     force: bool = typer.Option(False, "--force", help="Recompute cells already in the store."),
     cell_timeout: float | None = CellTimeoutOpt,
@@ -305,6 +334,8 @@ def report(
         if name not in ("core", *SYSTEMS):
             _fail(f"--only: unknown system {name!r}; allowed: {', '.join(('core',) + SYSTEMS)}")
     preset = "quick" if quick else "full"
+    _check_out(out)
+    _check_ray(ray)
     claims = [c for c in all_claims() if not only or c.system in only]
     if not claims:
         _fail("no claims selected")
@@ -359,6 +390,7 @@ def stability(
 
     if all_ == bool(claim_ids):
         _fail("name claim ids or pass --all (not both)")
+    _check_ray(ray)
     try:
         claims = (
             [get_claim(c) for c in claim_ids] if claim_ids else [c for c in all_claims() if c.kind == "claim" or checks]
@@ -427,6 +459,11 @@ def results(
         return
     if not store.exists():
         _fail(f"--store: no result store at {store}; run a claim first or pass --store PATH")
+    if claim is not None:
+        try:
+            get_claim(claim)
+        except KeyError as err:
+            _fail(f"--claim: {err.args[0]}")
     if export is not None and export.suffix not in (".csv", ".parquet", ""):
         _fail(f"--export: unsupported extension {export.suffix!r}; use .csv, .parquet or a folder")
     with _store(store, read_only=True) as st:
