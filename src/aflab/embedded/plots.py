@@ -9,7 +9,7 @@ from aflab.core.plots import new_figure
 from aflab.embedded.tournament import replicator
 
 
-def trace_figure(cfg, table: pd.DataFrame) -> dict:
+def fairbot_loebian_cooperation_figures(cfg, table: pd.DataFrame) -> dict:
     """Linear-frame traces: a cooperation variable's truth value at worlds 0, 1, 2, ..."""
     tr = table[table["kind"] == "trace"]
     fig, ax = new_figure(width=6.0, height=3.2)
@@ -26,7 +26,7 @@ def trace_figure(cfg, table: pd.DataFrame) -> dict:
     return {"linear_frame_trace": fig}
 
 
-def tournament_figures(cfg, table: pd.DataFrame) -> dict:
+def prudentbot_results_figures(cfg, table: pd.DataFrame) -> dict:
     """Payoff heatmap of the built-in round robin and replicator dynamics from the uniform mix."""
     t = table[(table["kind"] == "tournament") & (table["seed"] == table["seed"].min())]
     names = list(dict.fromkeys(t["a"]))
@@ -50,7 +50,7 @@ def tournament_figures(cfg, table: pd.DataFrame) -> dict:
     return {"payoff_matrix": fig, "replicator": fig2}
 
 
-def problem_figure(cfg, table: pd.DataFrame) -> dict:
+def decision_problem_table_figures(cfg, table: pd.DataFrame) -> dict:
     """Which agent does what in which problem: utility rescaled from the problem's worst outcome (0)
     to its best (1), annotated."""
     t = table[table["seed"] == table["seed"].min()]

@@ -209,10 +209,12 @@ def compile_system(system: ModalSystem) -> _Circuit:
     )
 
 
-def _run_circuit(c: _Circuit, max_worlds: int) -> tuple[np.ndarray, int]:
+def _run_circuit(c: _Circuit, max_worlds: int, base_boxes: bool = True) -> tuple[np.ndarray, int]:
     vals = np.zeros(c.n_nodes, dtype=bool)
     vals[c.consts_true] = True
-    acc = np.ones(len(c.box_nodes), dtype=bool)  # at world 0 every box is vacuously true
+    # at world 0 every box is vacuously true (no world below: GL frames are well founded, which is
+    # where Löb's theorem comes from); ``base_boxes=False`` is a deliberately broken frame
+    acc = np.full(len(c.box_nodes), base_boxes, dtype=bool)
     history = []
     for world in range(max_worlds):
         vals[c.box_nodes] = acc
@@ -234,10 +236,14 @@ def _run_circuit(c: _Circuit, max_worlds: int) -> tuple[np.ndarray, int]:
     raise RuntimeError(f"no stabilisation within {max_worlds} worlds")  # pragma: no cover
 
 
-def solve_linear(system: ModalSystem) -> LinearSolution:
-    """Evaluate the system world by world on the linear frame until the boxes stop changing."""
+def solve_linear(system: ModalSystem, base_boxes: bool = True) -> LinearSolution:
+    """Evaluate the system world by world on the linear frame until the boxes stop changing.
+
+    ``base_boxes=False`` is a counterfactual, not GL: every box starts *false* at the bottom world
+    ("no proof is ever found"), which removes the Löbian step and gives the least fixed point.
+    """
     circuit = compile_system(system)
-    history, rank = _run_circuit(circuit, max_worlds=len(circuit.box_nodes) + 2)
+    history, rank = _run_circuit(circuit, max_worlds=len(circuit.box_nodes) + 2, base_boxes=base_boxes)
     return LinearSolution(system.variables, history, rank)
 
 
