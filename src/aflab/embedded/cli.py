@@ -235,3 +235,47 @@ def problem(
                 str(r.tableau_agrees),
             )
     console.print(table)
+
+
+@app.command()
+def run(
+    file: Path = typer.Argument(..., help="modal-agents file (.ua files are read in the reference's dialect)"),
+    fmt: str = typer.Option("table", "--format", help="table (readable) | reference (the Haskell ModalCombat's lines)"),
+    check: bool = typer.Option(False, "--check", help="certify every result with the GL tableau"),
+    budget: int = typer.Option(200_000, "--budget", help="tableau sequents per command before 'unchecked'"),
+) -> None:
+    """Run every play / combat / compete command of a modal-agents file, in the file's order.
+
+    Example: aflab embedded run src/aflab/embedded/modal_files/problems.modal --check
+    """
+    from aflab.embedded.modalfile import reference_lines, run_file
+
+    if fmt not in ("table", "reference"):
+        _fail(f"--format must be 'table' or 'reference', got {fmt!r}")
+    if budget < 1:
+        _fail(f"--budget must be >= 1, got {budget}")
+    try:
+        results = run_file(file, check=check, max_sequents=budget)
+    except ValueError as err:
+        _fail(str(err).splitlines()[0])
+    if fmt == "reference":
+        print(reference_lines(results), end="")
+        return
+    table = Table("line", "command", "players", "result", "stable from", "tableau")
+    for r in results:
+        players = " vs ".join(c.show() for c in r.command.calls)
+        table.add_row(
+            str(r.command.line),
+            r.command.op,
+            players,
+            ", ".join(f"{k}={v}" for k, v in r.players),
+            str(r.rank),
+            r.certificate,
+        )
+    console.print(table)
+    if check:
+        counts = {k: sum(r.certificate == k for r in results) for k in ("agrees", "unchecked", "disagrees")}
+        console.print(
+            f"tableau: {counts['agrees']} certified, {counts['unchecked']} unchecked (over --budget), "
+            f"{counts['disagrees']} refuted"
+        )
