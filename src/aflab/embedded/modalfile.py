@@ -287,3 +287,20 @@ def run_text(
 def reference_lines(results: list[CommandResult]) -> str:
     """The reference's output for the commands (headers and result lines; hidden commands print nothing)."""
     return "".join(f"{r.header}\n{r.result_line}\n\n" for r in results if not r.command.hidden)
+
+
+def shipped(name: str = "decision_problems.ua") -> str:
+    """The text of a modal-agents file shipped in ``aflab/embedded/modal_files``."""
+    from importlib import resources
+
+    return (resources.files("aflab.embedded") / "modal_files" / name).read_text(encoding="utf-8")
+
+
+def play_shipped(plays: list[str], name: str = "decision_problems.ua", check: bool = False) -> list[CommandResult]:
+    """Run ``play:`` lines (e.g. ``"Newcomb(1), UDT(one_box, level=2, step=1)"``) against the definitions of
+    a shipped file (its own commands are not run)."""
+    f = parse_file(shipped(name), name)
+    extra = parse_file("".join(f"play: {p}.\n" for p in plays), name)
+    merged = ModalFile(name, f.defs, extra.commands)
+    dialect = "reference" if name.endswith(".ua") else "aflab"
+    return [run_command(merged, c, dialect, check) for c in merged.commands]
