@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from aflab.core.claims import Verdict
-from aflab.embedded.claims import FAIRBOT, PROBLEM_TABLE, PRUDENTBOT
+from aflab.embedded.claims import FAIRBOT, PREDICTOR_STRENGTH, PROBLEM_TABLE, PRUDENTBOT
 from aflab.embedded.experiments import SOURCED_ROWS, distinguishes
 
-CLAIMS = [FAIRBOT, PRUDENTBOT, PROBLEM_TABLE]
+CLAIMS = [FAIRBOT, PRUDENTBOT, PROBLEM_TABLE, PREDICTOR_STRENGTH]
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +122,15 @@ def test_bad_config_is_rejected():
         FAIRBOT.make_config("quick", {"max_level": -1})
     with pytest.raises(ConfigError, match="prudent_level"):
         PRUDENTBOT.make_config("quick", {"prudent_level": -1})
+
+
+def test_predictor_grid_records_the_proof_that_fired_and_the_oracle_control(tables):
+    _, table = tables[PREDICTOR_STRENGTH.id]
+    assert set(table["tableau"]) == {"agrees"}
+    # a fired proof names a search UDT actually runs: [L + k*S](A=a -> U=o)
+    for _, r in table[table["fired_index"] >= 0].iterrows():
+        assert r["fired"].startswith(f"[{r['agent_level'] + r['fired_index'] * r['step']}](A={r['action']} -> U=")
+    oracle = PREDICTOR_STRENGTH.make_config("smoke", {"predictor": "oracle"})
+    t = PREDICTOR_STRENGTH.experiment(oracle, 0).assign(seed=0)
+    assert t["cooperates"].all() and t["rewarded"].all()  # an oracle rewards whoever cooperates, and all do
+    assert PREDICTOR_STRENGTH.verdict(oracle, t).label == "refuted"

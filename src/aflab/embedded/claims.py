@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from aflab.core import Claim, Counterfactual, register
 from aflab.embedded import experiments as ex
+from aflab.embedded import experiments_predictor as epx
 from aflab.embedded import plots
 
 FAIRBOT = register(
@@ -98,6 +99,41 @@ PROBLEM_TABLE = register(
         counterfactual=Counterfactual(
             "the troll removed from Troll Bridge: nothing to prove 'cross -> U=-10' about, the agents cross",
             {"troll": False},
+        ),
+    )
+)
+
+PREDICTOR_STRENGTH = register(
+    Claim(
+        id="embedded.predictor-strength",
+        statement=(
+            "Agent simulates predictor: against a predictor that rewards the cooperative action (one-boxing in "
+            "Newcomb's problem, paying in Parfit's hitchhiker) when its proof search in PA+P proves the agent "
+            "takes it, a modal UDT agent whose proof search is stronger (starts in PA+L, L > P) defects from "
+            "the prediction (two-boxes / refuses), while an agent the predictor can out-prove (L <= P) cooperates."
+        ),
+        source="Wei Dai 2010 'Agent Simulates Predictor' (LessWrong); Slepnev 2011; LaVictoire 2015 'An "
+        "Introduction to Löb's Theorem in MIRI Research' sec. 6; So8res/modal and machine-intelligence/"
+        "provability (UDT(default, level, step) vs Newcomb(level))",
+        config=epx.PredictorStrengthConfig,
+        experiment=epx.predictor_strength_experiment,
+        verdict=epx.predictor_strength_verdict,
+        figures=plots.predictor_strength_figures,
+        presets={
+            "smoke": {"max_level": 1, "both_defaults": False},
+            "quick": {"max_level": 3},
+            "full": {"max_level": 6},
+        },
+        seeds={"smoke": 1, "quick": 1, "full": 1},
+        quick_budget_s=10,
+        kind="claim",
+        threshold=epx.STRONGER_COOPERATE,
+        refuted_if="agents stronger than the predictor take the cooperative action in most grid cells, or agents "
+        "the predictor can out-prove do not cooperate more often than stronger ones",
+        counterfactual=Counterfactual(
+            "the proof predictor replaced by an oracle that sees the action itself (no proof search: strength "
+            "cannot matter, every agent one-boxes / pays)",
+            {"predictor": "oracle"},
         ),
     )
 )

@@ -17,7 +17,6 @@ from aflab.embedded.formula import Atom, Formula, substitute
 from aflab.embedded.language import Call, Command, ModalFile, parse_file
 from aflab.embedded.programs import ClaimView, ModalRunError, Program, Tables, compile_def, dedup, lookup, mentions
 from aflab.embedded.solver import ModalSystem, cross_check, solve_linear
-from aflab.embedded.tableau import TableauBudgetExceeded
 
 PD_TABLES = Tables(("C", "D"), ("C", "D"))
 
@@ -231,15 +230,23 @@ def header(cmd: Command) -> str:
     return f"{cmd.calls[0].show()} as U vs\n    " + ",\n    ".join(names) + ":"
 
 
-def run_command(
-    f: ModalFile, cmd: Command, dialect: str, check: bool = False, max_sequents: int = 200_000
-) -> CommandResult:
+def solve_command(f: ModalFile, cmd: Command, dialect: str, extra: dict[str, Formula] | None = None):
+    """Build and solve one command's system (``extra``: more equations, e.g. a query ``[](A1()=a -> U()=o)``
+    to read off which proof fired). Returns (build, system, solution)."""
     build = play_system(f, cmd, dialect) if cmd.op == "play" else versus_system(f, cmd, dialect)
     try:
-        system = ModalSystem.of(build.equations)
+        system = ModalSystem.of({**build.equations, **(extra or {})})
         sol = solve_linear(system)
     except ValueError as err:
         raise ModalRunError(f.source, cmd.line, 1, f"cannot solve '{cmd.op}': {err}") from None
+    return build, system, sol
+
+
+def run_command(
+    f: ModalFile, cmd: Command, dialect: str, check: bool = False, max_sequents: int = 200_000
+) -> CommandResult:
+    """Solve a command, read each player's unique action, and (``check``) certify them under a budget."""
+    build, system, sol = solve_command(f, cmd, dialect)
     results, claimed = [], []
     for label, prefix, values in build.players:
         true = [v for v in values if sol.value(prefix + v)]
@@ -256,10 +263,7 @@ def run_command(
     rank = max(sol.rank_of(v) for v in claimed)
     certificate = "not run"
     if check:
-        try:
-            ok = cross_check(system, sol, claimed, max_sequents)
-        except TableauBudgetExceeded:  # pragma: no cover - cross_check returns None under a budget
-            ok = None
+        ok = cross_check(system, sol, claimed, max_sequents)
         certificate = {True: "agrees", False: "disagrees", None: "unchecked"}[ok]
     return CommandResult(cmd, header(cmd), tuple(results), rank, len(build.equations), certificate)
 
@@ -296,11 +300,16 @@ def shipped(name: str = "decision_problems.ua") -> str:
     return (resources.files("aflab.embedded") / "modal_files" / name).read_text(encoding="utf-8")
 
 
+def with_plays(plays: list[str], name: str = "decision_problems.ua") -> ModalFile:
+    """A shipped file's definitions with the given ``play:`` lines as its commands."""
+    f = parse_file(shipped(name), name)
+    extra = parse_file("".join(f"play: {p}.\n" for p in plays), name)
+    return ModalFile(name, f.defs, extra.commands)
+
+
 def play_shipped(plays: list[str], name: str = "decision_problems.ua", check: bool = False) -> list[CommandResult]:
     """Run ``play:`` lines (e.g. ``"Newcomb(1), UDT(one_box, level=2, step=1)"``) against the definitions of
     a shipped file (its own commands are not run)."""
-    f = parse_file(shipped(name), name)
-    extra = parse_file("".join(f"play: {p}.\n" for p in plays), name)
-    merged = ModalFile(name, f.defs, extra.commands)
+    merged = with_plays(plays, name)
     dialect = "reference" if name.endswith(".ua") else "aflab"
     return [run_command(merged, c, dialect, check) for c in merged.commands]

@@ -74,3 +74,28 @@ def decision_problem_table_figures(cfg, table: pd.DataFrame) -> dict:
             ax.text(j, i, labels[i][j], ha="center", va="center", fontsize=7)
     ax.set(title="Action and utility per problem\n(colour: utility, problem's worst outcome 0 .. best 1)")
     return {"problem_table": fig}
+
+
+def predictor_strength_figures(cfg, table: pd.DataFrame) -> dict:
+    """One panel per (problem, UDT step): predictor level P (rows) x agent start level L (columns), the
+    action taken (green: one-box / pay) and the proof that fired, for UDT's first default action."""
+    t = table[table["seed"] == table["seed"].min()]
+    first_default = t.groupby("problem")["default"].first()
+    t = t[t["default"] == t["problem"].map(first_default)]
+    panels = list(t.groupby(["problem", "step"], sort=True))
+    fig, axes = new_figure(width=3.6, height=3.8, ncols=len(panels))
+    for ax, ((prob, step), g) in zip(np.atleast_1d(axes), panels):
+        n_p, n_l = g["predictor_level"].max() + 1, g["agent_level"].max() + 1
+        grid = np.zeros((n_p, n_l))
+        ax.grid(False)
+        for _, r in g.iterrows():
+            grid[r["predictor_level"], r["agent_level"]] = 1.0 if r["cooperates"] else 0.0
+            proof = r["fired"].replace("(A=", " ").replace(" -> U=", "→").rstrip(")")
+            ax.text(
+                r["agent_level"], r["predictor_level"], f"{r['action']}\n{proof}", ha="center", va="center", fontsize=5
+            )
+        ax.imshow(grid, cmap="RdYlGn", vmin=0, vmax=1, alpha=0.5, origin="lower")
+        ax.set(xlabel="agent's start level L (PA+L)", ylabel="predictor level P (PA+P)", title=f"{prob}, step {step}")
+        ax.set_xticks(range(n_l))
+        ax.set_yticks(range(n_p))
+    return {"predictor_strength_grid": fig}
