@@ -94,6 +94,29 @@ def test_round_robin_matches_pairwise_and_blocks():
 def test_round_robin_cross_check_on_small_population():
     res = round_robin(["FairBot", "PrudentBot", "DefectBot"], builtin_agents(), cross_check=True)
     assert res.cooperates.tolist() == [[True, True, False], [True, True, False], [False, False, False]]
+    assert res.certificate_counts() == {"not run": 0, "unchecked": 0, "disagrees": 0, "agrees": 9}
+
+
+def test_round_robin_certificates_over_budget_are_counted_never_raised():
+    """Budget overruns (per match or in total) are 'unchecked', the outcomes are kept, nothing raises."""
+    from aflab.embedded.randomgen import random_agent
+
+    rng = np.random.default_rng(3)
+    lib = dict(builtin_agents())
+    for k in range(6):
+        a = random_agent(rng, f"R{k}", ("DefectBot", "FairBot"), depth=3)
+        lib[a.name] = a
+    names = [n for n in lib if n.startswith("R")] + ["FairBot", "PrudentBot"]
+    plain = round_robin(names, lib)
+    tiny = round_robin(names, lib, cross_check=True, max_sequents=10)
+    counts = tiny.certificate_counts()
+    assert counts["unchecked"] > 0 and counts["disagrees"] == 0 and sum(counts.values()) == len(names) ** 2
+    assert (tiny.cooperates == plain.cooperates).all()
+    none_left = round_robin(names, lib, cross_check=True, time_budget_s=0.0)
+    assert none_left.certificate_counts()["unchecked"] == len(names) ** 2
+    full = round_robin(names, lib, cross_check=True, max_sequents=200_000)
+    assert full.certificate_counts()["agrees"] == len(names) ** 2
+    assert set(full.table()["tableau"]) == {"agrees"}
 
 
 def test_payoff_matrix_closed_form():

@@ -18,6 +18,7 @@ once (rows of X; one matrix product per step).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -25,7 +26,8 @@ import numpy as np
 
 from aflab.embedded.agents import _REF_RE, ModalAgent, Payoffs, combat_system, coop_var
 from aflab.embedded.formula import desugar, subformulas
-from aflab.embedded.solver import _Circuit, _run_circuit, solve_linear, tableau_confirms
+from aflab.embedded.solver import _Circuit, _run_circuit, confirmation_formula
+from aflab.embedded.tableau import TableauBudgetExceeded, decide
 
 
 @dataclass(frozen=True)
@@ -179,14 +181,27 @@ def solve_matches(
     return closure, history
 
 
+#: codes of ``TournamentResult.certificates``
+NOT_RUN, UNCHECKED, REFUTED, CERTIFIED = -2, -1, 0, 1
+CERTIFICATE_NAMES = {NOT_RUN: "not run", UNCHECKED: "unchecked", REFUTED: "disagrees", CERTIFIED: "agrees"}
+
+
 @dataclass(frozen=True)
 class TournamentResult:
-    """``cooperates[i, j]``: agent i cooperates with agent j; ``payoff[i, j]``: i's payoff vs j."""
+    """``cooperates[i, j]``: agent i cooperates with agent j; ``payoff[i, j]``: i's payoff vs j;
+    ``certificates[i, j]``: the tableau's verdict on that outcome (CERTIFIED, REFUTED, UNCHECKED: over the
+    per-match budget or the time budget, NOT_RUN)."""
 
     names: tuple[str, ...]
     cooperates: np.ndarray
     payoff: np.ndarray
     ranks: np.ndarray
+    certificates: np.ndarray | None = None
+
+    def certificate_counts(self) -> dict[str, int]:
+        """How many outcomes the tableau certified, refuted, left unchecked, or did not run on."""
+        c = np.full(self.cooperates.shape, NOT_RUN) if self.certificates is None else self.certificates
+        return {name: int((c == code).sum()) for code, name in CERTIFICATE_NAMES.items()}
 
     @property
     def mean_payoff(self) -> np.ndarray:
@@ -207,6 +222,9 @@ class TournamentResult:
                         "cooperates": bool(self.cooperates[i, j]),
                         "payoff": float(self.payoff[i, j]),
                         "rank": int(self.ranks[i, j]),
+                        "tableau": CERTIFICATE_NAMES[int(self.certificates[i, j])]
+                        if self.certificates is not None
+                        else "not run",
                     }
                 )
         return pd.DataFrame(rows)
@@ -227,8 +245,16 @@ def round_robin(
     block_rows: int = 64,
     progress: bool = False,
     cross_check: bool = False,
+    max_sequents: int = 20_000,
+    time_budget_s: float | None = None,
 ) -> TournamentResult:
-    """Play every ordered pair of ``names``; ``cross_check`` re-proves each outcome with the tableau."""
+    """Play every ordered pair of ``names``.
+
+    ``cross_check`` certifies each outcome with the GL tableau (an independent procedure) under a budget
+    of ``max_sequents`` per match and, optionally, ``time_budget_s`` CPU-seconds for all certificates:
+    a match over either budget is counted UNCHECKED, a certificate that refutes the vectorised solver
+    REFUTED -- never an exception, and the outcomes are kept whatever the certificates say.
+    """
     names = tuple(names)
     if not names:
         raise ValueError("names: a tournament needs at least one agent")
@@ -239,41 +265,54 @@ def round_robin(
     n = len(names)
     coop = np.zeros((n, n), dtype=bool)
     ranks = np.zeros((n, n), dtype=np.int64)
+    certs = np.full((n, n), UNCHECKED if cross_check else NOT_RUN, dtype=np.int8)
     blocks = [range(s, min(n, s + block_rows)) for s in range(0, n, block_rows)]
-    bar = None
-    if progress and len(blocks) > 1:
+    bar = task = None
+    if progress and (len(blocks) > 1 or cross_check):
         from rich.progress import Progress
 
         bar = Progress(transient=True)
         bar.start()
-        task = bar.add_task(f"round robin of {n} agents", total=n)
+        task = bar.add_task(f"round robin of {n} agents" + (" (certifying)" if cross_check else ""), total=n)
     templates: dict = {}
+    deadline = None if time_budget_s is None else time.process_time() + time_budget_s
     try:
         for rows in blocks:
             pairs = [(names[i], names[j]) for i in rows for j in range(n)]
             closure, hist = solve_matches(pairs, library, templates)
             index = {q: k for k, q in enumerate(closure)}
             final = hist[-1]
-            system = combat_system(pairs, library) if cross_check else None
-            sol = solve_linear(system) if cross_check else None
             for i in rows:
                 cols = np.asarray([index[(names[i], names[j])] for j in range(n)])
                 coop[i] = final[cols]
                 changed = hist[:, cols] != final[cols][None, :]
                 ranks[i] = np.where(changed.any(axis=0), hist.shape[0] - np.argmax(changed[::-1], axis=0), 0)
                 if cross_check:
-                    for j in range(n):
-                        v = coop_var(names[i], names[j])
-                        if sol.value(v) != coop[i, j] or not tableau_confirms(
-                            system, v, bool(coop[i, j]), int(ranks[i, j])
-                        ):
-                            raise AssertionError(f"tableau / generic solver disagree with the vectorised solver on {v}")
-            if bar is not None:
-                bar.update(task, advance=len(rows))
+                    certs[i] = _certify_row(names, i, coop[i], ranks[i], library, max_sequents, deadline)
+                if bar is not None:
+                    bar.update(task, advance=1)
     finally:
         if bar is not None:
             bar.stop()
-    return TournamentResult(names, coop, payoff_matrix(coop, payoffs), ranks)
+    return TournamentResult(names, coop, payoff_matrix(coop, payoffs), ranks, certs if cross_check else None)
+
+
+def _certify_row(names, i, coop_row, rank_row, library, max_sequents: int, deadline: float | None) -> np.ndarray:
+    """Tableau certificates of row i's outcomes (each on the closure of its own match)."""
+    out = np.full(len(names), UNCHECKED, dtype=np.int8)
+    for j in range(len(names)):
+        if deadline is not None and time.process_time() > deadline:
+            break
+        system = combat_system([(names[i], names[j])], library)
+        v = coop_var(names[i], names[j])
+        try:
+            ok = decide(
+                confirmation_formula(system, v, bool(coop_row[j]), int(rank_row[j])), max_sequents=max_sequents
+            ).valid
+        except TableauBudgetExceeded:
+            continue
+        out[j] = CERTIFIED if ok else REFUTED
+    return out
 
 
 def replicator(payoff: np.ndarray, x0: np.ndarray, steps: int = 2000, dt: float = 0.01) -> np.ndarray:
