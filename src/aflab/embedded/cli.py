@@ -203,7 +203,7 @@ def tournament(
     if check:
         c = res.certificate_counts()
         console.print(
-            f"tableau certificates: {c['agrees']} certified, {c['unchecked']} unchecked (over --budget / "
+            f"GL certificates: {c['agrees']} certified, {c['unchecked']} unchecked (over --budget / "
             f"--time-budget), {c['disagrees']} refuted, of {len(names) ** 2} matches"
         )
     if out is not None:

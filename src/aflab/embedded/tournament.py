@@ -26,8 +26,9 @@ import numpy as np
 
 from aflab.embedded.agents import _REF_RE, ModalAgent, Payoffs, combat_system, coop_var
 from aflab.embedded.formula import desugar, subformulas
+from aflab.embedded.glsat import valid
 from aflab.embedded.solver import _Circuit, _run_circuit, confirmation_formula
-from aflab.embedded.tableau import TableauBudgetExceeded, decide
+from aflab.embedded.tableau import TableauBudgetExceeded
 
 
 @dataclass(frozen=True)
@@ -306,9 +307,7 @@ def _certify_row(names, i, coop_row, rank_row, library, max_sequents: int, deadl
         system = combat_system([(names[i], names[j])], library)
         v = coop_var(names[i], names[j])
         try:
-            ok = decide(
-                confirmation_formula(system, v, bool(coop_row[j]), int(rank_row[j])), max_sequents=max_sequents
-            ).valid
+            ok = valid(confirmation_formula(system, v, bool(coop_row[j]), int(rank_row[j])), max_calls=max_sequents)
         except TableauBudgetExceeded:
             continue
         out[j] = CERTIFIED if ok else REFUTED
