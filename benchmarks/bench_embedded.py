@@ -71,7 +71,7 @@ def main() -> None:
     names = list(lib)
     n_matches = len(names) ** 2
     t = time.perf_counter()
-    round_robin(names, lib, block_rows=64)
+    round_robin(names, lib)
     el_rr = time.perf_counter() - t
     pairs = [(a, b) for a in names[:20] for b in names]
     r_pair, el_pair = rate(lambda ab: match(ab[0], ab[1], lib, cross_check=False), pairs)

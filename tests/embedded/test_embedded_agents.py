@@ -82,7 +82,7 @@ def test_shipped_agent_files_parse():
 
 def test_round_robin_matches_pairwise_and_blocks():
     names = list(builtin_agents())
-    full = round_robin(names, builtin_agents(), block_rows=64)
+    full = round_robin(names, builtin_agents())
     blocked = round_robin(names, builtin_agents(), block_rows=3)
     assert (full.cooperates == blocked.cooperates).all()
     for i, a in enumerate(names):
