@@ -209,10 +209,12 @@ def compile_system(system: ModalSystem) -> _Circuit:
     )
 
 
-def _run_circuit(c: _Circuit, max_worlds: int) -> tuple[np.ndarray, int]:
+def _run_circuit(c: _Circuit, max_worlds: int, base_boxes: bool = True) -> tuple[np.ndarray, int]:
     vals = np.zeros(c.n_nodes, dtype=bool)
     vals[c.consts_true] = True
-    acc = np.ones(len(c.box_nodes), dtype=bool)  # at world 0 every box is vacuously true
+    # at world 0 every box is vacuously true (no world below: GL frames are well founded, which is
+    # where Löb's theorem comes from); ``base_boxes=False`` is a deliberately broken frame
+    acc = np.full(len(c.box_nodes), base_boxes, dtype=bool)
     history = []
     for world in range(max_worlds):
         vals[c.box_nodes] = acc
@@ -234,10 +236,14 @@ def _run_circuit(c: _Circuit, max_worlds: int) -> tuple[np.ndarray, int]:
     raise RuntimeError(f"no stabilisation within {max_worlds} worlds")  # pragma: no cover
 
 
-def solve_linear(system: ModalSystem) -> LinearSolution:
-    """Evaluate the system world by world on the linear frame until the boxes stop changing."""
+def solve_linear(system: ModalSystem, base_boxes: bool = True) -> LinearSolution:
+    """Evaluate the system world by world on the linear frame until the boxes stop changing.
+
+    ``base_boxes=False`` is a counterfactual, not GL: every box starts *false* at the bottom world
+    ("no proof is ever found"), which removes the Löbian step and gives the least fixed point.
+    """
     circuit = compile_system(system)
-    history, rank = _run_circuit(circuit, max_worlds=len(circuit.box_nodes) + 2)
+    history, rank = _run_circuit(circuit, max_worlds=len(circuit.box_nodes) + 2, base_boxes=base_boxes)
     return LinearSolution(system.variables, history, rank)
 
 
@@ -260,27 +266,45 @@ def confirmation_formula(
 
 
 def tableau_confirms(
-    system: ModalSystem, var: str | Mapping[str, bool], value: bool = True, rank: int = 0, max_sequents: int = 2_000_000
+    system: ModalSystem,
+    var: str | Mapping[str, bool],
+    value: bool = True,
+    rank: int = 0,
+    max_sequents: int = 2_000_000,
+    prover: str = "tableau",
 ) -> bool:
-    """GL tableau check of the linear solver's answer (independent of the linear frame code)."""
-    return decide(confirmation_formula(system, var, value, rank), max_sequents=max_sequents).valid
+    """GL check of the linear solver's answer (independent of the linear frame code): ``prover`` is the
+    tableau (:mod:`aflab.embedded.tableau`, the slow reference) or ``sat`` (:mod:`aflab.embedded.glsat`,
+    whose budget ``max_sequents`` counts SAT calls)."""
+    f = confirmation_formula(system, var, value, rank)
+    if prover == "sat":
+        from aflab.embedded.glsat import valid
+
+        return valid(f, max_calls=max_sequents)
+    if prover != "tableau":
+        raise ValueError(f"prover must be 'sat' or 'tableau', got {prover!r}")
+    return decide(f, max_sequents=max_sequents).valid
 
 
 def cross_check(
-    system: ModalSystem, solution: LinearSolution, variables: Iterable[str], max_sequents: int | None = None
+    system: ModalSystem,
+    solution: LinearSolution,
+    variables: Iterable[str],
+    max_sequents: int | None = None,
+    prover: str = "sat",
 ) -> bool | None:
-    """Certify the solver's standard-model values of ``variables`` with one tableau run.
+    """Certify the solver's standard-model values of ``variables`` with one GL proof.
 
-    Returns True (certified), False (the tableau refutes the solver), or None when ``max_sequents``
-    is given and the tableau needs more sequents than that (GL validity is PSPACE-complete, so some
-    systems are out of reach of any budget).
+    Returns True (certified), False (the prover refutes the solver), or None when ``max_sequents`` is
+    given and the prover needs more than that (GL validity is PSPACE-complete, so some systems are out of
+    reach of any budget). ``prover``: ``sat`` (default, :mod:`aflab.embedded.glsat`) or ``tableau``.
     """
     variables = list(variables)
     claimed = {v: solution.value(v) for v in variables}
     rank = max((solution.rank_of(v) for v in variables), default=0)
     try:
         return tableau_confirms(
-            system, claimed, True, rank, max_sequents=2_000_000 if max_sequents is None else max_sequents
+            system, claimed, True, rank, 2_000_000 if max_sequents is None else max_sequents, prover
         )
     except TableauBudgetExceeded:
         if max_sequents is None:
