@@ -59,7 +59,6 @@ def point_fn(claim_id: str, cfg, width: int, steps: int):
         seed=0,
         n_pairs=getattr(cfg, "n_pairs", 1),
         steps=steps,
-        steps_early=steps // 2,
         n_train=n_train,
         ntk_probe=getattr(cfg, "ntk_probe", 0),
         base_width=cfg.base_width,

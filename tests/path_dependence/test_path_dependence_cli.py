@@ -19,6 +19,8 @@ def test_bad_input_exits_2_naming_the_option():
     assert r.exit_code == 2 and "--widths" in r.output
     r = runner.invoke(app, ["sweep", "--params", "ntk,foo"])
     assert r.exit_code == 2 and "--params" in r.output
+    r = runner.invoke(app, ["sweep", "--manipulation", "order,shuffle"])
+    assert r.exit_code == 2 and "--manipulation" in r.output
     r = runner.invoke(app, ["shard", "--schedules", "both,never"])
     assert r.exit_code == 2 and "--schedules" in r.output
 
@@ -33,8 +35,10 @@ def test_tiny_sweep_and_shard_write_tables(tmp_path):
             "16,32",
             "--steps",
             "12",
-            "--steps-early",
-            "4",
+            "--stop-at-loss",
+            "1.5",
+            "--max-steps",
+            "40",
             "--pairs",
             "1",
             "--base-width",
@@ -48,6 +52,7 @@ def test_tiny_sweep_and_shard_write_tables(tmp_path):
     assert r.exit_code == 0, r.output
     t = pd.read_csv(out)
     assert set(t.width) == {16, 32} and (tmp_path / "s.png").stat().st_size > 0
+    assert {"budget", "converged"} <= set(t.regime)
     out = tmp_path / "shard.parquet"
     r = runner.invoke(app, ["shard", "--widths", "16", "--steps", "8", "--params", "mup", "--out", str(out)])
     assert r.exit_code == 0, r.output

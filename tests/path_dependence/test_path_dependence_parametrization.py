@@ -199,11 +199,14 @@ def test_cnn_ensemble_equals_plain_loop_and_sweep_point_runs():
         seed=0,
         n_pairs=1,
         steps=6,
-        steps_early=3,
+        stop_at_loss=0.5,
+        max_steps=12,
+        eval_every=3,
         arch="cnn",
         base_width=8,
         n_hidden=2,
     )
     assert {r["arch"] for r in rows} == {"cnn"} and all(
-        r["feature_change"] >= 0 for r in rows if r["budget"] != "curve"
+        r["feature_change"] >= 0 for r in rows if r["regime"] != "curve"
     )
+    assert {r["regime"] for r in rows} == {"budget", "converged", "curve"}

@@ -63,10 +63,14 @@ def _save(df, out: Path | None) -> None:
 def sweep(
     widths: str = typer.Option("64,256,1024", help="comma-separated hidden widths"),
     params: str = typer.Option("ntk,mup", help="parametrizations: sp, sp_lr1n, ntk, mup"),
-    manipulation: str = typer.Option("order", help="order | perturb | init | curriculum"),
+    manipulation: str = typer.Option(
+        "order", help="comma-separated: order, perturb, init, curriculum, curriculum_control"
+    ),
     dataset: str = typer.Option("digits", help="digits | mnist1d | slab"),
-    steps: int = typer.Option(300, min=2, help="SGD steps"),
-    steps_early: int = typer.Option(100, min=1, help="early fixed step budget"),
+    steps: int = typer.Option(300, min=2, help="SGD steps (the fixed budget)"),
+    stop_at_loss: float = typer.Option(0.0, min=0.0, help="also train to this full-batch train loss (0 = off)"),
+    max_steps: int = typer.Option(20000, min=2, help="step cap of the converged regime"),
+    loss: str = typer.Option("ce", help="ce | mse"),
     pairs: int = typer.Option(2, min=1, help="paired runs per width"),
     lr: float = typer.Option(0.5, min=1e-6, help="base learning rate (at the base width)"),
     base_width: int = typer.Option(64, min=1, help="width where all parametrizations coincide"),
@@ -77,23 +81,24 @@ def sweep(
     out: Path = typer.Option(None, help="write the table to .parquet or .csv"),
     plot: Path = typer.Option(None, help="write a log-log metric-vs-width PNG"),
 ) -> None:
-    """Width sweep of paired runs: feature change, weight change, NTK distance, disagreement, LMC, CKA.
+    """Width sweep of paired runs (fixed budget, and matched train loss with --stop-at-loss): TV, disagreement,
+    feature change, NTK distance, LMC, CKA.
 
-    Example: aflab pd sweep --widths 64,256,1024,4096 --params ntk,mup --manipulation init --plot sweep.png
+    Example: aflab pd sweep --widths 64,256,1024 --params ntk,mup --manipulation order,init --stop-at-loss 1e-3
     """
     import torch
 
-    from aflab.path_dependence import data
-    from aflab.path_dependence.experiments import MANIPULATIONS, sweep_point
-    from aflab.path_dependence.parametrization import PARAMETRIZATIONS
+    from aflab.path_dependence.choices import DATASETS, MANIPULATIONS, PARAMETRIZATIONS
+    from aflab.path_dependence.experiments import sweep_point
 
     torch.set_num_threads(1)
     ws, ps = _ints(widths, "widths"), _names(params, "params", PARAMETRIZATIONS)
-    _names(manipulation, "manipulation", MANIPULATIONS)
-    _names(dataset, "dataset", data.DATASETS)
+    mans = tuple(_names(manipulation, "manipulation", MANIPULATIONS))
+    _names(dataset, "dataset", DATASETS)
     _names(arch, "arch", ("mlp", "cnn"))
-    if steps_early >= steps:
-        _fail(f"--steps-early ({steps_early}) must be below --steps ({steps})")
+    _names(loss, "loss", ("ce", "mse"))
+    if stop_at_loss and steps > max_steps:
+        _fail(f"--steps ({steps}) must not exceed --max-steps ({max_steps})")
     import pandas as pd
 
     rows = []
@@ -107,61 +112,41 @@ def sweep(
                     width=w,
                     parametrization=p,
                     seed=seed,
-                    manipulation=manipulation,
+                    manipulations=mans,
                     n_pairs=pairs,
                     n_hidden=n_hidden,
                     base_width=base_width,
                     lr=lr,
                     steps=steps,
-                    steps_early=steps_early,
+                    loss=loss,
+                    stop_at_loss=stop_at_loss or None,
+                    max_steps=max_steps,
                     ntk_probe=ntk_probe,
                     arch=arch,
                 )
                 prog.advance(bar)
     df = pd.DataFrame(rows)
-    metrics = (
-        df[df.budget == "final"]
-        .groupby(["parametrization", "width"])[
-            [
-                "feature_change",
-                "spectral_change_0",
-                "ntk_distance",
-                "tv_distance",
-                "disagreement",
-                "lmc_barrier",
-                "cka_end",
-                "cka_init",
-                "test_error",
-            ]
-        ]
-        .mean()
+    cols = ["step", "train_loss", "feature_change", "tv_distance", "disagreement", "lmc_barrier", "test_error"]
+    metrics = df[df.regime != "curve"].groupby(["regime", "manipulation", "parametrization", "width"])[cols].mean()
+    table = Table(
+        title=f"paired runs: fixed budget ({steps} steps)"
+        + (f" and train loss <= {stop_at_loss:g}" if stop_at_loss else "")
     )
-    table = Table(title=f"final budget ({steps} steps), manipulation = {manipulation}")
-    for c in (
-        "param",
-        "n",
-        "feat chg",
-        "spec chg W1",
-        "NTK dist",
-        "TV",
-        "disagree",
-        "LMC",
-        "CKA",
-        "CKA init",
-        "test err",
-    ):
+    for c in ("regime", "pairs", "param", "n", "step", "train loss", "feat chg", "TV", "disagree", "LMC", "test err"):
         table.add_column(c, no_wrap=True)
-    for (p, w), r in metrics.iterrows():
-        table.add_row(p, str(w), *[f"{v:.3g}" for v in r])
+    for (r, m, p, w), vals in metrics.iterrows():
+        table.add_row(r, m, p, str(w), *[f"{v:.3g}" for v in vals])
     console.print(table)
     _save(df, out)
     if plot is not None:
         from aflab.path_dependence.plots import metric_vs_width
 
+        last = "converged" if stop_at_loss else "budget"
         fig = metric_vs_width(
-            df[df.budget != "curve"],
+            df[df.regime == last],
             ["feature_change", "tv_distance", "disagreement"],
-            f"{manipulation} pairs vs width",
+            f"{manipulation} pairs vs width ({last})",
+            budget=None,
         )
         fig.savefig(plot, dpi=100)
         console.print(f"wrote {plot}")
@@ -190,8 +175,8 @@ def shard(
     import pandas as pd
     import torch
 
-    from aflab.path_dependence.experiments import SCHEDULES, shard_point
-    from aflab.path_dependence.parametrization import PARAMETRIZATIONS
+    from aflab.path_dependence.choices import PARAMETRIZATIONS, SCHEDULES
+    from aflab.path_dependence.experiments import shard_point
 
     torch.set_num_threads(1)
     ws, ps = _ints(widths, "widths"), _names(params, "params", PARAMETRIZATIONS)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal, get_args
 
 import numpy as np
 import torch
 
-DatasetName = Literal["digits", "mnist1d", "slab"]
-DATASETS: tuple[str, ...] = get_args(DatasetName)
+from aflab.path_dependence.choices import DATASETS, SHARD_TASKS, DatasetName
+
+__all__ = ["DATASETS", "SHARD_TASKS", "DatasetName"]
 
 
 @dataclass(frozen=True)
@@ -172,9 +172,6 @@ def slab_shard_task(seed: int, n: int = 2000, n_test: int = 1000) -> ShardTask:
     xc = d.x_test.clone()
     xc[:, 0] = -xc[:, 0]
     return ShardTask(d, slice(1, d.d_in - 1), slice(0, 1), xc, 1 - d.y_test)
-
-
-SHARD_TASKS = ("digits", "slab")
 
 
 def load_shard_task(name: str, seed: int) -> ShardTask:

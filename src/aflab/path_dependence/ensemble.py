@@ -30,20 +30,53 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call, vmap
 
+from aflab.path_dependence.choices import LOSSES
 from aflab.path_dependence.parametrization import MLPSpec, build_model, init_params, lr_multipliers, meta_model
-
-LOSSES = ("ce", "mse", "sd")
 
 Params = dict[str, torch.Tensor]
 
 
 @dataclass(frozen=True)
+class StopRule:
+    """Train each member until its *full-batch* train loss on ``rows`` is ``<= target``.
+
+    The loss is evaluated every ``every`` steps. A member's parameters are copied when it first reaches
+    the target (its *converged* snapshot); it keeps training (so its trajectory, and its fixed-step
+    snapshots, do not depend on the rule), and training ends once every member has reached the target
+    and every requested snapshot is taken, or at the step cap (the length of ``batch_idx``).
+    """
+
+    target: float
+    rows: torch.Tensor
+    every: int = 50
+
+    def __post_init__(self) -> None:
+        if not self.target > 0:
+            raise ValueError(f"stop_at_loss must be > 0, got {self.target}")
+        if self.every < 1:
+            raise ValueError(f"eval_every must be >= 1, got {self.every}")
+
+
+@dataclass(frozen=True)
 class TrainResult:
-    """Final stacked params ``[E, ...]``, snapshots at requested steps, per-step train loss ``[T, E]``."""
+    """Final stacked params ``[E, ...]``, snapshots at requested steps, per-step train loss ``[T, E]``.
+
+    With a :class:`StopRule`: ``hit_params`` (each member's params when it first reached the target;
+    its final params if it never did), ``hit_step`` ``[E]`` (that step, -1 if the cap came first),
+    ``hit_loss`` ``[E]`` (its full-batch loss then, or at the cap), and ``eval_curve`` ``[(step, [E])]``.
+    """
 
     params: Params
     snapshots: dict[int, Params]
     loss_curve: torch.Tensor
+    hit_params: Params | None = None
+    hit_step: torch.Tensor | None = None
+    hit_loss: torch.Tensor | None = None
+    eval_curve: tuple[tuple[int, torch.Tensor], ...] = ()
+
+    @property
+    def steps_done(self) -> int:
+        return int(self.loss_curve.shape[0])
 
 
 def loss_value(logits: torch.Tensor, y: torch.Tensor, loss: str, sd_lambda: float = 0.0) -> torch.Tensor:
@@ -77,6 +110,31 @@ def forward_ensemble(spec: MLPSpec, params: Params, x: torch.Tensor, return_hidd
         return functional_call(model, p, (x,), {"return_hidden": return_hidden})
 
     return vmap(one)(params)
+
+
+def full_batch_loss(
+    spec, params: Params, x: torch.Tensor, y: torch.Tensor, loss: str = "ce", sd_lambda: float = 0.0
+) -> torch.Tensor:
+    """Per-member loss ``[E]`` on the whole of ``x`` (no gradient), in chunks of 2048 rows."""
+    with torch.no_grad():
+        total = torch.zeros(next(iter(params.values())).shape[0])
+        for lo in range(0, x.shape[0], 2048):
+            yb = y[lo : lo + 2048]
+            total += ensemble_loss(forward_ensemble(spec, params, x[lo : lo + 2048]), yb, loss, sd_lambda) * len(yb)
+        return total / x.shape[0]
+
+
+def ensemble_loss(logits: torch.Tensor, y: torch.Tensor, loss: str = "ce", sd_lambda: float = 0.0) -> torch.Tensor:
+    """:func:`loss_value` of every member at once: logits ``[E, N, k]``, shared labels ``[N]`` -> ``[E]``."""
+    onehot = F.one_hot(y, logits.shape[-1]).to(logits.dtype)
+    if loss == "mse":
+        return 0.5 * ((logits - onehot) ** 2).sum(-1).mean(-1)
+    value = -(torch.log_softmax(logits, -1) * onehot).sum(-1).mean(-1)
+    if loss == "sd":
+        value = value + 0.5 * sd_lambda * (logits**2).sum(-1).mean(-1)
+    elif loss != "ce":
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    return value
 
 
 def fused_loss_and_grads(
@@ -126,13 +184,52 @@ def train_ensemble(
     input_mask: torch.Tensor | None = None,
     snapshot_steps: tuple[int, ...] = (),
     engine: str = "auto",
+    stop: StopRule | None = None,
 ) -> TrainResult:
     """SGD on every member at once.
 
-    ``batch_idx``: long ``[E, T, B]`` rows of ``x`` for member e at step t. ``input_mask``: optional
-    ``[E, T, d]`` multiplier of the inputs (0 hides a feature). Snapshots are taken *after*
-    ``t`` steps for each ``t`` in ``snapshot_steps`` (0 = init).
+    ``batch_idx``: long ``[E, T, B]`` rows of ``x`` for member e at step t (``T`` is the step cap when a
+    ``stop`` rule is given). ``input_mask``: optional ``[E, T, d]`` multiplier of the inputs (0 hides a
+    feature). Snapshots are taken *after* ``t`` steps for each ``t`` in ``snapshot_steps`` (0 = init).
     """
+    engine = _check_train_args(spec, loss, batch_idx, engine, stop, input_mask)
+    step = _step_function(spec, loss, sd_lambda, engine)
+    mults = lr_multipliers(spec)
+    n_steps, n_mem = batch_idx.shape[1], batch_idx.shape[0]
+    snapshots: dict[int, Params] = {}
+    curve = torch.empty(n_steps, n_mem)
+    params = {k: v.detach().clone().contiguous().requires_grad_(engine == "vmap") for k, v in params.items()}
+    tracker = _StopTracker(stop, params, n_mem) if stop is not None else None
+    last_snapshot = max(snapshot_steps, default=0)
+    if 0 in snapshot_steps:
+        snapshots[0] = {k: v.detach().clone() for k, v in params.items()}
+    done = n_steps
+    for t in range(n_steps):
+        idx = batch_idx[:, t]
+        xb = x[idx]
+        if input_mask is not None:
+            xb = xb * input_mask[:, t, None, :]
+        value, grads = step(params, xb, y[idx])
+        with torch.no_grad():
+            for k, g in grads.items():
+                params[k].sub_(g, alpha=lr * mults[k])
+        curve[t] = value.detach()
+        if t + 1 in snapshot_steps:
+            snapshots[t + 1] = {k: v.detach().clone() for k, v in params.items()}
+        if (
+            tracker is not None
+            and tracker.update(t + 1, spec, params, x, y, loss, sd_lambda)
+            and t + 1 >= last_snapshot
+        ):
+            done = t + 1
+            break
+    params = {k: v.detach() for k, v in params.items()}
+    if tracker is None:
+        return TrainResult(params, snapshots, curve[:done])
+    return tracker.result(params, snapshots, curve[:done], done, spec, x, y, loss, sd_lambda)
+
+
+def _check_train_args(spec, loss, batch_idx, engine, stop, input_mask) -> str:
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
     if batch_idx.ndim != 3:
@@ -143,8 +240,20 @@ def train_ensemble(
         engine = "fused" if isinstance(spec, MLPSpec) else "vmap"
     if engine == "fused" and not isinstance(spec, MLPSpec):
         raise ValueError("engine='fused' supports MLPSpec only; use engine='vmap' for a CNN")
+    if stop is not None and input_mask is not None:
+        raise ValueError("a stop rule evaluates the unmasked full-batch loss; it cannot be combined with input_mask")
+    return engine
+
+
+def _step_function(spec, loss: str, sd_lambda: float, engine: str):
+    """``step(params, xb, yb) -> (per-member losses [E], {name: gradient})`` for the chosen engine."""
+    if engine == "fused":
+
+        def fused(params, xb, yb):
+            return fused_loss_and_grads(spec, params, xb, yb, loss, sd_lambda)
+
+        return fused
     model = meta_model(spec)
-    mults = lr_multipliers(spec)
 
     def member_loss(p, xb, yb):
         return loss_value(functional_call(model, p, (xb,)), yb, loss, sd_lambda)
@@ -152,33 +261,51 @@ def train_ensemble(
     # Members are independent, so d(sum_e L_e)/d theta_e = dL_e/d theta_e: one vmapped forward and one
     # reverse pass give every member's gradient (2x less overhead than vmap(grad(...)) for small nets).
     member_losses = vmap(member_loss)
-    n_steps = batch_idx.shape[1]
-    snapshots: dict[int, Params] = {}
-    curve = torch.empty(n_steps, batch_idx.shape[0])
-    fused = engine == "fused"
-    params = {k: v.detach().clone().contiguous().requires_grad_(not fused) for k, v in params.items()}
-    names = list(params)
-    if 0 in snapshot_steps:
-        snapshots[0] = {k: v.detach().clone() for k, v in params.items()}
-    for t in range(n_steps):
-        idx = batch_idx[:, t]
-        xb = x[idx]
-        if input_mask is not None:
-            xb = xb * input_mask[:, t, None, :]
-        if fused:
-            value, grad_map = fused_loss_and_grads(spec, params, xb, y[idx], loss, sd_lambda)
-            grads = [grad_map[k] for k in names]
-        else:
-            value = member_losses(params, xb, y[idx])
-            grads = torch.autograd.grad(value.sum(), [params[k] for k in names])
-        with torch.no_grad():
-            for k, g in zip(names, grads):
-                params[k].sub_(g, alpha=lr * mults[k])
-        curve[t] = value.detach()
-        if t + 1 in snapshot_steps:
-            snapshots[t + 1] = {k: v.detach().clone() for k, v in params.items()}
-    params = {k: v.detach() for k, v in params.items()}
-    return TrainResult(params, snapshots, curve)
+
+    def vmapped(params, xb, yb):
+        value = member_losses(params, xb, yb)
+        names = list(params)
+        grads = torch.autograd.grad(value.sum(), [params[k] for k in names])
+        return value, dict(zip(names, grads))
+
+    return vmapped
+
+
+class _StopTracker:
+    """Book-keeping of a :class:`StopRule` inside :func:`train_ensemble` (one instance per call)."""
+
+    def __init__(self, stop: StopRule, params: Params, n_mem: int):
+        self.stop = stop
+        self.hit_params = {k: v.detach().clone() for k, v in params.items()}
+        self.hit_step = torch.full((n_mem,), -1, dtype=torch.long)
+        self.hit_loss = torch.full((n_mem,), float("nan"))
+        self.evals: list[tuple[int, torch.Tensor]] = []
+
+    def update(self, t: int, spec, params, x, y, loss, sd_lambda) -> bool:
+        """Evaluate at step ``t`` if due; True once every member has reached the target."""
+        if t % self.stop.every:
+            return False
+        rows = self.stop.rows
+        full = full_batch_loss(spec, params, x[rows], y[rows], loss, sd_lambda)
+        self.evals.append((t, full))
+        new = (full <= self.stop.target) & (self.hit_step < 0)
+        if new.any():
+            with torch.no_grad():
+                for k, v in params.items():
+                    self.hit_params[k][new] = v.detach()[new]
+            self.hit_step[new] = t
+            self.hit_loss[new] = full[new]
+        return bool((self.hit_step >= 0).all())
+
+    def result(self, params, snapshots, curve, done, spec, x, y, loss, sd_lambda) -> TrainResult:
+        missed = self.hit_step < 0
+        if missed.any():  # the cap came first: report the final params and their full-batch loss
+            rows = self.stop.rows
+            last = full_batch_loss(spec, params, x[rows], y[rows], loss, sd_lambda)
+            for k, v in params.items():
+                self.hit_params[k][missed] = v[missed]
+            self.hit_loss[missed] = last[missed]
+        return TrainResult(params, snapshots, curve, self.hit_params, self.hit_step, self.hit_loss, tuple(self.evals))
 
 
 def train_loop_reference(

@@ -10,6 +10,11 @@ manipulation:
 - ``init``       different init seeds, the same minibatch order;
 - ``curriculum`` same init; member A sees only classes 0-4 for the first ``curriculum_steps``,
                  member B the full data; identical batches afterwards.
+- ``curriculum_control`` the curriculum's control: same init; member A's first ``curriculum_steps``
+                 batches are drawn afresh from the full data (no class restriction), identical
+                 batches afterwards. It differs from ``curriculum`` only in the class restriction,
+                 so ``curriculum`` minus ``curriculum_control`` is the curriculum's own imprint,
+                 net of the early SGD noise both pairs share.
 
 Metrics are taken at two budgets: an early fixed step budget (``steps_early``) and the end of
 training (``steps``; the row records train loss so convergence can be judged).
@@ -36,7 +41,8 @@ import torch
 
 from aflab.core.seeding import derive_seed
 from aflab.path_dependence import data as datasets
-from aflab.path_dependence.ensemble import forward_ensemble, init_ensemble, train_ensemble
+from aflab.path_dependence.choices import MANIPULATIONS, SCHEDULES
+from aflab.path_dependence.ensemble import StopRule, forward_ensemble, full_batch_loss, init_ensemble, train_ensemble
 from aflab.path_dependence.metrics import (
     disagreement,
     error_rate,
@@ -49,8 +55,7 @@ from aflab.path_dependence.metrics import (
 )
 from aflab.path_dependence.parametrization import CNNSpec, MLPSpec
 
-MANIPULATIONS = ("order", "perturb", "init", "curriculum")
-SCHEDULES = ("hard_only", "both", "hard_first", "easy_first", "easy_removed")
+__all__ = ["MANIPULATIONS", "SCHEDULES"]
 
 
 def _gen(*parts: int) -> torch.Generator:
@@ -88,13 +93,13 @@ def pair_design(
     idx = draw(n_mem)
     if manipulation == "perturb":
         idx[1::2, :perturb_step] = idx[0::2, :perturb_step]
-    elif manipulation == "curriculum":
+    elif manipulation in ("curriculum", "curriculum_control"):
         idx[1::2] = idx[0::2]
-        easy_rows = pool[y[pool] < 5]
-        if len(easy_rows) == 0:
+        rows = pool[y[pool] < 5] if manipulation == "curriculum" else pool
+        if len(rows) == 0:
             raise ValueError("curriculum needs training rows of classes 0-4; increase n_train")
         k = min(curriculum_steps, steps)
-        idx[0::2, :k] = easy_rows[torch.randint(0, len(easy_rows), (n_pairs, k, batch), generator=g)]
+        idx[0::2, :k] = rows[torch.randint(0, len(rows), (n_pairs, k, batch), generator=g)]
     return inits, idx
 
 
@@ -104,112 +109,139 @@ def sweep_point(
     width: int,
     parametrization: str,
     seed: int,
-    manipulation: str = "order",
-    n_pairs: int = 2,
+    manipulations: tuple[str, ...] = ("order",),
+    n_pairs: int = 1,
     n_hidden: int = 1,
     base_width: int = 64,
     lr: float = 0.5,
     batch: int = 32,
     steps: int = 400,
-    steps_early: int = 100,
+    epoch_steps: int | None = None,
     n_train: int | None = None,
     perturb_step: int = 50,
     curriculum_steps: int = 100,
     loss: str = "ce",
+    stop_at_loss: float | None = None,
+    max_steps: int = 20_000,
+    eval_every: int = 50,
     ntk_probe: int = 0,
     probe: int = 256,
     arch: str = "mlp",
+    readout_init: str = "default",
 ) -> list[dict]:
-    """Train one ensemble of pairs at one width; return one row per (budget, pair).
+    """Train the pairs of every manipulation at one width in one ensemble; one row per (regime, pair).
 
-    ``arch="cnn"`` uses :class:`CNNSpec` (channels = width, inputs as 1-D sequences; MNIST-1D).
+    Regimes: ``budget`` compares each pair after the fixed ``steps``; ``epochs`` (if ``epoch_steps``)
+    after ``epoch_steps`` (a fixed number of passes over the ``n_train`` rows); with ``stop_at_loss``, ``converged``
+    compares each member when its full-batch train loss (on the ``n_train`` training rows) first reaches
+    ``stop_at_loss`` -- a matched-loss comparison -- with at most ``max_steps`` steps (``converged`` is
+    False in rows whose pair hit the cap first). ``arch="cnn"`` uses :class:`CNNSpec` (channels = width).
     """
-    if not 0 < steps_early < steps:
-        raise ValueError(f"steps_early must be in (0, steps={steps}), got {steps_early}")
     d = datasets.load(dataset)
-    spec = _spec(arch, d, width, n_hidden, parametrization, base_width)
-    g = _gen(seed, 3)
-    perm = torch.randperm(len(d.y), generator=g)
-    pool = perm[: (n_train or len(d.y))]
-    inits, idx = pair_design(manipulation, n_pairs, pool, d.y, steps, batch, seed, perturb_step, curriculum_steps)
+    spec = _spec(arch, d, width, n_hidden, parametrization, base_width, readout_init)
+    pool = torch.randperm(len(d.y), generator=_gen(seed, 3))[: (n_train or len(d.y))]
+    fixed = {"budget": steps} | ({"epochs": epoch_steps} if epoch_steps else {})
+    horizon = max(max(fixed.values()), max_steps if stop_at_loss else 0)
+    inits, idx = [], []
+    for man in manipulations:
+        i, b = pair_design(man, n_pairs, pool, d.y, horizon, batch, seed, min(perturb_step, horizon), curriculum_steps)
+        inits += i
+        idx.append(b)
     p0 = init_ensemble(spec, inits)
-    res = train_ensemble(spec, p0, d.x, d.y, idx, lr, loss, snapshot_steps=(steps_early,))
-    xp = d.x_test[:probe]
-    _, h_init = forward_ensemble(spec, p0, xp, return_hidden=True)
+    stop = StopRule(stop_at_loss, pool, eval_every) if stop_at_loss else None
+    res = train_ensemble(spec, p0, d.x, d.y, torch.cat(idx), lr, loss, snapshot_steps=tuple(fixed.values()), stop=stop)
+    base = dict(dataset=dataset, arch=arch, width=width, parametrization=parametrization, n_train=len(pool), loss=loss)
+    regimes = []
+    for name, t in fixed.items():
+        snap_loss = full_batch_loss(spec, res.snapshots[t], d.x[pool], d.y[pool], loss)
+        regimes.append((name, res.snapshots[t], torch.full_like(snap_loss, t), snap_loss, True))
+    if stop is not None:
+        hit = res.hit_step >= 0
+        regimes.append(("converged", res.hit_params, torch.where(hit, res.hit_step, res.steps_done), res.hit_loss, hit))
     rows = []
-    for budget, pt in (("early", res.snapshots[steps_early]), ("final", res.params)):
-        t_done = steps_early if budget == "early" else steps
-        logits, hid = forward_ensemble(spec, pt, d.x_test, return_hidden=True)
-        finite = torch.isfinite(logits).flatten(1).all(1)
-        fc = relative_feature_change(spec, p0, pt, xp)
-        wc = relative_weight_change(p0, pt)
-        err = error_rate(logits, d.y_test)
-        train_loss = res.loss_curve[max(0, t_done - 20) : t_done].mean(0)
-        a, b = slice(0, None, 2), slice(1, None, 2)
-        dis, tv = disagreement(logits[a], logits[b]), tv_distance(logits[a], logits[b])
-        cka_end = linear_cka(hid[-1][a, :probe], hid[-1][b, :probe])
-        cka_init = linear_cka(h_init[-1][a], h_init[-1][b])
-        # NTK distance (init -> now) of both members of pair 0 (it costs a Jacobian per member)
-        ntk = ntk_distance(spec, p0, pt, d.x_test[:ntk_probe], [0, 1]) if ntk_probe else torch.full((2,), math.nan)
-        for i in range(n_pairs):
-            ok = bool(finite[2 * i] and finite[2 * i + 1])
-            pa = {k: v[2 * i] for k, v in pt.items()}
-            pb = {k: v[2 * i + 1] for k, v in pt.items()}
-            row = dict(
-                dataset=dataset,
-                arch=arch,
-                width=width,
-                parametrization=parametrization,
-                manipulation=manipulation,
-                budget=budget,
-                step=t_done,
-                pair=i,
-                n_train=len(pool),
+    for regime, pt, step_t, loss_t, hit in regimes:
+        rows += _pair_rows(spec, d, p0, pt, manipulations, n_pairs, probe, ntk_probe, step_t, loss_t, hit, regime, base)
+    return rows + _curve_rows(res.loss_curve, manipulations[0], base)
+
+
+def _pair_rows(spec, d, p0, pt, manipulations, n_pairs, probe, ntk_probe, step_t, loss_t, hit, regime, base):
+    """The pair metrics of one regime: members ``2i``, ``2i+1`` of the ensemble ``pt`` form pair ``i``."""
+    xp = d.x_test[:probe]
+    logits, hid = forward_ensemble(spec, pt, d.x_test, return_hidden=True)
+    _, h_init = forward_ensemble(spec, p0, xp, return_hidden=True)
+    finite = torch.isfinite(logits).flatten(1).all(1)
+    fc = relative_feature_change(spec, p0, pt, xp)
+    err = error_rate(logits, d.y_test)
+    a, b = slice(0, None, 2), slice(1, None, 2)
+    dis, tv = disagreement(logits[a], logits[b]), tv_distance(logits[a], logits[b])
+    cka_end = linear_cka(hid[-1][a, :probe], hid[-1][b, :probe])
+    cka_init = linear_cka(h_init[-1][a], h_init[-1][b])
+    hit = torch.as_tensor(hit).expand(step_t.shape)
+    rows = []
+    for j in range(len(manipulations) * n_pairs):
+        ma, mb = 2 * j, 2 * j + 1
+        ok = bool(finite[ma] and finite[mb])
+        pa, pb = ({k: v[m] for k, v in pt.items()} for m in (ma, mb))
+        ntk = ntk_distance(spec, p0, pt, d.x_test[:ntk_probe], [ma]) if ntk_probe and j % n_pairs == 0 else None
+        rows.append(
+            dict(
+                base,
+                manipulation=manipulations[j // n_pairs],
+                regime=regime,
+                pair=j % n_pairs,
+                step=int(max(step_t[ma], step_t[mb])),
+                converged=bool(hit[ma] and hit[mb]),
                 diverged=not ok,
-                disagreement=float(dis[i]),
-                tv_distance=float(tv[i]),
-                test_error=float(err[2 * i : 2 * i + 2].mean()),
-                train_loss=float(train_loss[2 * i : 2 * i + 2].mean()),
-                feature_change=float(fc[2 * i : 2 * i + 2, 0].mean()),
-                feature_change_last=float(fc[2 * i : 2 * i + 2, -1].mean()),
-                cka_end=float(cka_end[i]),
-                cka_init=float(cka_init[i]),
+                train_loss=float((loss_t[ma] + loss_t[mb]) / 2),
+                disagreement=float(dis[j]),
+                tv_distance=float(tv[j]),
+                test_error=float(err[ma : mb + 1].mean()),
+                feature_change=float(fc[ma : mb + 1, 0].mean()),
+                feature_change_last=float(fc[ma : mb + 1, -1].mean()),
+                cka_end=float(cka_end[j]),
+                cka_init=float(cka_init[j]),
                 lmc_barrier=lmc_barrier(spec, pa, pb, d.x_test, d.y_test) if ok else math.nan,
-                ntk_distance=float(ntk.mean()) if i == 0 else math.nan,
+                ntk_distance=float(ntk[0]) if ntk is not None else math.nan,
             )
-            for layer, (s, f) in enumerate(wc.values()):  # layer index in order (CNN readout = last)
-                row[f"spectral_change_{layer}"] = float(s[2 * i : 2 * i + 2].mean())
-                row[f"frobenius_change_{layer}"] = float(f[2 * i : 2 * i + 2].mean())
-            rows.append(row)
-    # paired training curves of pair 0 (window means of the minibatch loss), for the curve plots
-    window = max(1, steps // 25)
-    smooth = res.loss_curve[: steps // window * window, :2].reshape(-1, window, 2).mean(1)
-    for j in range(smooth.shape[0]):
-        for m in range(2):
-            rows.append(
-                dict(
-                    dataset=dataset,
-                    arch=arch,
-                    width=width,
-                    parametrization=parametrization,
-                    manipulation=manipulation,
-                    budget="curve",
-                    step=(j + 1) * window,
-                    pair=0,
-                    n_train=len(pool),
-                    diverged=not bool(torch.isfinite(smooth[:, :2]).all()),
-                    member=m,
-                    train_loss=float(smooth[j, m]),
-                )
-            )
+        )
     return rows
 
 
-def _spec(arch: str, d: datasets.Dataset, width: int, n_hidden: int, parametrization: str, base_width: int):
+def _curve_rows(loss_curve: torch.Tensor, manipulation: str, base: dict, points: int = 25) -> list[dict]:
+    """Window means of pair 0's minibatch losses (``points`` windows), for the paired-curve plots."""
+    steps = loss_curve.shape[0]
+    window = max(1, steps // points)
+    smooth = loss_curve[: steps // window * window, :2].reshape(-1, window, 2).mean(1)
+    return [
+        dict(
+            base,
+            manipulation=manipulation,
+            regime="curve",
+            pair=0,
+            member=m,
+            step=(j + 1) * window,
+            converged=False,
+            diverged=not bool(torch.isfinite(smooth).all()),
+            train_loss=float(smooth[j, m]),
+        )
+        for j in range(smooth.shape[0])
+        for m in range(2)
+    ]
+
+
+def _spec(
+    arch: str,
+    d: datasets.Dataset,
+    width: int,
+    n_hidden: int,
+    parametrization: str,
+    base_width: int,
+    readout_init: str = "default",
+):
     if arch == "mlp":
-        return MLPSpec(d.d_in, width, d.n_classes, n_hidden, parametrization, base_width)
+        return MLPSpec(d.d_in, width, d.n_classes, n_hidden, parametrization, base_width, readout_init)
     if arch == "cnn":
-        return CNNSpec(d.d_in, width, d.n_classes, n_hidden, parametrization, base_width)
+        return CNNSpec(d.d_in, width, d.n_classes, n_hidden, parametrization, base_width, readout_init=readout_init)
     raise ValueError(f"arch must be 'mlp' or 'cnn', got {arch!r}")
 
 
@@ -228,6 +260,7 @@ def laziness_point(
     steps: int = 100,
     probe: int = 256,
     ntk_probe: int = 0,
+    readout_init: str = "default",
 ) -> list[dict]:
     """Feature movement of ``members`` independent nets (own init and order) after ``steps`` SGD steps.
 
@@ -239,7 +272,7 @@ def laziness_point(
     if members < 1 or steps < 1:
         raise ValueError(f"members and steps must be >= 1, got members={members}, steps={steps}")
     d = datasets.load(dataset)
-    spec = _spec(arch, d, width, n_hidden, parametrization, base_width)
+    spec = _spec(arch, d, width, n_hidden, parametrization, base_width, readout_init)
     g = _gen(seed, 11)
     inits = [int(s) for s in torch.randint(0, 2**31 - 1, (members,), generator=g)]
     idx = torch.randint(0, len(d.y), (members, steps, batch), generator=g)
@@ -300,9 +333,17 @@ def width_sweep(widths, parametrizations, seed: int, progress=None, **kw) -> pd.
     return pd.DataFrame(rows)
 
 
-def schedule_masks(task: datasets.ShardTask, schedules: tuple[str, ...], steps: int) -> torch.Tensor:
-    """Input masks ``[len(schedules), steps, d]`` for the feature schedules (phase switch at steps/2)."""
-    half = steps // 2
+def switch_step(steps: int, switch_fraction: float = 0.5) -> int:
+    """The step at which a feature schedule enters its second phase (``round(steps * fraction)``, >= 1)."""
+    return min(steps - 1, max(1, round(steps * switch_fraction)))
+
+
+def schedule_masks(
+    task: datasets.ShardTask, schedules: tuple[str, ...], steps: int, switch_fraction: float = 0.5
+) -> torch.Tensor:
+    """Input masks ``[len(schedules), steps, d]`` for the feature schedules (phase switch at
+    :func:`switch_step`, half-way by default)."""
+    half = switch_step(steps, switch_fraction)
     both, hard, easy = task.mask(True, True), task.mask(True, False), task.mask(False, True)
     phases = {
         "hard_only": (hard, hard),
@@ -321,17 +362,18 @@ def schedule_masks(task: datasets.ShardTask, schedules: tuple[str, ...], steps: 
 
 
 def easy_share(task: datasets.ShardTask, p: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Readout-weighted share of first-layer input weight on the easy block, per member ``[E]``.
+    """Outgoing-weight-weighted share of first-layer input weight on the easy block, per member ``[E]``.
 
     ``S = sum_j r_j s_j / sum_j r_j`` with ``s_j = ||W1[j, easy]||^2 / ||W1[j, :]||^2`` and
-    ``r_j = ||W_out[:, j]||^2``; its change from init is the *scavenging index*: units (and their
-    readout weight) recruited to the easy shard.
+    ``r_j = ||W2[:, j]||^2``, where ``W2`` is the layer that reads the first layer's units (the
+    readout for one hidden layer, the second hidden layer otherwise: the same units ``j``). Its
+    change from init is the *scavenging index*: first-layer units (and the weight that carries them
+    on) recruited to the easy shard.
     """
-    w1 = p["layers.0.weight"]
-    out_name = max(p)  # last layer
+    w1, w2 = p["layers.0.weight"], p["layers.1.weight"]
     s = (w1[..., task.easy] ** 2).sum(-1) / (w1**2).sum(-1)
-    r = (p[out_name] ** 2).sum(-2) if w1.shape[-2] == p[out_name].shape[-1] else torch.ones_like(s)
-    return (r * s).sum(-1) / r.sum(-1)
+    r = (w2**2).sum(-2)
+    return (r * s).sum(-1) / r.sum(-1).clamp_min(1e-30)
 
 
 def shard_point(
@@ -349,8 +391,12 @@ def shard_point(
     sd_lambda: float = 0.1,
     n_hidden: int = 1,
     task: str = "digits",
+    switch_fraction: float = 0.5,
 ) -> list[dict]:
-    """One ensemble (``reps`` members per schedule, shared init and order across schedules)."""
+    """One ensemble (``reps`` members per schedule, shared init and order across schedules).
+
+    ``switch_fraction``: the share of the run spent in a schedule's first phase.
+    """
     name = task
     task = shard_task_cached(seed, name)
     d = task.data
@@ -361,8 +407,8 @@ def shard_point(
     members = [(s, r) for r in range(reps) for s in schedules]
     p0 = init_ensemble(spec, [init_seeds[r] for _, r in members])
     idx = torch.stack([orders[r] for _, r in members])
-    masks = schedule_masks(task, schedules, steps).repeat(reps, 1, 1)
-    half = steps // 2
+    masks = schedule_masks(task, schedules, steps, switch_fraction).repeat(reps, 1, 1)
+    half = switch_step(steps, switch_fraction)
     res = train_ensemble(spec, p0, d.x, d.y, idx, lr, loss, sd_lambda, input_mask=masks, snapshot_steps=(half,))
     rows = []
     for budget, pt in (("phase1", res.snapshots[half]), ("final", res.params)):

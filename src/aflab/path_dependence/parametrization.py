@@ -34,13 +34,14 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Literal
 
 import torch
 from torch import nn
 
-Parametrization = Literal["sp", "sp_lr1n", "ntk", "mup"]
-PARAMETRIZATIONS: tuple[str, ...] = ("sp", "sp_lr1n", "ntk", "mup")
+from aflab.path_dependence.choices import PARAMETRIZATIONS, READOUT_INITS, Parametrization, ReadoutInit
+
+__all__ = ["PARAMETRIZATIONS", "Parametrization", "ReadoutInit"]
+
 RELU_GAIN = math.sqrt(2.0)
 
 
@@ -73,10 +74,14 @@ class MLPSpec:
     n_hidden: int = 1
     parametrization: str = "mup"
     base_width: int = 64
+    #: "default" = the parametrization's readout init; "zero"; "fan_in" = std 1/sqrt(n) (wrong under muP)
+    readout_init: str = "default"
 
     def __post_init__(self) -> None:
         if self.parametrization not in PARAMETRIZATIONS:
             raise ValueError(f"parametrization must be one of {PARAMETRIZATIONS}, got {self.parametrization!r}")
+        if self.readout_init not in READOUT_INITS:
+            raise ValueError(f"readout_init must be one of {READOUT_INITS}, got {self.readout_init!r}")
         if not 1 <= self.n_hidden <= 3:
             raise ValueError(f"n_hidden must be 1, 2 or 3 hidden layers, got {self.n_hidden}")
         for field in ("d_in", "width", "d_out", "base_width"):
@@ -88,8 +93,13 @@ class MLPSpec:
         return self.width / self.base_width
 
 
-def _scale(p: str, kind: str, fan_in: int, width: int, base_width: int) -> tuple[float, float]:
-    """(init std, LR multiplier) of one layer: the table in the module doc, ``fan_in`` incl. kernel."""
+def _scale(p: str, kind: str, fan_in: int, width: int, base_width: int, readout_init: str = "default"):
+    """(init std, LR multiplier) of one layer: the table in the module doc, ``fan_in`` incl. kernel.
+
+    ``readout_init`` overrides the output layer's std: ``"zero"`` (a zero readout, muP's optional
+    init) or ``"fan_in"`` (``1/sqrt(n)`` for every parametrization: under muP this is the *wrong*
+    readout init, variance ``1/n`` instead of ``1/n^2``, used as a mutation that breaks muP).
+    """
     m = width / base_width
     std = (RELU_GAIN if kind != "output" else 1.0) / math.sqrt(fan_in)
     if p == "sp":
@@ -102,6 +112,8 @@ def _scale(p: str, kind: str, fan_in: int, width: int, base_width: int) -> tuple
         lr = {"input": m, "hidden": 1.0, "output": 1.0 / m}[kind]
         if kind == "output":
             std = std / math.sqrt(m)  # = sqrt(n0)/n for a dense readout: variance ~ 1/n^2
+    if kind == "output" and readout_init != "default":
+        std = 0.0 if readout_init == "zero" else 1.0 / math.sqrt(fan_in)
     return std, lr
 
 
@@ -109,21 +121,11 @@ def layer_scales(spec) -> tuple[LayerScale, ...]:
     """The per-layer effective init std and LR multiplier of ``spec`` (table in the module doc)."""
     if isinstance(spec, CNNSpec):
         return cnn_layer_scales(spec)
-    n, d, k, m, p = spec.width, spec.d_in, spec.d_out, spec.width_mult, spec.parametrization
+    n, d, k = spec.width, spec.d_in, spec.d_out
     shapes = [("input", d, n)] + [("hidden", n, n)] * (spec.n_hidden - 1) + [("output", n, k)]
     out = []
     for i, (kind, fan_in, fan_out) in enumerate(shapes):
-        std = (RELU_GAIN if kind != "output" else 1.0) / math.sqrt(fan_in)
-        if p == "sp":
-            lr = 1.0
-        elif p == "sp_lr1n":
-            lr = 1.0 / m
-        elif p == "ntk":
-            lr = 1.0 if kind == "input" else 1.0 / m
-        else:  # mup
-            lr = {"input": m, "hidden": 1.0, "output": 1.0 / m}[kind]
-            if kind == "output":
-                std = math.sqrt(spec.base_width) / n  # = (1/sqrt(n)) / sqrt(m): variance ~ 1/n^2
+        std, lr = _scale(spec.parametrization, kind, fan_in, n, spec.base_width, spec.readout_init)
         out.append(LayerScale(f"layers.{i}.weight", kind, fan_in, fan_out, std, lr))
     return tuple(out)
 
@@ -188,10 +190,13 @@ class CNNSpec:
     base_width: int = 16
     kernel_in: int = 5
     kernel: int = 3
+    readout_init: str = "default"
 
     def __post_init__(self) -> None:
         if self.parametrization not in PARAMETRIZATIONS:
             raise ValueError(f"parametrization must be one of {PARAMETRIZATIONS}, got {self.parametrization!r}")
+        if self.readout_init not in READOUT_INITS:
+            raise ValueError(f"readout_init must be one of {READOUT_INITS}, got {self.readout_init!r}")
         for field in ("length", "width", "d_out", "base_width"):
             if getattr(self, field) < 1:
                 raise ValueError(f"{field} must be a positive integer, got {getattr(self, field)}")
@@ -212,7 +217,7 @@ def cnn_layer_scales(spec: CNNSpec) -> tuple[LayerScale, ...]:
     for i, (kind, c_in, k, c_out) in enumerate(layers):
         std, lr = _scale(p, kind, c_in * k, n, spec.base_width)
         out.append(LayerScale(f"convs.{i}.weight", kind, c_in * k, c_out, std, lr, kernel=k))
-    std, lr = _scale(p, "output", n, n, spec.base_width)
+    std, lr = _scale(p, "output", n, n, spec.base_width, spec.readout_init)
     out.append(LayerScale("readout.weight", "output", n, spec.d_out, std, lr))
     return tuple(out)
 

@@ -132,3 +132,59 @@ def starvation_by_loss(st: pd.DataFrame, title: str) -> object:
         ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
     return fig
+
+
+REGIME_LABEL = {
+    "converged": "at matched train loss (converged)",
+    "budget": "fixed step budget",
+    "epochs": "fixed epochs",
+}
+
+
+def metric_by_regime(table: pd.DataFrame, metric: str, title: str, reference: pd.DataFrame | None = None) -> object:
+    """One log-log panel per regime (converged, budget, epochs): ``metric`` vs width per parametrization.
+
+    Points are the mean over seeds of the per-seed means (error bars: standard error over seeds).
+    ``reference`` (optional; columns ``width``, ``value``, ``label``) adds dashed reference lines, e.g. the
+    infinite-width kernel-regression prediction.
+    """
+    regimes = [r for r in ("converged", "budget", "epochs") if (table.regime == r).any()]
+    fig, axes = new_figure(ncols=len(regimes), width=4.2)
+    axes = np.atleast_1d(axes)
+    for ax, regime in zip(axes, regimes):
+        t = table[table.regime == regime]
+        if regime == "converged" and "converged" in t.columns:
+            t = t[t.converged.astype(bool)]
+        for i, (p, g) in enumerate(t.groupby("parametrization")):
+            per_seed = g.groupby(["seed", "width"] if "seed" in g.columns else ["width"])[metric].mean().reset_index()
+            stats = per_seed.groupby("width")[metric].agg(["mean", "std", "count"]).reset_index()
+            stats = stats[stats["mean"] > 0]
+            if stats.empty:
+                continue
+            err = stats["std"].fillna(0) / np.sqrt(stats["count"])
+            low = np.minimum(err, 0.9 * stats["mean"])
+            ax.errorbar(
+                stats["width"],
+                stats["mean"],
+                yerr=[low, err],
+                marker="o",
+                ms=3,
+                capsize=2,
+                color=PALETTE[i % len(PALETTE)],
+                label=PARAM_LABEL.get(p, p),
+            )
+        if reference is not None:
+            for j, (lab, r) in enumerate(reference.groupby("label")):
+                ax.plot(r["width"], r["value"], ls="--", lw=1, color=PALETTE[(j + 4) % len(PALETTE)], label=lab)
+        ax.set(
+            xscale="log",
+            yscale="log",
+            xlabel="width n",
+            ylabel=metric.replace("_", " "),
+            title=REGIME_LABEL.get(regime, regime),
+        )
+        _width_ticks(ax, t["width"] if len(t) else table["width"])
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    return fig
