@@ -217,6 +217,9 @@ class ExpressionGraph:
     # -- evaluation --------------------------------------------------------------------------------
     def _build_plan(self):
         n = self.size
+        if n == 0:  # no trader traded today: nothing to evaluate
+            self._plan = []
+            return
         order = np.lexsort((self.op[:n], self.level[:n]))
         keys = self.level[:n][order].astype(np.int64) * 8 + self.op[:n][order]
         cut = np.flatnonzero(np.diff(keys)) + 1
