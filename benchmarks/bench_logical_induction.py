@@ -194,12 +194,12 @@ def long_run_plot(checkpoint: str, out: str) -> None:
 
 
 def audit_long_run(cfg, sc, run) -> None:
-    """The registered pi audits (the claims' own experiment and verdict functions) on the long run."""
+    """The registered pi audits (the claims' own table and verdict functions) on the long run."""
     from aflab.logical_induction.claims import judge_pi_run
 
     print(f"\n### The audits on this {cfg.n_days:,}-day run (claims' own verdict functions)\n")
     print("| claim | verdict | deciding numbers |\n|---|---|---|")
-    for claim, v, c in judge_pi_run(cfg, 0, sc, run):
+    for claim, v, c in judge_pi_run(cfg, sc, run):
         print(f"| {claim.id} | {v.label} | {v.reason} ({c:.0f} CPU s) |", flush=True)
 
 

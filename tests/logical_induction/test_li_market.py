@@ -242,3 +242,19 @@ def test_checkpoint_and_resume_reproduce_an_uninterrupted_run(tmp_path):
     assert full.prices[(full.prices.sentence == str(intro)) & (full.prices.day >= 3)].decided.ge(0).all()
     with pytest.raises(ValueError, match="same traders"):
         run_market(sc, traders[:2], resume=load_checkpoint(tmp_path / "ck.npz"))
+
+
+def test_days_without_trades_run_and_certify():
+    """Issue 14: a day on which no trader trades (a trader entering on day 2, every priced sentence already
+    decided, a label matching nothing) used to raise IndexError on the empty expression graph."""
+    from aflab.logical_induction.deduction import observation_scenario
+    from aflab.logical_induction.traders import ConstantBelief
+
+    sc = observation_scenario(["rain", "sun", "wind"], priced=[["rain"], ["rain", "sun"], ["sun"]])
+    late = ConstantBelief(p=0.3, start_day=2, weight=0.5, name="late")
+    run = run_market(sc, [late])
+    assert run.maker.certified.all() and len(run.maker) == 3
+    p = run.prices.set_index(["day", "sentence"]).price
+    assert p[(1, "rain")] == 1.0 and p[(3, "sun")] == 1.0  # decided: priced at truth, nobody trades
+    nobody = run_market(sc, [ConstantBelief(p=0.3, label="no-such-class", name="silent")])
+    assert nobody.maker.certified.all()

@@ -1,9 +1,9 @@
 """Trading expressions (expressible features, Garrabrant et al. 2016 def. 3.4.3) as a shared DAG.
 
 An expressible feature is built from rational constants, the price ``P_i(phi)`` of a sentence on a
-day ``i``, sums, products, ``max`` and the safe reciprocal ``1/max(1, x)``; ``min``, ``abs``,
-``clip`` and the s-curves traders use are derived. A trader's day-``n`` trade is one expression per
-sentence (the number of shares to buy; negative = sell).
+day ``i``, sums, products, ``max`` and the safe reciprocal ``1/max(1, x)``; ``min``, ``abs`` and the
+s-curves traders use are derived (``clip`` to constant bounds is one node). A trader's day-``n`` trade is
+one expression per sentence (the number of shares to buy; negative = sell).
 
 Everything is *vectorised*: an :class:`Expr` is an array of node ids, and every operation appends a
 whole array of nodes to the :class:`ExpressionGraph` in one NumPy call, so building 10,000
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-OP_CONST, OP_PRICE, OP_ADD, OP_MUL, OP_MAX, OP_SRECIP = 0, 1, 2, 3, 4, 5
+OP_CONST, OP_PRICE, OP_ADD, OP_MUL, OP_MAX, OP_SRECIP, OP_CLIP = 0, 1, 2, 3, 4, 5, 6
 
 
 def _down(x: np.ndarray) -> np.ndarray:
@@ -106,6 +106,7 @@ class ExpressionGraph:
         self.a = np.zeros(self._cap, dtype=np.int64)
         self.b = np.zeros(self._cap, dtype=np.int64)
         self.val = np.zeros(self._cap)
+        self.val2 = np.zeros(self._cap)  # OP_CLIP: val = lower, val2 = upper bound
         self.level = np.zeros(self._cap, dtype=np.int32)
         self.lo = np.zeros(self._cap)
         self.hi = np.zeros(self._cap)
@@ -119,17 +120,17 @@ class ExpressionGraph:
         self._base_vals: np.ndarray | None = None
 
     # -- node creation ----------------------------------------------------------------------------
-    def _append(self, op, a, b, val, level, lo, hi) -> Expr:
+    def _append(self, op, a, b, val, level, lo, hi, val2=0.0) -> Expr:
         k = len(level)
         while self.size + k > self._cap:
             self._cap *= 2
-            for name in ("op", "a", "b", "val", "level", "lo", "hi"):
+            for name in ("op", "a", "b", "val", "val2", "level", "lo", "hi"):
                 arr = getattr(self, name)
                 new = np.zeros(self._cap, dtype=arr.dtype)
                 new[: len(arr)] = arr
                 setattr(self, name, new)
         sl = slice(self.size, self.size + k)
-        self.op[sl], self.a[sl], self.b[sl], self.val[sl] = op, a, b, val
+        self.op[sl], self.a[sl], self.b[sl], self.val[sl], self.val2[sl] = op, a, b, val, val2
         self.level[sl], self.lo[sl], self.hi[sl] = level, lo, hi
         ids = np.arange(self.size, self.size + k)
         self.size += k
@@ -199,7 +200,15 @@ class ExpressionGraph:
         return -self.max(-x, -y)
 
     def clip(self, x: Expr, low: float, high: float) -> Expr:
-        return self.min(self.max(x, x._other(low)), x._other(high))
+        """``min(max(x, low), high)`` for constant bounds: one node (the same numbers as the derived
+        ``min(max(x, low), high)``; the interval bound is clipped exactly)."""
+        low, high = float(low), float(high)
+        if not low <= high:
+            raise ValueError(f"clip needs low <= high, got {low} > {high}")
+        ids = x.ids
+        lo = np.clip(self.lo[ids], low, high)
+        hi = np.clip(self.hi[ids], low, high)
+        return self._append(OP_CLIP, ids.copy(), ids.copy(), low, self.level[ids] + 1, lo, hi, high)
 
     def abs(self, x: Expr) -> Expr:
         return self.max(x, -x)
@@ -217,6 +226,9 @@ class ExpressionGraph:
     # -- evaluation --------------------------------------------------------------------------------
     def _build_plan(self):
         n = self.size
+        if n == 0:  # no trader traded today: nothing to evaluate
+            self._plan = []
+            return
         order = np.lexsort((self.op[:n], self.level[:n]))
         keys = self.level[:n][order].astype(np.int64) * 8 + self.op[:n][order]
         cut = np.flatnonzero(np.diff(keys)) + 1
@@ -250,6 +262,8 @@ class ExpressionGraph:
                 vals[grp] = vals[a] * vals[b]
             elif op == OP_MAX:
                 vals[grp] = np.maximum(vals[a], vals[b])
+            elif op == OP_CLIP:
+                vals[grp] = np.minimum(np.maximum(vals[a], self.val[grp, None]), self.val2[grp, None])
             else:
                 vals[grp] = 1.0 / np.maximum(1.0, vals[a])
         out = vals.T
@@ -289,6 +303,8 @@ class ExpressionGraph:
                 vals[grp] = vals[a] * vals[b]
             elif op == OP_MAX:
                 vals[grp] = np.maximum(vals[a], vals[b])
+            elif op == OP_CLIP:
+                vals[grp] = np.minimum(np.maximum(vals[a], self.val[grp, None]), self.val2[grp, None])
             else:
                 vals[grp] = 1.0 / np.maximum(1.0, vals[a])
         ids = np.asarray(ids, dtype=np.int64)

@@ -37,14 +37,7 @@ from aflab.logical_induction.market import (
     make_market,
     rational_market,
 )
-from aflab.logical_induction.sentences import (
-    NOT,
-    PRICE_ATOMS,
-    Sentence,
-    atom,
-    neg,
-    to_text,
-)
+from aflab.logical_induction.sentences import NOT, Sentence, neg, to_text
 from aflab.logical_induction.traders import ResolvedLog
 from aflab.logical_induction.worlds import KnowledgeBase
 
@@ -97,12 +90,14 @@ def run_market(
     eps_floor: float = 1e-12,
     keep_prices: Callable[[Sentence], bool] | None = None,
     progress: Callable[[int], None] | None = None,
-    maker: str = "solver",
+    maker: str | Callable = "solver",
     resume: MarketState | None = None,
     state_out: list | None = None,
 ) -> MarketRun:
     """Run the market for ``n_days`` (default: the scenario's length). ``maker``: ``"solver"`` (the
-    fast certified fixed-point solver) or ``"rational"`` (exhaustive rational search, small cases).
+    fast certified fixed-point solver), ``"rational"`` (exhaustive rational search, small cases) or a
+    callable ``maker(worlds, truth, raw_trades, weights, budget_state, yesterday, tolerance) ->
+    MakerResult`` (the audits' deliberately broken makers use this).
 
     Checkpoint / resume: pass a list as ``state_out`` to receive the final :class:`MarketState`, save
     it with :func:`save_checkpoint`; :func:`load_checkpoint` + ``resume=`` continues from its day with
@@ -124,13 +119,13 @@ def _run_market(
     eps_floor: float = 1e-12,
     keep_prices: Callable[[Sentence], bool] | None = None,
     progress: Callable[[int], None] | None = None,
-    maker: str = "solver",
+    maker: str | Callable = "solver",
     resume: MarketState | None = None,
     state_out: list | None = None,
 ) -> MarketRun:
     """The day loop of :func:`run_market`."""
-    if maker not in ("solver", "rational"):
-        raise ValueError(f"maker must be 'solver' or 'rational', got {maker!r}")
+    if not callable(maker) and maker not in ("solver", "rational"):
+        raise ValueError(f"maker must be 'solver', 'rational' or a callable, got {maker!r}")
     n_days = scenario.n_days if n_days is None else n_days
     if n_days < 1 or n_days > scenario.n_days:
         raise ValueError(f"n_days must lie in [1, {scenario.n_days}] for scenario {scenario.name!r}, got {n_days}")
@@ -196,43 +191,29 @@ def _run_market(
         j = gidx.get(s)
         return price_hist.get((j, day), float("nan")) if j is not None else float("nan")
 
-    # introspective price atoms not yet revealed, by (day, registration order): each is looked at once,
-    # the day after its day (its price is then final: revealed, or never revealable if it was not priced)
-    pa_heap: list = []
-    pa_seen = 0
-
-    def scan_price_atoms() -> None:
-        nonlocal pa_seen
-        if len(PRICE_ATOMS) == pa_seen:
-            return
-        for k, (name, meaning) in enumerate(list(PRICE_ATOMS.items())[pa_seen:], start=pa_seen):
-            if name not in revealed_price_atoms:
-                heapq.heappush(pa_heap, (meaning[0], k, name))
-        pa_seen = len(PRICE_ATOMS)
+    # introspective price atoms of the scenario not yet revealed, by (day, order of mention): each is
+    # looked at once, the day after its day (its price is then final: recorded, or never recordable)
+    pa_heap = [
+        (meaning.day, k, a)
+        for k, (a, meaning) in enumerate(scenario.price_atoms.items())
+        if a.name not in revealed_price_atoms
+    ]
+    heapq.heapify(pa_heap)
 
     for day in range(st.day + 1, n_days + 1):
         t0 = time.perf_counter()
         # 1. deductive process: D_n (plus introspective price atoms whose day has passed)
         for f in scenario.facts[day - 1]:
             kb.add_fact(f)
-        scan_price_atoms()
-        ready = []
         while pa_heap and pa_heap[0][0] < day:
-            ready.append(heapq.heappop(pa_heap))
-        for _, _, name in sorted(ready, key=lambda r: r[1]):  # registration order, as PRICE_ATOMS
-            if name in revealed_price_atoms or name not in PRICE_ATOMS:
-                continue
-            pday, inner, thr, above = PRICE_ATOMS[name]
-            if pday >= day:  # re-registered with a later day
-                heapq.heappush(pa_heap, (pday, -1, name))
-                continue
-            p = past_price(inner, pday)
+            _, _, a = heapq.heappop(pa_heap)
+            meaning = scenario.price_atoms[a]
+            p = past_price(meaning.sentence, meaning.day)
             if np.isfinite(p):
-                a = atom(name)
-                fact = a if ((p > thr) if above else (p < thr)) else neg(a)
+                fact = a if meaning.holds(p) else neg(a)
                 kb.add_fact(fact)
                 st.price_facts.append(fact)
-                revealed_price_atoms.add(name)
+                revealed_price_atoms.add(a.name)
         # 2. today's universe: priced sentences plus held, still-undecided ones
         universe = list(dict.fromkeys(scenario.priced[day - 1]))
         seen = set(universe)
@@ -272,9 +253,9 @@ def _run_market(
         N = len(universe)
         graph = ExpressionGraph(N)
         negation_pairs = [(index[s], index[s.args[0]]) for s in universe if s.kind == NOT and s.args[0] in index]
-        blocks = tuple(
+        blocks = tuple(  # in order of first member in the universe (not hash order: sentence uids vary by process)
             np.array([index[x] for x in b])
-            for b in {block_of[s] for s in universe if s in block_of}
+            for b in dict.fromkeys(block_of[s] for s in universe if s in block_of)
             if all(x in index for x in b)
         )
         prev = np.array([last_price.get(int(j), np.nan) for j in U])
@@ -353,7 +334,9 @@ def _run_market(
         const = raw.cash + raw.H @ decided_out
         state = BudgetState(raw.H[:, cU], const, worst)
         tol = max(2.0**-day, eps_floor)
-        if maker == "rational":
+        if callable(maker):
+            res = maker(pw, truth, raw_trades, weights, state, prev, tol)
+        elif maker == "rational":
             res = rational_market(pw, truth, raw_trades, weights, state, tol)
         else:
             pattern = dependency_pattern(graph, [(0, idx, ids) for _, idx, ids in calls], N)

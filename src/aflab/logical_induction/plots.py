@@ -55,22 +55,43 @@ def frequencies_figure(table: pd.DataFrame):
 
 def coherence_figure(table: pd.DataFrame):
     fig, ax = new_figure()
-    ax.semilogy(table.day, table.mean_negation_gap.clip(lower=1e-12), "o-", ms=3, label="|P(phi) + P(~phi) - 1|")
-    ax.semilogy(table.day, table.mean_hull_l1.clip(lower=1e-12), "s-", ms=3, label="L1 distance to hull of PC(D_n)")
+    for i, (seed, g) in enumerate(table.groupby("seed")):
+        col = PALETTE[i % len(PALETTE)]
+        ax.semilogy(
+            g.day,
+            g.mean_negation_gap.clip(lower=1e-12),
+            "o-",
+            ms=2,
+            color=col,
+            label=f"|P(phi) + P(~phi) - 1| (seed {seed})",
+        )
+        ax.semilogy(
+            g.day,
+            g.mean_hull_l1.clip(lower=1e-12),
+            "s--",
+            ms=2,
+            color=col,
+            label=f"L1 to hull of PC(D_n) (seed {seed})",
+        )
+    ax.axhline(0.02, color="k", ls=":", lw=1)
     ax.set(xlabel="day", ylabel="incoherence", title="Limit coherence")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=6)
     return fig
 
 
 def provability_figure(table: pd.DataFrame):
+    """Mean 1 - P of undecided theorems by day (log-log), audited market vs the no-floor control."""
     fig, ax = new_figure()
-    for i, (lab, grp) in enumerate(table.groupby("label")):
-        ax.plot(grp.first_day, grp.first_price, "o", ms=4, color=PALETTE[i], label=f"{lab}: first price")
-        ax.plot(grp.first_day, grp.price_before_proof, "x", ms=4, color=PALETTE[i], label=f"{lab}: day before proof")
-    ax.axhline(1.0, color="k", ls=":", lw=1)
-    ax.set(
-        xlabel="day first priced", ylabel="price", ylim=(0, 1.05), title="Provability induction: theorems before proof"
-    )
+    for (market, seed), g in table.groupby(["market", "seed"]):
+        ls = "-" if market == "logical_inductor" else ":"
+        col = PALETTE[0] if market == "logical_inductor" else PALETTE[1]
+        ax.loglog(
+            g.day, g.mean_gap.clip(lower=1e-9), ls, color=col, lw=1, label=market if seed == table.seed.min() else None
+        )
+    d = np.sort(table.day.unique())
+    ax.loglog(d, 1.0 / (d + 2), "k--", lw=0.8, label="1/(n+2) (Laplace's rule)")
+    ax.axhline(1 / 16, color="grey", ls=":", lw=0.8, label="floor 1/16")
+    ax.set(xlabel="day", ylabel="mean 1 - P, undecided theorems", title="Provability induction: theorems before proof")
     ax.legend(fontsize=7)
     return fig
 
@@ -88,6 +109,18 @@ def calibration_figure(table: pd.DataFrame, n_bins: int = 5):
     ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
     ax.set(xlabel="price on the day before resolution", ylabel="frequency true", title="Calibration")
     ax.legend(fontsize=8)
+    return fig
+
+
+def introspection_figure(t: pd.DataFrame):
+    fig, ax = new_figure()
+    ax.scatter(t.inner_price - t.threshold, t.price, s=8, alpha=0.6, color=PALETTE[0])
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set(
+        xlabel="P_n(phi) - p (the atom is true iff > 0)",
+        ylabel="P_n('P_n(phi) > p')",
+        title="Introspection: the market prices statements about its own prices",
+    )
     return fig
 
 

@@ -396,15 +396,14 @@ class IntrospectionTrader:
     name: str = "introspection"
 
     def trade(self, ctx: DayContext) -> Trade | None:
-        from aflab.logical_induction.sentences import PRICE_ATOMS
+        from aflab.logical_induction.sentences import price_atom_meaning
 
         rows = []
         for i in ctx.undecided:
-            s = ctx.sentences[i]
-            meaning = PRICE_ATOMS.get(getattr(s, "name", None)) if s.kind == "atom" else None
-            if meaning is None or meaning[0] != ctx.day or meaning[1] not in ctx.index:
+            meaning = price_atom_meaning(ctx.sentences[i])  # decoded from the atom's name: no registry
+            if meaning is None or meaning.day != ctx.day or meaning.sentence not in ctx.index:
                 continue
-            rows.append((i, ctx.index[meaning[1]], meaning[2], 1.0 if meaning[3] else -1.0))
+            rows.append((i, ctx.index[meaning.sentence], meaning.threshold, 1.0 if meaning.above else -1.0))
         if not rows:
             return None
         idx, inner, thr, sign = (np.array(c) for c in zip(*rows))
