@@ -405,44 +405,51 @@ MY_CLAIMS = ("unbounded-never-certain", "window-inevitable", "hazard-vs-k", "app
 @app.command()
 def figures(
     claim: str = typer.Argument("window-inevitable", help=f"one of: {', '.join(MY_CLAIMS)}, or 'all'"),
-    preset: str = typer.Option("quick", help="quick or full"),
-    seeds: int = typer.Option(1, help="seeds to run (the figures use the first)"),
+    preset: str = typer.Option("quick", help="smoke, quick or full"),
+    seeds: int = typer.Option(0, help="seeds to run (0 = the preset's); each seed is derived by the runner"),
+    seed: int = typer.Option(0, help="base seed (the runner derives every cell's seed from it)"),
+    jobs: int = typer.Option(1, help="worker processes (one thread each)"),
+    store: Path = typer.Option(Path("aflab-results/results.duckdb"), help="DuckDB result store (cells are cached)"),
     out: Path = typer.Option(Path("waluigi_figures"), help="output directory for the PNGs"),
 ) -> None:
-    """Run a theory/solver/MC claim at a preset, print its verdict and write its figures.
+    """Run theory checks through the runner and result store, print each verdict and write its figures.
 
     Example: aflab waluigi figures hazard-vs-k --out figs
     """
-    import pandas as pd
-
-    import aflab.waluigi.claims  # noqa: F401  (registers the claims)
     from aflab.core import get_claim
+    from aflab.core.claims import ConfigError
+    from aflab.core.evaluate import run_claims
+    from aflab.core.store import ResultStore, StoreLockedError
 
     names = MY_CLAIMS if claim == "all" else (claim,)
     if any(n not in MY_CLAIMS for n in names):
         _fail(f"unknown claim {claim!r}; choose one of: {', '.join(MY_CLAIMS)}, all")
-    if seeds < 1:
-        _fail("--seeds must be >= 1")
+    if seeds < 0 or jobs < 1:
+        _fail("--seeds must be >= 0 and --jobs >= 1")
+    job_list = []
+    for name in names:
+        c = get_claim(f"waluigi.{name}")
+        if preset not in c.presets:
+            _fail(f"--preset must be one of {', '.join(c.presets)}; got {preset!r}")
+        try:
+            job_list.append((c, c.make_config(preset), preset, seeds or c.n_seeds(preset)))
+        except ConfigError as err:
+            _fail(str(err))
     out.mkdir(parents=True, exist_ok=True)
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("running", total=len(names) * seeds)
-        for name in names:
-            c = get_claim(f"waluigi.{name}")
-            try:
-                cfg = c.make_config(preset)
-            except ValueError as err:
-                _fail(str(err))
-            parts = []
-            for s in range(seeds):
-                parts.append(c.experiment(cfg, s).assign(seed=s))
-                progress.advance(task)
-            table = pd.concat(parts, ignore_index=True)
-            v = c.verdict(cfg, table)
-            console.print(f"[bold]{c.id}[/bold]: {v.label} -- {escape(v.reason)}")
-            for fig_name, fig in c.figures(cfg, table).items():
-                path = out / f"waluigi_{fig_name}.png"
-                fig.savefig(path, dpi=90)
-                console.print(f"  {path}")
+    store.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with ResultStore(store) as st:
+            outcomes, _ = run_claims(job_list, st, n_jobs=jobs, base_seed=seed, progress=False)
+    except StoreLockedError as err:
+        _fail(str(err))
+    for o in outcomes:
+        if o.verdict is None:
+            _fail(f"{o.claim.id}: {o.error or o.skipped}", 1)
+        console.print(f"[bold]{o.claim.id}[/bold]: {o.verdict.label} -- {escape(o.verdict.reason[:400])}")
+        for fig_name, fig in o.figures.items():
+            path = out / f"waluigi_{fig_name}.png"
+            fig.savefig(path, dpi=90)
+            console.print(f"  {path}")
 
 
 # the learned-model commands (train, probe) live in cli_ml.py; mount them here so the lead's single

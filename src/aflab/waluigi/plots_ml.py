@@ -13,7 +13,7 @@ from aflab.waluigi import lm_probe
 
 
 # ------------------------------------------------------------------------------------ LM probe
-def lm_figures(cfg, table: pd.DataFrame) -> dict:
+def lm_window_plateau_figures(cfg, table: pd.DataFrame) -> dict:
     """Log-odds of breaking the lowercase persona vs history length, and the injection decay."""
     curves = lm_probe.decay_curves(table)
     fig, ax = new_figure(width=6.0)
@@ -69,7 +69,7 @@ def lm_figures(cfg, table: pd.DataFrame) -> dict:
 
 
 # --------------------------------------------------------------------------------- transformer
-def transformer_figures(cfg, table: pd.DataFrame) -> dict:
+def transformer_window_plateau_figures(cfg, table: pd.DataFrame) -> dict:
     """P(revealing | all-neutral window) and per-step hazard: Bayes vs the trained transformer."""
     out = {}
     plateau = table[table["kind"] == "plateau"]

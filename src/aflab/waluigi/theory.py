@@ -205,6 +205,18 @@ def hazard_floor(mix: PersonaMixture, k: int, events: Events = "revealing") -> f
     return float(_hazard_at_length(mix, np.array([k]), np.array([in_view or mix.prompt is None]), events)[0])
 
 
+def class_hazard_at_length(mix: PersonaMixture, k: int, token_class: np.ndarray) -> float:
+    """lambda_X(k): P(next token is in ``token_class`` | a full window of k neutral tokens), prompt as at the floor.
+
+    With ``token_class`` = the collapse tokens and events = departures, ``lambda_X(k) / eps_k`` is the
+    share of class X among the departures on the floor (t >= k).
+    """
+    k = _as_k(k)
+    in_view = mix.prompt is None or mix.prompt.mode == "pinned"
+    cls = np.asarray(token_class, dtype=bool)
+    return float(_hazard_at_length(mix, np.array([k]), np.array([in_view]), "departure", cls)[0])
+
+
 def hazard_window(mix: PersonaMixture, t, k: int, events: Events = "revealing") -> np.ndarray:
     """Per-step hazard at step t (t event-free tokens so far) for the window-k reader."""
     k = _as_k(k)
