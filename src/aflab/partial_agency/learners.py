@@ -162,22 +162,28 @@ def rrm(
     n_samples: int | None = None,
     tol: float = 0.02,
     blowup: float = 1e6,
+    deploy_lag: int = 0,
 ) -> LearnerRun:
     """Repeated risk minimisation: theta_{t+1} = argmin_theta E_{z ~ D(theta_t)} l(z; theta).
 
     ``n_samples=None`` minimises the population risk exactly; otherwise the empirical risk of
     ``n_samples`` fresh draws per round (still an exact inner minimisation).
     Converges linearly at rate eps*beta/gamma when eps < gamma/beta (Perdomo et al. 2020 Thm 3.5).
+    ``deploy_lag=k`` is a deliberately broken RRM whose data come from the model of k rounds earlier
+    (theta_{t+1} = argmin E_{D(theta_{t-k})} l): the theorem's rate no longer applies (a mutation for tests).
     """
     _check_positive(rounds=rounds, n_samples=n_samples)
+    if deploy_lag < 0:
+        raise ValueError(f"deploy_lag must be >= 0; got {deploy_lag}")
     theta = _start(theta0, dmap.dim)
     traj = [theta]
     with np.errstate(all="ignore"):
         for _ in range(rounds):
+            deployed = traj[max(len(traj) - 1 - deploy_lag, 0)]
             if n_samples is None:
-                theta = dmap.rrm_population(theta)
+                theta = dmap.rrm_population(deployed)
             else:
-                theta = dmap.rrm_argmin(dmap.sample(theta, n_samples, rng), theta)
+                theta = dmap.rrm_argmin(dmap.sample(deployed, n_samples, rng), theta)
             theta = _guard(theta, blowup)
             traj.append(theta)
     return _finish("RRM", np.stack(traj, axis=1), tol, blowup)

@@ -162,12 +162,16 @@ def fixed_points(F: Callable, grid: int = 4001, tol: float = 1e-10) -> list[Fixe
 Mode = Literal["myopic", "full"]
 
 
-def predictor_gradient(F: Callable, p: np.ndarray, rule: ScoringRule, mode: Mode) -> np.ndarray:
-    """dG/dp for the full learner; the stop-gradient version (q = F(p) treated as a constant) for myopic."""
+def predictor_gradient(F: Callable, p: np.ndarray, rule: ScoringRule, mode: Mode, influence: float = 1.0) -> np.ndarray:
+    """dG/dp for the full learner; the stop-gradient version (q = F(p) treated as a constant) for myopic.
+
+    ``influence`` scales the full learner's through-F term F'(p)(s(p,1) - s(p,0)): 1 is the true gradient,
+    0 turns the full learner into the myopic one, -1 is a deliberately broken learner that pushes the world
+    the wrong way (a counterfactual for the claims)."""
     q = F(p)
     g = score_slope(p, q, rule)
     if mode == "full":
-        g = g + _derivative(F, p) * score_gap(p, rule)
+        g = g + influence * _derivative(F, p) * score_gap(p, rule)
     elif mode != "myopic":
         raise ValueError(f"mode must be 'myopic' or 'full'; got {mode!r}")
     return g
@@ -183,7 +187,14 @@ class PredictorRun:
 
 
 def run_predictor(
-    F: Callable, starts, rule: ScoringRule, mode: Mode, lr: float = 1.0, steps: int = 3000, record_every: int = 1
+    F: Callable,
+    starts,
+    rule: ScoringRule,
+    mode: Mode,
+    lr: float = 1.0,
+    steps: int = 3000,
+    record_every: int = 1,
+    influence: float = 1.0,
 ) -> PredictorRun:
     """Gradient ascent in logit space u (p = sigmoid(u)), vectorised over starts.
 
@@ -200,7 +211,7 @@ def run_predictor(
     p_prev = p0
     for t in range(steps):
         p_prev = expit(u)
-        du = p_prev * (1 - p_prev) * predictor_gradient(F, p_prev, rule, mode)
+        du = p_prev * (1 - p_prev) * predictor_gradient(F, p_prev, rule, mode, influence)
         u = np.clip(u + lr * du, -20, 20)
         if (t + 1) % record_every == 0:
             traj.append(expit(u))
@@ -391,7 +402,13 @@ def simplex_scores(p: np.ndarray, rule: ScoringRule) -> np.ndarray:
 
 
 def run_predictor_simplex(
-    F: SoftmaxResponse, starts: np.ndarray, rule: ScoringRule, mode: Mode, lr: float = 1.0, steps: int = 3000
+    F: SoftmaxResponse,
+    starts: np.ndarray,
+    rule: ScoringRule,
+    mode: Mode,
+    lr: float = 1.0,
+    steps: int = 3000,
+    influence: float = 1.0,
 ) -> PredictorRun:
     """Ascent in softmax logits u (p = softmax(u)) on E_{y~q} s(p, y); full mode differentiates q = F(p).
 
@@ -411,7 +428,7 @@ def run_predictor_simplex(
         q = F(p)
         dp = q / np.clip(p, _CLIP, 1) if _rule(rule) == "log" else 2 * (q - p)
         if mode == "full":
-            dp = dp + np.einsum("myk,my->mk", F.jacobian(p), simplex_scores(p, rule))
+            dp = dp + influence * np.einsum("myk,my->mk", F.jacobian(p), simplex_scores(p, rule))
         du = p * dp - p * (p * dp).sum(1, keepdims=True)
         u = np.clip(u + lr * du, -20, 20)
         traj.append(softmax(u, axis=1))
