@@ -17,7 +17,7 @@ IDS = [
 ]
 SMALL = {
     IDS[0]: {"maps": ("location", "strategic", "game"), "rounds": 120, "dfo_rounds": 400, "replicates": 2},
-    IDS[1]: {"replicates": 2, "rounds": 30, "strategic_eps_values": (0.02, 8.0)},
+    IDS[1]: {"replicates": 3, "rounds": 30, "strategic_eps_values": (0.01, 8.0)},
     IDS[2]: {
         "instances": 6,
         "n_starts": 11,

@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
@@ -15,6 +17,17 @@ from aflab.core import Claim, Comparison, Counterfactual, Verdict, register
 from aflab.core.stats import Interval, Threshold, decide, level_text, mean_ci, proportion_ci
 from aflab.partial_agency import experiments as E
 from aflab.partial_agency import plots
+
+
+def _headline_first(decisions: list, headline: Threshold) -> list:
+    """The first decision keeps the claim's threshold (the report's headline); the others' statistics are
+    renamed with their own ``label``; every reason starts with its label, so it says which cell it is."""
+    out = []
+    for i, (d, label) in enumerate(decisions):
+        thr = headline if i == 0 else dataclasses.replace(d.threshold, statistic=f"{label}: {d.threshold.statistic}")
+        out.append(dataclasses.replace(d, threshold=thr, reason=f"{label}: {d.reason}"))
+    return out
+
 
 # ------------------------------------------------------------------------------------------------
 # 1
@@ -50,16 +63,16 @@ def stable_not_optimal_verdict(cfg: E.StableNotOptimalConfig, table: pd.DataFram
     my_dec, comps = [], []
     for (name, eps, learner), g in ok[ok["agency"] == "myopic"].groupby(["map", "eps", "learner"]):
         iv = mean_ci(g["proj"])
-        my_dec.append(decide(iv, thr))
+        my_dec.append((decide(iv, thr), f"{name} eps={eps:g} {learner}"))
         comps.append(Comparison(f"{name} eps={eps:g} {learner}: s (myopic)", 0.0, iv.estimate, iv.se))
     full_dec = []
     for (name, eps), g in ok[ok["agency"] == "full"].groupby(["map", "eps"]):
         best = max((mean_ci(h["proj"]) for _, h in g.groupby("learner")), key=lambda iv: iv.estimate)
-        full_dec.append(decide(best, full_thr))
+        full_dec.append((decide(best, full_thr), f"{name} eps={eps:g}"))
         comps.append(Comparison(f"{name} eps={eps:g}: best full learner's s", 1.0, best.estimate, best.se))
     if not my_dec:
         return Verdict.from_decisions([decide(mean_ci([]), thr)], {}, "no myopic chain finished")
-    my_dec.sort(key=lambda d: -d.interval.high)
+    my_dec.sort(key=lambda d: -d[0].interval.high)
     my = ok[ok["agency"] == "myopic"]
     nums = {
         "myopic_cells": float(len(my_dec)),
@@ -73,7 +86,10 @@ def stable_not_optimal_verdict(cfg: E.StableNotOptimalConfig, table: pd.DataFram
         f"{len(my_dec)} myopic cells, mean s = {nums['myopic_mean_s']:.3f}; full learners mean s = "
         f"{nums['full_mean_s']:.3f}; {int(nums['diverged_chains'])} diverged chains dropped"
     )
-    return Verdict.from_decisions(my_dec + full_dec, nums, note, comps)
+    decisions = _headline_first(my_dec, STABLE_THRESHOLD) + [
+        dataclasses.replace(d, reason=f"{label}: {d.reason}") for d, label in full_dec
+    ]
+    return Verdict.from_decisions(decisions, nums, note, comps)
 
 
 register(
@@ -172,15 +188,15 @@ def rrm_rate_verdict(cfg: E.RRMRateConfig, table: pd.DataFrame) -> Verdict:
     rate_dec, comps = [], []
     for (name, eps), g in inside.groupby(["map", "eps"]):
         iv = mean_ci(g["rate"] - g["rate_bound"])
-        rate_dec.append(decide(iv, RATE_THRESHOLD))
+        rate_dec.append((decide(iv, RATE_THRESHOLD), f"{name} eps={eps:g}"))
         comps.append(
             Comparison(f"{name} eps={eps:g}: RRM rate", float(g["rate_bound"].iloc[0]), float(g["rate"].median()))
         )
-    rate_dec.sort(key=lambda d: -d.interval.high if np.isfinite(d.interval.high) else -np.inf)
+    rate_dec.sort(key=lambda d: -d[0].interval.high if np.isfinite(d[0].interval.high) else -np.inf)
     not_conv = int((inside["status"] != "converged").sum())
     beyond = rate[(~rate["condition_holds"]) & (rate["map"] == "location")]
     n_div = int((beyond["status"] == "diverged").sum())
-    decisions = rate_dec + [
+    decisions = _headline_first(rate_dec, RATE_THRESHOLD) + [
         decide(proportion_ci(not_conv, len(inside)), NOT_CONVERGED_THRESHOLD),
         decide(proportion_ci(n_div, len(beyond)), DIVERGED_THRESHOLD),
     ]
@@ -219,7 +235,7 @@ register(
         presets={
             "smoke": {
                 "eps_values": (0.2, 0.5, 1.5),
-                "strategic_eps_values": (0.02,),
+                "strategic_eps_values": (0.01,),
                 "replicates": 4,
                 "rounds": 20,
                 "n_samples": 2000,
@@ -227,7 +243,7 @@ register(
             "quick": {"replicates": 4, "rounds": 30, "n_samples": 5000},
             "full": {
                 "eps_values": (0.1, 0.3, 0.5, 0.7, 0.9, 0.95, 1.05, 1.2, 1.5, 2.0),
-                "strategic_eps_values": (0.01, 0.02, 0.1, 0.5, 1.0, 2.0, 4.0, 8.0),
+                "strategic_eps_values": (0.005, 0.01, 0.015, 0.05, 0.5, 1.0, 2.0, 4.0, 8.0),
                 "replicates": 8,
                 "rounds": 50,
                 "n_samples": 20000,
@@ -276,7 +292,7 @@ def entropy_verdict(cfg: E.EntropyConfig, table: pd.DataFrame) -> Verdict:
     for (k, slope, rule), g in families:
         piv = g.pivot_table(index=["seed", "instance"], columns="learner", values="entropy")
         iv = mean_ci(piv["myopic"] - piv[full], level=level)
-        decisions.append(decide(iv, ENTROPY_THRESHOLD))
+        decisions.append((decide(iv, ENTROPY_THRESHOLD), f"K={k} slope={slope:g} {rule}"))
         comps.append(
             Comparison(
                 f"K={k} slope={slope:g} {rule}: H(myopic)-H({full}) [bits]",
@@ -287,7 +303,8 @@ def entropy_verdict(cfg: E.EntropyConfig, table: pd.DataFrame) -> Verdict:
                 f"{float((piv['myopic'] - piv['full-global']).mean()):+.3f}",
             )
         )
-    decisions.sort(key=lambda d: d.interval.high if np.isfinite(d.interval.high) else np.inf)
+    decisions.sort(key=lambda d: d[0].interval.high if np.isfinite(d[0].interval.high) else np.inf)
+    decisions = _headline_first(decisions, ENTROPY_THRESHOLD)
     glob = w.pivot_table(index=["seed", "outcomes", "instance", "slope", "rule"], columns="learner", values="entropy")
     nums = {
         "families": float(len(decisions)),

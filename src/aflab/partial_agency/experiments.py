@@ -237,7 +237,9 @@ class RRMRateConfig(ClaimConfig):
         description="location-family eps; gamma = beta = 1, so eps < 1 is the condition",
     )
     strategic_eps_values: tuple[float, ...] = Field(
-        (0.02, 0.5, 2.0, 8.0), min_length=1, description="strategic-classification eps (population RRM)"
+        (0.005, 0.01, 0.5, 2.0, 8.0),
+        min_length=1,
+        description="strategic-classification eps (population RRM); the sufficient condition holds below ~0.019",
     )
     replicates: int = Field(8, ge=1, le=256, description="chains per seed, vectorised")
     rounds: int = Field(40, ge=10, le=2000, description="RRM rounds")
@@ -270,8 +272,17 @@ def rrm_rate_experiment(cfg: RRMRateConfig, seed: int) -> pd.DataFrame:
         ps = dmap.stable_point()
         cond = rrm_condition(dmap.eps, dmap.gamma, dmap.beta)
         theta0 = ps + 10.0 * rng.standard_normal((cfg.replicates, cfg.dim))  # far: several rounds above the noise floor
-        run = L.rrm(dmap, theta0, cfg.rounds, rng, n_samples=cfg.n_samples, tol=0.05, deploy_lag=int(cfg.stale_deploy))
         floor = 10 * dmap.sigma * np.sqrt(cfg.dim / cfg.n_samples) / dmap.gamma  # 10x the per-round noise
+        run = L.rrm(
+            dmap,
+            theta0,
+            cfg.rounds,
+            rng,
+            n_samples=cfg.n_samples,
+            deploy_lag=int(cfg.stale_deploy),
+            reference=ps,
+            atol=floor,
+        )
         rate = _measured_rate(run.trajectory, ps, floor)
         final = np.linalg.norm(run.limit - ps, axis=1)
         for r in range(cfg.replicates):
@@ -311,9 +322,10 @@ def rrm_rate_experiment(cfg: RRMRateConfig, seed: int) -> pd.DataFrame:
     for eps in cfg.strategic_eps_values:
         dmap = make_strategic_instance(eps, n_agents=2000, seed=7)
         ps = dmap.stable_point()
-        cond = rrm_condition(eps, dmap.gamma, dmap.beta_bound(2.0))
+        cond = rrm_condition(eps, dmap.gamma, dmap.beta)
         theta0 = rng.standard_normal((cfg.replicates, dmap.dim))
-        run = L.rrm(dmap, theta0, cfg.rounds, tol=1e-4, deploy_lag=int(cfg.stale_deploy))
+        cert = {"reference": ps, "atol": 1e-6} if ps is not None else {}
+        run = L.rrm(dmap, theta0, cfg.rounds, tol=1e-4, deploy_lag=int(cfg.stale_deploy), **cert)
         rate = _measured_rate(run.trajectory, ps, 1e-10) if ps is not None else np.full(cfg.replicates, np.nan)
         final = np.linalg.norm(run.limit - ps, axis=1) if ps is not None else np.full(cfg.replicates, np.nan)
         for r in range(cfg.replicates):
