@@ -92,11 +92,14 @@ def run_sampled_predictor(
     refit_every: int = 25,
     forget: float = 0.995,
     n_record: int = 60,
+    shuffle_outcomes: bool = False,
 ) -> SampledPredictorRun:
     """Run M chains in F(p) = sigmoid(bias + slope (p - 1/2)) (``bias``, ``slope`` scalars or (M,) arrays).
 
     Step size a_t = lr / (1 + t / decay_rounds)^power (Robbins-Monro for 1/2 < power <= 1).
     Only the sampled outcomes enter the learner; F itself is used only by the world.
+    ``shuffle_outcomes`` is a deliberately broken feedback channel: every round the chains' outcome means are
+    permuted, so a learner sees what happened after some other chain's announcement (a counterfactual).
     """
     P._rule(rule)
     if mode not in ("myopic", "full"):
@@ -135,6 +138,8 @@ def run_sampled_predictor(
             tail_sum += p
         announced = expit(u + explore * rng.standard_normal(M)) if full else p
         y_bar = rng.binomial(n, F(announced)) / n
+        if shuffle_outcomes:
+            y_bar = y_bar[rng.permutation(M)]
         a_t = lr / (1.0 + t / decay_rounds) ** power
         if not full:
             du = p * (1 - p) * P.score_slope(p, y_bar, rule)
