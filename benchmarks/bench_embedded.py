@@ -94,41 +94,57 @@ def reference_file(names: list[str], lib: dict[str, ModalAgent]) -> str:
     return "\n".join(defs + plays) + "\n"
 
 
-def run_reference(binary: str, text: str) -> tuple[float, list[str]]:
+def run_reference(binary: str, text: str) -> tuple[float, float, list[str]]:
+    """Run the reference on ``text``: (wall s, CPU s of the child process, its result lines)."""
+    import resource
+
     with tempfile.NamedTemporaryFile("w", suffix=".ua", delete=False, encoding="utf-8") as fh:
         fh.write(text)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     out = subprocess.run([binary, "-u", fh.name], capture_output=True, text=True, check=True).stdout
     el = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     os.unlink(fh.name)
-    return el, [ln for ln in out.splitlines() if ln.startswith("  Result:")]
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return el, cpu, [ln for ln in out.splitlines() if ln.startswith("  Result:")]
+
+
+def timed(fn):
+    """(result, wall seconds, CPU seconds of this process)."""
+    t, c = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, time.perf_counter() - t, time.process_time() - c
 
 
 def tournament_rows(sizes: list[int], binary: str | None, why: str) -> list[tuple]:
+    """Round robins: rates and ratios on CPU seconds (the machine is shared; wall seconds shown too)."""
     rows = []
     for n in sizes:
         names, lib = population(n)
-        t = time.perf_counter()
-        res = round_robin(names, lib)
-        el = time.perf_counter() - t
-        rate = n * n / el
-        rows.append((f"round robin, {n} random agents: aflab all-pairs", f"{rate:,.0f} matches/s", f"{el:.2f}s", ""))
+        res, el, cpu = timed(lambda: round_robin(names, lib))
+        rows.append(
+            (
+                f"round robin, {n} random agents: aflab all-pairs",
+                f"{n * n / cpu:,.0f} matches/CPU-s",
+                f"{cpu:.2f} CPU-s ({el:.2f} s wall)",
+                "",
+            )
+        )
         if n <= 200:
-            t = time.perf_counter()
-            solve_matches([(a, b) for a in names for b in names], lib)
-            el_old = time.perf_counter() - t
+            _, el_old, cpu_old = timed(lambda: solve_matches([(a, b) for a in names for b in names], lib))
             rows.append(
                 (
                     "  aflab per-block solver (previous)",
-                    f"{n * n / el_old:,.0f} matches/s",
-                    f"{el_old:.2f}s",
-                    f"all-pairs {el_old / el:.1f}x faster",
+                    f"{n * n / cpu_old:,.0f} matches/CPU-s",
+                    f"{cpu_old:.2f} CPU-s ({el_old:.2f} s wall)",
+                    f"all-pairs {cpu_old / cpu:.1f}x faster",
                 )
             )
         if binary is None:
             rows.append(("  Haskell reference", "skipped", "", why))
             continue
-        el_ref, lines = run_reference(binary, reference_file(names, lib))
+        el_ref, cpu_ref, lines = run_reference(binary, reference_file(names, lib))
         ours = [
             f"  Result: {a}={'C' if res.cooperates[i, j] else 'D'}, {b}={'C' if res.cooperates[j, i] else 'D'}"
             for i, a in enumerate(names)
@@ -138,9 +154,9 @@ def tournament_rows(sizes: list[int], binary: str | None, why: str) -> list[tupl
         rows.append(
             (
                 "  Haskell reference (same agents)",
-                f"{n * n / el_ref:,.0f} matches/s",
-                f"{el_ref:.2f}s",
-                f"aflab {el_ref / el:.1f}x faster; {agree}/{len(lines)} matches agree",
+                f"{n * n / cpu_ref:,.0f} matches/CPU-s",
+                f"{cpu_ref:.2f} CPU-s ({el_ref:.2f} s wall)",
+                f"aflab {cpu_ref / cpu:.1f}x faster (CPU); {agree}/{len(lines)} matches agree",
             )
         )
     return rows
@@ -278,7 +294,7 @@ def main() -> None:
     print("shared 2-core machine (other jobs running): compare ratios within this run, not absolute rates")
     width = max(len(r[0]) for r in rows)
     for name, rt, el, ratio in rows:
-        print(f"{name:<{width}}  {rt:>24}  {el:>12}  {ratio}")
+        print(f"{name:<{width}}  {rt:>24}  {el:>24}  {ratio}")
 
 
 if __name__ == "__main__":
