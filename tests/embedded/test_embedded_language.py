@@ -178,3 +178,21 @@ def test_parse_file_reads_every_construct():
     assert [d.kind for d in f.defs] == ["theory", "problem", "problem", "problem", "agent", "agent", "agent", "agent"]
     assert [c.op for c in f.commands] == ["combat"] * 3 + ["compete"] + ["play"] * 4
     assert f.commands[-1].calls[1].show() == "UDT(D,step=1)[...][$DC, $CC, $DD, $CD]"
+
+
+def test_reference_grammar_corners():
+    """A bare ``Con`` (= Con(0)), ``is``/``isnt``, ``Provable(n)[...]``, ``Possible[...]``, a ``theory map``,
+    a play spread over unindented lines -- read as the reference reads them (this file gives the same
+    result line in the Haskell build: U()=$a, A()=x)."""
+    text = (
+        "theory map T\n\tx ↔ Provable(1)[U() is $a] ∨ Possible[U() isnt $b]\n"
+        "\ty ↔ ¬(Provable(1)[U() is $a] ∨ Possible[U() isnt $b])\n"
+        "problem P [$a, $b] [x, y]\n\tif A()=x and not Con\n\t\treturn $a\n\treturn $b\n"
+        "play: P,\nT.\n"
+    )
+    (r,) = run_text(text, "corners.ua")
+    # in the reference dialect a bare Con is Con(0) = []^0 F = F, so 'not Con' holds and A()=x pays $a;
+    # T takes x: <>(U() != $b) holds in the standard model (PA is consistent)
+    assert r.players == (("U()", "$a"), ("A()", "x"))
+    (native,) = run_text(text, "corners.modal")  # aflab: Con = Con(PA), true, so 'not Con' fails
+    assert native.players == (("U()", "$b"), ("A()", "x"))
