@@ -254,6 +254,82 @@ def language_rows(binary: str | None, why: str) -> list[tuple]:
     return rows
 
 
+# ---------------------------------------------------------------------------------------------
+# random programs in the language, run by aflab and by the reference
+
+
+def _random_statement(rng, leaves, depth: int, modal: bool) -> str:
+    """A random statement; with ``modal`` every leaf claim sits under a box/diamond (agents, theories)."""
+    if depth <= 0 or rng.random() < 0.25:
+        r = rng.random()
+        if r < 0.1:
+            return "⊤" if rng.random() < 0.5 else "⊥"
+        if modal or r < 0.4:
+            level = int(rng.integers(0, 3))
+            inner = _random_statement(rng, leaves, depth - 1, False)
+            head = (
+                ("[]" if level == 0 else f"[{level}]")
+                if rng.random() < 0.75
+                else ("<>" if level == 0 else f"<{level}>")
+            )
+            return f"{head}⌜{inner}⌝"
+        return leaves[int(rng.integers(len(leaves)))]
+    r = rng.random()
+    if r < 0.2:
+        return f"¬({_random_statement(rng, leaves, depth - 1, modal)})"
+    sym = ["∧", "∨", "→", "↔"][int(rng.integers(4))]
+    return f"({_random_statement(rng, leaves, depth - 1, modal)}) {sym} ({_random_statement(rng, leaves, depth - 1, modal)})"
+
+
+def random_program_file(n_problems: int, n_agents: int, seed: int = 0) -> str:
+    """Random 3-outcome universes against UDT/ChickenUDT calls (random levels, steps, defaults and
+    preference orders), and random 3-action agents in ``compete`` (each may ask how the opponent plays
+    against G0)."""
+    rng = np.random.default_rng(seed)
+    head = shipped().split("problem FiveAndTen")[0]  # the UDT and ChickenUDT theories
+    out, acts, outs = [head], ["x", "y", "z"], ["$p", "$q", "$r"]
+    for k in range(n_problems):
+        leaves = [f"A()={a}" for a in acts]
+        lines = [f"problem U{k}(number level=0) [{', '.join(outs)}] [{', '.join(acts)}]"]
+        for o in outs[:2]:
+            stmt = _random_statement(rng, leaves, 2, False).replace("[1]", "[&level]")
+            lines += [f"\tif {stmt}", f"\t\treturn {o}"]
+        out.append("\n".join(lines + [f"\treturn {outs[2]}"]))
+    for k in range(n_agents):
+        leaves = [f"Them(Me)={a}" for a in acts] + [f"Me(Them)={a}" for a in acts]
+        leaves += [f"Them(G0)={a}" for a in acts] if k > 0 else []  # one referenced agent: the reference
+        # recurses without memo, exponentially in chains of references
+        lines = [f"agent G{k}"]
+        for a in acts[:2]:
+            lines += [f"\tif {_random_statement(rng, leaves, 2, True)}", f"\t\treturn {a}"]
+        out.append("\n".join(lines + ["\treturn z"]))
+    for k in range(n_problems):
+        for theory in ("UDT", "ChickenUDT"):
+            d, lvl, step = acts[int(rng.integers(3))], int(rng.integers(0, 3)), int(rng.integers(0, 2))
+            order = ", ".join(rng.permutation(outs))
+            out.append(
+                f"play: U{k}(level={int(rng.integers(0, 3))}), {theory}({d}, level={lvl}, step={step})[...][{order}]."
+            )
+    out += [f"compete: G{i} vs G{j}" for i in range(n_agents) for j in range(n_agents)]
+    return "\n\n".join(out) + "\n"
+
+
+def random_program_rows(binary: str | None, why: str, n_problems: int, n_agents: int) -> list[tuple]:
+    text = random_program_file(n_problems, n_agents)
+    results, _, cpu = timed(lambda: run_text(text, "random_programs.ua"))
+    ours = [ln for ln in reference_lines(results).splitlines() if "Result:" in ln]
+    label = f"language: random programs ({len(ours)} plays and competes)"
+    if binary is None:
+        return [(label, "", f"{cpu:.2f} CPU-s", f"reference skipped: {why}")]
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "random_programs.ua"
+        path.write_text(text, encoding="utf-8")
+        out = subprocess.run([binary, "-u", str(path)], capture_output=True, text=True, check=True).stdout
+    theirs = [ln for ln in out.splitlines() if "Result:" in ln]
+    agree = sum(x == y for x, y in zip(ours, theirs))
+    return [(label, "", f"{cpu:.2f} CPU-s", f"{agree}/{len(theirs)} result lines equal to the reference's")]
+
+
 def hard_budget_row() -> tuple:
     """A certificate the tableau cannot finish in budget, decided by the SAT procedure."""
     names, lib = population(40, seed=5)
@@ -291,6 +367,7 @@ def main() -> None:
     rows += [hard_budget_row()]
     rows += validity_rows(200 if args.quick else 1000)
     rows += language_rows(binary, why)
+    rows += random_program_rows(binary, why, 20 if args.quick else 100, 8 if args.quick else 20)
     print("shared 2-core machine (other jobs running): compare ratios within this run, not absolute rates")
     width = max(len(r[0]) for r in rows)
     for name, rt, el, ratio in rows:
