@@ -196,3 +196,17 @@ def test_reference_grammar_corners():
     assert r.players == (("U()", "$a"), ("A()", "x"))
     (native,) = run_text(text, "corners.modal")  # aflab: Con = Con(PA), true, so 'not Con' fails
     assert native.players == (("U()", "$b"), ("A()", "x"))
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        ("\tlet &k = 10^100\n\treturn x\n", "exponent out of range"),
+        ("\tif [5000]⌜A()=x⌝\n\t\treturn x\n\treturn x\n", "proof level must be in 0..1000"),
+        ("\tfor number &i in [0..1000000000]\n\t\treturn x\n\treturn x\n", "more than 100000 values"),
+    ],
+)
+def test_program_limits_give_errors_not_hangs(code, words):
+    text = "theory T\n" + code + "problem P [$a] [x]\n\treturn $a\nplay: P, T.\n"
+    with pytest.raises(ModalRunError, match=words):
+        run_text(text, "limits.modal")
