@@ -144,7 +144,17 @@ def tournament_rows(sizes: list[int], binary: str | None, why: str) -> list[tupl
         if binary is None:
             rows.append(("  Haskell reference", "skipped", "", why))
             continue
-        el_ref, cpu_ref, lines = run_reference(binary, reference_file(names, lib))
+        text = reference_file(names, lib)
+        _, el_run, cpu_run = timed(lambda: run_text(text, "rr.ua"))
+        rows.append(
+            (
+                "  aflab embedded run on the reference's file (the language path)",
+                f"{n * n / cpu_run:,.0f} matches/CPU-s",
+                f"{cpu_run:.2f} CPU-s ({el_run:.2f} s wall)",
+                "",
+            )
+        )
+        el_ref, cpu_ref, lines = run_reference(binary, text)
         ours = [
             f"  Result: {a}={'C' if res.cooperates[i, j] else 'D'}, {b}={'C' if res.cooperates[j, i] else 'D'}"
             for i, a in enumerate(names)

@@ -210,3 +210,20 @@ def test_program_limits_give_errors_not_hangs(code, words):
     text = "theory T\n" + code + "problem P [$a] [x]\n\treturn $a\nplay: P, T.\n"
     with pytest.raises(ModalRunError, match=words):
         run_text(text, "limits.modal")
+
+
+def test_combats_solved_together_equal_one_system_per_command():
+    """Without --check every combat of a file goes through the all-pairs solver; with --check each is
+    its own system: the results must be the same (agents with code, maps, Them(X) and levels)."""
+    agents = (DATA / "published_plays.ua").read_text().split("combat!")[0]
+    extra = (
+        "agent Tit\n\tif □⌜Them(CooperateBot)=C⌝ and ◇⌜Them(Me)=C⌝\n\t\treturn C\n\telse\n\t\treturn D\n"
+        "bot Lvl = [2]⌜Them(Me)=C⌝ ∨ ¬[1]⌜Them(DefectBot)=C⌝\n"
+        "agent map Odd\n\tC ↔ ◇⌜Them(Me)=D⌝\n\tD ↔ ¬◇⌜Them(Me)=D⌝\n"
+    )
+    bots = ["CooperateBot", "DefectBot", "FairBot", "PrudentBot", "Tit", "Lvl", "Odd"]
+    text = agents + extra + "".join(f"combat! {a} vs {b}\n" for a in bots for b in bots)
+    fast, slow = run_text(text, "c.ua"), run_text(text, "c.ua", check=True)
+    assert [r.players for r in fast] == [r.players for r in slow]
+    assert [r.rank for r in fast] == [r.rank for r in slow]
+    assert {r.certificate for r in slow} == {"agrees"}
