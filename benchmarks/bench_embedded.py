@@ -17,7 +17,9 @@ somewhere (``src/ModalCombat.hs``, ``src/Modal/*.hs``), then
 
     apt-get update && apt-get install -y ghc libghc-optparse-applicative-dev   # parsec, mtl, text come with ghc
     cd provability/src && ghc -O2 -XOverloadedStrings -outputdir /tmp/mc -o /tmp/modalcombat ModalCombat.hs
-    AFLAB_MODALCOMBAT=/tmp/modalcombat python benchmarks/bench_embedded.py
+    AFLAB_MODALCOMBAT=/tmp/modalcombat AFLAB_PROVABILITY_SRC=provability python benchmarks/bench_embedded.py
+
+(``AFLAB_PROVABILITY_SRC`` also runs the reference's own example, ``agents/target.ua``, through both.)
 
 Without ``AFLAB_MODALCOMBAT`` (or with ``ghc`` absent) the reference rows are skipped with the reason.
 """
@@ -92,41 +94,67 @@ def reference_file(names: list[str], lib: dict[str, ModalAgent]) -> str:
     return "\n".join(defs + plays) + "\n"
 
 
-def run_reference(binary: str, text: str) -> tuple[float, list[str]]:
+def run_reference(binary: str, text: str) -> tuple[float, float, list[str]]:
+    """Run the reference on ``text``: (wall s, CPU s of the child process, its result lines)."""
+    import resource
+
     with tempfile.NamedTemporaryFile("w", suffix=".ua", delete=False, encoding="utf-8") as fh:
         fh.write(text)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     out = subprocess.run([binary, "-u", fh.name], capture_output=True, text=True, check=True).stdout
     el = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     os.unlink(fh.name)
-    return el, [ln for ln in out.splitlines() if ln.startswith("  Result:")]
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return el, cpu, [ln for ln in out.splitlines() if ln.startswith("  Result:")]
+
+
+def timed(fn):
+    """(result, wall seconds, CPU seconds of this process)."""
+    t, c = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, time.perf_counter() - t, time.process_time() - c
 
 
 def tournament_rows(sizes: list[int], binary: str | None, why: str) -> list[tuple]:
+    """Round robins: rates and ratios on CPU seconds (the machine is shared; wall seconds shown too)."""
     rows = []
     for n in sizes:
         names, lib = population(n)
-        t = time.perf_counter()
-        res = round_robin(names, lib)
-        el = time.perf_counter() - t
-        rate = n * n / el
-        rows.append((f"round robin, {n} random agents: aflab all-pairs", f"{rate:,.0f} matches/s", f"{el:.2f}s", ""))
+        res, el, cpu = timed(lambda: round_robin(names, lib))
+        rows.append(
+            (
+                f"round robin, {n} random agents: aflab all-pairs",
+                f"{n * n / cpu:,.0f} matches/CPU-s",
+                f"{cpu:.2f} CPU-s ({el:.2f} s wall)",
+                "",
+            )
+        )
         if n <= 200:
-            t = time.perf_counter()
-            solve_matches([(a, b) for a in names for b in names], lib)
-            el_old = time.perf_counter() - t
+            _, el_old, cpu_old = timed(lambda: solve_matches([(a, b) for a in names for b in names], lib))
             rows.append(
                 (
                     "  aflab per-block solver (previous)",
-                    f"{n * n / el_old:,.0f} matches/s",
-                    f"{el_old:.2f}s",
-                    f"all-pairs {el_old / el:.1f}x faster",
+                    f"{n * n / cpu_old:,.0f} matches/CPU-s",
+                    f"{cpu_old:.2f} CPU-s ({el_old:.2f} s wall)",
+                    f"all-pairs {cpu_old / cpu:.1f}x faster",
                 )
             )
         if binary is None:
             rows.append(("  Haskell reference", "skipped", "", why))
             continue
-        el_ref, lines = run_reference(binary, reference_file(names, lib))
+        text = reference_file(names, lib)
+        _, el_run, cpu_run = timed(lambda: run_text(text, "rr.ua"))
+        rows.append(
+            (
+                "  aflab embedded run on the reference's file (the language path)",
+                f"{n * n / cpu_run:,.0f} matches/CPU-s",
+                f"{cpu_run:.2f} CPU-s ({el_run:.2f} s wall)",
+                "",
+            )
+        )
+        el_ref, cpu_ref, lines = run_reference(binary, text)
         ours = [
             f"  Result: {a}={'C' if res.cooperates[i, j] else 'D'}, {b}={'C' if res.cooperates[j, i] else 'D'}"
             for i, a in enumerate(names)
@@ -136,9 +164,9 @@ def tournament_rows(sizes: list[int], binary: str | None, why: str) -> list[tupl
         rows.append(
             (
                 "  Haskell reference (same agents)",
-                f"{n * n / el_ref:,.0f} matches/s",
-                f"{el_ref:.2f}s",
-                f"aflab {el_ref / el:.1f}x faster; {agree}/{len(lines)} matches agree",
+                f"{n * n / cpu_ref:,.0f} matches/CPU-s",
+                f"{cpu_ref:.2f} CPU-s ({el_ref:.2f} s wall)",
+                f"aflab {cpu_ref / cpu:.1f}x faster (CPU); {agree}/{len(lines)} matches agree",
             )
         )
     return rows
@@ -201,11 +229,16 @@ def validity_rows(n_f: int) -> list[tuple]:
 
 
 def language_rows(binary: str | None, why: str) -> list[tuple]:
+    """Shipped / test files, and the reference's own example (``AFLAB_PROVABILITY_SRC/agents/target.ua``)."""
     rows = []
-    for name, text in (
+    files = [
         ("decision_problems.ua", shipped()),
         ("published_plays.ua", (ROOT / "tests/embedded/data/published_plays.ua").read_text()),
-    ):
+    ]
+    src = Path(os.environ.get("AFLAB_PROVABILITY_SRC", "/nonexistent")) / "agents" / "target.ua"
+    if src.is_file():
+        files.append(("target.ua", src.read_text(encoding="utf-8")))
+    for name, text in files:
         t = time.perf_counter()
         ours = reference_lines(run_text(text, name, check=True))
         el = time.perf_counter() - t
@@ -217,15 +250,94 @@ def language_rows(binary: str | None, why: str) -> list[tuple]:
             path.write_text(text, encoding="utf-8")
             out = subprocess.run([binary, "-u", str(path)], capture_output=True, text=True, check=True).stdout
         theirs = out.split("Loaded. Executing...\n\n", 1)[1]
+        results = [ln for ln in ours.splitlines() if "Result:" in ln]
+        same = results == [ln for ln in theirs.splitlines() if "Result:" in ln]
+        note = "byte-equal" if ours == theirs else "differs only in the frame/map tables" if same else "DIFFERENT"
         rows.append(
             (
                 f"language: {name} (run + certify)",
                 "",
                 f"{el:.2f}s",
-                f"output byte-equal to the reference: {ours == theirs}",
+                f"{len(results)} result lines equal to the reference's: {same}; output {note}",
             )
         )
     return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# random programs in the language, run by aflab and by the reference
+
+
+def _random_statement(rng, leaves, depth: int, modal: bool) -> str:
+    """A random statement; with ``modal`` every leaf claim sits under a box/diamond (agents, theories)."""
+    if depth <= 0 or rng.random() < 0.25:
+        r = rng.random()
+        if r < 0.1:
+            return "⊤" if rng.random() < 0.5 else "⊥"
+        if modal or r < 0.4:
+            level = int(rng.integers(0, 3))
+            inner = _random_statement(rng, leaves, depth - 1, False)
+            head = (
+                ("[]" if level == 0 else f"[{level}]")
+                if rng.random() < 0.75
+                else ("<>" if level == 0 else f"<{level}>")
+            )
+            return f"{head}⌜{inner}⌝"
+        return leaves[int(rng.integers(len(leaves)))]
+    r = rng.random()
+    if r < 0.2:
+        return f"¬({_random_statement(rng, leaves, depth - 1, modal)})"
+    sym = ["∧", "∨", "→", "↔"][int(rng.integers(4))]
+    return f"({_random_statement(rng, leaves, depth - 1, modal)}) {sym} ({_random_statement(rng, leaves, depth - 1, modal)})"
+
+
+def random_program_file(n_problems: int, n_agents: int, seed: int = 0) -> str:
+    """Random 3-outcome universes against UDT/ChickenUDT calls (random levels, steps, defaults and
+    preference orders), and random 3-action agents in ``compete`` (each may ask how the opponent plays
+    against G0)."""
+    rng = np.random.default_rng(seed)
+    head = shipped().split("problem FiveAndTen")[0]  # the UDT and ChickenUDT theories
+    out, acts, outs = [head], ["x", "y", "z"], ["$p", "$q", "$r"]
+    for k in range(n_problems):
+        leaves = [f"A()={a}" for a in acts]
+        lines = [f"problem U{k}(number level=0) [{', '.join(outs)}] [{', '.join(acts)}]"]
+        for o in outs[:2]:
+            stmt = _random_statement(rng, leaves, 2, False).replace("[1]", "[&level]")
+            lines += [f"\tif {stmt}", f"\t\treturn {o}"]
+        out.append("\n".join(lines + [f"\treturn {outs[2]}"]))
+    for k in range(n_agents):
+        leaves = [f"Them(Me)={a}" for a in acts] + [f"Me(Them)={a}" for a in acts]
+        leaves += [f"Them(G0)={a}" for a in acts] if k > 0 else []  # one referenced agent: the reference
+        # recurses without memo, exponentially in chains of references
+        lines = [f"agent G{k}"]
+        for a in acts[:2]:
+            lines += [f"\tif {_random_statement(rng, leaves, 2, True)}", f"\t\treturn {a}"]
+        out.append("\n".join(lines + ["\treturn z"]))
+    for k in range(n_problems):
+        for theory in ("UDT", "ChickenUDT"):
+            d, lvl, step = acts[int(rng.integers(3))], int(rng.integers(0, 3)), int(rng.integers(0, 2))
+            order = ", ".join(rng.permutation(outs))
+            out.append(
+                f"play: U{k}(level={int(rng.integers(0, 3))}), {theory}({d}, level={lvl}, step={step})[...][{order}]."
+            )
+    out += [f"compete: G{i} vs G{j}" for i in range(n_agents) for j in range(n_agents)]
+    return "\n\n".join(out) + "\n"
+
+
+def random_program_rows(binary: str | None, why: str, n_problems: int, n_agents: int) -> list[tuple]:
+    text = random_program_file(n_problems, n_agents)
+    results, _, cpu = timed(lambda: run_text(text, "random_programs.ua"))
+    ours = [ln for ln in reference_lines(results).splitlines() if "Result:" in ln]
+    label = f"language: random programs ({len(ours)} plays and competes)"
+    if binary is None:
+        return [(label, "", f"{cpu:.2f} CPU-s", f"reference skipped: {why}")]
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "random_programs.ua"
+        path.write_text(text, encoding="utf-8")
+        out = subprocess.run([binary, "-u", str(path)], capture_output=True, text=True, check=True).stdout
+    theirs = [ln for ln in out.splitlines() if "Result:" in ln]
+    agree = sum(x == y for x, y in zip(ours, theirs))
+    return [(label, "", f"{cpu:.2f} CPU-s", f"{agree}/{len(theirs)} result lines equal to the reference's")]
 
 
 def hard_budget_row() -> tuple:
@@ -265,10 +377,11 @@ def main() -> None:
     rows += [hard_budget_row()]
     rows += validity_rows(200 if args.quick else 1000)
     rows += language_rows(binary, why)
+    rows += random_program_rows(binary, why, 20 if args.quick else 100, 8 if args.quick else 20)
     print("shared 2-core machine (other jobs running): compare ratios within this run, not absolute rates")
     width = max(len(r[0]) for r in rows)
     for name, rt, el, ratio in rows:
-        print(f"{name:<{width}}  {rt:>24}  {el:>12}  {ratio}")
+        print(f"{name:<{width}}  {rt:>24}  {el:>24}  {ratio}")
 
 
 if __name__ == "__main__":

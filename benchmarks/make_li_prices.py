@@ -8,7 +8,7 @@ stretches, so each is an independent market run) and keeps the columns the audit
 
     stretch (int), day (int), sentence (str), label (str), price (float), decided (int), revealed_on (int)
 
-    python benchmarks/make_li_prices.py [--stretches 30] [--days 150] [--out src/aflab/data/li_prices_pi.parquet]
+    python benchmarks/make_li_prices.py [--stretches 50] [--days 150] [--out src/aflab/data/li_prices_pi.parquet] [--append]
 
 It records the aflab version, the LI command line and the code commit in the Parquet metadata. About
 10-15 CPU-s per stretch of 150 days (the whole table: ~6 CPU-min; the machine was shared when it was made).
@@ -43,17 +43,25 @@ def run_stretch(stretch: int, days: int, workdir: Path) -> pd.DataFrame:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--stretches", type=int, default=30)
+    ap.add_argument("--stretches", type=int, default=50)
     ap.add_argument("--days", type=int, default=150)
     ap.add_argument("--out", type=Path, default=Path("src/aflab/data/li_prices_pi.parquet"))
+    ap.add_argument("--append", action="store_true", help="keep the stretches already in --out, add the missing ones")
     args = ap.parse_args()
     t0 = time.perf_counter()
+    frames, have = [], set()
+    if args.append and args.out.exists():
+        old = pd.read_parquet(args.out)
+        if int(old["day"].max()) != args.days:
+            raise SystemExit(f"--append: {args.out} holds {int(old['day'].max())} days, not --days {args.days}")
+        frames, have = [old[COLUMNS]], set(old["stretch"].unique().tolist())
     with tempfile.TemporaryDirectory() as tmp:
-        frames = []
         for s in range(args.stretches):
+            if s in have:
+                continue
             frames.append(run_stretch(s, args.days, Path(tmp)))
             print(f"stretch {s}: {len(frames[-1])} rows ({time.perf_counter() - t0:.0f} s)", flush=True)
-    table = pd.concat(frames, ignore_index=True)
+    table = pd.concat(frames, ignore_index=True).sort_values(["stretch", "day"], kind="stable", ignore_index=True)
     table = table.astype({"stretch": "int16", "day": "int16", "decided": "int8", "revealed_on": "int32"})
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     from aflab import __version__

@@ -178,3 +178,52 @@ def test_parse_file_reads_every_construct():
     assert [d.kind for d in f.defs] == ["theory", "problem", "problem", "problem", "agent", "agent", "agent", "agent"]
     assert [c.op for c in f.commands] == ["combat"] * 3 + ["compete"] + ["play"] * 4
     assert f.commands[-1].calls[1].show() == "UDT(D,step=1)[...][$DC, $CC, $DD, $CD]"
+
+
+def test_reference_grammar_corners():
+    """A bare ``Con`` (= Con(0)), ``is``/``isnt``, ``Provable(n)[...]``, ``Possible[...]``, a ``theory map``,
+    a play spread over unindented lines -- read as the reference reads them (this file gives the same
+    result line in the Haskell build: U()=$a, A()=x)."""
+    text = (
+        "theory map T\n\tx ↔ Provable(1)[U() is $a] ∨ Possible[U() isnt $b]\n"
+        "\ty ↔ ¬(Provable(1)[U() is $a] ∨ Possible[U() isnt $b])\n"
+        "problem P [$a, $b] [x, y]\n\tif A()=x and not Con\n\t\treturn $a\n\treturn $b\n"
+        "play: P,\nT.\n"
+    )
+    (r,) = run_text(text, "corners.ua")
+    # in the reference dialect a bare Con is Con(0) = []^0 F = F, so 'not Con' holds and A()=x pays $a;
+    # T takes x: <>(U() != $b) holds in the standard model (PA is consistent)
+    assert r.players == (("U()", "$a"), ("A()", "x"))
+    (native,) = run_text(text, "corners.modal")  # aflab: Con = Con(PA), true, so 'not Con' fails
+    assert native.players == (("U()", "$b"), ("A()", "x"))
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        ("\tlet &k = 10^100\n\treturn x\n", "exponent out of range"),
+        ("\tif [5000]⌜A()=x⌝\n\t\treturn x\n\treturn x\n", "proof level must be in 0..1000"),
+        ("\tfor number &i in [0..1000000000]\n\t\treturn x\n\treturn x\n", "more than 100000 values"),
+    ],
+)
+def test_program_limits_give_errors_not_hangs(code, words):
+    text = "theory T\n" + code + "problem P [$a] [x]\n\treturn $a\nplay: P, T.\n"
+    with pytest.raises(ModalRunError, match=words):
+        run_text(text, "limits.modal")
+
+
+def test_combats_solved_together_equal_one_system_per_command():
+    """Without --check every combat of a file goes through the all-pairs solver; with --check each is
+    its own system: the results must be the same (agents with code, maps, Them(X) and levels)."""
+    agents = (DATA / "published_plays.ua").read_text().split("combat!")[0]
+    extra = (
+        "agent Tit\n\tif □⌜Them(CooperateBot)=C⌝ and ◇⌜Them(Me)=C⌝\n\t\treturn C\n\telse\n\t\treturn D\n"
+        "bot Lvl = [2]⌜Them(Me)=C⌝ ∨ ¬[1]⌜Them(DefectBot)=C⌝\n"
+        "agent map Odd\n\tC ↔ ◇⌜Them(Me)=D⌝\n\tD ↔ ¬◇⌜Them(Me)=D⌝\n"
+    )
+    bots = ["CooperateBot", "DefectBot", "FairBot", "PrudentBot", "Tit", "Lvl", "Odd"]
+    text = agents + extra + "".join(f"combat! {a} vs {b}\n" for a in bots for b in bots)
+    fast, slow = run_text(text, "c.ua"), run_text(text, "c.ua", check=True)
+    assert [r.players for r in fast] == [r.players for r in slow]
+    assert [r.rank for r in fast] == [r.rank for r in slow]
+    assert {r.certificate for r in slow} == {"agrees"}

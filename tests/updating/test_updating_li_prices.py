@@ -11,7 +11,7 @@ from aflab.updating import li_prices as L
 def test_shipped_table_is_complete_and_says_where_it_came_from():
     path = L.shipped_path()
     assert path is not None
-    assert L.available_stretches(path) == list(range(30))
+    assert L.available_stretches(path) == list(range(50))
     meta = L.provenance(path)
     assert "aflab li run pi" in meta["source"] and meta["days"] == 150
     t = L.read_prices(path, [0])

@@ -86,7 +86,7 @@ PROBLEM_TABLE = register(
         figures=plots.decision_problem_table_figures,
         presets={
             "smoke": {"problems": ("five_and_ten", "troll_bridge")},
-            "quick": {"problems": ("five_and_ten", "newcomb", "twin_pd", "xor_blackmail", "troll_bridge", "parfit")},
+            "quick": {},
             "full": {},
         },
         seeds={"smoke": 1, "quick": 1, "full": 1},

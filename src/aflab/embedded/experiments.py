@@ -1,7 +1,7 @@
 """Claim experiments for the embedded-agency system: typed configs in, tidy tables out.
 
-Every outcome is computed by the linear-frame solver and certified by the GL tableau (an independent
-procedure, :func:`aflab.embedded.solver.cross_check`). The measurements are exact (no sampling), so
+Every outcome is computed by the linear-frame solver and certified by a GL prover (an independent
+procedure: the SAT procedure of :mod:`aflab.embedded.glsat`, see :func:`aflab.embedded.solver.cross_check`). The measurements are exact (no sampling), so
 each verdict decides on an *exact* interval (zero width): a count or a fraction of outcomes.
 
 - ``embedded.fairbot-loebian-cooperation`` and ``embedded.prudentbot-results`` are theorems of
@@ -182,7 +182,7 @@ def judge_theorem_rows(rows: pd.DataFrame, what: str, extra: list | None = None)
     }
     comps = (
         Comparison(f"{what}: outcomes equal to the theorem's", float(n), float(n_match)),
-        Comparison("outcomes certified by the GL tableau", float(n), float(agrees)),
+        Comparison("outcomes certified by the GL prover", float(n), float(agrees)),
     )
     return Verdict.from_decisions(decisions, numbers, comparisons=comps)
 
@@ -312,7 +312,7 @@ def prudentbot_results_verdict(cfg: PrudentbotResultsConfig, table: pd.DataFrame
         v.decisions,
         numbers,
         note=f"random matches: {n - n_ok}/{n} exploitations, {agrees} certified, "
-        f"{n - agrees - disagrees} over the tableau budget (unchecked), {disagrees} refuted",
+        f"{n - agrees - disagrees} over the prover's budget (unchecked), {disagrees} refuted",
         comparisons=comps,
     )
 
@@ -448,6 +448,6 @@ def decision_problem_table_verdict(cfg: DecisionProblemTableConfig, table: pd.Da
     )
     comps = (
         Comparison("sourced statements that hold", float(len(lit)), float(len(lit) - n_fail)),
-        Comparison("rows certified by the GL tableau", float(n), float(agrees)),
+        Comparison("rows certified by the GL prover", float(n), float(agrees)),
     )
     return Verdict.from_decisions([headline, certified], numbers, note=note, comparisons=comps)

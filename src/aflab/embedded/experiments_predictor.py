@@ -168,7 +168,7 @@ def predictor_strength_verdict(cfg: PredictorStrengthConfig, table: pd.DataFrame
             )
     note = (
         f"rewarded (box filled / taken to town): {int(t['rewarded'].sum())}/{len(t)} cells; "
-        f"{agrees}/{len(t)} cells certified by the GL tableau"
+        f"{agrees}/{len(t)} cells certified by the GL prover"
     )
     comps = (
         Comparison(

@@ -440,11 +440,16 @@ class Parser:
             return Stmt("val", value=True, line=tok.line, col=tok.col)
         if ts.accept("⊥") or (tok.kind == "word" and tok.text in _FALSE and ts.take()):
             return Stmt("val", value=False, line=tok.line, col=tok.col)
-        if tok.kind == "word" and tok.text == "Con" and ts.peek(1).text == "(":
+        if (
+            tok.kind == "word"
+            and tok.text == "Con"
+            and ts.peek(1).text not in ("=", "≠", "!=", "/=", "∈", "∉", "is", "isnt", "in")
+        ):
             ts.take()
-            ts.take()
-            level = self.int_ref(ts)
-            ts.expect(")")
+            level: Ref = ("lit", 0)
+            if ts.accept("("):  # Con(n); a bare Con is Con(0), as in the reference
+                level = self.int_ref(ts)
+                ts.expect(")")
             return Stmt("con", level=level, line=tok.line, col=tok.col)
         modal = self._modal_head(ts)
         if modal is not None:
@@ -708,13 +713,20 @@ def _deeper(indent: str, parent: str) -> bool:
 
 
 def _group(lines: list[Line]) -> list[list[Line]]:
-    """Split into top-level units: a line at column 1 and the indented lines after it."""
+    """Split into top-level units: a line at column 1 and the indented lines after it (a ``play``
+    command runs on, indented or not, to the line that ends with its '.', as the reference allows)."""
     groups: list[list[Line]] = []
     for ln in lines:
-        if ln.indent == "" or not groups:
+        last = groups[-1] if groups else None
+        open_play = (
+            last is not None
+            and last[0].tokens[0].text == "play"
+            and not (last[-1].tokens[-1].kind == "sym" and last[-1].tokens[-1].text == ".")
+        )
+        if last is None or (ln.indent == "" and not open_play):
             groups.append([ln])
         else:
-            groups[-1].append(ln)
+            last.append(ln)
     return groups
 
 

@@ -13,7 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from aflab.embedded.formula import Atom, Formula, substitute
+import numpy as np
+
+from aflab.embedded.agents import ModalAgent
+from aflab.embedded.formula import Atom, Formula, Iff, Not, simplify, substitute
+from aflab.embedded.glsat import valid
 from aflab.embedded.language import Call, Command, ModalFile, parse_file
 from aflab.embedded.programs import ClaimView, ModalRunError, Program, Tables, compile_def, dedup, lookup, mentions
 from aflab.embedded.solver import ModalSystem, cross_check, solve_linear
@@ -283,9 +287,63 @@ def run_file(path: str | Path, check: bool = False, max_sequents: int = 200_000)
 def run_text(
     text: str, source: str = "<modal>", check: bool = False, max_sequents: int = 200_000
 ) -> list[CommandResult]:
+    """Run every command of a file's text. Without ``check``, all ``combat`` commands are solved together
+    by the all-pairs round-robin solver (:func:`combats_at_once`); the rest one by one."""
     f = parse_file(text, source)
     dialect = "reference" if source.endswith(".ua") else "aflab"
-    return [run_command(f, c, dialect, check, max_sequents) for c in f.commands]
+    fast = {} if check else combats_at_once(f, [c for c in f.commands if c.op == "combat"], dialect)
+    return [fast.get(id(c)) or run_command(f, c, dialect, check, max_sequents) for c in f.commands]
+
+
+def _as_modal_agent(name: str, prog: Program, subs: dict, names: dict) -> ModalAgent | None:
+    """A compiled Prisoner's-Dilemma program as a :class:`ModalAgent` (cooperate iff its C formula), or
+    None when its D formula is not literally the negation of C (a hand-written map: solve it alone)."""
+    c, d = prog["C"], prog["D"]
+    if not (d is Not(c) or c is Not(d) or simplify(Not(c)) is d or valid(Iff(d, Not(c)))):
+        return None
+    mapping = {"me=C": Atom("me"), "me=D": Not(Atom("me")), "them=C": Atom("them"), "them=D": Not(Atom("them"))}
+    for key, call in subs.items():
+        mapping[f"them<{key}>=C"] = Atom(f"them({names[call]})")
+        mapping[f"them<{key}>=D"] = Not(Atom(f"them({names[call]})"))
+    return ModalAgent(name, substitute(c, mapping))
+
+
+def combats_at_once(f: ModalFile, cmds: list[Command], dialect: str) -> dict[int, CommandResult]:
+    """Every ``combat`` command solved in one all-pairs run of :func:`aflab.embedded.tournament.solve_all_pairs`
+    (the same fixed point as one system per command: the agents and the PD tables are the same). Commands
+    whose agents are not plain C/D programs are left out (run one by one)."""
+    from aflab.embedded.tournament import solve_all_pairs
+
+    if len(cmds) < 2:
+        return {}
+    arena = Arena(f, (PD_TABLES, PD_TABLES), dialect, cmds[0].line)
+    calls = list(dict.fromkeys(c for cmd in cmds for c in cmd.calls))
+    names: dict[Call, str] = {}
+    k = 0
+    while k < len(calls):  # close over Them(X)
+        names.setdefault(calls[k], f"M{len(names)}")
+        for x in arena.agent(1, calls[k])[1].values():
+            if x not in calls:
+                calls.append(x)
+        k += 1
+    lib = {}
+    for call in calls:
+        agent = _as_modal_agent(names[call], *arena.agent(1, call), names)
+        if agent is None:
+            return {}
+        lib[agent.name] = agent
+    order = [names[c] for c in calls]
+    hist = solve_all_pairs(order, lib)
+    pos = {c: i for i, c in enumerate(calls)}
+    out = {}
+    for cmd in cmds:
+        i, j = pos[cmd.calls[0]], pos[cmd.calls[1]]
+        cols = hist[:, [i, j], [j, i]]
+        changed = cols != cols[-1][None]
+        rank = int(max((hist.shape[0] - np.argmax(changed[::-1, q]) if changed[:, q].any() else 0) for q in (0, 1)))
+        players = tuple((c.show(), "C" if v else "D") for c, v in zip(cmd.calls, cols[-1]))
+        out[id(cmd)] = CommandResult(cmd, header(cmd), players, rank, 0, "not run")
+    return out
 
 
 def reference_lines(results: list[CommandResult]) -> str:

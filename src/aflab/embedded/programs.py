@@ -42,6 +42,9 @@ from aflab.embedded.formula import And as _And
 from aflab.embedded.language import Call, Def, Frag, ModalFile, Range, Ref, Stmt
 
 Program = dict[str, Formula]  # action -> "the program returns it"
+#: limits on user programs (a clear error instead of a hang): proof levels and number-loop lengths
+MAX_LEVEL = 1000
+MAX_RANGE = 100_000
 Partial = Callable[[Program], Program]
 
 
@@ -139,8 +142,8 @@ class DefCompiler:
             a, b = (self.statement(x) for x in s.args)
             return {"and": _and, "or": _or, "imp": Implies, "iff": Iff}[op](a, b)
         level = self.number(s.level, s)
-        if level < 0:
-            self.fail(s, f"proof level must be >= 0, got {level}")
+        if not 0 <= level <= MAX_LEVEL:
+            self.fail(s, f"proof level must be in 0..{MAX_LEVEL}, got {level}")
         if op == "con":  # the reference compiles Con(n) to []^n F ("incon"); aflab: PA+n is consistent
             return box_power(BOT, level) if self.dialect == "reference" else consistency(level + 1)
         inner = self.statement(s.args[0])
@@ -227,6 +230,8 @@ class DefCompiler:
             start, stop = self.number(r.start, f), self.number(r.stop, f)
             if stop < start:
                 self.fail(f, f"number range [{start}..{stop}] is empty-ended (the end must be >= the start)")
+            if stop - start > MAX_RANGE:
+                self.fail(f, f"number range [{start}..{stop}] has more than {MAX_RANGE} values")
             vals = list(range(start, stop))  # the reference's [a..b] stops before b
         else:
             pool = list(self.tables.own if f.what == "own" else self.tables.other)
@@ -253,9 +258,12 @@ class DefCompiler:
         if e.op == "num":
             return self.number(e.ref, node)
         a, b = (self.arith(x, node) for x in e.args)
-        if e.op == "^" and b < 0:
-            self.fail(node, "negative exponent")
-        return {"+": a + b, "-": a - b, "*": a * b, "^": a**b if e.op == "^" else 0}[e.op]
+        if e.op == "^" and not (b >= 0 and (abs(a) < 2 or b * max(abs(a).bit_length(), 1) <= 64)):
+            self.fail(node, f"exponent out of range in {a}^{b} (results are limited to 64 bits)")
+        value = {"+": a + b, "-": a - b, "*": a * b, "^": a**b if e.op == "^" else 0}[e.op]
+        if abs(value) >= 2**63:
+            self.fail(node, f"arithmetic result {value} does not fit in 64 bits")
+        return value
 
 
 # ---------------------------------------------------------------------------------------------

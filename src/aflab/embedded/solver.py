@@ -120,6 +120,38 @@ class _Circuit:
     layers: tuple[tuple[tuple[str, np.ndarray, np.ndarray, np.ndarray], ...], ...]
 
 
+def _layer_depths(nodes: list[Formula], deps: list[tuple[int, ...]]) -> np.ndarray:
+    """Depth of each node in the within-world dependency graph (iterative DFS); ValueError naming the
+    variables of an unboxed cycle (a non-modalized system)."""
+    depth = np.full(len(nodes), -1, dtype=np.int64)
+    state = np.zeros(len(nodes), dtype=np.int8)  # 0 new, 1 on stack, 2 done
+    for start in range(len(nodes)):
+        if state[start] == 2:
+            continue
+        stack = [(start, 0)]
+        while stack:
+            node, i = stack.pop()
+            if i == 0:
+                state[node] = 1
+            ds = deps[node]
+            if i < len(ds):
+                stack.append((node, i + 1))
+                child = ds[i]
+                if state[child] == 1:
+                    cyc = [nodes[n].name for n, _ in stack if nodes[n].op == "atom"]
+                    raise ValueError(
+                        f"system is not modalized: variables {cyc} depend on each other "
+                        "without a box in between; put the reference under [] (e.g. "
+                        "'[] them' instead of 'them')"
+                    )
+                if state[child] == 0:
+                    stack.append((child, 0))
+                continue
+            depth[node] = 1 + max((depth[c] for c in ds), default=-1)
+            state[node] = 2
+    return depth
+
+
 def compile_system(system: ModalSystem) -> _Circuit:
     """Number the desugared subformula DAG and sort non-box nodes into dependency layers.
 
@@ -148,32 +180,7 @@ def compile_system(system: ModalSystem) -> _Circuit:
             deps.append(tuple(ids[a] for a in node.args))
         else:
             deps.append(())
-    depth = np.full(len(nodes), -1, dtype=np.int64)
-    state = np.zeros(len(nodes), dtype=np.int8)  # 0 new, 1 on stack, 2 done
-    for start in range(len(nodes)):
-        if state[start] == 2:
-            continue
-        stack = [(start, 0)]
-        while stack:
-            node, i = stack.pop()
-            if i == 0:
-                state[node] = 1
-            ds = deps[node]
-            if i < len(ds):
-                stack.append((node, i + 1))
-                child = ds[i]
-                if state[child] == 1:
-                    cyc = [nodes[n].name for n, _ in stack if nodes[n].op == "atom"]
-                    raise ValueError(
-                        f"system is not modalized: variables {cyc} depend on each other "
-                        "without a box in between; put the reference under [] (e.g. "
-                        "'[] them' instead of 'them')"
-                    )
-                if state[child] == 0:
-                    stack.append((child, 0))
-                continue
-            depth[node] = 1 + max((depth[c] for c in ds), default=-1)
-            state[node] = 2
+    depth = _layer_depths(nodes, deps)
     by_layer: dict[int, dict[str, list[tuple[int, int, int]]]] = defaultdict(lambda: defaultdict(list))
     consts_true, box_nodes, box_args = [], [], []
     for node, k in ids.items():

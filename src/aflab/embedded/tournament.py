@@ -220,27 +220,23 @@ def solve_all_pairs(
     groups: dict[tuple[int, str], list] = {}
     boxes, box_args, tops = [], [], []
     for a, t in enumerate(tpl):
-        rowbase = base[a] + opp * size[a]
-        src = {}
+        # where node t of match (a, b) lives, for every b; an atom is read straight from the root of the
+        # match it names (no copy node): them -> (b, X or a), me -> (a, X or b)
+        where = base[a] + opp[:, None] * size[a] + np.arange(size[a])[None, :]
         for node, (who, target) in zip(t.atom_nodes, t.atom_refs):
             x = pos[target] if target else None
-            if who == "them":  # match (b, X or a): rows b
-                src[int(node)] = base + (a if x is None else x) * size + rootpos
-            else:  # match (a, X or b)
-                src[int(node)] = base[a] + (opp if x is None else np.full(m, x)) * size[a] + rootpos[a]
-        boxes.append((rowbase[:, None] + t.boxes[None, :]).ravel())
-        box_args.append((rowbase[:, None] + t.box_args[None, :]).ravel())
-        tops.append((rowbase[:, None] + t.tops[None, :]).ravel())
-        for phase, layer, op, out, x, y in t.ops:
-            key = (layer if phase == 0 else n_outer + layer, op)
-            o = (rowbase[:, None] + out[None, :]).ravel()
-            if op == "alias":
-                xs = np.stack([src[int(n)] for n in out], axis=1).ravel()
-                groups.setdefault(key, []).append((o, xs, xs))
+            if who == "them":
+                where[:, node] = base + (a if x is None else x) * size + rootpos
             else:
-                groups.setdefault(key, []).append(
-                    (o, (rowbase[:, None] + x[None, :]).ravel(), (rowbase[:, None] + y[None, :]).ravel())
-                )
+                where[:, node] = base[a] + (opp if x is None else np.full(m, x)) * size[a] + rootpos[a]
+        boxes.append(where[:, t.boxes].ravel())
+        box_args.append(where[:, t.box_args].ravel())
+        tops.append(where[:, t.tops].ravel())
+        for phase, layer, op, out, x, y in t.ops:
+            if op == "alias":
+                continue
+            key = (layer if phase == 0 else n_outer + layer, op)
+            groups.setdefault(key, []).append((where[:, out].ravel(), where[:, x].ravel(), where[:, y].ravel()))
     layers: dict[int, list] = {}
     for (layer, op), parts in sorted(groups.items()):
         layers.setdefault(layer, []).append((op, *(np.concatenate(c) for c in zip(*parts))))

@@ -227,6 +227,8 @@ def value_learner_depends_on_rotation_verdict(cfg: ValueLearnerDependsOnRotation
     by_scale = table.groupby("scale")["vl_differs"].mean()
     nums = {f"vl_differs_share_scale_{s:g}": float(v) for s, v in by_scale.items()}
     nums["mean_abs_true_value_gap"] = float(head["vl_true_gap"].abs().mean())
+    differ = head[head["vl_differs"]]
+    nums["mean_abs_true_value_gap_where_differs"] = float(differ["vl_true_gap"].abs().mean()) if len(differ) else 0.0
     comps = [Comparison(f"value learner differs, scale {s:g}", None, float(v)) for s, v in by_scale.items()]
     return Verdict.from_decisions([d_vl, d_pa], nums, comparisons=comps)
 

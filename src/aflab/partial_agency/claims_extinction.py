@@ -253,6 +253,8 @@ def evolving_to_extinction_verdict(cfg: EvolvingToExtinctionConfig, table: pd.Da
         "undecided_weight_share": float(((fixed["final_weight"] > 0.01) & (fixed["final_weight"] < 0.99)).mean()),
     }
     bound = measured_boundary(t)
+    for (arm, name, w0), e in bound.items():
+        nums[f"measured_threshold_{arm}_{name}_w0_{w0:g}"] = float(e)
     comps = []
     for name in cfg.instances:
         inst = X.INSTANCES[name]

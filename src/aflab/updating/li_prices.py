@@ -2,7 +2,7 @@
 ``aflab.logical_induction``: a system does not import another).
 
 The package ships ``aflab/data/li_prices_pi.parquet``, written once by ``benchmarks/make_li_prices.py``
-with the logical-induction CLI (``aflab li run pi --days 150 --seed S`` for stretches ``S = 0 .. 29``:
+with the logical-induction CLI (``aflab li run pi --days 150 --seed S`` for stretches ``S = 0 .. 49``:
 disjoint stretches of the digits of pi, each an independent market run). Any table with the same columns
 can be audited instead (``aflab updating li-residual --prices FILE``), e.g. prices exported from a longer
 run: ``stretch, day, sentence, label, price, decided`` (``decided == -1`` while undecided).

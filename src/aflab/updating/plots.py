@@ -44,10 +44,8 @@ def merging_figure(table: pd.DataFrame):
 def profit_figure(table: pd.DataFrame):
     """Learner's and oracle's profit per unit of volatility vs the predictable drift, with the theory line."""
     fig, ax = new_figure(width=6)
-    t = table.assign(
-        learner_rate=table["learner"] / table["volatility"], oracle_rate=table["oracle"] / table["volatility"]
-    )
-    per_seed = t.groupby(["arm", "agent", "eps", "seed"], as_index=False)[["learner_rate", "oracle_rate"]].mean()
+    sums = table.groupby(["arm", "agent", "eps", "seed"], as_index=False)[["learner", "volatility"]].sum()
+    per_seed = sums.assign(learner_rate=sums["learner"] / sums["volatility"])
     for (arm, agent), part in per_seed.groupby(["arm", "agent"], sort=True):
         g = part.groupby("eps")["learner_rate"]
         mean, sd, n = g.mean(), g.std(ddof=1).fillna(0), g.count()
