@@ -126,15 +126,24 @@ def test_report_renders_in_headless_chromium(report_dir):
                 "--no-first-run",
             ],
         )
-        page = browser.new_page()
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto((report_dir / "index.html").resolve().as_uri())
         n_imgs = page.evaluate("document.images.length")
         loaded = page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 100)")
         rows = page.evaluate("document.querySelectorAll('#check-table tr').length")
+        overflow = page.evaluate("document.documentElement.scrollWidth")
+        sticky = page.evaluate("getComputedStyle(document.querySelector('nav')).position")
+        fig_width = page.evaluate(
+            "Math.max(...Array.from(document.querySelectorAll('.figs img:not(.small)'))"
+            ".map(i => i.getBoundingClientRect().width))"
+        )
         page.screenshot(path=str(report_dir / "screenshot.png"), full_page=True)
         browser.close()
     assert n_imgs >= 1 and loaded, "figures did not render"
     assert rows == 2
     assert errors == []
+    assert overflow <= 1400, "the page scrolls sideways at 1400 px"
+    assert sticky == "sticky"  # the table of contents stays in view
+    assert fig_width > 800  # figures at full column width
