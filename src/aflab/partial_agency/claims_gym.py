@@ -48,10 +48,11 @@ class GymLearnersConfig(ClaimConfig):
     chains: int = Field(6, ge=2, le=256, description="chains per pair and seed (starts PS + gap N(0, I))")
     rounds: int = Field(400, ge=20, le=20_000, description="deployments per learner")
     n_samples: int = Field(
-        2000,
+        1000,
         ge=50,
         le=10**6,
-        description="samples per deployment (x2 for PerfGD-est and the strategic map, x4 for REINFORCE-PerfGD-est)",
+        description="samples per deployment (x2 for PerfGD-est, x4 on the strategic map, x8 and twice the rounds for "
+        "REINFORCE-PerfGD-est)",
     )
     explore: float = Field(
         0.3,
@@ -92,7 +93,7 @@ def gym_learners_experiment(cfg: GymLearnersConfig, seed: int) -> pd.DataFrame:
                 estimator="stop" if cfg.drop_through_map else est,
                 lr=(1.0 if name == "strategic" else 0.3) if opt == "sgd" else 0.1,
                 n_samples=cfg.n_samples
-                * {"reinforce-est": 4, "perfgd-est": 2}.get(est, 2 if name == "strategic" else 1),
+                * {"reinforce-est": 8, "perfgd-est": 2}.get(est, 4 if name == "strategic" else 1),
                 optimizer=opt,
                 decay=20.0,
                 radius=radius,
@@ -100,7 +101,8 @@ def gym_learners_experiment(cfg: GymLearnersConfig, seed: int) -> pd.DataFrame:
                 history=cfg.rounds,
                 delta=cfg.delta,
             )
-            run = G.gym_descent(dmap, theta0, cfg.rounds, rng, settings)
+            rounds = cfg.rounds * (2 if est == "reinforce-est" else 1)  # the slowest estimator gets twice the rounds
+            run = G.gym_descent(dmap, theta0, rounds, rng, dataclasses.replace(settings, history=rounds))
             target = ps if ref == "PS" else po
             dist = np.linalg.norm(run.limit - target, axis=1) / gap
             proj = (run.limit - ps) @ (po - ps) / gap**2
@@ -185,7 +187,7 @@ register(
         presets={
             "smoke": {"maps": ("location",), "chains": 4, "rounds": 120, "n_samples": 500},
             "quick": {"chains": 8},
-            "full": {"chains": 16, "rounds": 800, "n_samples": 4000},
+            "full": {"chains": 16, "rounds": 800, "n_samples": 2000},
         },
         seeds={"smoke": 2, "quick": 2, "full": 5},
         quick_budget_s=30,
