@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 from pydantic import Field
@@ -257,8 +259,16 @@ def no_free_lunch_verdict(cfg: NoFreeLunchConfig, table: pd.DataFrame) -> Verdic
             Comparison(f"{agent}: worst-case regret over the pair", 0.5, iv.estimate, iv.se, note=f"min {lo:.3f}")
         )
         if agent != "decoupled":
-            decisions.append(decide(Interval(lo, lo, lo, method="min over pairs", n=len(g)), NFL_THRESHOLD))
-    decisions.sort(key=lambda d: d.interval.estimate)
+            decisions.append((decide(Interval(lo, lo, lo, method="min over pairs", n=len(g)), NFL_THRESHOLD), agent))
+    decisions.sort(key=lambda x: x[0].interval.estimate)
+    decisions = [
+        dataclasses.replace(
+            d,
+            threshold=NFL_THRESHOLD if i == 0 else dataclasses.replace(NFL_THRESHOLD, statistic=f"{a}: worst case"),
+            reason=f"{a}: {d.reason}",
+        )
+        for i, (d, a) in enumerate(decisions)
+    ]
     dec = worst[worst.agent == "decoupled"].worst
     numbers = {"decoupled_mean_worst_case": float(dec.mean()), "decoupled_max_worst_case": float(dec.max())}
     return Verdict.from_decisions(decisions, numbers, comparisons=comps)
