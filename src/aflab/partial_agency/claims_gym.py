@@ -51,8 +51,8 @@ class GymLearnersConfig(ClaimConfig):
         1000,
         ge=50,
         le=10**6,
-        description="samples per deployment (x2 for PerfGD-est, x4 on the strategic map, x8 and twice the rounds for "
-        "REINFORCE-PerfGD-est)",
+        description="samples per deployment (x2 for PerfGD-est, x4 on the strategic and mixture maps, x8 and twice "
+        "the rounds for REINFORCE-PerfGD-est)",
     )
     explore: float = Field(
         0.3,
@@ -93,7 +93,7 @@ def gym_learners_experiment(cfg: GymLearnersConfig, seed: int) -> pd.DataFrame:
                 estimator="stop" if cfg.drop_through_map else est,
                 lr=(1.0 if name == "strategic" else 0.3) if opt == "sgd" else 0.1,
                 n_samples=cfg.n_samples
-                * {"reinforce-est": 8, "perfgd-est": 2}.get(est, 4 if name == "strategic" else 1),
+                * {"reinforce-est": 8, "perfgd-est": 2}.get(est, 4 if name in ("strategic", "mixture") else 1),
                 optimizer=opt,
                 decay=20.0,
                 radius=radius,
