@@ -10,7 +10,9 @@ et al. 2021; Izzo et al. 2021).
 Modules: :mod:`.maps` (distribution maps), :mod:`.learners` (RRM, RGD, SGD, PerfGD, DFO),
 :mod:`.torch_switch` (the generic stop/full-gradient switch), :mod:`.diagnostics` (sensitivity, RRM
 condition, stable vs optimal, divergence), :mod:`.predict_o_matic` (F(p), fixed points, basins, scoring
-incentives), :mod:`.predict_o_matic_sampled` (learners that see only sampled outcomes), :mod:`.experiments` / :mod:`.claims` / :mod:`.plots` (the measured claims), :mod:`.cli`.
+incentives), :mod:`.predict_o_matic_sampled` (learners that see only sampled outcomes), :mod:`.honesty` (zero-sum competition,
+erasure oracles, a model-free REINFORCE full agent), :mod:`.experiments` / :mod:`.claims` / :mod:`.plots` (the
+measured claims; also :mod:`.claims_sampled`, :mod:`.claims_honesty`), :mod:`.cli`.
 """
 
 from aflab.partial_agency.diagnostics import (

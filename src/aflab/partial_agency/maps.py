@@ -430,7 +430,8 @@ class StrategicClassification:
             t = t[None, :]
             return self.grad_theta(self.population(t), t)[0]
 
-        starts = [np.zeros(self.dim), np.full(self.dim, 0.1), -np.full(self.dim, 0.1)]
+        static = self.rrm_argmin(self.population(np.zeros((1, self.dim))), np.zeros((1, self.dim)))[0]
+        starts = [np.zeros(self.dim), np.full(self.dim, 0.1), -np.full(self.dim, 0.1), static]
         for x0 in starts:
             for method in ("hybr", "lm"):
                 sol = optimize.root(stability_residual, x0, method=method, options={"xtol": 1e-13})
