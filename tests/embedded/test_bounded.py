@@ -108,7 +108,7 @@ def test_hand_written_loeb_proof_checks_exactly_at_the_threshold():
     k_star, total = closed_form_threshold(0)
     a = loeb_sizes(k_star, 0, 100)["lemma"]  # a 3-digit index: the lemma's own length
     assert a == 265 and k_star == 746 and total == 637
-    ok = check_proof(hand_loeb_proof(k_star, 0, a), root_cut_only=True, max_length=k_star)
+    ok = check_proof(hand_loeb_proof(k_star, 0, a), normal_form=True, max_length=k_star)
     assert ok.length == total and ok.nodes == 21
     assert gl_certify(hand_loeb_proof(k_star, 0, a))
     with pytest.raises(ProofError, match="box_r"):  # one symbol short of the bounded-Löb overhead
@@ -155,7 +155,7 @@ def test_checker_rejects_invalid_proofs():
                     ),
                 ),
             ),
-            root_cut_only=True,
+            normal_form=True,
         )
     with pytest.raises(ProofError, match="imp_l does not derive"):
         check_proof(
@@ -196,7 +196,7 @@ def test_lengths_agree_with_the_checkers_token_count():
 # ----------------------------------------------------------------------------------- the search
 def test_search_agrees_with_exhaustive_diagonal_indices():
     """The tight index policy (smallest a of each length) finds the same shortest proofs as trying every a."""
-    for k, pa, pb in [(745, 0, 0), (746, 0, 0), (1218, 0, 1), (1219, 0, 1)]:
+    for k, pa, pb in [(600, 0, 0), (745, 0, 0), (746, 0, 0), (900, 0, 0), (1219, 0, 1)]:
         a, b = Agent("fair", k, pa), Agent("fair", k, pb)
         tight, full = decide_action(a, b), decide_action(a, b, index_policy="exhaustive")
         assert tight.cooperates == full.cooperates
@@ -217,7 +217,7 @@ def test_found_proofs_recheck_and_hold_in_gl():
     ]:
         d = decide_action(a, b)
         assert d.cooperates
-        assert check_proof(d.proof, root_cut_only=True, max_length=a.bound).length == d.proof.size
+        assert check_proof(d.proof, normal_form=True, max_length=a.bound).length == d.proof.size
         assert gl_certify(d.proof)
 
 
@@ -261,8 +261,21 @@ def test_large_bounds_act_like_the_unbounded_gl_fairbot():
         assert decide_action(opponent, me).cooperates == gl.b_cooperates
 
 
+def test_the_larger_bound_finds_the_smaller_ones_proof_under_a_necessitation():
+    """Regression: with diagonal cuts at the root only, FairBot_1280 proved FairBot_16384+1 cooperates (the
+    outer box is the large bound) but not the other way round, and was exploited. The mirror proof needs a
+    Löb cut at ``⊢ FairBot_16384+1(FairBot_1280)=C`` below a necessitation of the small bound."""
+    small, large = Agent("fair", 1280), Agent("fair", 16384, 1)
+    assert decide_action(small, large).cooperates
+    d = decide_action(large, small)
+    assert d.cooperates
+    cuts = [q for q in d.proof.nodes() if q.rule == "cut"]
+    assert cuts and any(q is not d.proof for q in cuts)  # a cut below the root
+    check_proof(d.proof, normal_form=True, max_length=large.bound)
+
+
 def test_different_bounds_never_give_one_sided_outcomes():
-    ks = (700, 1100, 1250, 1500, 3000)
+    ks = (700, 1100, 1250, 1500, 3000, 16384)
     for k in ks:
         for m in ks:
             a, b = Agent("fair", k), Agent("fair", m, 1)

@@ -52,6 +52,15 @@ def test_verdict_catches_exploitation(smoke):
     assert v.label == "refuted" and v.decisions[1].label == "refuted"
 
 
+def test_verdict_catches_one_sided_outcomes(smoke):
+    cfg, table = smoke
+    bad = table.copy()
+    fb = bad.index[(bad["opponent"] == "fairbot") & bad["a_cooperates"]]
+    bad.loc[fb[: len(fb) // 3], "b_cooperates"] = False  # the opponent's search no longer finds the proof back
+    v = BOUNDED_FAIRBOT.verdict(cfg, bad)
+    assert v.label == "refuted" and v.decisions[2].label == "refuted"
+
+
 def test_verdict_catches_cooperation_that_switches_off(smoke):
     cfg, table = smoke
     bad = table.copy()

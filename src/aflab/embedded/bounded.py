@@ -86,22 +86,24 @@ class BF:
 
     ``op`` in top, bot, imp, and, box, coop, diag; ``args`` the children (box: its operand; diag: p);
     ``n`` the box bound or the diagonal index a; ``pair`` the (X, Y) agents of a coop atom;
-    ``size`` the length in symbols (computed once).
+    ``size`` the length in symbols and ``key`` its text (computed once: a deterministic sort key that does
+    not depend on what else the process built).
     """
 
-    __slots__ = ("args", "n", "op", "pair", "size")
+    __slots__ = ("args", "key", "n", "op", "pair", "size")
 
     op: str
     args: tuple[BF, ...]
     n: int
     pair: tuple[Agent, Agent] | None
     size: int
+    key: str
 
     def __repr__(self) -> str:
-        return f"BF({text(self)!r})"
+        return f"BF({self.key!r})"
 
     def __str__(self) -> str:
-        return text(self)
+        return self.key
 
     def __reduce__(self):
         return (_make, (self.op, self.args, self.n, self.pair))
@@ -118,6 +120,7 @@ def _make(op: str, args: tuple = (), n: int = 0, pair: tuple | None = None) -> B
                 for name, value in (("op", op), ("args", args), ("n", n), ("pair", pair)):
                     object.__setattr__(node, name, value)
                 object.__setattr__(node, "size", _size(op, args, n, pair))
+                object.__setattr__(node, "key", text(node))
                 _TABLE[key] = node
     return node
 
@@ -131,10 +134,6 @@ def _size(op: str, args: tuple, n: int, pair: tuple | None) -> int:
         return 1 + digits(n) + args[0].size
     assert pair is not None
     return 1 + pair[0].code + pair[1].code
-
-
-TOP = _make("top")
-BOT = _make("bot")
 
 
 def imp(a: BF, b: BF) -> BF:
@@ -194,14 +193,17 @@ def text(f: BF) -> str:
     if op == "box":
         return f"□{f.n} {_paren(f.args[0])}"
     if op == "diag":
-        return f"δ<{f.n}, {text(f.args[0])}>"
+        return f"δ<{f.n}, {f.args[0].key}>"
     sym = " → " if op == "imp" else " ∧ "
     return _paren(f.args[0]) + sym + _paren(f.args[1])
 
 
 def _paren(f: BF) -> str:
-    return f"({text(f)})" if f.op in ("imp", "and") else text(f)
+    return f"({f.key})" if f.op in ("imp", "and") else f.key
 
+
+TOP = _make("top")
+BOT = _make("bot")
 
 # ------------------------------------------------------------------------------------------- proofs
 Hyps = frozenset  # frozenset[BF]

@@ -127,29 +127,29 @@ class CheckedProof:
 
 
 def check_proof(
-    proof: Proof, *, diagonal: bool = True, root_cut_only: bool = False, max_length: int | None = None
+    proof: Proof, *, diagonal: bool = True, normal_form: bool = False, max_length: int | None = None
 ) -> CheckedProof:
     """Verify every node of ``proof``; return its recomputed length (raise :class:`ProofError`).
 
     ``diagonal=False``: the proof system without the diagonal lemma (no ``diag_*`` rule, no cut on a
-    diagonal sentence). ``root_cut_only``: the search's normal form (cuts only at the root, on diagonal
-    sentences). ``max_length``: the proof must fit a FairBot's bound.
+    diagonal sentence). ``normal_form``: the search's normal form (cuts only on diagonal sentences, at
+    sequents ``⊢ X(Y)=C`` without hypotheses). ``max_length``: the proof must fit a FairBot's bound.
     """
     if proof.hyps:
         raise ProofError("a proof of a FairBot's goal has no hypotheses at the root")
-    total, count = _check(proof, (), diagonal, root_cut_only)
+    total, count = _check(proof, (), diagonal, normal_form)
     if max_length is not None and total > max_length:
         raise ProofError(f"proof length {total} exceeds the bound {max_length}")
     return CheckedProof(total, count, proof.goal)
 
 
-def _check(p: Proof, path: tuple[int, ...], diagonal: bool, root_cut_only: bool) -> tuple[int, int]:
+def _check(p: Proof, path: tuple[int, ...], diagonal: bool, normal_form: bool) -> tuple[int, int]:
     lengths, count = [], 1
     for i, q in enumerate(p.premises):
-        n, c = _check(q, (*path, i), diagonal, root_cut_only)
+        n, c = _check(q, (*path, i), diagonal, normal_form)
         lengths.append(n)
         count += c
-    _check_rule(p, path, lengths, diagonal, root_cut_only)
+    _check_rule(p, path, lengths, diagonal, normal_form)
     total = sequent_length(p.hyps, p.goal) + sum(lengths)
     if p.size != total:
         raise ProofError(f"recorded length {p.size} but the tree's length is {total}", path)
@@ -160,28 +160,28 @@ def _premise_shapes(p: Proof) -> list[tuple[frozenset, BF]]:
     return [(q.hyps, q.goal) for q in p.premises]
 
 
-def _check_rule(p: Proof, path, lengths: list[int], diagonal: bool, root_cut_only: bool) -> None:
+def _check_rule(p: Proof, path, lengths: list[int], diagonal: bool, normal_form: bool) -> None:
     rule, hyps, goal, shapes = p.rule, p.hyps, p.goal, _premise_shapes(p)
     if rule not in _RULE_SHAPES:
         raise ProofError(f"unknown rule {rule!r}", path)
     if rule.startswith("diag") and not diagonal:
         raise ProofError("the diagonal lemma is not in this proof system", path)
     if rule == "cut":
-        _check_cut(p, path, diagonal, root_cut_only)
+        _check_cut(p, path, diagonal, normal_form)
     elif rule == "box_r":
         _check_box_r(p, path, lengths)
     elif not any(shapes == want for want in _RULE_SHAPES[rule](hyps, goal)):
         raise ProofError(f"{rule} does not derive {_show(hyps, goal)} from {[_show(*s) for s in shapes]}", path)
 
 
-def _check_cut(p: Proof, path, diagonal: bool, root_cut_only: bool) -> None:
+def _check_cut(p: Proof, path, diagonal: bool, normal_form: bool) -> None:
     lemma = p.lemma
     if lemma is None or _premise_shapes(p) != [(frozenset(), lemma), (p.hyps | {lemma}, p.goal)]:
         raise ProofError("cut needs premises ⊢ lemma and Γ, lemma ⊢ goal", path)
     if lemma.op == "diag" and not diagonal:
         raise ProofError("cut on a diagonal sentence without the diagonal lemma", path)
-    if root_cut_only and (path or lemma.op != "diag"):
-        raise ProofError("normal form: cuts only at the root, on diagonal sentences", path)
+    if normal_form and (p.hyps or p.goal.op != "coop" or lemma.op != "diag"):
+        raise ProofError("normal form: cuts only on diagonal sentences, at ⊢ X(Y)=C without hypotheses", path)
 
 
 def _check_box_r(p: Proof, path, lengths: list[int]) -> None:

@@ -6,9 +6,13 @@ that its opponent cooperates with it). The search is exhaustive over **normal-fo
 - every rule of :data:`aflab.embedded.bounded.RULES` except ``cut`` is tried backwards at every sequent
   (``ax``; the left and right rules of ``→`` and ``∧``; unfolding a definition or a diagonal sentence on
   either side; ``box_r`` with every subset of the boxed hypotheses carried inside);
-- ``cut`` only at the root and only on a diagonal sentence ``δ⟨a, p⟩`` with p a cooperation atom of the
-  match (the Löb step: it is the only way self-reference enters a proof). ``diagonal=False`` removes it:
-  the counterfactual proof system without the bounded diagonal lemma.
+- ``cut`` only on a diagonal sentence ``δ⟨a, p⟩`` with p a cooperation atom of the match, and only at a
+  sequent ``⊢ X(Y)=C`` without hypotheses (the root, or the premise of a necessitation): the Löb step, the
+  only way self-reference enters a proof. Allowing it below the root matters: FairBot_16384+1 needs the
+  proof "FairBot_1280 proves I cooperate" *inside* a necessitation, and with root cuts only it could not
+  find it while FairBot_1280 found the mirror proof -- FairBot_1280 was exploited (full preset, first
+  version). ``diagonal=False`` removes the cut: the counterfactual proof system without the bounded
+  diagonal lemma.
 
 The cost of a search is a *budget*: a node costs its sequent's length, so premises get strictly smaller
 budgets and the recursion terminates. Memo: per sequent, the shortest proof once found (it is the
@@ -66,40 +70,36 @@ class BoundedProver:
     """Shortest normal-form BL proofs; one memo per prover (make one per match: the memo is keyed on
     sequents, which name the agents, so provers never share state)."""
 
-    def __init__(self, diagonal: bool = True, index_policy: IndexPolicy = "tight", max_carried: int = 3):
+    def __init__(
+        self,
+        diagonal: bool = True,
+        index_policy: IndexPolicy = "tight",
+        max_carried: int = 3,
+        atoms: tuple[BF, ...] = (),
+    ):
         if index_policy not in ("tight", "exhaustive"):
             raise ValueError(f"index_policy must be 'tight' or 'exhaustive', got {index_policy!r}")
         self.diagonal = diagonal
         self.index_policy = index_policy
         self.max_carried = max_carried
+        self.atoms = atoms  # the cooperation atoms of the match: the p of the diagonal cuts
         self.best: dict[tuple[Hyps, BF], Proof] = {}
         self.none_within: dict[tuple[Hyps, BF], int] = {}
         self.expanded = 0
 
     # ------------------------------------------------------------------------------------- entry
-    def search(self, goal: BF, budget: int, cooperation_atoms: tuple[BF, ...] = ()) -> SearchResult:
-        """The shortest proof of ``⊢ goal`` of length <= budget: cut-free, or with one root cut on a
-        diagonal sentence about the goal or one of ``cooperation_atoms``."""
+    def search(self, goal: BF, budget: int) -> SearchResult:
+        """The shortest normal-form proof of ``⊢ goal`` of length <= budget."""
         before, limit = self.expanded, sys.getrecursionlimit()
         sys.setrecursionlimit(max(limit, 4_000 + 4 * budget))  # one frame per sequent of a branch
         try:
-            best = self._search(goal, budget, cooperation_atoms)
+            best = self.prove(EMPTY, goal, budget)
         finally:
             sys.setrecursionlimit(limit)
         return SearchResult(best, self.expanded - before)
 
-    def _search(self, goal: BF, budget: int, cooperation_atoms: tuple[BF, ...]) -> Proof | None:
-        best = self.prove(EMPTY, goal, budget)
-        if self.diagonal:
-            for p in dict.fromkeys((goal, *cooperation_atoms)):
-                limit = budget if best is None else best.size - 1
-                cand = self._loeb_cut(goal, p, limit)
-                if cand is not None and (best is None or cand.size < best.size):
-                    best = cand
-        return best
-
     def _loeb_cut(self, goal: BF, p: BF, limit: int) -> Proof | None:
-        """Root cut on ``δ⟨a, p⟩``: ``⊢ δ`` and ``δ ⊢ goal`` give ``⊢ goal``; the shortest over a."""
+        """Cut on ``δ⟨a, p⟩`` at ``⊢ goal``: ``⊢ δ`` and ``δ ⊢ goal`` give ``⊢ goal``; the shortest over a."""
         root = sequent_size(EMPTY, goal)
         best = None
         for a in self._indices(p, limit - root):
@@ -134,7 +134,7 @@ class BoundedProver:
 
     # ------------------------------------------------------------------------------------- core
     def prove(self, hyps: Hyps, goal: BF, budget: int) -> Proof | None:
-        """The shortest normal-form proof of ``hyps ⊢ goal`` with length <= budget (no root cuts)."""
+        """The shortest normal-form proof of ``hyps ⊢ goal`` with length <= budget."""
         key = (hyps, goal)
         found = self.best.get(key)
         if found is not None:
@@ -159,6 +159,12 @@ class BoundedProver:
         acc = _Shortest(budget - here)
         self._right(hyps, goal, acc)
         self._left(hyps, goal, acc)
+        if self.diagonal and not hyps and goal.op == "coop":
+            for p in dict.fromkeys((goal, *self.atoms)):
+                best = acc.proof
+                cand = self._loeb_cut(goal, p, budget if best is None else best.size - 1)
+                if cand is not None and (best is None or cand.size < best.size):
+                    acc.proof = cand
         return acc.proof
 
     def _right(self, hyps: Hyps, goal: BF, acc: _Shortest) -> None:
@@ -172,7 +178,7 @@ class BoundedProver:
         elif op == "diag":
             acc.offer("diag_r", hyps, goal, self.prove(hyps, unfold_diag(goal), acc.room))
         elif op == "box":
-            boxed = sorted((h for h in hyps if h.op == "box"), key=lambda h: (h.size, h.n, str(h)))
+            boxed = sorted((h for h in hyps if h.op == "box"), key=lambda h: (h.size, h.n, h.key))
             for r in range(min(len(boxed), self.max_carried) + 1):
                 for carried in combinations(boxed, r):
                     inner = frozenset(x for c in carried for x in (c, c.args[0]))
@@ -181,7 +187,7 @@ class BoundedProver:
                     acc.offer("box_r", hyps, goal, sub, carried=carried)
 
     def _left(self, hyps: Hyps, goal: BF, acc: _Shortest) -> None:
-        for h in sorted(hyps, key=lambda f: (f.size, str(f))):
+        for h in sorted(hyps, key=lambda f: (f.size, f.key)):
             rest = hyps - {h}
             if h.op == "imp":
                 self._two(acc, "imp_l", hyps, goal, (rest, h.args[0]), (rest | {h.args[1]}, goal))
@@ -242,12 +248,12 @@ def decide_action(
     """Run ``agent``'s bounded search against ``opponent`` (a fresh prover: no state between matches)."""
     if agent.kind != "fair":
         return MatchDecision(agent, opponent, agent.kind == "cooperate", None, 0)
-    prover = BoundedProver(diagonal=diagonal, index_policy=index_policy)
     goal = coop(opponent, agent)
-    result = prover.search(goal, agent.bound, (coop(agent, opponent),))
+    prover = BoundedProver(diagonal=diagonal, index_policy=index_policy, atoms=(goal, coop(agent, opponent)))
+    result = prover.search(goal, agent.bound)
     return MatchDecision(agent, opponent, result.found, result.proof, result.expanded)
 
 
-def shortest_proof(goal: BF, budget: int, atoms: tuple[BF, ...] = (), **kw) -> SearchResult:
+def shortest_proof(goal: BF, budget: int, **kw) -> SearchResult:
     """Convenience: a fresh prover's :meth:`BoundedProver.search`."""
-    return BoundedProver(**kw).search(goal, budget, atoms)
+    return BoundedProver(**kw).search(goal, budget)

@@ -18,7 +18,8 @@ BOUNDED_FAIRBOT = register(
             "Proof-length-bounded FairBots (FairBot_k cooperates iff it finds a proof of length <= k that its "
             "opponent cooperates with it) cooperate with each other for every bound k at or above a threshold k* "
             "and defect below it; k* grows with the length of the agents' encodings; they never cooperate with "
-            "DefectBot, and at large k they act as the unbounded modal FairBot of GL."
+            "DefectBot, never exploit each other (also with different bounds), and at large k they act as the "
+            "unbounded modal FairBot of GL."
         ),
         source="Critch 2016, 'Parametric Bounded Löb's Theorem and Robust Cooperation of Bounded Agents' "
         "(arXiv:1602.04184): bounded Löb and FairBot_k; Barasz et al. 2014 for the unbounded FairBot",
@@ -27,7 +28,14 @@ BOUNDED_FAIRBOT = register(
         verdict=bx.bounded_fairbot_threshold_verdict,
         figures=plots_bounded.bounded_fairbot_threshold_figures,
         presets={
-            "smoke": {"n_variants": 16, "max_pad": 3, "k_max": 4096, "n_grid": 6, "window": 1},
+            "smoke": {
+                "n_variants": 16,
+                "max_pad": 3,
+                "k_max": 4096,
+                "n_grid": 6,
+                "window": 1,
+                "km_bounds": (768, 1280, 16384),
+            },
             "quick": {
                 "n_variants": 10,
                 "max_pad": 12,
@@ -50,7 +58,7 @@ BOUNDED_FAIRBOT = register(
         threshold=bx.THRESHOLD_SHAPED,
         refuted_if="most random encoding pairs show no single threshold: mutual cooperation never appears up to "
         "k_max, or it switches back to defection at a larger bound (Wilson upper bound below 0.8); or FairBot "
-        "cooperates with DefectBot; or at the largest bound the agents disagree with the unbounded GL FairBot; "
+        "cooperates with DefectBot, or one bounded FairBot cooperates while the other defects; or at the largest bound the agents disagree with the unbounded GL FairBot; "
         "or k* does not grow with the encoding length",
         counterfactual=Counterfactual(
             "the bounded diagonal lemma removed from the proof system (no δ sentence, so no Löb step: the search "

@@ -43,6 +43,15 @@ DEFECTBOT_RATE = Threshold(
     "(DefectBot's definition); one such cell in twenty would be a soundness failure of the proof system, "
     "and 0.05 is a rate the quick grid's Wilson interval can exclude",
 )
+ONE_SIDED_RATE = Threshold(
+    "rate of one-sided outcomes between bounded FairBots (one cooperates, the other defects)",
+    "below",
+    0.05,
+    "a FairBot that proves its opponent cooperates while the opponent's own search finds no proof back is "
+    "exploited: the proof system is then unsound about the programs that run it. The first version of the "
+    "search (diagonal cuts at the root only) did this in the full preset's different-bounds grid; same bar "
+    "as DefectBot's",
+)
 GL_AGREEMENT = Threshold(
     "fraction of matches at the largest bound agreeing with unbounded GL",
     "above",
@@ -92,7 +101,7 @@ def _checked(d: MatchDecision, diagonal: bool) -> bool:
     if d.proof is None:
         return False
     try:
-        check_proof(d.proof, diagonal=diagonal, root_cut_only=True, max_length=d.agent.bound)
+        check_proof(d.proof, diagonal=diagonal, normal_form=True, max_length=d.agent.bound)
     except ProofError:
         return False
     return True
@@ -254,6 +263,8 @@ def bounded_fairbot_threshold_verdict(cfg: BoundedFairbotThresholdConfig, table:
     headline = decide(proportion_ci(int(pairs["shaped"].sum()), len(pairs)), THRESHOLD_SHAPED)
     db = table[table["opponent"] == "defectbot"]
     exploit = decide(proportion_ci(int(db["a_cooperates"].sum()), len(db)), DEFECTBOT_RATE)
+    fb = table[table["opponent"] == "fairbot"]
+    one_sided = decide(proportion_ci(int((fb["a_cooperates"] != fb["b_cooperates"]).sum()), len(fb)), ONE_SIDED_RATE)
     agree, n_top = _gl_agreement(table)
     gl_dec = decide(proportion_ci(agree, n_top), GL_AGREEMENT)
     shaped = pairs[pairs["shaped"]]
@@ -263,7 +274,6 @@ def bounded_fairbot_threshold_verdict(cfg: BoundedFairbotThresholdConfig, table:
         elasticity = Interval(math.nan, math.nan, math.nan, 0.95, "ols", None, len(shaped))
     growth = decide(elasticity, THRESHOLD_GROWTH)
     found = table[table["a_proof_length"] >= 0]
-    fb = table[table["opponent"] == "fairbot"]
     cb = table[(table["opponent"] == "cooperatebot") & table["a_cooperates"]]
     numbers = {
         "n_pairs": float(len(pairs)),
@@ -299,4 +309,4 @@ def bounded_fairbot_threshold_verdict(cfg: BoundedFairbotThresholdConfig, table:
             "matches at the largest bound agreeing with unbounded GL", 1.0, agree / n_top if n_top else math.nan
         ),
     )
-    return Verdict.from_decisions([headline, exploit, gl_dec, growth], numbers, note, comps)
+    return Verdict.from_decisions([headline, exploit, one_sided, gl_dec, growth], numbers, note, comps)
