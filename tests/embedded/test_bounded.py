@@ -23,6 +23,7 @@ from aflab.embedded.bounded import (
 )
 from aflab.embedded.bounded_check import ProofError, check_proof, gl_certify, length
 from aflab.embedded.bounded_search import BoundedProver, decide_action
+from aflab.embedded.experiments_bounded import cooperation_intervals, digit_classes, eventual_threshold
 
 E = frozenset()
 
@@ -207,6 +208,39 @@ def test_single_switch_scanned_bound_by_bound():
     res = [mutual(k, 0, 1) for k in range(1190, 1250)]
     first = res.index(True)
     assert first > 0 and all(res[first:]) and not any(res[:first])
+
+
+def test_cooperation_switches_off_when_the_bound_gains_a_digit():
+    """Identical FairBots with 2 padding symbols: the Löbian proof fits from k = 962 on, but at k = 1000 both
+    codes grow by a digit, every sentence about them with them, and the proof no longer fits until 1072.
+    Bound by bound, monotone within each digit class; the exact scan's intervals equal the dense scan's."""
+    ks = range(940, 1100)
+    dense = [(k, mutual(k, 2, 2)) for k in ks]
+    spans = [k for (k, c), (_, c0) in zip(dense[1:], dense) if c != c0]
+    assert spans == [962, 1000, 1072]
+    assert cooperation_intervals(dense, 1099) == [(962, 999), (1072, 1099)]
+    assert eventual_threshold(dense, 1099) == 1072
+    assert digit_classes(16, 16384) == [(16, 99), (100, 999), (1000, 9999), (10000, 16384)]
+
+
+def test_exact_intervals_from_sparse_probes():
+    # class tops/bottoms and a switch per class, read by monotonicity within each class
+    probes = [
+        (99, False),
+        (100, False),
+        (961, False),
+        (962, True),
+        (999, True),
+        (1000, False),
+        (1071, False),
+        (1072, True),
+        (9999, True),
+    ]
+    assert cooperation_intervals(probes, 9999) == [(962, 999), (1072, 9999)]
+    assert cooperation_intervals([(99, False), (100, True), (999, True), (1000, True), (9999, True)], 9999) == [
+        (100, 9999)
+    ]
+    assert eventual_threshold([(99, True), (999, False)], 999) == -1
 
 
 def test_found_proofs_recheck_and_hold_in_gl():

@@ -16,16 +16,23 @@ def smoke():
     return cfg, BOUNDED_FAIRBOT.experiment(cfg, 0).assign(seed=0)
 
 
-def test_smoke_supported_with_figures(smoke):
+def test_smoke_verdict_reports_the_cooperation_window(smoke):
+    """Smoke draws pads 0..3, and twice the identical pad-2 programs, whose cooperation switches off when k
+    gains a digit: the single-threshold form fails for them (headline inconclusive at n=16), the eventual
+    form (Critch's 'sufficiently large k') holds for every pair."""
     cfg, table = smoke
     v = BOUNDED_FAIRBOT.verdict(cfg, table)
-    assert v.label == "supported", v.reason
     assert v.headline.threshold == BOUNDED_FAIRBOT.threshold
+    labels = [d.label for d in v.decisions]
+    assert labels == ["inconclusive", "supported", "supported", "supported", "supported", "supported"], v.reason
+    assert v.numbers["n_not_threshold_shaped"] == 2 and v.numbers["n_cooperation_windows_below_k_star"] == 2
+    assert "pads 2+2 cooperate at k=962..999, defect from 1000, cooperate again from k*=1072" in v.reason
     assert v.numbers["n_proofs_rejected_by_checker"] == 0 and v.numbers["n_gl_refuted"] == 0
     assert v.numbers["n_gl_certified"] == cfg.n_variants and v.numbers["n_one_sided_fairbot_outcomes"] == 0
+    assert v.numbers["n_pairs_not_monotone_within_a_digit_class"] == 0
     assert v.numbers["k_star_min"] == 746  # the two programs identical, pad 0: the hand-derived threshold
     figs = BOUNDED_FAIRBOT.figures(cfg, table)
-    assert {"bounded_threshold_scan", "bounded_threshold_scaling"} <= set(figs)
+    assert {"bounded_threshold_scan", "bounded_threshold_scaling", "bounded_robust_cooperation"} <= set(figs)
 
 
 def test_table_round_trips_through_parquet(smoke):
@@ -49,7 +56,7 @@ def test_verdict_catches_exploitation(smoke):
     db = bad.index[bad["opponent"] == "defectbot"]
     bad.loc[db[: len(db) // 4], "a_cooperates"] = True
     v = BOUNDED_FAIRBOT.verdict(cfg, bad)
-    assert v.label == "refuted" and v.decisions[1].label == "refuted"
+    assert v.label == "refuted" and v.decisions[2].label == "refuted"
 
 
 def test_verdict_catches_one_sided_outcomes(smoke):
@@ -58,7 +65,7 @@ def test_verdict_catches_one_sided_outcomes(smoke):
     fb = bad.index[(bad["opponent"] == "fairbot") & bad["a_cooperates"]]
     bad.loc[fb[: len(fb) // 3], "b_cooperates"] = False  # the opponent's search no longer finds the proof back
     v = BOUNDED_FAIRBOT.verdict(cfg, bad)
-    assert v.label == "refuted" and v.decisions[2].label == "refuted"
+    assert v.label == "refuted" and v.decisions[3].label == "refuted"
 
 
 def test_verdict_catches_cooperation_that_switches_off(smoke):
@@ -68,7 +75,7 @@ def test_verdict_catches_cooperation_that_switches_off(smoke):
     # each pair's second cooperating bound defects again: cooperation no longer has one threshold
     second = fb.groupby("variant").nth(1).index
     bad.loc[second, "b_cooperates"] = False
-    pairs = pair_thresholds(bad)
+    pairs = pair_thresholds(cfg, bad)
     assert not pairs["shaped"].any()
     assert BOUNDED_FAIRBOT.verdict(cfg, bad).label == "refuted"
 

@@ -39,9 +39,9 @@ BOUNDED_FAIRBOT = register(
             "quick": {
                 "n_variants": 10,
                 "max_pad": 12,
-                "n_grid": 10,
-                "window": 3,
-                "km_bounds": (256, 512, 768, 1024, 1536, 2048, 4096, 8192),
+                "n_grid": 8,
+                "window": 2,
+                "km_bounds": (768, 1024, 1280, 2048, 4096, 16384),
             },
             "full": {
                 "n_variants": 40,

@@ -15,6 +15,7 @@ independent checker; the proof at each pair's threshold is certified in GL with 
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,7 @@ from pydantic import Field, model_validator
 
 from aflab.core import ClaimConfig, Comparison, Verdict
 from aflab.core.stats import Interval, Threshold, decide, loglog_slope, ols_slope, proportion_ci
-from aflab.embedded.bounded import Agent, coop
+from aflab.embedded.bounded import Agent, coop, digits
 from aflab.embedded.bounded_check import ProofError, check_proof, gl_certify
 from aflab.embedded.bounded_search import MatchDecision, decide_action
 
@@ -51,6 +52,13 @@ ONE_SIDED_RATE = Threshold(
     "exploited: the proof system is then unsound about the programs that run it. The first version of the "
     "search (diagonal cuts at the root only) did this in the full preset's different-bounds grid; same bar "
     "as DefectBot's",
+)
+EVENTUAL = Threshold(
+    "fraction of random FairBot encoding pairs that cooperate at every bound from some k* to k_max",
+    "above",
+    0.8,
+    "Critch's theorem itself: cooperation for all sufficiently large k (here: every k from k* to the largest "
+    "bound scanned, with defection at the smallest); same bar as the headline",
 )
 GL_AGREEMENT = Threshold(
     "fraction of matches at the largest bound agreeing with unbounded GL",
@@ -142,10 +150,26 @@ class Matches:
         return self.decide(a, b), self.decide(b, a)
 
 
-def _scan_pair(
-    cfg: BoundedFairbotThresholdConfig, games: Matches, variant: int, pads: tuple[int, int], grid: list[int]
-) -> list[dict]:
-    """Grid, bisection and window rows of one encoding pair (both agents with the same bound k)."""
+def digit_classes(k_min: int, k_max: int) -> list[tuple[int, int]]:
+    """The bounds [k_min, k_max] cut where k gains a digit: ``[(lo, hi), ...]``.
+
+    Within one class cooperation is monotone in k: every sentence depends on k only through its digits
+    (the agents' code, the numeral of □_k), and every side condition that mentions k is ``k >= ...`` (the
+    budget, the ``box_r`` bounds of □_k), so renaming k to a larger k' with as many digits maps each proof
+    at k to a proof at k' of the same length. Across a class boundary the sentences grow by one symbol per
+    code, and cooperation can switch *off* (tested; measured in the claim's table).
+    """
+    out, d = [], digits(k_min)
+    while 10 ** (d - 1) <= k_max:
+        out.append((max(k_min, 10 ** (d - 1)), min(k_max, 10**d - 1)))
+        d += 1
+    return out
+
+
+def _scan_pair(cfg: BoundedFairbotThresholdConfig, games: Matches, variant: int, pads: tuple[int, int]) -> list[dict]:
+    """Rows of one encoding pair (both agents with bound k): per digit class its top and bottom bound, a
+    bisection for its switch and the bounds within ``window`` of the switch. By the monotonicity within a
+    class these probes give mutual cooperation at *every* k in [k_min, k_max]."""
     rows: dict[int, dict] = {}
     decisions: dict[int, MatchDecision] = {}
 
@@ -157,18 +181,49 @@ def _scan_pair(
             decisions[k] = a
         return bool(rows[k]["a_cooperates"] and rows[k]["b_cooperates"])
 
-    mutual = [play(k, "grid") for k in grid]
-    if any(mutual):
-        first = mutual.index(True)
-        lo, hi = (grid[first - 1], grid[first]) if first else (0, grid[0])
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            lo, hi = (lo, mid) if play(mid, "bisect") else (mid, hi)
-        for k in range(max(1, hi - cfg.window), hi + cfg.window + 1):
+    for lo, hi in digit_classes(cfg.k_min, cfg.k_max):
+        if not play(hi, "class") or play(lo, "class"):
+            continue  # the whole class defects / cooperates
+        below = max(k for k in rows if lo <= k < hi and not rows[k]["a_cooperates"] & rows[k]["b_cooperates"])
+        above = min(k for k in rows if below < k <= hi and rows[k]["a_cooperates"] & rows[k]["b_cooperates"])
+        while above - below > 1:
+            mid = (below + above) // 2
+            below, above = (below, mid) if play(mid, "bisect") else (mid, above)
+        for k in range(max(lo, above - cfg.window), min(hi, above + cfg.window) + 1):
             play(k, "window")
-        if cfg.gl_certify and decisions[hi].proof is not None:
-            rows[hi]["gl"] = "certified" if gl_certify(decisions[hi].proof) else "refuted"
+    star = eventual_threshold(
+        sorted((k, bool(r["a_cooperates"] and r["b_cooperates"])) for k, r in rows.items()), cfg.k_max
+    )
+    if cfg.gl_certify and star > 0 and decisions[star].proof is not None:
+        rows[star]["gl"] = "certified" if gl_certify(decisions[star].proof) else "refuted"
     return [rows[k] for k in sorted(rows)]
+
+
+def cooperation_intervals(probes: list[tuple[int, bool]], k_max: int) -> list[tuple[int, int]]:
+    """Maximal intervals of bounds where both cooperate, from the probes of :func:`_scan_pair` (sorted by
+    k), read by the monotonicity within each digit class: a class cooperates from its first cooperating
+    probe to its top."""
+    spans: list[tuple[int, int]] = []
+    by_class: dict[int, list[tuple[int, bool]]] = {}
+    for k, c in probes:
+        by_class.setdefault(digits(k), []).append((k, c))
+    for d in sorted(by_class):
+        first = next((k for k, c in by_class[d] if c), None)
+        if first is None:
+            continue
+        top = min(k_max, 10**d - 1)
+        if spans and spans[-1][1] + 1 == first:
+            spans[-1] = (spans[-1][0], top)
+        else:
+            spans.append((first, top))
+    return spans
+
+
+def eventual_threshold(probes: list[tuple[int, bool]], k_max: int) -> int:
+    """k* = the start of the cooperation interval that reaches k_max (-1 when none does): they cooperate at
+    every bound from k* to k_max (Critch's 'sufficiently large k')."""
+    spans = cooperation_intervals(probes, k_max)
+    return spans[-1][0] if spans and spans[-1][1] == k_max else -1
 
 
 def _against_bots(
@@ -202,7 +257,7 @@ def bounded_fairbot_threshold_experiment(cfg: BoundedFairbotThresholdConfig, see
     grid = k_grid(cfg)
     rows, games = [], Matches(cfg.diagonal)
     for v, (pa, pb) in enumerate(pads.tolist()):
-        rows += _scan_pair(cfg, games, v, (pa, pb), grid)
+        rows += _scan_pair(cfg, games, v, (pa, pb))
         rows += _against_bots(cfg, games, v, (pa, pb), grid)
     rows += _km_grid(cfg, games)
     return pd.DataFrame(rows)
@@ -211,15 +266,20 @@ def bounded_fairbot_threshold_experiment(cfg: BoundedFairbotThresholdConfig, see
 # ----------------------------------------------------------------------------------------- verdict
 
 
-def pair_thresholds(table: pd.DataFrame) -> pd.DataFrame:
-    """Per (seed, variant): the scanned bounds' mutual cooperation, whether it has one threshold, and k*."""
+def pair_thresholds(cfg: BoundedFairbotThresholdConfig, table: pd.DataFrame) -> pd.DataFrame:
+    """Per (seed, variant): the exact intervals of mutual cooperation over [k_min, k_max], whether there is
+    one threshold (one interval, reaching k_max, defection at k_min), the eventual threshold k* (start of
+    the interval reaching k_max), the first cooperating bound, and whether the probes are monotone within
+    every digit class (the lemma the exactness rests on)."""
     fb = table[(table["opponent"] == "fairbot") & (table["phase"] != "km")]
+    k_min, k_max = cfg.k_min, cfg.k_max
     out = []
     for (seed, variant), g in fb.groupby(["seed", "variant"], sort=True):
         g = g.sort_values("k")
-        mutual = (g["a_cooperates"] & g["b_cooperates"]).to_numpy()
-        shaped = bool(mutual.any() and not mutual.all() and (np.diff(mutual.astype(int)) >= 0).all())
-        k_star = int(g["k"].to_numpy()[mutual.argmax()]) if mutual.any() else -1
+        probes = list(zip(g["k"].tolist(), (g["a_cooperates"] & g["b_cooperates"]).tolist()))
+        spans = cooperation_intervals(probes, k_max)
+        k_star = eventual_threshold(probes, k_max)
+        monotone = all(not (c1 and not c2) for (k1, c1), (k2, c2) in pairwise(probes) if digits(k1) == digits(k2))
         at_star = g[g["k"] == k_star]
         out.append(
             {
@@ -227,8 +287,14 @@ def pair_thresholds(table: pd.DataFrame) -> pd.DataFrame:
                 "variant": variant,
                 "pad_a": int(g["pad_a"].iloc[0]),
                 "pad_b": int(g["pad_b"].iloc[0]),
-                "shaped": shaped,
+                # the intervals are exact only if the probes obey the monotonicity within a class
+                "shaped": monotone and len(spans) == 1 and k_star > k_min,
+                "eventual": monotone and k_star > k_min,
                 "k_star": k_star,
+                "k_first": spans[0][0] if spans else -1,
+                "first_interval_end": spans[0][1] if spans else -1,
+                "n_intervals": len(spans),
+                "monotone_within_classes": monotone,
                 "sentence_length": int(at_star["sentence_length"].iloc[0]) if len(at_star) else -1,
                 "proof_length": int(at_star["a_proof_length"].iloc[0]) if len(at_star) else -1,
                 "n_bounds": len(g),
@@ -237,7 +303,7 @@ def pair_thresholds(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _gl_agreement(table: pd.DataFrame) -> tuple[int, int]:
+def _gl_agreement(table: pd.DataFrame, k_max: int) -> tuple[int, int]:
     """Matches at each seed's largest grid bound vs unbounded GL (FairBot vs FairBot / DefectBot / CooperateBot)."""
     from aflab.embedded.agents import match
 
@@ -249,8 +315,7 @@ def _gl_agreement(table: pd.DataFrame) -> tuple[int, int]:
             ("cooperatebot", match("FairBot", "CooperateBot", cross_check=False)),
         )
     }
-    t = table[(table["phase"] == "grid")]
-    top = t[t["k"] == t.groupby("seed")["k"].transform("max")]
+    top = table[(table["phase"] != "km") & (table["k"] == k_max)]
     agree = sum(
         int(a == gl[o][0] and b == gl[o][1])
         for o, a, b in zip(top["opponent"], top["a_cooperates"], top["b_cooperates"])
@@ -259,15 +324,16 @@ def _gl_agreement(table: pd.DataFrame) -> tuple[int, int]:
 
 
 def bounded_fairbot_threshold_verdict(cfg: BoundedFairbotThresholdConfig, table: pd.DataFrame) -> Verdict:
-    pairs = pair_thresholds(table)
+    pairs = pair_thresholds(cfg, table)
     headline = decide(proportion_ci(int(pairs["shaped"].sum()), len(pairs)), THRESHOLD_SHAPED)
+    eventual = decide(proportion_ci(int(pairs["eventual"].sum()), len(pairs)), EVENTUAL)
     db = table[table["opponent"] == "defectbot"]
     exploit = decide(proportion_ci(int(db["a_cooperates"].sum()), len(db)), DEFECTBOT_RATE)
     fb = table[table["opponent"] == "fairbot"]
     one_sided = decide(proportion_ci(int((fb["a_cooperates"] != fb["b_cooperates"]).sum()), len(fb)), ONE_SIDED_RATE)
-    agree, n_top = _gl_agreement(table)
+    agree, n_top = _gl_agreement(table, cfg.k_max)
     gl_dec = decide(proportion_ci(agree, n_top), GL_AGREEMENT)
-    shaped = pairs[pairs["shaped"]]
+    shaped = pairs[pairs["eventual"]]
     if shaped["sentence_length"].nunique() >= 2:
         elasticity = loglog_slope(shaped["sentence_length"], shaped["k_star"])
     else:  # fewer than two encoding sizes with a threshold: no slope to measure
@@ -278,6 +344,8 @@ def bounded_fairbot_threshold_verdict(cfg: BoundedFairbotThresholdConfig, table:
     numbers = {
         "n_pairs": float(len(pairs)),
         "n_not_threshold_shaped": float((~pairs["shaped"]).sum()),
+        "n_cooperation_windows_below_k_star": float((pairs["eventual"] & (pairs["n_intervals"] > 1)).sum()),
+        "n_pairs_not_monotone_within_a_digit_class": float((~pairs["monotone_within_classes"]).sum()),
         "k_star_min": float(shaped["k_star"].min()) if len(shaped) else math.nan,
         "k_star_median": float(shaped["k_star"].median()) if len(shaped) else math.nan,
         "k_star_max": float(shaped["k_star"].max()) if len(shaped) else math.nan,
@@ -298,8 +366,16 @@ def bounded_fairbot_threshold_verdict(cfg: BoundedFairbotThresholdConfig, table:
         "n_defectbot_cells": float(len(db)),
         "max_sequents_expanded": float(table["expanded"].max()),
     }
+    windows = pairs[pairs["eventual"] & (pairs["n_intervals"] > 1)].drop_duplicates(["pad_a", "pad_b"])
+    window_text = "; ".join(
+        f"pads {a}+{b} cooperate at k={f}..{e}, defect from {e + 1}, cooperate again from k*={s}"
+        for a, b, f, e, s in zip(
+            windows["pad_a"], windows["pad_b"], windows["k_first"], windows["first_interval_end"], windows["k_star"]
+        )
+    )
     note = (
-        f"k* from {numbers['k_star_min']:.0f} to {numbers['k_star_max']:.0f} over {len(pairs)} encoding pairs; "
+        (f"not one threshold: {window_text}. " if window_text else "")
+        + f"k* from {numbers['k_star_min']:.0f} to {numbers['k_star_max']:.0f} over {len(pairs)} encoding pairs; "
         f"{int(numbers['n_proofs_found'])} proofs found, {int(numbers['n_proofs_rejected_by_checker'])} rejected by "
         f"the independent checker; {int(numbers['n_gl_certified'])} threshold proofs certified in GL"
     )
@@ -309,4 +385,4 @@ def bounded_fairbot_threshold_verdict(cfg: BoundedFairbotThresholdConfig, table:
             "matches at the largest bound agreeing with unbounded GL", 1.0, agree / n_top if n_top else math.nan
         ),
     )
-    return Verdict.from_decisions([headline, exploit, one_sided, gl_dec, growth], numbers, note, comps)
+    return Verdict.from_decisions([headline, eventual, exploit, one_sided, gl_dec, growth], numbers, note, comps)

@@ -11,17 +11,20 @@ from aflab.embedded.experiments_bounded import pair_thresholds
 
 
 def bounded_fairbot_threshold_figures(cfg, table: pd.DataFrame) -> dict:
-    figs = {"bounded_threshold_scan": _scan_figure(table), "bounded_threshold_scaling": _scaling_figure(table)}
+    figs = {
+        "bounded_threshold_scan": _scan_figure(cfg, table),
+        "bounded_threshold_scaling": _scaling_figure(cfg, table),
+    }
     km = table[table["phase"] == "km"]
     if len(km):
         figs["bounded_robust_cooperation"] = _km_figure(km)
     return figs
 
 
-def _scan_figure(table: pd.DataFrame):
+def _scan_figure(cfg, table: pd.DataFrame):
     """One line per encoding pair (sorted by the sentence length): every scanned bound, mutual cooperation
     (green) or not (red), the measured k*, and the bounds where FairBot cooperates with CooperateBot."""
-    pairs = pair_thresholds(table).sort_values(["sentence_length", "seed", "variant"]).reset_index(drop=True)
+    pairs = pair_thresholds(cfg, table).sort_values(["sentence_length", "seed", "variant"]).reset_index(drop=True)
     fb = table[(table["opponent"] == "fairbot") & (table["phase"] != "km")]
     fig, ax = new_figure(width=7.0, height=max(2.8, 0.16 * len(pairs) + 1.2))
     for y, p in pairs.iterrows():
@@ -51,11 +54,11 @@ def _scan_figure(table: pd.DataFrame):
     return fig
 
 
-def _scaling_figure(table: pd.DataFrame):
+def _scaling_figure(cfg, table: pd.DataFrame):
     """k* against the length of the sentence 'A(B)=C' (identical encodings apart), with the OLS line, and
     the length of the proof found at k* against k*."""
-    pairs = pair_thresholds(table)
-    pairs = pairs[pairs["shaped"]]
+    pairs = pair_thresholds(cfg, table)
+    pairs = pairs[pairs["eventual"]]
     fig, (ax, bx) = new_figure(ncols=2, width=3.8, height=3.2)
     same = pairs["pad_a"] == pairs["pad_b"]
     ax.scatter(pairs["sentence_length"][~same], pairs["k_star"][~same], s=14, label="different encodings")
