@@ -2,14 +2,14 @@
 
 Each seed draws ``n_variants`` random pairs of FairBot *encodings*: two programs that both run
 FairBot_k (cooperate iff a BL proof of length <= k that the opponent cooperates is found) whose source
-codes carry ``pad_a``, ``pad_b`` extra symbols (uniform in 0..max_pad). For every pair both agents get the
-same proof bound k, and k is scanned: a geometric grid from ``k_min`` to ``k_max``; a bisection between the
-grid's last mutual defection and first mutual cooperation, which locates the switch k* (the smallest
-cooperating k found, *assuming* nothing in between -- the assumption is then tested); and every k within
-``window`` of k*. Each agent runs its own search (:func:`aflab.embedded.bounded_search.decide_action`), so
-the table also shows whether one agent ever proves the other cooperates while the other defects. At the
-grid's bounds FairBot_k also meets DefectBot and CooperateBot. Every proof found is re-checked by the
-independent checker; the proof at each pair's threshold is certified in GL with the bounds erased.
+codes carry ``pad_a``, ``pad_b`` extra symbols (uniform in 0..max_pad). Both agents get the same bound k,
+and mutual cooperation is determined at *every* k in [k_min, k_max]: within a digit class of k it is
+monotone (:func:`digit_classes`), so each class needs its top, its bottom and a bisection for its switch.
+Each agent runs its own search (:func:`aflab.embedded.bounded_search.decide_action`), so the table also
+shows whether one agent ever proves the other cooperates while the other defects. On a geometric grid of k
+FairBot_k also meets DefectBot and CooperateBot, and on ``km_bounds`` FairBot_k (pad 0) meets FairBot_m
+(pad 1). Every proof found is re-checked by the independent checker; the proof at each pair's eventual
+threshold is certified in GL with the bounds erased.
 """
 
 from __future__ import annotations
