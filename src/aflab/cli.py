@@ -214,6 +214,9 @@ def run(
         None, "--seeds", min=1, max=100_000, help="Number of seeds (default: the preset's)."
     ),
     full: bool = typer.Option(False, "--full", help="Use the full preset instead of quick."),
+    preset: str | None = typer.Option(
+        None, "--preset", help="quick (default), full, or smoke (seconds: the size the claim contract runs)."
+    ),
     seed: int = typer.Option(0, "--seed", min=0, help="Base seed; each cell's seed is derived from it."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, max=256, help="Worker processes (one thread each)."),
     ray: str | None = typer.Option(None, "--ray", help="Run on Ray: 'local', 'auto' or a cluster ADDRESS."),
@@ -232,7 +235,7 @@ def run(
         claim = get_claim(claim_id)
     except KeyError as err:
         _fail(str(err.args[0]))
-    preset = "full" if full else "quick"
+    preset = _preset(claim, preset, full)
     _check_out(out)
     _check_ray(ray)
     points = _grid_points(parse_assignments(set_), parse_assignments(grid, "--grid"))
@@ -270,6 +273,16 @@ def run(
         _fail("interrupted; finished cells are saved, rerun the same command to resume", 130)
     if not summary.ok or any(o.error for o in outcomes):
         raise typer.Exit(1)
+
+
+def _preset(claim, preset: str | None, full: bool) -> str:
+    """--preset (quick, full or smoke) or --full; a claim without a smoke preset runs quick for smoke."""
+    if preset is not None and full:
+        _fail("give --preset or --full, not both")
+    name = preset or ("full" if full else "quick")
+    if name not in ("quick", "full", "smoke"):
+        _fail(f"--preset: unknown preset {name!r}; allowed: quick, full, smoke")
+    return name if name in claim.presets else "quick"
 
 
 MAX_GRID_POINTS = 10_000
@@ -371,6 +384,9 @@ def stability(
     checks: bool = typer.Option(False, "--checks", help="With --all: include the theory checks too."),
     sets: int = typer.Option(10, "--sets", min=2, max=1000, help="Disjoint seed sets (set 0 = the report's seeds)."),
     full: bool = typer.Option(False, "--full", help="Use the full preset instead of quick."),
+    preset: str | None = typer.Option(
+        None, "--preset", help="quick (default), full, or smoke (seconds: the size the claim contract runs)."
+    ),
     seed: int = typer.Option(0, "--seed", min=0, help="Base seed; each cell's seed is derived from it."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, max=256, help="Worker processes (one thread each)."),
     ray: str | None = typer.Option(None, "--ray", help="Run on Ray: 'local', 'auto' or a cluster ADDRESS."),
@@ -397,7 +413,6 @@ def stability(
         )
     except KeyError as err:
         _fail(str(err.args[0]))
-    preset = "full" if full else "quick"
     results = []
     with _store(store) as st:
         for claim in claims:
@@ -405,7 +420,7 @@ def stability(
                 claim,
                 st,
                 n_sets=sets,
-                preset=preset,
+                preset=_preset(claim, preset, full),
                 n_jobs=jobs,
                 ray_address=ray,
                 base_seed=seed,

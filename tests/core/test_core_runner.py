@@ -163,10 +163,19 @@ def test_killed_sweep_resumes_without_losing_finished_cells(plugin_env, tmp_path
     assert cached >= started_before - 1 and done + cached == 8
 
 
-def test_ray_backend_matches_serial(plugin_loaded, tmp_path):
+def test_ray_backend_matches_serial(plugin_loaded, tmp_path, monkeypatch):
+    """Ray is started *before* the plugin variables exist (as when an earlier sweep started it): the tasks
+    must still carry them, or the workers would not know the plugin's claims."""
     ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip install 'aflab[ray]')")
     cfg = plugin_loaded.make_config("quick")
     cells = plan_cells(plugin_loaded, cfg, 4, base_seed=3)
+    saved = {k: os.environ[k] for k in ("AFLAB_PLUGINS", "PYTHONPATH") if k in os.environ}
+    ray.shutdown()
+    for k in saved:
+        monkeypatch.delenv(k)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    for k, v in saved.items():
+        monkeypatch.setenv(k, v)
     try:
         with ResultStore(tmp_path / "a.duckdb") as a, ResultStore(tmp_path / "b.duckdb") as b:
             run_cells(cells, a, jobs=1, progress=False)

@@ -379,9 +379,9 @@ def connect_ray(address: str, jobs: int):
         raise RuntimeError("the Ray backend needs the 'ray' extra: pip install 'aflab[ray]'") from None
     if ray.is_initialized():
         return ray
-    env = {"env_vars": {k: v for k, v in os.environ.items() if k in ("AFLAB_PLUGINS", "PYTHONPATH")}}
 
     def start(**where: Any) -> None:
+        env = plugin_runtime_env()
         ray.init(ignore_reinit_error=True, include_dashboard=False, log_to_driver=False, runtime_env=env, **where)
 
     if address == "local":
@@ -396,12 +396,24 @@ def connect_ray(address: str, jobs: int):
     return ray
 
 
+def plugin_runtime_env() -> dict[str, dict[str, str]]:
+    """The variables a Ray worker needs to find plugin claims (``AFLAB_PLUGINS`` and ``PYTHONPATH``)."""
+    return {"env_vars": {k: v for k, v in os.environ.items() if k in ("AFLAB_PLUGINS", "PYTHONPATH")}}
+
+
 def _run_ray(todo: list[CellSpec], address: str, jobs: int, record) -> None:
-    """Each task enforces its own time limit (an alarm in the Ray worker), so queueing time does not count."""
+    """Each task enforces its own time limit (an alarm in the Ray worker), so queueing time does not count.
+
+    The plugin variables go with every task too: Ray may already have been started (by us or by the user)
+    before they were set, and a worker without them would not know a plugin's claims.
+    """
     if not todo:
         return
     ray = connect_ray(address, jobs)
     remote = ray.remote(num_cpus=1, max_retries=MAX_WORKER_DEATHS - 1)(execute_cell)
+    env = plugin_runtime_env()
+    if env["env_vars"]:
+        remote = remote.options(runtime_env=env)
     refs = {remote.remote(spec, True): spec for spec in todo}
     try:
         while refs:

@@ -181,12 +181,12 @@ def audit(
         console.print(table)
         return
     from aflab.core.evaluate import run_claims
-    from aflab.core.store import ResultStore, StoreLockedError
+    from aflab.core.store import ResultStore, StoreError
 
     store.parent.mkdir(parents=True, exist_ok=True)
     try:
         st = ResultStore(store)
-    except StoreLockedError as err:
+    except StoreError as err:
         _fail(str(err))
     with st:
         jobs_ = [(c, c.make_config(preset), preset, c.n_seeds(preset)) for c in claims]

@@ -419,7 +419,7 @@ def figures(
     from aflab.core import get_claim
     from aflab.core.claims import ConfigError
     from aflab.core.evaluate import run_claims
-    from aflab.core.store import ResultStore, StoreLockedError
+    from aflab.core.store import ResultStore, StoreError
 
     names = MY_CLAIMS if claim == "all" else (claim,)
     if any(n not in MY_CLAIMS for n in names):
@@ -440,7 +440,7 @@ def figures(
     try:
         with ResultStore(store) as st:
             outcomes, _ = run_claims(job_list, st, n_jobs=jobs, base_seed=seed, progress=False)
-    except StoreLockedError as err:
+    except StoreError as err:
         _fail(str(err))
     for o in outcomes:
         if o.verdict is None:
