@@ -17,7 +17,7 @@ import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
 from aflab.core import Claim, ClaimConfig, Comparison, Counterfactual, Verdict, register
-from aflab.core.stats import Interval, Threshold, decide
+from aflab.core.stats import Interval, Threshold, decide, mean_ci
 from aflab.path_dependence.choices import DatasetName, Manipulation, Parametrization, ReadoutInit
 from aflab.path_dependence.theory import FEATURE_CHANGE_EXPONENT, LAZY_PATH_EXPONENT, VANISH_BAR, width_slope
 
@@ -375,6 +375,30 @@ def _loss_numbers(table: pd.DataFrame) -> dict:
     return out
 
 
+def curriculum_imprint(table: pd.DataFrame) -> dict:
+    """The curriculum's own imprint, net of early SGD noise: TV(curriculum pair) - TV(its control pair).
+
+    The two pairs share init, reference member and every batch after the first ``curriculum_steps``; they
+    differ only in whether member A's first batches are restricted to classes 0-4. Paired by (seed, width,
+    pair), averaged per seed, t-interval over seeds; per (regime, parametrization). Empty without both.
+    """
+    keys = ["seed", "regime", "parametrization", "width", "pair"]
+    if not {"curriculum", "curriculum_control"} <= set(table.manipulation):
+        return {}
+    t = table[table.regime.isin(["converged", "budget", "epochs"]) & table.diagonal.astype(bool)]
+    t = t[~t.diverged.astype(bool) & ((t.regime != "converged") | t.converged.astype(bool))]
+    wide = t[t.manipulation.isin(["curriculum", "curriculum_control"])].pivot_table(
+        index=keys, columns="manipulation", values="tv_distance"
+    )
+    if not {"curriculum", "curriculum_control"} <= set(wide.columns):
+        return {}
+    diff = (wide["curriculum"] - wide["curriculum_control"]).dropna().reset_index(name="imprint")
+    out = {}
+    for (regime, p), g in diff.groupby(["regime", "parametrization"]):
+        out.update(mean_ci(g.groupby("seed").imprint.mean()).as_numbers(f"{regime}_{p}_curriculum_imprint"))
+    return out
+
+
 def _judged_decisions(cfg: PathConfig, table: pd.DataFrame, threshold: Threshold, what: str) -> list:
     """Headline (order, first judged parametrization) and the other judged cells, converged regime."""
     conv = path_slopes(table, "converged")
@@ -413,6 +437,7 @@ def d1_verdict(cfg: PathConfig, table: pd.DataFrame) -> Verdict:
             lines.append(line)
             numbers.update(nums)
     numbers.update(_loss_numbers(table))
+    numbers.update(curriculum_imprint(table))
     verdict = Verdict.from_decisions(decisions, numbers, " | ".join(lines), _path_comparisons(cfg, decisions))
     cats = [vanish_category(d.interval) for d in decisions]
     if verdict.label == "refuted" and "does not decrease" not in cats:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch.func import functional_call, vmap
+from torch.func import functional_call, grad_and_value, jvp, vmap
 
 from aflab.path_dependence.choices import LOSSES
 from aflab.path_dependence.parametrization import MLPSpec, build_model, init_params, lr_multipliers, meta_model
@@ -83,7 +83,8 @@ def loss_value(logits: torch.Tensor, y: torch.Tensor, loss: str, sd_lambda: floa
     if loss == "ce":
         return F.cross_entropy(logits, y)
     if loss == "mse":
-        return 0.5 * ((logits - F.one_hot(y, logits.shape[-1]).to(logits.dtype)) ** 2).sum(-1).mean()
+        onehot = (y[..., None] == torch.arange(logits.shape[-1])).to(logits.dtype)  # vmap-safe one_hot
+        return 0.5 * ((logits - onehot) ** 2).sum(-1).mean()
     if loss == "sd":
         return F.cross_entropy(logits, y) + 0.5 * sd_lambda * (logits**2).sum(-1).mean()
     raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
@@ -102,9 +103,23 @@ def init_ensemble(spec: MLPSpec, init_seeds: list[int]) -> Params:
     return stack_params([cache[s] for s in init_seeds])
 
 
-def forward_ensemble(spec: MLPSpec, params: Params, x: torch.Tensor, return_hidden: bool = False):
-    """Logits ``[E, N, k]`` (and hidden activations, a list of ``[E, N, n]``) on shared inputs ``x``."""
+def forward_ensemble(
+    spec: MLPSpec, params: Params, x: torch.Tensor, return_hidden: bool = False, linearize_at: Params | None = None
+):
+    """Logits ``[E, N, k]`` (and hidden activations, a list of ``[E, N, n]``) on shared inputs ``x``.
+
+    ``linearize_at=p0``: the logits of the *linearized* model instead, the first-order Taylor expansion
+    around ``p0`` (Lee et al. 2019, eq. 6): ``f_lin(x; p) = f(x; p0) + J(x; p0) (p - p0)``, one
+    ``torch.func.jvp`` per member.
+    """
     model = meta_model(spec)
+    if linearize_at is not None:
+        if return_hidden:
+            raise ValueError("the linearized model has no hidden activations of its own; use return_hidden=False")
+        if isinstance(spec, MLPSpec):  # forward tangent propagation written out (same numbers as the jvp)
+            n_mem = next(iter(params.values())).shape[0]
+            return _fused_linearized_logits(spec, params, linearize_at, x.expand(n_mem, *x.shape))[0]
+        return vmap(_linearized_logits(model), in_dims=(0, 0, None))(params, linearize_at, x)
 
     def one(p):
         return functional_call(model, p, (x,), {"return_hidden": return_hidden})
@@ -112,15 +127,35 @@ def forward_ensemble(spec: MLPSpec, params: Params, x: torch.Tensor, return_hidd
     return vmap(one)(params)
 
 
+def _linearized_logits(model):
+    """``one(p, p0, x) = f(x; p0) + J(x; p0)(p - p0)`` for one member (used under vmap)."""
+
+    def one(p, p0, x):
+        def f(q):
+            return functional_call(model, q, (x,))
+
+        out, tangent = jvp(f, (p0,), ({k: p[k] - p0[k] for k in p},))
+        return out + tangent
+
+    return one
+
+
 def full_batch_loss(
-    spec, params: Params, x: torch.Tensor, y: torch.Tensor, loss: str = "ce", sd_lambda: float = 0.0
+    spec,
+    params: Params,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    loss: str = "ce",
+    sd_lambda: float = 0.0,
+    linearize_at: Params | None = None,
 ) -> torch.Tensor:
     """Per-member loss ``[E]`` on the whole of ``x`` (no gradient), in chunks of 2048 rows."""
     with torch.no_grad():
         total = torch.zeros(next(iter(params.values())).shape[0])
         for lo in range(0, x.shape[0], 2048):
             yb = y[lo : lo + 2048]
-            total += ensemble_loss(forward_ensemble(spec, params, x[lo : lo + 2048]), yb, loss, sd_lambda) * len(yb)
+            logits = forward_ensemble(spec, params, x[lo : lo + 2048], linearize_at=linearize_at)
+            total += ensemble_loss(logits, yb, loss, sd_lambda) * len(yb)
         return total / x.shape[0]
 
 
@@ -137,21 +172,54 @@ def ensemble_loss(logits: torch.Tensor, y: torch.Tensor, loss: str = "ce", sd_la
     return value
 
 
+def _fused_linearized_logits(spec: MLPSpec, params: Params, p0: Params, xb: torch.Tensor):
+    """Logits of the linearized bias-free MLP by forward tangent propagation (the jvp written out):
+    ``z_l = h_{l-1} W0_l^T``, ``dz_l = dh_{l-1} W0_l^T + h_{l-1} dW_l^T``, ``dh_l = relu'(z_l) dz_l``;
+    returns ``(f0 + df, primal activations, ReLU masks)`` for :func:`fused_loss_and_grads`'s backward."""
+    names = [f"layers.{i}.weight" for i in range(spec.n_hidden + 1)]
+    hs, masks, th = [xb], [], None
+    for name in names:
+        w0, dw = p0[name], params[name] - p0[name]
+        z = torch.bmm(hs[-1], w0.transpose(1, 2))
+        tz = torch.bmm(hs[-1], dw.transpose(1, 2))
+        if th is not None:
+            tz = tz + torch.bmm(th, w0.transpose(1, 2))
+        if name == names[-1]:
+            return z + tz, hs, masks
+        mask = (z > 0).to(z.dtype)
+        hs.append(torch.relu(z))
+        masks.append(mask)
+        th = tz * mask
+    raise AssertionError("unreachable")
+
+
 def fused_loss_and_grads(
-    spec: MLPSpec, params: Params, xb: torch.Tensor, yb: torch.Tensor, loss: str, sd_lambda: float = 0.0
+    spec: MLPSpec,
+    params: Params,
+    xb: torch.Tensor,
+    yb: torch.Tensor,
+    loss: str,
+    sd_lambda: float = 0.0,
+    linearize_at: Params | None = None,
 ) -> tuple[torch.Tensor, Params]:
     """Per-member losses ``[E]`` and contiguous gradients of a bias-free ReLU MLP, by explicit backprop.
 
     ``dL/dlogits`` is ``(softmax - onehot)/B`` (ce), ``(logits - onehot)/B`` (mse), ce's plus
     ``lambda * logits / B`` (sd); then ``dW_l = dz_l^T h_{l-1}`` and ``dh_{l-1} = dz_l W_l`` per layer.
+    With ``linearize_at=p0`` the model is the linearization around ``p0``: its gradient is the same
+    backward pass with the weights and activations frozen at ``p0`` (``J(p0)^T dL/df_lin``).
     """
     names = [f"layers.{i}.weight" for i in range(spec.n_hidden + 1)]
-    hs, zs = [xb], []
-    for name in names[:-1]:
-        z = torch.bmm(hs[-1], params[name].transpose(1, 2))
-        zs.append(z)
-        hs.append(torch.relu(z))
-    out = torch.bmm(hs[-1], params[names[-1]].transpose(1, 2))
+    if linearize_at is not None:
+        out, hs, masks = _fused_linearized_logits(spec, params, linearize_at, xb)
+        weights = linearize_at
+    else:
+        hs, masks, weights = [xb], [], params
+        for name in names[:-1]:
+            z = torch.bmm(hs[-1], params[name].transpose(1, 2))
+            masks.append(z > 0)
+            hs.append(torch.relu(z))
+        out = torch.bmm(hs[-1], params[names[-1]].transpose(1, 2))
     b = out.shape[1]
     onehot = F.one_hot(yb, out.shape[-1]).to(out.dtype)
     if loss == "mse":
@@ -168,7 +236,7 @@ def fused_loss_and_grads(
     for i in range(len(names) - 1, -1, -1):
         grads[names[i]] = torch.bmm(g.transpose(1, 2), hs[i])
         if i > 0:
-            g = torch.bmm(g, params[names[i]]) * (zs[i - 1] > 0)
+            g = torch.bmm(g, weights[names[i]]) * masks[i - 1]
     return values, grads
 
 
@@ -185,21 +253,28 @@ def train_ensemble(
     snapshot_steps: tuple[int, ...] = (),
     engine: str = "auto",
     stop: StopRule | None = None,
+    linearize_at: Params | None = None,
 ) -> TrainResult:
     """SGD on every member at once.
+
+    ``linearize_at=p0`` trains the linearized model around ``p0`` instead (see :func:`forward_ensemble`):
+    the same SGD on the same batches, with gradients ``J(p0)^T dL/df_lin`` (``torch.func`` grad of a jvp).
 
     ``batch_idx``: long ``[E, T, B]`` rows of ``x`` for member e at step t (``T`` is the step cap when a
     ``stop`` rule is given). ``input_mask``: optional ``[E, T, d]`` multiplier of the inputs (0 hides a
     feature). Snapshots are taken *after* ``t`` steps for each ``t`` in ``snapshot_steps`` (0 = init).
     """
     engine = _check_train_args(spec, loss, batch_idx, engine, stop, input_mask)
-    step = _step_function(spec, loss, sd_lambda, engine)
+    if linearize_at is not None:
+        engine = "linearized"
+        lin0 = {k: v.detach() for k, v in linearize_at.items()}
+    step = _step_function(spec, loss, sd_lambda, engine, lin0 if linearize_at is not None else None)
     mults = lr_multipliers(spec)
     n_steps, n_mem = batch_idx.shape[1], batch_idx.shape[0]
     snapshots: dict[int, Params] = {}
     curve = torch.empty(n_steps, n_mem)
     params = {k: v.detach().clone().contiguous().requires_grad_(engine == "vmap") for k, v in params.items()}
-    tracker = _StopTracker(stop, params, n_mem) if stop is not None else None
+    tracker = _StopTracker(stop, params, n_mem, linearize_at) if stop is not None else None
     last_snapshot = max(snapshot_steps, default=0)
     if 0 in snapshot_steps:
         snapshots[0] = {k: v.detach().clone() for k, v in params.items()}
@@ -245,8 +320,27 @@ def _check_train_args(spec, loss, batch_idx, engine, stop, input_mask) -> str:
     return engine
 
 
-def _step_function(spec, loss: str, sd_lambda: float, engine: str):
+def _step_function(spec, loss: str, sd_lambda: float, engine: str, p0: Params | None = None):
     """``step(params, xb, yb) -> (per-member losses [E], {name: gradient})`` for the chosen engine."""
+    if engine == "linearized" and isinstance(spec, MLPSpec):  # "jvp" forces the generic torch.func engine
+
+        def fused_linearized(params, xb, yb):
+            return fused_loss_and_grads(spec, params, xb, yb, loss, sd_lambda, linearize_at=p0)
+
+        return fused_linearized
+    if engine in ("linearized", "jvp"):
+        lin = _linearized_logits(meta_model(spec))
+
+        def lin_loss(p, p0m, xb, yb):
+            return loss_value(lin(p, p0m, xb), yb, loss, sd_lambda)
+
+        per_member = vmap(grad_and_value(lin_loss))
+
+        def linearized(params, xb, yb):
+            grads, value = per_member(params, p0, xb, yb)
+            return value, grads
+
+        return linearized
     if engine == "fused":
 
         def fused(params, xb, yb):
@@ -274,8 +368,9 @@ def _step_function(spec, loss: str, sd_lambda: float, engine: str):
 class _StopTracker:
     """Book-keeping of a :class:`StopRule` inside :func:`train_ensemble` (one instance per call)."""
 
-    def __init__(self, stop: StopRule, params: Params, n_mem: int):
+    def __init__(self, stop: StopRule, params: Params, n_mem: int, linearize_at: Params | None = None):
         self.stop = stop
+        self.linearize_at = linearize_at
         self.hit_params = {k: v.detach().clone() for k, v in params.items()}
         self.hit_step = torch.full((n_mem,), -1, dtype=torch.long)
         self.hit_loss = torch.full((n_mem,), float("nan"))
@@ -286,7 +381,7 @@ class _StopTracker:
         if t % self.stop.every:
             return False
         rows = self.stop.rows
-        full = full_batch_loss(spec, params, x[rows], y[rows], loss, sd_lambda)
+        full = full_batch_loss(spec, params, x[rows], y[rows], loss, sd_lambda, self.linearize_at)
         self.evals.append((t, full))
         new = (full <= self.stop.target) & (self.hit_step < 0)
         if new.any():
@@ -301,7 +396,7 @@ class _StopTracker:
         missed = self.hit_step < 0
         if missed.any():  # the cap came first: report the final params and their full-batch loss
             rows = self.stop.rows
-            last = full_batch_loss(spec, params, x[rows], y[rows], loss, sd_lambda)
+            last = full_batch_loss(spec, params, x[rows], y[rows], loss, sd_lambda, self.linearize_at)
             for k, v in params.items():
                 self.hit_params[k][missed] = v[missed]
             self.hit_loss[missed] = last[missed]

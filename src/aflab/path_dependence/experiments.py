@@ -245,6 +245,92 @@ def _spec(
     raise ValueError(f"arch must be 'mlp' or 'cnn', got {arch!r}")
 
 
+def kernel_references(dataset: str, pool: torch.Tensor, n_hidden: int, probe: int | None = None) -> dict[str, float]:
+    """Infinite-width reference points (closed form, :func:`.theory.relu_kernels`): test error of NTK and of
+    NNGP kernel regression on one-hot targets over the training rows ``pool`` (the mean prediction of an
+    infinitely wide net trained to convergence on squared loss, Lee et al. 2019, eq. 16)."""
+    from aflab.path_dependence.theory import kernel_regression, relu_kernels
+
+    d = datasets.load(dataset)
+    xt = d.x_test[:probe] if probe else d.x_test
+    yt = d.y_test[: len(xt)].numpy()
+    x, y = d.x[pool].numpy(), torch.nn.functional.one_hot(d.y[pool], d.n_classes).numpy()
+    k_xx = relu_kernels(x, x, n_hidden)
+    k_tx = relu_kernels(xt.numpy(), x, n_hidden)
+    out = {}
+    for name, i in (("nngp", 0), ("ntk", 1)):
+        pred = kernel_regression(k_xx[i], k_tx[i], y)
+        out[f"{name}_regression_error"] = float((pred.argmax(1) != yt).mean())
+    return out
+
+
+def linearized_point(
+    *,
+    dataset: str,
+    width: int,
+    parametrization: str,
+    seed: int,
+    n_pairs: int = 1,
+    n_hidden: int = 1,
+    base_width: int = 64,
+    lr: float = 0.5,
+    batch: int = 32,
+    steps: int = 300,
+    n_train: int | None = None,
+    loss: str = "ce",
+    stop_at_loss: float | None = None,
+    max_steps: int = 20_000,
+    eval_every: int = 50,
+) -> list[dict]:
+    """Order pairs of nets and of their linearizations f_lin (same init, same batches), one row per (regime, pair).
+
+    ``gap`` = RMS over test inputs and logits of ``f_T - f_lin,T`` (both after the same ``steps``; Lee et al.
+    2019, Thm 2.1: O(n^-1/2) under NTK scaling); ``lin_tv`` / ``net_tv`` = the pair's TV distance between
+    the linearized models / the nets, at the fixed budget and (with ``stop_at_loss``) at matched train loss.
+    """
+    d = datasets.load(dataset)
+    spec = _spec("mlp", d, width, n_hidden, parametrization, base_width)
+    pool = torch.randperm(len(d.y), generator=_gen(seed, 3))[: (n_train or len(d.y))]
+    horizon = max(steps, max_steps) if stop_at_loss else steps
+    inits, idx = pair_design("order", n_pairs, pool, d.y, horizon, batch, seed)
+    p0 = init_ensemble(spec, inits)
+    stop = StopRule(stop_at_loss, pool, eval_every) if stop_at_loss else None
+    kw = dict(snapshot_steps=(steps,), stop=stop)
+    net = train_ensemble(spec, p0, d.x, d.y, idx, lr, loss, **kw)
+    lin = train_ensemble(spec, p0, d.x, d.y, idx, lr, loss, linearize_at=p0, **kw)
+    f0 = forward_ensemble(spec, p0, d.x_test)
+    base = dict(dataset=dataset, width=width, parametrization=parametrization, n_train=len(pool), loss=loss)
+    regimes = [("budget", net.snapshots[steps], lin.snapshots[steps], True, True)]
+    if stop is not None:
+        regimes.append(("converged", net.hit_params, lin.hit_params, net.hit_step >= 0, lin.hit_step >= 0))
+    rows = []
+    for regime, pn, pl, hit_n, hit_l in regimes:
+        fn = forward_ensemble(spec, pn, d.x_test)
+        fl = forward_ensemble(spec, pl, d.x_test, linearize_at=p0)
+        gap = ((fn - fl) ** 2).mean((1, 2)).sqrt()
+        moved = ((fl - f0) ** 2).mean((1, 2)).sqrt()
+        net_tv, lin_tv = tv_distance(fn[0::2], fn[1::2]), tv_distance(fl[0::2], fl[1::2])
+        hit_n, hit_l = torch.as_tensor(hit_n).expand(2 * n_pairs), torch.as_tensor(hit_l).expand(2 * n_pairs)
+        for i in range(n_pairs):
+            a, b = 2 * i, 2 * i + 2
+            rows.append(
+                dict(
+                    base,
+                    regime=regime,
+                    pair=i,
+                    gap=float(gap[a:b].mean()),
+                    relative_gap=float((gap[a:b] / moved[a:b]).mean()),
+                    net_tv=float(net_tv[i]),
+                    lin_tv=float(lin_tv[i]),
+                    net_error=float(error_rate(fn[a:b], d.y_test).mean()),
+                    lin_error=float(error_rate(fl[a:b], d.y_test).mean()),
+                    converged=bool(hit_n[a:b].all() and hit_l[a:b].all()),
+                    diverged=not bool(torch.isfinite(fn[a:b]).all() and torch.isfinite(fl[a:b]).all()),
+                )
+            )
+    return rows
+
+
 def laziness_point(
     *,
     dataset: str,
