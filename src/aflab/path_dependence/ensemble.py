@@ -24,6 +24,7 @@ cross-entropy + lambda/2 * ||logits||^2), which is designed to counter gradient 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -31,9 +32,33 @@ import torch.nn.functional as F
 from torch.func import functional_call, grad_and_value, jvp, vmap
 
 from aflab.path_dependence.choices import LOSSES
-from aflab.path_dependence.parametrization import MLPSpec, build_model, init_params, lr_multipliers, meta_model
+from aflab.path_dependence.parametrization import (
+    MLPSpec,
+    build_model,
+    init_params,
+    layer_scales,
+    lr_multipliers,
+    meta_model,
+)
 
 Params = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """The update rule: plain SGD, or Adam (Kingma & Ba 2015, torch's bias-corrected form) with each layer's
+    ``adam_lr_mult`` / ``adam_eps_mult`` from :func:`.parametrization.layer_scales` (MuAdam under muP)."""
+
+    kind: str = "sgd"
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("sgd", "adam"):
+            raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.kind!r}")
+
+
+SGD = Optimizer()
 
 
 @dataclass(frozen=True)
@@ -116,7 +141,7 @@ def forward_ensemble(
     if linearize_at is not None:
         if return_hidden:
             raise ValueError("the linearized model has no hidden activations of its own; use return_hidden=False")
-        if isinstance(spec, MLPSpec):  # forward tangent propagation written out (same numbers as the jvp)
+        if isinstance(spec, MLPSpec) and not spec.bias:  # forward tangent propagation written out (= the jvp)
             n_mem = next(iter(params.values())).shape[0]
             return _fused_linearized_logits(spec, params, linearize_at, x.expand(n_mem, *x.shape))[0]
         return vmap(_linearized_logits(model), in_dims=(0, 0, None))(params, linearize_at, x)
@@ -254,8 +279,9 @@ def train_ensemble(
     engine: str = "auto",
     stop: StopRule | None = None,
     linearize_at: Params | None = None,
+    optimizer: Optimizer = SGD,
 ) -> TrainResult:
-    """SGD on every member at once.
+    """SGD (or Adam: ``optimizer``) on every member at once; ``lr`` is one base LR or one per member ``[E]``.
 
     ``linearize_at=p0`` trains the linearized model around ``p0`` instead (see :func:`forward_ensemble`):
     the same SGD on the same batches, with gradients ``J(p0)^T dL/df_lin`` (``torch.func`` grad of a jvp).
@@ -269,8 +295,8 @@ def train_ensemble(
         engine = "linearized"
         lin0 = {k: v.detach() for k, v in linearize_at.items()}
     step = _step_function(spec, loss, sd_lambda, engine, lin0 if linearize_at is not None else None)
-    mults = lr_multipliers(spec)
     n_steps, n_mem = batch_idx.shape[1], batch_idx.shape[0]
+    update = _updater(spec, optimizer, lr, n_mem)
     snapshots: dict[int, Params] = {}
     curve = torch.empty(n_steps, n_mem)
     params = {k: v.detach().clone().contiguous().requires_grad_(engine == "vmap") for k, v in params.items()}
@@ -286,8 +312,7 @@ def train_ensemble(
             xb = xb * input_mask[:, t, None, :]
         value, grads = step(params, xb, y[idx])
         with torch.no_grad():
-            for k, g in grads.items():
-                params[k].sub_(g, alpha=lr * mults[k])
+            update(params, grads, t + 1)
         curve[t] = value.detach()
         if t + 1 in snapshot_steps:
             snapshots[t + 1] = {k: v.detach().clone() for k, v in params.items()}
@@ -304,6 +329,39 @@ def train_ensemble(
     return tracker.result(params, snapshots, curve[:done], done, spec, x, y, loss, sd_lambda)
 
 
+def _updater(spec, optimizer: Optimizer, lr, n_mem: int):
+    """``update(params, grads, t)`` in place: ``W -= lr_e * mult * g`` (SGD) or the Adam step at step ``t``."""
+    scales = {s.name: s for s in layer_scales(spec)}
+    lr_e = torch.as_tensor(lr, dtype=torch.float32).expand(n_mem)
+    per_member = lr_e.unique().numel() > 1
+
+    def rate(k, mult, ndim):  # scalar when every member shares the LR: the plain fast path
+        return float(lr_e[0]) * mult if not per_member else (lr_e * mult).view(-1, *[1] * (ndim - 1))
+
+    if optimizer.kind == "sgd":
+
+        def sgd(params, grads, t):
+            for k, g in grads.items():
+                a = rate(k, scales[k].lr_mult, g.ndim)
+                params[k].sub_(g, alpha=a) if isinstance(a, float) else params[k].sub_(g * a)
+
+        return sgd
+    b1, b2 = optimizer.betas
+    state: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def adam(params, grads, t):  # torch.optim.Adam (foreach=False), per layer multipliers
+        c1, c2 = 1 - b1**t, math.sqrt(1 - b2**t)
+        for k, g in grads.items():
+            m, v = state.setdefault(k, (torch.zeros_like(g), torch.zeros_like(g)))
+            m.lerp_(g, 1 - b1)
+            v.mul_(b2).addcmul_(g, g, value=1 - b2)
+            denom = (v.sqrt() / c2).add_(optimizer.eps * scales[k].adam_eps_mult)
+            a = rate(k, scales[k].adam_lr_mult, g.ndim)
+            params[k].sub_((m / denom) * (a / c1))
+
+    return adam
+
+
 def _check_train_args(spec, loss, batch_idx, engine, stop, input_mask) -> str:
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
@@ -311,10 +369,11 @@ def _check_train_args(spec, loss, batch_idx, engine, stop, input_mask) -> str:
         raise ValueError(f"batch_idx must have shape [members, steps, batch], got {tuple(batch_idx.shape)}")
     if engine not in ("auto", "fused", "vmap"):
         raise ValueError(f"engine must be 'auto', 'fused' or 'vmap', got {engine!r}")
+    fusable = isinstance(spec, MLPSpec) and not spec.bias
     if engine == "auto":  # the fused backprop is written for the bias-free MLP only
-        engine = "fused" if isinstance(spec, MLPSpec) else "vmap"
-    if engine == "fused" and not isinstance(spec, MLPSpec):
-        raise ValueError("engine='fused' supports MLPSpec only; use engine='vmap' for a CNN")
+        engine = "fused" if fusable else "vmap"
+    if engine == "fused" and not fusable:
+        raise ValueError("engine='fused' supports a bias-free MLPSpec only; use engine='vmap' for a CNN or biases")
     if stop is not None and input_mask is not None:
         raise ValueError("a stop rule evaluates the unmasked full-batch loss; it cannot be combined with input_mask")
     return engine
@@ -322,7 +381,7 @@ def _check_train_args(spec, loss, batch_idx, engine, stop, input_mask) -> str:
 
 def _step_function(spec, loss: str, sd_lambda: float, engine: str, p0: Params | None = None):
     """``step(params, xb, yb) -> (per-member losses [E], {name: gradient})`` for the chosen engine."""
-    if engine == "linearized" and isinstance(spec, MLPSpec):  # "jvp" forces the generic torch.func engine
+    if engine == "linearized" and isinstance(spec, MLPSpec) and not spec.bias:  # "jvp": the generic engine
 
         def fused_linearized(params, xb, yb):
             return fused_loss_and_grads(spec, params, xb, yb, loss, sd_lambda, linearize_at=p0)

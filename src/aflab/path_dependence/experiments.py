@@ -331,6 +331,47 @@ def linearized_point(
     return rows
 
 
+def lr_grid_point(
+    *,
+    dataset: str,
+    width: int,
+    parametrization: str,
+    seed: int,
+    log2_lrs: tuple[float, ...],
+    optimizer: str = "adam",
+    n_hidden: int = 1,
+    base_width: int = 64,
+    batch: int = 32,
+    steps: int = 100,
+    readout_init: str = "default",
+) -> list[dict]:
+    """Train one net per learning rate ``2**log2_lr`` (same init, same batches: common random numbers) and
+    return the full-batch train loss after ``steps``; one row per LR (non-finite loss = diverged)."""
+    from aflab.path_dependence.ensemble import Optimizer
+
+    d = datasets.load(dataset)
+    spec = _spec("mlp", d, width, n_hidden, parametrization, base_width, readout_init)
+    g = _gen(seed, 23)
+    init_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=g))
+    idx = torch.randint(0, len(d.y), (1, steps, batch), generator=g).expand(len(log2_lrs), -1, -1)
+    p0 = init_ensemble(spec, [init_seed] * len(log2_lrs))
+    lrs = torch.tensor([2.0**v for v in log2_lrs], dtype=torch.float32)
+    res = train_ensemble(spec, p0, d.x, d.y, idx, lrs, optimizer=Optimizer(optimizer))
+    final = full_batch_loss(spec, res.params, d.x, d.y)
+    return [
+        dict(
+            dataset=dataset,
+            width=width,
+            parametrization=parametrization,
+            optimizer=optimizer,
+            log2_lr=float(v),
+            train_loss=float(final[i]) if torch.isfinite(final[i]) else math.inf,
+            diverged=not bool(torch.isfinite(final[i])),
+        )
+        for i, v in enumerate(log2_lrs)
+    ]
+
+
 def laziness_point(
     *,
     dataset: str,

@@ -36,7 +36,7 @@ def relative_feature_change(spec: MLPSpec, p0: Params, p1: Params, x: torch.Tens
 def relative_weight_change(p0: Params, p1: Params) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """Per layer name: (spectral ``[E]``, Frobenius ``[E]``) relative change."""
     out = {}
-    for k in p0:
+    for k in [k for k in p0 if p0[k].ndim >= 3]:  # weight matrices only (biases are [E, n])
         w0 = p0[k].flatten(2)  # a conv weight [E, out, in, k] is the matrix [E, out, in * k]
         d = p1[k].flatten(2) - w0
         spec = torch.linalg.matrix_norm(d, ord=2) / torch.linalg.matrix_norm(w0, ord=2)
@@ -79,6 +79,8 @@ def ntk_gram_mlp(
     kernel of a width-16384 net is cheap. Float64 throughout."""
     from aflab.path_dependence.parametrization import layer_scales
 
+    if spec.bias:
+        raise ValueError("ntk_gram_mlp is written for bias-free MLPs; use ntk_gram")
     ws = [params[f"layers.{i}.weight"].double() for i in range(spec.n_hidden + 1)]
     scale = [s.init_std**2 if standard else 1.0 for s in layer_scales(spec)]
     hs, masks = [x.double()], []
