@@ -219,6 +219,8 @@ def test_each_claim_runs_end_to_end_on_a_tiny_config(slug):
             data_per_width=2.0 if slug.startswith("d2") else 0.0,
             epochs=2.0 if slug.startswith("d2") else 0.0,
         )
+    if slug in ("t1-first-shard-starves", "t2-early-shard-survives", "d3-large-nets-hedge"):
+        tiny.update(stop_at_loss=1.0, max_steps=60, eval_every=10)
     if slug == "linearization-gap":
         tiny.update(stop_at_loss=1.0, max_steps=60, eval_every=10, n_train=200)
     if slug == "lr-transfer":

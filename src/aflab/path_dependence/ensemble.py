@@ -74,6 +74,10 @@ class StopRule:
     target: float
     rows: torch.Tensor
     every: int = 50
+    #: ``[E, d]``: each member's input mask for the evaluation (its schedule's last phase), if it trains masked
+    input_mask: torch.Tensor | None = None
+    #: the first step at which reaching the target counts (a feature schedule's end: no earlier snapshot)
+    start: int = 0
 
     def __post_init__(self) -> None:
         if not self.target > 0:
@@ -173,13 +177,19 @@ def full_batch_loss(
     loss: str = "ce",
     sd_lambda: float = 0.0,
     linearize_at: Params | None = None,
+    input_mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Per-member loss ``[E]`` on the whole of ``x`` (no gradient), in chunks of 2048 rows."""
+    """Per-member loss ``[E]`` on the whole of ``x`` (no gradient), in chunks of 2048 rows; ``input_mask``
+    ``[E, d]`` multiplies member e's inputs (not with ``linearize_at``)."""
     with torch.no_grad():
         total = torch.zeros(next(iter(params.values())).shape[0])
         for lo in range(0, x.shape[0], 2048):
-            yb = y[lo : lo + 2048]
-            logits = forward_ensemble(spec, params, x[lo : lo + 2048], linearize_at=linearize_at)
+            xb, yb = x[lo : lo + 2048], y[lo : lo + 2048]
+            if input_mask is not None:
+                model = meta_model(spec)
+                logits = vmap(lambda p, xe: functional_call(model, p, (xe,)))(params, xb * input_mask[:, None, :])
+            else:
+                logits = forward_ensemble(spec, params, xb, linearize_at=linearize_at)
             total += ensemble_loss(logits, yb, loss, sd_lambda) * len(yb)
         return total / x.shape[0]
 
@@ -308,8 +318,8 @@ def train_ensemble(
     for t in range(n_steps):
         idx = batch_idx[:, t]
         xb = x[idx]
-        if input_mask is not None:
-            xb = xb * input_mask[:, t, None, :]
+        if input_mask is not None:  # past the mask's end its last step's mask holds
+            xb = xb * input_mask[:, min(t, input_mask.shape[1] - 1), None, :]
         value, grads = step(params, xb, y[idx])
         with torch.no_grad():
             update(params, grads, t + 1)
@@ -374,8 +384,8 @@ def _check_train_args(spec, loss, batch_idx, engine, stop, input_mask) -> str:
         engine = "fused" if fusable else "vmap"
     if engine == "fused" and not fusable:
         raise ValueError("engine='fused' supports a bias-free MLPSpec only; use engine='vmap' for a CNN or biases")
-    if stop is not None and input_mask is not None:
-        raise ValueError("a stop rule evaluates the unmasked full-batch loss; it cannot be combined with input_mask")
+    if stop is not None and input_mask is not None and stop.input_mask is None:
+        raise ValueError("training with input_mask and a stop rule: give the rule the members' input_mask [E, d]")
     return engine
 
 
@@ -437,10 +447,10 @@ class _StopTracker:
 
     def update(self, t: int, spec, params, x, y, loss, sd_lambda) -> bool:
         """Evaluate at step ``t`` if due; True once every member has reached the target."""
-        if t % self.stop.every:
+        if t % self.stop.every or t < self.stop.start:
             return False
         rows = self.stop.rows
-        full = full_batch_loss(spec, params, x[rows], y[rows], loss, sd_lambda, self.linearize_at)
+        full = full_batch_loss(spec, params, x[rows], y[rows], loss, sd_lambda, self.linearize_at, self.stop.input_mask)
         self.evals.append((t, full))
         new = (full <= self.stop.target) & (self.hit_step < 0)
         if new.any():
@@ -455,7 +465,9 @@ class _StopTracker:
         missed = self.hit_step < 0
         if missed.any():  # the cap came first: report the final params and their full-batch loss
             rows = self.stop.rows
-            last = full_batch_loss(spec, params, x[rows], y[rows], loss, sd_lambda, self.linearize_at)
+            last = full_batch_loss(
+                spec, params, x[rows], y[rows], loss, sd_lambda, self.linearize_at, self.stop.input_mask
+            )
             for k, v in params.items():
                 self.hit_params[k][missed] = v[missed]
             self.hit_loss[missed] = last[missed]

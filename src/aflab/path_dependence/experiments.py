@@ -519,10 +519,16 @@ def shard_point(
     n_hidden: int = 1,
     task: str = "digits",
     switch_fraction: float = 0.5,
+    stop_at_loss: float | None = None,
+    max_steps: int = 20_000,
+    eval_every: int = 50,
 ) -> list[dict]:
     """One ensemble (``reps`` members per schedule, shared init and order across schedules).
 
-    ``switch_fraction``: the share of the run spent in a schedule's first phase.
+    ``switch_fraction``: the share of the run spent in a schedule's first phase. Rows per member at the
+    regimes ``phase1`` (the switch), ``final`` (the fixed ``steps``) and, with ``stop_at_loss``, ``converged``:
+    training goes on in the last phase until the member's full-batch train loss (last-phase inputs) first
+    reaches ``stop_at_loss`` (cap ``max_steps``; ``converged`` False in rows that hit the cap).
     """
     name = task
     task = shard_task_cached(seed, name)
@@ -530,55 +536,78 @@ def shard_point(
     spec = MLPSpec(d.d_in, width, d.n_classes, n_hidden, parametrization, base_width)
     g = _gen(seed, 5)
     init_seeds = [int(s) for s in torch.randint(0, 2**31 - 1, (reps,), generator=g)]
-    orders = torch.randint(0, len(d.y), (reps, steps, batch), generator=g)
+    horizon = max(steps, max_steps) if stop_at_loss else steps
+    orders = torch.randint(0, len(d.y), (reps, horizon, batch), generator=g)
     members = [(s, r) for r in range(reps) for s in schedules]
     p0 = init_ensemble(spec, [init_seeds[r] for _, r in members])
     idx = torch.stack([orders[r] for _, r in members])
     masks = schedule_masks(task, schedules, steps, switch_fraction).repeat(reps, 1, 1)
     half = switch_step(steps, switch_fraction)
-    res = train_ensemble(spec, p0, d.x, d.y, idx, lr, loss, sd_lambda, input_mask=masks, snapshot_steps=(half,))
+    stop = (
+        StopRule(stop_at_loss, torch.arange(len(d.y)), eval_every, masks[:, -1], start=steps) if stop_at_loss else None
+    )
+    res = train_ensemble(
+        spec, p0, d.x, d.y, idx, lr, loss, sd_lambda, input_mask=masks, snapshot_steps=(half, steps), stop=stop
+    )
+    n_mem = len(members)
+    regimes = [
+        (
+            "phase1",
+            res.snapshots[half],
+            res.loss_curve[max(0, half - 20) : half].mean(0),
+            torch.ones(n_mem, dtype=torch.bool),
+            half,
+        ),
+        (
+            "final",
+            res.snapshots[steps],
+            res.loss_curve[max(0, steps - 20) : steps].mean(0),
+            torch.ones(n_mem, dtype=torch.bool),
+            steps,
+        ),
+    ]
+    if stop is not None:
+        hit = res.hit_step >= 0
+        regimes.append(("converged", res.hit_params, res.hit_loss, hit, torch.where(hit, res.hit_step, res.steps_done)))
+    base = dict(task=name, width=width, parametrization=parametrization, loss=loss, chance=1.0 / d.n_classes)
     rows = []
-    for budget, pt in (("phase1", res.snapshots[half]), ("final", res.params)):
-
-        def acc(x, y):
-            return 1 - error_rate(forward_ensemble(spec, pt, x), y)
-
-        full = acc(d.x_test, d.y_test)
-        hard_only = acc(d.x_test * task.mask(True, False), d.y_test)
-        easy_only = acc(d.x_test * task.mask(False, True), d.y_test)
-        conflict_logits = forward_ensemble(spec, pt, task.x_conflict)
-        pred = conflict_logits.argmax(-1)
-        follow_easy = (pred == task.y_conflict).float().mean(-1)
-        follow_hard = (pred == d.y_test).float().mean(-1)
-        share0, share = easy_share(task, p0), easy_share(task, pt)
-        for e, (s, r) in enumerate(members):
-            rows.append(
-                dict(
-                    task=name,
-                    width=width,
-                    parametrization=parametrization,
-                    schedule=s,
-                    rep=r,
-                    budget=budget,
-                    loss=loss,
-                    chance=1.0 / d.n_classes,
-                    acc=float(full[e]),
-                    hard_only_acc=float(hard_only[e]),
-                    easy_only_acc=float(easy_only[e]),
-                    follow_easy=float(follow_easy[e]),
-                    follow_hard=float(follow_hard[e]),
-                    scavenging=float(share[e] - share0[e]),
-                    train_loss=float(
-                        res.loss_curve[
-                            max(0, (half if budget == "phase1" else steps) - 20) : (
-                                half if budget == "phase1" else steps
-                            ),
-                            e,
-                        ].mean()
-                    ),
-                )
-            )
+    for budget, pt, train_loss, hit, step in regimes:
+        rows += _shard_rows(spec, task, p0, pt, members, base | {"budget": budget}, train_loss, hit, step)
     return rows
+
+
+def _shard_rows(spec, task, p0, pt, members, base, train_loss, hit, step) -> list[dict]:
+    """Accuracies (full, hard block only, easy block only), conflict follow-rates and scavenging per member."""
+    d = task.data
+
+    def acc(x, y):
+        return 1 - error_rate(forward_ensemble(spec, pt, x), y)
+
+    full = acc(d.x_test, d.y_test)
+    hard_only = acc(d.x_test * task.mask(True, False), d.y_test)
+    easy_only = acc(d.x_test * task.mask(False, True), d.y_test)
+    pred = forward_ensemble(spec, pt, task.x_conflict).argmax(-1)
+    follow_easy = (pred == task.y_conflict).float().mean(-1)
+    follow_hard = (pred == d.y_test).float().mean(-1)
+    share0, share = easy_share(task, p0), easy_share(task, pt)
+    step = torch.as_tensor(step).expand(len(members))
+    return [
+        dict(
+            base,
+            schedule=s,
+            rep=r,
+            step=int(step[e]),
+            converged=bool(hit[e]),
+            acc=float(full[e]),
+            hard_only_acc=float(hard_only[e]),
+            easy_only_acc=float(easy_only[e]),
+            follow_easy=float(follow_easy[e]),
+            follow_hard=float(follow_hard[e]),
+            scavenging=float(share[e] - share0[e]),
+            train_loss=float(train_loss[e]),
+        )
+        for e, (s, r) in enumerate(members)
+    ]
 
 
 _SHARD_CACHE: dict[tuple[int, str], datasets.ShardTask] = {}
