@@ -151,7 +151,8 @@ def _by_regime(cfg, table, frame_of, column, threshold, what):
         )
         decisions = decisions or dec
     fin = table[table.budget == "final"]
-    numbers["final_train_loss"] = float(fin.train_loss.mean()) if len(fin) else float("nan")
+    if len(fin) and "train_loss" in fin.columns:
+        numbers["final_train_loss"] = float(fin.train_loss.mean())
     return decisions, numbers, " | ".join(parts)
 
 
