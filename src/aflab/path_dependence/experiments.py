@@ -42,7 +42,14 @@ import torch
 from aflab.core.seeding import derive_seed
 from aflab.path_dependence import data as datasets
 from aflab.path_dependence.choices import MANIPULATIONS, SCHEDULES
-from aflab.path_dependence.ensemble import StopRule, forward_ensemble, full_batch_loss, init_ensemble, train_ensemble
+from aflab.path_dependence.ensemble import (
+    StopRule,
+    ensemble_loss,
+    forward_ensemble,
+    full_batch_loss,
+    init_ensemble,
+    train_ensemble,
+)
 from aflab.path_dependence.metrics import (
     disagreement,
     error_rate,
@@ -370,6 +377,66 @@ def lr_grid_point(
         )
         for i, v in enumerate(log2_lrs)
     ]
+
+
+def frankle_point(
+    *,
+    dataset: str,
+    width: int,
+    parametrization: str,
+    seed: int,
+    fractions: tuple[float, ...] = (0.0, 0.01, 0.02, 0.05, 0.1, 0.25),
+    steps: int = 1000,
+    n_hidden: int = 1,
+    base_width: int = 64,
+    lr: float = 0.5,
+    batch: int = 32,
+    loss: str = "ce",
+    n_alpha: int = 11,
+) -> list[dict]:
+    """Stability to SGD noise vs the spawn time (Frankle et al. 2020, 'Linear Mode Connectivity and the Lottery
+    Ticket Hypothesis', Sec. 3): a parent run and one child per fraction k, the child copying the parent's
+    batches for the first ``k * steps`` steps and drawing its own afterwards; both trained to ``steps``.
+
+    One row per fraction: the test-loss barrier on the straight line between parent and child,
+    ``max_a L((1-a) p + a c) - ((1-a) L(p) + a L(c))``, relative to the endpoints' mean loss (``stable`` when
+    below 2%, the issue's onset criterion), and the error barrier.
+    """
+    d = datasets.load(dataset)
+    spec = _spec("mlp", d, width, n_hidden, parametrization, base_width)
+    g = _gen(seed, 29)
+    init = int(torch.randint(0, 2**31 - 1, (1,), generator=g))
+    idx = torch.randint(0, len(d.y), (1 + len(fractions), steps, batch), generator=g)
+    spawn = [min(steps, round(f * steps)) for f in fractions]
+    for j, k in enumerate(spawn):
+        idx[1 + j, :k] = idx[0, :k]
+    p0 = init_ensemble(spec, [init] * (1 + len(fractions)))
+    res = train_ensemble(spec, p0, d.x, d.y, idx, lr, loss)
+    alphas = torch.linspace(0, 1, n_alpha)
+    rows = []
+    for j, (f, k) in enumerate(zip(fractions, spawn)):
+        a, b = {n: v[0] for n, v in res.params.items()}, {n: v[1 + j] for n, v in res.params.items()}
+        line = {n: (1 - alphas).view(-1, *[1] * a[n].ndim) * a[n] + alphas.view(-1, *[1] * a[n].ndim) * b[n] for n in a}
+        logits = forward_ensemble(spec, line, d.x_test)
+        losses = ensemble_loss(logits, d.y_test, loss)
+        errs = error_rate(logits, d.y_test)
+        chord = (1 - alphas) * losses[0] + alphas * losses[-1]
+        barrier = float((losses - chord).max())
+        rows.append(
+            dict(
+                dataset=dataset,
+                width=width,
+                parametrization=parametrization,
+                fraction=float(f),
+                spawn_step=int(k),
+                loss_barrier=barrier,
+                relative_barrier=barrier / float((losses[0] + losses[-1]) / 2),
+                error_barrier=float((errs - ((1 - alphas) * errs[0] + alphas * errs[-1])).max()),
+                stable=barrier / float((losses[0] + losses[-1]) / 2) < 0.02,
+                end_loss=float((losses[0] + losses[-1]) / 2),
+            )
+        )
+    return rows
 
 
 def laziness_point(
