@@ -497,7 +497,7 @@ register(
                 "stop_at_loss": 1e-2,
             },
             "quick": {
-                "widths": (64, 128, 256, 512, 1024),
+                "widths": (64, 256, 1024),
                 "parametrizations": ("ntk", "mup"),
                 "stop_at_loss": 1e-3,
             },
@@ -511,7 +511,7 @@ register(
                 "n_pairs": 2,
             },
         },
-        seeds={"smoke": 3, "quick": 3, "full": 5},
+        seeds={"smoke": 3, "quick": 5, "full": 5},
         quick_budget_s=60,
         kind="claim",
         threshold=D1_THRESHOLD,
