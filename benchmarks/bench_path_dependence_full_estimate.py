@@ -1,186 +1,191 @@
-"""Estimate the run time of every path_dependence claim at the ``full`` preset from measured pieces.
+"""Estimate the CPU cost of every path_dependence claim at the ``full`` preset from measured pieces.
 
-Usage: python benchmarks/bench_path_dependence_full_estimate.py [--quick]
+Usage: python benchmarks/bench_path_dependence_full_estimate.py [--quick] [--only SUBSTRING]
 
-For each claim and each width of its full preset we measure (after a warm-up, one thread)
-- ``per_step``: seconds per SGD step of ``train_ensemble`` on the full run's ensemble shape
-  (members = 2 x pairs, or schedules x reps for shard claims), timed over 20 steps;
-- ``fixed``: one sweep/shard point with 2 steps (init + every metric at both budgets, incl. the
-  NTK probe);
-and extrapolate ``point = fixed + steps * per_step``, summed over parametrizations, manipulations
-and seeds. Single-core time: a Ray pool of k workers divides it by about k. ``--quick`` measures
-only the two largest widths of each claim and scales the rest linearly in width (a lower bound).
+Measured here (one thread, CPU time, the machine shared with other work):
+
+- ``per_step(width, members)``: seconds per training step of the claim's ensemble shape (``train_ensemble``,
+  the engine the claim uses: fused SGD, Adam, or the linearized model), over 10 steps after a warm-up;
+- ``steps_to(p, width, L)``: steps until a pair's full-batch train loss first reaches L, for digits at the
+  base LR: measured at L = 1e-2 and 1e-3 for widths <= 1024 (<= 256 with --quick), then extrapolated as a
+  power law in L to the preset's target (CE loss falls roughly like 1/steps near convergence) and as a
+  power law in width beyond the measured widths; capped at the preset's ``max_steps``.
+
+Cost of a cell = sum over its widths of ``steps * per_step`` (+ 1 full-batch evaluation per ``eval_every``
+steps, measured the same way). It is an extrapolation, not a completed run: the printed table says which
+numbers are measured. Ray (``aflab report --full --ray auto``) divides the wall time by the workers.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import time
 
 import torch
 
 from aflab.core import get_claim
-from aflab.path_dependence import experiments as ex
 from aflab.path_dependence.data import digits
-from aflab.path_dependence.ensemble import init_ensemble, train_ensemble
+from aflab.path_dependence.ensemble import Optimizer, StopRule, full_batch_loss, init_ensemble, train_ensemble
 from aflab.path_dependence.parametrization import MLPSpec
 
 
-def _time(fn) -> float:
+def _cpu(fn) -> float:
     t = time.process_time()
     fn()
     return time.process_time() - t
 
 
-SHARD_CLAIMS = ("shard", "hedge", "survives", "sd-reduces")
+_STEP_CACHE: dict = {}
 
 
-def _schedules(cfg) -> tuple[str, ...]:
-    return cfg.schedules if hasattr(cfg, "schedules") else ("hard_only", cfg.schedule)
+def per_step(width: int, members: int, n_hidden: int = 1, kind: str = "net", d_in: int = 64) -> float:
+    """CPU seconds per step of an ensemble of ``members`` nets (kind: net | lin | adam)."""
+    key = (width, members, n_hidden, kind, d_in)
+    if key not in _STEP_CACHE:
+        g = torch.Generator().manual_seed(0)
+        x, y = torch.randn(1300, d_in, generator=g), torch.randint(0, 10, (1300,), generator=g)
+        spec = MLPSpec(d_in, width, 10, n_hidden, "mup", 64)
+        p0 = init_ensemble(spec, list(range(members)))
+        idx = torch.randint(0, 1300, (members, 12, 32), generator=g)
+        kw = {"linearize_at": p0} if kind == "lin" else {"optimizer": Optimizer("adam")} if kind == "adam" else {}
+        train_ensemble(spec, p0, x, y, idx[:, :2], 0.01, **kw)
+        _STEP_CACHE[key] = _cpu(lambda: train_ensemble(spec, p0, x, y, idx[:, 2:], 0.01, **kw)) / 10
+    return _STEP_CACHE[key]
 
 
-def point_fn(claim_id: str, cfg, width: int, steps: int):
-    if any(k in claim_id for k in SHARD_CLAIMS):
-        return lambda: ex.shard_point(
-            width=width,
-            parametrization="mup",
-            seed=0,
-            schedules=_schedules(cfg),
-            reps=cfg.reps,
-            steps=steps,
-            base_width=cfg.base_width,
-            task=getattr(cfg, "task", "digits"),
+def eval_cost(width: int, members: int, n_rows: int = 1300) -> float:
+    spec = MLPSpec(64, width, 10, 1, "mup", 64)
+    p = init_ensemble(spec, list(range(members)))
+    x, y = torch.randn(n_rows, 64), torch.randint(0, 10, (n_rows,))
+    return _cpu(lambda: full_batch_loss(spec, p, x, y))
+
+
+_CONV: dict = {}
+
+
+def measured_steps(p: str, width: int, target: float) -> int:
+    """Steps until one order pair reaches ``target`` on digits (lr 0.5, batch 32); cap 40,000."""
+    key = (p, width, target)
+    if key not in _CONV:
+        d = digits()
+        spec = MLPSpec(64, width, 10, 1, p, 64)
+        idx = torch.randint(0, len(d.y), (2, 40_000, 32), generator=torch.Generator().manual_seed(1))
+        res = train_ensemble(
+            spec, init_ensemble(spec, [1, 1]), d.x, d.y, idx, 0.5, stop=StopRule(target, torch.arange(len(d.y)), 50)
         )
-    n_train = min(len(digits().y), int(cfg.data_per_width * width)) if getattr(cfg, "data_per_width", 0) else None
-    return lambda: ex.sweep_point(
-        dataset="digits",
-        width=width,
-        parametrization="mup",
-        seed=0,
-        n_pairs=getattr(cfg, "n_pairs", 1),
-        steps=steps,
-        n_train=n_train,
-        ntk_probe=getattr(cfg, "ntk_probe", 0),
-        base_width=cfg.base_width,
-    )
+        hit = res.hit_step
+        _CONV[key] = int(hit.max()) if (hit >= 0).all() else 40_000
+    return _CONV[key]
 
 
-def laziness_fn(cfg, arch: str, width: int, steps: int):
-    if arch == "cnn":
-        return lambda: ex.laziness_point(
-            dataset="mnist1d",
-            arch="cnn",
-            width=width,
-            parametrization="mup",
-            seed=0,
-            members=cfg.cnn_members,
-            n_hidden=cfg.cnn_n_hidden,
-            steps=steps,
-            base_width=cfg.cnn_widths[0],
-            ntk_probe=cfg.ntk_probe,
-        )
-    return lambda: ex.laziness_point(
-        dataset=cfg.dataset,
-        width=width,
-        parametrization="mup",
-        seed=0,
-        members=cfg.members,
-        n_hidden=cfg.n_hidden,
-        steps=steps,
-        base_width=cfg.base_width,
-        ntk_probe=cfg.ntk_probe,
-    )
+def steps_to(p: str, width: int, target: float, cap: int, measured_widths) -> int:
+    """Extrapolated steps to ``target``: power law in the target (from 1e-2 and 1e-3), in width beyond the data."""
+    ws = [w for w in measured_widths if w <= width] or [min(measured_widths)]
+    fits = []
+    for w in ws[-2:] if len(ws) > 1 else ws:
+        s2, s3 = measured_steps(p, w, 1e-2), measured_steps(p, w, 1e-3)
+        alpha = math.log(max(s3, 1) / max(s2, 1)) / math.log(10)  # steps ~ L^-alpha
+        fits.append((w, s3 * (1e-3 / target) ** alpha))
+    if width <= fits[-1][0] or len(fits) < 2:
+        est = fits[-1][1]
+    else:
+        (w1, a1), (w2, a2) = fits
+        beta = math.log(a2 / a1) / math.log(w2 / w1) if a1 > 0 and w2 != w1 else 0.0
+        est = a2 * (width / w2) ** beta
+    return int(min(cap, max(est, 1)))
 
 
-def laziness_estimate(cfg, reps: int, quick: bool) -> float:
-    """Laziness points (MLP and CNN): ``fixed`` = a 2-step point, per step = (12-step - 2-step) / 10."""
+def path_cells(cfg, seeds: int, widths_measured) -> float:
+    """D1 / D2: every (parametrization, width, data size) ensemble, to convergence (or the budget)."""
+    members = 2 * cfg.n_pairs * len(cfg.manipulations)
+    sizes = max(1, len({*cfg.data_sizes}) + (1 if cfg.data_per_width else 0))
     total = 0.0
-    for arch, widths, steps in (("mlp", cfg.widths, cfg.steps), ("cnn", cfg.cnn_widths, cfg.cnn_steps)):
-        measured = widths[-2:] if quick else widths
-        per_width = {}
-        for w in measured:
-            laziness_fn(cfg, arch, w, 2)()  # warm-up
-            fixed = _time(laziness_fn(cfg, arch, w, 2))
-            per_step = max(0.0, (_time(laziness_fn(cfg, arch, w, 12)) - fixed) / 10)
-            per_width[w] = fixed + steps * per_step
-            print(
-                f"{'laziness-theory (' + arch + ')':<42} {w:>6} {fixed:>8.2f} {per_step:>8.4f} {steps:>6} "
-                f"{per_width[w]:>8.1f}",
-                flush=True,
+    for p in cfg.parametrizations:
+        for w in cfg.widths:
+            steps = max(cfg.steps, steps_to(p, w, cfg.stop_at_loss, cfg.max_steps, widths_measured))
+            total += sizes * (
+                steps * per_step(w, members, cfg.n_hidden) + steps / cfg.eval_every * eval_cost(w, members)
             )
-        for w in widths:  # --quick: linear-in-width extrapolation (a lower bound for the CNN's n^2 convs)
-            per_width.setdefault(w, per_width[max(per_width)] * w / max(per_width))
-        total += reps * sum(per_width.values())
-    return total
+    return seeds * total
 
 
-def per_step_seconds(claim_id: str, cfg, width: int, n_steps: int = 20) -> float:
-    shard = any(k in claim_id for k in SHARD_CLAIMS)
-    members = cfg.reps * len(_schedules(cfg)) if shard else 2 * getattr(cfg, "n_pairs", 1)
-    d_in = 74 if shard else 64
-    spec = MLPSpec(d_in, width, 10, cfg.n_hidden, "mup", cfg.base_width)
-    g = torch.Generator().manual_seed(0)
-    x, y = torch.randn(1000, d_in, generator=g), torch.randint(0, 10, (1000,), generator=g)
-    p0 = init_ensemble(spec, list(range(members)))
-    idx = torch.randint(0, 1000, (members, n_steps, cfg.batch), generator=g)
-    mask = torch.ones(members, n_steps, d_in) if shard else None
-    train_ensemble(spec, p0, x, y, idx[:, :2], 0.1, input_mask=None if mask is None else mask[:, :2])
-    return _time(lambda: train_ensemble(spec, p0, x, y, idx, 0.1, input_mask=mask)) / n_steps
+def shard_cells(cfg, seeds: int, widths_measured) -> float:
+    members = cfg.reps * len(getattr(cfg, "schedules", ("hard_only", "x")))
+    losses = len(getattr(cfg, "losses", ("ce",)))
+    total = 0.0
+    for p in cfg.parametrizations:
+        for w in cfg.widths:
+            steps = cfg.steps
+            if getattr(cfg, "stop_at_loss", 0):
+                steps = max(steps, steps_to(p, w, cfg.stop_at_loss, cfg.max_steps, widths_measured))
+            total += losses * steps * per_step(w, members, cfg.n_hidden, d_in=74)
+    return seeds * total
+
+
+def lin_cells(cfg, seeds: int, widths_measured) -> float:
+    total = 0.0
+    for p in cfg.parametrizations:
+        for w in cfg.widths:
+            steps = max(cfg.steps, steps_to(p, w, cfg.stop_at_loss, cfg.max_steps, widths_measured) * 2)
+            total += steps * (per_step(w, 2 * cfg.n_pairs) + per_step(w, 2 * cfg.n_pairs, kind="lin"))
+    return seeds * total
+
+
+def lazy_cells(cfg, seeds: int, widths_measured) -> float:
+    total = sum(cfg.steps * per_step(w, cfg.members, cfg.n_hidden) + 2.0 for w in cfg.widths)
+    return seeds * len(cfg.parametrizations) * total  # + a few s of metrics per point; the CNN part is extra
+
+
+def transfer_cells(cfg, seeds: int, widths_measured) -> float:
+    n_params = 1 + (cfg.contrast is not None)
+    total = sum(cfg.steps * per_step(w, len(cfg.log2_lrs), cfg.n_hidden, kind=cfg.optimizer) for w in cfg.widths)
+    return seeds * n_params * total
+
+
+ESTIMATORS = {
+    "laziness-theory": lazy_cells,
+    "d1-vanishes-with-width": path_cells,
+    "d2-data-scaling-preserves": path_cells,
+    "d3-large-nets-hedge": shard_cells,
+    "t1-first-shard-starves": shard_cells,
+    "t2-early-shard-survives": shard_cells,
+    "sd-reduces-starvation": shard_cells,
+    "linearization-gap": lin_cells,
+    "lr-transfer": transfer_cells,
+}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="measure convergence at widths <= 256 only")
     ap.add_argument("--only", default="", help="substring of the claim ids to estimate")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    digits()
-    total = 0.0
-    print(f"{'claim':<42} {'width':>6} {'fixed s':>8} {'s/step':>8} {'steps':>6} {'point s':>8}")
-    for cid in [
-        "laziness-theory",
-        "d1-vanishes-with-width",
-        "d2-data-scaling-preserves",
-        "d3-large-nets-hedge",
-        "t1-first-shard-starves",
-        "t2-early-shard-survives",
-        "sd-reduces-starvation",
-    ]:
+
+    measured = (64, 256) if args.quick else (64, 256, 1024)
+    print("machine shared with other work; CPU seconds of one thread. Steps to the target (measured):")
+    for p in ("ntk", "mup", "sp_lr1n", "sp"):
+        print(
+            f"  {p:8s} "
+            + "  ".join(f"n={w}: {measured_steps(p, w, 1e-2)}/{measured_steps(p, w, 1e-3)}" for w in measured)
+        )
+    grand = 0.0
+    for cid, fn in ESTIMATORS.items():
         if args.only not in cid:
             continue
         claim = get_claim(f"path_dependence.{cid}")
         cfg = claim.make_config("full")
-        reps = (
-            len(cfg.parametrizations)
-            * len(getattr(cfg, "manipulations", getattr(cfg, "losses", ("-",))))
-            * claim.n_seeds("full")
-        )
-        if "laziness" in cid:
-            claim_s = laziness_estimate(cfg, len(cfg.parametrizations) * claim.n_seeds("full"), args.quick)
-            total += claim_s
-            print(f"  -> {claim.id}: {claim_s / 3600:.2f} core-hours")
-            continue
-        widths = cfg.widths[-2:] if args.quick else cfg.widths
-        per_width = {}
-        for w in widths:
-            steps = cfg.steps
-            if getattr(cfg, "epochs", 0):
-                n_train = min(len(digits().y), int(cfg.data_per_width * w))
-                steps = max(2, int(cfg.epochs * n_train / cfg.batch))
-            point_fn(claim.id, cfg, w, 2)()  # warm-up (allocations, lazy imports)
-            fixed = _time(point_fn(claim.id, cfg, w, 2))
-            per_step = per_step_seconds(claim.id, cfg, w)
-            point = fixed + steps * per_step
-            print(f"{claim.id:<42} {w:>6} {fixed:>8.2f} {per_step:>8.4f} {steps:>6} {point:>8.1f}", flush=True)
-            per_width[w] = point
-        if args.quick:  # linear-in-width extrapolation to the unmeasured widths
-            w_big = max(per_width)
-            for w in cfg.widths:
-                per_width.setdefault(w, per_width[w_big] * w / w_big)
-        claim_s = reps * sum(per_width.values())
-        total += claim_s
-        print(f"  -> {claim.id}: {reps} x sum over widths = {claim_s / 3600:.2f} core-hours")
-    print(f"TOTAL full preset: {total / 3600:.2f} core-hours (~{total / 3600 / 2:.2f} h on 2 cores via Ray)")
+        seconds = fn(cfg, claim.n_seeds("full"), measured)
+        grand += seconds
+        print(f"{claim.id:<45} {seconds / 3600:8.2f} core-hours")
+    print(
+        f"TOTAL full preset: {grand / 3600:.1f} core-hours (~{grand / 3600 / 2:.1f} h on 2 cores, "
+        f"~{grand / 3600 / 16:.1f} h on 16 Ray workers)"
+    )
+    print(
+        "per-step table (s): " + ", ".join(f"{k[0]}x{k[1]}{k[3][0]}: {v:.4f}" for k, v in sorted(_STEP_CACHE.items()))
+    )
 
 
 if __name__ == "__main__":

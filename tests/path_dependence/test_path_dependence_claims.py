@@ -23,6 +23,8 @@ IDS = [
     "t1-first-shard-starves",
     "t2-early-shard-survives",
     "sd-reduces-starvation",
+    "linearization-gap",
+    "lr-transfer",
 ]
 
 
@@ -217,6 +219,12 @@ def test_each_claim_runs_end_to_end_on_a_tiny_config(slug):
             data_per_width=2.0 if slug.startswith("d2") else 0.0,
             epochs=2.0 if slug.startswith("d2") else 0.0,
         )
+    if slug in ("t1-first-shard-starves", "t2-early-shard-survives", "d3-large-nets-hedge"):
+        tiny.update(stop_at_loss=1.0, max_steps=60, eval_every=10)
+    if slug == "linearization-gap":
+        tiny.update(stop_at_loss=1.0, max_steps=60, eval_every=10, n_train=200)
+    if slug == "lr-transfer":
+        tiny.update(log2_lrs=(-8.0, -6.0, -4.0, -2.0), steps=6)
     cfg = claim.make_config("quick", tiny)
     table = pd.concat([claim.experiment(cfg, s).assign(seed=s) for s in (0, 1)])
     assert len(table) and all(table[c].dtype != object or table[c].map(type).eq(str).all() for c in table)
@@ -289,3 +297,39 @@ def test_slab_shard_hard_feature_is_learned_alone_and_starved_next_to_the_easy_o
     fin = rows[rows.budget == "final"].set_index("schedule")
     assert fin.loc["hard_only", "hard_only_acc"] > 0.9
     assert fin.loc["both", "acc"] > 0.99 and fin.loc["both", "hard_only_acc"] < 0.7
+
+
+def test_best_lr_is_the_vertex_of_the_loss_parabola_and_nan_at_the_grid_edge():
+    from aflab.path_dependence.claims_transfer import best_log2_lr
+
+    grid = pd.DataFrame({"log2_lr": np.arange(-8.0, 0.0)})
+    grid["train_loss"] = np.exp(0.3 * (grid.log2_lr + 4.4) ** 2)  # log loss is a parabola, vertex -4.4
+    assert best_log2_lr(grid) == pytest.approx(-4.4)
+    grid.loc[grid.log2_lr == -1, "train_loss"] = np.inf  # a diverged LR far from the optimum changes nothing
+    assert best_log2_lr(grid) == pytest.approx(-4.4)
+    edge = grid.assign(train_loss=np.exp(grid.log2_lr))  # best at the smallest LR: not bracketed
+    assert np.isnan(best_log2_lr(edge))
+
+
+def test_lr_transfer_verdict_on_synthetic_sweeps():
+    from aflab.path_dependence.claims_transfer import transfer_verdict
+
+    claim = get_claim("path_dependence.lr-transfer")
+    cfg = claim.make_config("quick")
+    rows = []
+    for seed in range(3):
+        for p, drift in (("mup", 0.0), ("sp", -1.5)):
+            for w in cfg.widths:
+                vertex = -6 + drift * np.log2(w / 64) / 3 + 0.05 * seed
+                for v in cfg.log2_lrs:
+                    rows.append(
+                        dict(seed=seed, parametrization=p, width=w, log2_lr=v, train_loss=np.exp((v - vertex) ** 2))
+                    )
+    table = pd.DataFrame(rows)
+    v = transfer_verdict(cfg, table)
+    assert v.label == "supported" and v.numbers["sp_log2_shift"] == pytest.approx(-3.0, abs=0.05)
+    flat = table.copy()
+    flat.loc[flat.parametrization == "sp", "train_loss"] = table.loc[
+        table.parametrization == "mup", "train_loss"
+    ].values
+    assert transfer_verdict(cfg, flat).label == "refuted"

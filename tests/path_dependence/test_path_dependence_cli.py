@@ -57,3 +57,15 @@ def test_tiny_sweep_and_shard_write_tables(tmp_path):
     r = runner.invoke(app, ["shard", "--widths", "16", "--steps", "8", "--params", "mup", "--out", str(out)])
     assert r.exit_code == 0, r.output
     assert set(pd.read_parquet(out).schedule) == {"hard_only", "both", "hard_first", "easy_first", "easy_removed"}
+
+
+def test_frankle_curve_runs_and_rejects_bad_fractions(tmp_path):
+    r = runner.invoke(app, ["frankle", "--fractions", "0,1.5"])
+    assert r.exit_code == 2 and "--fractions" in r.output
+    out = tmp_path / "frankle.csv"
+    args = ["frankle", "--widths", "16,32", "--params", "mup", "--steps", "20", "--seeds", "1", "--out", str(out)]
+    r = runner.invoke(app, [*args, "--plot", str(tmp_path / "f.png")])
+    assert r.exit_code == 0, r.output
+    t = pd.read_csv(out)
+    assert set(t.fraction) == {0, 0.01, 0.02, 0.05, 0.1, 0.25} and (t.loss_barrier > -1e-6).all()
+    assert (t[t.fraction == 1.0].empty) and (tmp_path / "f.png").stat().st_size > 0

@@ -112,3 +112,12 @@ def test_cnn_ntk_gram_matches_a_loop_of_backward_passes():
     jac = torch.stack(rows).view(4, 3, -1)
     ref = torch.einsum("ick,jck->ij", jac, jac)
     assert torch.allclose(ntk_gram(spec, p, x), ref, rtol=1e-4, atol=1e-6)
+
+
+def test_frankle_child_spawned_at_the_end_is_the_parent():
+    """A child spawned at k = 100% copies every batch: it is the parent, so its barrier is exactly 0."""
+    from aflab.path_dependence.experiments import frankle_point
+
+    rows = frankle_point(dataset="digits", width=32, parametrization="mup", seed=0, fractions=(0.0, 1.0), steps=30)
+    assert rows[1]["loss_barrier"] == 0 and rows[1]["spawn_step"] == 30
+    assert rows[0]["spawn_step"] == 0 and rows[0]["end_loss"] > 0

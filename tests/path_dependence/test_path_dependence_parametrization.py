@@ -210,3 +210,80 @@ def test_cnn_ensemble_equals_plain_loop_and_sweep_point_runs():
         r["feature_change"] >= 0 for r in rows if r["regime"] != "curve"
     )
     assert {r["regime"] for r in rows} == {"budget", "converged", "curve"}
+
+
+@pytest.mark.parametrize("zero_readout", [False, True])
+def test_mup_adam_with_biases_matches_the_mup_package(zero_readout):
+    """One step of mup.MuAdam (MuReadout, biases, set_base_shapes) == one step of our Adam on effective weights
+    with muP's Adam multipliers (input x1, hidden x1/m, readout x1/m with eps x m, biases x1), within 1e-6;
+    two steps too (Adam's state and bias correction)."""
+    mup = pytest.importorskip("mup")
+    from torch import nn
+
+    from aflab.path_dependence.ensemble import Optimizer
+
+    d, k, n0, n, lr = 12, 4, 16, 128, 0.01
+    m = n / n0
+
+    def build(width):
+        return nn.Sequential(
+            nn.Linear(d, width),
+            nn.ReLU(),
+            nn.Linear(width, width),
+            nn.ReLU(),
+            mup.MuReadout(width, k, readout_zero_init=zero_readout),
+        )
+
+    torch.manual_seed(0)
+    model = build(n)
+    mup.set_base_shapes(model, build(n0), delta=build(2 * n0))
+    with torch.no_grad():  # non-zero biases, so their updates are visible in the comparison
+        for layer in (model[0], model[2]):
+            layer.bias.normal_(0, 0.1)
+
+    def effective():
+        return {
+            "layers.0.weight": model[0].weight / 1,
+            "layers.0.bias": model[0].bias / 1,
+            "layers.1.weight": model[2].weight / 1,
+            "layers.1.bias": model[2].bias / 1,
+            "layers.2.weight": model[4].weight / m,  # MuReadout divides its input by width_mult
+            "layers.2.bias": model[4].bias / 1,
+        }
+
+    spec = MLPSpec(d, n, k, 2, "mup", n0, readout_init="zero" if zero_readout else "default", bias=True)
+    ours = {kk: v.detach().clone()[None] for kk, v in effective().items()}
+    g = torch.Generator().manual_seed(3)
+    x, y = torch.randn(16, d, generator=g), torch.randint(0, k, (16,), generator=g)
+    assert torch.allclose(model(x), forward_ensemble(spec, ours, x)[0], atol=1e-5)
+    opt = mup.MuAdam(model.parameters(), lr=lr)
+    for _ in range(2):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+    idx = torch.arange(16).expand(1, 2, 16)
+    after = train_ensemble(spec, ours, x, y, idx, lr=lr, optimizer=Optimizer("adam")).params
+    for kk, v in effective().items():
+        assert torch.allclose(after[kk][0], v.detach(), rtol=0, atol=1e-6), kk
+    assert (after["layers.1.bias"][0] - ours["layers.1.bias"][0]).abs().max() > lr / 2  # biases did move
+
+
+def test_biased_nets_train_on_the_vmap_engine_like_the_plain_loop():
+    from aflab.path_dependence.ensemble import train_loop_reference
+
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(30, 5, generator=g), torch.randint(0, 3, (30,), generator=g)
+    for p in PARAMETRIZATIONS:
+        spec = MLPSpec(5, 32, 3, 2, p, 8, bias=True)
+        p0 = init_ensemble(spec, [0, 1])
+        p0 = {k: v + 0.05 if k.endswith("bias") else v for k, v in p0.items()}
+        idx = torch.randint(0, 30, (2, 4, 6), generator=g)
+        fast = train_ensemble(spec, p0, x, y, idx, lr=0.05).params
+        slow = train_loop_reference(spec, p0, x, y, idx, lr=0.05)
+        for kk in slow:
+            assert torch.allclose(fast[kk], slow[kk], rtol=1e-4, atol=1e-6), (p, kk)
+        assert not torch.equal(fast["layers.1.bias"], p0["layers.1.bias"])
+        with pytest.raises(ValueError, match="bias"):
+            train_ensemble(spec, p0, x, y, idx, lr=0.05, engine="fused")
+    scales = {s.name: s.lr_mult for s in layer_scales(MLPSpec(5, 64, 3, 2, "mup", 8, bias=True))}
+    assert scales["layers.0.bias"] == pytest.approx(8) and scales["layers.2.bias"] == pytest.approx(1)  # MuSGD

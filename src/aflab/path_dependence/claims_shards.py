@@ -35,6 +35,14 @@ class ShardConfig(_WidthConfig):
     loss: Literal["ce", "mse", "sd"] = Field("ce", description="ce, mse or sd (spectral decoupling)")
     task: ShardTaskName = Field("digits", description="digits (image + easy label code) or slab (5-slab + linear)")
     sd_lambda: float = Field(0.1, ge=0, le=10, description="spectral-decoupling strength lambda")
+    stop_at_loss: float = Field(
+        0.0,
+        ge=0,
+        le=10,
+        description="converged regime: go on in the last phase to this full-batch train loss (0 = off)",
+    )
+    max_steps: int = Field(20_000, ge=4, le=10_000_000, description="step cap of the converged regime")
+    eval_every: int = Field(50, ge=1, le=100_000, description="steps between full-batch train-loss evaluations")
 
     @field_validator("schedules")
     @classmethod
@@ -62,17 +70,28 @@ def shard_experiment(cfg: ShardConfig, seed: int) -> pd.DataFrame:
         n_hidden=cfg.n_hidden,
         task=cfg.task,
         switch_fraction=cfg.switch_fraction,
+        stop_at_loss=cfg.stop_at_loss or None,
+        max_steps=cfg.max_steps,
+        eval_every=cfg.eval_every,
     )
 
 
-def starvation(table: pd.DataFrame, schedule: str) -> pd.DataFrame:
-    """Starvation of the hard shard under ``schedule`` vs the ``hard_only`` control (final budget):
+def regimes(table: pd.DataFrame) -> list[str]:
+    """The regimes a shard table holds, the deciding one first: ``converged`` (when run), then ``final``."""
+    return [r for r in ("converged", "final") if (table.budget == r).any()]
+
+
+def starvation(table: pd.DataFrame, schedule: str, regime: str = "final") -> pd.DataFrame:
+    """Starvation of the hard shard under ``schedule`` vs the ``hard_only`` control, in ``regime``:
 
     ``1 - (hard-only acc - chance) / (control's hard-only acc - chance)``: the fraction of the hard shard's
-    standalone skill (above chance) lost next to the easy shard. 0 = none, 1 = fully starved.
+    standalone skill (above chance) lost next to the easy shard. 0 = none, 1 = fully starved. In the
+    converged regime a member (or its control) that hit the step cap is left out.
     """
     keys = [k for k in ("seed", "parametrization", "width", "rep", "loss") if k in table.columns]
-    fin = table[table.budget == "final"]
+    fin = table[table.budget == regime]
+    if regime == "converged":
+        fin = fin[fin.converged.astype(bool)]
     s = fin[fin.schedule == schedule].set_index(keys)
     c = fin[fin.schedule == "hard_only"].set_index(keys)
     out = 1 - (s.hard_only_acc - s.chance) / (c.hard_only_acc - c.chance).clip(lower=1e-3)
@@ -114,17 +133,41 @@ T1_THRESHOLD = Threshold(
 )
 
 
+def _by_regime(cfg, table, frame_of, column, threshold, what):
+    """Decisions of the deciding regime (converged when run, else the fixed budget) and every regime's numbers.
+
+    ``frame_of(regime)`` gives the per-member frame of one regime. Returns (decisions, numbers, note).
+    """
+    decisions, numbers, parts = None, {}, []
+    for regime in regimes(table):
+        dec, nums = _per_param_decisions(cfg, frame_of(regime), column, threshold, what)
+        numbers.update({f"{regime}_{k}": v for k, v in nums.items()})
+        parts.append(
+            f"{regime}: "
+            + "; ".join(
+                f"{p} {d.interval.estimate:.3g} [{d.interval.low:.3g}, {d.interval.high:.3g}] {d.label}"
+                for p, d in zip(cfg.parametrizations, dec)
+            )
+        )
+        decisions = decisions or dec
+    fin = table[table.budget == "final"]
+    if len(fin) and "train_loss" in fin.columns:
+        numbers["final_train_loss"] = float(fin.train_loss.mean())
+    return decisions, numbers, " | ".join(parts)
+
+
 def t1_verdict(cfg: ShardConfig, table: pd.DataFrame) -> Verdict:
     sched = _t1_schedule(cfg)
-    st = starvation(table, sched)
-    decisions, numbers = _per_param_decisions(cfg, st, "starvation", T1_THRESHOLD, f"starvation ({sched})")
-    for p, g in st.groupby("parametrization"):
+    decisions, numbers, note = _by_regime(
+        cfg, table, lambda r: starvation(table, sched, r), "starvation", T1_THRESHOLD, f"starvation ({sched})"
+    )
+    for p, g in starvation(table, sched, regimes(table)[0]).groupby("parametrization"):
         numbers[f"{p}_scavenging"] = float(g.scavenging.mean())
     if "both" in cfg.schedules and sched != "both":
-        for p, g in starvation(table, "both").groupby("parametrization"):
+        for p, g in starvation(table, "both", regimes(table)[0]).groupby("parametrization"):
             numbers[f"{p}_starvation_both_from_start"] = float(g.starvation.mean())
     comps = [Comparison(d.threshold.statistic, None, d.interval.estimate, d.interval.se) for d in decisions]
-    return Verdict.from_decisions(decisions, numbers, f"schedule {sched}, task {cfg.task}", comps)
+    return Verdict.from_decisions(decisions, numbers, f"schedule {sched}, task {cfg.task}. {note}", comps)
 
 
 def shard_figures(cfg: ShardConfig, table: pd.DataFrame) -> dict:
@@ -158,12 +201,15 @@ register(
         figures=shard_figures,
         presets={
             "smoke": {"widths": (32, 128), "base_width": 32, "steps": 120, "parametrizations": ("mup",)},
-            "quick": {"widths": (64, 512), "steps": 300, "reps": 2},
+            "quick": {"widths": (64, 512), "steps": 300, "reps": 2, "stop_at_loss": 1e-2},
             "full": {
                 "widths": (64, 256, 1024, 4096, 16384),
                 "parametrizations": ("ntk", "mup", "sp_lr1n"),
                 "reps": 3,
                 "steps": 2000,
+                "stop_at_loss": 1e-4,
+                "max_steps": 100_000,
+                "eval_every": 200,
             },
         },
         seeds={"smoke": 3, "quick": 5, "full": 5},
@@ -195,18 +241,24 @@ def d3_verdict(cfg: ShardConfig, table: pd.DataFrame) -> Verdict:
     """Per seed: OLS slope of starvation on log2(width); t-interval over seeds."""
     from aflab.core.stats import ols_slope
 
-    st = starvation(table, _t1_schedule(cfg))
-    rows = []
-    for (p, seed), g in st.groupby(["parametrization", "seed"]):
-        m = g.groupby("width").starvation.mean()
-        rows.append(dict(parametrization=p, seed=seed, width=0, per_doubling=ols_slope(np.log2(m.index), m.values)))
-    slopes = pd.DataFrame(rows, columns=["parametrization", "seed", "width", "per_doubling"])
-    decisions, numbers = _per_param_decisions(cfg, slopes, "per_doubling", D3_THRESHOLD, "starvation per doubling")
+    def slopes(regime):
+        st = starvation(table, _t1_schedule(cfg), regime)
+        rows = []
+        for (p, seed), g in st.groupby(["parametrization", "seed"]):
+            m = g.groupby("width").starvation.mean()
+            if len(m) >= 2:
+                rows.append(
+                    dict(parametrization=p, seed=seed, width=0, per_doubling=ols_slope(np.log2(m.index), m.values))
+                )
+        return pd.DataFrame(rows, columns=["parametrization", "seed", "width", "per_doubling"])
+
+    decisions, numbers, note = _by_regime(cfg, table, slopes, "per_doubling", D3_THRESHOLD, "starvation per doubling")
     numbers = {k: v for k, v in numbers.items() if not k.endswith("_n0")}
-    for (p, w), g in st.groupby(["parametrization", "width"]):
-        numbers[f"{p}_hedge_n{w}"] = float(1 - g.starvation.mean())
+    for regime in regimes(table):
+        for (p, w), g in starvation(table, _t1_schedule(cfg), regime).groupby(["parametrization", "width"]):
+            numbers[f"{regime}_{p}_hedge_n{w}"] = float(1 - g.starvation.mean())
     comps = [Comparison(d.threshold.statistic, None, d.interval.estimate, d.interval.se) for d in decisions]
-    return Verdict.from_decisions(decisions, numbers, f"schedule {_t1_schedule(cfg)}", comps)
+    return Verdict.from_decisions(decisions, numbers, f"schedule {_t1_schedule(cfg)}. {note}", comps)
 
 
 register(
@@ -228,13 +280,21 @@ register(
                 "parametrizations": ("mup",),
                 "schedules": ("hard_only", "easy_first"),
             },
-            "quick": {"widths": (64, 256, 1024, 2048), "schedules": ("hard_only", "easy_first"), "steps": 300},
+            "quick": {
+                "widths": (64, 256, 1024, 2048),
+                "schedules": ("hard_only", "easy_first"),
+                "steps": 300,
+                "stop_at_loss": 1e-2,
+            },
             "full": {
                 "widths": (64, 256, 1024, 4096, 16384),
                 "parametrizations": ("ntk", "mup", "sp_lr1n"),
                 "schedules": ("hard_only", "both", "easy_first"),
                 "reps": 3,
                 "steps": 2000,
+                "stop_at_loss": 1e-4,
+                "max_steps": 100_000,
+                "eval_every": 200,
             },
         },
         seeds={"smoke": 3, "quick": 3, "full": 5},
@@ -263,19 +323,25 @@ T2_THRESHOLD = Threshold(
 
 def t2_verdict(cfg: ShardConfig, table: pd.DataFrame) -> Verdict:
     """Survival = the net still follows the early shard in the conflict test at the end of training."""
-    fin = table[table.budget == "final"]
     early = {"hard_first": "follow_hard", "easy_first": "follow_easy"}
-    parts = [
-        fin[fin.schedule == s].assign(follow_early=lambda d, c=c: d[c]) for s, c in early.items() if s in cfg.schedules
-    ]
-    frame = pd.concat(parts) if parts else fin.assign(follow_early=math.nan).iloc[:0]
-    decisions, numbers = _per_param_decisions(cfg, frame, "follow_early", T2_THRESHOLD, "early-shard follow-rate")
-    for (p, s), g in frame.groupby(["parametrization", "schedule"]):
-        numbers[f"{p}_{s}_follow_early"] = float(g.follow_early.mean())
+
+    def frame_of(regime):
+        fin = table[table.budget == regime]
+        fin = fin[fin.converged.astype(bool)] if regime == "converged" else fin
+        parts = [
+            fin[fin.schedule == s].assign(follow_early=lambda f, c=c: f[c])
+            for s, c in early.items()
+            if s in cfg.schedules
+        ]
+        return pd.concat(parts) if parts else fin.assign(follow_early=math.nan).iloc[:0]
+
+    decisions, numbers, note = _by_regime(cfg, table, frame_of, "follow_early", T2_THRESHOLD, "early-shard follow-rate")
+    for regime in regimes(table):
+        for (p, s), g in frame_of(regime).groupby(["parametrization", "schedule"]):
+            numbers[f"{regime}_{p}_{s}_follow_early"] = float(g.follow_early.mean())
     comps = [Comparison(d.threshold.statistic, None, d.interval.estimate, d.interval.se) for d in decisions]
-    return Verdict.from_decisions(
-        decisions, numbers, "schedules " + ", ".join(early.keys() & set(cfg.schedules)), comps
-    )
+    scheds = ", ".join(s for s in early if s in cfg.schedules)
+    return Verdict.from_decisions(decisions, numbers, f"schedules {scheds}. {note}", comps)
 
 
 register(
@@ -297,13 +363,21 @@ register(
                 "parametrizations": ("mup",),
                 "schedules": ("hard_only", "hard_first", "easy_first"),
             },
-            "quick": {"widths": (64, 512), "schedules": ("hard_only", "hard_first", "easy_first"), "steps": 300},
+            "quick": {
+                "widths": (64, 512),
+                "schedules": ("hard_only", "hard_first", "easy_first"),
+                "steps": 300,
+                "stop_at_loss": 1e-2,
+            },
             "full": {
                 "widths": (64, 256, 1024, 4096, 16384),
                 "parametrizations": ("ntk", "mup", "sp_lr1n"),
                 "schedules": ("hard_only", "hard_first", "easy_first", "easy_removed"),
                 "reps": 3,
                 "steps": 2000,
+                "stop_at_loss": 1e-4,
+                "max_steps": 100_000,
+                "eval_every": 200,
             },
         },
         seeds={"smoke": 3, "quick": 3, "full": 5},

@@ -24,16 +24,41 @@ cross-entropy + lambda/2 * ||logits||^2), which is designed to counter gradient 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch.func import functional_call, vmap
+from torch.func import functional_call, grad_and_value, jvp, vmap
 
 from aflab.path_dependence.choices import LOSSES
-from aflab.path_dependence.parametrization import MLPSpec, build_model, init_params, lr_multipliers, meta_model
+from aflab.path_dependence.parametrization import (
+    MLPSpec,
+    build_model,
+    init_params,
+    layer_scales,
+    lr_multipliers,
+    meta_model,
+)
 
 Params = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """The update rule: plain SGD, or Adam (Kingma & Ba 2015, torch's bias-corrected form) with each layer's
+    ``adam_lr_mult`` / ``adam_eps_mult`` from :func:`.parametrization.layer_scales` (MuAdam under muP)."""
+
+    kind: str = "sgd"
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("sgd", "adam"):
+            raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.kind!r}")
+
+
+SGD = Optimizer()
 
 
 @dataclass(frozen=True)
@@ -49,6 +74,10 @@ class StopRule:
     target: float
     rows: torch.Tensor
     every: int = 50
+    #: ``[E, d]``: each member's input mask for the evaluation (its schedule's last phase), if it trains masked
+    input_mask: torch.Tensor | None = None
+    #: the first step at which reaching the target counts (a feature schedule's end: no earlier snapshot)
+    start: int = 0
 
     def __post_init__(self) -> None:
         if not self.target > 0:
@@ -83,7 +112,8 @@ def loss_value(logits: torch.Tensor, y: torch.Tensor, loss: str, sd_lambda: floa
     if loss == "ce":
         return F.cross_entropy(logits, y)
     if loss == "mse":
-        return 0.5 * ((logits - F.one_hot(y, logits.shape[-1]).to(logits.dtype)) ** 2).sum(-1).mean()
+        onehot = (y[..., None] == torch.arange(logits.shape[-1])).to(logits.dtype)  # vmap-safe one_hot
+        return 0.5 * ((logits - onehot) ** 2).sum(-1).mean()
     if loss == "sd":
         return F.cross_entropy(logits, y) + 0.5 * sd_lambda * (logits**2).sum(-1).mean()
     raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
@@ -102,9 +132,23 @@ def init_ensemble(spec: MLPSpec, init_seeds: list[int]) -> Params:
     return stack_params([cache[s] for s in init_seeds])
 
 
-def forward_ensemble(spec: MLPSpec, params: Params, x: torch.Tensor, return_hidden: bool = False):
-    """Logits ``[E, N, k]`` (and hidden activations, a list of ``[E, N, n]``) on shared inputs ``x``."""
+def forward_ensemble(
+    spec: MLPSpec, params: Params, x: torch.Tensor, return_hidden: bool = False, linearize_at: Params | None = None
+):
+    """Logits ``[E, N, k]`` (and hidden activations, a list of ``[E, N, n]``) on shared inputs ``x``.
+
+    ``linearize_at=p0``: the logits of the *linearized* model instead, the first-order Taylor expansion
+    around ``p0`` (Lee et al. 2019, eq. 6): ``f_lin(x; p) = f(x; p0) + J(x; p0) (p - p0)``, one
+    ``torch.func.jvp`` per member.
+    """
     model = meta_model(spec)
+    if linearize_at is not None:
+        if return_hidden:
+            raise ValueError("the linearized model has no hidden activations of its own; use return_hidden=False")
+        if isinstance(spec, MLPSpec) and not spec.bias:  # forward tangent propagation written out (= the jvp)
+            n_mem = next(iter(params.values())).shape[0]
+            return _fused_linearized_logits(spec, params, linearize_at, x.expand(n_mem, *x.shape))[0]
+        return vmap(_linearized_logits(model), in_dims=(0, 0, None))(params, linearize_at, x)
 
     def one(p):
         return functional_call(model, p, (x,), {"return_hidden": return_hidden})
@@ -112,15 +156,41 @@ def forward_ensemble(spec: MLPSpec, params: Params, x: torch.Tensor, return_hidd
     return vmap(one)(params)
 
 
+def _linearized_logits(model):
+    """``one(p, p0, x) = f(x; p0) + J(x; p0)(p - p0)`` for one member (used under vmap)."""
+
+    def one(p, p0, x):
+        def f(q):
+            return functional_call(model, q, (x,))
+
+        out, tangent = jvp(f, (p0,), ({k: p[k] - p0[k] for k in p},))
+        return out + tangent
+
+    return one
+
+
 def full_batch_loss(
-    spec, params: Params, x: torch.Tensor, y: torch.Tensor, loss: str = "ce", sd_lambda: float = 0.0
+    spec,
+    params: Params,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    loss: str = "ce",
+    sd_lambda: float = 0.0,
+    linearize_at: Params | None = None,
+    input_mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Per-member loss ``[E]`` on the whole of ``x`` (no gradient), in chunks of 2048 rows."""
+    """Per-member loss ``[E]`` on the whole of ``x`` (no gradient), in chunks of 2048 rows; ``input_mask``
+    ``[E, d]`` multiplies member e's inputs (not with ``linearize_at``)."""
     with torch.no_grad():
         total = torch.zeros(next(iter(params.values())).shape[0])
         for lo in range(0, x.shape[0], 2048):
-            yb = y[lo : lo + 2048]
-            total += ensemble_loss(forward_ensemble(spec, params, x[lo : lo + 2048]), yb, loss, sd_lambda) * len(yb)
+            xb, yb = x[lo : lo + 2048], y[lo : lo + 2048]
+            if input_mask is not None:
+                model = meta_model(spec)
+                logits = vmap(lambda p, xe: functional_call(model, p, (xe,)))(params, xb * input_mask[:, None, :])
+            else:
+                logits = forward_ensemble(spec, params, xb, linearize_at=linearize_at)
+            total += ensemble_loss(logits, yb, loss, sd_lambda) * len(yb)
         return total / x.shape[0]
 
 
@@ -137,21 +207,54 @@ def ensemble_loss(logits: torch.Tensor, y: torch.Tensor, loss: str = "ce", sd_la
     return value
 
 
+def _fused_linearized_logits(spec: MLPSpec, params: Params, p0: Params, xb: torch.Tensor):
+    """Logits of the linearized bias-free MLP by forward tangent propagation (the jvp written out):
+    ``z_l = h_{l-1} W0_l^T``, ``dz_l = dh_{l-1} W0_l^T + h_{l-1} dW_l^T``, ``dh_l = relu'(z_l) dz_l``;
+    returns ``(f0 + df, primal activations, ReLU masks)`` for :func:`fused_loss_and_grads`'s backward."""
+    names = [f"layers.{i}.weight" for i in range(spec.n_hidden + 1)]
+    hs, masks, th = [xb], [], None
+    for name in names:
+        w0, dw = p0[name], params[name] - p0[name]
+        z = torch.bmm(hs[-1], w0.transpose(1, 2))
+        tz = torch.bmm(hs[-1], dw.transpose(1, 2))
+        if th is not None:
+            tz = tz + torch.bmm(th, w0.transpose(1, 2))
+        if name == names[-1]:
+            return z + tz, hs, masks
+        mask = (z > 0).to(z.dtype)
+        hs.append(torch.relu(z))
+        masks.append(mask)
+        th = tz * mask
+    raise AssertionError("unreachable")
+
+
 def fused_loss_and_grads(
-    spec: MLPSpec, params: Params, xb: torch.Tensor, yb: torch.Tensor, loss: str, sd_lambda: float = 0.0
+    spec: MLPSpec,
+    params: Params,
+    xb: torch.Tensor,
+    yb: torch.Tensor,
+    loss: str,
+    sd_lambda: float = 0.0,
+    linearize_at: Params | None = None,
 ) -> tuple[torch.Tensor, Params]:
     """Per-member losses ``[E]`` and contiguous gradients of a bias-free ReLU MLP, by explicit backprop.
 
     ``dL/dlogits`` is ``(softmax - onehot)/B`` (ce), ``(logits - onehot)/B`` (mse), ce's plus
     ``lambda * logits / B`` (sd); then ``dW_l = dz_l^T h_{l-1}`` and ``dh_{l-1} = dz_l W_l`` per layer.
+    With ``linearize_at=p0`` the model is the linearization around ``p0``: its gradient is the same
+    backward pass with the weights and activations frozen at ``p0`` (``J(p0)^T dL/df_lin``).
     """
     names = [f"layers.{i}.weight" for i in range(spec.n_hidden + 1)]
-    hs, zs = [xb], []
-    for name in names[:-1]:
-        z = torch.bmm(hs[-1], params[name].transpose(1, 2))
-        zs.append(z)
-        hs.append(torch.relu(z))
-    out = torch.bmm(hs[-1], params[names[-1]].transpose(1, 2))
+    if linearize_at is not None:
+        out, hs, masks = _fused_linearized_logits(spec, params, linearize_at, xb)
+        weights = linearize_at
+    else:
+        hs, masks, weights = [xb], [], params
+        for name in names[:-1]:
+            z = torch.bmm(hs[-1], params[name].transpose(1, 2))
+            masks.append(z > 0)
+            hs.append(torch.relu(z))
+        out = torch.bmm(hs[-1], params[names[-1]].transpose(1, 2))
     b = out.shape[1]
     onehot = F.one_hot(yb, out.shape[-1]).to(out.dtype)
     if loss == "mse":
@@ -168,7 +271,7 @@ def fused_loss_and_grads(
     for i in range(len(names) - 1, -1, -1):
         grads[names[i]] = torch.bmm(g.transpose(1, 2), hs[i])
         if i > 0:
-            g = torch.bmm(g, params[names[i]]) * (zs[i - 1] > 0)
+            g = torch.bmm(g, weights[names[i]]) * masks[i - 1]
     return values, grads
 
 
@@ -185,21 +288,29 @@ def train_ensemble(
     snapshot_steps: tuple[int, ...] = (),
     engine: str = "auto",
     stop: StopRule | None = None,
+    linearize_at: Params | None = None,
+    optimizer: Optimizer = SGD,
 ) -> TrainResult:
-    """SGD on every member at once.
+    """SGD (or Adam: ``optimizer``) on every member at once; ``lr`` is one base LR or one per member ``[E]``.
+
+    ``linearize_at=p0`` trains the linearized model around ``p0`` instead (see :func:`forward_ensemble`):
+    the same SGD on the same batches, with gradients ``J(p0)^T dL/df_lin`` (``torch.func`` grad of a jvp).
 
     ``batch_idx``: long ``[E, T, B]`` rows of ``x`` for member e at step t (``T`` is the step cap when a
     ``stop`` rule is given). ``input_mask``: optional ``[E, T, d]`` multiplier of the inputs (0 hides a
     feature). Snapshots are taken *after* ``t`` steps for each ``t`` in ``snapshot_steps`` (0 = init).
     """
     engine = _check_train_args(spec, loss, batch_idx, engine, stop, input_mask)
-    step = _step_function(spec, loss, sd_lambda, engine)
-    mults = lr_multipliers(spec)
+    if linearize_at is not None:
+        engine = "linearized"
+        lin0 = {k: v.detach() for k, v in linearize_at.items()}
+    step = _step_function(spec, loss, sd_lambda, engine, lin0 if linearize_at is not None else None)
     n_steps, n_mem = batch_idx.shape[1], batch_idx.shape[0]
+    update = _updater(spec, optimizer, lr, n_mem)
     snapshots: dict[int, Params] = {}
     curve = torch.empty(n_steps, n_mem)
     params = {k: v.detach().clone().contiguous().requires_grad_(engine == "vmap") for k, v in params.items()}
-    tracker = _StopTracker(stop, params, n_mem) if stop is not None else None
+    tracker = _StopTracker(stop, params, n_mem, linearize_at) if stop is not None else None
     last_snapshot = max(snapshot_steps, default=0)
     if 0 in snapshot_steps:
         snapshots[0] = {k: v.detach().clone() for k, v in params.items()}
@@ -207,12 +318,11 @@ def train_ensemble(
     for t in range(n_steps):
         idx = batch_idx[:, t]
         xb = x[idx]
-        if input_mask is not None:
-            xb = xb * input_mask[:, t, None, :]
+        if input_mask is not None:  # past the mask's end its last step's mask holds
+            xb = xb * input_mask[:, min(t, input_mask.shape[1] - 1), None, :]
         value, grads = step(params, xb, y[idx])
         with torch.no_grad():
-            for k, g in grads.items():
-                params[k].sub_(g, alpha=lr * mults[k])
+            update(params, grads, t + 1)
         curve[t] = value.detach()
         if t + 1 in snapshot_steps:
             snapshots[t + 1] = {k: v.detach().clone() for k, v in params.items()}
@@ -229,6 +339,39 @@ def train_ensemble(
     return tracker.result(params, snapshots, curve[:done], done, spec, x, y, loss, sd_lambda)
 
 
+def _updater(spec, optimizer: Optimizer, lr, n_mem: int):
+    """``update(params, grads, t)`` in place: ``W -= lr_e * mult * g`` (SGD) or the Adam step at step ``t``."""
+    scales = {s.name: s for s in layer_scales(spec)}
+    lr_e = torch.as_tensor(lr, dtype=torch.float32).expand(n_mem)
+    per_member = lr_e.unique().numel() > 1
+
+    def rate(k, mult, ndim):  # scalar when every member shares the LR: the plain fast path
+        return float(lr_e[0]) * mult if not per_member else (lr_e * mult).view(-1, *[1] * (ndim - 1))
+
+    if optimizer.kind == "sgd":
+
+        def sgd(params, grads, t):
+            for k, g in grads.items():
+                a = rate(k, scales[k].lr_mult, g.ndim)
+                params[k].sub_(g, alpha=a) if isinstance(a, float) else params[k].sub_(g * a)
+
+        return sgd
+    b1, b2 = optimizer.betas
+    state: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def adam(params, grads, t):  # torch.optim.Adam (foreach=False), per layer multipliers
+        c1, c2 = 1 - b1**t, math.sqrt(1 - b2**t)
+        for k, g in grads.items():
+            m, v = state.setdefault(k, (torch.zeros_like(g), torch.zeros_like(g)))
+            m.lerp_(g, 1 - b1)
+            v.mul_(b2).addcmul_(g, g, value=1 - b2)
+            denom = (v.sqrt() / c2).add_(optimizer.eps * scales[k].adam_eps_mult)
+            a = rate(k, scales[k].adam_lr_mult, g.ndim)
+            params[k].sub_((m / denom) * (a / c1))
+
+    return adam
+
+
 def _check_train_args(spec, loss, batch_idx, engine, stop, input_mask) -> str:
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
@@ -236,17 +379,37 @@ def _check_train_args(spec, loss, batch_idx, engine, stop, input_mask) -> str:
         raise ValueError(f"batch_idx must have shape [members, steps, batch], got {tuple(batch_idx.shape)}")
     if engine not in ("auto", "fused", "vmap"):
         raise ValueError(f"engine must be 'auto', 'fused' or 'vmap', got {engine!r}")
+    fusable = isinstance(spec, MLPSpec) and not spec.bias
     if engine == "auto":  # the fused backprop is written for the bias-free MLP only
-        engine = "fused" if isinstance(spec, MLPSpec) else "vmap"
-    if engine == "fused" and not isinstance(spec, MLPSpec):
-        raise ValueError("engine='fused' supports MLPSpec only; use engine='vmap' for a CNN")
-    if stop is not None and input_mask is not None:
-        raise ValueError("a stop rule evaluates the unmasked full-batch loss; it cannot be combined with input_mask")
+        engine = "fused" if fusable else "vmap"
+    if engine == "fused" and not fusable:
+        raise ValueError("engine='fused' supports a bias-free MLPSpec only; use engine='vmap' for a CNN or biases")
+    if stop is not None and input_mask is not None and stop.input_mask is None:
+        raise ValueError("training with input_mask and a stop rule: give the rule the members' input_mask [E, d]")
     return engine
 
 
-def _step_function(spec, loss: str, sd_lambda: float, engine: str):
+def _step_function(spec, loss: str, sd_lambda: float, engine: str, p0: Params | None = None):
     """``step(params, xb, yb) -> (per-member losses [E], {name: gradient})`` for the chosen engine."""
+    if engine == "linearized" and isinstance(spec, MLPSpec) and not spec.bias:  # "jvp": the generic engine
+
+        def fused_linearized(params, xb, yb):
+            return fused_loss_and_grads(spec, params, xb, yb, loss, sd_lambda, linearize_at=p0)
+
+        return fused_linearized
+    if engine in ("linearized", "jvp"):
+        lin = _linearized_logits(meta_model(spec))
+
+        def lin_loss(p, p0m, xb, yb):
+            return loss_value(lin(p, p0m, xb), yb, loss, sd_lambda)
+
+        per_member = vmap(grad_and_value(lin_loss))
+
+        def linearized(params, xb, yb):
+            grads, value = per_member(params, p0, xb, yb)
+            return value, grads
+
+        return linearized
     if engine == "fused":
 
         def fused(params, xb, yb):
@@ -274,8 +437,9 @@ def _step_function(spec, loss: str, sd_lambda: float, engine: str):
 class _StopTracker:
     """Book-keeping of a :class:`StopRule` inside :func:`train_ensemble` (one instance per call)."""
 
-    def __init__(self, stop: StopRule, params: Params, n_mem: int):
+    def __init__(self, stop: StopRule, params: Params, n_mem: int, linearize_at: Params | None = None):
         self.stop = stop
+        self.linearize_at = linearize_at
         self.hit_params = {k: v.detach().clone() for k, v in params.items()}
         self.hit_step = torch.full((n_mem,), -1, dtype=torch.long)
         self.hit_loss = torch.full((n_mem,), float("nan"))
@@ -283,10 +447,10 @@ class _StopTracker:
 
     def update(self, t: int, spec, params, x, y, loss, sd_lambda) -> bool:
         """Evaluate at step ``t`` if due; True once every member has reached the target."""
-        if t % self.stop.every:
+        if t % self.stop.every or t < self.stop.start:
             return False
         rows = self.stop.rows
-        full = full_batch_loss(spec, params, x[rows], y[rows], loss, sd_lambda)
+        full = full_batch_loss(spec, params, x[rows], y[rows], loss, sd_lambda, self.linearize_at, self.stop.input_mask)
         self.evals.append((t, full))
         new = (full <= self.stop.target) & (self.hit_step < 0)
         if new.any():
@@ -301,7 +465,9 @@ class _StopTracker:
         missed = self.hit_step < 0
         if missed.any():  # the cap came first: report the final params and their full-batch loss
             rows = self.stop.rows
-            last = full_batch_loss(spec, params, x[rows], y[rows], loss, sd_lambda)
+            last = full_batch_loss(
+                spec, params, x[rows], y[rows], loss, sd_lambda, self.linearize_at, self.stop.input_mask
+            )
             for k, v in params.items():
                 self.hit_params[k][missed] = v[missed]
             self.hit_loss[missed] = last[missed]

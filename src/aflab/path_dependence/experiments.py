@@ -42,7 +42,14 @@ import torch
 from aflab.core.seeding import derive_seed
 from aflab.path_dependence import data as datasets
 from aflab.path_dependence.choices import MANIPULATIONS, SCHEDULES
-from aflab.path_dependence.ensemble import StopRule, forward_ensemble, full_batch_loss, init_ensemble, train_ensemble
+from aflab.path_dependence.ensemble import (
+    StopRule,
+    ensemble_loss,
+    forward_ensemble,
+    full_batch_loss,
+    init_ensemble,
+    train_ensemble,
+)
 from aflab.path_dependence.metrics import (
     disagreement,
     error_rate,
@@ -245,6 +252,193 @@ def _spec(
     raise ValueError(f"arch must be 'mlp' or 'cnn', got {arch!r}")
 
 
+def kernel_references(dataset: str, pool: torch.Tensor, n_hidden: int, probe: int | None = None) -> dict[str, float]:
+    """Infinite-width reference points (closed form, :func:`.theory.relu_kernels`): test error of NTK and of
+    NNGP kernel regression on one-hot targets over the training rows ``pool`` (the mean prediction of an
+    infinitely wide net trained to convergence on squared loss, Lee et al. 2019, eq. 16)."""
+    from aflab.path_dependence.theory import kernel_regression, relu_kernels
+
+    d = datasets.load(dataset)
+    xt = d.x_test[:probe] if probe else d.x_test
+    yt = d.y_test[: len(xt)].numpy()
+    x, y = d.x[pool].numpy(), torch.nn.functional.one_hot(d.y[pool], d.n_classes).numpy()
+    k_xx = relu_kernels(x, x, n_hidden)
+    k_tx = relu_kernels(xt.numpy(), x, n_hidden)
+    out = {}
+    for name, i in (("nngp", 0), ("ntk", 1)):
+        pred = kernel_regression(k_xx[i], k_tx[i], y)
+        out[f"{name}_regression_error"] = float((pred.argmax(1) != yt).mean())
+    return out
+
+
+def linearized_point(
+    *,
+    dataset: str,
+    width: int,
+    parametrization: str,
+    seed: int,
+    n_pairs: int = 1,
+    n_hidden: int = 1,
+    base_width: int = 64,
+    lr: float = 0.5,
+    batch: int = 32,
+    steps: int = 300,
+    n_train: int | None = None,
+    loss: str = "ce",
+    stop_at_loss: float | None = None,
+    max_steps: int = 20_000,
+    eval_every: int = 50,
+) -> list[dict]:
+    """Order pairs of nets and of their linearizations f_lin (same init, same batches), one row per (regime, pair).
+
+    ``gap`` = RMS over test inputs and logits of ``f_T - f_lin,T`` (both after the same ``steps``; Lee et al.
+    2019, Thm 2.1: O(n^-1/2) under NTK scaling); ``lin_tv`` / ``net_tv`` = the pair's TV distance between
+    the linearized models / the nets, at the fixed budget and (with ``stop_at_loss``) at matched train loss.
+    """
+    d = datasets.load(dataset)
+    spec = _spec("mlp", d, width, n_hidden, parametrization, base_width)
+    pool = torch.randperm(len(d.y), generator=_gen(seed, 3))[: (n_train or len(d.y))]
+    horizon = max(steps, max_steps) if stop_at_loss else steps
+    inits, idx = pair_design("order", n_pairs, pool, d.y, horizon, batch, seed)
+    p0 = init_ensemble(spec, inits)
+    stop = StopRule(stop_at_loss, pool, eval_every) if stop_at_loss else None
+    kw = dict(snapshot_steps=(steps,), stop=stop)
+    net = train_ensemble(spec, p0, d.x, d.y, idx, lr, loss, **kw)
+    lin = train_ensemble(spec, p0, d.x, d.y, idx, lr, loss, linearize_at=p0, **kw)
+    f0 = forward_ensemble(spec, p0, d.x_test)
+    base = dict(dataset=dataset, width=width, parametrization=parametrization, n_train=len(pool), loss=loss)
+    regimes = [("budget", net.snapshots[steps], lin.snapshots[steps], True, True)]
+    if stop is not None:
+        regimes.append(("converged", net.hit_params, lin.hit_params, net.hit_step >= 0, lin.hit_step >= 0))
+    rows = []
+    for regime, pn, pl, hit_n, hit_l in regimes:
+        fn = forward_ensemble(spec, pn, d.x_test)
+        fl = forward_ensemble(spec, pl, d.x_test, linearize_at=p0)
+        gap = ((fn - fl) ** 2).mean((1, 2)).sqrt()
+        moved = ((fl - f0) ** 2).mean((1, 2)).sqrt()
+        net_tv, lin_tv = tv_distance(fn[0::2], fn[1::2]), tv_distance(fl[0::2], fl[1::2])
+        hit_n, hit_l = torch.as_tensor(hit_n).expand(2 * n_pairs), torch.as_tensor(hit_l).expand(2 * n_pairs)
+        for i in range(n_pairs):
+            a, b = 2 * i, 2 * i + 2
+            rows.append(
+                dict(
+                    base,
+                    regime=regime,
+                    pair=i,
+                    gap=float(gap[a:b].mean()),
+                    relative_gap=float((gap[a:b] / moved[a:b]).mean()),
+                    net_tv=float(net_tv[i]),
+                    lin_tv=float(lin_tv[i]),
+                    net_error=float(error_rate(fn[a:b], d.y_test).mean()),
+                    lin_error=float(error_rate(fl[a:b], d.y_test).mean()),
+                    converged=bool(hit_n[a:b].all() and hit_l[a:b].all()),
+                    diverged=not bool(torch.isfinite(fn[a:b]).all() and torch.isfinite(fl[a:b]).all()),
+                )
+            )
+    return rows
+
+
+def lr_grid_point(
+    *,
+    dataset: str,
+    width: int,
+    parametrization: str,
+    seed: int,
+    log2_lrs: tuple[float, ...],
+    optimizer: str = "adam",
+    n_hidden: int = 1,
+    base_width: int = 64,
+    batch: int = 32,
+    steps: int = 100,
+    readout_init: str = "default",
+) -> list[dict]:
+    """Train one net per learning rate ``2**log2_lr`` (same init, same batches: common random numbers) and
+    return the full-batch train loss after ``steps``; one row per LR (non-finite loss = diverged)."""
+    from aflab.path_dependence.ensemble import Optimizer
+
+    d = datasets.load(dataset)
+    spec = _spec("mlp", d, width, n_hidden, parametrization, base_width, readout_init)
+    g = _gen(seed, 23)
+    init_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=g))
+    idx = torch.randint(0, len(d.y), (1, steps, batch), generator=g).expand(len(log2_lrs), -1, -1)
+    p0 = init_ensemble(spec, [init_seed] * len(log2_lrs))
+    lrs = torch.tensor([2.0**v for v in log2_lrs], dtype=torch.float32)
+    res = train_ensemble(spec, p0, d.x, d.y, idx, lrs, optimizer=Optimizer(optimizer))
+    final = full_batch_loss(spec, res.params, d.x, d.y)
+    return [
+        dict(
+            dataset=dataset,
+            width=width,
+            parametrization=parametrization,
+            optimizer=optimizer,
+            log2_lr=float(v),
+            train_loss=float(final[i]) if torch.isfinite(final[i]) else math.inf,
+            diverged=not bool(torch.isfinite(final[i])),
+        )
+        for i, v in enumerate(log2_lrs)
+    ]
+
+
+def frankle_point(
+    *,
+    dataset: str,
+    width: int,
+    parametrization: str,
+    seed: int,
+    fractions: tuple[float, ...] = (0.0, 0.01, 0.02, 0.05, 0.1, 0.25),
+    steps: int = 1000,
+    n_hidden: int = 1,
+    base_width: int = 64,
+    lr: float = 0.5,
+    batch: int = 32,
+    loss: str = "ce",
+    n_alpha: int = 11,
+) -> list[dict]:
+    """Stability to SGD noise vs the spawn time (Frankle et al. 2020, 'Linear Mode Connectivity and the Lottery
+    Ticket Hypothesis', Sec. 3): a parent run and one child per fraction k, the child copying the parent's
+    batches for the first ``k * steps`` steps and drawing its own afterwards; both trained to ``steps``.
+
+    One row per fraction: the test-loss barrier on the straight line between parent and child,
+    ``max_a L((1-a) p + a c) - ((1-a) L(p) + a L(c))``, relative to the endpoints' mean loss (``stable`` when
+    below 2%, the issue's onset criterion), and the error barrier.
+    """
+    d = datasets.load(dataset)
+    spec = _spec("mlp", d, width, n_hidden, parametrization, base_width)
+    g = _gen(seed, 29)
+    init = int(torch.randint(0, 2**31 - 1, (1,), generator=g))
+    idx = torch.randint(0, len(d.y), (1 + len(fractions), steps, batch), generator=g)
+    spawn = [min(steps, round(f * steps)) for f in fractions]
+    for j, k in enumerate(spawn):
+        idx[1 + j, :k] = idx[0, :k]
+    p0 = init_ensemble(spec, [init] * (1 + len(fractions)))
+    res = train_ensemble(spec, p0, d.x, d.y, idx, lr, loss)
+    alphas = torch.linspace(0, 1, n_alpha)
+    rows = []
+    for j, (f, k) in enumerate(zip(fractions, spawn)):
+        a, b = {n: v[0] for n, v in res.params.items()}, {n: v[1 + j] for n, v in res.params.items()}
+        line = {n: (1 - alphas).view(-1, *[1] * a[n].ndim) * a[n] + alphas.view(-1, *[1] * a[n].ndim) * b[n] for n in a}
+        logits = forward_ensemble(spec, line, d.x_test)
+        losses = ensemble_loss(logits, d.y_test, loss)
+        errs = error_rate(logits, d.y_test)
+        chord = (1 - alphas) * losses[0] + alphas * losses[-1]
+        barrier = float((losses - chord).max())
+        rows.append(
+            dict(
+                dataset=dataset,
+                width=width,
+                parametrization=parametrization,
+                fraction=float(f),
+                spawn_step=int(k),
+                loss_barrier=barrier,
+                relative_barrier=barrier / float((losses[0] + losses[-1]) / 2),
+                error_barrier=float((errs - ((1 - alphas) * errs[0] + alphas * errs[-1])).max()),
+                stable=barrier / float((losses[0] + losses[-1]) / 2) < 0.02,
+                end_loss=float((losses[0] + losses[-1]) / 2),
+            )
+        )
+    return rows
+
+
 def laziness_point(
     *,
     dataset: str,
@@ -392,10 +586,16 @@ def shard_point(
     n_hidden: int = 1,
     task: str = "digits",
     switch_fraction: float = 0.5,
+    stop_at_loss: float | None = None,
+    max_steps: int = 20_000,
+    eval_every: int = 50,
 ) -> list[dict]:
     """One ensemble (``reps`` members per schedule, shared init and order across schedules).
 
-    ``switch_fraction``: the share of the run spent in a schedule's first phase.
+    ``switch_fraction``: the share of the run spent in a schedule's first phase. Rows per member at the
+    regimes ``phase1`` (the switch), ``final`` (the fixed ``steps``) and, with ``stop_at_loss``, ``converged``:
+    training goes on in the last phase until the member's full-batch train loss (last-phase inputs) first
+    reaches ``stop_at_loss`` (cap ``max_steps``; ``converged`` False in rows that hit the cap).
     """
     name = task
     task = shard_task_cached(seed, name)
@@ -403,55 +603,78 @@ def shard_point(
     spec = MLPSpec(d.d_in, width, d.n_classes, n_hidden, parametrization, base_width)
     g = _gen(seed, 5)
     init_seeds = [int(s) for s in torch.randint(0, 2**31 - 1, (reps,), generator=g)]
-    orders = torch.randint(0, len(d.y), (reps, steps, batch), generator=g)
+    horizon = max(steps, max_steps) if stop_at_loss else steps
+    orders = torch.randint(0, len(d.y), (reps, horizon, batch), generator=g)
     members = [(s, r) for r in range(reps) for s in schedules]
     p0 = init_ensemble(spec, [init_seeds[r] for _, r in members])
     idx = torch.stack([orders[r] for _, r in members])
     masks = schedule_masks(task, schedules, steps, switch_fraction).repeat(reps, 1, 1)
     half = switch_step(steps, switch_fraction)
-    res = train_ensemble(spec, p0, d.x, d.y, idx, lr, loss, sd_lambda, input_mask=masks, snapshot_steps=(half,))
+    stop = (
+        StopRule(stop_at_loss, torch.arange(len(d.y)), eval_every, masks[:, -1], start=steps) if stop_at_loss else None
+    )
+    res = train_ensemble(
+        spec, p0, d.x, d.y, idx, lr, loss, sd_lambda, input_mask=masks, snapshot_steps=(half, steps), stop=stop
+    )
+    n_mem = len(members)
+    regimes = [
+        (
+            "phase1",
+            res.snapshots[half],
+            res.loss_curve[max(0, half - 20) : half].mean(0),
+            torch.ones(n_mem, dtype=torch.bool),
+            half,
+        ),
+        (
+            "final",
+            res.snapshots[steps],
+            res.loss_curve[max(0, steps - 20) : steps].mean(0),
+            torch.ones(n_mem, dtype=torch.bool),
+            steps,
+        ),
+    ]
+    if stop is not None:
+        hit = res.hit_step >= 0
+        regimes.append(("converged", res.hit_params, res.hit_loss, hit, torch.where(hit, res.hit_step, res.steps_done)))
+    base = dict(task=name, width=width, parametrization=parametrization, loss=loss, chance=1.0 / d.n_classes)
     rows = []
-    for budget, pt in (("phase1", res.snapshots[half]), ("final", res.params)):
-
-        def acc(x, y):
-            return 1 - error_rate(forward_ensemble(spec, pt, x), y)
-
-        full = acc(d.x_test, d.y_test)
-        hard_only = acc(d.x_test * task.mask(True, False), d.y_test)
-        easy_only = acc(d.x_test * task.mask(False, True), d.y_test)
-        conflict_logits = forward_ensemble(spec, pt, task.x_conflict)
-        pred = conflict_logits.argmax(-1)
-        follow_easy = (pred == task.y_conflict).float().mean(-1)
-        follow_hard = (pred == d.y_test).float().mean(-1)
-        share0, share = easy_share(task, p0), easy_share(task, pt)
-        for e, (s, r) in enumerate(members):
-            rows.append(
-                dict(
-                    task=name,
-                    width=width,
-                    parametrization=parametrization,
-                    schedule=s,
-                    rep=r,
-                    budget=budget,
-                    loss=loss,
-                    chance=1.0 / d.n_classes,
-                    acc=float(full[e]),
-                    hard_only_acc=float(hard_only[e]),
-                    easy_only_acc=float(easy_only[e]),
-                    follow_easy=float(follow_easy[e]),
-                    follow_hard=float(follow_hard[e]),
-                    scavenging=float(share[e] - share0[e]),
-                    train_loss=float(
-                        res.loss_curve[
-                            max(0, (half if budget == "phase1" else steps) - 20) : (
-                                half if budget == "phase1" else steps
-                            ),
-                            e,
-                        ].mean()
-                    ),
-                )
-            )
+    for budget, pt, train_loss, hit, step in regimes:
+        rows += _shard_rows(spec, task, p0, pt, members, base | {"budget": budget}, train_loss, hit, step)
     return rows
+
+
+def _shard_rows(spec, task, p0, pt, members, base, train_loss, hit, step) -> list[dict]:
+    """Accuracies (full, hard block only, easy block only), conflict follow-rates and scavenging per member."""
+    d = task.data
+
+    def acc(x, y):
+        return 1 - error_rate(forward_ensemble(spec, pt, x), y)
+
+    full = acc(d.x_test, d.y_test)
+    hard_only = acc(d.x_test * task.mask(True, False), d.y_test)
+    easy_only = acc(d.x_test * task.mask(False, True), d.y_test)
+    pred = forward_ensemble(spec, pt, task.x_conflict).argmax(-1)
+    follow_easy = (pred == task.y_conflict).float().mean(-1)
+    follow_hard = (pred == d.y_test).float().mean(-1)
+    share0, share = easy_share(task, p0), easy_share(task, pt)
+    step = torch.as_tensor(step).expand(len(members))
+    return [
+        dict(
+            base,
+            schedule=s,
+            rep=r,
+            step=int(step[e]),
+            converged=bool(hit[e]),
+            acc=float(full[e]),
+            hard_only_acc=float(hard_only[e]),
+            easy_only_acc=float(easy_only[e]),
+            follow_easy=float(follow_easy[e]),
+            follow_hard=float(follow_hard[e]),
+            scavenging=float(share[e] - share0[e]),
+            train_loss=float(train_loss[e]),
+        )
+        for e, (s, r) in enumerate(members)
+    ]
 
 
 _SHARD_CACHE: dict[tuple[int, str], datasets.ShardTask] = {}

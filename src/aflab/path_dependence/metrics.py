@@ -36,7 +36,7 @@ def relative_feature_change(spec: MLPSpec, p0: Params, p1: Params, x: torch.Tens
 def relative_weight_change(p0: Params, p1: Params) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """Per layer name: (spectral ``[E]``, Frobenius ``[E]``) relative change."""
     out = {}
-    for k in p0:
+    for k in [k for k in p0 if p0[k].ndim >= 3]:  # weight matrices only (biases are [E, n])
         w0 = p0[k].flatten(2)  # a conv weight [E, out, in, k] is the matrix [E, out, in * k]
         d = p1[k].flatten(2) - w0
         spec = torch.linalg.matrix_norm(d, ord=2) / torch.linalg.matrix_norm(w0, ord=2)
@@ -45,8 +45,16 @@ def relative_weight_change(p0: Params, p1: Params) -> dict[str, tuple[torch.Tens
     return out
 
 
-def ntk_gram(spec: MLPSpec, params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    """Trace-over-logits empirical NTK ``K_ij = sum_c <df_c(x_i)/dtheta, df_c(x_j)/dtheta>`` of ONE net."""
+def ntk_gram(spec: MLPSpec, params: dict[str, torch.Tensor], x: torch.Tensor, standard: bool = False) -> torch.Tensor:
+    """Trace-over-logits empirical NTK ``K_ij = sum_c <df_c(x_i)/dtheta, df_c(x_j)/dtheta>`` of ONE net.
+
+    ``standard=True`` takes the derivatives with respect to standard-normal parameters ``theta_l = W_l /
+    init_std_l`` (the NTK parametrization's kernel: each layer's term weighted by ``init_std_l^2``), whose
+    infinite-width limit is :func:`aflab.path_dependence.theory.relu_kernels` (times the number of logits).
+    """
+    from aflab.path_dependence.parametrization import layer_scales
+
+    scale = {s.name: s.init_std**2 if standard else 1.0 for s in layer_scales(spec)}
     model = meta_model(spec)
 
     def one(p, xi):  # logits of a single input; vmapped over inputs: per-sample Jacobians
@@ -56,10 +64,38 @@ def ntk_gram(spec: MLPSpec, params: dict[str, torch.Tensor], x: torch.Tensor) ->
     # [N*k]-wide vmapped backward through conv batching rules); the Gram is identical.
     jac = vmap(jacrev(one), in_dims=(None, 0))(params, x)  # name -> [N, k, *shape]
     k = torch.zeros(x.shape[0], x.shape[0])
-    for j in jac.values():
+    for name, j in jac.items():
         j = j.flatten(2)
-        k += torch.einsum("ick,jck->ij", j, j)
+        k += scale[name] * torch.einsum("ick,jck->ij", j, j)
     return k
+
+
+def ntk_gram_mlp(
+    spec: MLPSpec, params: dict[str, torch.Tensor], x: torch.Tensor, standard: bool = False
+) -> torch.Tensor:
+    """:func:`ntk_gram` of a bias-free MLP without Jacobians, by the backprop identity
+    ``sum_c <dW_l f_c(x), dW_l f_c(x')> = sum_c <delta_l^c(x), delta_l^c(x')> <h_{l-1}(x), h_{l-1}(x')>``
+    (``delta_l^c`` the gradient of logit c at layer l's pre-activations): memory ``O(N k n)``, so the
+    kernel of a width-16384 net is cheap. Float64 throughout."""
+    from aflab.path_dependence.parametrization import layer_scales
+
+    if spec.bias:
+        raise ValueError("ntk_gram_mlp is written for bias-free MLPs; use ntk_gram")
+    ws = [params[f"layers.{i}.weight"].double() for i in range(spec.n_hidden + 1)]
+    scale = [s.init_std**2 if standard else 1.0 for s in layer_scales(spec)]
+    hs, masks = [x.double()], []
+    for w in ws[:-1]:
+        z = hs[-1] @ w.T
+        masks.append((z > 0).double())
+        hs.append(torch.relu(z))
+    delta = ws[-1].T.expand(x.shape[0], -1, -1)  # [N, n, k]: d logit_c / d h_last, per input
+    k = scale[-1] * ws[-1].shape[0] * (hs[-1] @ hs[-1].T)  # readout: delta = identity over logits
+    for i in range(len(ws) - 2, -1, -1):
+        delta = delta * masks[i][..., None]  # d logit / d z_i  [N, n, k]
+        k = k + scale[i] * torch.einsum("iuc,juc->ij", delta, delta) * (hs[i] @ hs[i].T)
+        if i > 0:
+            delta = torch.einsum("uv,iuc->ivc", ws[i], delta)
+    return k.float()
 
 
 def kernel_distance(k0: torch.Tensor, k1: torch.Tensor) -> float:

@@ -50,15 +50,20 @@ class LayerScale:
     """One layer's effective init std and SGD learning-rate multiplier (times the base LR)."""
 
     name: str  # parameter name in :class:`MLP` ("layers.0.weight", ...)
-    kind: str  # "input" | "hidden" | "output"
-    fan_in: int  # inputs per output unit (in_channels * kernel for a convolution)
+    kind: str  # "input" | "hidden" | "output" | "bias" (a hidden layer's) | "output_bias"
+    fan_in: int  # inputs per output unit (in_channels * kernel for a convolution; 1 for a bias)
     fan_out: int
     init_std: float
     lr_mult: float
     kernel: int = 0  # 0: a matrix (fan_out, fan_in); k: a conv weight (fan_out, fan_in // k, k)
+    #: Adam: multiplier of the base LR and of Adam's eps (effective-weight form of MuAdam etc.)
+    adam_lr_mult: float = 1.0
+    adam_eps_mult: float = 1.0
 
     @property
     def shape(self) -> tuple[int, ...]:
+        if self.kind.endswith("bias"):
+            return (self.fan_out,)
         return (
             (self.fan_out, self.fan_in) if not self.kernel else (self.fan_out, self.fan_in // self.kernel, self.kernel)
         )
@@ -76,6 +81,9 @@ class MLPSpec:
     base_width: int = 64
     #: "default" = the parametrization's readout init; "zero"; "fan_in" = std 1/sqrt(n) (wrong under muP)
     readout_init: str = "default"
+    #: biases on every layer (zero init; their LR multipliers in :func:`layer_scales`); the fused engine and
+    #: the backprop-identity NTK are written for bias-free nets, so biased nets train on the vmap engine
+    bias: bool = False
 
     def __post_init__(self) -> None:
         if self.parametrization not in PARAMETRIZATIONS:
@@ -102,6 +110,9 @@ def _scale(p: str, kind: str, fan_in: int, width: int, base_width: int, readout_
     """
     m = width / base_width
     std = (RELU_GAIN if kind != "output" else 1.0) / math.sqrt(fan_in)
+    if kind.endswith("bias"):  # MuSGD: a hidden bias is vector-like (lr x m), the readout bias fixed (x1)
+        lr = {"sp": 1.0, "sp_lr1n": 1.0 / m, "ntk": 1.0}.get(p, m if kind == "bias" else 1.0)
+        return 0.0, lr
     if p == "sp":
         lr = 1.0
     elif p == "sp_lr1n":
@@ -126,8 +137,44 @@ def layer_scales(spec) -> tuple[LayerScale, ...]:
     out = []
     for i, (kind, fan_in, fan_out) in enumerate(shapes):
         std, lr = _scale(spec.parametrization, kind, fan_in, n, spec.base_width, spec.readout_init)
-        out.append(LayerScale(f"layers.{i}.weight", kind, fan_in, fan_out, std, lr))
+        a_lr, a_eps = _adam_scale(spec.parametrization, kind, spec.width_mult)
+        out.append(LayerScale(f"layers.{i}.weight", kind, fan_in, fan_out, std, lr, 0, a_lr, a_eps))
+        if spec.bias:
+            b_kind = "output_bias" if kind == "output" else "bias"
+            _, b_lr = _scale(spec.parametrization, b_kind, 1, n, spec.base_width)
+            out.append(
+                LayerScale(
+                    f"layers.{i}.bias",
+                    b_kind,
+                    1,
+                    fan_out,
+                    0.0,
+                    b_lr,
+                    0,
+                    *_adam_scale(spec.parametrization, b_kind, spec.width_mult),
+                )
+            )
     return tuple(out)
+
+
+def _adam_scale(p: str, kind: str, m: float) -> tuple[float, float]:
+    """(LR multiplier, eps multiplier) of Adam on the *effective* weights, relative to the base width.
+
+    muP is MuAdam + MuReadout of the ``mup`` package (Yang et al. 2022, Table 8) in effective form: input
+    weights x1, hidden x1/m, readout x1/m -- MuReadout divides its input by m, so Adam on the stored readout
+    moves the effective one 1/m as far, and its eps acts on gradients m times larger (eps x m); biases x1.
+    NTK parametrization (N(0,1) parameters behind 1/sqrt(fan_in) multipliers): effective LR and eps scale
+    with the multiplier, 1/sqrt(m) and sqrt(m) on width fan-in layers. SP: x1; SP with LR ~ 1/n: x1/m.
+    """
+    if p == "sp" or (kind.endswith("bias") and p in ("mup", "ntk")):
+        return 1.0, 1.0
+    if p == "sp_lr1n":
+        return 1.0 / m, 1.0
+    if kind == "input":
+        return 1.0, 1.0
+    if p == "ntk":
+        return m**-0.5, m**0.5
+    return 1.0 / m, (m if kind == "output" else 1.0)  # mup
 
 
 class MLP(nn.Module):
@@ -141,7 +188,7 @@ class MLP(nn.Module):
         super().__init__()
         self.spec = spec
         dims = [spec.d_in] + [spec.width] * spec.n_hidden + [spec.d_out]
-        self.layers = nn.ModuleList(nn.Linear(a, b, bias=False) for a, b in itertools.pairwise(dims))
+        self.layers = nn.ModuleList(nn.Linear(a, b, bias=spec.bias) for a, b in itertools.pairwise(dims))
 
     def forward(self, x: torch.Tensor, return_hidden: bool = False):
         hidden = []

@@ -188,3 +188,36 @@ def metric_by_regime(table: pd.DataFrame, metric: str, title: str, reference: pd
             ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
     return fig
+
+
+def loss_vs_lr(table: pd.DataFrame, title: str) -> object:
+    """Train loss vs log2(LR), one line per width (mean over seeds), one panel per parametrization."""
+    params = list(dict.fromkeys(table.parametrization))
+    fig, axes = new_figure(ncols=len(params), width=4.2)
+    axes = np.atleast_1d(axes)
+    for ax, p in zip(axes, params):
+        g = table[table.parametrization == p].replace([np.inf], np.nan)
+        for i, (w, gw) in enumerate(g.groupby("width")):
+            m = gw.groupby("log2_lr").train_loss.mean()
+            ax.plot(m.index, m.values, marker="o", ms=3, color=PALETTE[i % len(PALETTE)], label=f"n={w}")
+        ax.set(yscale="log", xlabel="log2 learning rate", ylabel="train loss", title=PARAM_LABEL.get(p, p))
+        ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def barrier_vs_spawn(table: pd.DataFrame, title: str) -> object:
+    """Relative test-loss barrier vs spawn time, one line per width, one panel per parametrization."""
+    params = list(dict.fromkeys(table.parametrization))
+    fig, axes = new_figure(ncols=len(params), width=4.2)
+    axes = np.atleast_1d(axes)
+    for ax, p in zip(axes, params):
+        g = table[table.parametrization == p]
+        for i, (w, gw) in enumerate(g.groupby("width")):
+            m = gw.groupby("fraction").relative_barrier.mean()
+            ax.plot(m.index * 100, m.values, marker="o", ms=3, color=PALETTE[i % len(PALETTE)], label=f"n={w}")
+        ax.axhline(0.02, color="k", lw=0.8, ls="--", label="2% (stable below)")
+        ax.set(xlabel="spawn time k (% of training)", ylabel="loss barrier / loss", title=PARAM_LABEL.get(p, p))
+        ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    return fig

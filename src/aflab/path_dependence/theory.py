@@ -49,3 +49,47 @@ def width_slope(table: pd.DataFrame, metric: str, x: str = "width", level: float
         mean = mean[mean.groupby("seed")[x].transform("nunique") >= 2]
     clusters = mean["seed"].to_numpy() if "seed" in mean.columns else None
     return loglog_slope(mean[x].to_numpy(float), mean[metric].to_numpy(float), clusters=clusters, level=level)
+
+
+def relu_kernels(x1, x2, n_hidden: int = 1, sigma_w2: float = 2.0, sigma_out2: float = 1.0):
+    """Infinite-width NNGP and NTK of the bias-free ReLU MLP ``d -> n -> ... -> n -> k`` (per logit).
+
+    Weights ``W_l ~ N(0, sigma_l^2 / fan_in)`` (``sigma_w2 = 2``: He init on the ReLU layers; ``sigma_out2``
+    for the readout), the standard (NTK) parametrization's kernels (Jacot et al. 2018; Arora et al. 2019,
+    Sec. 3; the arc-cosine kernels of Cho & Saul 2009):
+
+    - ``Sigma_1(x, x') = sigma_w2 x.x' / d``; ``Theta_1 = Sigma_1``;
+    - ``Sigma_{l+1} = sigma^2 sqrt(S S') (sin t + (pi - t) cos t) / (2 pi)`` with ``cos t`` the correlation
+      of ``Sigma_l``; ``dot Sigma_{l+1} = sigma^2 (pi - t) / (2 pi)``;
+    - ``Theta_{l+1} = Sigma_{l+1} + Theta_l dot Sigma_{l+1}``.
+
+    Returns ``(nngp, ntk)`` as float64 arrays ``[len(x1), len(x2)]``: the covariance of the output at
+    init, and the limit of ``sum_l (sigma_l^2 / fan_in_l) J_l J_l^T`` (the empirical NTK with respect to
+    standard-normal parameters; :func:`aflab.path_dependence.metrics.ntk_gram` with ``standard=True``).
+    """
+    import numpy as np
+
+    x1, x2 = np.asarray(x1, np.float64), np.asarray(x2, np.float64)
+    d = x1.shape[1]
+    s12 = sigma_w2 * x1 @ x2.T / d
+    s1, s2 = sigma_w2 * (x1**2).sum(1) / d, sigma_w2 * (x2**2).sum(1) / d
+    ntk = s12.copy()
+    for layer in range(n_hidden):
+        sig = sigma_w2 if layer < n_hidden - 1 else sigma_out2
+        norm = np.sqrt(np.outer(s1, s2))
+        theta = np.arccos(np.clip(s12 / np.where(norm > 0, norm, 1.0), -1.0, 1.0))
+        s12_next = sig * norm * (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / (2 * np.pi)
+        ntk = s12_next + ntk * sig * (np.pi - theta) / (2 * np.pi)
+        s12, s1, s2 = s12_next, sig * s1 / 2, sig * s2 / 2  # E[relu(u)^2] = var(u) / 2
+    return s12, ntk
+
+
+def kernel_regression(k_train, k_test_train, y_onehot, ridge: float = 1e-6):
+    """Mean prediction of a wide net trained to convergence on squared loss (Lee et al. 2019, eq. 16):
+    ``K(x, X) (K(X, X) + ridge * mean(diag) I)^-1 Y``; the infinite-width reference point."""
+    import numpy as np
+
+    k = np.asarray(k_train, np.float64)
+    reg = ridge * float(np.mean(np.diag(k)))
+    alpha = np.linalg.solve(k + reg * np.eye(len(k)), np.asarray(y_onehot, np.float64))
+    return np.asarray(k_test_train, np.float64) @ alpha
