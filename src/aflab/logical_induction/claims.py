@@ -25,7 +25,7 @@ from aflab.logical_induction import experiments as E
 from aflab.logical_induction import plots as F
 
 SOURCE = "Garrabrant, Benson-Tilsen, Critch, Soares, Taylor, 'Logical Induction' (2016)"
-PI_SMOKE = {"n_days": 10, "window": 1, "delay": 2}
+PI_SMOKE = {"n_days": 8, "window": 1, "delay": 2, "enum_depth": 1, "band_depth": 1}
 PI_QUICK = {"n_days": 48, "window": 2, "delay": 3}
 PI_FULL = {"n_days": 240, "window": 2, "delay": 3}
 PI_SEEDS = {"smoke": 2, "quick": 3, "full": 5}
@@ -210,8 +210,9 @@ register(
         threshold=COHERENCE_THRESHOLD,
         refuted_if="the t-interval over stretches of the last-quarter L1 distance to the hull lies above 0.02",
         counterfactual=Counterfactual(
-            "the firm without its arbitrage programs (block and negation coherence)",
+            "the firm without its arbitrage programs (block and negation coherence, holding and one-day)",
             {"drop_programs": ["block_coherence", "negation_coherence"]},
+            n_seeds=4,
         ),
     )
 )
@@ -274,9 +275,9 @@ register(
         refuted_if="the slope's interval lies above -0.5 (theorem prices stall), or the audited market's theorem "
         "prices sit more than 0.01 below the no-floor control's",
         counterfactual=Counterfactual(
-            "the firm without its learning programs (frequency, constant, calibration): nothing learns which "
-            "sentences get proved",
-            {"drop_programs": ["frequency", "constant", "calibration"]},
+            "the firm without its learning programs (frequency and feature learners, constants, bands, "
+            "calibration): nothing learns which sentences get proved",
+            {"drop_programs": ["frequency", "constant", "band", "calibration"]},
         ),
     )
 )
@@ -601,7 +602,7 @@ register(
         verdict=introspection_verdict,
         figures=introspection_figures,
         presets={
-            "smoke": {"n_days": 8, "window": 1, "delay": 2},
+            "smoke": {"n_days": 6, "window": 1, "delay": 2, "enum_depth": 1, "band_depth": 1},
             "quick": {"n_days": 20, "window": 2, "delay": 3},
             "full": {"n_days": 100, "window": 2, "delay": 4},
         },
