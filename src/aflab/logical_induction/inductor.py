@@ -337,6 +337,8 @@ class LogicalInductor:
             facts = [parse(o) if isinstance(o, str) else o for o in observations]
             sentences = [parse(p) if isinstance(p, str) else p for p in priced]
             self._add_traders(list(new_traders), day)
+            for s in [*facts, *sentences]:  # atoms about past prices that today mentions can be settled today
+                self._discover_price_atoms(s)
             self._reveal(day, facts)
             plan = self._plan_day(day, sentences)
             res = self._make_prices(plan)
@@ -352,7 +354,6 @@ class LogicalInductor:
         price history (an atom about a sentence that was not priced on its day is never settled)."""
         st = self.st
         for f in facts:
-            self._discover_price_atoms(f)
             st.kb.add_fact(f)
         while self._pending and self._pending[0][0] < day:
             _, _, name, meaning = heapq.heappop(self._pending)
@@ -624,7 +625,33 @@ def _trade_matrix(graph: ExpressionGraph, calls: list, K: int, N: int) -> Callab
         out[..., t_rows] = vt + 0.0
         return out.reshape(vt.shape[:-1] + (K, N))
 
+    def values(P, base=None, vary=None):
+        return graph.evaluate_at(P, t_ids, base, vary) if vary is not None else graph.evaluate_all(P)[..., t_ids]
+
+    t_k, t_n = t_rows // max(N, 1), t_rows % max(N, 1)
+    indptr = np.arange(len(t_rows) + 1)
+
+    def weighted(P, coef, base=None, vary=None):
+        """``sum_k coef_k T_k(P)`` without the (K, N) matrix: one sparse product of the trade nodes'
+        values (the firm's trade at frozen multipliers, for a batch of price vectors)."""
+        M = sp.csr_matrix((coef[t_k], t_n, indptr), shape=(len(t_rows), N))
+        vt = values(P, base, vary)
+        return vt @ M if vt.ndim == 1 else np.asarray((M.T @ vt.T).T)
+
+    def rows(P, which, base=None, vary=None):
+        """The trades of traders ``which`` only: (len(which), N), or (B, len(which), N) for a batch."""
+        pos = np.full(K, -1, dtype=np.int64)
+        pos[which] = np.arange(len(which))
+        sel = np.flatnonzero(pos[t_k] >= 0)
+        flat = pos[t_k[sel]] * N + t_n[sel]
+        Sc = sp.csr_matrix((np.ones(len(sel)), (flat, np.arange(len(sel)))), shape=(len(which) * N, len(sel)))
+        vt = values(P, base, vary)[..., sel]
+        out = Sc @ vt if vt.ndim == 1 else np.asarray((Sc @ vt.T).T)
+        return out.reshape(vt.shape[:-1] + (len(which), N))
+
     raw_trades.partial_evaluation = True
+    raw_trades.weighted = weighted
+    raw_trades.rows = rows
     support = np.zeros(KN, dtype=bool)
     support[t_rows] = True
     raw_trades.support = support.reshape(K, N)

@@ -318,6 +318,27 @@ def batch_multipliers(
     return budget_multipliers(pw, T, P, _tiled_state(state, ka, B)).reshape(B, len(ka))
 
 
+def _firm_weighted(raw_trades, weights, m_fixed, act_idx, pw, state, P, base, vary):
+    """``F(P) = sum_k w_k m_k T_k(P)`` from the trade nodes directly (``raw_trades.weighted``), with the
+    exact multipliers of the active traders recomputed at every price vector (``raw_trades.rows``)."""
+    if vary is None:
+        base = None
+    coef = weights * m_fixed
+    if len(act_idx):
+        coef = coef.copy()
+        coef[act_idx] = 0.0
+    F = raw_trades.weighted(P, coef, base, vary)
+    if len(act_idx) == 0:
+        return F
+    Ta = raw_trades.rows(P, act_idx, base, vary)
+    P2 = np.atleast_2d(np.asarray(P, dtype=float))
+    Tb = Ta if Ta.ndim == 3 else Ta[None]
+    B, a, N = Tb.shape
+    m = budget_multipliers(pw, Tb.reshape(B * a, N), np.repeat(P2, a, axis=0), _tiled_state(state, act_idx, B))
+    Fa = np.einsum("ba,ban->bn", weights[act_idx] * m.reshape(B, a), Tb)
+    return F + (Fa if Ta.ndim == 3 else Fa[0])
+
+
 def make_market(
     pw: ProjectedWorlds,
     truth: np.ndarray,
@@ -383,9 +404,13 @@ def make_market(
     active = np.zeros(K, dtype=bool)
     act_idx = np.flatnonzero(active)
 
+    weighted = getattr(raw_trades, "weighted", None)
+
     def firm_at(P, base=None, vary=None):
         nonlocal evals
         evals += 1
+        if weighted is not None:  # no (B, K, N) tensor: frozen multipliers in one sparse product
+            return _firm_weighted(raw_trades, weights, m_fixed, act_idx, pw, state, P, base, vary)
         T = raw_trades(P, base=base, vary=vary) if partial and vary is not None else raw_trades(P)
         if T.ndim == 2:
             m = m_fixed.copy()

@@ -226,7 +226,7 @@ def _capped_s_curve(ctx: DayContext, target, idx: np.ndarray, slope: float, size
     """``clip(slope (target - P), -size, size)`` (the graph's shared s-curve when ``size == 1``)."""
     if size == 1.0:
         return ctx.graph.s_curve(target, ctx.price(idx), slope)
-    return ctx.graph.clip(ctx.price(idx) * (-slope) + np.asarray(target, dtype=float) * slope, -size, size)
+    return ctx.graph.affine_clip(ctx.price(idx), -slope, np.asarray(target, dtype=float) * slope, -size, size)
 
 
 @dataclass(frozen=True)
@@ -250,9 +250,9 @@ class BandTrader:
         if len(idx) == 0:
             return None
         g, P = ctx.graph, ctx.price(idx)
-        buy = g.clip(P * (-self.slope) + self.low * self.slope, 0.0, self.size)
-        sell = g.clip(P * self.slope + (-self.high * self.slope), 0.0, self.size)
-        return Trade(idx, _position(ctx, idx, buy - sell, self.hold))
+        buy = g.affine_clip(P, -self.slope, self.low * self.slope, 0.0, self.size)
+        sell = g.affine_clip(P, -self.slope, self.high * self.slope, -self.size, 0.0)  # = -clip(s (P - high), 0, size)
+        return Trade(idx, _position(ctx, idx, buy + sell, self.hold))
 
 
 def _position(ctx: DayContext, idx: np.ndarray, target, hold: bool):
@@ -298,9 +298,10 @@ class FloorTrader:
             eps = np.array([min(self.eps, 1.0 / (counts[ctx.labels[i]] + 2.0)) for i in idx])
         else:
             eps = self.eps
-        buy = g.clip((P * -1.0 + eps) * self.slope, 0.0, 1.0)
-        sell = g.clip((P + (eps - 1.0)) * self.slope, 0.0, 1.0)
-        return Trade(idx, _position(ctx, idx, buy - sell, self.hold))
+        eps = np.asarray(eps, dtype=float)
+        buy = g.affine_clip(P, -self.slope, eps * self.slope, 0.0, 1.0)
+        sell = g.affine_clip(P, -self.slope, (1.0 - eps) * self.slope, -1.0, 0.0)  # = -clip(s (P - 1 + eps), 0, 1)
+        return Trade(idx, _position(ctx, idx, buy + sell, self.hold))
 
 
 def _class_count(ctx: DayContext, label: str) -> int:
@@ -416,17 +417,19 @@ class CalibrationTrader:
         freq = np.where(cnt > 0, (hits + centres) / (cnt + 1), centres)
         g = ctx.graph
         P = ctx.price(idx)
-        # target(P) = sum_j freq_j hat_j(clip(P)): a continuous piecewise-linear interpolation of the
-        # bin frequencies (the hats sum to 1 on [first centre, last centre])
-        Pc = g.clip(P, centres[0], centres[-1])
-        width = 1.0 / self.n_bins
-        zero = P * 0.0
+        # target(P): the continuous piecewise-linear interpolation of the bin frequencies through the
+        # points (centre_j, freq_j), flat outside [first centre, last centre]; written as
+        # freq_0 + sum_j slope_j (clip(P, c_j, c_j+1) - c_j), one clipped affine node per segment
         target = None
-        for j in range(self.n_bins):
-            hat = g.max(1.0 - g.abs(Pc - centres[j]) * (1.0 / width), zero)
-            term = hat * freq[j]
-            target = term if target is None else target + term
-        return Trade(idx, _position(ctx, idx, g.clip((target - P) * self.slope, -1.0, 1.0), self.hold))
+        for j in range(self.n_bins - 1):
+            c0, c1 = centres[j], centres[j + 1]
+            sl = (freq[j + 1] - freq[j]) / (c1 - c0)
+            lo, hi = sorted((0.0, sl * (c1 - c0)))
+            seg = g.affine_clip(P, sl, -sl * c0, lo, hi)
+            target = seg if target is None else target + seg
+        target = target + freq[0] if target is not None else P * 0.0 + freq[0]
+        q = g.affine_clip(target - P, self.slope, 0.0, -1.0, 1.0)
+        return Trade(idx, _position(ctx, idx, q, self.hold))
 
 
 @dataclass(frozen=True)
