@@ -536,7 +536,7 @@ def non_exploitation_verdict(cfg, t: pd.DataFrame) -> Verdict:
 
 
 def non_exploitation_figures(cfg, t: pd.DataFrame) -> dict:
-    return {"pnl": F.pnl_figure(t)}
+    return {"heldout": F.heldout_figure(t, GAIN_PER_DAY), "pnl": F.pnl_figure(t)}
 
 
 register(
@@ -550,9 +550,11 @@ register(
         experiment=E.non_exploitation_experiment,
         verdict=non_exploitation_verdict,
         figures=non_exploitation_figures,
-        presets=PI_PRESETS,
+        # the held-out traders need the firm to have learned: the quick horizon is 120 days (the first third is
+        # the learning transient, the last third is judged), the full one the 240
+        presets={**PI_PRESETS, "quick": {**PI_QUICK, "n_days": 120}},
         seeds=PI_SEEDS,
-        quick_budget_s=60,
+        quick_budget_s=120,
         threshold=EXPLOITATION_THRESHOLD,
         refuted_if="the fastest held-out trader's last-third gain rate has its interval above 0.05 a day, or the "
         "gains do not flatten (ratio interval above 0.5)",

@@ -178,7 +178,7 @@ class OscillatingMaker:
         return _unsolved(pw, truth, raw_trades, weights, state, P, tolerance)
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=64)
 def pi_run(cfg: PiAuditConfig, seed_index: int, market: str = "firm") -> tuple[Scenario, MarketRun]:
     """One market run on seed ``seed_index``'s stretch of pi, with the held-out adversaries booked.
 
