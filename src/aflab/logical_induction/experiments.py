@@ -35,6 +35,7 @@ from aflab.logical_induction.inductor import MarketRun, run_market
 from aflab.logical_induction.kelly import bayes_mixture, bernoulli_and_markov_predictions, kelly_market
 from aflab.logical_induction.market import MakerResult, budget_multipliers, split_bound
 from aflab.logical_induction.traders import (
+    ConjunctionCoherence,
     ConstantBelief,
     FloorTrader,
     Grammar,
@@ -383,14 +384,27 @@ class IntrospectionConfig(PiAuditConfig):
         description="prior weight of the introspection program added to the enumerated firm "
         "(0 = mechanism switch: no introspection program)",
     )
+    conjunction_weight: float = Field(
+        0.05,
+        ge=0,
+        le=0.5,
+        description="prior weight of the conjunction-coherence program (Frechet bounds; 0 = mechanism switch: none)",
+    )
+    distrust_weight: float = Field(
+        0.0,
+        ge=0,
+        le=0.5,
+        description="mechanism switch: weight of a trader that prices every 'phi & P_n(phi) > p' at 0 (self-distrust)",
+    )
 
 
 def introspection_scenario(cfg: IntrospectionConfig, seed_index: int = 0) -> Scenario:
-    """The pi scenario plus, on day n, the price atoms ``P_n(phi) > p`` for ``phi`` = ``undecidable(0)``
-    and ``pi_digit(n) = 3`` (both priced on day n) and every threshold p; each is settled on day n+1 from
-    the market's own history (class 'introspection'). The atoms' meanings are the scenario's
+    """The pi scenario plus, on day n, the price atoms ``A = P_n(phi) > p`` for ``phi`` = ``undecidable(0)``
+    and ``pi_digit(n) = 3`` (both priced on day n) and every threshold p (class 'introspection'), and the
+    conjunctions ``phi & A`` (class 'self_trust', for the self-trust audit); each atom is settled on day
+    n+1 from the market's own history. The atoms' meanings are the scenario's
     (:attr:`.deduction.Scenario.price_atoms`), decoded from their names."""
-    from aflab.logical_induction.sentences import atom, price_atom
+    from aflab.logical_induction.sentences import atom, conj, price_atom, price_atom_meaning
 
     sc = pi_audit_scenario(cfg, seed_index)
     labels = dict(sc.labels)
@@ -403,7 +417,9 @@ def introspection_scenario(cfg: IntrospectionConfig, seed_index: int = 0) -> Sce
             if phi in day
         )
         labels.update(dict.fromkeys(extra, "introspection"))
-        priced.append(tuple(day) + extra)
+        conjunctions = tuple(conj(price_atom_meaning(a).sentence, a) for a in extra)
+        labels.update(dict.fromkeys(conjunctions, "self_trust"))
+        priced.append(tuple(day) + extra + conjunctions)
     return Scenario(sc.name + "+introspection", sc.facts, tuple(priced), labels, sc.truth, sc.blocks, sc.revealed_on)
 
 
@@ -413,6 +429,10 @@ def introspection_run(cfg: IntrospectionConfig, seed_index: int) -> tuple[Scenar
     traders = pi_traders(sc, cfg)
     if cfg.introspection_weight > 0:
         traders = traders + [IntrospectionTrader(weight=cfg.introspection_weight)]
+    if cfg.conjunction_weight > 0:
+        traders = traders + [ConjunctionCoherence(weight=cfg.conjunction_weight)]
+    if cfg.distrust_weight > 0:
+        traders = traders + [ConstantBelief(p=0.0, label="self_trust", slope=10.0, weight=cfg.distrust_weight)]
     return sc, run_market(sc, traders)
 
 
@@ -441,6 +461,39 @@ def introspection_table(sc: Scenario, run: MarketRun) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=["day", "sentence", "inner_price", "threshold", "price", "truth"])
+
+
+def self_trust_table(sc: Scenario, run: MarketRun) -> pd.DataFrame:
+    """Every conjunction ``phi & A`` with ``A = P_n(phi) > p`` on its day n: the prices of ``phi & A``, of
+    ``A`` and of ``phi``, the threshold p, and the truth of A (from the price table)."""
+    from aflab.logical_induction.sentences import to_text
+
+    p = run.prices
+    price = {(d, s): v for d, s, v in zip(p.day, p.sentence, p.price)}
+    rows = []
+    for a, meaning in sc.price_atoms.items():
+        d, phi = meaning.day, to_text(meaning.sentence)
+        c = f"{phi} & {to_text(a)}" if meaning.sentence.kind == "atom" else f"({phi}) & {to_text(a)}"
+        if (d, c) not in price or (d, phi) not in price or (d, to_text(a)) not in price:
+            continue
+        rows.append(
+            {
+                "day": int(d),
+                "sentence": phi,
+                "threshold": meaning.threshold,
+                "phi_price": price[(d, phi)],
+                "atom_price": price[(d, to_text(a))],
+                "conj_price": price[(d, c)],
+                "atom_truth": int(meaning.holds(price[(d, phi)])),
+            }
+        )
+    cols = ["day", "sentence", "threshold", "phi_price", "atom_price", "conj_price", "atom_truth"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def self_trust_experiment(cfg: IntrospectionConfig, seed: int, seed_index: int = 0) -> pd.DataFrame:
+    """The self-trust rows of the introspection run (the same market as the introspection audit)."""
+    return self_trust_table(*introspection_run(cfg, seed_index))
 
 
 def introspection_experiment(cfg: IntrospectionConfig, seed: int, seed_index: int = 0) -> pd.DataFrame:

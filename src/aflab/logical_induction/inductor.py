@@ -30,6 +30,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -163,6 +164,7 @@ def run_market(
             settle=settle,
             state=resume,
             facts_history=scenario.facts,
+            limit_blas=False,
         )
         for day in range(market.day + 1, n_days + 1):
             new = revival(day, market.traders, market.multipliers) if revival is not None else ()
@@ -208,10 +210,12 @@ class LogicalInductor:
         settle: bool = True,
         state: MarketState | None = None,
         facts_history: Sequence = (),
+        limit_blas: bool = True,
     ):
         if not callable(maker) and maker not in ("solver", "rational"):
             raise ValueError(f"maker must be 'solver', 'rational' or a callable, got {maker!r}")
         self.traders, self.adversaries = list(traders), list(adversaries)
+        self.limit_blas = limit_blas  # BLAS on one thread inside update() (run_market holds it once for the loop)
         self.labels = dict(labels or {})
         self.block_of = {s: tuple(b) for b in blocks for s in b}
         self.truth_of, self.revealed_on = dict(truth or {}), dict(revealed_on or {})
@@ -332,7 +336,7 @@ class LogicalInductor:
         ``priced`` (plus every held undecided sentence) with the certified maker, book, record, settle.
         Returns ``{sentence: price}`` for today's universe."""
         t0 = time.perf_counter()
-        with one_blas_thread():
+        with one_blas_thread() if self.limit_blas else nullcontext():
             day = self.st.day + 1
             facts = [parse(o) if isinstance(o, str) else o for o in observations]
             sentences = [parse(p) if isinstance(p, str) else p for p in priced]
@@ -629,14 +633,16 @@ def _trade_matrix(graph: ExpressionGraph, calls: list, K: int, N: int) -> Callab
         return graph.evaluate_at(P, t_ids, base, vary) if vary is not None else graph.evaluate_all(P)[..., t_ids]
 
     t_k, t_n = t_rows // max(N, 1), t_rows % max(N, 1)
-    indptr = np.arange(len(t_rows) + 1)
 
     def weighted(P, coef, base=None, vary=None):
-        """``sum_k coef_k T_k(P)`` without the (K, N) matrix: one sparse product of the trade nodes'
-        values (the firm's trade at frozen multipliers, for a batch of price vectors)."""
-        M = sp.csr_matrix((coef[t_k], t_n, indptr), shape=(len(t_rows), N))
-        vt = values(P, base, vary)
-        return vt @ M if vt.ndim == 1 else np.asarray((M.T @ vt.T).T)
+        """``sum_k coef_k T_k(P)`` without the (K, N) matrix: the trade nodes' values, weighted, summed per
+        sentence with one bincount (the firm's trade at frozen multipliers, for a batch of price vectors)."""
+        vt = values(P, base, vary) * coef[t_k]
+        if vt.ndim == 1:
+            return np.bincount(t_n, weights=vt, minlength=N).astype(float)
+        B = vt.shape[0]
+        flat = (np.arange(B)[:, None] * N + t_n[None, :]).ravel()
+        return np.bincount(flat, weights=vt.ravel(), minlength=B * N).reshape(B, N)
 
     def rows(P, which, base=None, vary=None):
         """The trades of traders ``which`` only: (len(which), N), or (B, len(which), N) for a batch."""

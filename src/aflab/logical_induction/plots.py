@@ -153,6 +153,21 @@ def heldout_figure(table: pd.DataFrame, bar: float = 0.05):
     return fig
 
 
+def self_trust_figure(t: pd.DataFrame):
+    fig, ax = new_figure()
+    ok = t.phi_price - t.threshold >= 0.05
+    ax.scatter(t.threshold[ok] * t.atom_price[ok], t.conj_price[ok], s=10, alpha=0.6, color=PALETTE[0])
+    hi = float(max(t.conj_price.max(), (t.threshold * t.atom_price).max(), 0.1))
+    ax.plot([0, hi], [0, hi], "k--", lw=0.8, label="P(phi & A) = p P(A)")
+    ax.set(
+        xlabel="p P_n(A), A = 'P_n(phi) > p'",
+        ylabel="P_n(phi & A)",
+        title="Self-trust: scored pairs (P_n(phi) >= p + 0.05) lie above the line",
+    )
+    ax.legend(fontsize=8)
+    return fig
+
+
 def pnl_figure(table: pd.DataFrame):
     """Ledger of the firm's own programs: the top earners' mark-to-market (effective holdings)."""
     fig, ax = new_figure()

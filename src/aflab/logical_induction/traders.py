@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from aflab.logical_induction.expressions import Expr
 from aflab.logical_induction.market import DayContext, Trade
 
 RESOLVED_COLUMNS = ("gid", "sentence", "label", "value", "day_resolved", "first_price")
@@ -453,6 +454,38 @@ class NegationCoherence:
         return Trade(idx, _position(ctx, idx, _tile(q, 2), self.hold))
 
 
+@dataclass(frozen=True)
+class ConjunctionCoherence:
+    """For priced conjunctions ``c = a & b`` whose conjuncts are priced: the Frechet bounds
+    ``P(a) + P(b) - 1 <= P(c) <= min(P(a), P(b))`` hold in every world, so a price outside them is a sure
+    profit. Above ``P(a)`` (or ``P(b)``): sell c, buy that conjunct, ``clip(slope (P(c) - P(a)), 0, 1)``
+    shares; below ``P(a) + P(b) - 1``: buy c, sell both conjuncts."""
+
+    slope: float = 10.0
+    hold: bool = False  # a conjunct shared by several conjunctions appears once per conjunction: trade flows
+    weight: float = 0.5
+    start_day: int = 1
+    name: str = "coherence(&)"
+
+    def trade(self, ctx: DayContext) -> Trade | None:
+        rows = []
+        for i in ctx.undecided:
+            s = ctx.sentences[i]
+            if s.kind == "and" and len(s.args) == 2 and all(x in ctx.index for x in s.args):
+                rows.append((i, ctx.index[s.args[0]], ctx.index[s.args[1]]))
+        if not rows:
+            return None
+        c, a, b = (np.array(col) for col in zip(*rows))
+        g = ctx.graph
+        Pc, Pa, Pb = ctx.price(c), ctx.price(a), ctx.price(b)
+        over_a = g.affine_clip(Pc - Pa, self.slope, 0.0, 0.0, 1.0)  # c priced above a: sell c, buy a
+        over_b = g.affine_clip(Pc - Pb, self.slope, 0.0, 0.0, 1.0)
+        under = g.affine_clip(Pa + Pb - Pc, self.slope, -self.slope, 0.0, 1.0)  # c below a + b - 1: buy c
+        idx = np.concatenate([c, a, b])
+        q = Expr(g, np.concatenate([(under - over_a - over_b).ids, (over_a - under).ids, (over_b - under).ids]))
+        return Trade(idx, _position(ctx, idx, q, self.hold))
+
+
 def _tile(q, times: int):
     from aflab.logical_induction.expressions import Expr
 
@@ -818,6 +851,7 @@ _PURE_PROGRAMS = (
     CalibrationTrader,
     NegationCoherence,
     BlockCoherence,
+    ConjunctionCoherence,
     ProvableTrader,
     IntrospectionTrader,
 )
