@@ -244,7 +244,9 @@ def _largest_linked_group() -> int:
     return best
 
 
-def long_pi_run(max_days: int, budget_s: float, chunk: int, checkpoint: str | None = None) -> None:
+def long_pi_run(
+    max_days: int, budget_s: float, chunk: int, checkpoint: str | None = None, figure: str | None = None
+) -> None:
     """The audits' pi scenario and learning firm, run in checkpoint/resume chunks until max_days or
     budget_s CPU s; per chunk: cost, certification, digit prices and the held-out suite's gains."""
     from aflab.logical_induction.experiments import PiAuditConfig, adversaries, pi_audit_scenario, pi_traders
@@ -285,6 +287,13 @@ def long_pi_run(max_days: int, budget_s: float, chunk: int, checkpoint: str | No
         save_checkpoint(state, checkpoint)
         print(f"final state saved to {checkpoint}")
     audit_long_run(cfg.model_copy(update={"n_days": day}), sc, run)
+    if figure:
+        from aflab.core.plots import figure_png
+        from aflab.logical_induction.plots import long_run_figure
+
+        with open(figure, "wb") as fh:
+            fh.write(figure_png(long_run_figure(run), dpi=110))
+        print(f"figure written to {figure}")
 
 
 def audit_long_run(cfg, sc, run) -> None:
@@ -309,11 +318,12 @@ def main() -> None:
     ap.add_argument("--long-budget-s", type=float, default=240.0, help="CPU-second budget of the long run")
     ap.add_argument("--long-chunk", type=int, default=100, help="days per checkpoint chunk of the long run")
     ap.add_argument("--long-checkpoint", default=None, help="save the long run's final state to this .npz")
+    ap.add_argument("--long-figure", default=None, help="write the long run's figure (PNG) here")
     args = ap.parse_args()
     if args.long_days < 1 or args.long_budget_s <= 0 or args.long_chunk < 1:
         raise SystemExit("--long-days and --long-chunk must be >= 1 and --long-budget-s > 0")
     if args.long:
-        long_pi_run(args.long_days, args.long_budget_s, args.long_chunk, args.long_checkpoint)
+        long_pi_run(args.long_days, args.long_budget_s, args.long_chunk, args.long_checkpoint, args.long_figure)
         return
     print("(shared 2-core machine: compare only numbers measured in the same run)\n")
     sections = {

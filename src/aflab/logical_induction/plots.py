@@ -185,9 +185,9 @@ def pnl_figure(table: pd.DataFrame):
     return fig
 
 
-def long_run_figure(run, in_class: tuple[str, ...], window: int = 100):
+def long_run_figure(run, window: int = 100):
     """A long pi run: the maker's cost per day, undecided digit prices' distance to 0.1 and the held-out
-    adversaries' guaranteed gains (in-class: variants of the firm's programs), by day."""
+    suite's guaranteed gains, by day."""
     fig, axes = new_figure(ncols=3, width=4.2)
     mk = run.maker
     roll = mk.set_index("day").seconds.rolling(window, min_periods=1).mean()
@@ -204,16 +204,9 @@ def long_run_figure(run, in_class: tuple[str, ...], window: int = 100):
     axes[1].set(xlabel="day", ylabel="mean |P - 0.1|", title="Undecided pi-digit prices")
     adv = run.ledger[run.ledger.role == "adversary"]
     for i, (trader, grp) in enumerate(adv.groupby("trader")):
-        ls = "-" if trader in in_class else ":"
-        axes[2].plot(
-            grp.day,
-            grp.worst,
-            ls,
-            color=PALETTE[(i + 2) % len(PALETTE)],
-            label=trader + ("" if trader in in_class else " (out of class)"),
-        )
-    axes[2].set(xlabel="day", ylabel="guaranteed gain (min over worlds)", title="Held-out adversaries")
-    axes[2].legend(fontsize=6)
+        axes[2].plot(grp.day, grp.worst, color=PALETTE[i % len(PALETTE)], lw=1, label=trader)
+    axes[2].set(xlabel="day", ylabel="guaranteed gain (min over worlds)", title="Held-out suite")
+    axes[2].legend(fontsize=5, ncol=2)
     return fig
 
 
