@@ -16,9 +16,9 @@ CLAIMS = all_claims("logical_induction")
 
 def test_claims_registered_with_kinds():
     kinds = {c.id.split(".")[1]: c.kind for c in CLAIMS}
-    assert len(kinds) == 10
+    assert len(kinds) == 11
     assert kinds["market-maker-certified"] == "check" and kinds["kelly-bayes"] == "check"
-    assert sum(k == "claim" for k in kinds.values()) == 8
+    assert sum(k == "claim" for k in kinds.values()) == 9
 
 
 def test_every_pi_experiment_takes_the_seed_index():

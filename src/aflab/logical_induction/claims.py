@@ -25,7 +25,7 @@ from aflab.logical_induction import experiments as E
 from aflab.logical_induction import plots as F
 
 SOURCE = "Garrabrant, Benson-Tilsen, Critch, Soares, Taylor, 'Logical Induction' (2016)"
-PI_SMOKE = {"n_days": 10, "window": 1, "delay": 2}
+PI_SMOKE = {"n_days": 8, "window": 1, "delay": 2, "enum_depth": 1, "band_depth": 1}
 PI_QUICK = {"n_days": 48, "window": 2, "delay": 3}
 PI_FULL = {"n_days": 240, "window": 2, "delay": 3}
 PI_SEEDS = {"smoke": 2, "quick": 3, "full": 5}
@@ -210,8 +210,9 @@ register(
         threshold=COHERENCE_THRESHOLD,
         refuted_if="the t-interval over stretches of the last-quarter L1 distance to the hull lies above 0.02",
         counterfactual=Counterfactual(
-            "the firm without its arbitrage programs (block and negation coherence)",
+            "the firm without its arbitrage programs (block and negation coherence, holding and one-day)",
             {"drop_programs": ["block_coherence", "negation_coherence"]},
+            n_seeds=4,
         ),
     )
 )
@@ -274,9 +275,9 @@ register(
         refuted_if="the slope's interval lies above -0.5 (theorem prices stall), or the audited market's theorem "
         "prices sit more than 0.01 below the no-floor control's",
         counterfactual=Counterfactual(
-            "the firm without its learning programs (frequency, constant, calibration): nothing learns which "
-            "sentences get proved",
-            {"drop_programs": ["frequency", "constant", "calibration"]},
+            "the firm without its learning programs (frequency and feature learners, constants, bands, "
+            "calibration): nothing learns which sentences get proved",
+            {"drop_programs": ["frequency", "constant", "band", "calibration"]},
         ),
     )
 )
@@ -454,26 +455,29 @@ register(
 
 GAIN_PER_DAY = 0.05
 EXPLOITATION_THRESHOLD = Threshold(
-    "max over held-out traders of guaranteed gain per day, last third",
+    "held-out trader's guaranteed gain per day, last third (each trader's interval over stretches)",
     "below",
     GAIN_PER_DAY,
     "def. 3.5: an exploiting trader's plausible value grows without bound; a finite run sees only its rate. "
-    "0.05 a day is issue 14's bar (a trader buying one share of each mispriced digit earns ~0.1-4 a day in the "
-    "control market); the slope is least squares over the last third of days, worst trader per stretch",
+    "0.05 a day is issue 14's bar (a trader buying one share of each mispriced digit earns 0.3-4 a day in the "
+    "control market). The slope is least squares over the last third of days; each trader gets its own "
+    "t-interval over independent stretches of pi (a high-variance bettor's guaranteed gain random-walks by +-2 "
+    "per resolved bet, which is luck, not exploitation): 'supported' needs every trader's interval below 0.05, "
+    "'refuted' some trader's interval above it",
 )
 FLATTENING_THRESHOLD = Threshold(
-    "max over held-out traders of last-third gain / max(first-third gain, 0.05 * third)",
+    "held-out trader's last-third gain / max(first-third gain, 0.05 * third) (interval over stretches)",
     "below",
     0.5,
     "bounded exploitation flattens: a held-out trader may earn in the first third (while the firm learns) but at "
     "most half as much in the last; gains under 0.05 a day do not count as exploitation (the denominator's floor)",
 )
 POWER_THRESHOLD = Threshold(
-    "max held-out guaranteed gain per day in the control market, last third",
+    "held-out guaranteed gain per day in the control market, last third (the clearest trader)",
     "above",
     GAIN_PER_DAY,
-    "the audit must be able to see exploitation: in a one-trader dogmatic market the same held-out traders must "
-    "clear the per-day bar, else a 'supported' would only mean the suite is too weak",
+    "the audit must be able to see exploitation: in a one-trader dogmatic market some held-out trader must clear "
+    "the per-day bar, else a 'supported' would only mean the suite is too weak",
 )
 
 
@@ -501,60 +505,84 @@ def gain_rates(t: pd.DataFrame, market: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def fastest_gain(rows: pd.DataFrame) -> float:
-    """The largest least-squares slope of guaranteed gain vs day among the held-out traders in ``rows``."""
-    out = -np.inf
-    for _, g in rows.groupby("trader"):
-        if g.day.nunique() >= 2:
-            out = max(out, float(np.polyfit(g.day, g.worst, 1)[0]))
-    return out
+def _slope(rows: pd.DataFrame) -> float:
+    return float(np.polyfit(rows.day, rows.worst, 1)[0]) if rows.day.nunique() >= 2 else float("nan")
+
+
+def trader_intervals(t: pd.DataFrame, market: str) -> dict:
+    """Per held-out trader: the t-interval over independent units (stretches of pi; day batches of a single
+    run) of its guaranteed gain's least-squares slope over the last third of days."""
+    adv = t[(t.role == "adversary") & (t.market == market)]
+    late = last_fraction(adv, 1 / 3)
+    return {trader: mean_ci(unit_values(g, _slope, late[g.index])) for trader, g in adv.groupby("trader")}
+
+
+def _extremes(ivs: dict) -> tuple[str, str]:
+    """The trader whose interval reaches highest (the hardest to clear) and the one whose interval starts
+    highest (the most convincingly above): 'every trader below' is decided by the first, 'some trader
+    above' by the second."""
+    finite = {k: v for k, v in ivs.items() if np.isfinite(v.estimate)}
+    if not finite:
+        finite = ivs
+    top = max(finite, key=lambda k: (finite[k].high, finite[k].estimate))
+    sure = max(finite, key=lambda k: (finite[k].low, finite[k].estimate))
+    return top, sure
 
 
 def non_exploitation_verdict(cfg, t: pd.DataFrame) -> Verdict:
-    adv = t[t.role == "adversary"]
-    late = last_fraction(adv, 1 / 3)
-    rate = unit_values(adv[adv.market == "logical_inductor"], fastest_gain, late[adv.market == "logical_inductor"])
-    power = unit_values(adv[adv.market == "control"], fastest_gain, late[adv.market == "control"])
+    ivs = trader_intervals(t, "logical_inductor")
+    top, sure = _extremes(ivs)
     li = gain_rates(t, "logical_inductor")
-    floor = GAIN_PER_DAY * li.third
-    flat = (li.gain_last_third / np.maximum(li.gain_first_third, floor)).groupby(li.seed).max()
-    top = li.groupby("trader").slope_last_third.mean().sort_values(ascending=False)
-    powered = decide(mean_ci(power), POWER_THRESHOLD)
+    li = li.assign(ratio=li.gain_last_third / np.maximum(li.gain_first_third, GAIN_PER_DAY * li.third))
+    flat = {trader: mean_ci(g.ratio.to_numpy()) for trader, g in li.groupby("trader")}
+    ftop, fsure = _extremes(flat)
+    ctl = trader_intervals(t, "control")
+    _, csure = _extremes(ctl)
+    powered = decide(ctl[csure], POWER_THRESHOLD)
     if powered.label == "refuted":  # a blind audit decides nothing either way: never "refuted" for lack of power
         powered = dataclasses.replace(powered, label="inconclusive", reason=powered.reason + " (no power)")
+    decisions = [decide(ivs[top], EXPLOITATION_THRESHOLD)]
+    if sure != top:
+        decisions.append(decide(ivs[sure], EXPLOITATION_THRESHOLD))
+    decisions.append(decide(flat[ftop], FLATTENING_THRESHOLD))
+    if fsure != ftop:
+        decisions.append(decide(flat[fsure], FLATTENING_THRESHOLD))
+    decisions.append(powered)
+    nums = {f"rate[{k}]": float(v.estimate) for k, v in sorted(ivs.items(), key=lambda kv: -kv[1].estimate)}
+    nums.update({f"rate_high[{k}]": float(v.high) for k, v in ivs.items()})
     return Verdict.from_decisions(
-        [
-            decide(mean_ci(rate), EXPLOITATION_THRESHOLD),
-            decide(mean_ci(flat.to_numpy()), FLATTENING_THRESHOLD),
-            powered,
-        ],
-        {f"rate[{k}]": float(v) for k, v in top.items()},
-        f"fastest held-out trader: {top.index[0]} at {top.iloc[0]:.3f} a day",
-        (Comparison("held-out guaranteed gain per day", 0.0, float(rate.mean())),),
+        decisions,
+        nums,
+        f"per held-out trader (interval over stretches): highest reach {top} "
+        f"({ivs[top].estimate:.3f} a day, up to {ivs[top].high:.3f}); highest start {sure} "
+        f"({ivs[sure].low:.3f}); flattening: {ftop}; control exploited by {csure}",
+        (Comparison("held-out guaranteed gain per day (highest)", 0.0, float(ivs[top].estimate)),),
     )
 
 
 def non_exploitation_figures(cfg, t: pd.DataFrame) -> dict:
-    return {"pnl": F.pnl_figure(t)}
+    return {"heldout": F.heldout_figure(t, GAIN_PER_DAY), "pnl": F.pnl_figure(t)}
 
 
 register(
     Claim(
         id="logical_induction.non-exploitation",
         statement="The logical induction criterion (def. 3.5) on a finite run: held-out traders written outside "
-        "the firm cannot keep earning -- their guaranteed gains grow by less than 0.05 a day over the last third "
-        "and flatten (last third at most half the first).",
+        "the firm cannot keep earning -- each one's guaranteed gain grows by less than 0.05 a day over the last "
+        "third and flattens (last third at most half the first).",
         source=SOURCE + ", sec. 3.5 and 5",
         config=E.PiAuditConfig,
         experiment=E.non_exploitation_experiment,
         verdict=non_exploitation_verdict,
         figures=non_exploitation_figures,
-        presets=PI_PRESETS,
+        # the held-out traders need the firm to have learned: the quick horizon is 120 days (the first third is
+        # the learning transient, the last third is judged), the full one the issue's 240
+        presets={**PI_PRESETS, "quick": {**PI_QUICK, "n_days": 120}},
         seeds=PI_SEEDS,
-        quick_budget_s=60,
+        quick_budget_s=120,
         threshold=EXPLOITATION_THRESHOLD,
-        refuted_if="the fastest held-out trader's last-third gain rate has its interval above 0.05 a day, or the "
-        "gains do not flatten (ratio interval above 0.5)",
+        refuted_if="some held-out trader's last-third gain rate has its interval (over stretches) above 0.05 a day, "
+        "or some trader's gains do not flatten (ratio interval above 0.5)",
         counterfactual=Counterfactual("a dogmatic firm: one trader believing 1/2 of everything", {"firm": "dogmatic"}),
     )
 )
@@ -601,7 +629,7 @@ register(
         verdict=introspection_verdict,
         figures=introspection_figures,
         presets={
-            "smoke": {"n_days": 8, "window": 1, "delay": 2},
+            "smoke": {"n_days": 6, "window": 1, "delay": 2, "enum_depth": 1, "band_depth": 1},
             "quick": {"n_days": 20, "window": 2, "delay": 3},
             "full": {"n_days": 100, "window": 2, "delay": 4},
         },
@@ -610,6 +638,62 @@ register(
         threshold=INTROSPECTION_THRESHOLD,
         refuted_if="the interval over stretches of the mean absolute error lies above 0.1",
         counterfactual=Counterfactual("no introspection program in the firm", {"introspection_weight": 0.0}),
+    )
+)
+
+
+# -- self-trust -------------------------------------------------------------------------------------------
+
+SELF_TRUST_THRESHOLD = Threshold(
+    "mean of P_n(phi & A) - p P_n(A), A = 'P_n(phi) > p', where P_n(phi) >= p + 0.05, days >= 2",
+    "above",
+    0.0,
+    "thm 4.12.4 (self-trust): E_n[phi 1(P_n(phi) > p)] >~ p E_n[1(P_n(phi) > p)] -- the market's belief in phi "
+    "given that it believes phi above p is at least p; scored where the premise clearly holds (margin 0.05), so a "
+    "coherent, introspective market is well above 0 and a self-distrusting one below",
+)
+
+
+def self_trust_verdict(cfg, t: pd.DataFrame) -> Verdict:
+    scored = t[(t.day > 1) & (t.phi_price - t.threshold >= INTROSPECTION_MARGIN)]
+    margin = (scored.conj_price - scored.threshold * scored.atom_price).groupby(scored.seed).mean()
+    cond = (scored.conj_price / scored.atom_price.clip(lower=1e-12) - scored.threshold).mean()
+    return Verdict.from_decisions(
+        [decide(mean_ci(margin.to_numpy()), SELF_TRUST_THRESHOLD)],
+        {"conditional_minus_p": float(cond), "pairs_scored": len(scored)},
+        f"{len(scored)} (phi, p) pairs; mean P_n(phi | A) - p = {cond:.3f}",
+        (Comparison("P_n(phi & A) - p P_n(A)", None, float(margin.mean())),),
+    )
+
+
+def self_trust_figures(cfg, t: pd.DataFrame) -> dict:
+    return {"self_trust": F.self_trust_figure(t)}
+
+
+register(
+    Claim(
+        id="logical_induction.self-trust",
+        statement="Self-trust (thm 4.12.4): the market trusts its own beliefs -- its price for 'phi and "
+        "P_n(phi) > p' is at least p times its price for 'P_n(phi) > p'.",
+        source=SOURCE + ", sec. 4.12",
+        config=E.IntrospectionConfig,
+        experiment=E.self_trust_experiment,
+        verdict=self_trust_verdict,
+        figures=self_trust_figures,
+        presets={
+            "smoke": {"n_days": 6, "window": 1, "delay": 2, "enum_depth": 1, "band_depth": 1},
+            "quick": {"n_days": 20, "window": 2, "delay": 3},
+            "full": {"n_days": 100, "window": 2, "delay": 4},
+        },
+        seeds=PI_SEEDS,
+        quick_budget_s=60,
+        threshold=SELF_TRUST_THRESHOLD,
+        refuted_if="the interval over stretches of the mean P_n(phi & A) - p P_n(A) lies below 0",
+        counterfactual=Counterfactual(
+            "a self-distrusting market: a heavy trader prices every 'phi & P_n(phi) > p' at 0, ten times the "
+            "weight of the conjunction-coherence program",
+            {"distrust_weight": 0.5},
+        ),
     )
 )
 

@@ -35,17 +35,18 @@ from aflab.logical_induction.inductor import MarketRun, run_market
 from aflab.logical_induction.kelly import bayes_mixture, bernoulli_and_markov_predictions, kelly_market
 from aflab.logical_induction.market import MakerResult, budget_multipliers, split_bound
 from aflab.logical_induction.traders import (
-    BlockCoherence,
+    ConjunctionCoherence,
     ConstantBelief,
     FloorTrader,
-    FrequencyTrader,
+    Grammar,
     IntrospectionTrader,
-    NegationCoherence,
     build_traders,
+    enumerate_grammar,
     enumerate_programs,
+    revived_copies,
 )
 
-ProgramKind = Literal["block_coherence", "negation_coherence", "calibration", "floor", "frequency", "constant"]
+ProgramKind = Literal["block_coherence", "negation_coherence", "calibration", "floor", "frequency", "constant", "band"]
 PROGRAM_KINDS: tuple[str, ...] = ProgramKind.__args__
 
 
@@ -53,11 +54,21 @@ class PiAuditConfig(ClaimConfig):
     n_days: int = Field(24, ge=4, le=10_000, description="days the market runs")
     window: int = Field(2, ge=1, le=20, description="digit places priced ahead each day")
     delay: int = Field(3, ge=1, le=50, description="days until a digit is revealed")
-    enum_depth: int = Field(1, ge=1, le=4, description="dyadic depth of constant-belief programs")
+    enum_depth: int = Field(2, ge=1, le=4, description="dyadic depth of constant-belief programs")
     constant_labels: int = Field(2, ge=0, le=6, description="classes that get constant-belief programs")
-    firm: Literal["enumerated", "dogmatic"] = Field(
-        "enumerated", description="mechanism switch: 'dogmatic' replaces the firm by one constant-belief trader"
+    firm: Literal["learning", "enumerated", "dogmatic"] = Field(
+        "learning",
+        description="'learning': the grammar of traders.enumerate_grammar (pooled frequencies, bands, capped "
+        "positions, evidence floor); 'enumerated': the original 20-program firm; 'dogmatic' (mechanism "
+        "switch): one constant-belief trader",
     )
+    band_depth: int = Field(2, ge=0, le=5, description="learning firm: dyadic depth of band programs")
+    sizes: tuple[float, ...] = Field((1.0,), min_length=1, max_length=4, description="learning firm: position caps")
+    learner_slopes: tuple[float, ...] = Field(
+        (), max_length=3, description="learning firm: extra slopes of the frequency learners"
+    )
+    flow_arbitrage: bool = Field(True, description="learning firm: one-day arbitrage programs too")
+    revival: bool = Field(True, description="learning firm: broke programs re-enter on days 2^j (revived_copies)")
     dogmatic_p: float = Field(0.5, ge=0, le=1, description="the belief of the dogmatic firm")
     drop_programs: tuple[ProgramKind, ...] = Field(
         (), description="mechanism switch: program kinds removed from the enumerated firm"
@@ -96,39 +107,46 @@ def pi_traders(sc: Scenario, cfg: PiAuditConfig) -> list:
     if cfg.firm == "dogmatic":
         return [ConstantBelief(p=cfg.dogmatic_p, weight=0.5, name=f"dogmatic({cfg.dogmatic_p:g})")]
     labels = tuple(sorted(set(sc.labels.values())))
+    if cfg.firm == "learning":
+        grammar = Grammar(
+            constant_depth=cfg.enum_depth,
+            band_depth=cfg.band_depth,
+            sizes=cfg.sizes,
+            learner_slopes=cfg.learner_slopes,
+            flow_arbitrage=cfg.flow_arbitrage,
+        )
+        progs = [p for p in enumerate_grammar(labels, grammar) if program_family(p.kind) not in cfg.drop_programs]
+        return _with_floor_weight(build_traders(progs), cfg.floor_weight)
     const_labels = ("digit=3", "prime", "digit=7", "undecidable", "digit=1", "neg_digit")[: cfg.constant_labels]
     progs = [
         p
         for p in enumerate_programs(labels, depth=cfg.enum_depth)
         if (p.kind != "constant" or p.args[1] in const_labels) and p.kind not in cfg.drop_programs
     ]
-    traders = build_traders(progs)
-    if cfg.floor_weight != 1.0:
-        traders = [_reweighted(t, cfg.floor_weight) if isinstance(t, FloorTrader) else t for t in traders]
-    return traders
+    return _with_floor_weight(build_traders(progs), cfg.floor_weight)
 
 
-def _reweighted(trader, factor: float):
+def program_family(kind: str) -> str:
+    """The ``drop_programs`` name of a program kind: variants go with their family (the one-day arbitrage
+    with the holding one, the evidence floor with the floor, feature learners with the frequency ones)."""
+    kind = kind.removeprefix("evidence_").removesuffix("_flow")
+    return "frequency" if kind == "feature_frequency" else kind
+
+
+def _with_floor_weight(traders: list, factor: float) -> list:
     import dataclasses
 
-    return dataclasses.replace(trader, weight=trader.weight * factor)
-
-
-#: held-out adversaries that are *variants of programs the firm enumerates* (same kind and class,
-#: another slope or prior); the others are outside the enumeration.
-IN_CLASS_ADVERSARIES = ("adv:block-arbitrage(25)", "adv:negation-arbitrage(25)", "adv:frequency(digit=3,3)")
+    if factor == 1.0:
+        return traders
+    return [dataclasses.replace(t, weight=t.weight * factor) if isinstance(t, FloorTrader) else t for t in traders]
 
 
 def adversaries() -> list:
-    """Held-out traders (not in the firm, not moving prices): different slopes/targets than the firm's.
-    The last one, a constant belief on ``digit=5``, is outside the firm's enumeration (its constant
-    programs cover ``digit=3`` and ``prime`` only)."""
-    return [
-        BlockCoherence(slope=25.0, name="adv:block-arbitrage(25)"),
-        NegationCoherence(slope=25.0, name="adv:negation-arbitrage(25)"),
-        FrequencyTrader(label="digit=3", slope=3.0, prior_a=0.5, prior_b=4.5, name="adv:frequency(digit=3,3)"),
-        ConstantBelief(p=0.1, label="digit=5", slope=20.0, name="adv:constant(0.1,digit=5)"),
-    ]
+    """The held-out adversary suite (:func:`.heldout.heldout_suite`): traders outside the firm's
+    enumeration, booked at the market's prices without moving them."""
+    from aflab.logical_induction.heldout import heldout_suite
+
+    return heldout_suite()
 
 
 # -- deliberately broken market makers (counterfactuals) ------------------------------------------------
@@ -161,7 +179,7 @@ class OscillatingMaker:
         return _unsolved(pw, truth, raw_trades, weights, state, P, tolerance)
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=64)
 def pi_run(cfg: PiAuditConfig, seed_index: int, market: str = "firm") -> tuple[Scenario, MarketRun]:
     """One market run on seed ``seed_index``'s stretch of pi, with the held-out adversaries booked.
 
@@ -173,7 +191,8 @@ def pi_run(cfg: PiAuditConfig, seed_index: int, market: str = "firm") -> tuple[S
     if market == "control":
         return sc, run_market(sc, [ConstantBelief(p=0.5, weight=0.5, name="dogmatic(0.5)")], adversaries())
     maker = {"solver": "solver", "frozen": frozen_maker, "oscillating": OscillatingMaker()}[cfg.maker]
-    return sc, run_market(sc, pi_traders(sc, cfg), adversaries(), maker=maker)
+    revival = revived_copies if cfg.revival and cfg.firm == "learning" else None
+    return sc, run_market(sc, pi_traders(sc, cfg), adversaries(), maker=maker, revival=revival)
 
 
 # -- tables of a run (pure functions of the run) -------------------------------------------------------
@@ -287,14 +306,15 @@ def exploitation_table(run: MarketRun, control: MarketRun) -> pd.DataFrame:
     in a control market (one dogmatic trader) where the same adversaries can exploit it; plus the
     firm's traders' ledger in the audited market (who earned what)."""
     frames = []
+    from aflab.logical_induction.heldout import suite_kind
+
     for market, r in (("logical_inductor", run), ("control", control)):
         led = r.ledger if market == "logical_inductor" else r.ledger[r.ledger.role == "adversary"]
-        cls = np.where(
-            led.role != "adversary", "", np.where(led.trader.isin(IN_CLASS_ADVERSARIES), "in-class", "out-of-class")
-        )
+        kinds = {name: suite_kind(name) for name in led.trader.unique()}
+        kind = np.where(led.role == "adversary", led.trader.map(kinds), "")
         frames.append(
-            led.assign(market=market, adversary_class=cls)[
-                ["day", "trader", "role", "adversary_class", "market", "multiplier", "worst", "best", "mark", "moved"]
+            led.assign(market=market, adversary_kind=kind)[
+                ["day", "trader", "role", "adversary_kind", "market", "multiplier", "worst", "best", "mark", "moved"]
             ]
         )
     return pd.concat(frames, ignore_index=True)
@@ -364,14 +384,27 @@ class IntrospectionConfig(PiAuditConfig):
         description="prior weight of the introspection program added to the enumerated firm "
         "(0 = mechanism switch: no introspection program)",
     )
+    conjunction_weight: float = Field(
+        0.05,
+        ge=0,
+        le=0.5,
+        description="prior weight of the conjunction-coherence program (Frechet bounds; 0 = mechanism switch: none)",
+    )
+    distrust_weight: float = Field(
+        0.0,
+        ge=0,
+        le=0.5,
+        description="mechanism switch: weight of a trader that prices every 'phi & P_n(phi) > p' at 0 (self-distrust)",
+    )
 
 
 def introspection_scenario(cfg: IntrospectionConfig, seed_index: int = 0) -> Scenario:
-    """The pi scenario plus, on day n, the price atoms ``P_n(phi) > p`` for ``phi`` = ``undecidable(0)``
-    and ``pi_digit(n) = 3`` (both priced on day n) and every threshold p; each is settled on day n+1 from
-    the market's own history (class 'introspection'). The atoms' meanings are the scenario's
+    """The pi scenario plus, on day n, the price atoms ``A = P_n(phi) > p`` for ``phi`` = ``undecidable(0)``
+    and ``pi_digit(n) = 3`` (both priced on day n) and every threshold p (class 'introspection'), and the
+    conjunctions ``phi & A`` (class 'self_trust', for the self-trust audit); each atom is settled on day
+    n+1 from the market's own history. The atoms' meanings are the scenario's
     (:attr:`.deduction.Scenario.price_atoms`), decoded from their names."""
-    from aflab.logical_induction.sentences import atom, price_atom
+    from aflab.logical_induction.sentences import atom, conj, price_atom, price_atom_meaning
 
     sc = pi_audit_scenario(cfg, seed_index)
     labels = dict(sc.labels)
@@ -384,7 +417,9 @@ def introspection_scenario(cfg: IntrospectionConfig, seed_index: int = 0) -> Sce
             if phi in day
         )
         labels.update(dict.fromkeys(extra, "introspection"))
-        priced.append(tuple(day) + extra)
+        conjunctions = tuple(conj(price_atom_meaning(a).sentence, a) for a in extra)
+        labels.update(dict.fromkeys(conjunctions, "self_trust"))
+        priced.append(tuple(day) + extra + conjunctions)
     return Scenario(sc.name + "+introspection", sc.facts, tuple(priced), labels, sc.truth, sc.blocks, sc.revealed_on)
 
 
@@ -394,6 +429,10 @@ def introspection_run(cfg: IntrospectionConfig, seed_index: int) -> tuple[Scenar
     traders = pi_traders(sc, cfg)
     if cfg.introspection_weight > 0:
         traders = traders + [IntrospectionTrader(weight=cfg.introspection_weight)]
+    if cfg.conjunction_weight > 0:
+        traders = traders + [ConjunctionCoherence(weight=cfg.conjunction_weight)]
+    if cfg.distrust_weight > 0:
+        traders = traders + [ConstantBelief(p=0.0, label="self_trust", slope=10.0, weight=cfg.distrust_weight)]
     return sc, run_market(sc, traders)
 
 
@@ -422,6 +461,39 @@ def introspection_table(sc: Scenario, run: MarketRun) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=["day", "sentence", "inner_price", "threshold", "price", "truth"])
+
+
+def self_trust_table(sc: Scenario, run: MarketRun) -> pd.DataFrame:
+    """Every conjunction ``phi & A`` with ``A = P_n(phi) > p`` on its day n: the prices of ``phi & A``, of
+    ``A`` and of ``phi``, the threshold p, and the truth of A (from the price table)."""
+    from aflab.logical_induction.sentences import to_text
+
+    p = run.prices
+    price = {(d, s): v for d, s, v in zip(p.day, p.sentence, p.price)}
+    rows = []
+    for a, meaning in sc.price_atoms.items():
+        d, phi = meaning.day, to_text(meaning.sentence)
+        c = f"{phi} & {to_text(a)}" if meaning.sentence.kind == "atom" else f"({phi}) & {to_text(a)}"
+        if (d, c) not in price or (d, phi) not in price or (d, to_text(a)) not in price:
+            continue
+        rows.append(
+            {
+                "day": int(d),
+                "sentence": phi,
+                "threshold": meaning.threshold,
+                "phi_price": price[(d, phi)],
+                "atom_price": price[(d, to_text(a))],
+                "conj_price": price[(d, c)],
+                "atom_truth": int(meaning.holds(price[(d, phi)])),
+            }
+        )
+    cols = ["day", "sentence", "threshold", "phi_price", "atom_price", "conj_price", "atom_truth"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def self_trust_experiment(cfg: IntrospectionConfig, seed: int, seed_index: int = 0) -> pd.DataFrame:
+    """The self-trust rows of the introspection run (the same market as the introspection audit)."""
+    return self_trust_table(*introspection_run(cfg, seed_index))
 
 
 def introspection_experiment(cfg: IntrospectionConfig, seed: int, seed_index: int = 0) -> pd.DataFrame:
