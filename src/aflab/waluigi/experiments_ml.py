@@ -167,3 +167,61 @@ def transformer_window_plateau_experiment(
         )
     )
     return pd.DataFrame(rows)
+
+
+# ============================================================================ LM sampled transitions
+class LmTransitionsConfig(ClaimConfig):
+    n_conversations: int = Field(24, ge=2, le=10_000, description="conversations per seed (each under every reader)")
+    n_turns: int = Field(8, ge=2, le=68, description="sampled turns per conversation (stops at the first break)")
+    windows: tuple[int, ...] = Field(
+        (0, 64), min_length=2, max_length=6, description="readers: 0 = full context, k >= 16 = last k tokens"
+    )
+    n_seed_turns: int = Field(4, ge=0, le=16, description="teacher-forced persona-consistent turns after the prompt")
+    late_from: int = Field(3, ge=2, le=64, description="first turn of the 'late' region (earlier turns are 'early')")
+    max_new_tokens: int = Field(24, ge=4, le=256, description="longest sampled reply (tokens)")
+    temperature: float = Field(0.7, gt=0, le=2, description="sampling temperature (no top-k / top-p)")
+    persona: Literal["lowercase", "banned-word"] = Field("lowercase", description="persona constraint and its checker")
+    batch: int = Field(24, ge=1, le=1024, description="conversations per batch (larger: faster per token)")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="torch device; auto = cuda if available")
+    ignore_window: bool = Field(False, description="mutation: every windowed reader sees the full context")
+
+    @field_validator("windows")
+    @classmethod
+    def _windows_ok(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if 0 not in v or any(0 < k < 16 for k in v) or any(k < 0 for k in v):
+            raise ValueError("windows must hold 0 (the full-context reader) and windows k >= 16 tokens")
+        return tuple(sorted(set(v)))
+
+    @model_validator(mode="after")
+    def _fits(self) -> LmTransitionsConfig:
+        if self.n_seed_turns + self.n_turns > len(lm_probe.QA_PAIRS):
+            raise ValueError(
+                f"n_seed_turns + n_turns = {self.n_seed_turns + self.n_turns} exceeds the "
+                f"{len(lm_probe.QA_PAIRS)} built-in questions; lower one of them"
+            )
+        if self.late_from > self.n_turns:
+            raise ValueError(f"late_from={self.late_from} must be <= n_turns={self.n_turns}")
+        return self
+
+    def spec(self):
+        from aflab.waluigi.lm_sampling import TransitionSpec
+
+        return TransitionSpec(
+            n_conversations=self.n_conversations,
+            n_turns=self.n_turns,
+            windows=self.windows,
+            n_seed_turns=self.n_seed_turns,
+            max_new_tokens=self.max_new_tokens,
+            temperature=self.temperature,
+            persona=self.persona,
+            batch=self.batch,
+            ignore_window=self.ignore_window,
+        )
+
+
+def lm_transitions_experiment(cfg: LmTransitionsConfig, seed: int) -> pd.DataFrame:
+    """Sampled conversations under every reader (``lm_sampling.run_transitions``); one row per sampled turn."""
+    from aflab.waluigi import lm_sampling
+
+    lm = lm_probe.load_smollm2(None if cfg.device == "auto" else cfg.device)
+    return lm_sampling.run_transitions(lm, cfg.spec(), seed)
