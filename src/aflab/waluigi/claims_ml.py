@@ -21,9 +21,11 @@ from aflab.waluigi import lm_probe, lm_sampling, plots_ml
 from aflab.waluigi.experiments_ml import (
     LmTransitionsConfig,
     LmWindowPlateauConfig,
+    TransformerBeyondContextConfig,
     TransformerWindowPlateauConfig,
     lm_transitions_experiment,
     lm_window_plateau_experiment,
+    transformer_beyond_context_experiment,
     transformer_window_plateau_experiment,
 )
 
@@ -145,9 +147,9 @@ LM_CLAIM = register(
         presets={
             "smoke": {"n_max_turns": 6, "windows": (32,), "n_probes": 1, "inject_turns": 0, "pinned": False},
             "quick": {"n_max_turns": 32, "windows": (64,), "n_probes": 1, "inject_turns": 0, "pinned": False},
-            "full": {"n_max_turns": 64, "windows": (32, 64, 128, 256), "n_probes": 6, "inject_turns": 32},
+            "full": {"n_max_turns": 64, "windows": (64, 128, 256), "n_probes": 2, "inject_turns": 32},
         },
-        seeds={"smoke": 2, "quick": 8, "full": 10},
+        seeds={"smoke": 2, "quick": 8, "full": 48},
         quick_budget_s=90,
         kind="claim",
         threshold=LM_SLOPE_THRESHOLD,
@@ -236,7 +238,7 @@ LM_TRANSITIONS_CLAIM = register(
         figures=plots_ml.lm_transitions_figures,
         presets={
             "smoke": {"n_conversations": 4, "n_turns": 3, "late_from": 2, "batch": 4, "max_new_tokens": 16},
-            "quick": {"n_conversations": 24, "n_turns": 8, "windows": (0, 64)},
+            "quick": {"n_conversations": 16, "n_turns": 6, "windows": (0, 64), "max_new_tokens": 20, "batch": 16},
             "full": {"n_conversations": 100, "n_turns": 64, "windows": (0, 64, 128, 256), "late_from": 9, "batch": 100},
         },
         seeds={"smoke": 1, "quick": 2, "full": 20},
@@ -341,5 +343,106 @@ TRANSFORMER_CLAIM = register(
         threshold=TRANSFORMER_THRESHOLD,
         refuted_if="the worst model/Bayes ratio's CI over seeds lies beyond a factor 2",
         counterfactual=Counterfactual("an untrained net (10 training steps)", {"steps": 10}),
+    )
+)
+
+
+# ============================================================================ transformer beyond its context
+BEYOND_THRESHOLD = Threshold(
+    "log(floor of the chunk-trained net / windowed Bayes floor eps_w^train), mean over training seeds",
+    "within",
+    float(np.log(0.8)),
+    "the issue's band [0.8, 1.25] x eps_w: tight enough to tell eps_w^train from the document-start floor eps_w "
+    "(6x apart at w = 8, L = 256, p = 0.9) and from a drifting hazard, loose enough for a net trained on ~10^5 chunks",
+    upper=float(np.log(1.25)),
+)
+
+
+def transformer_beyond_context_verdict(cfg: TransformerBeyondContextConfig, table: pd.DataFrame) -> Verdict:
+    """Per window w: the chunk-trained net's hazard floor, generated to gen_factor x L tokens, over the Bayes
+    floor of a w-token reader trained on L-token documents; log ratio per seed, t-interval over seeds, in the
+    band [log 0.8, log 1.25]. The full-attention net run through a window is reported against eps_w (start)."""
+    f = table[table["part"] == "floor"]
+    chunked = f[f["model"] == "chunked"]
+    decisions, numbers, comparisons = [], {}, []
+    for w, g in chunked.groupby("w"):
+        logs = np.log(g["floor_model"] / g["eps_train"]).to_numpy()
+        iv = mean_ci(logs)
+        decisions.append(decide(iv, BEYOND_THRESHOLD if not decisions else _beyond_threshold_for(int(w))))
+        numbers[f"ratio_w{int(w)}"] = float(np.exp(iv.estimate))
+        numbers[f"eps_train_w{int(w)}"] = float(g["eps_train"].iloc[0])
+        numbers[f"eps_start_w{int(w)}"] = float(g["eps_start"].iloc[0])
+        comparisons.append(
+            Comparison(
+                f"chunk-trained floor, w={int(w)} (t >= L)",
+                float(g["eps_train"].iloc[0]),
+                float(g["floor_model"].mean()),
+            )
+        )
+    for w, g in f[f["model"] == "full-attention"].groupby("w"):
+        numbers[f"full_attention_ratio_to_eps_start_w{int(w)}"] = float(
+            np.exp(np.log(g["floor_model"] / g["eps_start"]).mean())
+        )
+        comparisons.append(
+            Comparison(
+                f"full-attention net through a window, w={int(w)}",
+                float(g["eps_start"].iloc[0]),
+                float(g["floor_model"].mean()),
+                None,
+                "theory: the document-start floor eps_w (the window read as a fresh document)",
+            )
+        )
+    return Verdict.from_decisions(decisions, numbers, comparisons=comparisons)
+
+
+def _beyond_threshold_for(w: int) -> Threshold:
+    t = BEYOND_THRESHOLD
+    return Threshold(t.statistic + f", w={w}", t.side, t.value, t.justification, t.upper)
+
+
+BEYOND_CLAIM = register(
+    Claim(
+        id="waluigi.transformer-beyond-context",
+        statement=(
+            "A transformer with a bounded context of w tokens, trained on long documents (L >> w) and generating "
+            "far beyond L with self-conditioning, settles on a transition floor within [0.8, 1.25] of the windowed "
+            "Bayes prediction -- the Bayes reader that sees w tokens cut from an L-token document, not the "
+            "document-start reader."
+        ),
+        source=SOURCE + " (finite context makes the transition inevitable)",
+        config=TransformerBeyondContextConfig,
+        experiment=transformer_beyond_context_experiment,
+        verdict=transformer_beyond_context_verdict,
+        figures=plots_ml.transformer_beyond_context_figures,
+        presets={
+            "smoke": {
+                "windows": (4,),
+                "doc_len": 32,
+                "steps": 40,
+                "batch": 64,
+                "n_traj": 32,
+                "d_model": 16,
+                "p_waluigi": 0.9,
+            },
+            "quick": {"windows": (8,), "doc_len": 256, "steps": 1200, "n_traj": 256, "p_waluigi": 0.9},
+            "full": {
+                "windows": (8, 32, 128),
+                "p_waluigi": 0.9,
+                "doc_len": 512,
+                "steps": 3000,
+                "batch": 512,
+                "d_model": 64,
+                "n_traj": 1024,
+                "full_attention_len": 256,
+                "full_attention_steps": 2000,
+            },
+        },
+        seeds={"smoke": 3, "quick": 4, "full": 5},
+        quick_budget_s=80,
+        kind="claim",
+        threshold=BEYOND_THRESHOLD,
+        refuted_if="the mean log ratio's CI over seeds lies outside [log 0.8, log 1.25] (e.g. the net keeps the "
+        "document-start floor, or its hazard drifts with position)",
+        counterfactual=Counterfactual("an untrained net (5 training steps)", {"steps": 5}),
     )
 )

@@ -134,8 +134,8 @@ def lm_transitions_figures(cfg, table: pd.DataFrame) -> dict:
         ax.step(km.t, km.survival, where="post", color=color, label=f"{name} (n={len(time)})")
         h = haz[haz["window"] == w]
         ivs = [proportion_ci(int(b), int(n)) for b, n in zip(h["breaks"], h["at_risk"])]
-        lo = h["hazard"] - np.array([iv.low for iv in ivs])
-        hi = np.array([iv.high for iv in ivs]) - h["hazard"]
+        lo = np.maximum(h["hazard"] - np.array([iv.low for iv in ivs]), 0.0)  # Wilson bounds vs p: float rounding
+        hi = np.maximum(np.array([iv.high for iv in ivs]) - h["hazard"], 0.0)
         off = 0.08 * (i - 0.5)
         ax2.errorbar(h["turn"] + off, h["hazard"], yerr=[lo, hi], fmt="o", ms=3, capsize=2, color=color, label=name)
         ax2.plot(h["turn"] + off, h["p_first"], ls="--", lw=1, color=color)
@@ -156,3 +156,35 @@ def lm_transitions_figures(cfg, table: pd.DataFrame) -> dict:
     )
     ax2.legend(fontsize=7)
     return {"lm_transitions": fig}
+
+
+# --------------------------------------------------------------------------- transformer beyond its context
+def transformer_beyond_context_figures(cfg, table: pd.DataFrame) -> dict:
+    """Hazard of self-conditioned generation vs position, far beyond the training length L, with the two Bayes
+    floors: position-averaged (the right reference) and document-start."""
+    fig, ax = new_figure(width=6.0)
+    c = table[table["part"] == "curve"]
+    f = table[table["part"] == "floor"]
+    for i, ((model, w), g) in enumerate(c.groupby(["model", "w"])):
+        color = PALETTE[i % len(PALETTE)]
+        m = g.groupby("t")["hazard"].mean()
+        ax.plot(
+            m.index,
+            m.values,
+            color=color,
+            lw=1.2,
+            ls="-" if model == "chunked" else "--",
+            label=f"{model} net, w={int(w)}",
+        )
+        row = f[(f["model"] == model) & (f["w"] == w)].iloc[0]
+        ref = row["eps_train"] if model == "chunked" else row["eps_start"]
+        ax.axhline(ref, color=color, lw=0.8, ls=":")
+    ax.axvline(cfg.doc_len, color="grey", lw=0.8)
+    ax.set_yscale("log")
+    ax.set(
+        xlabel="generated tokens t (grey: training length L)",
+        ylabel="P(revealing next | no reveal yet)",
+        title="Beyond the context: hazard vs its Bayes floor (dotted)",
+    )
+    ax.legend(fontsize=7)
+    return {"transformer_beyond_context": fig}
