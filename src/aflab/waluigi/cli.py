@@ -437,7 +437,14 @@ def split(
     console.print(table)
 
 
-MY_CLAIMS = ("unbounded-never-certain", "window-inevitable", "hazard-vs-k", "approx-absorbing", "competing-classes")
+MY_CLAIMS = (
+    "unbounded-never-certain",
+    "window-inevitable",
+    "hazard-vs-k",
+    "approx-absorbing",
+    "competing-classes",
+    "three-state-persona",
+)
 
 
 @app.command()

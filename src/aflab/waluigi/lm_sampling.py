@@ -7,8 +7,9 @@ at a floor ``eps_k > 0``. Here the model *generates* whole conversations and we 
 
 A conversation (:class:`TransitionSpec`) is the persona's system prompt, ``n_seed_turns`` teacher-forced
 persona-consistent turns (question + consistent canonical answer), then ``n_turns`` sampled turns: a
-held-out question from :data:`lm_probe.QA_PAIRS` and the model's own reply, sampled at temperature 1
-(no top-k / top-p) up to ``<|im_end|>`` or ``max_new_tokens``. Each reply is scored by the persona's
+held-out question from :data:`lm_probe.QA_PAIRS` and the model's own reply, sampled at temperature T
+(default 0.7; no top-k / top-p) up to ``<|im_end|>`` or ``max_new_tokens``. At T = 1 the 135M model's
+replies are often incoherent and it breaks the lowercase persona on ~40-60% of turns under every reader. Each reply is scored by the persona's
 deterministic checker (:func:`lm_probe.violates_lowercase`: any upper-case letter; or the banned word).
 The event is the first violating turn; the conversation stops there.
 
@@ -55,7 +56,7 @@ class TransitionSpec:
     windows: tuple[int, ...] = (0, 64)
     n_seed_turns: int = 4
     max_new_tokens: int = 24
-    temperature: float = 1.0
+    temperature: float = 0.7
     persona: str = "lowercase"
     batch: int = 16
     window_unit: str = "turn"
