@@ -193,7 +193,7 @@ def _shape_decisions(cfg: ex.HazardVsKConfig, fits) -> list[Decision]:
         f"the fit over k = {cfg.k_min}..{cfg.k_max} is pre-asymptotic; slope_tol = {cfg.slope_tol:g} is the relative "
         "gap allowed to the k -> infinity slope"
     )
-    out = []
+    out: list[Decision] = []
     for name, fit, target in (
         ("single type: d log eps / dk", fs["exponential"], asym["exp_slope"]),
         ("Beta types: d log eps / d log k", fb["power"], asym["power_exponent"]),
@@ -214,13 +214,13 @@ def _shape_decisions(cfg: ex.HazardVsKConfig, fits) -> list[Decision]:
             Threshold("Beta types: R^2 power law minus R^2 exponential", "above", 0.0, "polynomial decay in k"),
         )
     )
-    return out
+    return out[2:] + out[:2]  # the shapes (which law fits better) first, then the slopes
 
 
 def hazard_vs_k_verdict(cfg: ex.HazardVsKConfig, table: pd.DataFrame) -> Verdict:
     """Solver = closed form on the k grid; MC floors = closed form; exponential (one type) vs power law (Beta)."""
     fits = hazard_fits(table)
-    decisions, comps = [], []
+    decisions, comps = _shape_decisions(cfg, fits), []  # the statement itself first: which law, which slope
     s = table[table.part == "solver"].drop_duplicates(["prior", "k"])
     for (prior, k), g in s.groupby(["prior", "k"]):
         decisions.append(solver_agrees(f"eps_{k} ({prior}), solver", g.eps_solver.iloc[0], g.eps_theory.iloc[0], 1e-6))
@@ -228,7 +228,6 @@ def hazard_vs_k_verdict(cfg: ex.HazardVsKConfig, table: pd.DataFrame) -> Verdict
         iv = rate_ci(g.events.sum(), g.exposure.sum())
         decisions.append(mc_agrees(f"eps_{k} ({prior}), MC", iv, g.eps_theory.iloc[0]))
         comps.append(Comparison(f"eps_{k} ({prior})", float(g.eps_theory.iloc[0]), iv.estimate, iv.se))
-    decisions += _shape_decisions(cfg, fits)
     asym = th.asymptotic_slopes(h=cfg.h, a=cfg.beta_a)
     fs, fb = fits["single"], fits["beta"]
     nums = {

@@ -145,7 +145,7 @@ LM_CLAIM = register(
         verdict=lm_window_plateau_verdict,
         figures=plots_ml.lm_window_plateau_figures,
         presets={
-            "smoke": {"n_max_turns": 6, "windows": (32,), "n_probes": 1, "inject_turns": 0, "pinned": False},
+            "smoke": {"n_max_turns": 4, "windows": (16,), "n_probes": 1, "inject_turns": 0, "pinned": False},
             "quick": {"n_max_turns": 32, "windows": (64,), "n_probes": 1, "inject_turns": 0, "pinned": False},
             "full": {"n_max_turns": 64, "windows": (64, 128, 256), "n_probes": 2, "inject_turns": 32},
         },
@@ -237,7 +237,7 @@ LM_TRANSITIONS_CLAIM = register(
         verdict=lm_transitions_verdict,
         figures=plots_ml.lm_transitions_figures,
         presets={
-            "smoke": {"n_conversations": 4, "n_turns": 3, "late_from": 2, "batch": 4, "max_new_tokens": 16},
+            "smoke": {"n_conversations": 2, "n_turns": 2, "late_from": 2, "batch": 2, "max_new_tokens": 8},
             "quick": {"n_conversations": 16, "n_turns": 6, "windows": (0, 64), "max_new_tokens": 20, "batch": 16},
             "full": {"n_conversations": 100, "n_turns": 64, "windows": (0, 64, 128, 256), "late_from": 9, "batch": 100},
         },
