@@ -156,3 +156,14 @@ def test_bad_configs_are_rejected():
         LM_TRANSITIONS_CLAIM.make_config("quick", {"n_turns": 4, "late_from": 5})
     with pytest.raises(ValueError, match="windows"):
         lm_sampling.TransitionSpec(windows=(0, 8))
+
+
+def test_the_window_ignored_during_generation_refutes_the_claim():
+    """The mutation's table (every windowed row = the full reader's row, by the common random numbers) gives a
+    gap of exactly 0: refuted, whatever the hazards."""
+    t = synthetic(0.3, 0.05, 0.4)
+    full = t[t.window == 0]
+    mutated = pd.concat([full, full.assign(window=64)], ignore_index=True)
+    cfg = LM_TRANSITIONS_CLAIM.make_config("quick", {"ignore_window": True})
+    v = lm_transitions_verdict(cfg, mutated)
+    assert v.label == "refuted" and v.headline.interval.low == v.headline.interval.high == 0.0
