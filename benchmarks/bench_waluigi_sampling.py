@@ -1,6 +1,6 @@
 """Benchmark of the sampled-transition engine (aflab.waluigi.lm_sampling), run by hand.
 
-    python benchmarks/bench_waluigi_sampling.py [--conversations 16] [--turns 4]
+    python benchmarks/bench_waluigi_sampling.py [--quick] [--conversations 16] [--turns 4]
 
 1. Batched sampling (all conversations of a reader in one right-padded batch, one shared KV cache) against
    the baseline of one conversation at a time, measured in the same run on the same conversations; the
@@ -30,7 +30,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--conversations", type=int, default=16)
     ap.add_argument("--turns", type=int, default=4)
+    ap.add_argument("--quick", action="store_true", help="6 conversations x 2 turns (about a minute)")
     args = ap.parse_args()
+    if args.quick:
+        args.conversations, args.turns = 6, 2
     import torch
 
     torch.set_num_threads(1)
