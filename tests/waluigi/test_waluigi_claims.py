@@ -16,6 +16,7 @@ SMALL = {
     "waluigi.hazard-vs-k": {"n_traj": 1500, "mc_ks": (2, 8), "k_max": 64, "n_k": 6},
     "waluigi.approx-absorbing": {"n_traj": 400, "ks": (1, 2, 4, 6)},
     "waluigi.competing-classes": {"n_traj": 3000, "ks": (1, 4, 16)},
+    "waluigi.three-state-persona": {"ks": (2, 4, 6), "mc_ks": (2, 4), "n_traj": 1500, "t_max": 800},
 }
 
 

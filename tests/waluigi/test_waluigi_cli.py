@@ -21,6 +21,8 @@ runner = CliRunner()
         (["hazard", "--ks", "4,8,16,32"], "better fit"),
         (["exit", "--ks", "1,3", "--n-traj", "200"], "closed form"),
         (["split", "--ks", "1,4", "--n-traj", "1000"], "never 0.4000"),
+        (["theory", "--h", "0.5", "--r", "0.3", "--ks", "10", "--reveal-at-defection"], "0.000487805"),
+        (["solve", "--h", "0.5", "--r", "0.3", "--k", "6", "--reveal-at-defection"], "stationary occupancy"),
     ],
 )
 def test_commands_run(args, expect):

@@ -190,3 +190,47 @@ def test_cli_train_runs_and_rejects_bad_input(tmp_path):
     assert "verdict:" in ok.output and (tmp_path / "waluigi_transformer_plateau.png").exists()
     bad = runner.invoke(app, ["train", "--windows", "4,99"])
     assert bad.exit_code == 2 and "survival_windows" in bad.output
+
+
+# ----------------------------------------------------------------------------- beyond the context
+def test_position_averaged_floor_vs_direct_count_on_sampled_documents():
+    """eps_w^train against an independent count: windows of w neutral tokens cut at uniform positions of sampled
+    L-token documents, and how often the next token reveals."""
+    h, p, w, L = 0.1, 0.9, 4, 48
+    mix = tf.persona_source(h, p, 2)
+    rng = np.random.default_rng(0)
+    docs = tf.sample_documents(mix, 200_000, L, rng)
+    rev = mix.alphabet.revealing[0]
+    end = rng.integers(w, L, size=len(docs))  # one window per document (independent trials): tokens end-w..end-1
+    window = np.take_along_axis(docs, end[:, None] - w + np.arange(w)[None, :], axis=1)
+    clean = (window != rev).all(axis=1)
+    n = int(clean.sum())
+    hits = int((clean & (docs[np.arange(len(docs)), end] == rev)).sum())
+    ref = tf.position_averaged_floor(h, p, w, L)
+    assert abs(hits / n - ref) <= 4 * np.sqrt(ref * (1 - ref) / n)
+    assert ref < tf.bayes_floor(mix, w) / 1.4  # well below the document-start reading (1.5x here)
+
+
+def test_chunk_batches_mark_document_starts_only():
+    mix = tf.persona_source(0.1, 0.5, 2)
+    inputs, targets = tf.chunk_batch(mix, 400, 6, 40, 0.25, np.random.default_rng(1))
+    V = mix.alphabet.size
+    starts = inputs[:, 0] == V
+    assert 0.15 < starts.mean() < 0.35 and not (inputs[:, 1:] == V).any()
+    np.testing.assert_array_equal(inputs[starts, 1:], targets[starts, :-1])  # a start chunk is shifted by BOS
+    np.testing.assert_array_equal(inputs[~starts, 1:], targets[~starts, :-1])
+
+
+def test_chunk_trained_net_floor_lies_in_the_band_beyond_its_training_length():
+    """Small size: w = 4, L = 48, generated to 2L; the floor is within [0.8, 1.25] of eps_w^train."""
+    from aflab.waluigi.claims_ml import BEYOND_CLAIM
+
+    cfg = BEYOND_CLAIM.make_config(
+        "quick", {"windows": (4,), "doc_len": 48, "steps": 300, "batch": 256, "n_traj": 128, "d_model": 16}
+    )
+    table = pd.concat([BEYOND_CLAIM.experiment(cfg, s).assign(seed=s) for s in range(3)], ignore_index=True)
+    f = table[table.part == "floor"]
+    ratios = (f.floor_model / f.eps_train).to_numpy()
+    assert np.all((ratios > 0.8) & (ratios < 1.25)), ratios
+    assert np.all(f.floor_model < 0.8 * f.eps_start)  # not the document-start floor
+    assert BEYOND_CLAIM.verdict(cfg, table).label == "supported"

@@ -193,7 +193,7 @@ def _shape_decisions(cfg: ex.HazardVsKConfig, fits) -> list[Decision]:
         f"the fit over k = {cfg.k_min}..{cfg.k_max} is pre-asymptotic; slope_tol = {cfg.slope_tol:g} is the relative "
         "gap allowed to the k -> infinity slope"
     )
-    out = []
+    out: list[Decision] = []
     for name, fit, target in (
         ("single type: d log eps / dk", fs["exponential"], asym["exp_slope"]),
         ("Beta types: d log eps / d log k", fb["power"], asym["power_exponent"]),
@@ -214,13 +214,13 @@ def _shape_decisions(cfg: ex.HazardVsKConfig, fits) -> list[Decision]:
             Threshold("Beta types: R^2 power law minus R^2 exponential", "above", 0.0, "polynomial decay in k"),
         )
     )
-    return out
+    return out[2:] + out[:2]  # the shapes (which law fits better) first, then the slopes
 
 
 def hazard_vs_k_verdict(cfg: ex.HazardVsKConfig, table: pd.DataFrame) -> Verdict:
     """Solver = closed form on the k grid; MC floors = closed form; exponential (one type) vs power law (Beta)."""
     fits = hazard_fits(table)
-    decisions, comps = [], []
+    decisions, comps = _shape_decisions(cfg, fits), []  # the statement itself first: which law, which slope
     s = table[table.part == "solver"].drop_duplicates(["prior", "k"])
     for (prior, k), g in s.groupby(["prior", "k"]):
         decisions.append(solver_agrees(f"eps_{k} ({prior}), solver", g.eps_solver.iloc[0], g.eps_theory.iloc[0], 1e-6))
@@ -228,7 +228,6 @@ def hazard_vs_k_verdict(cfg: ex.HazardVsKConfig, table: pd.DataFrame) -> Verdict
         iv = rate_ci(g.events.sum(), g.exposure.sum())
         decisions.append(mc_agrees(f"eps_{k} ({prior}), MC", iv, g.eps_theory.iloc[0]))
         comps.append(Comparison(f"eps_{k} ({prior})", float(g.eps_theory.iloc[0]), iv.estimate, iv.se))
-    decisions += _shape_decisions(cfg, fits)
     asym = th.asymptotic_slopes(h=cfg.h, a=cfg.beta_a)
     fs, fb = fits["single"], fits["beta"]
     nums = {
@@ -435,5 +434,85 @@ register(
         quick_budget_s=8,
         kind="check",
         counterfactual=Counterfactual("the simulated reader ignores its window", {"ignore_window": True}),
+    )
+)
+
+
+# ============================================================================ 6. the comment's three-state persona
+def three_state_persona_verdict(cfg: ex.ThreeStatePersonaConfig, table: pd.DataFrame) -> Verdict:
+    """Floors: MC and solver = the comment's closed form; occupancy: sparse/shift solver and the renewal formula
+    = the dense direct solve (to 1e-10); exit times: MC and solver = (1 - q^k)/(r q^k)."""
+    e = table[table.part == "exact"].drop_duplicates("k")
+    decisions, comps = [], []
+    for row in e.itertuples():
+        k = int(row.k)
+        decisions.append(
+            solver_agrees(f"eps_{k}, solver vs the comment's closed form", row.eps_solver, row.eps_closed, 1e-9)
+        )
+        for name in ("occ_solver", "occ_renewal"):
+            iv = Interval(
+                getattr(row, name), getattr(row, name) - 1e-10, getattr(row, name) + 1e-10, 1.0, "abs. tol 1e-10"
+            )
+            decisions.append(
+                decide(
+                    iv,
+                    Threshold(
+                        f"waluigi-window occupancy, k={k}, {name[4:]}",
+                        "equals",
+                        float(row.occ_dense),
+                        "the stationary law of the 2^k-window chain solved densely and directly; 1e-10 absolute",
+                    ),
+                )
+            )
+        decisions.append(solver_agrees(f"mean exit time, k={k}, solver", row.exit_solver, row.exit_closed, 1e-8))
+        comps.append(Comparison(f"occupancy k={k} (dense solve vs solver)", row.occ_dense, row.occ_solver))
+    m = (
+        table[table.part == "mc"]
+        .groupby("k")
+        .agg(
+            events=("events", "sum"),
+            exposure=("exposure", "sum"),
+            n=("exit_n", "sum"),
+            s=("exit_sum", "sum"),
+            ss=("exit_sumsq", "sum"),
+            eps=("eps_closed", "first"),
+            exit_=("exit_closed", "first"),
+        )
+    )
+    for k, row in m.iterrows():
+        iv = rate_ci(row.events, row.exposure)
+        decisions.append(mc_agrees(f"floor eps_{k}, MC", iv, row.eps))
+        mean = row.s / row.n
+        se = float(np.sqrt(max(row.ss / row.n - mean**2, 0.0) / row.n))
+        decisions.append(mc_agrees(f"mean exit time, k={k}, MC", z_interval(mean, se, LEVEL, int(row.n)), row.exit_))
+        comps.append(Comparison(f"floor eps_{k} (the comment's model)", float(row.eps), iv.estimate, iv.se))
+    toy = e[e.k == e.k.max()].iloc[0]
+    nums = {f"eps_k{int(r.k)}": float(r.eps_closed) for r in e.itertuples()}
+    nums |= {f"occupancy_k{int(r.k)}": float(r.occ_dense) for r in e.itertuples()}
+    return Verdict.from_decisions(
+        decisions, nums, f"floor at k={int(toy.k)}: {toy.eps_closed:.3g} (independent of r)", comps
+    )
+
+
+register(
+    Claim(
+        id="waluigi.three-state-persona",
+        statement="The comment's toy model (luigi; a waluigi hidden until it defects, revealed at that moment, then "
+        "revealing each later token with probability r): its window-k floor is w h (1-h)^k / (1 - w + w (1-h)^k) "
+        "for every r, and its waluigi occupancy follows the renewal formula exit / (exit + 1/eps_k).",
+        source=SOURCE + " (the original comment's toy model)",
+        config=ex.ThreeStatePersonaConfig,
+        experiment=ex.three_state_persona_experiment,
+        verdict=three_state_persona_verdict,
+        figures=plots.three_state_persona_figures,
+        presets={
+            "smoke": {"ks": (2, 4, 6), "mc_ks": (2, 4), "n_traj": 1500, "t_max": 800},
+            "quick": {},
+            "full": {"ks": (2, 4, 6, 8, 10, 12), "mc_ks": (2, 4, 6, 8), "n_traj": 50_000, "t_max": 20_000},
+        },
+        seeds={"smoke": 2, "quick": 2, "full": 4},
+        quick_budget_s=10,
+        kind="check",
+        counterfactual=Counterfactual("the simulated waluigi may defect silently (r_defect = r)", {"silent": True}),
     )
 )

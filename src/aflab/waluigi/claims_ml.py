@@ -16,12 +16,16 @@ import numpy as np
 import pandas as pd
 
 from aflab.core import Claim, Comparison, Counterfactual, Verdict, register
-from aflab.core.stats import Threshold, decide, mean_ci
-from aflab.waluigi import lm_probe, plots_ml
+from aflab.core.stats import Threshold, bootstrap_ci, decide, mean_ci, proportion_ci
+from aflab.waluigi import lm_probe, lm_sampling, plots_ml
 from aflab.waluigi.experiments_ml import (
+    LmTransitionsConfig,
     LmWindowPlateauConfig,
+    TransformerBeyondContextConfig,
     TransformerWindowPlateauConfig,
+    lm_transitions_experiment,
     lm_window_plateau_experiment,
+    transformer_beyond_context_experiment,
     transformer_window_plateau_experiment,
 )
 
@@ -141,17 +145,109 @@ LM_CLAIM = register(
         verdict=lm_window_plateau_verdict,
         figures=plots_ml.lm_window_plateau_figures,
         presets={
-            "smoke": {"n_max_turns": 6, "windows": (32,), "n_probes": 1, "inject_turns": 0, "pinned": False},
+            "smoke": {"n_max_turns": 4, "windows": (16,), "n_probes": 1, "inject_turns": 0, "pinned": False},
             "quick": {"n_max_turns": 32, "windows": (64,), "n_probes": 1, "inject_turns": 0, "pinned": False},
-            "full": {"n_max_turns": 64, "windows": (32, 64, 128, 256), "n_probes": 6, "inject_turns": 32},
+            "full": {"n_max_turns": 64, "windows": (64, 128, 256), "n_probes": 2, "inject_turns": 32},
         },
-        seeds={"smoke": 2, "quick": 8, "full": 10},
+        seeds={"smoke": 2, "quick": 8, "full": 48},
         quick_budget_s=90,
         kind="claim",
         threshold=LM_SLOPE_THRESHOLD,
         refuted_if="the full-context slope's CI lies above -0.25 nats per doubling (the LM plateaus like a "
         "short-window reader), or the window-minus-full gap's CI lies below 1 nat",
         counterfactual=Counterfactual("every windowed context is the full context", {"ignore_window": True}),
+    )
+)
+
+
+# ============================================================================ LM sampled transitions
+TRANSITION_THRESHOLD = Threshold(
+    "late per-turn break hazard, sliding window k minus full context",
+    "above",
+    0.05,
+    "the thread predicts a windowed floor eps_k above a full-context hazard that keeps falling; we ask for at "
+    "least 5 percentage points per turn -- below that a 16-turn conversation would see less than one extra "
+    "break from the window, and the floor would not matter",
+)
+DECAY_THRESHOLD = Threshold(
+    "full-context per-turn break hazard, late minus early turns",
+    "below",
+    0.0,
+    "every consistent turn the model writes is more evidence for the persona, so the full-context hazard must "
+    "fall; refuted only if it rises (CI above 0)",
+)
+FLOOR_THRESHOLD = Threshold(
+    "late per-turn break hazard, sliding window k",
+    "above",
+    0.0,
+    "the floor eps_k > 0: the windowed reader keeps breaking character late in the conversation",
+)
+
+
+def lm_transitions_verdict(cfg: LmTransitionsConfig, table: pd.DataFrame) -> Verdict:
+    """Sampled first breaks: the k-window's late hazard lies above the full context's, which decays.
+
+    ``k`` = the smallest window. Per conversation (a pair of readers sharing questions and random numbers):
+    breaks and turns at risk, early (turn < late_from) and late. Statistics are pooled hazards (breaks /
+    turns at risk); their intervals are BCa bootstraps over conversations (2,000 draws, fixed seed), so the
+    readers' pairing and the turns of one conversation move together.
+    """
+    k = min(w for w in cfg.windows if w > 0)
+    a = lm_sampling.pair_counts(table, k, cfg.late_from)
+    gap = bootstrap_ci(a, lm_sampling.late_gap, n_boot=2000, seed=0)
+    decay = bootstrap_ci(a, lm_sampling.full_decay, n_boot=2000, seed=0)
+    floor = proportion_ci(int(a[:, 0].sum()), int(a[:, 1].sum()))
+    haz = lm_sampling.hazard_table(table)
+    numbers = {"k": float(k), "conversations": float(len(a))}
+    comparisons = []
+    for w, grp in haz.groupby("window"):
+        late = grp[grp["turn"] >= cfg.late_from]
+        sampled = float(late["breaks"].sum() / late["at_risk"].sum()) if late["at_risk"].sum() else float("nan")
+        predicted = float((late["p_first"] * late["at_risk"]).sum() / late["at_risk"].sum()) if len(late) else np.nan
+        name = "full context" if w == 0 else f"window k={int(w)}"
+        numbers[f"late_hazard_{'full' if w == 0 else f'k{int(w)}'}"] = sampled
+        numbers[f"late_p_first_{'full' if w == 0 else f'k{int(w)}'}"] = predicted
+        comparisons.append(
+            Comparison(
+                f"late break hazard, {name}",
+                predicted,
+                sampled,
+                None,
+                "theory column: the model's own first-token break probability (a lower bound)",
+            )
+        )
+    return Verdict.from_decisions(
+        [decide(gap, TRANSITION_THRESHOLD), decide(decay, DECAY_THRESHOLD), decide(floor, FLOOR_THRESHOLD)],
+        numbers,
+        comparisons=comparisons,
+    )
+
+
+LM_TRANSITIONS_CLAIM = register(
+    Claim(
+        id="waluigi.lm-transitions",
+        statement=(
+            "Sampled conversations of a real LLM (SmolLM2-135M-Instruct, lowercase-only persona): read through a "
+            "sliding window of k tokens its per-turn hazard of breaking character stays at a floor above that of "
+            "the full-context reader, whose hazard decays as its own consistent turns accumulate."
+        ),
+        source=SOURCE + " (finite context makes the transition inevitable)",
+        config=LmTransitionsConfig,
+        experiment=lm_transitions_experiment,
+        verdict=lm_transitions_verdict,
+        figures=plots_ml.lm_transitions_figures,
+        presets={
+            "smoke": {"n_conversations": 2, "n_turns": 2, "late_from": 2, "batch": 2, "max_new_tokens": 8},
+            "quick": {"n_conversations": 16, "n_turns": 6, "windows": (0, 64), "max_new_tokens": 20, "batch": 16},
+            "full": {"n_conversations": 100, "n_turns": 64, "windows": (0, 64, 128, 256), "late_from": 9, "batch": 100},
+        },
+        seeds={"smoke": 1, "quick": 2, "full": 20},
+        quick_budget_s=150,
+        kind="claim",
+        threshold=TRANSITION_THRESHOLD,
+        refuted_if="the late hazard gap (window minus full) has its CI below 5 points per turn, or the full-context "
+        "hazard rises (late minus early CI above 0), or the window never breaks late (CI at 0)",
+        counterfactual=Counterfactual("every windowed reader sees the full context", {"ignore_window": True}),
     )
 )
 
@@ -247,5 +343,106 @@ TRANSFORMER_CLAIM = register(
         threshold=TRANSFORMER_THRESHOLD,
         refuted_if="the worst model/Bayes ratio's CI over seeds lies beyond a factor 2",
         counterfactual=Counterfactual("an untrained net (10 training steps)", {"steps": 10}),
+    )
+)
+
+
+# ============================================================================ transformer beyond its context
+BEYOND_THRESHOLD = Threshold(
+    "log(floor of the chunk-trained net / windowed Bayes floor eps_w^train), mean over training seeds",
+    "within",
+    float(np.log(0.8)),
+    "the issue's band [0.8, 1.25] x eps_w: tight enough to tell eps_w^train from the document-start floor eps_w "
+    "(6x apart at w = 8, L = 256, p = 0.9) and from a drifting hazard, loose enough for a net trained on ~10^5 chunks",
+    upper=float(np.log(1.25)),
+)
+
+
+def transformer_beyond_context_verdict(cfg: TransformerBeyondContextConfig, table: pd.DataFrame) -> Verdict:
+    """Per window w: the chunk-trained net's hazard floor, generated to gen_factor x L tokens, over the Bayes
+    floor of a w-token reader trained on L-token documents; log ratio per seed, t-interval over seeds, in the
+    band [log 0.8, log 1.25]. The full-attention net run through a window is reported against eps_w (start)."""
+    f = table[table["part"] == "floor"]
+    chunked = f[f["model"] == "chunked"]
+    decisions, numbers, comparisons = [], {}, []
+    for w, g in chunked.groupby("w"):
+        logs = np.log(g["floor_model"] / g["eps_train"]).to_numpy()
+        iv = mean_ci(logs)
+        decisions.append(decide(iv, BEYOND_THRESHOLD if not decisions else _beyond_threshold_for(int(w))))
+        numbers[f"ratio_w{int(w)}"] = float(np.exp(iv.estimate))
+        numbers[f"eps_train_w{int(w)}"] = float(g["eps_train"].iloc[0])
+        numbers[f"eps_start_w{int(w)}"] = float(g["eps_start"].iloc[0])
+        comparisons.append(
+            Comparison(
+                f"chunk-trained floor, w={int(w)} (t >= L)",
+                float(g["eps_train"].iloc[0]),
+                float(g["floor_model"].mean()),
+            )
+        )
+    for w, g in f[f["model"] == "full-attention"].groupby("w"):
+        numbers[f"full_attention_ratio_to_eps_start_w{int(w)}"] = float(
+            np.exp(np.log(g["floor_model"] / g["eps_start"]).mean())
+        )
+        comparisons.append(
+            Comparison(
+                f"full-attention net through a window, w={int(w)}",
+                float(g["eps_start"].iloc[0]),
+                float(g["floor_model"].mean()),
+                None,
+                "theory: the document-start floor eps_w (the window read as a fresh document)",
+            )
+        )
+    return Verdict.from_decisions(decisions, numbers, comparisons=comparisons)
+
+
+def _beyond_threshold_for(w: int) -> Threshold:
+    t = BEYOND_THRESHOLD
+    return Threshold(t.statistic + f", w={w}", t.side, t.value, t.justification, t.upper)
+
+
+BEYOND_CLAIM = register(
+    Claim(
+        id="waluigi.transformer-beyond-context",
+        statement=(
+            "A transformer with a bounded context of w tokens, trained on long documents (L >> w) and generating "
+            "far beyond L with self-conditioning, settles on a transition floor within [0.8, 1.25] of the windowed "
+            "Bayes prediction -- the Bayes reader that sees w tokens cut from an L-token document, not the "
+            "document-start reader."
+        ),
+        source=SOURCE + " (finite context makes the transition inevitable)",
+        config=TransformerBeyondContextConfig,
+        experiment=transformer_beyond_context_experiment,
+        verdict=transformer_beyond_context_verdict,
+        figures=plots_ml.transformer_beyond_context_figures,
+        presets={
+            "smoke": {
+                "windows": (4,),
+                "doc_len": 32,
+                "steps": 40,
+                "batch": 64,
+                "n_traj": 32,
+                "d_model": 16,
+                "p_waluigi": 0.9,
+            },
+            "quick": {"windows": (8,), "doc_len": 256, "steps": 1200, "n_traj": 256, "p_waluigi": 0.9},
+            "full": {
+                "windows": (8, 32, 128),
+                "p_waluigi": 0.9,
+                "doc_len": 512,
+                "steps": 3000,
+                "batch": 512,
+                "d_model": 64,
+                "n_traj": 1024,
+                "full_attention_len": 256,
+                "full_attention_steps": 2000,
+            },
+        },
+        seeds={"smoke": 3, "quick": 4, "full": 5},
+        quick_budget_s=80,
+        kind="claim",
+        threshold=BEYOND_THRESHOLD,
+        refuted_if="the mean log ratio's CI over seeds lies outside [log 0.8, log 1.25] (e.g. the net keeps the "
+        "document-start floor, or its hazard drifts with position)",
+        counterfactual=Counterfactual("an untrained net (5 training steps)", {"steps": 5}),
     )
 )

@@ -62,6 +62,7 @@ def _mixture(
     p_repetition: float = 0.0,
     rho: float = 1.0,
     prompt=None,
+    reveal_at_defection: bool = False,
 ):
     from aflab.waluigi.model import standard_mixture
 
@@ -84,6 +85,7 @@ def _mixture(
             p_repetition=p_repetition,
             rho=rho,
             prompt=prompt,
+            r_defect=1.0 if reveal_at_defection else None,
         )
     except ValueError as err:
         _fail(str(err))
@@ -97,6 +99,9 @@ BETA = typer.Option(None, help="Beta(a,b) prior over hazards instead of one type
 PE = typer.Option(None, help="system prompt as evidence: log P(prompt | luigi), log P(prompt | waluigi), e.g. 0,-1")
 PM = typer.Option("pinned", help="prompt mode: pinned (always seen) or sliding (leaves the window)")
 PL = typer.Option(0, help="prompt length in tokens (sliding: seen while t + length <= k)")
+RD = typer.Option(
+    False, help="the comment's three-state waluigi: revealed at the moment it defects, then w.p. r per token"
+)
 
 
 def _save(fig, path: Path | None) -> None:
@@ -116,6 +121,7 @@ def theory(
     prompt_evidence: str = PE,
     prompt_mode: str = PM,
     prompt_length: int = PL,
+    reveal_at_defection: bool = RD,
     ks: str = typer.Option("1,4,8,16,32", help="windows, comma-separated"),
     t_max: int = typer.Option(200, help="horizon for the survival column"),
 ) -> None:
@@ -125,8 +131,18 @@ def theory(
     """
     from aflab.waluigi import theory as th
 
-    mix = _mixture(h, r, p_waluigi, delta, beta, prompt=_prompt(prompt_evidence, prompt_mode, prompt_length))
     k_list = _ints(ks, "ks")
+    nodes = max(40, t_max // 2 + 1, max(k_list) // 2 + 1)  # Beta quadrature exact up to 2n - 2 tokens
+    mix = _mixture(
+        h,
+        r,
+        p_waluigi,
+        delta,
+        beta,
+        nodes,
+        prompt=_prompt(prompt_evidence, prompt_mode, prompt_length),
+        reveal_at_defection=reveal_at_defection,
+    )
     try:
         console.print(
             f"unbounded memory: P(ever transition) = {th.p_ever_unbounded(mix):.6g}, "
@@ -163,6 +179,7 @@ def solve(
     prompt_evidence: str = PE,
     prompt_mode: str = PM,
     prompt_length: int = PL,
+    reveal_at_defection: bool = RD,
     k: int = typer.Option(8, help="window in tokens (binary: the clean phase is instant up to k in the hundreds)"),
     t_max: int = typer.Option(500, help="horizon of the survival curve"),
     exits: bool = typer.Option(
@@ -175,7 +192,17 @@ def solve(
     """
     from aflab.waluigi import window_chain as wc
 
-    mix = _mixture(h, r, p_waluigi, delta, beta, prompt=_prompt(prompt_evidence, prompt_mode, prompt_length))
+    nodes = max(40, k // 2 + 1)  # Beta quadrature exact up to 2n - 2 tokens
+    mix = _mixture(
+        h,
+        r,
+        p_waluigi,
+        delta,
+        beta,
+        nodes,
+        prompt=_prompt(prompt_evidence, prompt_mode, prompt_length),
+        reveal_at_defection=reveal_at_defection,
+    )
     try:
         cp = wc.clean_phase(mix, k, t_max)
         console.print(
@@ -202,6 +229,7 @@ def simulate(
     prompt_evidence: str = PE,
     prompt_mode: str = PM,
     prompt_length: int = PL,
+    reveal_at_defection: bool = RD,
     k: int = typer.Option(8, help="window in tokens; 0 = unbounded memory"),
     n_traj: int = typer.Option(20_000, help="trajectories"),
     t_max: int = typer.Option(500, help="tokens per trajectory"),
@@ -220,7 +248,17 @@ def simulate(
 
     if k < 0:
         _fail("--k must be >= 0 (0 = unbounded memory)")
-    mix = _mixture(h, r, p_waluigi, delta, beta, prompt=_prompt(prompt_evidence, prompt_mode, prompt_length))
+    nodes = max(40, (t_max if k == 0 else k) // 2 + 1)  # Beta quadrature exact up to 2n - 2 tokens
+    mix = _mixture(
+        h,
+        r,
+        p_waluigi,
+        delta,
+        beta,
+        nodes,
+        prompt=_prompt(prompt_evidence, prompt_mode, prompt_length),
+        reveal_at_defection=reveal_at_defection,
+    )
     rng = np.random.default_rng(seed)
     start = time.perf_counter()
     try:
@@ -399,7 +437,14 @@ def split(
     console.print(table)
 
 
-MY_CLAIMS = ("unbounded-never-certain", "window-inevitable", "hazard-vs-k", "approx-absorbing", "competing-classes")
+MY_CLAIMS = (
+    "unbounded-never-certain",
+    "window-inevitable",
+    "hazard-vs-k",
+    "approx-absorbing",
+    "competing-classes",
+    "three-state-persona",
+)
 
 
 @app.command()

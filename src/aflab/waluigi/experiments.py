@@ -430,3 +430,85 @@ def split_summary(table: pd.DataFrame) -> pd.DataFrame:
     g["p_rev_mc"], g["p_col_mc"] = g.n_rev / g.n, g.n_col / g.n
     g["share_mc"] = g.n_floor_col / g.n_floor.where(g.n_floor > 0)
     return g.reset_index()
+
+
+# ============================================================================ 6. the comment's three-state persona
+class ThreeStatePersonaConfig(ClaimConfig):
+    h: float = Field(0.5, gt=0, lt=1, description="waluigi defection hazard per step")
+    r: float = Field(0.3, gt=0, lt=1, description="P(revealing token) per step after the defection step")
+    p_waluigi: float = Field(0.5, gt=0, lt=1, description="prior weight of the waluigi (rest: luigi)")
+    ks: tuple[Annotated[int, Field(ge=1, le=12)], ...] = Field(
+        (2, 4, 6, 8, 10), min_length=1, description="windows (the occupancy's dense check builds 2^k x 2^k)"
+    )
+    mc_ks: tuple[Annotated[int, Field(ge=1, le=12)], ...] = Field((2, 4, 6), description="windows measured by MC")
+    n_traj: int = Field(4000, ge=100, le=10**7, description="MC trajectories per window")
+    t_max: int = Field(2000, ge=10, le=100_000, description="MC tokens per trajectory")
+    silent: bool = Field(False, description="mutation: the simulated waluigi may defect silently (aflab's old model)")
+
+
+def three_state_mixture(cfg: ThreeStatePersonaConfig, silent: bool = False) -> PersonaMixture:
+    """Luigi + the comment's waluigi: hidden, revealed at the moment it defects, then revealing w.p. r."""
+    return standard_mixture(h=cfg.h, r=cfg.r, p_waluigi=cfg.p_waluigi, r_defect=None if silent else 1.0)
+
+
+def dense_occupancy(mix: PersonaMixture, k: int) -> float:
+    """Stationary fraction of windows holding a revealing token: the 2^k x 2^k chain built densely from the
+    reader's predictive of every window and solved directly (the reference for the sparse/shift solvers)."""
+    from aflab.waluigi.model import bayes_predictive, index_windows
+
+    V = mix.alphabet.size
+    n = V**k
+    win = index_windows(np.arange(n), k, V)
+    pred = bayes_predictive(mix, win)
+    P = np.zeros((n, n))
+    for x in range(V):
+        P[np.arange(n), (np.arange(n) * V + x) % n] += pred[:, x]
+    A = (np.eye(n) - P).T
+    A[0] = 1.0
+    b = np.zeros(n)
+    b[0] = 1.0
+    pi = np.linalg.solve(A, b)
+    return float(pi[mix.alphabet.is_revealing()[win].any(axis=1)].sum())
+
+
+def three_state_persona_experiment(cfg: ThreeStatePersonaConfig, seed: int) -> pd.DataFrame:
+    """Per k: closed-form floor w h (1-h)^k / (1 - w + w (1-h)^k), solver floor, occupancy (dense / solver /
+    renewal), exit time; per MC k: floor events and exposure, exit-time sums (the simulated persona is the
+    silent one under the mutation)."""
+    rng = np.random.default_rng(seed)
+    mix = three_state_mixture(cfg)
+    sim = three_state_mixture(cfg, silent=cfg.silent)
+    rows = []
+    for k in cfg.ks:
+        q = (1 - cfg.h) ** k
+        rows.append(
+            {
+                "part": "exact",
+                "k": k,
+                "eps_closed": cfg.p_waluigi * cfg.h * q / (1 - cfg.p_waluigi + cfg.p_waluigi * q),
+                "eps_solver": wc.clean_phase(mix, k, 0).hazard_floor,
+                "occ_dense": dense_occupancy(mix, k),
+                "occ_solver": wc.stationary_occupancy(mix, k)["revealing"],
+                "occ_renewal": th.waluigi_occupancy(mix, k),
+                "exit_closed": float(th.exit_time_mean(cfg.r, k)),
+                "exit_solver": wc.exit_time(mix, k).mean,
+            }
+        )
+    for k in cfg.mc_ks:
+        fe = mc.simulate_window(sim, k, cfg.n_traj, cfg.t_max, rng)
+        ev, exposure = _events_exposure(fe, k, cfg.t_max)
+        ex = mc.simulate_exit(sim, k, cfg.n_traj, 10**7, rng)
+        rows.append(
+            {
+                "part": "mc",
+                "k": k,
+                "events": ev,
+                "exposure": exposure,
+                "exit_n": cfg.n_traj,
+                "exit_sum": float(ex.time.sum()),
+                "exit_sumsq": float((ex.time.astype(float) ** 2).sum()),
+                "eps_closed": float(th.hazard_floor_single(cfg.h, cfg.p_waluigi, k)),
+                "exit_closed": float(th.exit_time_mean(cfg.r, k)),
+            }
+        )
+    return pd.DataFrame(rows)

@@ -180,3 +180,43 @@ def competing_classes_figures(cfg, table: pd.DataFrame) -> dict:
     )
     ax2.legend(fontsize=7)
     return {"class_split": fig}
+
+
+def three_state_persona_figures(cfg, table: pd.DataFrame) -> dict:
+    """Floor eps_k (closed form, solver, MC) and the waluigi occupancy (dense solve, solver, renewal) vs k."""
+    from aflab.waluigi import theory as th
+    from aflab.waluigi.experiments import three_state_mixture
+
+    e = table[table.part == "exact"].drop_duplicates("k").sort_values("k")
+    m = table[table.part == "mc"].groupby("k")[["events", "exposure"]].sum()
+    fig, (ax, ax2) = new_figure(ncols=2)
+    ax.plot(e.k, e.eps_closed, "k-", lw=1, label="closed form w h (1-h)^k / (1 - w + w (1-h)^k)")
+    ax.plot(e.k, e.eps_solver, "s", color=PALETTE[1], mfc="none", label="exact solver")
+    lam = m.events / m.exposure
+    ax.errorbar(
+        m.index,
+        lam,
+        yerr=3 * np.sqrt(lam * (1 - lam) / m.exposure),
+        fmt="o",
+        color=PALETTE[0],
+        capsize=2,
+        label="Monte Carlo (3 se)",
+    )
+    silent = three_state_mixture(cfg, silent=True)
+    ax.plot(
+        e.k,
+        [th.hazard_floor(silent, int(k)) for k in e.k],
+        ":",
+        color=PALETTE[3],
+        label=f"silent defection (r = {cfg.r:g}), for contrast",
+    )
+    ax.set_yscale("log")
+    ax.set(xlabel="window k", ylabel="hazard floor eps_k", title="The comment's model: floor vs k")
+    ax.legend(fontsize=6)
+    ax2.plot(e.k, e.occ_dense, "k-o", ms=3, lw=1, label="dense chain, direct solve")
+    ax2.plot(e.k, e.occ_solver, "s", color=PALETTE[1], mfc="none", label="window-chain solver")
+    ax2.plot(e.k, e.occ_renewal, "x", color=PALETTE[2], label="renewal: exit / (exit + 1/eps_k)")
+    ax2.set_yscale("log")
+    ax2.set(xlabel="window k", ylabel="P(window holds a revealing token)", title="Long-run waluigi occupancy")
+    ax2.legend(fontsize=6)
+    return {"three_state_persona": fig}
