@@ -138,7 +138,9 @@ def audit(
     preset: str = typer.Option("quick", help="'smoke', 'quick' or 'full'"),
     only: str = typer.Option("", help="substring filter on claim ids"),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="worker processes (one thread each)"),
-    store: Path = typer.Option(Path("aflab-results/results.duckdb"), "--store", help="DuckDB result store file"),
+    store: Path = typer.Option(
+        Path("aflab-results"), "--store", help="Result store folder (cells are cached; shared with aflab run)"
+    ),
     force: bool = typer.Option(False, "--force", help="recompute cells already in the store"),
     checkpoint: Path = typer.Option(
         None,

@@ -454,7 +454,9 @@ def figures(
     seeds: int = typer.Option(0, help="seeds to run (0 = the preset's); each seed is derived by the runner"),
     seed: int = typer.Option(0, help="base seed (the runner derives every cell's seed from it)"),
     jobs: int = typer.Option(1, help="worker processes (one thread each)"),
-    store: Path = typer.Option(Path("aflab-results/results.duckdb"), help="DuckDB result store (cells are cached)"),
+    store: Path = typer.Option(
+        Path("aflab-results"), "--store", help="Result store folder (cells are cached; shared with aflab run)"
+    ),
     out: Path = typer.Option(Path("waluigi_figures"), help="output directory for the PNGs"),
 ) -> None:
     """Run theory checks through the runner and result store, print each verdict and write its figures.
