@@ -32,7 +32,8 @@ def _base(*args, tmp_path):
     site = tmp_path / "site"
     site.mkdir(exist_ok=True)
     (site / "sitecustomize.py").write_text(NO_EXTRAS)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(site)}
+    path = os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": path}
     return subprocess.run(
         [sys.executable, "-m", "aflab.cli", *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600
     )
@@ -85,16 +86,22 @@ def test_wheel_installs_in_a_fresh_venv_and_lists_claims(tmp_path):
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     py = env_dir / "bin" / "python"
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # an aflab on PYTHONPATH would satisfy pip
     install = subprocess.run(
-        [str(py), "-m", "pip", "install", "-q", str(wheel)], capture_output=True, text=True, timeout=900
+        [str(py), "-m", "pip", "install", "-q", str(wheel)], capture_output=True, text=True, timeout=900, env=clean
     )
     if install.returncode != 0 and "Could not find a version" in install.stderr:
         pytest.skip(f"package index unreachable: {install.stderr[-300:]}")
     assert install.returncode == 0, install.stderr[-3000:]
     res = subprocess.run(
-        [str(env_dir / "bin" / "aflab"), "list", "--ids"], capture_output=True, text=True, cwd=tmp_path, timeout=300
+        [str(env_dir / "bin" / "aflab"), "list", "--ids"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+        env=clean,
     )
     assert res.returncode == 0, res.stderr
     assert "core.selfcheck" in res.stdout.split() and len(res.stdout.split()) >= 30
-    res = subprocess.run([str(env_dir / "bin" / "aflab"), "--version"], capture_output=True, text=True)
+    res = subprocess.run([str(env_dir / "bin" / "aflab"), "--version"], capture_output=True, text=True, env=clean)
     assert res.stdout.startswith("aflab ")
