@@ -246,3 +246,15 @@ def test_claim_supported_refuted_when_moved_and_draws():
     assert c.verdict(cfg, moved).label == "refuted"
     assert set(c.figures(cfg, table)) == {"sampled_simplex_endpoints"}
     table.to_parquet(io.BytesIO())
+
+
+def test_full_sampled_from_near_vertex_starts_does_not_freeze_its_fit():
+    """Regression (undamped Newton): from starts with a coordinate ~1e-3 the first refit overshot to the +-50 clip
+    and froze there; those chains ended 0.16-0.33 from the known-F full learner's end point (log score)."""
+    b, C = np.array([1.0, -0.5, 0.0]), -3.0 * np.eye(3)
+    starts = np.array([[0.023, 0.976, 0.001], [0.001, 0.023, 0.976], [0.976, 0.001, 0.023], [0.5, 0.499, 0.001]])
+    F = _worlds(b, C, 4)
+    run = run_sampled_predictor_simplex(F, starts, "log", "full", 2500, np.random.default_rng(6))
+    known = P.run_predictor_simplex(F, starts, "log", "full", steps=2000).final
+    assert np.abs(run.model).max() < 49
+    assert np.abs(run.final - known).max() < 0.02, (run.final, known)
