@@ -97,6 +97,33 @@ def _fit_logistic(
     return w
 
 
+def _check_args(starts, rule, mode, estimator, rounds, n, lr, power, forget, explore, warmup) -> np.ndarray:
+    P._rule(rule)
+    if mode not in ("myopic", "full"):
+        raise ValueError(f"mode must be 'myopic' or 'full'; got {mode!r}")
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"estimator must be one of {ESTIMATORS}; got {estimator!r}")
+    if rounds < 8 or n < 1 or lr <= 0 or not 0.5 < power <= 1 or not 0 < forget < 1:
+        raise ValueError("need rounds >= 8, outcomes_per_round >= 1, lr > 0, 0.5 < power <= 1, 0 < forget < 1")
+    if mode == "full" and (explore <= 0 or warmup >= rounds):
+        raise ValueError("the full learner needs explore > 0 (to identify F) and warmup < rounds")
+    p0 = np.asarray(starts, dtype=float).ravel()
+    if np.any((p0 <= 0) | (p0 >= 1)):
+        raise ValueError("starts must lie strictly inside (0, 1)")
+    return p0
+
+
+def _local_linear(stats, forget, announced, y_bar, p):
+    """Update the discounted sums (weight, p, p^2, y, p y) in place; F_hat(p), F_hat' and the fit (a, b)."""
+    stats *= forget
+    stats += np.stack([np.ones(p.size), announced, announced**2, y_bar, announced * y_bar])
+    W, Sp, Spp, Sy, Spy = stats
+    var = np.maximum(W * Spp - Sp**2, 1e-12)
+    b = (W * Spy - Sp * Sy) / var
+    a = (Sy - b * Sp) / W
+    return np.clip(a + b * p, 1e-4, 1 - 1e-4), b, np.stack([a, b], 1)
+
+
 def run_sampled_predictor(
     bias,
     slope,
@@ -124,18 +151,7 @@ def run_sampled_predictor(
     ``shuffle_outcomes`` is a deliberately broken feedback channel: every round the chains' outcome means are
     permuted, so a learner sees what happened after some other chain's announcement (a counterfactual).
     """
-    P._rule(rule)
-    if mode not in ("myopic", "full"):
-        raise ValueError(f"mode must be 'myopic' or 'full'; got {mode!r}")
-    if estimator not in ESTIMATORS:
-        raise ValueError(f"estimator must be one of {ESTIMATORS}; got {estimator!r}")
-    if rounds < 8 or outcomes_per_round < 1 or lr <= 0 or not 0.5 < power <= 1 or not 0 < forget < 1:
-        raise ValueError("need rounds >= 8, outcomes_per_round >= 1, lr > 0, 0.5 < power <= 1, 0 < forget < 1")
-    if mode == "full" and (explore <= 0 or warmup >= rounds):
-        raise ValueError("the full learner needs explore > 0 (to identify F) and warmup < rounds")
-    p0 = np.asarray(starts, dtype=float).ravel()
-    if np.any((p0 <= 0) | (p0 >= 1)):
-        raise ValueError("starts must lie strictly inside (0, 1)")
+    p0 = _check_args(starts, rule, mode, estimator, rounds, outcomes_per_round, lr, power, forget, explore, warmup)
     M = p0.size
     F = P.LogisticResponse(
         np.broadcast_to(np.asarray(bias, float), (M,)), np.broadcast_to(np.asarray(slope, float), (M,))
@@ -175,14 +191,7 @@ def run_sampled_predictor(
                 q_hat = expit(w[:, 0] + w[:, 1] * (p - 0.5))
                 d_hat = w[:, 1] * q_hat * (1 - q_hat)
             else:
-                stats *= forget
-                stats += np.stack([np.ones(M), announced, announced**2, y_bar, announced * y_bar])
-                W, Sp, Spp, Sy, Spy = stats
-                var = np.maximum(W * Spp - Sp**2, 1e-12)
-                b = (W * Spy - Sp * Sy) / var
-                a = (Sy - b * Sp) / W
-                q_hat, d_hat = np.clip(a + b * p, 1e-4, 1 - 1e-4), b
-                w = np.stack([a, b], 1)
+                q_hat, d_hat, w = _local_linear(stats, forget, announced, y_bar, p)
             du = p * (1 - p) * (P.score_slope(p, q_hat, rule) + d_hat * P.score_gap(p, rule))
             if t < warmup:
                 du = np.zeros(M)
