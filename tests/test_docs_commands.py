@@ -2,8 +2,10 @@
 
 A documented command runs as written (in a scratch folder that links the repository's ``src`` and ``docs``),
 with three generic changes that keep the suite fast without changing what is exercised: ``--full`` runs the
-quick preset, ``--ray`` is dropped (the Ray backend has its own tests), and ``--sets N`` becomes ``--sets 2``;
-``aflab report`` without ``--only`` reports ``core`` only (the whole quick report is CI's ``make report``).
+quick preset, ``--ray`` is dropped (the Ray backend has its own tests), ``--sets N`` becomes ``--sets 2``,
+``aflab run`` and ``aflab stability`` run the claim's ``smoke`` preset (the claim contract's size; quick where a
+claim has none), and ``aflab report`` without ``--only`` reports ``core`` only (the whole quick report is CI's
+``make report``).
 Where a doc shows a long run, :data:`QUICK_VARIANTS` names the smaller command the test runs instead, so
 each substitution is visible here. Optional parts written ``[--flag value]`` are left out.
 """
@@ -59,6 +61,8 @@ def runnable(command: str) -> list[list[str]]:
             del args[i : i + 2]
         if "--sets" in args:
             args[args.index("--sets") + 1] = "2"
+        if args[:2] in (["aflab", "run"], ["aflab", "stability"]) and "--preset" not in args:
+            args += ["--preset", "smoke"]
         if args[:2] == ["aflab", "report"] and "--only" not in args:
             args += ["--only", "core"]
         runs.append(args)
