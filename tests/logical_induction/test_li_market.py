@@ -279,3 +279,30 @@ def test_calibration_target_is_the_interpolation_of_bin_frequencies():
     freq = np.where(cnt > 0, (hits + centres) / (cnt + 1), centres)
     want = np.clip(7.0 * (np.interp(P, centres, freq) - P), -1, 1)
     np.testing.assert_allclose(g.evaluate(tr.quantity, P), want, atol=1e-12)
+
+
+def test_floor_yields_to_class_family_and_primality_records_but_not_for_undecidable():
+    """The evidence floor eps_i = min(eps, 1/(n_i + 2)): n_i counts the sentence's class, its family
+    ``fam=*`` and its primality group; a sentence no content group covers (an undecidable atom) keeps eps
+    even when thousands of other sentences have resolved (the negation feature is not evidence)."""
+    from aflab.logical_induction.market import DayContext
+    from aflab.logical_induction.sentences import parse
+    from aflab.logical_induction.traders import FloorTrader, ResolvedLog, _track_records
+
+    log = ResolvedLog()
+    for i in range(30):
+        log.append(i, f"prime({i})", "prime", 1, 1, 0.5)
+    for i in range(30, 40):
+        log.append(i, f"pi_digit({i}) = 3", "digit=3", 0, 1, 0.1)
+    for i in range(40, 2000):
+        log.append(i, f"b({i})", "bit", i % 2, 1, 0.5)
+    sents = tuple(parse(t) for t in ("~prime(91)", "pi_digit(77) = 4", "undecidable(0)", "b(9999)"))
+    labels = ("composite_neg", "digit=4", "undecidable", "bit")
+    g = ExpressionGraph(len(sents))
+    ctx = DayContext(5, sents, {s: i for i, s in enumerate(sents)}, g, np.full(4, -1), labels, None, log)
+    assert _track_records(ctx, np.arange(4)) == [30, 10, 0, 1960]
+    floor = FloorTrader(eps=1 / 16, slope=10.0, hold=False, evidence=True).trade(ctx)
+    P = np.full(4, 0.02)
+    q = g.evaluate(floor.quantity, P)
+    # eps: 1/32 (family digit=*: 10 -> 1/12 capped at 1/16; primality: 30 -> 1/32), 1/16, 1/16, 1/1962
+    np.testing.assert_allclose(q, np.clip(10 * (np.array([1 / 32, 1 / 16, 1 / 16, 1 / 1962]) - 0.02), 0, 1))

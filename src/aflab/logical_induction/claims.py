@@ -28,7 +28,11 @@ SOURCE = "Garrabrant, Benson-Tilsen, Critch, Soares, Taylor, 'Logical Induction'
 PI_SMOKE = {"n_days": 8, "window": 1, "delay": 2, "enum_depth": 1, "band_depth": 1}
 PI_QUICK = {"n_days": 48, "window": 2, "delay": 3}
 PI_FULL = {"n_days": 240, "window": 2, "delay": 3}
-PI_SEEDS = {"smoke": 2, "quick": 3, "full": 5}
+#: quick: 5 stretches. Measured on stretches 0-49 re-judged in disjoint sets: convergence agreed in 10/16 sets
+#: of 3 stretches and 10/10 of 5; pi-digit-frequencies 12/16 and 7/10 (in about one stretch in 15 a digit class
+#: runs 2-3 SD above 1/10 over the first 45 digits and the market follows it: a set holding such a stretch is
+#: inconclusive whatever its size); the other pi audits agreed in every set of either size
+PI_SEEDS = {"smoke": 2, "quick": 5, "full": 10}
 PI_PRESETS = {"smoke": PI_SMOKE, "quick": PI_QUICK, "full": PI_FULL}
 
 
@@ -578,7 +582,7 @@ register(
         # the held-out traders need the firm to have learned: the quick horizon is 120 days (the first third is
         # the learning transient, the last third is judged), the full one the issue's 240
         presets={**PI_PRESETS, "quick": {**PI_QUICK, "n_days": 120}},
-        seeds=PI_SEEDS,
+        seeds={"smoke": 2, "quick": 3, "full": 5},
         quick_budget_s=120,
         threshold=EXPLOITATION_THRESHOLD,
         refuted_if="some held-out trader's last-third gain rate has its interval (over stretches) above 0.05 a day, "

@@ -270,9 +270,10 @@ class FloorTrader:
     """Non-dogmatism trader (sec. 4.6): buys any undecided sentence priced below ``eps`` and sells any
     priced above ``1 - eps``: ``clip(slope (eps - P), 0, 1) - clip(slope (P - 1 + eps), 0, 1)``.
 
-    With ``evidence``, a sentence's floor yields to its class's track record: ``eps_i = min(eps, 1/(n_i +
-    2))`` with ``n_i`` the number of resolved sentences of its class -- the lowest price Laplace's rule
-    could give after ``n_i`` outcomes. A class that never resolves keeps ``eps``; a class of theorems
+    With ``evidence``, a sentence's floor yields to its track record: ``eps_i = min(eps, 1/(n_i + 2))`` with
+    ``n_i`` the largest number of resolved sentences in a group the firm's learners read it by (its class,
+    its class family, its feature groups: :func:`_track_records`) -- the lowest price Laplace's rule could
+    give after ``n_i`` outcomes. A class that never resolves keeps ``eps``; a class of theorems
     proved one after another is no longer held below ``1 - 1/(n + 2)`` (a fixed floor at 15/16 loses only
     second-order amounts on each theorem, so it never dies and pins them; issue 14)."""
 
@@ -291,12 +292,7 @@ class FloorTrader:
         g = ctx.graph
         P = ctx.price(idx)
         if self.evidence:
-            counts: dict[str, int] = {}
-            for i in idx:
-                lab = ctx.labels[i]
-                if lab not in counts:
-                    counts[lab] = _class_count(ctx, lab)
-            eps = np.array([min(self.eps, 1.0 / (counts[ctx.labels[i]] + 2.0)) for i in idx])
+            eps = np.array([min(self.eps, 1.0 / (n + 2.0)) for n in _track_records(ctx, idx)])
         else:
             eps = self.eps
         eps = np.asarray(eps, dtype=float)
@@ -310,6 +306,40 @@ def _class_count(ctx: DayContext, label: str) -> int:
     if isinstance(res, ResolvedLog):
         return res.label_stats(label)[0]
     return int(sum(1 for lab in res["label"] if lab == label)) if len(res) else 0
+
+
+#: the features whose groups count as a sentence's track record for the floor: content features only. The
+#: negation feature splits *every* sentence by its syntax, so counting it would hand a class that never
+#: resolves (an undecidable sentence) the whole market's record and drop its floor to ~0.
+EVIDENCE_FEATURES = ("primality",)
+
+
+def _track_records(ctx: DayContext, idx: np.ndarray) -> list[int]:
+    """Per sentence: the largest number of resolved sentences in a group the firm's learners read it by --
+    its class, its class family (``fam=*``), its feature groups (:data:`FEATURES`) -- the most evidence any
+    learner has about it."""
+    from aflab.logical_induction.sentences import to_text
+
+    res = ctx.resolved
+    counts: dict[str, int] = {}
+    feats = {name: res.feature_stats(name) for name in EVIDENCE_FEATURES} if isinstance(res, ResolvedLog) else {}
+    out = []
+    for i in idx:
+        lab = ctx.labels[i]
+        if lab not in counts:
+            n = _class_count(ctx, lab)
+            if "=" in lab and isinstance(res, ResolvedLog):
+                n = max(n, res.label_stats(lab.split("=", 1)[0] + "=*")[0])
+            counts[lab] = n
+        n = counts[lab]
+        if feats:
+            text = to_text(ctx.sentences[i])
+            for name in EVIDENCE_FEATURES:
+                key = FEATURES[name](text)
+                if key is not None:
+                    n = max(n, feats[name].get(key, (0, 0))[0])
+        out.append(n)
+    return out
 
 
 @dataclass(frozen=True)
