@@ -618,6 +618,18 @@ def introspection_verdict(cfg, t: pd.DataFrame) -> Verdict:
     )
 
 
+#: the firm prices the 'P_n(phi) > p' atoms from day 8 on with 1,000-2,500 maker evaluations a day, so a
+#: 20-day quick run cost ~170 CPU-s per stretch; quick is the small firm (depth 1) over 8 days: ~44 CPU-s per
+#: stretch, and its intervals are far from the thresholds (introspection 0.061 [0.057, 0.065] vs 0.1,
+#: self-trust 0.26 [0.25, 0.27] vs 0), measured at 3 stretches
+INTROSPECTION_PRESETS = {
+    "smoke": {"n_days": 6, "window": 1, "delay": 2, "enum_depth": 1, "band_depth": 1},
+    "quick": {"n_days": 8, "window": 1, "delay": 2, "enum_depth": 1, "band_depth": 1},
+    "full": {"n_days": 100, "window": 2, "delay": 4},
+}
+INTROSPECTION_SEEDS = {"smoke": 2, "quick": 3, "full": 10}
+
+
 def introspection_figures(cfg, t: pd.DataFrame) -> dict:
     return {"introspection": F.introspection_figure(t)}
 
@@ -632,13 +644,9 @@ register(
         experiment=E.introspection_experiment,
         verdict=introspection_verdict,
         figures=introspection_figures,
-        presets={
-            "smoke": {"n_days": 6, "window": 1, "delay": 2, "enum_depth": 1, "band_depth": 1},
-            "quick": {"n_days": 20, "window": 2, "delay": 3},
-            "full": {"n_days": 100, "window": 2, "delay": 4},
-        },
-        seeds=PI_SEEDS,
-        quick_budget_s=60,
+        presets=INTROSPECTION_PRESETS,
+        seeds=INTROSPECTION_SEEDS,
+        quick_budget_s=150,
         threshold=INTROSPECTION_THRESHOLD,
         refuted_if="the interval over stretches of the mean absolute error lies above 0.1",
         counterfactual=Counterfactual("no introspection program in the firm", {"introspection_weight": 0.0}),
@@ -684,13 +692,9 @@ register(
         experiment=E.self_trust_experiment,
         verdict=self_trust_verdict,
         figures=self_trust_figures,
-        presets={
-            "smoke": {"n_days": 6, "window": 1, "delay": 2, "enum_depth": 1, "band_depth": 1},
-            "quick": {"n_days": 20, "window": 2, "delay": 3},
-            "full": {"n_days": 100, "window": 2, "delay": 4},
-        },
-        seeds=PI_SEEDS,
-        quick_budget_s=60,
+        presets=INTROSPECTION_PRESETS,
+        seeds=INTROSPECTION_SEEDS,
+        quick_budget_s=150,
         threshold=SELF_TRUST_THRESHOLD,
         refuted_if="the interval over stretches of the mean P_n(phi & A) - p P_n(A) lies below 0",
         counterfactual=Counterfactual(
