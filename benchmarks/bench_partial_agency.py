@@ -70,6 +70,40 @@ def main() -> None:
         )
     )
 
+    from aflab.partial_agency import gym as G
+    from aflab.partial_agency import honesty as Hn
+
+    b = np.linspace(-1, 1, S)
+    Fz = Hn.logistic_as_softmax(b, 6.0)
+    p1, p2 = np.tile([[0.3, 0.7]], (S, 1)), np.tile([[0.8, 0.2]], (S, 1))
+    zs_steps = 300 if args.quick else 2000
+    rows.append(
+        (
+            "zero-sum play (2 predictors)",
+            S,
+            best_of(
+                lambda: [
+                    Hn.zero_sum_play(Hn.logistic_as_softmax(b[i : i + 1], 6.0), p1[:1], p2[:1], "log", steps=zs_steps)
+                    for i in range(S)
+                ]
+            ),
+            best_of(lambda: Hn.zero_sum_play(Fz, p1, p2, "log", steps=zs_steps)),
+        )
+    )
+    nl = G.NonlinearLocationMap(mu=(1.0, -0.5), eps=0.6)
+    gs = G.GymSettings(estimator="decoupled", n_samples=500)
+    th2 = np.zeros((S, 2))
+    rows.append(
+        (
+            "decoupled PerfGD (nonlinear map)",
+            S,
+            best_of(
+                lambda: [G.gym_descent(nl, th2[s : s + 1], rounds, np.random.default_rng(s), gs) for s in range(S)]
+            ),
+            best_of(lambda: G.gym_descent(nl, th2, rounds, np.random.default_rng(0), gs)),
+        )
+    )
+
     print(f"{'case':34s} {'seeds':>5s} {'loop [s]':>10s} {'vectorised [s]':>15s} {'speed-up':>9s}")
     for name, s, t_loop, t_vec in rows:
         print(f"{name:34s} {s:5d} {t_loop:10.4f} {t_vec:15.4f} {t_loop / t_vec:8.1f}x")
@@ -84,6 +118,29 @@ def main() -> None:
     )
     F3 = P.SoftmaxResponse(np.zeros(3), 6.0 * np.eye(3))
     print(f"fixed_points_simplex K=3 (resolution 60): {best_of(lambda: P.fixed_points_simplex(F3)) * 1e3:.1f} ms")
+    quick_preset_cpu("partial_agency")
+
+
+def quick_preset_cpu(system: str) -> None:
+    """CPU seconds of every claim's quick preset (experiments of all seeds + verdict), in this process."""
+    import time
+
+    from aflab.core.claims import all_claims, load_system
+
+    load_system(system)
+    total = 0.0
+    print(f"\n{'claim':58s} {'kind':6s} {'CPU s':>7s} {'verdict':>12s}")
+    for claim in all_claims(system):
+        cfg = claim.make_config("quick")
+        t = time.process_time()
+        import pandas as pd
+
+        table = pd.concat([claim.run(cfg, s, s).assign(seed=s) for s in range(claim.n_seeds("quick"))])
+        label = claim.verdict(cfg, table).label
+        dt = time.process_time() - t
+        total += dt
+        print(f"{claim.id:58s} {claim.kind:6s} {dt:7.2f} {label:>12s}")
+    print(f"quick presets of {system}: {total:.1f} CPU-s (both systems together must stay <= 120 CPU-s)")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,9 @@ import numpy as np
 from _timing import best_of  # benchmarks/_timing.py (scripts run from their folder)
 from aflab.partial_agency import learners as L
 from aflab.partial_agency.maps import make_strategic_instance
+from aflab.partial_agency.predict_o_matic import SoftmaxResponse
 from aflab.partial_agency.predict_o_matic_sampled import run_sampled_predictor
+from aflab.partial_agency.predict_o_matic_sampled_simplex import run_sampled_predictor_simplex
 
 
 def main() -> None:
@@ -30,6 +32,17 @@ def main() -> None:
         )
         for mode, est in (("myopic", "logistic"), ("full", "logistic"), ("full", "local-linear"))
     }
+    bias3 = np.stack([bias, -0.5 * bias, np.zeros(M)], 1)  # K = 3 worlds softmax(b + 5 p)
+    starts3 = np.stack([starts, (1 - starts) / 2, (1 - starts) / 2], 1)
+    for mode in ("myopic", "full"):
+        cases[f"sampled K=3 {mode}"] = lambda b, s, r, mode=mode: run_sampled_predictor_simplex(
+            SoftmaxResponse(bias3[np.searchsorted(bias, b)], 5.0 * np.eye(3)),
+            starts3[np.searchsorted(starts, s)],
+            "log",
+            mode,
+            rounds,
+            r,
+        )
     print(f"{'case':<34}{'chains':>7}{'loop s':>9}{'vector s':>10}{'speed-up':>10}")
     for name, fn in cases.items():
         t_loop = best_of(

@@ -21,11 +21,14 @@ PLUGIN_SOURCE = textwrap.dedent('''
 
     class SlowConfig(ClaimConfig):
         delay_s: float = Field(0.0, ge=0, le=60)
+        crash_index: int = Field(-1, ge=-1, description="this seed index kills its own process")
         fail_seed_index: int = Field(-1, ge=-1)
         marker_dir: str = ""
         skip: bool = False
 
-    def experiment(cfg, seed):
+    def experiment(cfg, seed, seed_index=0):
+        if seed_index == cfg.crash_index:
+            os.kill(os.getpid(), 9)
         if cfg.skip:
             raise ClaimSkipped("the test resource is absent: pip install nothing-real")
         if cfg.marker_dir:

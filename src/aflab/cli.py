@@ -12,15 +12,20 @@ import sys
 import time
 from pathlib import Path
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
+try:  # typer >= 0.20 vendors click as typer._click; its classes must match TyperGroup's
+    from typer import _click as click
+except ImportError:  # pragma: no cover - older typer runs on click itself
+    import click
+
 from aflab import __version__
 from aflab.core.claims import SYSTEMS, ConfigError, all_claims, enabled_systems, get_claim
+from aflab.core.cli_support import fail as _fail
 from aflab.core.systems import SystemInfo, discover
 
 
@@ -45,7 +50,7 @@ class SystemsGroup(TyperGroup):
             return None
         if self._resolving:
             return _load_system_cli(info)
-        return click.Group(name=cmd_name, help=info.help or info.title)
+        return TyperGroup(name=cmd_name, help=info.help or info.title)
 
     def resolve_command(self, ctx: click.Context, args: list[str]):
         self._resolving = True
@@ -66,16 +71,16 @@ def _load_system_cli(info: SystemInfo) -> click.Command:
         mod = importlib.import_module(f"aflab.{info.name}.cli")
     except ModuleNotFoundError as err:
         missing = err.name or str(err)
+        stub = typer.Typer(add_completion=False)
 
-        @click.command(name=info.cli_name, context_settings={"ignore_unknown_options": True})
-        @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-        def unavailable(args):
+        @stub.command(name=info.cli_name, context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+        def unavailable() -> None:
             _fail(
                 f"the '{info.cli_name}' commands need the module {missing!r}, which is not installed; "
                 "install the extras: pip install 'aflab[all]'"
             )
 
-        return unavailable
+        return typer.main.get_command(stub)
     cmd = typer.main.get_command(mod.app)
     cmd.name = info.cli_name
     return cmd
@@ -113,12 +118,16 @@ def _main_options(
     """
 
 
-StoreOpt = typer.Option(Path("aflab-results/results.duckdb"), "--store", help="DuckDB result store file.")
-
-
-def _fail(message: str, code: int = 2) -> None:
-    err_console.print(f"[bold red]error:[/] {escape(message)}")
-    raise typer.Exit(code)
+CellTimeoutOpt = typer.Option(
+    None,
+    "--cell-timeout",
+    min=0,
+    help="Stop a cell after SECONDS and record it as failed (0: no limit; "
+    "default: the claim's own limit, 3600 s unless it says otherwise).",
+)
+StoreOpt = typer.Option(
+    Path("aflab-results"), "--store", help="Result store folder (created if missing; Parquet files, one per cell)."
+)
 
 
 def parse_assignments(pairs: list[str], option: str = "--set") -> dict:
@@ -135,13 +144,16 @@ def parse_assignments(pairs: list[str], option: str = "--set") -> dict:
     return out
 
 
-def _store(path: Path):
-    from aflab.core.store import ResultStore, StoreLockedError
+def _store(path: Path, read_only: bool = False):
+    """Open the result store, or exit 2 with a message naming the path and the fix."""
+    from aflab.core.store import ResultStore, StoreError
 
     try:
-        return ResultStore(path)
-    except StoreLockedError as err:
+        return ResultStore(path, read_only=read_only)
+    except StoreError as err:
         _fail(str(err))
+    except FileNotFoundError as err:
+        _fail(f"--store: {err}")
 
 
 def _print_outcome(o) -> None:
@@ -176,13 +188,8 @@ def list_claims(
         return
     verdicts = {}
     if store.exists():
-        from aflab.core.store import ResultStore
-
-        try:
-            with ResultStore(store, read_only=True) as st:
-                verdicts = st.latest_verdicts() if _has_table(st, "verdicts") else {}
-        except Exception:
-            verdicts = {}
+        with _store(store, read_only=True) as st:
+            verdicts = st.latest_verdicts()
     table = Table(title=f"{len(claims)} claims")
     for col in ("claim", "kind", "statement", "quick seeds", "latest verdict"):
         table.add_column(col)
@@ -198,23 +205,23 @@ def list_claims(
     console.print(table)
 
 
-def _has_table(st, name: str) -> bool:
-    return bool(
-        st.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name=?", [name]).fetchone()[0]
-    )
-
-
 @app.command()
 def run(
     claim_id: str = typer.Argument(..., help="Claim id (see `aflab list --ids`)."),
     set_: list[str] = typer.Option([], "--set", help="Override a config key: --set key=value (repeatable)."),
     grid: list[str] = typer.Option([], "--grid", help="Sweep a key over values: --grid k=4,8,16 (repeatable)."),
-    seeds: int | None = typer.Option(None, "--seeds", min=1, help="Number of seeds (default: the preset's)."),
+    seeds: int | None = typer.Option(
+        None, "--seeds", min=1, max=100_000, help="Number of seeds (default: the preset's)."
+    ),
     full: bool = typer.Option(False, "--full", help="Use the full preset instead of quick."),
-    seed: int = typer.Option(0, "--seed", help="Base seed; each cell's seed is derived from it."),
-    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Worker processes (one thread each)."),
+    preset: str | None = typer.Option(
+        None, "--preset", help="quick (default), full, or smoke (seconds: the size the claim contract runs)."
+    ),
+    seed: int = typer.Option(0, "--seed", min=0, help="Base seed; each cell's seed is derived from it."),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, max=256, help="Worker processes (one thread each)."),
     ray: str | None = typer.Option(None, "--ray", help="Run on Ray: 'local', 'auto' or a cluster ADDRESS."),
     force: bool = typer.Option(False, "--force", help="Recompute cells already in the store."),
+    cell_timeout: float | None = CellTimeoutOpt,
     out: Path | None = typer.Option(None, "--out", help="Also write this claim's report (HTML + JSON) here."),
     store: Path = StoreOpt,
 ) -> None:
@@ -228,13 +235,10 @@ def run(
         claim = get_claim(claim_id)
     except KeyError as err:
         _fail(str(err.args[0]))
-    preset = "full" if full else "quick"
-    overrides = parse_assignments(set_)
-    grid_values = parse_assignments(grid, "--grid")
-    points: list[dict] = [dict(overrides)]
-    for key, raw in grid_values.items():
-        values = raw if isinstance(raw, list) else [_json_or_str(v) for v in str(raw).split(",")]
-        points = [{**p, key: v} for p in points for v in values]
+    preset = _preset(claim, preset, full)
+    _check_out(out)
+    _check_ray(ray)
+    points = _grid_points(parse_assignments(set_), parse_assignments(grid, "--grid"))
     try:
         configs = [claim.make_config(preset, p) for p in points]
     except ConfigError as err:
@@ -250,6 +254,7 @@ def run(
             force=force,
             base_seed=seed,
             draw_figures=out is not None,
+            cell_timeout_s=cell_timeout,
         )
     for o in outcomes:
         if len(outcomes) > 1:
@@ -270,6 +275,46 @@ def run(
         raise typer.Exit(1)
 
 
+def _preset(claim, preset: str | None, full: bool) -> str:
+    """--preset (quick, full or smoke) or --full; a claim without a smoke preset runs quick for smoke."""
+    if preset is not None and full:
+        _fail("give --preset or --full, not both")
+    name = preset or ("full" if full else "quick")
+    if name not in ("quick", "full", "smoke"):
+        _fail(f"--preset: unknown preset {name!r}; allowed: quick, full, smoke")
+    return name if name in claim.presets else "quick"
+
+
+MAX_GRID_POINTS = 10_000
+
+
+def _grid_points(overrides: dict, grid_values: dict) -> list[dict]:
+    """The cartesian product of ``--grid`` values over the ``--set`` overrides (at most MAX_GRID_POINTS)."""
+    points: list[dict] = [dict(overrides)]
+    for key, raw in grid_values.items():
+        values = raw if isinstance(raw, list) else [_json_or_str(v) for v in str(raw).split(",")]
+        if not values or values == [""]:
+            _fail(f"--grid {key}= has no values (example: --grid {key}=4,8,16)")
+        points = [{**p, key: v} for p in points for v in values]
+        if len(points) > MAX_GRID_POINTS:
+            _fail(f"--grid: more than {MAX_GRID_POINTS} grid points; split the sweep into several runs")
+    return points
+
+
+def _check_out(out: Path | None) -> None:
+    if out is not None and out.exists() and not out.is_dir():
+        _fail(f"--out {out} is a file; give a folder for index.html and report.json (it is created if missing)")
+
+
+def _check_ray(address: str | None) -> None:
+    if address is None:
+        return
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:
+        _fail("--ray needs the 'ray' extra: pip install 'aflab[ray]' (or run without --ray)")
+
+
 def _json_or_str(raw: str):
     try:
         return json.loads(raw)
@@ -284,10 +329,11 @@ def report(
     only: list[str] = typer.Option(
         [], "--only", help="Only this system (repeatable): " + ", ".join(SYSTEMS) + ", core."
     ),
-    seed: int = typer.Option(0, "--seed", help="Base seed."),
-    jobs: int = typer.Option(2, "--jobs", "-j", min=1, help="Worker processes (one thread each)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Base seed."),
+    jobs: int = typer.Option(2, "--jobs", "-j", min=1, max=256, help="Worker processes (one thread each)."),
     ray: str | None = typer.Option(None, "--ray", help="Run on Ray: 'local', 'auto' or a cluster ADDRESS."),
     force: bool = typer.Option(False, "--force", help="Recompute cells already in the store."),
+    cell_timeout: float | None = CellTimeoutOpt,
     store: Path = StoreOpt,
 ) -> None:
     """Run every registered claim and write a static HTML report (plus report.json).
@@ -301,6 +347,8 @@ def report(
         if name not in ("core", *SYSTEMS):
             _fail(f"--only: unknown system {name!r}; allowed: {', '.join(('core',) + SYSTEMS)}")
     preset = "quick" if quick else "full"
+    _check_out(out)
+    _check_ray(ray)
     claims = [c for c in all_claims() if not only or c.system in only]
     if not claims:
         _fail("no claims selected")
@@ -313,6 +361,7 @@ def report(
             ray_address=ray,
             force=force,
             base_seed=seed,
+            cell_timeout_s=cell_timeout,
         )
         stability = _stability_for(claims, st, preset)
     path = write_report(outcomes, out, preset, seed, time.perf_counter() - t0, stability)
@@ -335,10 +384,14 @@ def stability(
     checks: bool = typer.Option(False, "--checks", help="With --all: include the theory checks too."),
     sets: int = typer.Option(10, "--sets", min=2, max=1000, help="Disjoint seed sets (set 0 = the report's seeds)."),
     full: bool = typer.Option(False, "--full", help="Use the full preset instead of quick."),
+    preset: str | None = typer.Option(
+        None, "--preset", help="quick (default), full, or smoke (seconds: the size the claim contract runs)."
+    ),
     seed: int = typer.Option(0, "--seed", min=0, help="Base seed; each cell's seed is derived from it."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, max=256, help="Worker processes (one thread each)."),
     ray: str | None = typer.Option(None, "--ray", help="Run on Ray: 'local', 'auto' or a cluster ADDRESS."),
     export: Path | None = typer.Option(None, "--export", help="Also write the results as JSON to FILE."),
+    cell_timeout: float | None = CellTimeoutOpt,
     store: Path = StoreOpt,
 ) -> None:
     """Judge a claim on disjoint seed sets and report how often the verdict agrees.
@@ -353,17 +406,26 @@ def stability(
 
     if all_ == bool(claim_ids):
         _fail("name claim ids or pass --all (not both)")
+    _check_ray(ray)
     try:
         claims = (
             [get_claim(c) for c in claim_ids] if claim_ids else [c for c in all_claims() if c.kind == "claim" or checks]
         )
     except KeyError as err:
         _fail(str(err.args[0]))
-    preset = "full" if full else "quick"
     results = []
     with _store(store) as st:
         for claim in claims:
-            res = run_stability(claim, st, n_sets=sets, preset=preset, n_jobs=jobs, ray_address=ray, base_seed=seed)
+            res = run_stability(
+                claim,
+                st,
+                n_sets=sets,
+                preset=_preset(claim, preset, full),
+                n_jobs=jobs,
+                ray_address=ray,
+                base_seed=seed,
+                cell_timeout_s=cell_timeout,
+            )
             if res is None:
                 console.print(
                     f"[bold]{claim.id}[/]: [dim]not judged (skipped here or a cell failed; see aflab results)[/]"
@@ -388,40 +450,79 @@ def _stability_for(claims, store, preset: str) -> dict:
 @app.command()
 def results(
     claim: str | None = typer.Option(None, "--claim", help="Only this claim id."),
-    export: Path | None = typer.Option(None, "--export", help="Write all finished tables to FILE (.csv or .parquet)."),
+    export: Path | None = typer.Option(
+        None,
+        "--export",
+        help="FILE.parquet / FILE.csv: one table (one claim's, wide, with --claim; else every "
+        "claim in one long tidy table). A FOLDER: one wide Parquet file per claim.",
+    ),
+    migrate: Path | None = typer.Option(None, "--migrate", help="Copy an old single-file .duckdb store into --store."),
     store: Path = StoreOpt,
 ) -> None:
     """List what the result store holds, or export its tables.
 
     Example: aflab results --claim core.selfcheck --export selfcheck.parquet
     """
-    from aflab.core.report import atomic_write
-    from aflab.core.store import ResultStore
+    if migrate is not None:
+        from aflab.core.store import migrate_duckdb_store
 
+        if not migrate.is_file():
+            _fail(f"--migrate: no file at {migrate}")
+        with _store(store) as st:
+            n = migrate_duckdb_store(migrate, st)
+        console.print(f"copied {n} cells from {migrate} into {store}")
+        return
     if not store.exists():
-        _fail(f"no result store at {store}; run a claim first or pass --store PATH")
-    if export is not None and export.suffix not in (".csv", ".parquet"):
-        _fail(f"--export: unsupported extension {export.suffix!r}; use .csv or .parquet")
-    with ResultStore(store, read_only=True) as st:
+        _fail(f"--store: no result store at {store}; run a claim first or pass --store PATH")
+    if claim is not None:
+        try:
+            get_claim(claim)
+        except KeyError as err:
+            _fail(f"--claim: {err.args[0]}")
+    if export is not None and export.suffix not in (".csv", ".parquet", ""):
+        _fail(f"--export: unsupported extension {export.suffix!r}; use .csv, .parquet or a folder")
+    with _store(store, read_only=True) as st:
         if export is None:
-            df = st.list_cells(claim)
-            table = Table(title=str(store))
-            for col in df.columns:
-                table.add_column(col)
-            for row in df.itertuples(index=False):
-                table.add_row(*[str(x) for x in row])
-            console.print(table)
-            return
-        df = st.export_tables(claim)
-    if export.suffix == ".csv":
-        atomic_write(export, df.to_csv(index=False))
-    else:
-        import io
+            _print_frame(st.list_cells(claim), str(store))
+        elif export.suffix == "":
+            n = _export_folder(st, export, [claim] if claim else st.claims())
+            console.print(f"wrote {n} claim files to {export}/")
+        else:
+            df = st.export_claim(claim) if claim else st.export_long()
+            _write_frame(df, export)
+            console.print(f"wrote {len(df)} rows to {export}")
 
-        buf = io.BytesIO()
-        df.to_parquet(buf, index=False)
-        atomic_write(export, buf.getvalue())
-    console.print(f"wrote {len(df)} rows to {export}")
+
+def _print_frame(df, title: str) -> None:
+    table = Table(title=title)
+    for col in df.columns:
+        table.add_column(str(col))
+    for row in df.itertuples(index=False):
+        table.add_row(*[str(x) for x in row])
+    console.print(table)
+
+
+def _write_frame(df, path: Path) -> None:
+    import io
+
+    from aflab.core.report import atomic_write
+
+    if path.exists() and path.is_dir():
+        _fail(f"--export: {path} is a folder; give a file name ending in .parquet or .csv")
+    if path.suffix == ".csv":
+        atomic_write(path, df.to_csv(index=False))
+        return
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False)
+    atomic_write(path, buf.getvalue())
+
+
+def _export_folder(st, folder: Path, claims: list[str]) -> int:
+    if folder.exists() and not folder.is_dir():
+        _fail(f"--export: {folder} is a file; give a folder (no extension) or FILE.parquet")
+    for claim_id in claims:
+        _write_frame(st.export_claim(claim_id), folder / f"{claim_id}.parquet")
+    return len(claims)
 
 
 @app.command()

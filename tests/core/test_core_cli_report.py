@@ -58,12 +58,20 @@ def test_run_grid_results_export(tmp_path):
     res = invoke("run", "core.selfcheck", "--store", str(store), "--grid", "n_batches=5,10", "--seeds", "2")
     assert res.exit_code == 0, res.output
     assert res.output.count("core.selfcheck: supported") == 2
-    res = invoke("results", "--store", str(store), "--export", str(tmp_path / "out.csv"))
+    res = invoke("results", "--store", str(store), "--claim", "core.selfcheck", "--export", str(tmp_path / "out.csv"))
     assert res.exit_code == 0
     import pandas as pd
 
     df = pd.read_csv(tmp_path / "out.csv")
     assert set(df["seed_index"]) == {0, 1} and df["config_hash"].nunique() == 2 and len(df) == 2 * (5 + 10)
+    assert {"batch", "mean", "n", "claim", "cell_seed"} <= set(df.columns)
+    # every claim in one long tidy table (the README's command): 3 columns x 30 rows
+    res = invoke("results", "--store", str(store), "--export", str(tmp_path / "all.parquet"))
+    assert res.exit_code == 0, res.output
+    long = pd.read_parquet(tmp_path / "all.parquet")
+    assert len(long) == 3 * 2 * (5 + 10) and set(long["variable"]) == {"batch", "mean", "n"}
+    res = invoke("results", "--store", str(store), "--export", str(tmp_path / "per_claim"))
+    assert res.exit_code == 0 and (tmp_path / "per_claim" / "core.selfcheck.parquet").is_file()
     assert invoke("results", "--store", str(store), "--export", str(tmp_path / "out.xlsx")).exit_code == 2
     assert invoke("results", "--store", str(store)).exit_code == 0
 
@@ -118,15 +126,24 @@ def test_report_renders_in_headless_chromium(report_dir):
                 "--no-first-run",
             ],
         )
-        page = browser.new_page()
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto((report_dir / "index.html").resolve().as_uri())
         n_imgs = page.evaluate("document.images.length")
         loaded = page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 100)")
         rows = page.evaluate("document.querySelectorAll('#check-table tr').length")
+        overflow = page.evaluate("document.documentElement.scrollWidth")
+        sticky = page.evaluate("getComputedStyle(document.querySelector('nav')).position")
+        fig_width = page.evaluate(
+            "Math.max(...Array.from(document.querySelectorAll('.figs img:not(.small)'))"
+            ".map(i => i.getBoundingClientRect().width))"
+        )
         page.screenshot(path=str(report_dir / "screenshot.png"), full_page=True)
         browser.close()
     assert n_imgs >= 1 and loaded, "figures did not render"
     assert rows == 2
     assert errors == []
+    assert overflow <= 1400, "the page scrolls sideways at 1400 px"
+    assert sticky == "sticky"  # the table of contents stays in view
+    assert fig_width > 800  # figures at full column width

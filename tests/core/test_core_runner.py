@@ -38,15 +38,15 @@ def test_cache_hit_and_force(plugin_loaded, store, tmp_path):
 
 def test_failing_cell_records_traceback_and_sweep_goes_on(plugin_loaded, store):
     cfg = plugin_loaded.make_config("quick", {"fail_seed_index": 0})
-    cells = plan_cells(plugin_loaded, cfg, 6)
+    cells = plan_cells(plugin_loaded, cfg, 12)
     expected_fail = sum(c.seed % 3 == 0 for c in cells)
-    assert 0 < expected_fail < 6, "seed derivation should give a mix for this test"
+    assert 0 < expected_fail < 12, "seed derivation should give a mix for this test"
     summary = run_cells(cells, store, progress=False)
-    assert summary.failed == expected_fail and summary.done == 6 - expected_fail
+    assert summary.failed == expected_fail and summary.done == 12 - expected_fail
     assert all("deliberate failure" in err for _, err in summary.failures)
     failed = store.failed_cells(plugin_loaded.id, cells[0].config_hash, cells[0].code_version)
     assert len(failed) == expected_fail and "Traceback" in failed[0][1]
-    outcomes, _ = run_claims([(plugin_loaded, cfg, "quick", 6)], store, progress=False)
+    outcomes, _ = run_claims([(plugin_loaded, cfg, "quick", 12)], store, progress=False)
     assert outcomes[0].verdict is None and "did not finish" in outcomes[0].error
 
 
@@ -163,10 +163,19 @@ def test_killed_sweep_resumes_without_losing_finished_cells(plugin_env, tmp_path
     assert cached >= started_before - 1 and done + cached == 8
 
 
-def test_ray_backend_matches_serial(plugin_loaded, tmp_path):
+def test_ray_backend_matches_serial(plugin_loaded, tmp_path, monkeypatch):
+    """Ray is started *before* the plugin variables exist (as when an earlier sweep started it): the tasks
+    must still carry them, or the workers would not know the plugin's claims."""
     ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip install 'aflab[ray]')")
     cfg = plugin_loaded.make_config("quick")
     cells = plan_cells(plugin_loaded, cfg, 4, base_seed=3)
+    saved = {k: os.environ[k] for k in ("AFLAB_PLUGINS", "PYTHONPATH") if k in os.environ}
+    ray.shutdown()
+    for k in saved:
+        monkeypatch.delenv(k)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    for k, v in saved.items():
+        monkeypatch.setenv(k, v)
     try:
         with ResultStore(tmp_path / "a.duckdb") as a, ResultStore(tmp_path / "b.duckdb") as b:
             run_cells(cells, a, jobs=1, progress=False)
@@ -185,3 +194,83 @@ def test_skipped_claim_is_reported_as_skipped_not_passed(plugin_loaded, store):
     # skipped cells are not cached: the next run tries again (the resource may have been installed)
     _, again = run_claims([(plugin_loaded, cfg, "quick", 2)], store, progress=False)
     assert again.cached == 0 and again.skipped == 2
+
+
+def test_one_crashing_cell_is_charged_alone(plugin_loaded, store):
+    """A cell that kills its worker every time is recorded failed once; the 59 others finish (pool of 2)."""
+    cfg = plugin_loaded.make_config("quick", {"crash_index": 17})
+    cells = plan_cells(plugin_loaded, cfg, 60)
+    summary = run_cells(cells, store, jobs=2, progress=False)
+    assert (summary.done, summary.failed) == (59, 1)
+    ((spec, error),) = summary.failures
+    assert spec.seed_index == 17 and "died 3 times" in error
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_cell_timeout_is_recorded_with_its_reason(plugin_loaded, store, jobs):
+    cfg = plugin_loaded.make_config("quick", {"delay_s": 20.0})
+    slow = plan_cells(plugin_loaded, cfg, 1, timeout_s=0.5)
+    fast = plan_cells(plugin_loaded, plugin_loaded.make_config("quick"), 2, timeout_s=30)
+    t0 = time.time()
+    summary = run_cells(slow + fast, store, jobs=jobs, progress=False)
+    assert time.time() - t0 < 15
+    assert (summary.done, summary.failed) == (2, 1)
+    assert "timed out" in summary.failures[0][1] and "--cell-timeout" in summary.failures[0][1]
+
+
+def test_workers_exit_when_the_coordinator_is_killed(plugin_env, tmp_path):
+    marker = tmp_path / "m"
+    marker.mkdir()
+    args = [
+        "run",
+        "testplugin.slow",
+        "--seeds",
+        "4",
+        "--jobs",
+        "2",
+        "--store",
+        str(tmp_path / "s"),
+        "--set",
+        "delay_s=30",
+        "--set",
+        f"marker_dir={marker}",
+    ]
+    proc = _aflab(args, plugin_env, start_new_session=True)
+    assert _wait_for(lambda: len(list(marker.iterdir())) >= 2, timeout=90), "workers did not start"
+    workers = {int(p.read_text()) for p in marker.iterdir()}
+    os.kill(proc.pid, signal.SIGKILL)  # the coordinator only, not its process group
+    proc.wait()
+
+    def gone(pid):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        with open(f"/proc/{pid}/stat") as fh:  # a zombie is dead too
+            return fh.read().split()[2] == "Z"
+
+    assert _wait_for(lambda: all(gone(p) for p in workers), timeout=5), "orphaned workers still running"
+
+
+@pytest.mark.slow
+def test_twenty_kills_lose_no_finished_cell_and_show_no_partial_file(plugin_env, tmp_path):
+    from aflab.core.store import read_cell
+
+    store = tmp_path / "s"
+    args = ["run", "testplugin.slow", "--seeds", "40", "--jobs", "2", "--store", str(store), "--set", "delay_s=0.15"]
+    rng = __import__("random").Random(0)
+    seen: set[str] = set()
+    for _ in range(20):
+        proc = _aflab(args, plugin_env, start_new_session=True)
+        time.sleep(rng.uniform(0.8, 2.5))
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        visible = {str(p) for p in (store / "cells").rglob("*.parquet") if not p.name.startswith(".")}
+        assert seen <= visible, "a finished cell was lost"
+        for path in visible:
+            read_cell(__import__("pathlib").Path(path))  # whole, readable files only
+        seen = visible
+    out, _ = _aflab(args, plugin_env).communicate(timeout=180)
+    with ResultStore(store, read_only=True) as st:
+        df = st.list_cells()
+    assert int(df.loc[df.status == "ok", "cells"].sum()) == 40, out

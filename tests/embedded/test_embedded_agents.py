@@ -80,11 +80,15 @@ def test_shipped_agent_files_parse():
         parse_agent_file((folder / n).read_text(), n, known=builtin_agents())
 
 
-def test_round_robin_matches_pairwise_and_blocks():
-    names = list(builtin_agents())
-    full = round_robin(names, builtin_agents(), block_rows=64)
-    blocked = round_robin(names, builtin_agents(), block_rows=3)
-    assert (full.cooperates == blocked.cooperates).all()
+def test_round_robin_matches_pairwise_and_the_per_block_solver():
+    from aflab.embedded.tournament import solve_matches
+
+    names = list(builtin_agents())[::-1]  # entrants before the agents they refer to
+    full = round_robin(names, builtin_agents())
+    closure, hist = solve_matches([(a, b) for a in names for b in names], builtin_agents())
+    index = {q: k for k, q in enumerate(closure)}
+    blocked = np.array([[hist[-1, index[(a, b)]] for b in names] for a in names])
+    assert (full.cooperates == blocked).all()
     for i, a in enumerate(names):
         for j, b in enumerate(names):
             r = match(a, b, cross_check=False)
@@ -94,6 +98,29 @@ def test_round_robin_matches_pairwise_and_blocks():
 def test_round_robin_cross_check_on_small_population():
     res = round_robin(["FairBot", "PrudentBot", "DefectBot"], builtin_agents(), cross_check=True)
     assert res.cooperates.tolist() == [[True, True, False], [True, True, False], [False, False, False]]
+    assert res.certificate_counts() == {"not run": 0, "unchecked": 0, "disagrees": 0, "agrees": 9}
+
+
+def test_round_robin_certificates_over_budget_are_counted_never_raised():
+    """Budget overruns (per match or in total) are 'unchecked', the outcomes are kept, nothing raises."""
+    from aflab.embedded.randomgen import random_agent
+
+    rng = np.random.default_rng(3)
+    lib = dict(builtin_agents())
+    for k in range(6):
+        a = random_agent(rng, f"R{k}", ("DefectBot", "FairBot"), depth=3)
+        lib[a.name] = a
+    names = [n for n in lib if n.startswith("R")] + ["FairBot", "PrudentBot"]
+    plain = round_robin(names, lib)
+    tiny = round_robin(names, lib, cross_check=True, max_sequents=1)
+    counts = tiny.certificate_counts()
+    assert counts["unchecked"] > 0 and counts["disagrees"] == 0 and sum(counts.values()) == len(names) ** 2
+    assert (tiny.cooperates == plain.cooperates).all()
+    none_left = round_robin(names, lib, cross_check=True, time_budget_s=0.0)
+    assert none_left.certificate_counts()["unchecked"] == len(names) ** 2
+    full = round_robin(names, lib, cross_check=True, max_sequents=200_000)
+    assert full.certificate_counts()["agrees"] == len(names) ** 2
+    assert set(full.table()["tableau"]) == {"agrees"}
 
 
 def test_payoff_matrix_closed_form():
@@ -130,8 +157,8 @@ def test_vectorised_round_robin_equals_generic_solver_on_random_agents():
     for i in range(12):
         a = random_agent(rng, f"R{i}", ("DefectBot", "CooperateBot", "FairBot"), depth=2)
         lib[a.name] = a
-    names = list(lib)
-    res = round_robin(names, lib, block_rows=5)
+    names = list(lib)[::-1][:14]  # random agents first, some of the agents they refer to left out
+    res = round_robin(names, lib)
     for i, a in enumerate(names):
         for j, b in enumerate(names):
             assert res.cooperates[i, j] == match(a, b, lib, cross_check=False).a_cooperates, (a, b)

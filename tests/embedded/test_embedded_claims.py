@@ -1,49 +1,116 @@
-"""The registered claims: quick preset runs, verdicts, figures, and that verdicts can be refuted."""
+"""The registered claims: smoke/quick runs, verdicts, figures, and that each verdict can be refuted by
+the mutations the claims are about (not only by their declared counterfactuals)."""
+
+import io
 
 import pandas as pd
 import pytest
 
 from aflab.core.claims import Verdict
-from aflab.embedded.claims import FAIRBOT, PROBLEM_TABLE, PRUDENTBOT
+from aflab.embedded.claims import FAIRBOT, PREDICTOR_STRENGTH, PROBLEM_TABLE, PRUDENTBOT
+from aflab.embedded.experiments import SOURCED_ROWS, distinguishes
+
+CLAIMS = [FAIRBOT, PRUDENTBOT, PROBLEM_TABLE, PREDICTOR_STRENGTH]
 
 
 @pytest.fixture(scope="module")
 def tables():
     out = {}
-    for claim in (FAIRBOT, PRUDENTBOT, PROBLEM_TABLE):
-        cfg = claim.make_config("quick")
+    for claim in CLAIMS:
+        cfg = claim.make_config("smoke")
         out[claim.id] = (cfg, claim.experiment(cfg, 0).assign(seed=0))
     return out
 
 
-@pytest.mark.parametrize("claim", [FAIRBOT, PRUDENTBOT, PROBLEM_TABLE], ids=lambda c: c.id)
-def test_quick_preset_supported_with_figures(claim, tables):
+@pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: c.id)
+def test_smoke_preset_supported_with_figures(claim, tables):
     cfg, table = tables[claim.id]
-    table.to_parquet(pd.io.common.BytesIO()) if hasattr(pd.io.common, "BytesIO") else None
     v = claim.verdict(cfg, table)
     assert isinstance(v, Verdict) and v.label == "supported", v.reason
+    assert v.headline.threshold == claim.threshold
     figs = claim.figures(cfg, table)
     assert figs and all(hasattr(f, "savefig") for f in figs.values())
 
 
-def test_tables_are_parquet_serialisable(tables, tmp_path):
+def test_tables_round_trip_through_parquet(tables):
     for cid, (_, table) in tables.items():
-        table.to_parquet(tmp_path / f"{cid}.parquet")
+        buf = io.BytesIO()
+        table.to_parquet(buf, index=False)
+        back = pd.read_parquet(io.BytesIO(buf.getvalue()))
+        pd.testing.assert_frame_equal(back, table.reset_index(drop=True), check_exact=True, obj=cid)
 
 
-def test_verdicts_can_be_refuted_or_inconclusive(tables):
+def test_theorem_checks_refuted_by_a_wrong_outcome_and_by_a_refuted_certificate(tables):
     cfg, table = tables[FAIRBOT.id]
+    i = table.index[table["kind"] == "match"][0]
     bad = table.copy()
-    i = bad.index[bad["kind"] == "match"][0]
     bad.loc[i, "matches_expected"] = False
     assert FAIRBOT.verdict(cfg, bad).label == "refuted"
     bad = table.copy()
     bad.loc[i, "tableau"] = "disagrees"
-    assert FAIRBOT.verdict(cfg, bad).label == "inconclusive"
+    assert FAIRBOT.verdict(cfg, bad).label == "refuted"
+    cfg, table = tables[PRUDENTBOT.id]
+    bad = table.copy()
+    bad.loc[bad.index[bad["kind"] == "random"][0], "matches_expected"] = False  # one exploitation
+    assert PRUDENTBOT.verdict(cfg, bad).label == "refuted"
+
+
+def _row(table, problem, agent):
+    sel = (table["problem"] == problem) & (table["agent"] == agent)
+    assert sel.sum() == 1, (problem, agent)
+    return sel
+
+
+def test_deleting_the_chicken_agents_loebian_proof_refutes_troll_bridge(tables):
+    """The Troll Bridge row asserts the proof, not only the action: every agent stays, so a verdict on
+    the action alone could not fail (the issue's mutation)."""
+    cfg, table = tables[PROBLEM_TABLE.id]
+    sel = _row(table, "troll_bridge", "naive_chicken")
+    assert "A=cross -> U=-10" in table.loc[sel, "proved_untaken"].iloc[0]
+    assert set(table.loc[table["problem"] == "troll_bridge", "action"]) == {"stay"}
+    bad = table.copy()
+    bad.loc[sel, "proved_untaken"] = ""
+    v = PROBLEM_TABLE.verdict(cfg, bad)
+    assert v.label == "refuted" and "troll_bridge/naive_chicken" in v.reason
+
+
+def test_sourced_rows_distinguish_agents(tables):
+    """Each smoke-preset statement fails for some other agent of its problem (5-and-10: the naive agent
+    takes 5; Troll Bridge: the agents without the chicken rule stay *without* the Löbian proof)."""
+    cfg, table = tables[PROBLEM_TABLE.id]
+    lit = table[table["expected_action"] != ""]
+    assert len(lit) == 7
+    assert all(distinguishes(table, r) for _, r in lit.iterrows())
+    v = PROBLEM_TABLE.verdict(cfg, table)
+    assert v.numbers["n_statements_distinguishing_agents"] == 7
+
+
+def test_problem_table_is_refuted_by_a_spurious_proof_or_a_wrong_action(tables):
     cfg, table = tables[PROBLEM_TABLE.id]
     bad = table.copy()
-    bad.loc[(bad["problem"] == "five_and_ten") & (bad["agent"] == "naive"), "n_spurious"] = 0
+    bad.loc[_row(bad, "five_and_ten", "udt_chicken"), "n_spurious"] = 1
     assert PROBLEM_TABLE.verdict(cfg, bad).label == "refuted"
+    bad = table.copy()
+    bad.loc[_row(bad, "five_and_ten", "naive"), "proved_untaken"] = "A=10 -> U=10"  # no spurious proof
+    assert PROBLEM_TABLE.verdict(cfg, bad).label == "refuted"
+    bad = table.copy()
+    bad.loc[_row(bad, "five_and_ten", "udt"), "action"] = "5"
+    assert PROBLEM_TABLE.verdict(cfg, bad).label == "refuted"
+
+
+def test_quick_problem_table_rows_as_published():
+    """The quick preset's sourced rows (computed, not copied): UDT refuses XOR blackmail, PA-level UDT
+    one-boxes (its default) against a PA predictor, modal UDT cooperates with its twin."""
+    cfg = PROBLEM_TABLE.make_config("quick", {"agents": ("udt_plain", "udt_chicken")})
+    table = PROBLEM_TABLE.experiment(cfg, 0).assign(seed=0)
+    assert PROBLEM_TABLE.verdict(cfg, table).label == "supported"
+    for problem, agent, action in (
+        ("xor_blackmail", "udt_plain", "refuse"),
+        ("newcomb", "udt_plain", "one_box"),
+        ("twin_pd", "udt_plain", "C"),
+    ):
+        assert table.loc[_row(table, problem, agent), "action"].iloc[0] == action
+    assert {k for k in SOURCED_ROWS if k[1] == "udt_plain"} >= {("twin_pd", "udt_plain"), ("newcomb", "udt_plain")}
 
 
 def test_bad_config_is_rejected():
@@ -53,19 +120,17 @@ def test_bad_config_is_rejected():
         PROBLEM_TABLE.make_config("quick", {"problems": ("trolley",)})
     with pytest.raises(ConfigError, match="max_level"):
         FAIRBOT.make_config("quick", {"max_level": -1})
+    with pytest.raises(ConfigError, match="prudent_level"):
+        PRUDENTBOT.make_config("quick", {"prudent_level": -1})
 
 
-def test_problem_table_verdict_counts_only_sourced_rows_and_can_be_refuted(tables):
-    cfg, table = tables[PROBLEM_TABLE.id]
-    v = PROBLEM_TABLE.verdict(cfg, table)
-    sourced = table[table["expected_action"] != ""]
-    assert v.numbers["n_literature_rows"] == len(sourced) < len(table)
-    assert {"xor_blackmail", "five_and_ten"} <= set(sourced["problem"])
-    # a chicken-rule agent with a spurious proof in 5-and-10 refutes the claim
-    bad = table.copy()
-    bad.loc[(bad["problem"] == "five_and_ten") & (bad["agent"] == "udt_chicken"), "n_spurious"] = 1
-    assert PROBLEM_TABLE.verdict(cfg, bad).label == "refuted"
-    # UDT paying the XOR blackmailer refutes it
-    bad = table.copy()
-    bad.loc[(bad["problem"] == "xor_blackmail") & (bad["agent"] == "udt"), "matches_expected"] = False
-    assert PROBLEM_TABLE.verdict(cfg, bad).label == "refuted"
+def test_predictor_grid_records_the_proof_that_fired_and_the_oracle_control(tables):
+    _, table = tables[PREDICTOR_STRENGTH.id]
+    assert set(table["tableau"]) == {"agrees"}
+    # a fired proof names a search UDT actually runs: [L + k*S](A=a -> U=o)
+    for _, r in table[table["fired_index"] >= 0].iterrows():
+        assert r["fired"].startswith(f"[{r['agent_level'] + r['fired_index'] * r['step']}](A={r['action']} -> U=")
+    oracle = PREDICTOR_STRENGTH.make_config("smoke", {"predictor": "oracle"})
+    t = PREDICTOR_STRENGTH.experiment(oracle, 0).assign(seed=0)
+    assert t["cooperates"].all() and t["rewarded"].all()  # an oracle rewards whoever cooperates, and all do
+    assert PREDICTOR_STRENGTH.verdict(oracle, t).label == "refuted"

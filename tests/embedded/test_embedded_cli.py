@@ -52,3 +52,15 @@ def test_cli_xor_blackmail_and_pd_against_bots():
     r = runner.invoke(app, ["problem", "pd_fairbot", "--agent", "udt_plain"])
     assert r.exit_code == 0 and "pd_fairbot" in r.output, r.output
     assert runner.invoke(app, ["problem", "xor_blackmail", "--agent", "edt"]).exit_code == 2
+
+
+def test_tournament_check_counts_certificates_and_budget_overruns(tmp_path):
+    """--check never raises: every match is certified or counted as unchecked, exit 0."""
+    f = tmp_path / "r.agents"
+    f.write_text("use FairBot, DefectBot, PrudentBot\nagent Odd = [] them(DefectBot) | <1> ~them\n")
+    env = {"COLUMNS": "400"}
+    r = runner.invoke(app, ["tournament", str(f), "--check", "--generations", "0"], env=env)
+    assert r.exit_code == 0 and "GL certificates: 16 certified, 0 unchecked" in r.output, r.output
+    r = runner.invoke(app, ["tournament", str(f), "--check", "--generations", "0", "--time-budget", "0"], env=env)
+    assert r.exit_code == 0 and "0 certified, 16 unchecked" in r.output, r.output
+    assert runner.invoke(app, ["tournament", str(f), "--check", "--budget", "0"]).exit_code == 2

@@ -1,67 +1,136 @@
-"""Every registered logical-induction claim runs at its quick preset and passes on its scenario."""
+"""The logical-induction claims: registered under the contract, and every verdict can come out refuted.
 
+The claim contract (tests/core/test_claim_contract.py) runs each claim's counterfactual -- a deliberately
+broken market -- at the smoke preset and requires "refuted". Here: the verdict rules on synthetic tables
+with known answers (each direction), and second broken markets the contract does not run.
+"""
+
+import numpy as np
 import pandas as pd
 import pytest
 
-from aflab.core import all_claims
-from aflab.core.plots import figure_png
+from aflab.core import all_claims, get_claim
 
 CLAIMS = all_claims("logical_induction")
 
 
-def test_claims_registered():
-    ids = {c.id for c in CLAIMS}
-    assert len(ids) >= 9
-    assert "logical_induction.market-maker-certified" in ids
+def test_claims_registered_with_kinds():
+    kinds = {c.id.split(".")[1]: c.kind for c in CLAIMS}
+    assert len(kinds) == 11
+    assert kinds["market-maker-certified"] == "check" and kinds["kelly-bayes"] == "check"
+    assert sum(k == "claim" for k in kinds.values()) == 9
 
 
-@pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: c.id)
-def test_claim_quick_preset_supported(claim):
-    cfg = claim.make_config("quick")
-    table = pd.concat(
-        [claim.experiment(cfg, s).assign(seed=s) for s in range(claim.n_seeds("quick"))], ignore_index=True
-    )
-    table.to_parquet(__import__("io").BytesIO())  # Parquet-serialisable
-    verdict = claim.verdict(cfg, table)
-    assert verdict.label == "supported", verdict.reason
-    figs = claim.figures(cfg, table)
-    assert figs and all(len(figure_png(f, dpi=40)) > 1000 for f in figs.values())
+def test_every_pi_experiment_takes_the_seed_index():
+    from aflab.core.claims import takes_seed_index
+
+    for c in CLAIMS:
+        assert takes_seed_index(c.experiment) == (c.id != "logical_induction.kelly-bayes"), c.id
 
 
-def test_verdicts_can_refute():
-    c = next(c for c in CLAIMS if c.id == "logical_induction.kelly-bayes")
-    cfg = c.make_config("quick")
+def test_seed_indices_read_disjoint_stretches_of_pi():
+    from aflab.logical_induction import experiments as E
+
+    cfg = E.PiAuditConfig(n_days=30)
+    truths = []
+    for i in range(6):  # two stability seed sets of 3
+        sc = E.pi_audit_scenario(cfg, i)
+        truths.append(tuple(int(sc.truth[s]) for b in sc.blocks[1:] for s in b))
+    assert len(set(truths)) == 6
+    assert E.digit_offset(cfg, 3) == 3000
+
+
+def test_maker_and_kelly_checks_refute_on_a_failure():
+    c = get_claim("logical_induction.kelly-bayes")
+    cfg = c.make_config("smoke")
     t = c.experiment(cfg, 0).assign(seed=0)
-    t["p_kelly"] = t["p_kelly"] + 1e-3
-    assert c.verdict(cfg, t).label == "refuted"
-    m = next(c for c in CLAIMS if c.id == "logical_induction.market-maker-certified")
+    assert c.verdict(cfg, t).label == "supported"
+    assert c.verdict(cfg, t.assign(p_kelly=t.p_kelly + 1e-3)).label == "refuted"
+    m = get_claim("logical_induction.market-maker-certified")
     mt = pd.DataFrame(
         {
             "day": [1, 2],
-            "max_value": [0.1, 0.0],
+            "max_value": [0.1, 0.3],
             "tolerance": [0.5, 0.25],
             "certified": [True, False],
             "evaluations": [1, 1],
-            "n_priced": [1, 1],
-            "n_undecided": [1, 1],
-            "split_bound": [0, 0],
-            "seconds": [0, 0],
             "seed": [0, 0],
         }
     )
     assert m.verdict(m.make_config("quick"), mt).label == "refuted"
+    assert m.verdict(m.make_config("quick"), mt.iloc[:1]).label == "supported"
 
 
-def test_non_exploitation_judges_in_class_adversaries_only():
-    c = next(c for c in CLAIMS if c.id == "logical_induction.non-exploitation")
+def _ledger(rates_li: dict, rates_ctl: dict, n_days=30, seeds=3, noise=0.01):
+    """A synthetic exploitation table: each held-out trader's guaranteed gain grows at its rate a day."""
+    rng = np.random.default_rng(1)
+    rows = []
+    for seed in range(seeds):
+        for market, rates in (("logical_inductor", rates_li), ("control", rates_ctl)):
+            for trader, rate in rates.items():
+                for day in range(1, n_days + 1):
+                    w = rate(day) + rng.normal(0, noise)
+                    rows.append((day, trader, "adversary", market, w, seed))
+    return pd.DataFrame(rows, columns=["day", "trader", "role", "market", "worst", "seed"])
+
+
+def test_non_exploitation_verdict_each_way():
+    c = get_claim("logical_induction.non-exploitation")
     cfg = c.make_config("quick")
-    t = c.experiment(cfg, 0).assign(seed=0)
-    last = (t.day == t.day.max()) & (t.market == "logical_inductor")
-    assert set(t[t.role == "adversary"].adversary_class) == {"in-class", "out-of-class"}
-    out = t.copy()
-    out.loc[last & (out.adversary_class == "out-of-class"), "worst"] = 100.0  # reported, not judged
-    v = c.verdict(cfg, out)
-    assert v.label == "supported" and v.numbers["max_guaranteed_gain_out_of_class"] == 100.0
-    bad = t.copy()
-    bad.loc[last & (bad.trader == "adv:frequency(digit=3,3)"), "worst"] = 5.0
-    assert c.verdict(cfg, bad).label == "refuted"
+    ctl = {"arb": lambda d: 2.0 * d, "const": lambda d: 0.3 * d}
+    flat = {"arb": lambda d: 0.001 * min(d, 5), "const": lambda d: -0.5 + 0.01 * min(d, 10)}
+    assert c.verdict(cfg, _ledger(flat, ctl)).label == "supported"
+    steady = dict(flat, band=lambda d: 0.2 * d)  # one held-out trader keeps earning 0.2 a day
+    assert c.verdict(cfg, _ledger(steady, ctl)).label == "refuted"
+    slow = dict(flat, band=lambda d: 0.04 * d)  # under the per-day bar but not flattening
+    v = c.verdict(cfg, _ledger(slow, ctl))
+    assert v.label == "refuted" and v.decisions[1].label == "refuted", v.reason
+    blind = c.verdict(cfg, _ledger(flat, flat))  # a control nobody exploits: the audit has no power
+    assert blind.label == "inconclusive" and "no power" in blind.reason
+
+
+def test_calibration_verdict_each_way():
+    c = get_claim("logical_induction.calibration")
+    rng = np.random.default_rng(0)
+    n = 3000
+    price = rng.random(n)
+    value = (rng.random(n) < price).astype(int)
+    t = pd.DataFrame({"price_before": price, "value": value, "cluster": [f"c{i}" for i in range(n)], "seed": 0})
+    assert c.verdict(None, t).label == "supported"
+    assert c.verdict(None, t.assign(price_before=np.clip(price * 0.5 + 0.4, 0, 1))).label == "refuted"
+
+
+def test_provability_verdict_reads_speed_not_level():
+    c = get_claim("logical_induction.provability-induction")
+    days = np.arange(1, 49)
+    rows = []
+    for seed in range(3):
+        for market in ("logical_inductor", "no_floor_control"):
+            gap = 1.0 / (days + 2) * (1 + 0.05 * seed)  # Laplace's rule: slope -1
+            rows.append(pd.DataFrame({"day": days, "mean_gap": gap, "market": market, "seed": seed}))
+    good = pd.concat(rows, ignore_index=True)
+    assert c.verdict(None, good).label == "supported"
+    pinned = good.assign(
+        mean_gap=np.where(good.market == "logical_inductor", np.maximum(good.mean_gap, 1 / 16), good.mean_gap)
+    )
+    v = c.verdict(None, pinned)  # the floor holds the audited market at 15/16: slow, and behind the control
+    assert v.label == "refuted" and [d.label for d in v.decisions] == ["refuted", "refuted"]
+
+
+@pytest.mark.parametrize(
+    "claim_id,overrides",
+    [
+        # a second broken market per audit, beside the contract's counterfactual
+        ("logical_induction.non-exploitation", {"drop_programs": ["block_coherence"]}),
+        ("logical_induction.pi-digit-frequencies", {"maker": "frozen"}),
+        ("logical_induction.limit-coherence", {"firm": "dogmatic"}),
+        ("logical_induction.non-dogmatism", {"firm": "dogmatic", "dogmatic_p": 1.0}),
+        ("logical_induction.calibration", {"maker": "oscillating"}),
+    ],
+)
+def test_a_second_broken_market_is_refuted(claim_id, overrides):
+    c = get_claim(claim_id)
+    cfg = c.make_config("smoke", overrides)
+    t = pd.concat([c.run(cfg, 0, i).assign(seed=i) for i in range(c.n_seeds("smoke"))], ignore_index=True)
+    v = c.verdict(cfg, t)
+    assert v.label == "refuted", v.reason

@@ -21,12 +21,16 @@ def test_bad_inputs_exit_2():
     assert res.exit_code == 2 and "column 5" in res.output
 
 
-def test_parse_and_audit_filter():
+def test_parse_and_audit_filter(tmp_path):
     res = runner.invoke(app, ["parse", "pi_digit(7) = 3 & ~rain"])
     assert res.exit_code == 0 and "pi_digit(7) = 3 & ~rain" in res.output
-    res = runner.invoke(app, ["audit", "--only", "kelly"])
-    assert res.exit_code == 0 and "supported" in res.output
+    store = str(tmp_path / "r.duckdb")
+    res = runner.invoke(app, ["audit", "--only", "kelly", "--preset", "smoke", "--store", store])
+    assert res.exit_code == 0 and "supported" in res.output and "2 done" in res.output, res.output
+    res = runner.invoke(app, ["audit", "--only", "kelly", "--preset", "smoke", "--store", store])
+    assert res.exit_code == 0 and "2 cached" in res.output, res.output  # through the runner's store
     assert runner.invoke(app, ["audit", "--only", "no-such-claim"]).exit_code == 2
+    assert runner.invoke(app, ["audit", "--preset", "huge"]).exit_code == 2
 
 
 def test_checkpoint_then_resume(tmp_path):
@@ -46,6 +50,8 @@ def test_audit_a_saved_pi_run(tmp_path):
     res = runner.invoke(app, ["audit", "--checkpoint", str(ck), "--only", "maker"])
     assert res.exit_code == 0, res.output
     assert "market-maker-certified" in res.output and "14/14 days" in res.output
+    res = runner.invoke(app, ["audit", "--checkpoint", str(ck), "--only", "coherence"])
+    assert res.exit_code == 0 and "limit-coherence" in res.output, res.output  # one run: batch-means interval
     assert runner.invoke(app, ["audit", "--checkpoint", str(ck), "--only", "kelly"]).exit_code == 2
     bad = tmp_path / "prg.npz"
     assert runner.invoke(app, ["run", "prg", "--days", "9", "--checkpoint", str(bad)]).exit_code == 0

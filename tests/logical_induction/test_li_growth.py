@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aflab.logical_induction import inductor
 from aflab.logical_induction.deduction import pi_scenario
 from aflab.logical_induction.inductor import (
     load_checkpoint,
@@ -63,16 +62,15 @@ def _small_run(n_days=40):
     return sc, traders
 
 
-def test_settled_books_equal_unsettled_books(monkeypatch):
+def test_settled_books_equal_unsettled_books():
     """Settlement moves decided holdings into cash: prices and the ledger (worst / best / mark are sums
     of cash and holdings' values) must equal a run that keeps every column and values the decided
     ones from their truth every day, up to round-off."""
     sc, traders = _small_run()
     states = []
     settled = run_market(sc, traders, [BuyEveryUndecided()], state_out=states)
-    monkeypatch.setattr(inductor, "SETTLE", False)
     ref_states = []
-    ref = run_market(sc, traders, [BuyEveryUndecided()], state_out=ref_states)
+    ref = run_market(sc, traders, [BuyEveryUndecided()], state_out=ref_states, settle=False)
     # settlement did happen (and the reference kept the columns)
     assert len(states[0].live) < len(ref_states[0].live) // 2
     assert np.abs(states[0].adv.cash - ref_states[0].adv.cash).max() > 1.0
@@ -172,7 +170,7 @@ def test_solver_rebuild_after_many_enumerations_keeps_worlds():
     assert root not in kb._solvers or kb._solvers[root].n_vars < 100
 
 
-def test_book_width_stays_at_the_universe_size(monkeypatch):
+def test_book_width_stays_at_the_universe_size():
     sc = pi_scenario(300, window=2, delay=3, far_block=True)
     firm = [FloorTrader(), FrequencyTrader(label="digit=3")]
     states = []
@@ -185,9 +183,8 @@ def test_book_width_stays_at_the_universe_size(monkeypatch):
         assert book.H.shape[1] == len(st.live)
     assert len(run.resolved) > 2000
     # without settlement the adversary's book spans every sentence it ever bought
-    monkeypatch.setattr(inductor, "SETTLE", False)
     ref_states = []
-    ref = run_market(sc, firm, [BuyEveryUndecided()], state_out=ref_states)
+    ref = run_market(sc, firm, [BuyEveryUndecided()], state_out=ref_states, settle=False)
     assert len(ref_states[0].live) > 10 * len(st.live)
     np.testing.assert_allclose(run.ledger["mark"], ref.ledger["mark"], rtol=1e-12, atol=1e-9)
 

@@ -47,13 +47,27 @@ def test_introspection_verdict_refutes_a_market_that_misprices_its_own_beliefs()
         {"day": rng.integers(1, 21, n), "sentence": "x", "inner_price": inner, "threshold": thr, "truth": truth}
     )
     good = pd.concat(
-        [
-            base.assign(price=np.where(truth == 1, 0.95, 0.05), market="logical_inductor"),
-            base.assign(price=0.5, market="control_no_introspection"),
-        ]
-    ).assign(seed=0)
+        [base.assign(price=np.where(truth == 1, 0.95, 0.05) + rng.normal(0, 0.01, n), seed=k) for k in range(3)]
+    )
     assert c.verdict(cfg, good).label == "supported"
-    bad = good.copy()
-    li = bad.market == "logical_inductor"
-    bad.loc[li, "price"] = 1.0 - bad.loc[li, "price"]  # confidently wrong about its own prices
+    bad = good.assign(price=1.0 - good.price)  # confidently wrong about its own prices
     assert c.verdict(cfg, bad).label == "refuted"
+    ignorant = good.assign(price=0.5)  # a market without the introspection program
+    assert c.verdict(cfg, ignorant).label == "refuted"
+
+
+def test_introspection_run_does_not_depend_on_what_the_process_built_before():
+    """Price atoms carry their meaning in their names; a run reads nothing outside its scenario."""
+    from aflab.logical_induction import experiments as E
+    from aflab.logical_induction.sentences import atom
+
+    cfg = E.IntrospectionConfig(n_days=5, window=1, delay=2)
+    first = E.introspection_experiment(cfg, 0, seed_index=1)
+    for n in range(1, 8):  # atoms about the same days and sentences, registered in another order
+        for p in (0.5, 0.35, 0.2, 0.1, 0.05, 0.3):
+            price_atom(n, atom("undecidable(0)"), p, above=False)
+            parse(f"P_{n}(pi_digit({n}) = 3) > {p}")
+    E.introspection_run.cache_clear()
+    again = E.introspection_experiment(cfg, 0, seed_index=1)
+    pd.testing.assert_frame_equal(first, again, check_exact=True)
+    assert len(first) > 0

@@ -242,3 +242,40 @@ def test_checkpoint_and_resume_reproduce_an_uninterrupted_run(tmp_path):
     assert full.prices[(full.prices.sentence == str(intro)) & (full.prices.day >= 3)].decided.ge(0).all()
     with pytest.raises(ValueError, match="same traders"):
         run_market(sc, traders[:2], resume=load_checkpoint(tmp_path / "ck.npz"))
+
+
+def test_days_without_trades_run_and_certify():
+    """Issue 14: a day on which no trader trades (a trader entering on day 2, every priced sentence already
+    decided, a label matching nothing) used to raise IndexError on the empty expression graph."""
+    from aflab.logical_induction.deduction import observation_scenario
+    from aflab.logical_induction.traders import ConstantBelief
+
+    sc = observation_scenario(["rain", "sun", "wind"], priced=[["rain"], ["rain", "sun"], ["sun"]])
+    late = ConstantBelief(p=0.3, start_day=2, weight=0.5, name="late")
+    run = run_market(sc, [late])
+    assert run.maker.certified.all() and len(run.maker) == 3
+    p = run.prices.set_index(["day", "sentence"]).price
+    assert p[(1, "rain")] == 1.0 and p[(3, "sun")] == 1.0  # decided: priced at truth, nobody trades
+    nobody = run_market(sc, [ConstantBelief(p=0.3, label="no-such-class", name="silent")])
+    assert nobody.maker.certified.all()
+
+
+def test_calibration_target_is_the_interpolation_of_bin_frequencies():
+    """Closed form: the calibration trader's target is np.interp(P, bin centres, frequencies) and its
+    trade clip(slope (target - P), -1, 1)."""
+    from aflab.logical_induction.market import DayContext
+    from aflab.logical_induction.traders import CalibrationTrader, ResolvedLog
+
+    log = ResolvedLog()
+    rng = np.random.default_rng(3)
+    for i, fp in enumerate(rng.random(60)):
+        log.append(i, f"s{i}", "x", int(rng.random() < 0.3 + 0.4 * fp), 1, float(fp))
+    P = np.linspace(0, 1, 41)
+    g = ExpressionGraph(len(P))
+    ctx = DayContext(5, tuple(range(len(P))), {}, g, np.full(len(P), -1), ("x",) * len(P), None, log)
+    tr = CalibrationTrader(n_bins=5, slope=7.0, hold=False).trade(ctx)
+    cnt, hits = log.first_price_bins(5)
+    centres = (np.arange(5) + 0.5) / 5
+    freq = np.where(cnt > 0, (hits + centres) / (cnt + 1), centres)
+    want = np.clip(7.0 * (np.interp(P, centres, freq) - P), -1, 1)
+    np.testing.assert_allclose(g.evaluate(tr.quantity, P), want, atol=1e-12)

@@ -19,6 +19,7 @@ from aflab.logical_induction.sentences import (
     neg,
     parse,
     price_atom,
+    price_atom_meaning,
     to_text,
 )
 
@@ -84,6 +85,29 @@ def test_price_atoms_parse_and_round_trip():
     s = parse("P_5(rain) > 0.7")
     assert s is price_atom(5, atom("rain"), 0.7)
     assert parse(to_text(s)) is s
+
+
+def test_price_atom_meaning_is_decoded_from_the_name_alone():
+    """No registry: the meaning (day, sentence, exact threshold, direction) is a function of the name."""
+    inner = parse("pi_digit(3) = 1 & ~rain")
+    for thr, above in ((0.1234567891234, True), (1e-05, False), (0.5, True), (1.0, False)):
+        a = price_atom(7, inner, thr, above)
+        m = price_atom_meaning(a)
+        assert (m.day, m.sentence, m.threshold, m.above) == (7, inner, thr, above)
+        assert m.holds(thr + 1e-9) is above and m.holds(thr - 1e-9) is not above
+    nested = price_atom(4, price_atom(3, atom("a"), 0.25), 0.5)
+    assert price_atom_meaning(nested).sentence is price_atom(3, atom("a"), 0.25)
+    assert price_atom_meaning(atom("rain")) is None and price_atom_meaning(atom("P_x")) is None
+    assert price_atom_meaning(neg(nested)) is None
+
+
+def test_scenario_lists_its_own_price_atoms():
+    from aflab.logical_induction.deduction import observation_scenario
+
+    sc = observation_scenario(["rain", "P_1(rain) > 0.5 -> rain"], priced=[["rain", "P_1(rain) < 0.25"], ["rain"]])
+    got = {to_text(a): (m.day, m.threshold, m.above) for a, m in sc.price_atoms.items()}
+    assert got == {"P_1(rain)<0.25": (1, 0.25, False), "P_1(rain)>0.5": (1, 0.5, True)}
+    assert observation_scenario(["rain"]).price_atoms == {}
 
 
 @pytest.mark.parametrize(

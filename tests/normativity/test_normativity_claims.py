@@ -16,8 +16,8 @@ load_systems()
 SMALL = {
     "normativity.quantilizer-cost-bound": {"n_envs": 10, "pool_size": 500, "mc_draws": 2000, "n_q": 4},
     "normativity.goodhart-quantilize-beats-max": {"pool_size": 2000, "pools": 24, "n_q": 6},
-    "normativity.crmdp-decoupled-limits-regret": {"mdps": 48, "q_steps": 4000, "corruptions": (0.0, 0.2, 0.4)},
-    "normativity.reward-box-tampering": {"worlds": 24, "q_steps": 3000},
+    "normativity.crmdp-decoupled-limits-regret": {"mdps": 64, "q_steps": 4000, "corruptions": (0.0, 0.2, 0.4)},
+    "normativity.reward-box-tampering": {"worlds": 48, "q_steps": 4000},
 }
 
 

@@ -55,7 +55,7 @@ def test_class_statistic_perfgd_reaches_the_optimum_where_the_mean_shift_model_f
     kw = {"lr": 1.0, "n_samples": 1000, "jacobian": "estimated", "explore": 0.05, "tol": 0.05}
     cls = L.perfgd(s, theta0, 300, rng, statistic="class", **kw)
     pooled = L.perfgd(s, theta0, 300, rng, statistic="pooled", **kw)
-    assert np.all(cls.status == "converged") and np.all(pooled.status == "converged")
+    assert np.all(cls.status == "settled") and np.all(pooled.status == "settled")
     assert np.median(np.linalg.norm(cls.limit - po, axis=1)) < 0.12
     assert np.median(np.linalg.norm(pooled.limit - pooled_root, axis=1)) < 0.08
     # the known exact Jacobian, population gradients: PerfGD lands on the BFGS optimum

@@ -123,3 +123,17 @@ def test_sampled_claim_supported_refutable_and_draws(claim_table):
     figs = c.figures(cfg, table)
     assert set(figs) == {"sampled_trajectories", "sampled_entropy"}
     table.to_parquet(__import__("io").BytesIO())
+
+
+@pytest.mark.parametrize("rule", P.RULES)
+def test_full_sampled_from_a_start_near_0_does_not_freeze_its_fit(rule):
+    """Regression (undamped Newton): from p0 = 0.002 / 0.02 the first refit overshot to the +-50 clip, where the
+    Hessian vanishes, and froze there: 12 (log) / 7 (quadratic) of 16 fits, with 10 / 7 chains ending at 0.455 /
+    0.466 or 0.534 instead of the score maximiser 0.564 (found here by a 200 001-point grid)."""
+    F = P.LogisticResponse(1.0, -6.0)
+    xs = np.linspace(1e-4, 1 - 1e-4, 200001)
+    p_star = xs[np.argmax(P.expected_score(xs, F(xs), rule))]
+    starts = np.repeat([0.002, 0.02], 8)
+    run = run_sampled_predictor(1.0, -6.0, starts, rule, "full", 2500, np.random.default_rng(0))
+    assert np.abs(run.model).max() < 49
+    np.testing.assert_allclose(run.final, p_star, atol=0.02)

@@ -16,6 +16,7 @@ SMALL = {
     "waluigi.hazard-vs-k": {"n_traj": 1500, "mc_ks": (2, 8), "k_max": 64, "n_k": 6},
     "waluigi.approx-absorbing": {"n_traj": 400, "ks": (1, 2, 4, 6)},
     "waluigi.competing-classes": {"n_traj": 3000, "ks": (1, 4, 16)},
+    "waluigi.three-state-persona": {"ks": (2, 4, 6), "mc_ks": (2, 4), "n_traj": 1500, "t_max": 800},
 }
 
 
@@ -53,9 +54,9 @@ def test_unbounded_refuted_when_mc_disagrees(runs):
     bad = table.copy()
     bad.loc[bad.part == "summary", "p_by_tmax_mc"] += 0.05
     assert claim.verdict(cfg, bad).label == "refuted"
-    near_one = table.copy()
-    near_one.loc[near_one.part == "summary", ["p_by_tmax_mc", "p_by_tmax_theory"]] = 0.99999
-    assert claim.verdict(cfg, near_one).label == "refuted"
+    certain = table.copy()
+    certain.loc[certain.part == "summary", "p_ever_theory"] = 1.0
+    assert claim.verdict(cfg, certain).label == "refuted"
 
 
 def test_window_refuted_when_hazard_declines(runs):
@@ -64,9 +65,6 @@ def test_window_refuted_when_hazard_declines(runs):
     fl = bad.part == "floor"
     bad.loc[fl, "events_late"] = (bad.loc[fl, "events_late"] * 0.3).round()
     assert claim.verdict(cfg, bad).label == "refuted"
-    short = table.copy()
-    short.loc[short.part == "floor", "S_end_mc"] = 0.2
-    assert claim.verdict(cfg, short).label == "inconclusive"
 
 
 def test_hazard_k_refuted_when_shapes_swap(runs):
@@ -95,6 +93,24 @@ def test_split_refuted_when_collapse_never_wins(runs):
     bad["n_revealing"] = bad["n_revealing"] + bad["n_collapse"]
     bad["n_collapse"] = 0
     assert claim.verdict(cfg, bad).label == "refuted"
+
+
+def test_split_headline_refuted_when_the_larger_hazard_wins_the_floor(runs):
+    claim, cfg, table = runs["waluigi.competing-classes"]
+    v = claim.verdict(cfg, table)
+    assert "smaller hazard" in v.headline.threshold.statistic and v.headline.label == "supported"
+    bad = table.copy()
+    bad["n_floor_collapse"] = (bad["n_floor"] * 0.3).round().astype(int)  # flat, and the waluigi wins
+    assert claim.verdict(cfg, bad).label == "refuted"
+
+
+@pytest.mark.parametrize("claim_id", sorted(SMALL))
+def test_theory_statements_are_checks_with_a_mutation_that_refutes(claim_id):
+    claim = get_claim(claim_id)
+    assert claim.kind == "check" and claim.counterfactual is not None
+    cfg = claim.make_config("smoke", claim.counterfactual.overrides)
+    table = pd.concat([claim.experiment(cfg, s).assign(seed=s) for s in (0, 1)], ignore_index=True)
+    assert claim.verdict(cfg, table).label == "refuted"
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,8 @@ runner = CliRunner()
         (["hazard", "--ks", "4,8,16,32"], "better fit"),
         (["exit", "--ks", "1,3", "--n-traj", "200"], "closed form"),
         (["split", "--ks", "1,4", "--n-traj", "1000"], "never 0.4000"),
+        (["theory", "--h", "0.5", "--r", "0.3", "--ks", "10", "--reveal-at-defection"], "0.000487805"),
+        (["solve", "--h", "0.5", "--r", "0.3", "--k", "6", "--reveal-at-defection"], "stationary occupancy"),
     ],
 )
 def test_commands_run(args, expect):
@@ -53,11 +55,21 @@ def test_plot_files_written(tmp_path):
     assert res.exit_code == 0 and out.stat().st_size > 1000
 
 
-def test_figures_command(tmp_path):
-    res = runner.invoke(app, ["figures", "approx-absorbing", "--out", str(tmp_path)])
+def test_figures_command_goes_through_the_runner_and_store(tmp_path):
+    args = ["figures", "approx-absorbing", "--preset", "smoke", "--out", str(tmp_path / "figs")]
+    args += ["--store", str(tmp_path / "r.duckdb")]
+    res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
-    assert "supported" in res.output and (tmp_path / "waluigi_exit_times.png").exists()
+    assert "supported" in res.output and (tmp_path / "figs" / "waluigi_exit_times.png").exists()
+    from aflab.core.store import ResultStore
+
+    with ResultStore(tmp_path / "r.duckdb", read_only=True) as st:
+        assert int(st.list_cells("waluigi.approx-absorbing")["cells"].sum()) == 2  # the smoke preset's 2 seeds
+        assert st.latest_verdicts()["waluigi.approx-absorbing"][0] == "supported"
+    again = runner.invoke(app, args)  # second run: cached cells, same verdict line
+    assert again.exit_code == 0 and again.output.splitlines()[0] == res.output.splitlines()[0]
     assert runner.invoke(app, ["figures", "nope"]).exit_code == 2
+    assert runner.invoke(app, ["figures", "hazard-vs-k", "--preset", "huge"]).exit_code == 2
 
 
 def test_prompt_options():

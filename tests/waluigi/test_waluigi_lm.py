@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from aflab.waluigi import lm_probe
-from aflab.waluigi.claims_ml import LM_CLAIM, lm_verdict
+from aflab.waluigi.claims_ml import LM_CLAIM, lm_window_plateau_verdict
 
 AVAILABLE, WHY = lm_probe.lm_available()
 needs_lm = pytest.mark.skipif(not AVAILABLE, reason=f"SmolLM2 probe unavailable: {WHY}")
@@ -75,49 +75,59 @@ def test_bad_probe_parameters():
     LM_CLAIM.make_config("quick", {"n_max_turns": 64, "n_probes": 8})  # the largest allowed fits
 
 
-def synthetic_table(full_late_slope: float, window_late_slope: float, n_probes: int = 4) -> pd.DataFrame:
-    """A decay table, 30 tokens per turn: log-odds = -2 log2(n+1) up to n = 4, then the given slopes
-    per doubling; the window floor sits 3 nats above the full curve. Noise: per (n, condition)
-    content noise (sd 0.15, shared by the probes) plus per-probe noise (sd 0.1)."""
+def synthetic_table(full_late_slope: float, window_gap: float, n_seeds: int = 6, seed_sd: float = 0.2) -> pd.DataFrame:
+    """A decay table, 30 tokens per turn, ``n_seeds`` conversations: log-odds = -2 log2(n+1) up to n = 4,
+    then ``full_late_slope`` (+ a per-seed deviation, sd ``seed_sd``) per doubling; the sliding window
+    sits ``window_gap`` nats above the full curve past n = 4. Per-probe noise sd 0.1."""
     rng = np.random.default_rng(0)
     rows = []
-    for n in (0, 1, 2, 4, 6, 8, 11, 16, 23, 32):
-        for cond, k, slope in (
-            ("full", 0, full_late_slope),
-            ("window-sliding", 64, window_late_slope),
-            ("window-pinned", 64, window_late_slope),
-        ):
-            base = -2 * np.log2(n + 1) if n <= 4 else -2 * np.log2(5) + slope * np.log2(n / 4)
-            if cond != "full" and n > 4:
-                base += 3.0
-            base += rng.normal(0, 0.15)
-            for p in range(n_probes):
-                rows.append(
-                    dict(
-                        experiment="decay",
-                        condition=cond,
-                        k=k,
-                        n=n,
-                        m=0,
-                        history_tokens=30 * n,
-                        context_tokens=30 * n,
-                        probe=p,
-                        logp_violating=0.0,
-                        logp_consistent=0.0,
-                        log_odds=base + rng.normal(0, 0.1),
-                        seed=0,
+    for seed in range(n_seeds):
+        b = full_late_slope + rng.normal(0, seed_sd)
+        for n in (0, 1, 2, 4, 6, 8, 11, 16, 23, 32):
+            for cond, k in (("full", 0), ("window-sliding", 64)):
+                head = -2 * np.log2(min(n, 4) + 1)
+                base = head + (b * np.log2(n / 4) if n > 4 else 0.0)
+                if cond != "full" and n > 4:
+                    base += window_gap
+                for p in range(2):
+                    rows.append(
+                        dict(
+                            experiment="decay",
+                            condition=cond,
+                            k=k,
+                            n=n,
+                            m=0,
+                            history_tokens=30 * n,
+                            context_tokens=30 * n,
+                            probe=p,
+                            logp_violating=0.0,
+                            logp_consistent=0.0,
+                            log_odds=base + rng.normal(0, 0.1),
+                            seed=seed,
+                        )
                     )
-                )
     return pd.DataFrame(rows)
 
 
 def test_verdict_logic_on_synthetic_curves():
     cfg = LM_CLAIM.make_config("quick")
-    assert lm_verdict(cfg, synthetic_table(-1.0, 0.0)).label == "supported"
+    assert lm_window_plateau_verdict(cfg, synthetic_table(-1.0, 3.0)).label == "supported"
     # the full-context curve plateaus too: the LM is itself a short-window reader -> refuted
-    assert lm_verdict(cfg, synthetic_table(0.0, 0.0)).label == "refuted"
-    # the truncated curve keeps falling: no floor -> refuted
-    assert lm_verdict(cfg, synthetic_table(-1.0, -1.0)).label == "refuted"
+    assert lm_window_plateau_verdict(cfg, synthetic_table(0.0, 3.0)).label == "refuted"
+    # the window loses nothing (gap 0) -> refuted
+    assert lm_window_plateau_verdict(cfg, synthetic_table(-1.0, 0.0)).label == "refuted"
+    # a decline of the threshold's size with seed-to-seed noise -> the CI straddles: inconclusive
+    assert lm_window_plateau_verdict(cfg, synthetic_table(-0.25, 3.0, n_seeds=4, seed_sd=0.5)).label == "inconclusive"
+
+
+def test_slope_interval_counts_seeds_not_grid_points():
+    """Nested grid points of one history are not independent: one seed can decide nothing."""
+    cfg = LM_CLAIM.make_config("quick")
+    one = synthetic_table(-1.0, 3.0, n_seeds=1)
+    v = lm_window_plateau_verdict(cfg, one)
+    assert v.label == "inconclusive" and v.headline.interval.n == 1
+    many = lm_window_plateau_verdict(cfg, synthetic_table(-1.0, 3.0, n_seeds=6))
+    assert many.headline.interval.n == 6 and many.headline.interval.method == "t"
 
 
 # ------------------------------------------------------------------------------- with the model
@@ -178,14 +188,14 @@ def test_small_probe_behaves_as_the_window_semantics_require(lm):
     assert set(lm_probe.injection_effects(t).condition) == {"full", "window-pinned"}
 
 
-def test_late_slope_recovers_an_exact_line():
+def test_seed_slopes_recover_exact_lines():
     rows = [
-        dict(experiment="decay", condition="full", k=0, n=n, probe=p, seed=0, log_odds=3.0 - 0.7 * np.log2(n) + p)
-        for n in (4, 8, 16, 32)
+        dict(experiment="decay", condition="full", k=0, n=n, probe=p, seed=s, log_odds=3.0 - (0.5 + s) * np.log2(n) + p)
+        for n in (2, 4, 8, 16, 32)
         for p in range(3)
+        for s in range(2)
     ]
-    slope, se, pts = lm_probe.late_slope(pd.DataFrame(rows), "full", 0, 4)
-    assert slope == pytest.approx(-0.7, abs=1e-12) and se == pytest.approx(0.0, abs=1e-9) and pts == 4
+    np.testing.assert_allclose(lm_probe.seed_slopes(pd.DataFrame(rows), "full", 0, 4), [-0.5, -1.5], atol=1e-12)
 
 
 def test_cli_rejects_bad_windows_without_loading_the_model():
@@ -222,9 +232,9 @@ def test_banned_word_checker_and_reply_pairs():
 
 
 def claims_ml_config(**kw):
-    from aflab.waluigi.claims_ml import LMProbeConfig
+    from aflab.waluigi.experiments_ml import LmWindowPlateauConfig
 
-    return LMProbeConfig(**kw)
+    return LmWindowPlateauConfig(**kw)
 
 
 def test_cli_rejects_an_unknown_persona_without_loading_the_model():
@@ -257,3 +267,22 @@ def test_banned_word_probe(lm):
     assert eff[("window-pinned", 4)] == 0.0  # the "Sure!" turn is outside the window
     # real-model behaviour (can fail): a "Sure!" reply right before makes the next "Sure!" likelier
     assert eff[("full", 1)] > 0
+
+
+@needs_lm
+def test_converted_copy_equals_the_gguf_load(lm, tmp_path, monkeypatch):
+    """The on-disk fp32 copy gives the very tensors and token ids the GGUF load gives (results cannot
+    depend on whether the copy was used)."""
+    import torch
+
+    monkeypatch.setenv("AFLAB_MODEL_CACHE", str(tmp_path))
+    direct = lm_probe.load_smollm2.__wrapped__("cpu", use_cache=True)  # reads the GGUF, writes the copy
+    assert lm_probe.converted_cache_dir(lm_probe.smollm2_gguf_path()).is_dir()
+    copied = lm_probe.load_smollm2.__wrapped__("cpu", use_cache=True)  # reads the copy
+    a, b = direct.model.state_dict(), copied.model.state_dict()
+    assert set(a) == set(b) and all(torch.equal(a[k], b[k]) for k in a)
+    for question, answer in lm_probe.QA_PAIRS:
+        text = f"<|im_start|>user\n{question}<|im_end|>\n<|im_start|>assistant\n{answer}<|im_end|>\n"
+        assert direct.tokenizer(text)["input_ids"] == copied.tokenizer(text)["input_ids"]
+    monkeypatch.setenv("AFLAB_MODEL_CACHE", "off")
+    assert lm_probe.converted_cache_dir(lm_probe.smollm2_gguf_path()) is None

@@ -133,7 +133,10 @@ def test_beta_quadrature_exact_up_to_2n_minus_2():
     np.testing.assert_allclose(bayes_predictive(mix, win[:5]), brute_predictive(mix, win[:5])[0], rtol=1e-8)
     # beyond the exact range the discretised reader may differ (and does, visibly, for long clean runs)
     long = np.zeros(60, int)
-    assert abs(bayes_predictive(mix, long)[1] - brute_predictive(mix, long)[0][1]) > 1e-6
+    from aflab.waluigi.model import QuadratureWarning
+
+    with pytest.warns(QuadratureWarning):  # ... and says so
+        assert abs(bayes_predictive(mix, long)[1] - brute_predictive(mix, long)[0][1]) > 1e-6
 
 
 @pytest.mark.parametrize("name", ["single", "ternary", "big-alphabet", "prompted"])
@@ -252,3 +255,24 @@ def test_empty_window_gives_prior_predictive_matching_first_token_frequency():
     assert np.all(np.abs(freq - pred[0]) < 4 * se)
     post = wm.posterior(mix, np.zeros((2, 0), dtype=int))
     assert np.allclose(post, np.asarray(mix.weights))
+
+
+def test_beta_quadrature_warns_past_its_exact_range():
+    """n = 5 nodes are exact up to 2n - 2 = 8 tokens; a 64-token window is off by ~11% and must warn."""
+    import warnings
+
+    from aflab.waluigi import theory as th
+    from aflab.waluigi.model import QuadratureWarning
+
+    mix = standard_mixture(beta=(0.5, 2.0), r=1.0, p_waluigi=0.5, n_nodes=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        bayes_predictive(mix, np.zeros((1, 8), dtype=np.int64))  # within range: silent
+    with pytest.warns(QuadratureWarning, match="n_nodes >= 33"):
+        bayes_predictive(mix, np.zeros((1, 64), dtype=np.int64))
+    with pytest.warns(QuadratureWarning):
+        eps = th.hazard_floor(mix, 64)
+    exact = float(th.hazard_floor_beta(0.5, 2.0, 0.5, 64))
+    assert abs(eps / exact - 1) > 0.05  # the warning is about a real error
+    wide = standard_mixture(beta=(0.5, 2.0), r=1.0, p_waluigi=0.5, n_nodes=33)
+    assert th.hazard_floor(wide, 64) == pytest.approx(exact, rel=1e-9)

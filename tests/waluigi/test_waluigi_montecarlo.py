@@ -78,6 +78,7 @@ def test_window_mc_survival_and_floor_vs_closed_form(prior, h, r, k, prompt):
 @pytest.mark.parametrize(
     "prior, h, r", [("single", 0.05, 1.0), ("single", 0.3, 0.4), ("beta", 0.08, 0.7), ("discrete", 0.1, 1.0)]
 )
+@pytest.mark.filterwarnings("ignore::aflab.waluigi.model.QuadratureWarning")  # MC and closed form share the nodes
 def test_unbounded_mc_vs_closed_form(prior, h, r):
     mix = make_mixture(prior, h, r)
     T = 150

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 torch = pytest.importorskip("torch")
 
 from aflab.waluigi import transformer as tf  # noqa: E402
-from aflab.waluigi.claims_ml import TRANSFORMER_CLAIM, transformer_verdict  # noqa: E402
+from aflab.waluigi.claims_ml import TRANSFORMER_CLAIM, transformer_window_plateau_verdict  # noqa: E402
 from aflab.waluigi.model import bayes_predictive  # noqa: E402
 
 
@@ -114,12 +114,15 @@ def test_windowed_hazard_floor_is_positive_and_below_the_unbounded_reader():
 
 
 def test_trained_transformer_reproduces_the_floor_quick_preset():
-    """The claim's quick preset, end to end: a 2-layer d=32 net, 300 steps (~10 s on one thread)."""
+    """The claim's quick preset, end to end for one seed: a 2-layer d=32 net, 450 steps (~10 s on one thread)."""
     cfg = TRANSFORMER_CLAIM.make_config("quick")
     table = TRANSFORMER_CLAIM.experiment(cfg, 0).assign(seed=0)
     assert set(table["kind"]) == {"plateau", "survival", "train"}
     v = TRANSFORMER_CLAIM.verdict(cfg, table)
-    assert v.label == "supported", v.reason
+    # one seed: the t-interval over seeds is unbounded, so nothing is decided ...
+    assert v.label == "inconclusive"
+    # ... but the seed's own worst ratio is within the factor 2
+    assert v.headline.interval.estimate < np.log(2), v.reason
     assert v.numbers["kl_to_bayes_nats"] < 5e-3
     # the test is discriminating: the floor spans more than the factor-2 tolerance over k
     assert v.numbers["floor_range_eps1_over_epsK"] > 4
@@ -128,32 +131,35 @@ def test_trained_transformer_reproduces_the_floor_quick_preset():
 
 
 def test_an_untrained_net_is_refuted():
-    """The verdict can come out refuted: 20 steps leave the net far from eps_k."""
-    cfg = TRANSFORMER_CLAIM.make_config(
-        "quick", {"steps": 20, "survival_windows": (4,), "rollout_steps": 16, "n_traj": 16}
-    )
-    table = TRANSFORMER_CLAIM.experiment(cfg, 0).assign(seed=0)
+    """The verdict can come out refuted: 10 steps leave the net far from eps_k (3 seeds)."""
+    cfg = TRANSFORMER_CLAIM.make_config("smoke", TRANSFORMER_CLAIM.counterfactual.overrides)
+    table = pd.concat([TRANSFORMER_CLAIM.experiment(cfg, s).assign(seed=s) for s in range(3)], ignore_index=True)
     assert TRANSFORMER_CLAIM.verdict(cfg, table).label == "refuted"
     # the experiment is a pure function of (cfg, seed)
     again = TRANSFORMER_CLAIM.experiment(cfg, 0).assign(seed=0)
-    pd.testing.assert_frame_equal(table.drop(columns="train_seconds"), again.drop(columns="train_seconds"))
+    pd.testing.assert_frame_equal(table[table.seed == 0].reset_index(drop=True), again)
 
 
 def test_verdict_on_synthetic_tables():
     cfg = TRANSFORMER_CLAIM.make_config("quick")
 
-    def table(ratio):
-        rows = [dict(kind="plateau", k=k, p_model=ratio * p, p_bayes=p) for k, p in ((1, 0.05), (8, 0.03), (24, 0.007))]
-        rows += [
-            dict(kind="survival", k=4, t=t, s_model=1.0, s_bayes=1.0, hazard_model=0.04 * ratio, hazard_bayes=0.04)
-            for t in range(8)
-        ]
-        rows.append(dict(kind="train", kl=0.0, kl_se=0.0, train_seconds=1.0, final_loss=0.5))
-        return pd.DataFrame(rows).assign(seed=0)
+    def table(ratio, seeds=(0, 1, 2)):
+        frames = []
+        for s in seeds:
+            r = ratio * (1 + 0.01 * s)
+            rows = [dict(kind="plateau", k=k, p_model=r * p, p_bayes=p) for k, p in ((1, 0.05), (8, 0.03), (24, 0.007))]
+            rows += [
+                dict(kind="survival", k=4, t=t, s_model=1.0, s_bayes=1.0, hazard_model=0.04 * r, hazard_bayes=0.04)
+                for t in range(8)
+            ]
+            rows.append(dict(kind="train", kl=0.0, kl_se=0.0, final_loss=0.5))
+            frames.append(pd.DataFrame(rows).assign(seed=s))
+        return pd.concat(frames, ignore_index=True)
 
-    assert transformer_verdict(cfg, table(1.9)).label == "supported"
-    assert transformer_verdict(cfg, table(2.1)).label == "refuted"
-    assert transformer_verdict(cfg, table(0.45)).label == "refuted"
+    assert transformer_window_plateau_verdict(cfg, table(1.8)).label == "supported"
+    assert transformer_window_plateau_verdict(cfg, table(2.3)).label == "refuted"
+    assert transformer_window_plateau_verdict(cfg, table(0.4)).label == "refuted"
+    assert transformer_window_plateau_verdict(cfg, table(1.5, seeds=(0,))).label == "inconclusive"
 
 
 def test_bad_input_is_rejected_with_clear_errors(oracle):
@@ -184,3 +190,47 @@ def test_cli_train_runs_and_rejects_bad_input(tmp_path):
     assert "verdict:" in ok.output and (tmp_path / "waluigi_transformer_plateau.png").exists()
     bad = runner.invoke(app, ["train", "--windows", "4,99"])
     assert bad.exit_code == 2 and "survival_windows" in bad.output
+
+
+# ----------------------------------------------------------------------------- beyond the context
+def test_position_averaged_floor_vs_direct_count_on_sampled_documents():
+    """eps_w^train against an independent count: windows of w neutral tokens cut at uniform positions of sampled
+    L-token documents, and how often the next token reveals."""
+    h, p, w, L = 0.1, 0.9, 4, 48
+    mix = tf.persona_source(h, p, 2)
+    rng = np.random.default_rng(0)
+    docs = tf.sample_documents(mix, 200_000, L, rng)
+    rev = mix.alphabet.revealing[0]
+    end = rng.integers(w, L, size=len(docs))  # one window per document (independent trials): tokens end-w..end-1
+    window = np.take_along_axis(docs, end[:, None] - w + np.arange(w)[None, :], axis=1)
+    clean = (window != rev).all(axis=1)
+    n = int(clean.sum())
+    hits = int((clean & (docs[np.arange(len(docs)), end] == rev)).sum())
+    ref = tf.position_averaged_floor(h, p, w, L)
+    assert abs(hits / n - ref) <= 4 * np.sqrt(ref * (1 - ref) / n)
+    assert ref < tf.bayes_floor(mix, w) / 1.4  # well below the document-start reading (1.5x here)
+
+
+def test_chunk_batches_mark_document_starts_only():
+    mix = tf.persona_source(0.1, 0.5, 2)
+    inputs, targets = tf.chunk_batch(mix, 400, 6, 40, 0.25, np.random.default_rng(1))
+    V = mix.alphabet.size
+    starts = inputs[:, 0] == V
+    assert 0.15 < starts.mean() < 0.35 and not (inputs[:, 1:] == V).any()
+    np.testing.assert_array_equal(inputs[starts, 1:], targets[starts, :-1])  # a start chunk is shifted by BOS
+    np.testing.assert_array_equal(inputs[~starts, 1:], targets[~starts, :-1])
+
+
+def test_chunk_trained_net_floor_lies_in_the_band_beyond_its_training_length():
+    """Small size: w = 4, L = 48, generated to 2L; the floor is within [0.8, 1.25] of eps_w^train."""
+    from aflab.waluigi.claims_ml import BEYOND_CLAIM
+
+    cfg = BEYOND_CLAIM.make_config(
+        "quick", {"windows": (4,), "doc_len": 48, "steps": 300, "batch": 256, "n_traj": 128, "d_model": 16}
+    )
+    table = pd.concat([BEYOND_CLAIM.experiment(cfg, s).assign(seed=s) for s in range(3)], ignore_index=True)
+    f = table[table.part == "floor"]
+    ratios = (f.floor_model / f.eps_train).to_numpy()
+    assert np.all((ratios > 0.8) & (ratios < 1.25)), ratios
+    assert np.all(f.floor_model < 0.8 * f.eps_start)  # not the document-start floor
+    assert BEYOND_CLAIM.verdict(cfg, table).label == "supported"

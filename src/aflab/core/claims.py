@@ -159,6 +159,8 @@ class Claim:
     seeds: Mapping[str, int] = field(default_factory=lambda: {"quick": 1, "full": 3})
     #: wall-clock budget of the quick preset in seconds (documented, checked by the report)
     quick_budget_s: float = 60.0
+    #: a cell running longer than this is stopped and recorded as failed (None: no limit; --cell-timeout overrides)
+    cell_timeout_s: float | None = 3600.0
     kind: Kind = "claim"
     #: the measured outcome that would refute the claim, in words
     refuted_if: str = ""
@@ -434,11 +436,12 @@ def _core_sources() -> list[Path]:
 def _claim_sources(module_name: str) -> list[Path]:
     parts = module_name.split(".")
     if parts[0] == "aflab" and len(parts) > 2:
-        return list(Path(importlib.import_module(f"aflab.{parts[1]}").__file__).resolve().parent.rglob("*.py"))
+        system_file = importlib.import_module(f"aflab.{parts[1]}").__file__ or ""
+        return list(Path(system_file).resolve().parent.rglob("*.py"))
     if parts[0] == "aflab":  # aflab.core.<module>: covered by the core sources
         return []
     top = importlib.import_module(parts[0])
-    top_file = Path(getattr(top, "__file__", "") or "")
+    top_file = Path(getattr(top, "__file__", None) or "")
     if hasattr(top, "__path__") and top_file.name == "__init__.py":
         return list(top_file.parent.rglob("*.py"))
     return [top_file] if top_file.is_file() else []

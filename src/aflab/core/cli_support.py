@@ -14,5 +14,5 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
     Exit code 2 means bad input (a wrong option, key or value); the message names the field and the fix.
     """
-    Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)

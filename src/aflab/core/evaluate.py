@@ -45,9 +45,16 @@ def run_claims(
     base_seed: int = 0,
     progress: bool = True,
     draw_figures: bool = True,
+    cell_timeout_s: float | None = None,
 ) -> tuple[list[ClaimOutcome], SweepSummary]:
-    """``jobs`` is a list of (claim, config, preset, n_seeds). All cells go into one sweep."""
-    outcomes = [ClaimOutcome(c, cfg, preset, plan_cells(c, cfg, n, base_seed)) for c, cfg, preset, n in jobs]
+    """``jobs`` is a list of (claim, config, preset, n_seeds). All cells go into one sweep.
+
+    ``cell_timeout_s`` overrides every claim's own cell time limit (0 = no limit).
+    """
+    outcomes = [
+        ClaimOutcome(c, cfg, preset, plan_cells(c, cfg, n, base_seed, timeout_s=cell_timeout_s))
+        for c, cfg, preset, n in jobs
+    ]
     all_cells = [cell for o in outcomes for cell in o.cells]
     summary = run_cells(
         all_cells,

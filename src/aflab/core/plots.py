@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+from typing import Any
 
 import matplotlib
 
@@ -17,7 +18,7 @@ from matplotlib.figure import Figure
 PALETTE = ("#1b6ca8", "#d1495b", "#66a182", "#edae49", "#6c4f70", "#2e4057", "#8d96a3", "#00798c")
 
 
-def new_figure(ncols: int = 1, nrows: int = 1, width: float = 5.0, height: float = 3.6, **kw) -> tuple[Figure, object]:
+def new_figure(ncols: int = 1, nrows: int = 1, width: float = 5.0, height: float = 3.6, **kw) -> tuple[Figure, Any]:
     """A figure with ``nrows x ncols`` axes, tight layout and the aflab colour cycle."""
     fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=True, **kw)
@@ -43,6 +44,33 @@ def figure_png(fig: Figure, dpi: int = 110, palette: bool = False) -> bytes:
     return out.getvalue()
 
 
-def figure_data_uri(fig: Figure, dpi: int = 110) -> str:
-    """A figure as a palette-PNG data URI for the self-contained report."""
+#: the report's figure column at a 1400 px window, and the smallest text height a reader should get there
+REPORT_COLUMN_PX = 950
+MIN_TEXT_PX = 9.0
+
+
+def make_legible(fig: Figure, column_px: float = REPORT_COLUMN_PX, min_px: float = MIN_TEXT_PX) -> Figure:
+    """Raise every text's size so it is at least ``min_px`` pixels tall when ``fig`` is shown ``column_px`` wide.
+
+    A figure ``W`` inches wide shown at ``column_px`` pixels draws a ``s``-point font ``s/72 * column_px / W``
+    pixels tall, so a four-panel figure (20 in) needs 13.6 pt where a one-panel one (5 in) needs 3.4 pt.
+    """
+    from matplotlib.text import Text
+
+    width_in = fig.get_figwidth()
+    min_pt = min_px * 72.0 * width_in / column_px
+    for text in fig.findobj(Text):
+        if text.get_text() and float(text.get_fontsize()) < min_pt:
+            text.set_fontsize(min_pt)
+    return fig
+
+
+def figure_data_uri(fig: Figure, max_dpi: int = 160) -> str:
+    """A figure as a palette-PNG data URI for the self-contained report, its text legible at full column width.
+
+    The resolution follows the figure's width so that the PNG is about the column's width in pixels (no
+    wasted bytes on wide multi-panel figures, no blur on narrow ones).
+    """
+    make_legible(fig)
+    dpi = int(min(max_dpi, max(60, 1.25 * REPORT_COLUMN_PX / fig.get_figwidth())))
     return "data:image/png;base64," + base64.b64encode(figure_png(fig, dpi, palette=True)).decode()

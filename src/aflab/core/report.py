@@ -167,7 +167,7 @@ def provenance() -> dict:
     from importlib import metadata
 
     here = Path(__file__).resolve().parent
-    git = {"sha": "not a git checkout", "dirty": None}
+    git: dict[str, str | bool | None] = {"sha": "not a git checkout", "dirty": None}
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
         if sha.returncode == 0:

@@ -83,9 +83,24 @@ class StabilityResult:
     @classmethod
     def from_json(cls, text: str | dict) -> StabilityResult:
         data = json.loads(text) if isinstance(text, str) else dict(text)
-        sets = tuple(SetOutcome(**{k: (math.nan if v is None else v) for k, v in s.items()}) for s in data.pop("sets"))
+        sets = tuple(_set_outcome(s) for s in data.pop("sets"))
         data["threshold_lines"] = tuple(data.get("threshold_lines", ()))
         return cls(sets=sets, **data)
+
+
+def _set_outcome(d: dict) -> SetOutcome:
+    def num(v) -> float:
+        return math.nan if v is None else float(v)
+
+    return SetOutcome(
+        int(d["index"]),
+        int(d["first_seed_index"]),
+        str(d["label"]),
+        num(d.get("estimate")),
+        num(d.get("low")),
+        num(d.get("high")),
+        str(d.get("reason", "")),
+    )
 
 
 def _nan_safe(x):
@@ -108,6 +123,7 @@ def run_stability(
     base_seed: int = 0,
     force: bool = False,
     progress: bool = True,
+    cell_timeout_s: float | None = None,
 ) -> StabilityResult | None:
     """Run and judge ``n_sets`` disjoint seed sets of ``claim``'s ``preset``; store and return the result.
 
@@ -118,7 +134,10 @@ def run_stability(
         raise ValueError(f"stability needs at least 2 seed sets, got {n_sets}")
     cfg = claim.make_config(preset)
     n = claim.n_seeds(preset)
-    outcomes = [ClaimOutcome(claim, cfg, preset, plan_cells(claim, cfg, n, base_seed, j * n)) for j in range(n_sets)]
+    outcomes = [
+        ClaimOutcome(claim, cfg, preset, plan_cells(claim, cfg, n, base_seed, j * n, cell_timeout_s))
+        for j in range(n_sets)
+    ]
     run_cells(
         [c for o in outcomes for c in o.cells],
         store,
@@ -208,10 +227,13 @@ def best_results(claims: list[Claim], stored: list[StabilityResult], preset: str
 
 def stability_figure(result: StabilityResult):
     """Each seed set's headline interval against the threshold, coloured by its verdict."""
+    from matplotlib.axes import Axes
+
     from aflab.core.plots import new_figure
 
     colors = {"supported": "#2e7d32", "refuted": "#c62828", "inconclusive": "#b8860b"}
     fig, ax = new_figure(width=6.0, height=3.2)
+    assert isinstance(ax, Axes)
     for s in result.sets:
         c = colors.get(s.label, "#555555")
         if math.isfinite(s.estimate):

@@ -249,8 +249,13 @@ def bootstrap_ci(
         frame = np.asarray(data, dtype=float)
         n_rows = frame.shape[0]
     stat = statistic if statistic is not None else (lambda d: float(np.mean(d)))
-    labels = frame[clusters].to_numpy() if isinstance(clusters, str) else clusters
-    groups = _cluster_index(n_rows, None if labels is None else np.asarray(labels))
+    if isinstance(clusters, str):
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError("clusters given as a column name need a DataFrame")
+        labels = frame[clusters].to_numpy()
+    else:
+        labels = None if clusters is None else np.asarray(clusters)
+    groups = _cluster_index(n_rows, labels)
     k = len(groups)
     take = (lambda idx: frame.iloc[idx]) if isinstance(frame, pd.DataFrame) else (lambda idx: frame[idx])
     theta = float(stat(frame))
@@ -332,18 +337,18 @@ def loglog_slope(
 
 def difference_ci(a: Sequence[float], b: Sequence[float], level: float = 0.95) -> Interval:
     """``mean(a) - mean(b)`` with Welch's t-interval (unequal variances, Welch-Satterthwaite df)."""
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
-    d = float(a.mean() - b.mean()) if a.size and b.size else math.nan
-    if a.size < 2 or b.size < 2:
-        return Interval(d, -math.inf, math.inf, level, "welch", None, int(a.size + b.size))
-    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    a_arr, b_arr = np.asarray(a, float), np.asarray(b, float)
+    x, y = a_arr[np.isfinite(a_arr)], b_arr[np.isfinite(b_arr)]
+    d = float(x.mean() - y.mean()) if x.size and y.size else math.nan
+    if x.size < 2 or y.size < 2:
+        return Interval(d, -math.inf, math.inf, level, "welch", None, int(x.size + y.size))
+    va, vb = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
     se = float(math.sqrt(va + vb))
     if se == 0:
-        return Interval(d, d, d, level, "welch", 0.0, int(a.size + b.size))
-    df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
+        return Interval(d, d, d, level, "welch", 0.0, int(x.size + y.size))
+    df = (va + vb) ** 2 / (va**2 / (x.size - 1) + vb**2 / (y.size - 1))
     half = float(_sps().t.ppf(0.5 + level / 2, df)) * se
-    return Interval(d, d - half, d + half, level, "welch", se, int(a.size + b.size))
+    return Interval(d, d - half, d + half, level, "welch", se, int(x.size + y.size))
 
 
 def z_interval(estimate: float, se: float, level: float = 0.95, n: int | None = None) -> Interval:

@@ -1,13 +1,21 @@
-"""The result store: an embedded DuckDB file of finished cells and verdicts.
+"""The result store: a folder of Parquet and JSON files, one file per finished cell, with DuckDB on top.
 
-A *cell* is one (claim, config, seed) run. Cells are keyed by
-``(claim, config_hash, seed, code_version)``; ``seed`` is the derived per-cell seed (it already
-folds in the base seed and the seed index). Each finished cell is written in its own transaction
-the moment it finishes, so an interrupted sweep (Ctrl-C, ``kill -9``) loses no finished cell and
-the next run resumes from the store. Only the coordinating process writes; workers return results.
+Layout (``--store DIR``, default ``./aflab-results``)::
 
-Tables are stored as Parquet bytes, so a stored result is exactly the DataFrame the experiment
-returned (dtypes included).
+    cells/<claim>/<config_hash>/<code_version>/seed=<seed>.parquet       a finished cell's table
+    failures/<claim>/<config_hash>/<code_version>/seed=<seed>.json       a failed or skipped cell
+    verdicts/<claim>/<config_hash>/<code_version>/n=<n_seeds>.json       a verdict
+    stability/<claim>/<preset>/<config_hash>/<code_version>/sets=<n>.json
+
+A *cell* is one (claim, config, seed) run, keyed by ``(claim, config_hash, seed, code_version)``;
+``seed`` is the derived per-cell seed (it folds in the base seed and the seed index). The cell's keys,
+config, elapsed time and worker travel in the Parquet file's key-value metadata, so a stored result is
+exactly the DataFrame the experiment returned (dtypes included) plus its provenance.
+
+Every file is written to a temporary name in its final folder and renamed into place (``os.replace``):
+a reader sees a whole file or none, a ``kill -9`` loses at most the cells in flight, and any number of
+readers (``aflab list``, ``aflab results``, a report) work while a sweep writes -- there is no lock.
+Exports and ad-hoc queries go through DuckDB's ``read_parquet`` over the files.
 """
 
 from __future__ import annotations
@@ -15,54 +23,26 @@ from __future__ import annotations
 import io
 import json
 import os
-from collections.abc import Iterable
+import re
+import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
-DEFAULT_STORE = Path("aflab-results") / "results.duckdb"
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS cells (
-    claim VARCHAR NOT NULL,
-    config_hash VARCHAR NOT NULL,
-    seed BIGINT NOT NULL,
-    code_version VARCHAR NOT NULL,
-    seed_index INTEGER NOT NULL,
-    config_json VARCHAR NOT NULL,
-    status VARCHAR NOT NULL,          -- 'ok', 'failed' or 'skipped' (an optional resource is absent)
-    result BLOB,                      -- Parquet bytes of the cell's table (status 'ok')
-    error VARCHAR,                    -- traceback (status 'failed') or reason (status 'skipped')
-    elapsed_s DOUBLE,
-    worker VARCHAR,
-    finished_at TIMESTAMP,
-    PRIMARY KEY (claim, config_hash, seed, code_version)
-);
-CREATE TABLE IF NOT EXISTS verdicts (
-    claim VARCHAR NOT NULL,
-    config_hash VARCHAR NOT NULL,
-    code_version VARCHAR NOT NULL,
-    n_seeds INTEGER NOT NULL,
-    label VARCHAR NOT NULL,
-    numbers_json VARCHAR,
-    reason VARCHAR,
-    judged_at TIMESTAMP,
-    PRIMARY KEY (claim, config_hash, code_version, n_seeds)
-);
-CREATE TABLE IF NOT EXISTS stability (
-    claim VARCHAR NOT NULL,
-    preset VARCHAR NOT NULL,
-    config_hash VARCHAR NOT NULL,
-    code_version VARCHAR NOT NULL,
-    n_sets INTEGER NOT NULL,
-    result_json VARCHAR NOT NULL,     -- aflab.core.stability.StabilityResult as JSON
-    measured_at TIMESTAMP,
-    PRIMARY KEY (claim, preset, config_hash, code_version, n_sets)
-);
-"""
+DEFAULT_STORE = Path("aflab-results")
+_META_KEY = b"aflab.cell"
+#: (metadata key, export column) of the keys put in front of exported tables
+EXPORT_KEYS = (
+    ("claim", "claim"),
+    ("config_hash", "config_hash"),
+    ("code_version", "code_version"),
+    ("seed_index", "seed_index"),
+    ("seed", "cell_seed"),
+)
+_SAFE = re.compile(r"[^A-Za-z0-9._+=-]")
 
 
 def table_to_bytes(df: pd.DataFrame) -> bytes:
@@ -83,35 +63,70 @@ class CellRecord:
     code_version: str
     seed_index: int
     config_json: str
-    status: str
-    result: bytes | None
-    error: str | None
+    status: str  # 'ok', 'failed' or 'skipped' (an optional resource is absent)
+    result: bytes | None  # Parquet bytes of the cell's table (status 'ok')
+    error: str | None  # traceback (failed) or reason (skipped)
     elapsed_s: float
     worker: str
 
+    def meta(self) -> dict:
+        return {
+            "claim": self.claim,
+            "config_hash": self.config_hash,
+            "seed": self.seed,
+            "code_version": self.code_version,
+            "seed_index": self.seed_index,
+            "config_json": self.config_json,
+            "status": self.status,
+            "error": self.error,
+            "elapsed_s": self.elapsed_s,
+            "worker": self.worker,
+            "finished_at": datetime.now(UTC).isoformat(),
+        }
 
-class StoreLockedError(RuntimeError):
-    pass
+
+class StoreError(RuntimeError):
+    """The store path cannot be used (a file where a folder is needed, an old single-file store, unreadable)."""
+
+
+def _part(text: str) -> str:
+    """A path component from a key (claim ids, hashes and versions are already safe; anything else is escaped)."""
+    return _SAFE.sub("_", text)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 class ResultStore:
-    """A DuckDB-backed store. Use as a context manager; one writer process at a time."""
+    """A folder of per-cell files (see the module docstring). Cheap to open; safe to read while a sweep writes."""
 
     def __init__(self, path: str | os.PathLike = DEFAULT_STORE, read_only: bool = False):
         self.path = Path(path)
-        if not read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        elif not self.path.exists():
+        self.read_only = read_only
+        if self.path.is_file():
+            raise StoreError(_file_store_message(self.path))
+        if read_only and not self.path.exists():
             raise FileNotFoundError(f"no result store at {self.path} (run a claim first, or pass --store PATH)")
-        try:
-            self.con = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.IOException as err:
-            raise StoreLockedError(
-                f"result store {self.path} is in use by another aflab process ({err}); "
-                "wait for it or pass --store OTHER_PATH"
-            ) from None
         if not read_only:
-            self.con.execute(_SCHEMA)
+            try:
+                self.path.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise StoreError(f"cannot create the result store folder {self.path}: {err}") from None
+            legacy = self.path / "results.duckdb"
+            if legacy.is_file():
+                migrate_duckdb_store(legacy, self)
+                legacy.rename(legacy.with_suffix(".duckdb.migrated"))
 
     def __enter__(self) -> ResultStore:
         return self
@@ -120,140 +135,221 @@ class ResultStore:
         self.close()
 
     def close(self) -> None:
-        self.con.close()
+        """Nothing to release: every write is already complete on disk."""
+
+    # -- paths -------------------------------------------------------------------------------
+    def _dir(self, kind: str, *keys: str) -> Path:
+        return self.path.joinpath(kind, *(_part(k) for k in keys))
+
+    def _cell_path(self, claim: str, config_hash: str, code_version: str, seed: int) -> Path:
+        return self._dir("cells", claim, config_hash, code_version) / f"seed={int(seed)}.parquet"
+
+    def _failure_path(self, claim: str, config_hash: str, code_version: str, seed: int) -> Path:
+        return self._dir("failures", claim, config_hash, code_version) / f"seed={int(seed)}.json"
 
     # -- cells -------------------------------------------------------------------------------
     def finished_seeds(self, claim: str, config_hash: str, code_version: str) -> set[int]:
-        rows = self.con.execute(
-            "SELECT seed FROM cells WHERE claim=? AND config_hash=? AND code_version=? AND status='ok'",
-            [claim, config_hash, code_version],
-        ).fetchall()
-        return {int(r[0]) for r in rows}
+        folder = self._dir("cells", claim, config_hash, code_version)
+        return {int(p.stem.split("=", 1)[1]) for p in _files(folder, ".parquet")}
 
     def put_cell(self, rec: CellRecord) -> None:
-        """Insert or replace one cell, in its own transaction (atomic, durable on commit)."""
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            self.con.execute(
-                "INSERT OR REPLACE INTO cells VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                [
-                    rec.claim,
-                    rec.config_hash,
-                    rec.seed,
-                    rec.code_version,
-                    rec.seed_index,
-                    rec.config_json,
-                    rec.status,
-                    rec.result,
-                    rec.error,
-                    rec.elapsed_s,
-                    rec.worker,
-                    datetime.now(UTC),
-                ],
-            )
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
+        """Store one cell atomically: a Parquet file for 'ok' (its failure record, if any, removed), else a JSON."""
+        if self.read_only:
+            raise StoreError(f"the store {self.path} was opened read-only")
+        if rec.status == "ok":
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(io.BytesIO(rec.result or b""))
+            meta = dict(table.schema.metadata or {})
+            meta[_META_KEY] = json.dumps(rec.meta()).encode()
+            buf = io.BytesIO()
+            pq.write_table(table.replace_schema_metadata(meta), buf)
+            atomic_write_bytes(self._cell_path(rec.claim, rec.config_hash, rec.code_version, rec.seed), buf.getvalue())
+            self._failure_path(rec.claim, rec.config_hash, rec.code_version, rec.seed).unlink(missing_ok=True)
+        else:
+            path = self._failure_path(rec.claim, rec.config_hash, rec.code_version, rec.seed)
+            atomic_write_bytes(path, json.dumps(rec.meta(), indent=1).encode())
 
     def cell_tables(
         self, claim: str, config_hash: str, code_version: str, seeds: Iterable[int]
     ) -> list[tuple[int, int, pd.DataFrame, float]]:
-        """(seed_index, seed, table, elapsed_s) of the finished cells among ``seeds``."""
-        seeds = [int(s) for s in seeds]
-        if not seeds:
-            return []
-        rows = self.con.execute(
-            "SELECT seed_index, seed, result, elapsed_s FROM cells WHERE claim=? AND config_hash=? "
-            "AND code_version=? AND status='ok' AND list_contains(?, seed) ORDER BY seed_index",
-            [claim, config_hash, code_version, seeds],
-        ).fetchall()
-        return [(int(i), int(s), bytes_to_table(b), float(e or 0.0)) for i, s, b, e in rows]
+        """(seed_index, seed, table, elapsed_s) of the finished cells among ``seeds``, by seed index."""
+        out = []
+        for seed in {int(s) for s in seeds}:
+            path = self._cell_path(claim, config_hash, code_version, seed)
+            if path.is_file():
+                table, meta = read_cell(path)
+                out.append((int(meta["seed_index"]), seed, table, float(meta.get("elapsed_s") or 0.0)))
+        return sorted(out, key=lambda r: r[0])
 
     def failed_cells(
         self, claim: str, config_hash: str, code_version: str, status: str = "failed"
     ) -> list[tuple[int, str]]:
         """(seed_index, error) of the cells with this status ('failed' or 'skipped')."""
-        return [
-            (int(i), e)
-            for i, e in self.con.execute(
-                "SELECT seed_index, error FROM cells WHERE claim=? AND config_hash=? AND code_version=? "
-                "AND status=? ORDER BY seed_index",
-                [claim, config_hash, code_version, status],
-            ).fetchall()
-        ]
+        rows = []
+        for path in _files(self._dir("failures", claim, config_hash, code_version), ".json"):
+            meta = _read_json(path)
+            if meta and meta.get("status") == status:
+                rows.append((int(meta["seed_index"]), str(meta.get("error") or "")))
+        return sorted(rows)
+
+    def iter_cells(self, claim: str | None = None) -> Iterator[dict]:
+        """Metadata of every stored cell, finished or failed (no tables read)."""
+        import pyarrow.parquet as pq
+
+        for kind, suffix in (("cells", ".parquet"), ("failures", ".json")):
+            root = self.path / kind / (_part(claim) if claim else "")
+            for path in _walk(root, suffix):
+                if suffix == ".json":
+                    meta = _read_json(path)
+                else:
+                    try:
+                        raw = (pq.read_metadata(path).metadata or {}).get(_META_KEY)
+                    except OSError:
+                        continue
+                    meta = json.loads(raw) if raw else None
+                if meta:
+                    yield {**meta, "path": str(path)}
 
     def list_cells(self, claim: str | None = None) -> pd.DataFrame:
-        q = (
-            "SELECT claim, config_hash, code_version, status, count(*) AS cells, "
-            "round(sum(elapsed_s), 3) AS elapsed_s, max(finished_at) AS last_finished "
-            "FROM cells {where} GROUP BY ALL ORDER BY claim, last_finished"
+        """One row per (claim, config, code version, status): how many cells, their time, the last finish."""
+        rows = list(self.iter_cells(claim))
+        cols = ["claim", "config_hash", "code_version", "status", "cells", "elapsed_s", "last_finished"]
+        if not rows:
+            return pd.DataFrame(columns=cols)
+        df = pd.DataFrame(rows)
+        g = df.groupby(["claim", "config_hash", "code_version", "status"], as_index=False).agg(
+            cells=("seed", "size"), elapsed_s=("elapsed_s", "sum"), last_finished=("finished_at", "max")
         )
-        if claim:
-            return self.con.execute(q.format(where="WHERE claim=?"), [claim]).df()
-        return self.con.execute(q.format(where="")).df()
+        g["elapsed_s"] = g["elapsed_s"].round(3)
+        return g.sort_values(["claim", "last_finished"])[cols].reset_index(drop=True)
 
-    def export_tables(self, claim: str | None = None) -> pd.DataFrame:
-        """All finished cells' tables, concatenated, with their keys and config as columns."""
-        sql = (
-            "SELECT claim, config_hash, code_version, seed_index, seed, config_json, result "
-            "FROM cells WHERE status='ok'" + (" AND claim=?" if claim else "") + " ORDER BY claim, seed_index"
-        )
-        frames = []
-        for c, h, v, i, s, cfg, blob in self.con.execute(sql, [claim] if claim else []).fetchall():
-            t = bytes_to_table(blob)
-            t.insert(0, "seed", s) if "seed" not in t.columns else None
-            t.insert(0, "seed_index", i)
-            t.insert(0, "config_json", cfg)
-            t.insert(0, "code_version", v)
-            t.insert(0, "config_hash", h)
-            t.insert(0, "claim", c)
-            frames.append(t)
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    def cell_files(self, claim: str | None = None) -> list[Path]:
+        return sorted(_walk(self.path / "cells" / (_part(claim) if claim else ""), ".parquet"))
 
     # -- verdicts ----------------------------------------------------------------------------
     def put_verdict(
         self, claim: str, config_hash: str, code_version: str, n_seeds: int, label: str, numbers: dict, reason: str
     ) -> None:
-        self.con.execute(
-            "INSERT OR REPLACE INTO verdicts VALUES (?,?,?,?,?,?,?,?)",
-            [
-                claim,
-                config_hash,
-                code_version,
-                n_seeds,
-                label,
-                json.dumps({k: _jsonable(v) for k, v in numbers.items()}),
-                reason,
-                datetime.now(UTC),
-            ],
-        )
+        record = {
+            "claim": claim,
+            "config_hash": config_hash,
+            "code_version": code_version,
+            "n_seeds": n_seeds,
+            "label": label,
+            "numbers": {k: _jsonable(v) for k, v in numbers.items()},
+            "reason": reason,
+            "judged_at": datetime.now(UTC).isoformat(),
+        }
+        path = self._dir("verdicts", claim, config_hash, code_version) / f"n={int(n_seeds)}.json"
+        atomic_write_bytes(path, json.dumps(record, indent=1).encode())
 
     def latest_verdicts(self) -> dict[str, tuple[str, str, datetime]]:
-        rows = self.con.execute(
-            "SELECT claim, label, reason, judged_at FROM verdicts QUALIFY row_number() OVER "
-            "(PARTITION BY claim ORDER BY judged_at DESC) = 1"
-        ).fetchall()
-        return {c: (l, r, t) for c, l, r, t in rows}
+        """claim -> (label, reason, judged_at) of its most recent verdict."""
+        latest: dict[str, tuple[str, str, datetime]] = {}
+        for path in _walk(self.path / "verdicts", ".json"):
+            rec = _read_json(path)
+            if not rec:
+                continue
+            when = datetime.fromisoformat(rec["judged_at"])
+            if rec["claim"] not in latest or when > latest[rec["claim"]][2]:
+                latest[rec["claim"]] = (rec["label"], rec.get("reason", ""), when)
+        return latest
 
     # -- stability ---------------------------------------------------------------------------
     def put_stability(
         self, claim: str, preset: str, config_hash: str, code_version: str, n_sets: int, result_json: str
     ) -> None:
-        self.con.execute(
-            "INSERT OR REPLACE INTO stability VALUES (?,?,?,?,?,?,?)",
-            [claim, preset, config_hash, code_version, n_sets, result_json, datetime.now(UTC)],
-        )
+        path = self._dir("stability", claim, preset, config_hash, code_version) / f"sets={int(n_sets)}.json"
+        atomic_write_bytes(path, result_json.encode())
 
     def stability_results(self) -> list[str]:
         """Every stored stability result (JSON), newest first."""
-        if not self.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name='stability'"
-        ).fetchone()[0]:
-            return []
-        return [
-            r[0] for r in self.con.execute("SELECT result_json FROM stability ORDER BY measured_at DESC").fetchall()
-        ]
+        paths = sorted(_walk(self.path / "stability", ".json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        return [p.read_text() for p in paths]
+
+    # -- export ------------------------------------------------------------------------------
+    def export_claim(self, claim: str) -> pd.DataFrame:
+        """One claim's finished tables, concatenated by DuckDB (columns unioned by name), keys in front."""
+        import duckdb
+
+        files = [str(f) for f in self.cell_files(claim)]
+        if not files:
+            return pd.DataFrame()
+        con = duckdb.connect()
+        try:
+            df = con.execute("SELECT * FROM read_parquet(?, union_by_name=true, filename=true)", [files]).df()
+        finally:
+            con.close()
+        meta = {f: read_cell_meta(Path(f)) for f in files}
+        names = df.pop("filename")
+        for key, column in EXPORT_KEYS[::-1]:
+            if column not in df.columns:
+                df.insert(0, column, [meta[f][key] for f in names])
+        return df
+
+    def export_long(self, claim: str | None = None) -> pd.DataFrame:
+        """Every finished table as one long tidy table: keys, ``row``, ``variable``, and ``value`` (numbers) or
+        ``text`` (strings) -- one shared schema for claims whose tables share no column."""
+        frames = []
+        for path in self.cell_files(claim):
+            table, meta = read_cell(path)
+            table = table.reset_index(drop=True).rename_axis("row").reset_index()
+            long = table.melt(id_vars="row", var_name="variable", value_name="raw")
+            numeric = pd.to_numeric(long["raw"].where(~long["raw"].map(lambda v: isinstance(v, str))), errors="coerce")
+            long["value"] = numeric.astype(float)
+            long["text"] = long["raw"].where(long["raw"].map(lambda v: isinstance(v, str))).astype("string")
+            long = long.drop(columns="raw")
+            for key, column in EXPORT_KEYS[::-1]:
+                long.insert(0, column, meta[key])
+            frames.append(long)
+        cols = [c for _, c in EXPORT_KEYS] + ["row", "variable", "value", "text"]
+        return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
+
+    def claims(self) -> list[str]:
+        root = self.path / "cells"
+        return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+
+
+def read_cell(path: Path) -> tuple[pd.DataFrame, dict]:
+    """A stored cell's table (exactly as the experiment returned it) and its metadata."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    meta = json.loads((table.schema.metadata or {}).get(_META_KEY, b"{}"))
+    return table.replace_schema_metadata(
+        {k: v for k, v in (table.schema.metadata or {}).items() if k != _META_KEY}
+    ).to_pandas(), meta
+
+
+def read_cell_meta(path: Path) -> dict:
+    import pyarrow.parquet as pq
+
+    return json.loads((pq.read_metadata(path).metadata or {}).get(_META_KEY, b"{}"))
+
+
+def _files(folder: Path, suffix: str) -> list[Path]:
+    """The finished files in one folder (temporary files of writes in progress are never listed)."""
+    try:
+        return [p for p in folder.iterdir() if p.name.endswith(suffix) and not p.name.startswith(".")]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _walk(root: Path, suffix: str) -> Iterator[Path]:
+    if not root.is_dir():
+        return
+    for dirpath, _dirnames, filenames in os.walk(root):
+        for name in filenames:
+            if name.endswith(suffix) and not name.startswith("."):
+                yield Path(dirpath) / name
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def _jsonable(v):
@@ -261,3 +357,62 @@ def _jsonable(v):
         return float(v)
     except (TypeError, ValueError):
         return str(v)
+
+
+def _file_store_message(path: Path) -> str:
+    if path.suffix == ".duckdb" or _is_duckdb_file(path):
+        return (
+            f"{path} is a single-file DuckDB store from an older aflab; stores are now folders. Convert it with "
+            f"`aflab results --migrate {path} --store {path.with_suffix('')}` and pass --store "
+            f"{path.with_suffix('')} from now on"
+        )
+    return f"--store {path} is a file, not a result-store folder; pass a folder (it is created if missing)"
+
+
+def _is_duckdb_file(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(16)[8:12] == b"DUCK"
+    except OSError:
+        return False
+
+
+def migrate_duckdb_store(old: str | os.PathLike, store: ResultStore) -> int:
+    """Copy every cell and verdict of an old single-file DuckDB store into ``store``; return the cells copied."""
+    import duckdb
+
+    old = Path(old)
+    try:
+        con = duckdb.connect(str(old), read_only=True)
+    except duckdb.Error as err:
+        raise StoreError(f"cannot read the old store {old}: {err}") from None
+    n = 0
+    try:
+        for row in con.execute(
+            "SELECT claim, config_hash, seed, code_version, seed_index, config_json, status, "
+            "result, error, elapsed_s, worker FROM cells"
+        ).fetchall():
+            claim, config_hash, seed, version, index, config_json, status, blob, error, elapsed, worker = row
+            store.put_cell(
+                CellRecord(
+                    claim,
+                    config_hash,
+                    int(seed),
+                    version,
+                    int(index),
+                    config_json,
+                    status,
+                    blob,
+                    error,
+                    float(elapsed or 0.0),
+                    worker or "",
+                )
+            )
+            n += 1
+        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        if "verdicts" in tables:
+            for c, h, v, k, label, nums, reason, _ in con.execute("SELECT * FROM verdicts").fetchall():
+                store.put_verdict(c, h, v, k, label, json.loads(nums or "{}"), reason or "")
+    finally:
+        con.close()
+    return n

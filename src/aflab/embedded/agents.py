@@ -269,15 +269,17 @@ def match(
     payoffs: Payoffs = Payoffs(),
     cross_check: bool = True,
     max_sequents: int | None = None,
+    base_boxes: bool = True,
 ) -> MatchOutcome:
     """Play A against B: solve on the linear frame and (optionally) certify with the tableau.
 
     ``tableau_agrees`` is None when not checked or when the tableau needed more than
-    ``max_sequents`` sequents.
+    ``max_sequents`` sequents. ``base_boxes=False`` is the broken frame of
+    :func:`aflab.embedded.solver.solve_linear` (a counterfactual for the claims).
     """
     library = builtin_agents() if library is None else library
     system = combat_system([(a, b)], library)
-    sol = solve_linear(system)
+    sol = solve_linear(system, base_boxes=base_boxes)
     va, vb = coop_var(a, b), coop_var(b, a)
     ca, cb = sol.value(va), sol.value(vb)
     agrees = None

@@ -153,7 +153,11 @@ def agents(file: Path = typer.Option(None, "--file", help="agent file to list in
 def tournament(
     file: Path = typer.Argument(..., help="agent file; entrants = its agents plus 'use' lines"),
     generations: int = typer.Option(3000, help="replicator steps (dt = 0.01); 0 to skip"),
-    check: bool = typer.Option(False, "--check", help="certify every outcome with the GL tableau (slow)"),
+    check: bool = typer.Option(False, "--check", help="certify every outcome with the GL tableau"),
+    budget: int = typer.Option(20_000, "--budget", help="tableau sequents per match before 'unchecked'"),
+    time_budget: float = typer.Option(
+        None, "--time-budget", help="CPU-seconds for all certificates (rest 'unchecked')"
+    ),
     out: Path = typer.Option(None, "--out", help="write the outcome table (.csv or .parquet)"),
 ) -> None:
     """Round robin of every entrant against every entrant, payoffs, and replicator dynamics.
@@ -164,12 +168,24 @@ def tournament(
 
     if generations < 0:
         _fail("--generations must be >= 0")
+    if budget < 1:
+        _fail(f"--budget must be >= 1, got {budget}")
+    if time_budget is not None and time_budget < 0:
+        _fail(f"--time-budget must be >= 0, got {time_budget}")
     parsed, lib = _library(file)
     if not parsed.entrants:
         _fail(f"{file}: no entrants; define agents or add a line 'use FairBot, DefectBot'")
     try:
-        res = round_robin(parsed.entrants, lib, parsed.payoffs, progress=True, cross_check=check)
-    except (ValueError, AssertionError) as err:
+        res = round_robin(
+            parsed.entrants,
+            lib,
+            parsed.payoffs,
+            progress=True,
+            cross_check=check,
+            max_sequents=budget,
+            time_budget_s=time_budget,
+        )
+    except ValueError as err:
         _fail(str(err))
     names = res.names
     table = Table("agent \\ opponent", *names, "mean payoff")
@@ -183,6 +199,12 @@ def tournament(
         console.print(
             "replicator shares after t = %g: " % (generations * 0.01)
             + ", ".join(f"{names[k]} {traj[k]:.3f}" for k in order)
+        )
+    if check:
+        c = res.certificate_counts()
+        console.print(
+            f"GL certificates: {c['agrees']} certified, {c['unchecked']} unchecked (over --budget / "
+            f"--time-budget), {c['disagrees']} refuted, of {len(names) ** 2} matches"
         )
     if out is not None:
         df = res.table()
@@ -235,3 +257,47 @@ def problem(
                 str(r.tableau_agrees),
             )
     console.print(table)
+
+
+@app.command()
+def run(
+    file: Path = typer.Argument(..., help="modal-agents file (.ua files are read in the reference's dialect)"),
+    fmt: str = typer.Option("table", "--format", help="table (readable) | reference (the Haskell ModalCombat's lines)"),
+    check: bool = typer.Option(False, "--check", help="certify every result with the GL tableau"),
+    budget: int = typer.Option(200_000, "--budget", help="tableau sequents per command before 'unchecked'"),
+) -> None:
+    """Run every play / combat / compete command of a modal-agents file, in the file's order.
+
+    Example: aflab embedded run src/aflab/embedded/modal_files/problems.modal --check
+    """
+    from aflab.embedded.modalfile import reference_lines, run_file
+
+    if fmt not in ("table", "reference"):
+        _fail(f"--format must be 'table' or 'reference', got {fmt!r}")
+    if budget < 1:
+        _fail(f"--budget must be >= 1, got {budget}")
+    try:
+        results = run_file(file, check=check, max_sequents=budget)
+    except ValueError as err:
+        _fail(str(err).splitlines()[0])
+    if fmt == "reference":
+        print(reference_lines(results), end="")
+        return
+    table = Table("line", "command", "players", "result", "stable from", "tableau")
+    for r in results:
+        players = " vs ".join(c.show() for c in r.command.calls)
+        table.add_row(
+            str(r.command.line),
+            r.command.op,
+            players,
+            ", ".join(f"{k}={v}" for k, v in r.players),
+            str(r.rank),
+            r.certificate,
+        )
+    console.print(table)
+    if check:
+        counts = {k: sum(r.certificate == k for r in results) for k in ("agrees", "unchecked", "disagrees")}
+        console.print(
+            f"tableau: {counts['agrees']} certified, {counts['unchecked']} unchecked (over --budget), "
+            f"{counts['disagrees']} refuted"
+        )

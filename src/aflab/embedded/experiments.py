@@ -1,7 +1,16 @@
 """Claim experiments for the embedded-agency system: typed configs in, tidy tables out.
 
-Each outcome is computed twice, by the linear-frame solver and by the GL tableau (certificate check,
-:func:`aflab.embedded.solver.cross_check`), and compared with what the cited papers prove.
+Every outcome is computed by the linear-frame solver and certified by a GL prover (an independent
+procedure: the SAT procedure of :mod:`aflab.embedded.glsat`, see :func:`aflab.embedded.solver.cross_check`). The measurements are exact (no sampling), so
+each verdict decides on an *exact* interval (zero width): a count or a fraction of outcomes.
+
+- ``embedded.fairbot-loebian-cooperation`` and ``embedded.prudentbot-results`` are theorems of
+  Barasz et al. (2014), proved in GL: kind ``check`` (a wrong value can only be a bug). Each declares a
+  mutation that must refute it: boxes false at the bottom world (no Löb), PrudentBot searching in PA
+  instead of PA+1.
+- ``embedded.decision-problem-table`` is a claim: informal arguments of the embedded-agency literature
+  (spurious proofs in 5-and-10, the Löbian proof in Troll Bridge, ...) stated as checkable rows -- the
+  action *and* the proofs each argument asserts -- which our formalisation may or may not reproduce.
 """
 
 from __future__ import annotations
@@ -13,69 +22,86 @@ import pandas as pd
 from pydantic import Field
 
 from aflab.core import ClaimConfig, Comparison, Verdict
+from aflab.core.stats import Interval, Threshold, decide
 from aflab.embedded.agents import ModalAgent, Payoffs, builtin_agents, combat_system, coop_var, match
-from aflab.embedded.formula import Atom, Box
-from aflab.embedded.problems import AGENTS, PROBLEMS, run_problem
+from aflab.embedded.formula import Atom, Box, Not
+from aflab.embedded.problems import AGENTS, PROBLEMS, get_problem, run_problem, troll_bridge_problem
 from aflab.embedded.randomgen import random_agent
 from aflab.embedded.solver import solve_linear
 from aflab.embedded.tournament import round_robin
 
 # ---------------------------------------------------------------------------------------------
-# shared verdict logic
+# exact statistics: the outcomes are computed, not sampled
 
 
-def judge_outcomes(table: pd.DataFrame, what: str) -> Verdict:
-    """refuted: a solver outcome differs from the literature; inconclusive: the two procedures
-    disagree (an implementation error, so the measurement cannot be trusted); else supported."""
-    t = table[table["kind"] != "trace"] if "kind" in table else table
-    n = len(t)
-    status = t["tableau"].astype(str)
-    n_disagree = int((status == "disagrees").sum())
-    n_confirmed = int((status == "agrees").sum())
-    # literature entries must be certified; random ones may exceed the tableau budget
-    n_unchecked_lit = int(((status == "unchecked") & (t["kind"] != "random")).sum())
-    n_mismatch = int((~t["matches_expected"].astype(bool)).sum())
-    numbers = {
-        "n_outcomes": float(n),
-        "n_match_literature": float(n - n_mismatch),
-        "n_tableau_confirmed": float(n_confirmed),
-        "n_tableau_unchecked": float(n - n_confirmed - n_disagree),
-    }
-    comps = (
-        Comparison(f"{what}: outcomes as proved in the literature", float(n), float(n - n_mismatch)),
-        Comparison("outcomes certified by the GL tableau", float(n), float(n_confirmed)),
-    )
-    if n_unchecked_lit:
-        return Verdict(
-            "inconclusive", numbers, f"{n_unchecked_lit} literature outcomes exceeded the tableau budget", comps
-        )
-    if n_disagree:
-        return Verdict(
-            "inconclusive", numbers, f"linear-frame solver and GL tableau disagree on {n_disagree}/{n} outcomes", comps
-        )
-    if n_mismatch:
-        bad = t[~t["matches_expected"].astype(bool)]
-        first = bad.iloc[0].to_dict()
-        return Verdict("refuted", numbers, f"{n_mismatch}/{n} outcomes differ from the literature, e.g. {first}", comps)
-    return Verdict(
-        "supported",
-        numbers,
-        f"all {n} {what} outcomes match the literature; {n_confirmed} certified by the GL tableau",
-        comps,
-    )
+def exact_fraction(k: int, n: int) -> Interval:
+    """``k / n`` as a zero-width interval: a deterministic computation has no sampling error (nan when
+    ``n = 0``: nothing was measured, so nothing can be decided)."""
+    if n == 0:
+        return Interval(float("nan"), float("nan"), float("nan"), 1.0, "exact", None, 0)
+    x = k / n
+    return Interval(x, x, x, 1.0, "exact", 0.0, n)
+
+
+def exact_count(k: int, n: int) -> Interval:
+    """A count of ``k`` (out of ``n`` items) as a zero-width interval."""
+    return Interval(float(k), float(k), float(k), 1.0, "exact", 0.0, n)
+
+
+def tidy(rows: list[dict]) -> pd.DataFrame:
+    """Rows of different kinds as one Parquet-safe table: a column missing from a row gets the typed
+    default of the other rows' values (False, -1, nan or "") instead of a None that makes it object."""
+    frame = pd.DataFrame(rows)
+    for col in frame.columns:
+        present = frame[col].dropna()
+        if len(present) == len(frame) or not len(present):
+            continue
+        sample = present.iloc[0]
+        fill = False if isinstance(sample, bool | np.bool_) else "" if isinstance(sample, str) else None
+        if fill is None:
+            fill = -1 if isinstance(sample, int | np.integer) else float("nan")
+        frame[col] = frame[col].where(frame[col].notna(), fill).astype(type(fill) if fill != "" else str)
+    return frame
 
 
 def tableau_status(agrees: bool | None) -> str:
     return "unchecked" if agrees is None else ("agrees" if agrees else "disagrees")
 
 
+THEOREM_OUTCOMES = Threshold(
+    "fraction of outcomes equal to the theorem's",
+    "equals",
+    1.0,
+    "the outcomes are theorems of GL (Barasz et al. 2014): a single outcome that differs is a bug, so the "
+    "exact fraction must be 1",
+)
+CERTIFIED = Threshold(
+    "fraction of outcomes certified by the GL prover",
+    "equals",
+    1.0,
+    "the GL prover (SAT procedure; the tableau is its tested reference) is independent of the linear-frame "
+    "solver; every outcome the check states must be certified "
+    "(a refuted certificate or one over the budget leaves the outcome unverified)",
+)
+
+
+def _certified(table: pd.DataFrame) -> tuple[int, int, int]:
+    status = table["tableau"].astype(str)
+    return int((status == "agrees").sum()), int((status == "disagrees").sum()), len(table)
+
+
 # ---------------------------------------------------------------------------------------------
-# claim 1: Löbian cooperation of FairBot
+# check 1: Löbian cooperation of FairBot
 
 
-class FairBotConfig(ClaimConfig):
+class FairbotLoebianCooperationConfig(ClaimConfig):
     max_level: int = Field(2, ge=0, le=8, description="FairBot_n = '[n] them' (PA+n) for n = 0..max_level")
     trace_worlds: int = Field(6, ge=2, le=64, description="linear-frame worlds recorded for the trace plot")
+    base_boxes: bool = Field(
+        True,
+        description="mutation switch: False makes every box false at the bottom world of the linear frame "
+        "(no proof is ever found: Löb's step removed, the least fixed point)",
+    )
 
 
 def fairbot_library(max_level: int) -> dict[str, ModalAgent]:
@@ -85,9 +111,8 @@ def fairbot_library(max_level: int) -> dict[str, ModalAgent]:
     return lib
 
 
-def _trace_rows(a: str, b: str, lib: dict, worlds: int) -> list[dict]:
-    system = combat_system([(a, b)], lib)
-    hist = solve_linear(system)
+def _trace_rows(a: str, b: str, lib: dict, worlds: int, base_boxes: bool) -> list[dict]:
+    hist = solve_linear(combat_system([(a, b)], lib), base_boxes=base_boxes)
     names = list(hist.variables)
     rows = []
     for var in (coop_var(a, b), coop_var(b, a)):
@@ -98,10 +123,26 @@ def _trace_rows(a: str, b: str, lib: dict, worlds: int) -> list[dict]:
     return rows
 
 
-def fairbot_experiment(cfg: FairBotConfig, seed: int) -> pd.DataFrame:
+def _match_row(kind: str, r, expected: tuple[bool, bool], **extra) -> dict:
+    return {
+        "kind": kind,
+        "a": r.a,
+        "b": r.b,
+        "a_coop": r.a_cooperates,
+        "b_coop": r.b_cooperates,
+        "expected_a": expected[0],
+        "expected_b": expected[1],
+        "rank": r.rank,
+        "tableau": tableau_status(r.tableau_agrees),
+        "matches_expected": (r.a_cooperates, r.b_cooperates) == expected,
+        **extra,
+    }
+
+
+def fairbot_loebian_cooperation_experiment(cfg: FairbotLoebianCooperationConfig, seed: int) -> pd.DataFrame:
     """FairBot vs FairBot / CooperateBot / DefectBot, and PA+n FairBots against each other.
 
-    Expected (Barasz et al. 2014, sec. 3, Löb's theorem): FB-FB and FB-CB mutual cooperation, FB-DB
+    Theorem (Barasz et al. 2014, sec. 3, by Löb's theorem): FB-FB and FB-CB mutual cooperation, FB-DB
     mutual defection; [n]-FairBots cooperate with each other (Löb's theorem in PA + max(n, m)).
     """
     lib = fairbot_library(cfg.max_level)
@@ -113,41 +154,68 @@ def fairbot_experiment(cfg: FairBotConfig, seed: int) -> pd.DataFrame:
     for n in range(cfg.max_level + 1):
         for m in range(n, cfg.max_level + 1):
             expected[(f"FairBot_{n}", f"FairBot_{m}")] = (True, True)
-    rows = []
-    for (a, b), (ea, eb) in expected.items():
-        r = match(a, b, lib)
-        rows.append(
-            {
-                "kind": "match",
-                "a": a,
-                "b": b,
-                "a_coop": r.a_cooperates,
-                "b_coop": r.b_cooperates,
-                "expected_a": ea,
-                "expected_b": eb,
-                "rank": r.rank,
-                "tableau": tableau_status(r.tableau_agrees),
-                "matches_expected": (r.a_cooperates, r.b_cooperates) == (ea, eb),
-            }
-        )
+    rows = [
+        _match_row("match", match(a, b, lib, base_boxes=cfg.base_boxes), e, payoff=float("nan"))
+        for (a, b), e in expected.items()
+    ]
     for a, b in (("FairBot", "FairBot"), ("FairBot", "DefectBot")):
-        rows.extend(_trace_rows(a, b, lib, cfg.trace_worlds))
-    return pd.DataFrame(rows)
+        rows.extend(_trace_rows(a, b, lib, cfg.trace_worlds, cfg.base_boxes))
+    return tidy(rows)
 
 
-def fairbot_verdict(cfg: FairBotConfig, table: pd.DataFrame) -> Verdict:
-    return judge_outcomes(table[table["seed"] == table["seed"].min()], "FairBot")
+def judge_theorem_rows(rows: pd.DataFrame, what: str, extra: list | None = None) -> Verdict:
+    """Checks: every outcome equals the theorem's, and every outcome is certified by the tableau."""
+    n = len(rows)
+    n_match = int(rows["matches_expected"].astype(bool).sum())
+    agrees, disagrees, _ = _certified(rows)
+    decisions = [
+        decide(exact_fraction(n_match, n), THEOREM_OUTCOMES),
+        decide(exact_fraction(agrees, n), CERTIFIED),
+        *(extra or []),
+    ]
+    numbers = {
+        "n_outcomes": float(n),
+        "n_match_theorem": float(n_match),
+        "n_tableau_confirmed": float(agrees),
+        "n_tableau_refuted": float(disagrees),
+        "n_tableau_unchecked": float(n - agrees - disagrees),
+    }
+    comps = (
+        Comparison(f"{what}: outcomes equal to the theorem's", float(n), float(n_match)),
+        Comparison("outcomes certified by the GL prover", float(n), float(agrees)),
+    )
+    return Verdict.from_decisions(decisions, numbers, comparisons=comps)
+
+
+def fairbot_loebian_cooperation_verdict(cfg: FairbotLoebianCooperationConfig, table: pd.DataFrame) -> Verdict:
+    t = table[(table["kind"] == "match") & (table["seed"] == table["seed"].min())]
+    return judge_theorem_rows(t, "FairBot")
 
 
 # ---------------------------------------------------------------------------------------------
-# claim 2: PrudentBot
+# check 2: PrudentBot
+
+UNEXPLOITED = Threshold(
+    "fraction of random matches in which PrudentBot / FairBot are not exploited",
+    "equals",
+    1.0,
+    "unexploitability is a theorem (Barasz et al. 2014): PB/FB cooperate only on a proof that the opponent "
+    "cooperates, and PA is sound, so a single exploitation is a bug",
+)
 
 
-class PrudentBotConfig(ClaimConfig):
+class PrudentbotResultsConfig(ClaimConfig):
     n_random: int = Field(20, ge=0, le=5000, description="random modal opponents for the unexploitability check")
     random_depth: int = Field(2, ge=1, le=4, description="nesting depth of the random opponents' formulas")
     tableau_budget: int = Field(
         4000, ge=10, le=10**7, description="max tableau sequents + branches per random match (else 'unchecked')"
+    )
+    prudent_level: int = Field(
+        1,
+        ge=0,
+        le=4,
+        description="PrudentBot's second proof search uses PA+prudent_level (1 in the paper; 0 is the mutation: "
+        "PA cannot prove that the opponent defects against DefectBot)",
     )
     temptation: float = Field(3.0, description="PD payoff T (T > R > P > S)")
     reward: float = Field(2.0, description="PD payoff R")
@@ -163,7 +231,40 @@ PRUDENT_EXPECTED = {
 }
 
 
-def prudentbot_experiment(cfg: PrudentBotConfig, seed: int) -> pd.DataFrame:
+def prudent_library(level: int) -> dict[str, ModalAgent]:
+    """The built-in agents with PrudentBot's second search in PA + ``level``."""
+    lib = dict(builtin_agents())
+    them, vs_db = Atom("them"), Atom("them(DefectBot)")
+    lib["PrudentBot"] = ModalAgent("PrudentBot", Box(them) & Box(Not(vs_db), level))
+    return lib
+
+
+def _tournament_rows(payoffs: Payoffs) -> list[dict]:
+    names = ["DefectBot", "CooperateBot", "FairBot", "PrudentBot", "TrollBot", "TitForTatBot"]
+    res = round_robin(names, builtin_agents(), payoffs)
+    rows = []
+    for i, a in enumerate(names):
+        for j, b in enumerate(names):
+            c = (bool(res.cooperates[i, j]), bool(res.cooperates[j, i]))
+            rows.append(
+                {
+                    "kind": "tournament",
+                    "a": a,
+                    "b": b,
+                    "a_coop": c[0],
+                    "b_coop": c[1],
+                    "expected_a": c[0],
+                    "expected_b": c[1],
+                    "rank": int(res.ranks[i, j]),
+                    "payoff": float(res.payoff[i, j]),
+                    "tableau": "not run",
+                    "matches_expected": True,
+                }
+            )
+    return rows
+
+
+def prudentbot_results_experiment(cfg: PrudentbotResultsConfig, seed: int) -> pd.DataFrame:
     """PrudentBot's four results (Barasz et al. 2014, sec. 5) plus unexploitability against random agents.
 
     Unexploitability (ibid.): if PB or FB cooperates then PA(+1) proved the opponent cooperates, so
@@ -171,78 +272,49 @@ def prudentbot_experiment(cfg: PrudentBotConfig, seed: int) -> pd.DataFrame:
     Also a round robin of the built-in agents (for the payoff and replicator figures).
     """
     payoffs = Payoffs(cfg.temptation, cfg.reward, cfg.punishment, cfg.sucker)
-    lib = dict(builtin_agents())
-    rows = []
-    for (a, b), (ea, eb) in PRUDENT_EXPECTED.items():
-        r = match(a, b, lib, payoffs)
-        rows.append(
-            {
-                "kind": "match",
-                "a": a,
-                "b": b,
-                "a_coop": r.a_cooperates,
-                "b_coop": r.b_cooperates,
-                "expected_a": ea,
-                "expected_b": eb,
-                "rank": r.rank,
-                "payoff": r.payoff_a,
-                "tableau": tableau_status(r.tableau_agrees),
-                "matches_expected": (r.a_cooperates, r.b_cooperates) == (ea, eb),
-            }
-        )
+    lib = prudent_library(cfg.prudent_level)
+    rows = [
+        _match_row("match", match(a, b, lib, payoffs), e, payoff=match(a, b, lib, payoffs, False).payoff_a)
+        for (a, b), e in PRUDENT_EXPECTED.items()
+    ]
     rng = np.random.default_rng(seed)
     for i in range(cfg.n_random):
         opp = random_agent(rng, f"Random{i}", ("DefectBot", "CooperateBot", "FairBot"), cfg.random_depth)
         lib[opp.name] = opp
         for bot in ("PrudentBot", "FairBot"):
             r = match(bot, opp.name, lib, payoffs, max_sequents=cfg.tableau_budget)
-            exploited = r.a_cooperates and not r.b_cooperates
-            rows.append(
-                {
-                    "kind": "random",
-                    "a": bot,
-                    "b": opp.name,
-                    "a_coop": r.a_cooperates,
-                    "b_coop": r.b_cooperates,
-                    "expected_a": r.a_cooperates,
-                    "expected_b": r.b_cooperates,
-                    "rank": r.rank,
-                    "payoff": r.payoff_a,
-                    "tableau": tableau_status(r.tableau_agrees),
-                    "matches_expected": not exploited,
-                }
-            )
-    names = ["DefectBot", "CooperateBot", "FairBot", "PrudentBot", "TrollBot", "TitForTatBot"]
-    res = round_robin(names, builtin_agents(), payoffs)
-    for i, a in enumerate(names):
-        for j, b in enumerate(names):
-            rows.append(
-                {
-                    "kind": "tournament",
-                    "a": a,
-                    "b": b,
-                    "a_coop": bool(res.cooperates[i, j]),
-                    "b_coop": bool(res.cooperates[j, i]),
-                    "expected_a": bool(res.cooperates[i, j]),
-                    "expected_b": bool(res.cooperates[j, i]),
-                    "rank": int(res.ranks[i, j]),
-                    "payoff": float(res.payoff[i, j]),
-                    "tableau": "not run",
-                    "matches_expected": True,
-                }
-            )
+            row = _match_row("random", r, (r.a_cooperates, r.b_cooperates), payoff=r.payoff_a)
+            row["matches_expected"] = not (r.a_cooperates and not r.b_cooperates)  # not exploited
+            rows.append(row)
+    rows.extend(_tournament_rows(payoffs))
     return pd.DataFrame(rows)
 
 
-def prudentbot_verdict(cfg: PrudentBotConfig, table: pd.DataFrame) -> Verdict:
+def prudentbot_results_verdict(cfg: PrudentbotResultsConfig, table: pd.DataFrame) -> Verdict:
     named = table[(table["kind"] == "match") & (table["seed"] == table["seed"].min())]
     rand = table[table["kind"] == "random"]
-    v = judge_outcomes(pd.concat([named, rand]), "PrudentBot")
-    n_exploited = int((~rand["matches_expected"].astype(bool)).sum())
+    n_ok = int(rand["matches_expected"].astype(bool).sum())
+    unexploited = decide(exact_fraction(n_ok, len(rand)), UNEXPLOITED) if len(rand) else None
+    v = judge_theorem_rows(named, "PrudentBot", [unexploited] if unexploited else None)
+    agrees, disagrees, n = _certified(rand)
     numbers = dict(v.numbers)
-    numbers.update({"n_random_matches": float(len(rand)), "n_exploited": float(n_exploited)})
-    comps = v.comparisons + (Comparison("times PB/FB got the sucker payoff vs random agents", 0.0, float(n_exploited)),)
-    return Verdict(v.label, numbers, v.reason + f"; PB/FB exploited in {n_exploited}/{len(rand)} random matches", comps)
+    numbers.update(
+        {
+            "n_random_matches": float(n),
+            "n_exploited": float(n - n_ok),
+            "n_random_certified": float(agrees),
+            "n_random_refuted": float(disagrees),
+            "n_random_unchecked": float(n - agrees - disagrees),
+        }
+    )
+    comps = v.comparisons + (Comparison("times PB/FB got the sucker payoff vs random agents", 0.0, float(n - n_ok)),)
+    return Verdict.from_decisions(
+        v.decisions,
+        numbers,
+        note=f"random matches: {n - n_ok}/{n} exploitations, {agrees} certified, "
+        f"{n - agrees - disagrees} over the prover's budget (unchecked), {disagrees} refuted",
+        comparisons=comps,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,76 +325,129 @@ ProblemName = Literal[
 ]
 AgentName = Literal["udt", "udt_plain", "naive", "udt_chicken", "naive_chicken"]
 
+# What the sources assert, row by row: (problem, agent) -> (action, proofs that must be present,
+# whether a spurious proof is forbidden). A row is checked only when its problem and agent are run.
+SOURCED_ROWS: dict[tuple[str, str], tuple[str, tuple[str, ...], bool, str]] = {
+    ("five_and_ten", "naive"): ("5", ("A=10 -> U=0",), False, "D&G 2018 sec. 2.1: takes 5 on a spurious proof"),
+    **{
+        ("five_and_ten", a): ("10", (), True, "D&G 2018 sec. 2.1 / LaVictoire 2015 sec. 6: 10, no spurious proof")
+        for a in ("udt", "udt_plain", "udt_chicken", "naive_chicken")
+    },
+    ("newcomb", "udt_plain"): ("one_box", (), False, "So8res/modal Games.hs: PA predictor, PA UDT takes its default"),
+    ("twin_pd", "udt"): ("C", (), False, "LaVictoire 2015 sec. 6: modal UDT cooperates with its twin"),
+    ("twin_pd", "udt_plain"): ("C", (), False, "LaVictoire 2015 sec. 6: modal UDT cooperates with its twin"),
+    **{
+        ("xor_blackmail", a): ("refuse", (), False, "Levinstein & Soares 2020: FDT/UDT refuses to pay")
+        for a in ("udt", "udt_plain", "udt_chicken")
+    },
+    **{
+        ("troll_bridge", a): ("stay", ("A=cross -> U=-10",), False, "D&G 2018 sec. 2.1: Löbian proof, stays")
+        for a in ("naive_chicken", "udt_chicken")
+    },
+}
 
-class ProblemTableConfig(ClaimConfig):
+SOURCED_FAILURES = Threshold(
+    "sourced statements that fail",
+    "below",
+    0.5,
+    "each row restates one step of a published argument (the action and the proofs it asserts); the "
+    "computation is exact and certified by an independent prover, so a single failing statement "
+    "refutes the table (no sampling noise to allow for)",
+)
+
+
+class DecisionProblemTableConfig(ClaimConfig):
     problems: tuple[ProblemName, ...] = Field(tuple(PROBLEMS), min_length=1, description="decision problems to run")
     agents: tuple[AgentName, ...] = Field(tuple(AGENTS), min_length=1, description="agents to run")
+    troll: bool = Field(
+        True,
+        description="counterfactual switch: False removes the troll from Troll Bridge (nothing blows up), "
+        "so there is no Löbian proof of 'cross -> U=-10' to stay on",
+    )
 
 
-def problem_experiment(cfg: ProblemTableConfig, seed: int) -> pd.DataFrame:
-    """Every agent in every problem; spurious proofs flagged; each entry certified by the tableau."""
+def _problem_row(p, a: str) -> dict:
+    r = run_problem(p, a, cross_check=True)
+    want = SOURCED_ROWS.get((r.problem, a))
+    return {
+        "kind": "problem",
+        "problem": r.problem,
+        "agent": a,
+        "action": r.action,
+        "outcome": r.outcome,
+        "utility": r.utility,
+        "best_utility": max(u for _, u in p.outcomes),
+        "worst_utility": min(u for _, u in p.outcomes),
+        "proved_untaken": "; ".join(r.proved),
+        "spurious": "; ".join(r.spurious),
+        "n_spurious": len(r.spurious),
+        "rank": r.rank,
+        "tableau": tableau_status(r.tableau_agrees),
+        "expected_action": want[0] if want else "",
+        "expected_proofs": "; ".join(want[1]) if want else "",
+        "forbid_spurious": bool(want[2]) if want else False,
+        "source": want[3] if want else "",
+    }
+
+
+def decision_problem_table_experiment(cfg: DecisionProblemTableConfig, seed: int) -> pd.DataFrame:
+    """Every agent in every problem: action, outcome, provable 'A=a -> U=u' for untaken actions,
+    spurious proofs, and the tableau certificate of each row."""
     rows = []
-    for p in cfg.problems:
-        for a in cfg.agents:
-            r = run_problem(p, a, cross_check=True)
-            rows.append(
-                {
-                    "kind": "problem",
-                    "problem": p,
-                    "agent": a,
-                    "action": r.action,
-                    "outcome": r.outcome,
-                    "utility": r.utility,
-                    "best_utility": max(u for _, u in PROBLEMS[p].outcomes),
-                    "worst_utility": min(u for _, u in PROBLEMS[p].outcomes),
-                    "proved_untaken": "; ".join(r.proved),
-                    "spurious": "; ".join(r.spurious),
-                    "n_spurious": len(r.spurious),
-                    "rank": r.rank,
-                    "tableau": tableau_status(r.tableau_agrees),
-                    "expected_action": r.expected_action or "",
-                    "matches_expected": True if r.expected_action is None else r.action == r.expected_action,
-                }
-            )
+    for name in cfg.problems:
+        p = troll_bridge_problem(cfg.troll) if name == "troll_bridge" else get_problem(name)
+        rows.extend(_problem_row(p, a) for a in cfg.agents)
     return pd.DataFrame(rows)
 
 
-def problem_verdict(cfg: ProblemTableConfig, table: pd.DataFrame) -> Verdict:
-    t = table[table["seed"] == table["seed"].min()]
-    v = judge_outcomes(t, "decision-problem")
-    numbers = dict(v.numbers)
-    numbers.pop("n_match_literature")  # counts unsourced rows too; n_literature_rows_matched below does not
-    # the 5-and-10 findings the claim is about: naive >= 1 spurious proof, every other agent none
-    ft = t[t["problem"] == "five_and_ten"].set_index("agent")
-    spurious = {a: float(ft.loc[a, "n_spurious"]) if a in ft.index else float("nan") for a in AGENTS}
-    for a, n in spurious.items():
-        numbers[f"{a}_spurious_proofs_5and10"] = n
-    others = {a: n for a, n in spurious.items() if a != "naive" and np.isfinite(n)}
-    # only rows with a published expectation count as literature (the others are measurements)
-    lit = t[t["expected_action"].astype(str) != ""]
-    n_lit, n_lit_match = len(lit), int(lit["matches_expected"].astype(bool).sum())
-    numbers.update({"n_literature_rows": float(n_lit), "n_literature_rows_matched": float(n_lit_match)})
-    label, reason = v.label, v.reason
-    naive_ok = spurious["naive"] >= 1
-    others_ok = all(n == 0 for n in others.values())
-    if label == "supported" and not (naive_ok and others_ok):
-        label = "refuted" if np.isfinite(spurious["naive"]) and others else "inconclusive"
-        reason = (
-            "spurious proofs in 5-and-10: naive "
-            f"{spurious['naive']:g} (expected >= 1), "
-            + ", ".join(f"{a} {n:g}" for a, n in others.items())
-            + " (expected 0)"
-        )
-    elif label == "supported":
-        reason = (
-            f"all {n_lit} rows with a published expectation match it ({len(t)} rows in all, "
-            f"{int(numbers['n_tableau_confirmed'])} certified by the GL tableau); 5-and-10 spurious "
-            "proofs: naive "
-            f"{spurious['naive']:g}, " + ", ".join(f"{a} {n:g}" for a, n in others.items())
-        )
-    comps = (
-        Comparison("rows with a published expectation that match it", float(n_lit), float(n_lit_match)),
-        *v.comparisons[1:],
-        *(Comparison(f"spurious 'A=10 -> U=u' proofs, {a}", 0.0, n) for a, n in others.items()),
+def statement_holds(row: pd.Series, claim: pd.Series | None = None) -> bool:
+    """Whether ``row`` (an agent's result) satisfies the sourced statement of ``claim`` (default: its own):
+    the action, every asserted proof (found in ``proved_untaken``) and, where the source forbids them,
+    no spurious proofs."""
+    claim = row if claim is None else claim
+    proved = set(filter(None, str(row["proved_untaken"]).split("; ")))
+    wanted = set(filter(None, str(claim["expected_proofs"]).split("; ")))
+    return (
+        row["action"] == claim["expected_action"]
+        and wanted <= proved
+        and not (bool(claim["forbid_spurious"]) and int(row["n_spurious"]) > 0)
     )
-    return Verdict(label, numbers, reason, comps)
+
+
+def distinguishes(t: pd.DataFrame, claim: pd.Series) -> bool:
+    """Whether the statement of ``claim`` fails for some other agent of the same problem (a statement
+    that every agent satisfies cannot tell the agents apart)."""
+    others = t[(t["problem"] == claim["problem"]) & (t["agent"] != claim["agent"])]
+    return any(not statement_holds(o, claim) for _, o in others.iterrows())
+
+
+def decision_problem_table_verdict(cfg: DecisionProblemTableConfig, table: pd.DataFrame) -> Verdict:
+    t = table[table["seed"] == table["seed"].min()]
+    lit = t[t["expected_action"].astype(str) != ""]
+    holds = lit.apply(statement_holds, axis=1).astype(bool) if len(lit) else pd.Series([], dtype=bool)
+    n_fail = int((~holds).sum())
+    agrees, disagrees, n = _certified(t)
+    headline = decide(exact_count(n_fail, len(lit)) if len(lit) else exact_fraction(0, 0), SOURCED_FAILURES)
+    certified = decide(exact_fraction(agrees, n), CERTIFIED)
+    n_dist = int(sum(distinguishes(t, r) for _, r in lit.iterrows()))
+    numbers = {
+        "n_rows": float(n),
+        "n_sourced_statements": float(len(lit)),
+        "n_sourced_statements_hold": float(len(lit) - n_fail),
+        "n_statements_distinguishing_agents": float(n_dist),
+        "n_tableau_confirmed": float(agrees),
+        "n_tableau_refuted": float(disagrees),
+    }
+    for a in AGENTS:
+        ft = t[(t["problem"] == "five_and_ten") & (t["agent"] == a)]
+        if len(ft):
+            numbers[f"{a}_spurious_proofs_5and10"] = float(ft["n_spurious"].iloc[0])
+    failed = [f"{r.problem}/{r.agent}" for (_, r), ok in zip(lit.iterrows(), holds) if not ok]
+    note = f"{len(lit) - n_fail}/{len(lit)} sourced statements hold ({n_dist} of them fail for some other agent); " + (
+        f"failing: {', '.join(failed)}" if failed else "none fails"
+    )
+    comps = (
+        Comparison("sourced statements that hold", float(len(lit)), float(len(lit) - n_fail)),
+        Comparison("rows certified by the GL prover", float(n), float(agrees)),
+    )
+    return Verdict.from_decisions([headline, certified], numbers, note=note, comparisons=comps)

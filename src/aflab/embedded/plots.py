@@ -9,7 +9,7 @@ from aflab.core.plots import new_figure
 from aflab.embedded.tournament import replicator
 
 
-def trace_figure(cfg, table: pd.DataFrame) -> dict:
+def fairbot_loebian_cooperation_figures(cfg, table: pd.DataFrame) -> dict:
     """Linear-frame traces: a cooperation variable's truth value at worlds 0, 1, 2, ..."""
     tr = table[table["kind"] == "trace"]
     fig, ax = new_figure(width=6.0, height=3.2)
@@ -26,7 +26,7 @@ def trace_figure(cfg, table: pd.DataFrame) -> dict:
     return {"linear_frame_trace": fig}
 
 
-def tournament_figures(cfg, table: pd.DataFrame) -> dict:
+def prudentbot_results_figures(cfg, table: pd.DataFrame) -> dict:
     """Payoff heatmap of the built-in round robin and replicator dynamics from the uniform mix."""
     t = table[(table["kind"] == "tournament") & (table["seed"] == table["seed"].min())]
     names = list(dict.fromkeys(t["a"]))
@@ -50,7 +50,7 @@ def tournament_figures(cfg, table: pd.DataFrame) -> dict:
     return {"payoff_matrix": fig, "replicator": fig2}
 
 
-def problem_figure(cfg, table: pd.DataFrame) -> dict:
+def decision_problem_table_figures(cfg, table: pd.DataFrame) -> dict:
     """Which agent does what in which problem: utility rescaled from the problem's worst outcome (0)
     to its best (1), annotated."""
     t = table[table["seed"] == table["seed"].min()]
@@ -74,3 +74,28 @@ def problem_figure(cfg, table: pd.DataFrame) -> dict:
             ax.text(j, i, labels[i][j], ha="center", va="center", fontsize=7)
     ax.set(title="Action and utility per problem\n(colour: utility, problem's worst outcome 0 .. best 1)")
     return {"problem_table": fig}
+
+
+def predictor_strength_figures(cfg, table: pd.DataFrame) -> dict:
+    """One panel per (problem, UDT step): predictor level P (rows) x agent start level L (columns), the
+    action taken (green: one-box / pay) and the proof that fired, for UDT's first default action."""
+    t = table[table["seed"] == table["seed"].min()]
+    first_default = t.groupby("problem")["default"].first()
+    t = t[t["default"] == t["problem"].map(first_default)]
+    panels = list(t.groupby(["problem", "step"], sort=True))
+    fig, axes = new_figure(width=3.6, height=3.8, ncols=len(panels))
+    for ax, ((prob, step), g) in zip(np.atleast_1d(axes), panels):
+        n_p, n_l = g["predictor_level"].max() + 1, g["agent_level"].max() + 1
+        grid = np.zeros((n_p, n_l))
+        ax.grid(False)
+        for _, r in g.iterrows():
+            grid[r["predictor_level"], r["agent_level"]] = 1.0 if r["cooperates"] else 0.0
+            proof = r["fired"].replace("(A=", " ").replace(" -> U=", "→").rstrip(")")
+            ax.text(
+                r["agent_level"], r["predictor_level"], f"{r['action']}\n{proof}", ha="center", va="center", fontsize=5
+            )
+        ax.imshow(grid, cmap="RdYlGn", vmin=0, vmax=1, alpha=0.5, origin="lower")
+        ax.set(xlabel="agent's start level L (PA+L)", ylabel="predictor level P (PA+P)", title=f"{prob}, step {step}")
+        ax.set_xticks(range(n_l))
+        ax.set_yticks(range(n_p))
+    return {"predictor_strength_grid": fig}

@@ -31,7 +31,7 @@ Dilemma against DefectBot, CooperateBot, FairBot and PrudentBot.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -147,6 +147,11 @@ def _troll_bridge(A: str, U: str, B: str) -> dict[str, Formula]:
     only way a sound-looking agent crosses "for a bad reason", e.g. by the chicken rule)."""
     cross, blown = act("cross", A), Box(BOT)
     return {f"{U}=10": And(cross, Not(blown)), f"{U}=0": act("stay", A), f"{U}=-10": And(cross, blown)}
+
+
+def _bridge_without_troll(A: str, U: str, B: str) -> dict[str, Formula]:
+    """The same bridge with no troll: crossing gives 10, staying 0, nothing blows up (a control)."""
+    return {f"{U}=10": act("cross", A), f"{U}=0": act("stay", A), f"{U}=-10": BOT}
 
 
 def _parfit(A: str, U: str, B: str) -> dict[str, Formula]:
@@ -275,6 +280,16 @@ PROBLEMS: dict[str, Problem] = {
         ),
     )
 }
+
+
+def troll_bridge_problem(troll: bool = True) -> Problem:
+    """Troll Bridge (``troll=True``, as in ``PROBLEMS``) or the same bridge without the troll: the
+    counterfactual of the decision-problem claim (with no troll to reason about, no Löbian proof of
+    'cross -> U=-10' exists and the agents cross)."""
+    base = PROBLEMS["troll_bridge"]
+    if troll:
+        return base
+    return replace(base, title="Bridge without a troll (control)", universe=_bridge_without_troll)
 
 
 def get_problem(name: str) -> Problem:

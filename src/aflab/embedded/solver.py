@@ -120,6 +120,38 @@ class _Circuit:
     layers: tuple[tuple[tuple[str, np.ndarray, np.ndarray, np.ndarray], ...], ...]
 
 
+def _layer_depths(nodes: list[Formula], deps: list[tuple[int, ...]]) -> np.ndarray:
+    """Depth of each node in the within-world dependency graph (iterative DFS); ValueError naming the
+    variables of an unboxed cycle (a non-modalized system)."""
+    depth = np.full(len(nodes), -1, dtype=np.int64)
+    state = np.zeros(len(nodes), dtype=np.int8)  # 0 new, 1 on stack, 2 done
+    for start in range(len(nodes)):
+        if state[start] == 2:
+            continue
+        stack = [(start, 0)]
+        while stack:
+            node, i = stack.pop()
+            if i == 0:
+                state[node] = 1
+            ds = deps[node]
+            if i < len(ds):
+                stack.append((node, i + 1))
+                child = ds[i]
+                if state[child] == 1:
+                    cyc = [nodes[n].name for n, _ in stack if nodes[n].op == "atom"]
+                    raise ValueError(
+                        f"system is not modalized: variables {cyc} depend on each other "
+                        "without a box in between; put the reference under [] (e.g. "
+                        "'[] them' instead of 'them')"
+                    )
+                if state[child] == 0:
+                    stack.append((child, 0))
+                continue
+            depth[node] = 1 + max((depth[c] for c in ds), default=-1)
+            state[node] = 2
+    return depth
+
+
 def compile_system(system: ModalSystem) -> _Circuit:
     """Number the desugared subformula DAG and sort non-box nodes into dependency layers.
 
@@ -148,32 +180,7 @@ def compile_system(system: ModalSystem) -> _Circuit:
             deps.append(tuple(ids[a] for a in node.args))
         else:
             deps.append(())
-    depth = np.full(len(nodes), -1, dtype=np.int64)
-    state = np.zeros(len(nodes), dtype=np.int8)  # 0 new, 1 on stack, 2 done
-    for start in range(len(nodes)):
-        if state[start] == 2:
-            continue
-        stack = [(start, 0)]
-        while stack:
-            node, i = stack.pop()
-            if i == 0:
-                state[node] = 1
-            ds = deps[node]
-            if i < len(ds):
-                stack.append((node, i + 1))
-                child = ds[i]
-                if state[child] == 1:
-                    cyc = [nodes[n].name for n, _ in stack if nodes[n].op == "atom"]
-                    raise ValueError(
-                        f"system is not modalized: variables {cyc} depend on each other "
-                        "without a box in between; put the reference under [] (e.g. "
-                        "'[] them' instead of 'them')"
-                    )
-                if state[child] == 0:
-                    stack.append((child, 0))
-                continue
-            depth[node] = 1 + max((depth[c] for c in ds), default=-1)
-            state[node] = 2
+    depth = _layer_depths(nodes, deps)
     by_layer: dict[int, dict[str, list[tuple[int, int, int]]]] = defaultdict(lambda: defaultdict(list))
     consts_true, box_nodes, box_args = [], [], []
     for node, k in ids.items():
@@ -209,10 +216,12 @@ def compile_system(system: ModalSystem) -> _Circuit:
     )
 
 
-def _run_circuit(c: _Circuit, max_worlds: int) -> tuple[np.ndarray, int]:
+def _run_circuit(c: _Circuit, max_worlds: int, base_boxes: bool = True) -> tuple[np.ndarray, int]:
     vals = np.zeros(c.n_nodes, dtype=bool)
     vals[c.consts_true] = True
-    acc = np.ones(len(c.box_nodes), dtype=bool)  # at world 0 every box is vacuously true
+    # at world 0 every box is vacuously true (no world below: GL frames are well founded, which is
+    # where Löb's theorem comes from); ``base_boxes=False`` is a deliberately broken frame
+    acc = np.full(len(c.box_nodes), base_boxes, dtype=bool)
     history = []
     for world in range(max_worlds):
         vals[c.box_nodes] = acc
@@ -234,10 +243,14 @@ def _run_circuit(c: _Circuit, max_worlds: int) -> tuple[np.ndarray, int]:
     raise RuntimeError(f"no stabilisation within {max_worlds} worlds")  # pragma: no cover
 
 
-def solve_linear(system: ModalSystem) -> LinearSolution:
-    """Evaluate the system world by world on the linear frame until the boxes stop changing."""
+def solve_linear(system: ModalSystem, base_boxes: bool = True) -> LinearSolution:
+    """Evaluate the system world by world on the linear frame until the boxes stop changing.
+
+    ``base_boxes=False`` is a counterfactual, not GL: every box starts *false* at the bottom world
+    ("no proof is ever found"), which removes the Löbian step and gives the least fixed point.
+    """
     circuit = compile_system(system)
-    history, rank = _run_circuit(circuit, max_worlds=len(circuit.box_nodes) + 2)
+    history, rank = _run_circuit(circuit, max_worlds=len(circuit.box_nodes) + 2, base_boxes=base_boxes)
     return LinearSolution(system.variables, history, rank)
 
 
@@ -260,27 +273,45 @@ def confirmation_formula(
 
 
 def tableau_confirms(
-    system: ModalSystem, var: str | Mapping[str, bool], value: bool = True, rank: int = 0, max_sequents: int = 2_000_000
+    system: ModalSystem,
+    var: str | Mapping[str, bool],
+    value: bool = True,
+    rank: int = 0,
+    max_sequents: int = 2_000_000,
+    prover: str = "tableau",
 ) -> bool:
-    """GL tableau check of the linear solver's answer (independent of the linear frame code)."""
-    return decide(confirmation_formula(system, var, value, rank), max_sequents=max_sequents).valid
+    """GL check of the linear solver's answer (independent of the linear frame code): ``prover`` is the
+    tableau (:mod:`aflab.embedded.tableau`, the slow reference) or ``sat`` (:mod:`aflab.embedded.glsat`,
+    whose budget ``max_sequents`` counts SAT calls)."""
+    f = confirmation_formula(system, var, value, rank)
+    if prover == "sat":
+        from aflab.embedded.glsat import valid
+
+        return valid(f, max_calls=max_sequents)
+    if prover != "tableau":
+        raise ValueError(f"prover must be 'sat' or 'tableau', got {prover!r}")
+    return decide(f, max_sequents=max_sequents).valid
 
 
 def cross_check(
-    system: ModalSystem, solution: LinearSolution, variables: Iterable[str], max_sequents: int | None = None
+    system: ModalSystem,
+    solution: LinearSolution,
+    variables: Iterable[str],
+    max_sequents: int | None = None,
+    prover: str = "sat",
 ) -> bool | None:
-    """Certify the solver's standard-model values of ``variables`` with one tableau run.
+    """Certify the solver's standard-model values of ``variables`` with one GL proof.
 
-    Returns True (certified), False (the tableau refutes the solver), or None when ``max_sequents``
-    is given and the tableau needs more sequents than that (GL validity is PSPACE-complete, so some
-    systems are out of reach of any budget).
+    Returns True (certified), False (the prover refutes the solver), or None when ``max_sequents`` is
+    given and the prover needs more than that (GL validity is PSPACE-complete, so some systems are out of
+    reach of any budget). ``prover``: ``sat`` (default, :mod:`aflab.embedded.glsat`) or ``tableau``.
     """
     variables = list(variables)
     claimed = {v: solution.value(v) for v in variables}
     rank = max((solution.rank_of(v) for v in variables), default=0)
     try:
         return tableau_confirms(
-            system, claimed, True, rank, max_sequents=2_000_000 if max_sequents is None else max_sequents
+            system, claimed, True, rank, 2_000_000 if max_sequents is None else max_sequents, prover
         )
     except TableauBudgetExceeded:
         if max_sequents is None:

@@ -1,11 +1,11 @@
 """Round-robin tournaments between modal agents and replicator dynamics over the population.
 
 A round robin plays every ordered pair (including self-play) once. Each agent's formula is compiled
-once into a template circuit (:func:`compile_template`); a block of rows is solved by stamping the
-templates out for every match with index arithmetic and running all matches world by world on the
-linear frame together (:func:`solve_matches`), so the per-match cost is a few array operations.
-Large populations are processed in row blocks with a progress bar. ``cross_check=True`` re-solves
-with the generic solver and certifies each outcome with the GL tableau.
+once into a template circuit (:func:`compile_template`); the whole round robin is solved by stamping
+every template out for all opponents with index arithmetic and running all matches world by world on
+the linear frame together (:func:`solve_all_pairs`): no per-match Python. (:func:`solve_matches`, the
+earlier per-block method that closes over the referenced pairs in Python, is kept as the benchmark's
+baseline.) ``cross_check=True`` certifies each outcome with the GL SAT procedure under budgets.
 
 Replicator dynamics (Taylor & Jonker 1978; Hofbauer & Sigmund 1998, ch. 7) on the payoff matrix P
 (P[i, j] = payoff of type i against type j):
@@ -18,6 +18,7 @@ once (rows of X; one matrix product per step).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -25,7 +26,9 @@ import numpy as np
 
 from aflab.embedded.agents import _REF_RE, ModalAgent, Payoffs, combat_system, coop_var
 from aflab.embedded.formula import desugar, subformulas
-from aflab.embedded.solver import _Circuit, _run_circuit, solve_linear, tableau_confirms
+from aflab.embedded.glsat import valid
+from aflab.embedded.solver import _Circuit, _run_circuit, confirmation_formula
+from aflab.embedded.tableau import TableauBudgetExceeded
 
 
 @dataclass(frozen=True)
@@ -179,14 +182,98 @@ def solve_matches(
     return closure, history
 
 
+def reference_closure(names: Sequence[str], library: Mapping[str, ModalAgent]) -> list[str]:
+    """``names`` (in order, first) followed by every agent they refer to (``them(X)``, ``me(X)``), transitively."""
+    out = list(dict.fromkeys(names))
+    seen, k = set(out), 0
+    while k < len(out):
+        a = out[k]
+        if a not in library:
+            raise ValueError(f"unknown agent {a!r}; known agents: {', '.join(sorted(library)[:12])}...")
+        for x in sorted(library[a].references() - seen):
+            seen.add(x)
+            out.append(x)
+        k += 1
+    return out
+
+
+def solve_all_pairs(
+    agents: Sequence[str], library: Mapping[str, ModalAgent], templates: dict | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every ordered pair of ``agents`` (closed under references) solved at once on the linear frame.
+
+    Agent a's template is stamped out for all m opponents with one broadcast per operator group: node t of
+    match (a, b) sits at ``base[a] + b * size[a] + t``, so a reference ``them(X)`` in (a, b) is the root of
+    match (b, X) at ``base[b] + X * size[b] + root[b]`` -- index arithmetic on arrays over b, no per-match
+    Python. Returns ``history`` (worlds x m x m; ``[w, a, b]`` = a cooperates with b at world w) and the
+    agent order (``agents`` must already be closed: see :func:`reference_closure`).
+    """
+    templates = {} if templates is None else templates
+    m = len(agents)
+    pos = {a: i for i, a in enumerate(agents)}
+    tpl = [templates.setdefault(a, compile_template(library[a])) for a in agents]
+    size = np.asarray([t.size for t in tpl], dtype=np.int64)
+    base = np.concatenate([[0], np.cumsum(size * m)[:-1]]).astype(np.int64)
+    rootpos = np.asarray([t.root for t in tpl], dtype=np.int64)
+    opp = np.arange(m, dtype=np.int64)
+    n_outer = max(t.n_outer_layers for t in tpl)
+    groups: dict[tuple[int, str], list] = {}
+    boxes, box_args, tops = [], [], []
+    for a, t in enumerate(tpl):
+        # where node t of match (a, b) lives, for every b; an atom is read straight from the root of the
+        # match it names (no copy node): them -> (b, X or a), me -> (a, X or b)
+        where = base[a] + opp[:, None] * size[a] + np.arange(size[a])[None, :]
+        for node, (who, target) in zip(t.atom_nodes, t.atom_refs):
+            x = pos[target] if target else None
+            if who == "them":
+                where[:, node] = base + (a if x is None else x) * size + rootpos
+            else:
+                where[:, node] = base[a] + (opp if x is None else np.full(m, x)) * size[a] + rootpos[a]
+        boxes.append(where[:, t.boxes].ravel())
+        box_args.append(where[:, t.box_args].ravel())
+        tops.append(where[:, t.tops].ravel())
+        for phase, layer, op, out, x, y in t.ops:
+            if op == "alias":
+                continue
+            key = (layer if phase == 0 else n_outer + layer, op)
+            groups.setdefault(key, []).append((where[:, out].ravel(), where[:, x].ravel(), where[:, y].ravel()))
+    layers: dict[int, list] = {}
+    for (layer, op), parts in sorted(groups.items()):
+        layers.setdefault(layer, []).append((op, *(np.concatenate(c) for c in zip(*parts))))
+    roots = (base[:, None] + opp[None, :] * size[:, None] + rootpos[:, None]).ravel()
+    circuit = _Circuit(
+        int((size * m).sum()),
+        roots,
+        np.concatenate(tops),
+        np.concatenate(boxes),
+        np.concatenate(box_args),
+        tuple(tuple(v) for _, v in sorted(layers.items())),
+    )
+    history, _ = _run_circuit(circuit, max_worlds=len(circuit.box_nodes) + 2)
+    return history.reshape(-1, m, m)
+
+
+#: codes of ``TournamentResult.certificates``
+NOT_RUN, UNCHECKED, REFUTED, CERTIFIED = -2, -1, 0, 1
+CERTIFICATE_NAMES = {NOT_RUN: "not run", UNCHECKED: "unchecked", REFUTED: "disagrees", CERTIFIED: "agrees"}
+
+
 @dataclass(frozen=True)
 class TournamentResult:
-    """``cooperates[i, j]``: agent i cooperates with agent j; ``payoff[i, j]``: i's payoff vs j."""
+    """``cooperates[i, j]``: agent i cooperates with agent j; ``payoff[i, j]``: i's payoff vs j;
+    ``certificates[i, j]``: the tableau's verdict on that outcome (CERTIFIED, REFUTED, UNCHECKED: over the
+    per-match budget or the time budget, NOT_RUN)."""
 
     names: tuple[str, ...]
     cooperates: np.ndarray
     payoff: np.ndarray
     ranks: np.ndarray
+    certificates: np.ndarray | None = None
+
+    def certificate_counts(self) -> dict[str, int]:
+        """How many outcomes the tableau certified, refuted, left unchecked, or did not run on."""
+        c = np.full(self.cooperates.shape, NOT_RUN) if self.certificates is None else self.certificates
+        return {name: int((c == code).sum()) for code, name in CERTIFICATE_NAMES.items()}
 
     @property
     def mean_payoff(self) -> np.ndarray:
@@ -207,6 +294,9 @@ class TournamentResult:
                         "cooperates": bool(self.cooperates[i, j]),
                         "payoff": float(self.payoff[i, j]),
                         "rank": int(self.ranks[i, j]),
+                        "tableau": CERTIFICATE_NAMES[int(self.certificates[i, j])]
+                        if self.certificates is not None
+                        else "not run",
                     }
                 )
         return pd.DataFrame(rows)
@@ -224,56 +314,66 @@ def round_robin(
     names: Sequence[str],
     library: Mapping[str, ModalAgent],
     payoffs: Payoffs = Payoffs(),
-    block_rows: int = 64,
     progress: bool = False,
     cross_check: bool = False,
+    max_sequents: int = 20_000,
+    time_budget_s: float | None = None,
 ) -> TournamentResult:
-    """Play every ordered pair of ``names``; ``cross_check`` re-proves each outcome with the tableau."""
+    """Play every ordered pair of ``names``: all pairs solved at once by :func:`solve_all_pairs`.
+
+    ``cross_check`` certifies each outcome with the GL tableau (an independent procedure) under a budget
+    of ``max_sequents`` per match and, optionally, ``time_budget_s`` CPU-seconds for all certificates:
+    a match over either budget is counted UNCHECKED, a certificate that refutes the vectorised solver
+    REFUTED -- never an exception, and the outcomes are kept whatever the certificates say.
+    """
     names = tuple(names)
     if not names:
         raise ValueError("names: a tournament needs at least one agent")
     if len(set(names)) != len(names):
         raise ValueError("names: an agent is entered twice")
-    if block_rows < 1:
-        raise ValueError(f"block_rows must be >= 1, got {block_rows}")
     n = len(names)
     coop = np.zeros((n, n), dtype=bool)
     ranks = np.zeros((n, n), dtype=np.int64)
-    blocks = [range(s, min(n, s + block_rows)) for s in range(0, n, block_rows)]
-    bar = None
-    if progress and len(blocks) > 1:
+    certs = np.full((n, n), UNCHECKED if cross_check else NOT_RUN, dtype=np.int8)
+    bar = task = None
+    if progress and cross_check:
         from rich.progress import Progress
 
         bar = Progress(transient=True)
         bar.start()
-        task = bar.add_task(f"round robin of {n} agents", total=n)
-    templates: dict = {}
+        task = bar.add_task(f"round robin of {n} agents" + (" (certifying)" if cross_check else ""), total=n)
+    deadline = None if time_budget_s is None else time.process_time() + time_budget_s
+    agents = reference_closure(names, library)
+    hist = solve_all_pairs(agents, library)[:, :n, :n]  # the entrants come first in the closure
+    coop[:] = hist[-1]
+    changed = hist != hist[-1][None]
+    ranks[:] = np.where(changed.any(axis=0), hist.shape[0] - np.argmax(changed[::-1], axis=0), 0)
     try:
-        for rows in blocks:
-            pairs = [(names[i], names[j]) for i in rows for j in range(n)]
-            closure, hist = solve_matches(pairs, library, templates)
-            index = {q: k for k, q in enumerate(closure)}
-            final = hist[-1]
-            system = combat_system(pairs, library) if cross_check else None
-            sol = solve_linear(system) if cross_check else None
-            for i in rows:
-                cols = np.asarray([index[(names[i], names[j])] for j in range(n)])
-                coop[i] = final[cols]
-                changed = hist[:, cols] != final[cols][None, :]
-                ranks[i] = np.where(changed.any(axis=0), hist.shape[0] - np.argmax(changed[::-1], axis=0), 0)
-                if cross_check:
-                    for j in range(n):
-                        v = coop_var(names[i], names[j])
-                        if sol.value(v) != coop[i, j] or not tableau_confirms(
-                            system, v, bool(coop[i, j]), int(ranks[i, j])
-                        ):
-                            raise AssertionError(f"tableau / generic solver disagree with the vectorised solver on {v}")
+        for i in range(n):
+            if cross_check:
+                certs[i] = _certify_row(names, i, coop[i], ranks[i], library, max_sequents, deadline)
             if bar is not None:
-                bar.update(task, advance=len(rows))
+                bar.update(task, advance=1)
     finally:
         if bar is not None:
             bar.stop()
-    return TournamentResult(names, coop, payoff_matrix(coop, payoffs), ranks)
+    return TournamentResult(names, coop, payoff_matrix(coop, payoffs), ranks, certs if cross_check else None)
+
+
+def _certify_row(names, i, coop_row, rank_row, library, max_sequents: int, deadline: float | None) -> np.ndarray:
+    """Tableau certificates of row i's outcomes (each on the closure of its own match)."""
+    out = np.full(len(names), UNCHECKED, dtype=np.int8)
+    for j in range(len(names)):
+        if deadline is not None and time.process_time() >= deadline:
+            break
+        system = combat_system([(names[i], names[j])], library)
+        v = coop_var(names[i], names[j])
+        try:
+            ok = valid(confirmation_formula(system, v, bool(coop_row[j]), int(rank_row[j])), max_calls=max_sequents)
+        except TableauBudgetExceeded:
+            continue
+        out[j] = CERTIFIED if ok else REFUTED
+    return out
 
 
 def replicator(payoff: np.ndarray, x0: np.ndarray, steps: int = 2000, dt: float = 0.01) -> np.ndarray:

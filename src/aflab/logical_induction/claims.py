@@ -2,55 +2,97 @@
 
 Sources: Garrabrant, Benson-Tilsen, Critch, Soares, Taylor, "Logical Induction" (2016), sec. 4-5;
 Demski, "Radical Probabilism" and the Bayesian-tyrant parable (2020) for the Kelly market.
-Thresholds are stated before measurement in each claim's verdict; every verdict can come out refuted.
+
+The independent unit of every pi audit is a *stretch of pi*: each seed of a sweep runs its own market
+on its own digits (:func:`.experiments.digit_offset`), so intervals over seeds are t-intervals over
+independent markets (``mean_ci``). Quantities that are a worst case over a run (the maker's certificate,
+the lowest price of a never-decided sentence) are exact, not estimated: their interval has zero width.
+Each threshold says why it sits where it does; each claim has a counterfactual -- a deliberately broken
+market (a frozen or oscillating maker, a dogmatic firm, a firm without its arbitrage programs, a floor that
+outweighs the learners, no introspection program) -- under which its verdict must be "refuted".
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
-from aflab.core import Claim, Comparison, Verdict, register
+from aflab.core import Claim, Comparison, Counterfactual, Verdict, register
+from aflab.core.stats import Interval, Threshold, bootstrap_ci, decide, loglog_slope, mean_ci
 from aflab.logical_induction import experiments as E
 from aflab.logical_induction import plots as F
 
 SOURCE = "Garrabrant, Benson-Tilsen, Critch, Soares, Taylor, 'Logical Induction' (2016)"
-PI_QUICK = {"n_days": 24, "window": 2, "delay": 3, "digit_offsets": 1}
-PI_FULL = {"n_days": 120, "window": 3, "delay": 4, "enum_depth": 2, "constant_labels": 4, "digit_offsets": 5}
+PI_SMOKE = {"n_days": 8, "window": 1, "delay": 2, "enum_depth": 1, "band_depth": 1}
+PI_QUICK = {"n_days": 48, "window": 2, "delay": 3}
+PI_FULL = {"n_days": 240, "window": 2, "delay": 3}
+PI_SEEDS = {"smoke": 2, "quick": 3, "full": 5}
+PI_PRESETS = {"smoke": PI_SMOKE, "quick": PI_QUICK, "full": PI_FULL}
 
 
-def _tail(table: pd.DataFrame, frac: float, col: str = "day") -> pd.DataFrame:
-    n = table[col].max()
-    return table[table[col] > n * (1 - frac)]
+def exact(value: float, n: int | None = None) -> Interval:
+    """A computed worst case (not an estimate): a zero-width interval."""
+    return Interval(float(value), float(value), float(value), method="exact", se=0.0, n=n)
 
 
-def _head(table: pd.DataFrame, frac: float, col: str = "day") -> pd.DataFrame:
-    n = table[col].max()
-    return table[table[col] <= n * frac]
+def per_seed(table: pd.DataFrame, column: str, mask: pd.Series | None = None) -> pd.Series:
+    """The mean of ``column`` per seed (rows selected by ``mask``): one value per independent market."""
+    t = table if mask is None else table[mask]
+    return t.groupby("seed")[column].mean()
 
 
-# -- market maker ------------------------------------------------------------------------------------
+N_BATCHES = 5
 
 
-def v_maker(cfg, t: pd.DataFrame) -> Verdict:
-    n = len(t)
-    ok = int(t.certified.sum())
+def unit_values(table: pd.DataFrame, stat, mask: pd.Series | None = None) -> np.ndarray:
+    """``stat(rows)`` per independent unit: per seed (an independent market) when the table has >= 2 seeds;
+    for a single run (a checkpoint, the long benchmark) per batch of days -- the masked days cut into
+    :data:`N_BATCHES` consecutive batches (the batch-means method: long batches are nearly independent)."""
+    t = table if mask is None else table[mask]
+    if t.seed.nunique() >= 2:
+        return np.array([stat(g) for _, g in t.groupby("seed")], dtype=float)
+    days = np.sort(t.day.unique())
+    batches = np.array_split(days, min(N_BATCHES, len(days)))
+    return np.array([stat(t[t.day.isin(b)]) for b in batches if len(b)], dtype=float)
+
+
+def last_fraction(table: pd.DataFrame, frac: float, col: str = "day") -> pd.Series:
+    """Rows in the last ``frac`` of each seed's days."""
+    return table[col] > table.groupby("seed")[col].transform("max") * (1 - frac)
+
+
+# -- market maker (a check: thm 5.1.1 says such prices exist; the solver must find them) ----------------
+
+MAKER_THRESHOLD = Threshold(
+    "max over days of worst-case firm value / tolerance",
+    "below",
+    1.0,
+    "the certificate itself: on a certified day max_W W(F_n(P_n)) <= eps_n, so the ratio is below 1; a "
+    "single day at or above 1 is an uncertified day (thm 5.1.1 guarantees such prices exist, so it is a "
+    "solver failure)",
+)
+
+
+def market_maker_certified_verdict(cfg, t: pd.DataFrame) -> Verdict:
     ratio = float((t.max_value / t.tolerance).max())
-    nums = {
-        "days": n,
-        "days_certified": ok,
-        "max_value_over_tolerance": ratio,
-        "max_value": float(t.max_value.max()),
-        "mean_evaluations": float(t.evaluations.mean()),
-    }
-    label = "supported" if ok == n else "refuted"
-    return Verdict(
-        label,
-        nums,
-        f"{ok}/{n} days: max_W W(F_n(P_n)) <= max(2^-n, 1e-12) certified over the "
-        f"solver's consistent worlds (worst value/tolerance = {ratio:.3g})",
+    ok, n = int(t.certified.sum()), len(t)
+    return Verdict.from_decisions(
+        [decide(exact(ratio, n), MAKER_THRESHOLD)],
+        {
+            "days": n,
+            "days_certified": ok,
+            "max_value": float(t.max_value.max()),
+            "mean_evaluations": float(t.evaluations.mean()),
+        },
+        f"{ok}/{n} days certified: max_W W(F_n(P_n)) <= max(2^-n, 1e-12) over the SAT back-end's consistent worlds",
         (Comparison("days certified / days", 1.0, ok / n),),
     )
+
+
+def market_maker_certified_figures(cfg, t: pd.DataFrame) -> dict:
+    return {"maker": F.maker_figure(t)}
 
 
 register(
@@ -61,232 +103,329 @@ register(
         "certifies them (value computed exactly over the SAT back-end's consistent worlds).",
         source=SOURCE + ", sec. 5.1",
         config=E.PiAuditConfig,
-        experiment=E.exp_maker,
-        verdict=v_maker,
-        figures=lambda cfg, t: {"maker": F.maker_figure(t)},
-        presets={"quick": PI_QUICK, "full": PI_FULL},
-        seeds={"quick": 1, "full": 3},
-        quick_budget_s=30,
+        experiment=E.market_maker_certified_experiment,
+        verdict=market_maker_certified_verdict,
+        figures=market_maker_certified_figures,
+        presets=PI_PRESETS,
+        seeds=PI_SEEDS,
+        quick_budget_s=60,
+        kind="check",
+        threshold=MAKER_THRESHOLD,
+        counterfactual=Counterfactual(
+            "a frozen maker: every undecided sentence priced 1/2, no solve", {"maker": "frozen"}
+        ),
     )
 )
 
 
 # -- pi digits -------------------------------------------------------------------------------------
 
+PI_DIGIT_THRESHOLD = Threshold(
+    "mean |P - 0.1| of undecided digit sentences, last quarter of days",
+    "below",
+    0.02,
+    "thm 4.4.2 says the prices approach 1/10; 0.02 is a fifth of the target price, the bar issue 14 set after "
+    "the old bar (0.05) passed a market whose digit prices sat 0.035 away, i.e. still tracking the noisy "
+    "per-digit counts of a few dozen revealed digits",
+)
 
-def v_pi(cfg, t: pd.DataFrame) -> Verdict:
-    last, first = _tail(t, 0.25), _head(t, 0.25)
-    dev_l, dev_f = float(last.mean_abs_dev.mean()), float(first.mean_abs_dev.mean())
-    gap = float(last.max_block_gap.max())
-    nums = {"mean_abs_dev_last_quarter": dev_l, "mean_abs_dev_first_quarter": dev_f, "max_block_gap_last_quarter": gap}
-    if dev_l <= 0.05 and gap <= 0.01 and dev_l <= dev_f:
-        label = "supported"
-    elif dev_l > 0.1 or gap > 0.05:
-        label = "refuted"
-    else:
-        label = "inconclusive"
-    return Verdict(
-        label,
-        nums,
-        f"undecided P(pi_digit(n) = d): mean |P - 0.1| = {dev_l:.3f} in the last quarter "
-        f"(first quarter {dev_f:.3f}; pass <= 0.05 and not rising), block sums within {gap:.4f} of 1 "
-        "(pass <= 0.01)",
-        (
-            Comparison("P(digit = d)", 0.1, 0.1 + dev_l, note="0.1 + mean abs deviation"),
-            Comparison("sum_d P(digit = d)", 1.0, 1.0 + gap, note="worst block"),
-        ),
+
+def pi_digit_frequencies_verdict(cfg, t: pd.DataFrame) -> Verdict:
+    dev = unit_values(t, lambda g: g.mean_abs_dev.mean(), last_fraction(t, 0.25))
+    first = per_seed(t, "mean_abs_dev", ~last_fraction(t, 0.75))
+    gap = float(t[last_fraction(t, 0.25)].max_block_gap.max())
+    return Verdict.from_decisions(
+        [decide(mean_ci(dev), PI_DIGIT_THRESHOLD)],
+        {"mean_abs_dev_first_quarter": float(first.mean()), "max_block_gap_last_quarter": gap, "units": len(dev)},
+        f"first quarter {first.mean():.3f}; block sums within {gap:.4f} of 1",
+        (Comparison("P(digit = d)", 0.1, 0.1 + float(dev.mean()), note="0.1 + mean abs deviation"),),
     )
+
+
+def pi_digit_frequencies_figures(cfg, t: pd.DataFrame) -> dict:
+    return {"frequencies": F.frequencies_figure(t)}
 
 
 register(
     Claim(
         id="logical_induction.pi-digit-frequencies",
         statement="Learning pseudorandom frequencies (thm 4.4.2): prices of not-yet-computed digit sentences "
-        "'pi_digit(n) = d' approach 0.1, and each exclusive-exhaustive block sums to ~1 before resolution.",
+        "'pi_digit(n) = d' approach 0.1 (within 0.02 over the last quarter of the run).",
         source=SOURCE + ", sec. 4.4",
         config=E.PiAuditConfig,
-        experiment=E.exp_pi_frequencies,
-        verdict=v_pi,
-        figures=lambda cfg, t: {"frequencies": F.frequencies_figure(t)},
-        presets={"quick": PI_QUICK, "full": PI_FULL},
-        seeds={"quick": 1, "full": 3},
-        quick_budget_s=30,
+        experiment=E.pi_digit_frequencies_experiment,
+        verdict=pi_digit_frequencies_verdict,
+        figures=pi_digit_frequencies_figures,
+        presets=PI_PRESETS,
+        seeds=PI_SEEDS,
+        quick_budget_s=60,
+        threshold=PI_DIGIT_THRESHOLD,
+        refuted_if="the t-interval over stretches of pi of the last-quarter mean |P - 0.1| lies above 0.02",
+        counterfactual=Counterfactual("a dogmatic firm: one trader believing 1/2 of everything", {"firm": "dogmatic"}),
     )
 )
 
 
 # -- limit coherence -------------------------------------------------------------------------------
 
+COHERENCE_THRESHOLD = Threshold(
+    "mean L1 distance of digit blocks to the hull of PC(D_n), last quarter",
+    "below",
+    0.02,
+    "thm 4.1.2: prices approach the convex hull of the consistent worlds; 0.02 over a block's 11 prices is "
+    "a tenth of the 0.2 mass by which a block of 1/10-priced digits would miss the hull if one price were off "
+    "by 0.1, and two orders of magnitude below what a firm without arbitrage programs leaves (docs)",
+)
 
-def v_coherence(cfg, t: pd.DataFrame) -> Verdict:
-    last = _tail(t, 0.25)
-    neg, hull = float(last.mean_negation_gap.mean()), float(last.mean_hull_l1.mean())
-    nums = {"negation_gap_last_quarter": neg, "hull_l1_last_quarter": hull}
-    label = "supported" if neg <= 0.01 and hull <= 0.02 else ("refuted" if neg > 0.05 or hull > 0.1 else "inconclusive")
-    return Verdict(
-        label,
-        nums,
-        f"last quarter: mean |P(phi) + P(~phi) - 1| = {neg:.2e} (pass <= 0.01), mean L1 "
-        f"distance of digit blocks to the hull of consistent worlds = {hull:.2e} (pass <= 0.02, LP)",
-        (Comparison("P(phi) + P(~phi)", 1.0, 1.0 + neg),),
+
+def limit_coherence_verdict(cfg, t: pd.DataFrame) -> Verdict:
+    last = last_fraction(t, 0.25)
+    hull = unit_values(t, lambda g: g.mean_hull_l1.mean(), last)
+    neg = per_seed(t, "mean_negation_gap", last)
+    return Verdict.from_decisions(
+        [decide(mean_ci(hull), COHERENCE_THRESHOLD)],
+        {"negation_gap_last_quarter": float(neg.mean()), "units": len(hull)},
+        f"mean |P(phi) + P(~phi) - 1| = {neg.mean():.2e} (last quarter)",
+        (Comparison("P(phi) + P(~phi)", 1.0, 1.0 + float(neg.mean())),),
     )
+
+
+def limit_coherence_figures(cfg, t: pd.DataFrame) -> dict:
+    return {"coherence": F.coherence_figure(t)}
 
 
 register(
     Claim(
         id="logical_induction.limit-coherence",
-        statement="Limit coherence (thm 4.1.2): prices approach the convex hull of the worlds consistent with D_n; "
-        "in particular P(phi) + P(~phi) -> 1.",
+        statement="Limit coherence (thm 4.1.2): prices approach the convex hull of the worlds consistent with D_n "
+        "(digit blocks and their negations within L1 0.02 of the hull over the last quarter).",
         source=SOURCE + ", sec. 4.1",
         config=E.PiAuditConfig,
-        experiment=E.exp_coherence,
-        verdict=v_coherence,
-        figures=lambda cfg, t: {"coherence": F.coherence_figure(t)},
-        presets={"quick": PI_QUICK, "full": PI_FULL},
-        seeds={"quick": 1, "full": 3},
-        quick_budget_s=30,
+        experiment=E.limit_coherence_experiment,
+        verdict=limit_coherence_verdict,
+        figures=limit_coherence_figures,
+        presets=PI_PRESETS,
+        seeds=PI_SEEDS,
+        quick_budget_s=60,
+        threshold=COHERENCE_THRESHOLD,
+        refuted_if="the t-interval over stretches of the last-quarter L1 distance to the hull lies above 0.02",
+        counterfactual=Counterfactual(
+            "the firm without its arbitrage programs (block and negation coherence, holding and one-day)",
+            {"drop_programs": ["block_coherence", "negation_coherence"]},
+            n_seeds=4,
+        ),
     )
 )
 
 
 # -- provability induction -------------------------------------------------------------------------
 
+PROVABILITY_THRESHOLD = Threshold(
+    "log-log slope of mean (1 - P) of undecided theorems vs day, last two thirds",
+    "below",
+    -0.5,
+    "how fast theorem prices approach 1, not the level they reach: a learner counting proofs (Laplace's rule on "
+    "the class) prices the next theorem (k+1)/(k+2), so 1 - P falls like 1/n (slope -1); a price held by a floor "
+    "or any fixed level has slope 0; -0.5 (the square-root rate) is the midpoint on the log scale",
+)
+FLOOR_COST_THRESHOLD = Threshold(
+    "mean (1 - P) of theorems, audited minus no-floor control, last third",
+    "below",
+    0.01,
+    "the non-dogmatism floor must not be what sets theorem prices: the audited market may price theorems at most "
+    "0.01 further from 1 than the same firm without the floor (issue 14: a floor at 15/16 pinned them at 0.93)",
+)
 
-def v_provability(cfg, t: pd.DataFrame) -> Verdict:
-    last, first = _tail(t, 1 / 3, "first_day"), _head(t, 1 / 3, "first_day")
-    pl, pf = float(last.first_price.mean()), float(first.first_price.mean())
-    gap = float((last.revealed_on - last.first_day).mean())
-    nums = {"first_price_last_third": pl, "first_price_first_third": pf, "days_before_proof": gap}
-    if pl >= 0.8 and pl >= pf + 0.1:
-        label = "supported"
-    elif pl < 0.6:
-        label = "refuted"
-    else:
-        label = "inconclusive"
-    return Verdict(
-        label,
-        nums,
-        f"theorems (true, proofs revealed {gap:.0f} days later): price on first day "
-        f"{pf:.3f} (first third) -> {pl:.3f} (last third); pass >= 0.8 and up by >= 0.1",
-        (Comparison("P_n(theorem) before proof", 1.0, pl),),
+
+def provability_induction_verdict(cfg, t: pd.DataFrame) -> Verdict:
+    li = t[t.market == "logical_inductor"]
+    ctl = t[t.market == "no_floor_control"]
+    late = li[last_fraction(li, 2 / 3)]
+    slope = loglog_slope(late.day.to_numpy(), late.mean_gap.to_numpy(), clusters=late.seed.to_numpy())
+    gap_li = per_seed(li, "mean_gap", last_fraction(li, 1 / 3))
+    gap_ctl = per_seed(ctl, "mean_gap", last_fraction(ctl, 1 / 3))
+    cost = mean_ci((gap_li - gap_ctl.reindex(gap_li.index)).to_numpy())
+    return Verdict.from_decisions(
+        [decide(slope, PROVABILITY_THRESHOLD), decide(cost, FLOOR_COST_THRESHOLD)],
+        {"gap_last_third": float(gap_li.mean()), "gap_last_third_no_floor": float(gap_ctl.mean())},
+        f"mean 1 - P of undecided theorems in the last third {gap_li.mean():.4f} (no-floor control {gap_ctl.mean():.4f})",
+        (Comparison("P_n(theorem) before proof", 1.0, 1.0 - float(gap_li.mean())),),
     )
+
+
+def provability_induction_figures(cfg, t: pd.DataFrame) -> dict:
+    return {"provability": F.provability_figure(t)}
 
 
 register(
     Claim(
         id="logical_induction.provability-induction",
         statement="Provability induction (thm 4.2.1): for an efficiently computable sequence of theorems whose "
-        "proofs appear late, prices approach 1 long before the proofs are revealed.",
+        "proofs appear late, prices approach 1 before the proofs are revealed -- at least as fast as the "
+        "square root of the day, and not held back by the non-dogmatism floor.",
         source=SOURCE + ", sec. 4.2",
         config=E.PiAuditConfig,
-        experiment=E.exp_provability,
-        verdict=v_provability,
-        figures=lambda cfg, t: {"provability": F.provability_figure(t)},
-        presets={"quick": PI_QUICK, "full": PI_FULL},
-        seeds={"quick": 1, "full": 3},
-        quick_budget_s=30,
+        experiment=E.provability_induction_experiment,
+        verdict=provability_induction_verdict,
+        figures=provability_induction_figures,
+        presets=PI_PRESETS,
+        seeds=PI_SEEDS,
+        quick_budget_s=60,
+        threshold=PROVABILITY_THRESHOLD,
+        refuted_if="the slope's interval lies above -0.5 (theorem prices stall), or the audited market's theorem "
+        "prices sit more than 0.01 below the no-floor control's",
+        counterfactual=Counterfactual(
+            "the firm without its learning programs (frequency and feature learners, constants, bands, "
+            "calibration): nothing learns which sentences get proved",
+            {"drop_programs": ["frequency", "constant", "band", "calibration"]},
+        ),
     )
 )
 
 
 # -- calibration ----------------------------------------------------------------------------------
 
-
-def ece(price: np.ndarray, value: np.ndarray, n_bins: int = 5) -> tuple[float, float]:
-    """Expected calibration error with equal-width bins and its binomial standard error."""
-    b = np.minimum((price * n_bins).astype(int), n_bins - 1)
-    n = len(price)
-    err, var = 0.0, 0.0
-    for j in range(n_bins):
-        m = b == j
-        if m.any():
-            f = value[m].mean()
-            err += m.sum() / n * abs(price[m].mean() - f)
-            var += (m.sum() / n) ** 2 * max(f * (1 - f), 1e-4) / m.sum()
-    return float(err), float(np.sqrt(var))
+N_BINS = 5
+CALIBRATION_THRESHOLD = Threshold(
+    "expected calibration error (5 bins) of prices the day before resolution",
+    "below",
+    0.05,
+    "thm 4.3.3: among sentences priced about p, a fraction about p are true; 0.05 is a quarter of a 5-bin "
+    "width, and the whole 95% bootstrap interval (places resampled) must lie below it -- no 'bar + 2 SE'",
+)
 
 
-def v_calibration(cfg, t: pd.DataFrame) -> Verdict:
-    e, se = ece(t.price_before.to_numpy(), t.value.to_numpy(dtype=float))
-    nums = {"ece": e, "ece_stderr": se, "n_resolved": len(t)}
-    label = "supported" if e <= 0.05 + 2 * se else ("refuted" if e > 0.1 + 3 * se else "inconclusive")
-    return Verdict(
-        label,
-        nums,
-        f"ECE of prices the day before resolution over {len(t)} resolved sentences = "
-        f"{e:.3f} +- {se:.3f} (pass <= 0.05 + 2 SE)",
-        (Comparison("ECE", 0.0, e, se),),
+def ece(price: np.ndarray, value: np.ndarray, n_bins: int = N_BINS) -> float:
+    """Expected calibration error with equal-width bins: sum_j (n_j/n) |mean price_j - frequency_j|."""
+    b = np.minimum((np.asarray(price) * n_bins).astype(int), n_bins - 1)
+    n = np.bincount(b, minlength=n_bins).astype(float)
+    sp = np.bincount(b, weights=price, minlength=n_bins)
+    sv = np.bincount(b, weights=np.asarray(value, dtype=float), minlength=n_bins)
+    return float(np.abs(sp - sv).sum() / max(n.sum(), 1.0))
+
+
+def _table_ece(d) -> float:
+    return ece(d["price_before"].to_numpy(), d["value"].to_numpy())
+
+
+def calibration_verdict(cfg, t: pd.DataFrame) -> Verdict:
+    t = t.assign(cl=t.seed.astype(str) + "/" + t.cluster)
+    iv = bootstrap_ci(t[["price_before", "value", "cl"]], _table_ece, clusters="cl", n_boot=1000)
+    return Verdict.from_decisions(
+        [decide(iv, CALIBRATION_THRESHOLD)],
+        {"n_resolved": len(t), "n_clusters": int(t.cl.nunique())},
+        f"{len(t)} resolved sentences in {t.cl.nunique()} independent clusters (a digit place, or a theorem)",
+        (Comparison("ECE", 0.0, iv.estimate),),
     )
+
+
+def calibration_figures(cfg, t: pd.DataFrame) -> dict:
+    return {"calibration": F.calibration_figure(t)}
 
 
 register(
     Claim(
         id="logical_induction.calibration",
-        statement="Calibration (thm 4.3.3): among resolved sentences priced at about p, a fraction about p are true.",
+        statement="Calibration (thm 4.3.3): among resolved sentences priced at about p, a fraction about p are "
+        "true (expected calibration error below 0.05).",
         source=SOURCE + ", sec. 4.3",
         config=E.PiAuditConfig,
-        experiment=E.exp_calibration,
-        verdict=v_calibration,
-        figures=lambda cfg, t: {"calibration": F.calibration_figure(t)},
-        presets={"quick": PI_QUICK, "full": PI_FULL},
-        seeds={"quick": 1, "full": 3},
-        quick_budget_s=30,
+        experiment=E.calibration_experiment,
+        verdict=calibration_verdict,
+        figures=calibration_figures,
+        presets=PI_PRESETS,
+        seeds=PI_SEEDS,
+        quick_budget_s=60,
+        threshold=CALIBRATION_THRESHOLD,
+        refuted_if="the bootstrap interval of the ECE (digit places and theorems resampled) lies above 0.05",
+        counterfactual=Counterfactual("a dogmatic firm: one trader believing 1/2 of everything", {"firm": "dogmatic"}),
     )
 )
 
 
 # -- non-dogmatism ---------------------------------------------------------------------------------
 
+DOGMATISM_THRESHOLD = Threshold(
+    "min over never-decided sentences and days of min(P, 1 - P)",
+    "above",
+    0.01,
+    "thm 4.6.2: a sentence independent of the theory keeps a price bounded away from 0 and 1; 0.01 is the bound "
+    "stated before measurement (the firm's floor program defends 1/16), checked on every day of every run: a "
+    "worst case, not an average",
+)
 
-def v_dogmatism(cfg, t: pd.DataFrame) -> Verdict:
+
+def non_dogmatism_verdict(cfg, t: pd.DataFrame) -> Verdict:
     never = t[t.kind == "never_decided"]
-    lo, hi = float(never.price.min()), float(never.price.max())
-    eps = 0.01
-    nums = {"min_price": lo, "max_price": hi, "n_sentences": int(never.sentence.nunique())}
-    label = "supported" if lo >= eps and hi <= 1 - eps else "refuted"
-    return Verdict(
-        label,
-        nums,
-        f"never-decided sentences priced in [{lo:.4f}, {hi:.4f}] on every day (pass: inside [{eps}, {1 - eps}])",
-        (Comparison("min price", None, lo),),
+    margin = float(np.minimum(never.price, 1 - never.price).min())
+    return Verdict.from_decisions(
+        [decide(exact(margin, len(never)), DOGMATISM_THRESHOLD)],
+        {
+            "min_price": float(never.price.min()),
+            "max_price": float(never.price.max()),
+            "n_sentences": int(never.sentence.nunique()),
+        },
+        f"never-decided sentences priced in [{never.price.min():.4f}, {never.price.max():.4f}] on every day",
+        (Comparison("min price", None, float(never.price.min())),),
     )
+
+
+def undecided_paths_figures(cfg, t: pd.DataFrame) -> dict:
+    return {"trajectories": F.trajectories_figure(t)}
 
 
 register(
     Claim(
         id="logical_induction.non-dogmatism",
-        statement="Non-dogmatism (thm 4.6.2): sentences independent of the theory keep prices bounded away from 0 and 1.",
+        statement="Non-dogmatism (thm 4.6.2): sentences independent of the theory keep prices bounded away from 0 "
+        "and 1 (within [0.01, 0.99] on every day).",
         source=SOURCE + ", sec. 4.6",
         config=E.PiAuditConfig,
-        experiment=E.exp_undecided_paths,
-        verdict=v_dogmatism,
-        figures=lambda cfg, t: {"trajectories": F.trajectories_figure(t)},
-        presets={"quick": PI_QUICK, "full": PI_FULL},
-        seeds={"quick": 1, "full": 3},
-        quick_budget_s=30,
+        experiment=E.undecided_paths_experiment,
+        verdict=non_dogmatism_verdict,
+        figures=undecided_paths_figures,
+        presets=PI_PRESETS,
+        seeds=PI_SEEDS,
+        quick_budget_s=60,
+        threshold=DOGMATISM_THRESHOLD,
+        refuted_if="some never-decided sentence is priced below 0.01 or above 0.99 on some day",
+        counterfactual=Counterfactual(
+            "a dogmatic firm: one trader believing every sentence false", {"firm": "dogmatic", "dogmatic_p": 0.0}
+        ),
     )
 )
 
 
 # -- convergence ----------------------------------------------------------------------------------
 
+CONVERGENCE_THRESHOLD = Threshold(
+    "log-log slope of the mean daily step |P_n - P_n-1| of never-decided sentences vs day",
+    "below",
+    -0.25,
+    "thm 4.1.1: every price converges, so day-to-day steps shrink; the theorem gives no rate, so we ask for the "
+    "weakest power law a few dozen days resolve: steps falling at least like n^-1/4 (a market whose prices are "
+    "noise has slope 0; steps that halve between the first and last third of a run have slope about -0.43)",
+)
 
-def v_convergence(cfg, t: pd.DataFrame) -> Verdict:
-    never = t[t.kind == "never_decided"].sort_values("day")
-    steps = never.groupby(["seed", "sentence"]).price.diff().abs()
-    never = never.assign(step=steps)
-    n = never.day.max()
-    early = float(never[(never.day > 1) & (never.day <= n / 3)].step.mean())
-    late = float(never[never.day > 2 * n / 3].step.mean())
-    ratio = late / early if early > 0 else (0.0 if late == 0 else np.inf)
-    nums = {"mean_step_first_third": early, "mean_step_last_third": late, "ratio": float(ratio)}
-    label = "supported" if ratio <= 0.5 else ("refuted" if ratio >= 1.0 else "inconclusive")
-    return Verdict(
-        label,
-        nums,
-        f"never-decided sentences: mean |P_n - P_n-1| {early:.2e} (first third) -> "
-        f"{late:.2e} (last third), ratio {ratio:.3f} (pass <= 0.5, refuted >= 1)",
-        (Comparison("late/early oscillation", 0.0, float(ratio)),),
+
+def daily_steps(t: pd.DataFrame) -> pd.DataFrame:
+    """Per (seed, day >= 2): the mean |P_n - P_n-1| over never-decided sentences."""
+    never = t[t.kind == "never_decided"].sort_values(["seed", "sentence", "day"])
+    never = never.assign(step=never.groupby(["seed", "sentence"]).price.diff().abs())
+    return never.dropna(subset=["step"]).groupby(["seed", "day"]).step.mean().reset_index()
+
+
+def convergence_verdict(cfg, t: pd.DataFrame) -> Verdict:
+    steps = daily_steps(t)
+    slope = loglog_slope(steps.day.to_numpy(), steps.step.to_numpy(), clusters=steps.seed.to_numpy())
+    n = steps.groupby("seed").day.transform("max")
+    early = float(steps[steps.day <= n / 3].step.mean())
+    late = float(steps[steps.day > 2 * n / 3].step.mean())
+    return Verdict.from_decisions(
+        [decide(slope, CONVERGENCE_THRESHOLD)],
+        {"mean_step_first_third": early, "mean_step_last_third": late, "zero_step_days": int((steps.step <= 0).sum())},
+        f"never-decided sentences: mean |P_n - P_n-1| {early:.2e} (first third) -> {late:.2e} (last third)",
+        (Comparison("late/early oscillation", 0.0, late / early if early > 0 else float("nan")),),
     )
 
 
@@ -294,70 +433,157 @@ register(
     Claim(
         id="logical_induction.convergence",
         statement="Convergence (thm 4.1.1): the price of every sentence converges; day-to-day oscillation of "
-        "never-decided sentences shrinks.",
+        "never-decided sentences shrinks at least like day^-1/4.",
         source=SOURCE + ", sec. 4.1",
         config=E.PiAuditConfig,
-        experiment=E.exp_undecided_paths,
-        verdict=v_convergence,
-        figures=lambda cfg, t: {"trajectories": F.trajectories_figure(t)},
-        presets={"quick": PI_QUICK, "full": PI_FULL},
-        seeds={"quick": 1, "full": 3},
-        quick_budget_s=30,
+        experiment=E.undecided_paths_experiment,
+        verdict=convergence_verdict,
+        figures=undecided_paths_figures,
+        presets=PI_PRESETS,
+        seeds=PI_SEEDS,
+        quick_budget_s=60,
+        threshold=CONVERGENCE_THRESHOLD,
+        refuted_if="the slope's interval (per-stretch slopes) lies above -0.25: steps do not shrink",
+        counterfactual=Counterfactual(
+            "an oscillating maker: undecided sentences priced 1/4 and 3/4 on alternate days", {"maker": "oscillating"}
+        ),
     )
 )
 
 
 # -- non-exploitation ---------------------------------------------------------------------------------
 
+GAIN_PER_DAY = 0.05
+EXPLOITATION_THRESHOLD = Threshold(
+    "held-out trader's guaranteed gain per day, last third (each trader's interval over stretches)",
+    "below",
+    GAIN_PER_DAY,
+    "def. 3.5: an exploiting trader's plausible value grows without bound; a finite run sees only its rate. "
+    "0.05 a day is issue 14's bar (a trader buying one share of each mispriced digit earns 0.3-4 a day in the "
+    "control market). The slope is least squares over the last third of days; each trader gets its own "
+    "t-interval over independent stretches of pi (a high-variance bettor's guaranteed gain random-walks by +-2 "
+    "per resolved bet, which is luck, not exploitation): 'supported' needs every trader's interval below 0.05, "
+    "'refuted' some trader's interval above it",
+)
+FLATTENING_THRESHOLD = Threshold(
+    "held-out trader's last-third gain / max(first-third gain, 0.05 * third) (interval over stretches)",
+    "below",
+    0.5,
+    "bounded exploitation flattens: a held-out trader may earn in the first third (while the firm learns) but at "
+    "most half as much in the last; gains under 0.05 a day do not count as exploitation (the denominator's floor)",
+)
+POWER_THRESHOLD = Threshold(
+    "held-out guaranteed gain per day in the control market, last third (the clearest trader)",
+    "above",
+    GAIN_PER_DAY,
+    "the audit must be able to see exploitation: in a one-trader dogmatic market some held-out trader must clear "
+    "the per-day bar, else a 'supported' would only mean the suite is too weak",
+)
 
-def v_exploitation(cfg, t: pd.DataFrame) -> Verdict:
-    adv = t[t.role == "adversary"]
-    end = adv[adv.day == adv.day.max()]
-    li = end[end.market == "logical_inductor"]
-    li_in = float(li[li.adversary_class == "in-class"].worst.max())
-    li_out = (
-        float(li[li.adversary_class == "out-of-class"].worst.max())
-        if (li.adversary_class == "out-of-class").any()
-        else float("nan")
-    )
-    ctl = float(end[end.market == "control"].worst.max())
-    nums = {
-        "max_guaranteed_gain_in_class": li_in,
-        "max_guaranteed_gain_out_of_class": li_out,
-        "max_guaranteed_gain_control": ctl,
-    }
-    if li_in <= 1.0 and ctl >= 5.0:
-        label = "supported"
-    elif li_in > 3.0:
-        label = "refuted"
-    else:
-        label = "inconclusive"
-    return Verdict(
-        label,
+
+def gain_rates(t: pd.DataFrame, market: str) -> pd.DataFrame:
+    """Per (seed, held-out trader): least-squares slope of the guaranteed gain (min over worlds) over the
+    last third of days, and the gains over the first and last thirds."""
+    adv = t[(t.role == "adversary") & (t.market == market)]
+    rows = []
+    for (seed, trader), g in adv.groupby(["seed", "trader"]):
+        g = g.sort_values("day")
+        n = g.day.max()
+        late = g[g.day > 2 * n / 3]
+        first = g[g.day <= n / 3]
+        slope = float(np.polyfit(late.day, late.worst, 1)[0]) if len(late) >= 2 else 0.0
+        rows.append(
+            {
+                "seed": seed,
+                "trader": trader,
+                "slope_last_third": slope,
+                "gain_first_third": float(first.worst.iloc[-1]) if len(first) else 0.0,
+                "gain_last_third": float(late.worst.iloc[-1] - g[g.day <= 2 * n / 3].worst.iloc[-1]),
+                "third": n / 3,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _slope(rows: pd.DataFrame) -> float:
+    return float(np.polyfit(rows.day, rows.worst, 1)[0]) if rows.day.nunique() >= 2 else float("nan")
+
+
+def trader_intervals(t: pd.DataFrame, market: str) -> dict:
+    """Per held-out trader: the t-interval over independent units (stretches of pi; day batches of a single
+    run) of its guaranteed gain's least-squares slope over the last third of days."""
+    adv = t[(t.role == "adversary") & (t.market == market)]
+    late = last_fraction(adv, 1 / 3)
+    return {trader: mean_ci(unit_values(g, _slope, late[g.index])) for trader, g in adv.groupby("trader")}
+
+
+def _extremes(ivs: dict) -> tuple[str, str]:
+    """The trader whose interval reaches highest (the hardest to clear) and the one whose interval starts
+    highest (the most convincingly above): 'every trader below' is decided by the first, 'some trader
+    above' by the second."""
+    finite = {k: v for k, v in ivs.items() if np.isfinite(v.estimate)}
+    if not finite:
+        finite = ivs
+    top = max(finite, key=lambda k: (finite[k].high, finite[k].estimate))
+    sure = max(finite, key=lambda k: (finite[k].low, finite[k].estimate))
+    return top, sure
+
+
+def non_exploitation_verdict(cfg, t: pd.DataFrame) -> Verdict:
+    ivs = trader_intervals(t, "logical_inductor")
+    top, sure = _extremes(ivs)
+    li = gain_rates(t, "logical_inductor")
+    li = li.assign(ratio=li.gain_last_third / np.maximum(li.gain_first_third, GAIN_PER_DAY * li.third))
+    flat = {trader: mean_ci(g.ratio.to_numpy()) for trader, g in li.groupby("trader")}
+    ftop, fsure = _extremes(flat)
+    ctl = trader_intervals(t, "control")
+    _, csure = _extremes(ctl)
+    powered = decide(ctl[csure], POWER_THRESHOLD)
+    if powered.label == "refuted":  # a blind audit decides nothing either way: never "refuted" for lack of power
+        powered = dataclasses.replace(powered, label="inconclusive", reason=powered.reason + " (no power)")
+    decisions = [decide(ivs[top], EXPLOITATION_THRESHOLD)]
+    if sure != top:
+        decisions.append(decide(ivs[sure], EXPLOITATION_THRESHOLD))
+    decisions.append(decide(flat[ftop], FLATTENING_THRESHOLD))
+    if fsure != ftop:
+        decisions.append(decide(flat[fsure], FLATTENING_THRESHOLD))
+    decisions.append(powered)
+    nums = {f"rate[{k}]": float(v.estimate) for k, v in sorted(ivs.items(), key=lambda kv: -kv[1].estimate)}
+    nums.update({f"rate_high[{k}]": float(v.high) for k, v in ivs.items()})
+    return Verdict.from_decisions(
+        decisions,
         nums,
-        f"held-out adversaries' guaranteed (worst-world) gain at the end: {li_in:.3f} for "
-        f"variants of the firm's programs, {li_out:.3f} for a strategy outside the enumeration (not "
-        f"covered), vs {ctl:.1f} in a one-trader control market (pass: in-class <= 1 and control >= 5)",
-        (Comparison("in-class adversary guaranteed gain", 0.0, li_in),),
+        f"per held-out trader (interval over stretches): highest reach {top} "
+        f"({ivs[top].estimate:.3f} a day, up to {ivs[top].high:.3f}); highest start {sure} "
+        f"({ivs[sure].low:.3f}); flattening: {ftop}; control exploited by {csure}",
+        (Comparison("held-out guaranteed gain per day (highest)", 0.0, float(ivs[top].estimate)),),
     )
+
+
+def non_exploitation_figures(cfg, t: pd.DataFrame) -> dict:
+    return {"heldout": F.heldout_figure(t, GAIN_PER_DAY), "pnl": F.pnl_figure(t)}
 
 
 register(
     Claim(
         id="logical_induction.non-exploitation",
-        statement="The logical induction criterion (def. 3.5) for a finite firm: held-out traders that are variants "
-        "of the programs the firm enumerates (arbitrage with another slope, a frequency trader with "
-        "another prior) cannot lock in unbounded gains. The guarantee covers only traders the firm can "
-        "represent; a held-out strategy outside the enumeration (a constant belief on digit 5) is "
-        "reported, not judged. Measured over the preset's horizon (see docs for long runs).",
+        statement="The logical induction criterion (def. 3.5) on a finite run: held-out traders written outside "
+        "the firm cannot keep earning -- each one's guaranteed gain grows by less than 0.05 a day over the last "
+        "third and flattens (last third at most half the first).",
         source=SOURCE + ", sec. 3.5 and 5",
         config=E.PiAuditConfig,
-        experiment=E.exp_exploitation,
-        verdict=v_exploitation,
-        figures=lambda cfg, t: {"pnl": F.pnl_figure(t)},
-        presets={"quick": PI_QUICK, "full": PI_FULL},
-        seeds={"quick": 1, "full": 3},
-        quick_budget_s=30,
+        experiment=E.non_exploitation_experiment,
+        verdict=non_exploitation_verdict,
+        figures=non_exploitation_figures,
+        # the held-out traders need the firm to have learned: the quick horizon is 120 days (the first third is
+        # the learning transient, the last third is judged), the full one the issue's 240
+        presets={**PI_PRESETS, "quick": {**PI_QUICK, "n_days": 120}},
+        seeds=PI_SEEDS,
+        quick_budget_s=120,
+        threshold=EXPLOITATION_THRESHOLD,
+        refuted_if="some held-out trader's last-third gain rate has its interval (over stretches) above 0.05 a day, "
+        "or some trader's gains do not flatten (ratio interval above 0.5)",
+        counterfactual=Counterfactual("a dogmatic firm: one trader believing 1/2 of everything", {"firm": "dogmatic"}),
     )
 )
 
@@ -365,53 +591,31 @@ register(
 # -- introspection ----------------------------------------------------------------------------------------
 
 INTROSPECTION_MARGIN = 0.05  # atoms whose inner price lies within this of the threshold are not scored
+INTROSPECTION_THRESHOLD = Threshold(
+    "mean |P_n('P_n(phi) > p') - 1[P_n(phi) > p]|, second half",
+    "below",
+    0.1,
+    "thm 4.11.1: the market knows its own beliefs; 0.1 leaves room for the non-dogmatism floor (1/16) on atoms "
+    "still undecided on their day and is far below the 0.5 of a market that ignores the question",
+)
 
 
-def v_introspection(cfg, t: pd.DataFrame) -> Verdict:
+def introspection_verdict(cfg, t: pd.DataFrame) -> Verdict:
     far = (t.inner_price - t.threshold).abs() >= INTROSPECTION_MARGIN
-    late = t.day > t.day.max() / 2
-    err = (t.price - t.truth).abs()
-    li = (t.market == "logical_inductor") & far & late
-    ctl = (t.market == "control_no_introspection") & far & late
-    e_li, e_ctl = float(err[li].mean()), float(err[ctl].mean())
-    wrong = float((err[li] > 0.5).mean())
-    nums = {
-        "mean_abs_error_li": e_li,
-        "wrong_side_fraction_li": wrong,
-        "mean_abs_error_control": e_ctl,
-        "atoms_scored": int(li.sum()),
-    }
-    if e_li <= 0.1 and wrong == 0.0:
-        label = "supported"
-    elif e_li > 0.25 or wrong > 0.05:
-        label = "refuted"
-    else:
-        label = "inconclusive"
-    return Verdict(
-        label,
-        nums,
-        f"price atoms 'P_n(phi) > p' priced on day n, second half of the run, |P_n(phi) - p| "
-        f">= {INTROSPECTION_MARGIN}: mean |P_n(atom) - 1[P_n(phi) > p]| = {e_li:.3f} (pass <= 0.1, none on "
-        f"the wrong side of 1/2: {wrong:.1%}); control market without the introspection program: {e_ctl:.3f}",
-        (Comparison("P_n('P_n(phi) > p') - truth", 0.0, e_li, note="mean abs error"),),
+    late = t.day > t.groupby("seed").day.transform("max") / 2
+    scored = t[far & late].assign(err=lambda d: (d.price - d.truth).abs())
+    err = scored.groupby("seed").err.mean()
+    wrong = float((scored.err > 0.5).mean())
+    return Verdict.from_decisions(
+        [decide(mean_ci(err), INTROSPECTION_THRESHOLD)],
+        {"wrong_side_fraction": wrong, "atoms_scored": len(scored)},
+        f"{len(scored)} price atoms with |P_n(phi) - p| >= {INTROSPECTION_MARGIN}; {wrong:.1%} on the wrong side of 1/2",
+        (Comparison("P_n('P_n(phi) > p') - truth", 0.0, float(err.mean()), note="mean abs error"),),
     )
 
 
-def introspection_figure(t: pd.DataFrame):
-    from aflab.core.plots import new_figure
-
-    fig, ax = new_figure()
-    for market, marker in (("logical_inductor", "o"), ("control_no_introspection", "x")):
-        g = t[t.market == market]
-        ax.scatter(g.inner_price - g.threshold, g.price, s=10, marker=marker, alpha=0.6, label=market)
-    ax.axvline(0, color="k", lw=0.8)
-    ax.set(
-        xlabel="P_n(phi) - p (the atom is true iff > 0)",
-        ylabel="P_n('P_n(phi) > p')",
-        title="Introspection: the market prices statements about its own prices",
-    )
-    ax.legend(fontsize=8)
-    return fig
+def introspection_figures(cfg, t: pd.DataFrame) -> dict:
+    return {"introspection": F.introspection_figure(t)}
 
 
 register(
@@ -421,34 +625,109 @@ register(
         "sentence 'P_n(phi) > p' is near 1 when P_n(phi) is clearly above p and near 0 when clearly below.",
         source=SOURCE + ", sec. 4.11",
         config=E.IntrospectionConfig,
-        experiment=E.exp_introspection,
-        verdict=v_introspection,
-        figures=lambda cfg, t: {"introspection": introspection_figure(t)},
+        experiment=E.introspection_experiment,
+        verdict=introspection_verdict,
+        figures=introspection_figures,
         presets={
-            "quick": {"n_days": 20, "window": 2, "delay": 3, "digit_offsets": 1},
-            "full": {"n_days": 100, "window": 2, "delay": 4, "enum_depth": 2, "constant_labels": 4, "digit_offsets": 3},
+            "smoke": {"n_days": 6, "window": 1, "delay": 2, "enum_depth": 1, "band_depth": 1},
+            "quick": {"n_days": 20, "window": 2, "delay": 3},
+            "full": {"n_days": 100, "window": 2, "delay": 4},
         },
-        seeds={"quick": 1, "full": 3},
-        quick_budget_s=30,
+        seeds=PI_SEEDS,
+        quick_budget_s=60,
+        threshold=INTROSPECTION_THRESHOLD,
+        refuted_if="the interval over stretches of the mean absolute error lies above 0.1",
+        counterfactual=Counterfactual("no introspection program in the firm", {"introspection_weight": 0.0}),
     )
 )
 
 
-# -- Kelly market ---------------------------------------------------------------------------------------
+# -- self-trust -------------------------------------------------------------------------------------------
+
+SELF_TRUST_THRESHOLD = Threshold(
+    "mean of P_n(phi & A) - p P_n(A), A = 'P_n(phi) > p', where P_n(phi) >= p + 0.05, days >= 2",
+    "above",
+    0.0,
+    "thm 4.12.4 (self-trust): E_n[phi 1(P_n(phi) > p)] >~ p E_n[1(P_n(phi) > p)] -- the market's belief in phi "
+    "given that it believes phi above p is at least p; scored where the premise clearly holds (margin 0.05), so a "
+    "coherent, introspective market is well above 0 and a self-distrusting one below",
+)
 
 
-def v_kelly(cfg, t: pd.DataFrame) -> Verdict:
+def self_trust_verdict(cfg, t: pd.DataFrame) -> Verdict:
+    scored = t[(t.day > 1) & (t.phi_price - t.threshold >= INTROSPECTION_MARGIN)]
+    margin = (scored.conj_price - scored.threshold * scored.atom_price).groupby(scored.seed).mean()
+    cond = (scored.conj_price / scored.atom_price.clip(lower=1e-12) - scored.threshold).mean()
+    return Verdict.from_decisions(
+        [decide(mean_ci(margin.to_numpy()), SELF_TRUST_THRESHOLD)],
+        {"conditional_minus_p": float(cond), "pairs_scored": len(scored)},
+        f"{len(scored)} (phi, p) pairs; mean P_n(phi | A) - p = {cond:.3f}",
+        (Comparison("P_n(phi & A) - p P_n(A)", None, float(margin.mean())),),
+    )
+
+
+def self_trust_figures(cfg, t: pd.DataFrame) -> dict:
+    return {"self_trust": F.self_trust_figure(t)}
+
+
+register(
+    Claim(
+        id="logical_induction.self-trust",
+        statement="Self-trust (thm 4.12.4): the market trusts its own beliefs -- its price for 'phi and "
+        "P_n(phi) > p' is at least p times its price for 'P_n(phi) > p'.",
+        source=SOURCE + ", sec. 4.12",
+        config=E.IntrospectionConfig,
+        experiment=E.self_trust_experiment,
+        verdict=self_trust_verdict,
+        figures=self_trust_figures,
+        presets={
+            "smoke": {"n_days": 6, "window": 1, "delay": 2, "enum_depth": 1, "band_depth": 1},
+            "quick": {"n_days": 20, "window": 2, "delay": 3},
+            "full": {"n_days": 100, "window": 2, "delay": 4},
+        },
+        seeds=PI_SEEDS,
+        quick_budget_s=60,
+        threshold=SELF_TRUST_THRESHOLD,
+        refuted_if="the interval over stretches of the mean P_n(phi & A) - p P_n(A) lies below 0",
+        counterfactual=Counterfactual(
+            "a self-distrusting market: a heavy trader prices every 'phi & P_n(phi) > p' at 0, ten times the "
+            "weight of the conjunction-coherence program",
+            {"distrust_weight": 0.5},
+        ),
+    )
+)
+
+
+# -- Kelly market (a check: an identity) ---------------------------------------------------------------
+
+KELLY_THRESHOLD = Threshold(
+    "max |Kelly market price - Bayes mixture predictive|",
+    "below",
+    1e-9,
+    "an identity (wealth shares are the posterior); 1e-9 is float64 round-off accumulated over 10^5 bets, "
+    "while a fractional-Kelly market deviates by > 1e-3",
+)
+KELLY_CONTROL = Threshold(
+    "max |half-Kelly price - Bayes mixture predictive|",
+    "above",
+    1e-3,
+    "the test must discriminate: a market of half-Kelly bettors (a tempered update) must visibly deviate",
+)
+
+
+def kelly_bayes_verdict(cfg, t: pd.DataFrame) -> Verdict:
     d = float((t.p_kelly - t.p_bayes).abs().max())
     dfrac = float((t.p_fractional - t.p_bayes).abs().max())
-    nums = {"max_abs_kelly_minus_bayes": d, "max_abs_fractional_minus_bayes": dfrac}
-    label = "supported" if d <= 1e-9 and dfrac >= 1e-3 else ("refuted" if d > 1e-6 else "inconclusive")
-    return Verdict(
-        label,
-        nums,
-        f"max |Kelly market - Bayes mixture| = {d:.2e} over {len(t)} bets (pass <= 1e-9); "
-        f"the half-Kelly control deviates by {dfrac:.3f} (must be >= 1e-3 for the test to discriminate)",
+    return Verdict.from_decisions(
+        [decide(exact(d, len(t)), KELLY_THRESHOLD), decide(exact(dfrac, len(t)), KELLY_CONTROL)],
+        {"bets": len(t)},
+        f"over {len(t)} bets",
         (Comparison("Kelly price - Bayes predictive", 0.0, d),),
     )
+
+
+def kelly_bayes_figures(cfg, t: pd.DataFrame) -> dict:
+    return {"kelly": F.kelly_figure(t)}
 
 
 register(
@@ -457,30 +736,54 @@ register(
         statement="Bayesian tyrant: a market of full-Kelly bettors prices every outcome at the Bayes-mixture "
         "predictive, with wealth shares equal to the posterior; fractional Kelly does not.",
         source="Demski, 'The Bayesian Tyrant' / 'Radical Probabilism' (LessWrong, 2020); Kelly (1956)",
-        config=E.KellyConfig,
-        experiment=E.exp_kelly,
-        verdict=v_kelly,
-        figures=lambda cfg, t: {"kelly": F.kelly_figure(t)},
-        presets={"quick": {"n_steps": 2000}, "full": {"n_steps": 100_000, "n_thetas": 50}},
-        seeds={"quick": 2, "full": 5},
+        config=E.KellyBayesConfig,
+        experiment=E.kelly_bayes_experiment,
+        verdict=kelly_bayes_verdict,
+        figures=kelly_bayes_figures,
+        presets={"smoke": {"n_steps": 500}, "quick": {"n_steps": 2000}, "full": {"n_steps": 100_000, "n_thetas": 50}},
+        seeds={"smoke": 2, "quick": 2, "full": 5},
         quick_budget_s=5,
+        kind="check",
+        threshold=KELLY_THRESHOLD,
+        counterfactual=Counterfactual("the bettors bet 3/4-Kelly, not full Kelly", {"kelly_fraction": 0.75}),
     )
 )
 
 
-def judge_pi_run(cfg: E.PiAuditConfig, seed: int, scenario, run, only: str = ""):
-    """The pi audits (every claim on :class:`.experiments.PiAuditConfig`, ids containing ``only``) on a
-    run computed elsewhere -- a checkpoint, the long benchmark's chunked run -- with the claims' own
-    experiment and verdict functions. Yields ``(claim, verdict, cpu_seconds)``; the non-exploitation
-    control market is computed for the same days."""
+# -- audits of a run computed elsewhere -----------------------------------------------------------------
+
+#: claim id -> how its table is built from (scenario, run, no-floor run, control run)
+PI_TABLES = {
+    "logical_induction.market-maker-certified": lambda r: E.maker_table(r["run"]),
+    "logical_induction.pi-digit-frequencies": lambda r: E.digit_table(r["run"]),
+    "logical_induction.limit-coherence": lambda r: E.coherence_table(r["run"]),
+    "logical_induction.calibration": lambda r: E.calibration_table(r["run"]),
+    "logical_induction.non-dogmatism": lambda r: E.undecided_paths_table(r["run"]),
+    "logical_induction.convergence": lambda r: E.undecided_paths_table(r["run"]),
+    "logical_induction.non-exploitation": lambda r: E.exploitation_table(r["run"], r["control"]),
+}
+
+
+def judge_pi_run(cfg: E.PiAuditConfig, scenario, run, only: str = ""):
+    """The pi audits on a run computed elsewhere (a checkpoint, the long benchmark's chunked run): each
+    claim's table is built from ``run`` by the same table function its experiment uses, and judged by
+    its own verdict function; no module state is involved. Needs the control market for the same days
+    (computed here, one dogmatic trader: cheap). Provability induction is left out: its no-floor
+    control would be a second full run. Yields ``(claim, verdict, cpu_seconds)``."""
     import time
 
-    from aflab.core import all_claims
+    from aflab.core import get_claim
+    from aflab.logical_induction.experiments import ConstantBelief, adversaries
+    from aflab.logical_induction.inductor import run_market
 
-    E.supply_run(cfg, seed, scenario, run)
-    for claim in all_claims("logical_induction"):
-        if claim.config is not type(cfg) or only not in claim.id:
-            continue  # introspection and Kelly audits run their own scenarios
+    runs = {"run": run}
+    if only in "logical_induction.non-exploitation":
+        ctl = [ConstantBelief(p=0.5, weight=0.5, name="dogmatic(0.5)")]
+        runs["control"] = run_market(scenario, ctl, adversaries(), n_days=int(run.maker.day.max()))
+    for claim_id, build in PI_TABLES.items():
+        if only not in claim_id:
+            continue
+        claim = get_claim(claim_id)
         t0 = time.process_time()
-        verdict = claim.verdict(cfg, claim.experiment(cfg, seed).assign(seed=seed))
+        verdict = claim.verdict(cfg, build(runs).assign(seed=0))
         yield claim, verdict, time.process_time() - t0

@@ -20,13 +20,14 @@ SCENARIOS = ("pi", "prg", "separable")
 
 
 def _build(scenario: str, days: int, seed: int, sentences: int):
-    from aflab.logical_induction.deduction import pi_scenario, prg_scenario, separable_scenario
-    from aflab.logical_induction.experiments import PiAuditConfig, adversaries, pi_traders
+    from aflab.logical_induction.deduction import prg_scenario, separable_scenario
+    from aflab.logical_induction.experiments import PiAuditConfig, adversaries, pi_audit_scenario, pi_traders
     from aflab.logical_induction.traders import build_traders, enumerate_programs
 
     if scenario == "pi":
-        sc = pi_scenario(days, window=2, delay=3, digit_offset=1000 * seed, far_block=True)
-        return sc, pi_traders(sc, PiAuditConfig(n_days=max(days, 8))), adversaries()
+        cfg = PiAuditConfig(n_days=max(days, 4))
+        sc = pi_audit_scenario(cfg, seed)
+        return sc, pi_traders(sc, cfg), adversaries()
     if scenario == "prg":
         sc = prg_scenario(days, seed=seed)
     else:
@@ -134,8 +135,13 @@ def run(
 
 @app.command()
 def audit(
-    preset: str = typer.Option("quick", help="'quick' or 'full'"),
+    preset: str = typer.Option("quick", help="'smoke', 'quick' or 'full'"),
     only: str = typer.Option("", help="substring filter on claim ids"),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="worker processes (one thread each)"),
+    store: Path = typer.Option(
+        Path("aflab-results"), "--store", help="Result store folder (cells are cached; shared with aflab run)"
+    ),
+    force: bool = typer.Option(False, "--force", help="recompute cells already in the store"),
     checkpoint: Path = typer.Option(
         None,
         help="audit a saved pi run instead (a --checkpoint of `aflab li "
@@ -143,18 +149,18 @@ def audit(
     ),
     seed: int = typer.Option(0, help="with --checkpoint: the stretch of pi the run used (`li run pi --seed`)"),
 ):
-    """Run every logical-induction audit claim and print its verdict (figures via `aflab report`).
+    """Run every logical-induction audit claim through the runner and the result store (as `aflab run` does:
+    cached cells, derived seeds, one stretch of pi per seed) and print its verdict.
 
-    With ``--checkpoint``, the pi audits judge that run (any length; the non-exploitation control
-    market is computed for the same days).
+    With ``--checkpoint``, the pi audits judge that run instead: each claim's table is built from the run
+    by its own table function and judged by its own verdict function (one run: windowed means get
+    batch-means intervals; the non-exploitation control market is computed for the same days).
 
     Examples: ``aflab li audit --only coherence``;
     ``aflab li run pi --days 400 --checkpoint pi400.npz && aflab li audit --checkpoint pi400.npz``
     """
-    if preset not in ("quick", "full"):
-        _fail(f"--preset must be 'quick' or 'full', got {preset!r}")
-    import pandas as pd
-
+    if preset not in ("smoke", "quick", "full"):
+        _fail(f"--preset must be 'smoke', 'quick' or 'full', got {preset!r}")
     from aflab.core import all_claims
 
     claims = [c for c in all_claims("logical_induction") if only in c.id]
@@ -162,9 +168,9 @@ def audit(
         _fail(f"no logical_induction claim id contains {only!r}")
     table = Table("claim", "verdict", "seconds", "reason")
 
-    def row(claim, v, seconds):
-        colour = {"supported": "green", "refuted": "red"}.get(v.label, "yellow")
-        table.add_row(claim.id.split(".", 1)[1], f"[{colour}]{v.label}[/{colour}]", f"{seconds:.1f}", v.reason)
+    def row(claim_id, label, seconds, reason):
+        colour = {"supported": "green", "refuted": "red"}.get(label, "yellow")
+        table.add_row(claim_id.split(".", 1)[1], f"[{colour}]{label}[/{colour}]", f"{seconds:.1f}", reason)
 
     if checkpoint is not None:
         from aflab.logical_induction.claims import judge_pi_run
@@ -173,20 +179,31 @@ def audit(
         if not judged:
             _fail("--checkpoint audits the pi claims only; --only selected none of them")
         for claim, v, seconds in judged:
-            row(claim, v, seconds)
-    else:
-        for c in claims:
-            cfg = c.make_config(preset)
-            t0 = time.perf_counter()
-            res = pd.concat([c.experiment(cfg, s).assign(seed=s) for s in range(c.n_seeds(preset))], ignore_index=True)
-            row(c, c.verdict(cfg, res), time.perf_counter() - t0)
+            row(claim.id, v.label, seconds, v.reason)
+        console.print(table)
+        return
+    from aflab.core.evaluate import run_claims
+    from aflab.core.store import ResultStore, StoreError
+
+    store.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        st = ResultStore(store)
+    except StoreError as err:
+        _fail(str(err))
+    with st:
+        jobs_ = [(c, c.make_config(preset), preset, c.n_seeds(preset)) for c in claims]
+        outcomes, summary = run_claims(jobs_, st, n_jobs=jobs, force=force, progress=False, draw_figures=False)
+    for o in outcomes:
+        row(o.claim.id, o.label, o.compute_s, o.verdict.reason if o.verdict else (o.error or o.skipped or ""))
     console.print(table)
+    console.print(f"cells: {summary.done} done, {summary.cached} cached, {summary.failed} failed (store {store})")
+    if not summary.ok or any(o.error for o in outcomes):
+        raise typer.Exit(1)
 
 
 def _load_pi_checkpoint(path: Path, seed: int):
-    """A saved pi run as the audits' ``(config, seed, scenario, run)``; clear errors for anything else."""
-    from aflab.logical_induction.deduction import pi_scenario
-    from aflab.logical_induction.experiments import PiAuditConfig
+    """A saved pi run as the audits' ``(config, scenario, run)``; clear errors for anything else."""
+    from aflab.logical_induction.experiments import PiAuditConfig, pi_audit_scenario
     from aflab.logical_induction.inductor import load_checkpoint, run_tables
 
     if seed < 0:
@@ -196,14 +213,13 @@ def _load_pi_checkpoint(path: Path, seed: int):
     except (OSError, ValueError, KeyError) as exc:
         _fail(f"--checkpoint {path}: cannot read it ({exc})")
     run = run_tables(state)
-    if state.day < 8 or not run.prices.label.str.startswith("digit=").any():
+    if state.day < 4 or not run.prices.label.str.startswith("digit=").any():
         _fail(
-            f"--checkpoint {path}: not a pi run of at least 8 days (day {state.day}); write one with "
+            f"--checkpoint {path}: not a pi run of at least 4 days (day {state.day}); write one with "
             "`aflab li run pi --days N --checkpoint FILE`"
         )
-    cfg = PiAuditConfig(n_days=state.day, digit_offsets=seed + 1)
-    sc = pi_scenario(state.day, window=cfg.window, delay=cfg.delay, digit_offset=1000 * seed, far_block=True)
-    return cfg, seed, sc, run
+    cfg = PiAuditConfig(n_days=state.day)
+    return cfg, pi_audit_scenario(cfg, seed), run
 
 
 @app.command()

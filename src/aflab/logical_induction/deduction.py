@@ -12,11 +12,12 @@ and a propositional theory whose consequences the SAT back-end decides (a prover
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from aflab.logical_induction.sentences import Sentence, atom, exactly_one, neg, parse
+from aflab.logical_induction.sentences import PriceAtom, Sentence, atom, exactly_one, neg, parse, price_atom_meaning
 
 
 def pi_digits(n: int) -> np.ndarray:
@@ -78,6 +79,22 @@ class Scenario:
 
     def label(self, s: Sentence) -> str:
         return self.labels.get(s, "other")
+
+    @functools.cached_property
+    def price_atoms(self) -> dict[Sentence, PriceAtom]:
+        """The introspective atoms ``P_m(phi) > p`` this scenario mentions (in its facts or priced
+        sentences, nested ones included), with their meanings, in order of first mention. The day loop
+        settles each from the run's own price history the day after day m; nothing outside the scenario
+        decides which atoms a run settles (see :func:`.sentences.price_atom_meaning`)."""
+        out: dict[Sentence, PriceAtom] = {}
+        for day in range(self.n_days):
+            for s in self.facts[day] + self.priced[day]:
+                for name in sorted(n for n in s.atoms if n.startswith("P_")):
+                    a = atom(name)
+                    meaning = price_atom_meaning(a) if a not in out else None
+                    if meaning is not None:
+                        out[a] = meaning
+        return out
 
 
 def digit_atom(place: int, digit: int) -> Sentence:

@@ -1,9 +1,9 @@
 """Trading expressions (expressible features, Garrabrant et al. 2016 def. 3.4.3) as a shared DAG.
 
 An expressible feature is built from rational constants, the price ``P_i(phi)`` of a sentence on a
-day ``i``, sums, products, ``max`` and the safe reciprocal ``1/max(1, x)``; ``min``, ``abs``,
-``clip`` and the s-curves traders use are derived. A trader's day-``n`` trade is one expression per
-sentence (the number of shares to buy; negative = sell).
+day ``i``, sums, products, ``max`` and the safe reciprocal ``1/max(1, x)``; ``min``, ``abs`` and the
+s-curves traders use are derived (``clip`` to constant bounds is one node). A trader's day-``n`` trade is
+one expression per sentence (the number of shares to buy; negative = sell).
 
 Everything is *vectorised*: an :class:`Expr` is an array of node ids, and every operation appends a
 whole array of nodes to the :class:`ExpressionGraph` in one NumPy call, so building 10,000
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-OP_CONST, OP_PRICE, OP_ADD, OP_MUL, OP_MAX, OP_SRECIP = 0, 1, 2, 3, 4, 5
+OP_CONST, OP_PRICE, OP_ADD, OP_MUL, OP_MAX, OP_SRECIP, OP_CLIP, OP_AFFCLIP, OP_ADDC, OP_MULC = range(10)
 
 
 def _down(x: np.ndarray) -> np.ndarray:
@@ -54,24 +54,31 @@ class Expr:
             return Expr(self.graph, np.full(self.ids.shape, self.graph.const(arr).ids[0]))
         return self.graph.const(np.broadcast_to(arr, self.ids.shape))
 
+    def _constant(self, x) -> np.ndarray:
+        return np.broadcast_to(np.asarray(x, dtype=float), self.ids.shape)
+
     def __add__(self, x):
-        return self.graph.add(self, self._other(x))
+        if isinstance(x, Expr):
+            return self.graph.add(self, x)
+        return self.graph.add_const(self, self._constant(x))
 
     __radd__ = __add__
 
     def __mul__(self, x):
-        return self.graph.mul(self, self._other(x))
+        if isinstance(x, Expr):
+            return self.graph.mul(self, x)
+        return self.graph.mul_const(self, self._constant(x))
 
     __rmul__ = __mul__
 
     def __neg__(self):
-        return self.graph.mul(self, self._other(-1.0))
+        return self.graph.mul_const(self, self._constant(-1.0))
 
     def __sub__(self, x):
-        return self + (-self._other(x))
+        return self + (-x if isinstance(x, Expr) else -self._constant(x))
 
     def __rsub__(self, x):
-        return self._other(x) + (-self)
+        return (-self) + x
 
     def __getitem__(self, idx) -> Expr:
         return Expr(self.graph, np.atleast_1d(self.ids[idx]))
@@ -106,6 +113,9 @@ class ExpressionGraph:
         self.a = np.zeros(self._cap, dtype=np.int64)
         self.b = np.zeros(self._cap, dtype=np.int64)
         self.val = np.zeros(self._cap)
+        self.val2 = np.zeros(self._cap)  # OP_CLIP / OP_AFFCLIP: val = lower, val2 = upper bound
+        self.val3 = np.zeros(self._cap)  # OP_AFFCLIP: scale
+        self.val4 = np.zeros(self._cap)  # OP_AFFCLIP: offset
         self.level = np.zeros(self._cap, dtype=np.int32)
         self.lo = np.zeros(self._cap)
         self.hi = np.zeros(self._cap)
@@ -119,17 +129,18 @@ class ExpressionGraph:
         self._base_vals: np.ndarray | None = None
 
     # -- node creation ----------------------------------------------------------------------------
-    def _append(self, op, a, b, val, level, lo, hi) -> Expr:
+    def _append(self, op, a, b, val, level, lo, hi, val2=0.0, val3=0.0, val4=0.0) -> Expr:
         k = len(level)
         while self.size + k > self._cap:
             self._cap *= 2
-            for name in ("op", "a", "b", "val", "level", "lo", "hi"):
+            for name in ("op", "a", "b", "val", "val2", "val3", "val4", "level", "lo", "hi"):
                 arr = getattr(self, name)
                 new = np.zeros(self._cap, dtype=arr.dtype)
                 new[: len(arr)] = arr
                 setattr(self, name, new)
         sl = slice(self.size, self.size + k)
-        self.op[sl], self.a[sl], self.b[sl], self.val[sl] = op, a, b, val
+        self.op[sl], self.a[sl], self.b[sl], self.val[sl], self.val2[sl] = op, a, b, val, val2
+        self.val3[sl], self.val4[sl] = val3, val4
         self.level[sl], self.lo[sl], self.hi[sl] = level, lo, hi
         ids = np.arange(self.size, self.size + k)
         self.size += k
@@ -179,6 +190,25 @@ class ExpressionGraph:
         level = np.maximum(self.level[xa], self.level[ya]) + 1
         return self._append(op, xa.copy(), ya.copy(), np.zeros(len(xa)), level, lo, hi)
 
+    def add_const(self, x: Expr, c: np.ndarray) -> Expr:
+        """``x + c`` for constants ``c`` (one per entry): one node, no constant nodes to write or read."""
+        c = np.ascontiguousarray(c, dtype=float)
+        if not np.all(np.isfinite(c)):
+            raise ValueError("expression constants must be finite")
+        ids = x.ids
+        lo, hi = _down(self.lo[ids] + c), _up(self.hi[ids] + c)
+        return self._append(OP_ADDC, ids.copy(), ids.copy(), c, self.level[ids] + 1, lo, hi)
+
+    def mul_const(self, x: Expr, c: np.ndarray) -> Expr:
+        """``x * c`` for constants ``c`` (one per entry): one node."""
+        c = np.ascontiguousarray(c, dtype=float)
+        if not np.all(np.isfinite(c)):
+            raise ValueError("expression constants must be finite")
+        ids = x.ids
+        p1, p2 = self.lo[ids] * c, self.hi[ids] * c
+        lo, hi = _down(np.minimum(p1, p2)), _up(np.maximum(p1, p2))
+        return self._append(OP_MULC, ids.copy(), ids.copy(), c, self.level[ids] + 1, lo, hi)
+
     def add(self, x: Expr, y: Expr) -> Expr:
         return self._binary(OP_ADD, x, y)
 
@@ -199,10 +229,35 @@ class ExpressionGraph:
         return -self.max(-x, -y)
 
     def clip(self, x: Expr, low: float, high: float) -> Expr:
-        return self.min(self.max(x, x._other(low)), x._other(high))
+        """``min(max(x, low), high)`` for constant bounds: one node (the same numbers as the derived
+        ``min(max(x, low), high)``; the interval bound is clipped exactly)."""
+        low, high = float(low), float(high)
+        if not low <= high:
+            raise ValueError(f"clip needs low <= high, got {low} > {high}")
+        ids = x.ids
+        lo = np.clip(self.lo[ids], low, high)
+        hi = np.clip(self.hi[ids], low, high)
+        return self._append(OP_CLIP, ids.copy(), ids.copy(), low, self.level[ids] + 1, lo, hi, high)
 
     def abs(self, x: Expr) -> Expr:
         return self.max(x, -x)
+
+    def affine_clip(self, x: Expr, scale, offset, low: float, high: float) -> Expr:
+        """``clip(x * scale + offset, low, high)`` in one node (``scale``/``offset`` per entry or shared):
+        the same numbers as ``clip((x * scale) + offset, low, high)`` built from three nodes. The bound
+        of the affine part is rounded outward, then clipped exactly."""
+        low, high = float(low), float(high)
+        if not low <= high:
+            raise ValueError(f"clip needs low <= high, got {low} > {high}")
+        ids = x.ids
+        sc = np.broadcast_to(np.asarray(scale, dtype=float), ids.shape).copy()
+        of = np.broadcast_to(np.asarray(offset, dtype=float), ids.shape).copy()
+        if not (np.all(np.isfinite(sc)) and np.all(np.isfinite(of))):
+            raise ValueError("expression constants must be finite")
+        c1, c2 = self.lo[ids] * sc, self.hi[ids] * sc
+        lo = np.clip(_down(np.minimum(c1, c2) + of), low, high)
+        hi = np.clip(_up(np.maximum(c1, c2) + of), low, high)
+        return self._append(OP_AFFCLIP, ids.copy(), ids.copy(), low, self.level[ids] + 1, lo, hi, high, sc, of)
 
     def s_curve(self, target, price: Expr, slope: float = 10.0) -> Expr:
         """``clip(slope * (target - price), -1, 1)``: buy below ``target``, sell above, at most one share.
@@ -211,14 +266,17 @@ class ExpressionGraph:
         key = ("s_curve", t.tobytes(), t.shape, price.ids.tobytes(), float(slope))
         hit = self._memo.get(key)
         if hit is None:
-            hit = self._memo[key] = self.clip((price * (-slope)) + t * slope, -1.0, 1.0)
+            hit = self._memo[key] = self.affine_clip(price, -slope, t * slope, -1.0, 1.0)
         return hit
 
     # -- evaluation --------------------------------------------------------------------------------
     def _build_plan(self):
         n = self.size
+        if n == 0:  # no trader traded today: nothing to evaluate
+            self._plan = []
+            return
         order = np.lexsort((self.op[:n], self.level[:n]))
-        keys = self.level[:n][order].astype(np.int64) * 8 + self.op[:n][order]
+        keys = self.level[:n][order].astype(np.int64) * 16 + self.op[:n][order]
         cut = np.flatnonzero(np.diff(keys)) + 1
         groups = []
         for grp in np.split(order, cut):
@@ -237,7 +295,7 @@ class ExpressionGraph:
             raise ValueError(f"expected {self.n_prices} prices, got {p2.shape[1]}")
         if self._plan is None:
             self._build_plan()
-        vals = np.zeros((self.size, p2.shape[0]))
+        vals = np.empty((self.size, p2.shape[0]))  # every node is written, in level order
         pt = p2.T
         for op, grp, a, b in self._plan:
             if op == OP_CONST:
@@ -246,10 +304,19 @@ class ExpressionGraph:
                 vals[grp] = pt[a]
             elif op == OP_ADD:
                 vals[grp] = vals[a] + vals[b]
+            elif op == OP_ADDC:
+                vals[grp] = vals[a] + self.val[grp, None]
+            elif op == OP_MULC:
+                vals[grp] = vals[a] * self.val[grp, None]
             elif op == OP_MUL:
                 vals[grp] = vals[a] * vals[b]
             elif op == OP_MAX:
                 vals[grp] = np.maximum(vals[a], vals[b])
+            elif op == OP_CLIP:
+                vals[grp] = np.minimum(np.maximum(vals[a], self.val[grp, None]), self.val2[grp, None])
+            elif op == OP_AFFCLIP:
+                aff = vals[a] * self.val3[grp, None] + self.val4[grp, None]
+                vals[grp] = np.minimum(np.maximum(aff, self.val[grp, None]), self.val2[grp, None])
             else:
                 vals[grp] = 1.0 / np.maximum(1.0, vals[a])
         out = vals.T
@@ -285,10 +352,19 @@ class ExpressionGraph:
                 vals[grp] = pt[a]
             elif op == OP_ADD:
                 vals[grp] = vals[a] + vals[b]
+            elif op == OP_ADDC:
+                vals[grp] = vals[a] + self.val[grp, None]
+            elif op == OP_MULC:
+                vals[grp] = vals[a] * self.val[grp, None]
             elif op == OP_MUL:
                 vals[grp] = vals[a] * vals[b]
             elif op == OP_MAX:
                 vals[grp] = np.maximum(vals[a], vals[b])
+            elif op == OP_CLIP:
+                vals[grp] = np.minimum(np.maximum(vals[a], self.val[grp, None]), self.val2[grp, None])
+            elif op == OP_AFFCLIP:
+                aff = vals[a] * self.val3[grp, None] + self.val4[grp, None]
+                vals[grp] = np.minimum(np.maximum(aff, self.val[grp, None]), self.val2[grp, None])
             else:
                 vals[grp] = 1.0 / np.maximum(1.0, vals[a])
         ids = np.asarray(ids, dtype=np.int64)

@@ -1,10 +1,18 @@
-"""Run the logical induction market over a scenario: the day loop, the ledger, the history tables.
+"""Run the logical induction market: the day loop, the ledger, the history tables, the online API.
 
-:func:`run_market` is LIA (Garrabrant et al. 2016, def. 5.4.1) over a :class:`.deduction.Scenario`
-with a list of traders (the firm) and, optionally, *held-out adversaries*: traders that are not in
-the firm and do not move prices, but whose holdings are booked at the market's prices so we can
-measure whether they could exploit it (sec. 3.5: plausible value range ``[min_W, max_W] W(holdings)``
-over ``PC(D_n)``).
+:class:`LogicalInductor` is LIA (Garrabrant et al. 2016, def. 5.4.1) as an online object: each call of
+:meth:`LogicalInductor.update` is one day -- the deductive process reveals ``observations`` (D_n), new
+traders may join the firm, and the market maker prices ``priced`` (plus every undecided sentence some
+trader holds). :func:`run_market` drives it over a :class:`.deduction.Scenario`. Besides the firm, a run
+may book *held-out adversaries*: traders that are not in the firm and do not move prices, but whose
+holdings are valued at the market's prices so we can measure whether they could exploit it (sec. 3.5:
+plausible value range ``[min_W, max_W] W(holdings)`` over ``PC(D_n)``).
+
+One day is one function per step (:meth:`LogicalInductor.update`): reveal D_n and the introspective
+price atoms whose day has passed (:meth:`~LogicalInductor._reveal`), today's universe and the traders'
+trades as expressions of today's prices (:meth:`~LogicalInductor._plan_day`), the maker's certified
+prices (:meth:`~LogicalInductor._make_prices`), booking (:meth:`~LogicalInductor._book`), the tables'
+rows (:meth:`~LogicalInductor._record`) and settlement (:meth:`~LogicalInductor._settle`).
 
 Returned tables (tidy, Parquet-ready):
 
@@ -13,15 +21,17 @@ Returned tables (tidy, Parquet-ready):
 - ``ledger``: day, trader, role (firm/adversary), multiplier (budget multiplier m_k), worst / best
   (min / max over consistent worlds of the *effective* holdings' value: who earned what), mark
   (mark-to-market at today's prices), moved (|effective trade| summed: who moved the market);
-- ``maker``: day, n_priced, n_undecided, max_value, split_bound, tolerance, certified, evaluations, seconds.
+- ``maker``: day, n_priced, n_undecided, max_value, split_bound, tolerance, certified, evaluations, seconds
+  (the engine's own diagnostics; the audits' tables leave the wall-clock column out).
 """
 
 from __future__ import annotations
 
 import heapq
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -33,28 +43,17 @@ from aflab.logical_induction.expressions import ExpressionGraph
 from aflab.logical_induction.market import (
     BudgetState,
     DayContext,
+    MakerResult,
     dependency_pattern,
     make_market,
     rational_market,
 )
-from aflab.logical_induction.sentences import (
-    NOT,
-    PRICE_ATOMS,
-    Sentence,
-    atom,
-    neg,
-    to_text,
-)
+from aflab.logical_induction.sentences import NOT, Sentence, neg, parse, price_atom_meaning, to_text
 from aflab.logical_induction.traders import ResolvedLog
-from aflab.logical_induction.worlds import KnowledgeBase
+from aflab.logical_induction.worlds import KnowledgeBase, ProjectedWorlds
 
 #: version of the checkpoint format written by :func:`save_checkpoint`
 CHECKPOINT_VERSION = 2
-
-#: settle decided sentences into cash and drop dead book columns (see :class:`_Book`). Switching it
-#: off keeps every held column forever (books grow with the run, the constant part of W(S) is
-#: recomputed from the decided columns every day): same tables, used by the tests as the reference.
-SETTLE = True
 
 
 @dataclass(frozen=True)
@@ -80,6 +79,12 @@ class _Book:
         if extra > 0:
             self.H = np.concatenate([self.H, np.zeros((self.H.shape[0], extra))], axis=1)
 
+    def add_rows(self, extra: int) -> None:
+        """New traders join with empty books."""
+        if extra > 0:
+            self.H = np.concatenate([self.H, np.zeros((extra, self.H.shape[1]))], axis=0)
+            self.cash = np.concatenate([self.cash, np.zeros(extra)])
+
     def settle(self, cols: np.ndarray, value: np.ndarray) -> None:
         """cash += H[:, cols] . value (the settled sentences' truth values)."""
         if len(cols):
@@ -87,6 +92,24 @@ class _Book:
 
     def keep(self, mask: np.ndarray) -> None:
         self.H = np.ascontiguousarray(self.H[:, mask])
+
+
+@dataclass
+class DayPlan:
+    """One day's problem, built by :meth:`LogicalInductor._plan_day` before the maker runs."""
+
+    day: int
+    universe: list  # today's sentences: priced ones, then held undecided ones
+    U: np.ndarray  # their global ids
+    cU: np.ndarray  # their book columns
+    pw: ProjectedWorlds  # PC(D_n) projected on the universe
+    truth: np.ndarray  # 1/0 decided by D_n, -1 undecided
+    graph: ExpressionGraph
+    calls: list  # (trader rows, sentence indices, trade node ids), one per distinct program call
+    adv_trades: list  # (adversary row, sentence indices, node ids)
+    raw_trades: Callable  # prices (N,) or (B, N) -> trade matrix (K, N) or (B, K, N)
+    decided_out: np.ndarray  # per live column: truth of decided sentences outside today's universe, else 0
+    effective: np.ndarray | None = None  # the booked effective trades (weights x multipliers x raw)
 
 
 def run_market(
@@ -97,322 +120,421 @@ def run_market(
     eps_floor: float = 1e-12,
     keep_prices: Callable[[Sentence], bool] | None = None,
     progress: Callable[[int], None] | None = None,
-    maker: str = "solver",
+    maker: str | Callable = "solver",
     resume: MarketState | None = None,
     state_out: list | None = None,
+    settle: bool = True,
+    revival: Callable | None = None,
 ) -> MarketRun:
-    """Run the market for ``n_days`` (default: the scenario's length). ``maker``: ``"solver"`` (the
-    fast certified fixed-point solver) or ``"rational"`` (exhaustive rational search, small cases).
+    """Run the market over ``scenario`` for ``n_days`` (default: its length). ``maker``: ``"solver"`` (the
+    fast certified fixed-point solver), ``"rational"`` (exhaustive rational search, small cases) or a
+    callable ``maker(worlds, truth, raw_trades, weights, budget_state, yesterday, tolerance) ->
+    MakerResult`` (the audits' deliberately broken makers use this). ``settle=False`` keeps every held
+    book column forever (the tests' reference for settlement). ``revival(day, traders, multipliers)``
+    may return new traders to join the firm that day (see :func:`.traders.revived_copies`).
 
     Checkpoint / resume: pass a list as ``state_out`` to receive the final :class:`MarketState`, save
     it with :func:`save_checkpoint`; :func:`load_checkpoint` + ``resume=`` continues from its day with
-    identical results (the SAT back-end is rebuilt by replaying the scenario's facts).
+    identical results (the SAT back-end is rebuilt by replaying the scenario's facts; traders the
+    revival policy added are rebuilt from the state).
 
     BLAS is held to one thread: the maker's products are small, extra threads only double the CPU time.
     """
-    with one_blas_thread():
-        return _run_market(
-            scenario, traders, adversaries, n_days, eps_floor, keep_prices, progress, maker, resume, state_out
-        )
-
-
-def _run_market(
-    scenario: Scenario,
-    traders: Sequence,
-    adversaries: Sequence = (),
-    n_days: int | None = None,
-    eps_floor: float = 1e-12,
-    keep_prices: Callable[[Sentence], bool] | None = None,
-    progress: Callable[[int], None] | None = None,
-    maker: str = "solver",
-    resume: MarketState | None = None,
-    state_out: list | None = None,
-) -> MarketRun:
-    """The day loop of :func:`run_market`."""
-    if maker not in ("solver", "rational"):
-        raise ValueError(f"maker must be 'solver' or 'rational', got {maker!r}")
     n_days = scenario.n_days if n_days is None else n_days
     if n_days < 1 or n_days > scenario.n_days:
         raise ValueError(f"n_days must lie in [1, {scenario.n_days}] for scenario {scenario.name!r}, got {n_days}")
-    if not traders:
-        raise ValueError("the firm needs at least one trader")
-    K, A = len(traders), len(adversaries)
-    weights = np.array([float(t.weight) for t in traders])
-    if np.any(weights <= 0):
-        raise ValueError("every trader's weight must be > 0")
-    st = MarketState.fresh(K, A) if resume is None else resume
-    if st.raw.H.shape[0] != K or st.adv.H.shape[0] != A:
-        raise ValueError(
-            f"checkpoint has {st.raw.H.shape[0]} traders and {st.adv.H.shape[0]} adversaries; "
-            f"this run has {K} and {A}: resume with the same traders"
-        )
-    if st.day >= n_days:
-        raise ValueError(f"checkpoint is at day {st.day}; n_days must exceed it, got {n_days}")
-    if st.kb is None:  # rebuild PC(D_day) by replaying the deductive process
-        st.kb = KnowledgeBase()
-        for d in range(st.day):
-            for f in scenario.facts[d]:
-                st.kb.add_fact(f)
-        for f in st.price_facts:
-            st.kb.add_fact(f)
-    kb, gidx, gsent, gtruth = st.kb, st.gidx, st.gsent, st.gtruth
-    raw, eff, adv, worst = st.raw, st.eff, st.adv, st.worst
-    last_price, price_hist, first_price = st.last_price, st.price_hist, st.first_price
-    resolved, price_rows, ledger_rows, maker_rows = st.resolved, st.price_rows, st.ledger_rows, st.maker_rows
-    revealed_price_atoms, held_undecided, resolved_ids = st.revealed_price_atoms, st.held_undecided, st.resolved_ids
-    groups = _program_groups(traders)
-    start_days = np.array([int(t.start_day) for t in traders], dtype=np.int64)
-    trader_names = np.array([t.name or type(t).__name__ for t in traders], dtype=object)
-    adversary_names = np.array([t.name or type(t).__name__ for t in adversaries], dtype=object)
-    block_of = {}
-    for b in scenario.blocks:
-        for s in b:
-            block_of[s] = b
-    # the last day each sentence is priced: a decided sentence held past it is never in a universe
-    # again (held_undecided holds undecided ones only), so it can be settled into cash
+    if resume is not None and resume.day >= n_days:
+        raise ValueError(f"checkpoint is at day {resume.day}; n_days must exceed it, got {n_days}")
     last_priced: dict = {}
     for d, ps in enumerate(scenario.priced, start=1):
         for s in ps:
             last_priced[s] = d
-    glast = np.zeros(max(64, len(gtruth)), dtype=np.int64)
-    glast[: len(gsent)] = [last_priced.get(s, 0) for s in gsent]
-    # live columns of the books: gid -> column
-    slot = {int(g): c for c, g in enumerate(st.live)}
+    with one_blas_thread():
+        market = LogicalInductor(
+            traders,
+            adversaries,
+            labels=scenario.labels,
+            blocks=scenario.blocks,
+            truth=scenario.truth,
+            revealed_on=scenario.revealed_on,
+            last_priced=last_priced,
+            maker=maker,
+            eps_floor=eps_floor,
+            keep_prices=keep_prices,
+            settle=settle,
+            state=resume,
+            facts_history=scenario.facts,
+            limit_blas=False,
+        )
+        for day in range(market.day + 1, n_days + 1):
+            new = revival(day, market.traders, market.multipliers) if revival is not None else ()
+            market.update(scenario.facts[day - 1], scenario.priced[day - 1], new_traders=new)
+            if progress is not None:
+                progress(day)
+    if state_out is not None:
+        state_out.append(market.state)
+    return market.tables()
 
-    def gid(s: Sentence) -> int:
-        nonlocal gtruth, glast
-        j = gidx.get(s)
+
+class LogicalInductor:
+    """LIA, one day per :meth:`update` (the online API; :func:`run_market` drives it over a scenario).
+
+    ``labels`` (sentence -> class, default 'other'), ``blocks`` (exclusive-exhaustive groups the
+    arbitrage traders read), ``truth`` / ``revealed_on`` (ground truth, for the tables only: the market
+    never reads them) describe the sentences. ``last_priced`` (sentence -> last day it will be priced)
+    lets decided sentences be settled as soon as they leave for good; without it (online), a decided
+    sentence is settled after each day it is priced -- if it is priced again it comes back with an empty
+    column, which changes no value (it is priced at its truth).
+
+    Example::
+
+        market = LogicalInductor([ConstantBelief(p=0.3, name="c")])
+        market.update(observations=["rain -> wet"], priced=["rain", "wet"])   # {rain: 0.3, wet: ...}
+        market.update(observations=["rain"], priced=["wet"], new_traders=[FloorTrader()])
+        market.tables().prices
+    """
+
+    def __init__(
+        self,
+        traders: Sequence = (),
+        adversaries: Sequence = (),
+        *,
+        labels: Mapping | None = None,
+        blocks: Sequence = (),
+        truth: Mapping | None = None,
+        revealed_on: Mapping | None = None,
+        last_priced: Mapping | None = None,
+        maker: str | Callable = "solver",
+        eps_floor: float = 1e-12,
+        keep_prices: Callable[[Sentence], bool] | None = None,
+        settle: bool = True,
+        state: MarketState | None = None,
+        facts_history: Sequence = (),
+        limit_blas: bool = True,
+    ):
+        if not callable(maker) and maker not in ("solver", "rational"):
+            raise ValueError(f"maker must be 'solver', 'rational' or a callable, got {maker!r}")
+        self.traders, self.adversaries = list(traders), list(adversaries)
+        self.limit_blas = limit_blas  # BLAS on one thread inside update() (run_market holds it once for the loop)
+        self.labels = dict(labels or {})
+        self.block_of = {s: tuple(b) for b in blocks for s in b}
+        self.truth_of, self.revealed_on = dict(truth or {}), dict(revealed_on or {})
+        self.last_priced = last_priced
+        self.maker, self.eps_floor, self.keep_prices, self.settle_books = maker, eps_floor, keep_prices, settle
+        K, A = len(self.traders), len(self.adversaries)
+        st = MarketState.fresh(K, A) if state is None else state
+        if st.revived:  # traders a revival policy added: rebuilt from the state
+            self.traders += [_revived(self.traders[k], day, w, k) for k, day, w in st.revived]
+        if st.raw.H.shape[0] != len(self.traders) or st.adv.H.shape[0] != A:
+            raise ValueError(
+                f"checkpoint has {st.raw.H.shape[0]} traders and {st.adv.H.shape[0]} adversaries; "
+                f"this run has {len(self.traders)} and {A}: resume with the same traders"
+            )
+        if st.kb is None:  # rebuild PC(D_day) by replaying the deductive process
+            if st.day > len(facts_history):
+                raise ValueError(f"resuming at day {st.day} needs the facts of days 1..{st.day} (facts_history)")
+            st.kb = KnowledgeBase()
+            for d in range(st.day):
+                for f in facts_history[d]:
+                    st.kb.add_fact(f)
+            for f in st.price_facts:
+                st.kb.add_fact(f)
+        self.st = st
+        self._refresh_roster()
+        self._slot = {int(g): c for c, g in enumerate(st.live)}
+        self._glast = np.zeros(max(64, len(st.gtruth)), dtype=np.int64)
+        self._glast[: len(st.gsent)] = [self._last_priced(s, 0) for s in st.gsent]
+        # introspective price atoms waiting to be settled, by (their day, order of discovery)
+        self._pending: list = []
+        self._known_atoms: set = set(st.revealed_price_atoms)
+        for s in st.gsent:
+            self._discover_price_atoms(s)
+        for d in range(min(st.day, len(facts_history))):
+            for f in facts_history[d]:
+                self._discover_price_atoms(f)
+        self.multipliers = np.ones(len(self.traders))
+
+    # -- the roster ------------------------------------------------------------------------------
+    @property
+    def day(self) -> int:
+        return self.st.day
+
+    @property
+    def state(self) -> MarketState:
+        return self.st
+
+    def _refresh_roster(self) -> None:
+        if not self.traders:
+            raise ValueError("the firm needs at least one trader")
+        self.weights = np.array([float(t.weight) for t in self.traders])
+        if np.any(self.weights <= 0):
+            raise ValueError("every trader's weight must be > 0")
+        self.groups = _program_groups(self.traders)
+        self.start_days = np.array([int(t.start_day) for t in self.traders], dtype=np.int64)
+        self.trader_names = np.array([t.name or type(t).__name__ for t in self.traders], dtype=object)
+        self.adversary_names = np.array([t.name or type(t).__name__ for t in self.adversaries], dtype=object)
+
+    def _add_traders(self, new: Sequence, day: int) -> None:
+        """New traders join the firm today with empty books (a trader entering later waits for its
+        ``start_day``); a revived copy (``revived_from`` set) is remembered in the state for resuming."""
+        if not new:
+            return
+        for t in new:
+            parent = getattr(t, "revived_from", None)
+            if parent is not None:
+                self.st.revived.append((int(parent), int(t.start_day), float(t.weight)))
+        self.traders += list(new)
+        for book in (self.st.raw, self.st.eff):
+            book.add_rows(len(new))
+        self.st.worst = np.concatenate([self.st.worst, np.zeros(len(new))])
+        self.multipliers = np.concatenate([self.multipliers, np.ones(len(new))])
+        self._refresh_roster()
+
+    # -- sentences ---------------------------------------------------------------------------------
+    def label(self, s: Sentence) -> str:
+        return self.labels.get(s, "other")
+
+    def _last_priced(self, s: Sentence, default: int) -> int:
+        if self.last_priced is None:
+            return default
+        return int(self.last_priced.get(s, 0))
+
+    def _gid(self, s: Sentence, day: int) -> int:
+        st = self.st
+        j = st.gidx.get(s)
         if j is None:
-            j = gidx[s] = len(gsent)
-            gsent.append(s)
-            if j >= len(gtruth):
-                gtruth = np.concatenate([gtruth, np.full(len(gtruth), -1, dtype=np.int64)])
-            if j >= len(glast):
-                glast = np.concatenate([glast, np.zeros(len(glast), dtype=np.int64)])
-            glast[j] = last_priced.get(s, 0)
+            j = st.gidx[s] = len(st.gsent)
+            st.gsent.append(s)
+            if j >= len(st.gtruth):
+                st.gtruth = np.concatenate([st.gtruth, np.full(len(st.gtruth), -1, dtype=np.int64)])
+            if j >= len(self._glast):
+                self._glast = np.concatenate([self._glast, np.zeros(len(self._glast), dtype=np.int64)])
+            self._discover_price_atoms(s)
+        if self.last_priced is None:
+            self._glast[j] = day
+        elif self._glast[j] == 0:
+            self._glast[j] = self._last_priced(s, day)
         return j
 
-    def past_price(s: Sentence, day: int) -> float:
-        j = gidx.get(s)
-        return price_hist.get((j, day), float("nan")) if j is not None else float("nan")
+    def _discover_price_atoms(self, s: Sentence) -> None:
+        for name in sorted(n for n in s.atoms if n.startswith("P_")):
+            if name in self._known_atoms:
+                continue
+            self._known_atoms.add(name)
+            meaning = price_atom_meaning(parse(name))
+            if meaning is not None:
+                heapq.heappush(self._pending, (meaning.day, len(self._known_atoms), name, meaning))
 
-    # introspective price atoms not yet revealed, by (day, registration order): each is looked at once,
-    # the day after its day (its price is then final: revealed, or never revealable if it was not priced)
-    pa_heap: list = []
-    pa_seen = 0
+    def past_price(self, s: Sentence, day: int) -> float:
+        """The price ``s`` had on ``day`` (nan if it was not priced then)."""
+        j = self.st.gidx.get(s)
+        return self.st.price_hist.get((j, day), float("nan")) if j is not None else float("nan")
 
-    def scan_price_atoms() -> None:
-        nonlocal pa_seen
-        if len(PRICE_ATOMS) == pa_seen:
-            return
-        for k, (name, meaning) in enumerate(list(PRICE_ATOMS.items())[pa_seen:], start=pa_seen):
-            if name not in revealed_price_atoms:
-                heapq.heappush(pa_heap, (meaning[0], k, name))
-        pa_seen = len(PRICE_ATOMS)
-
-    for day in range(st.day + 1, n_days + 1):
+    # -- one day -----------------------------------------------------------------------------------
+    def update(self, observations: Sequence = (), priced: Sequence = (), new_traders: Sequence = ()) -> dict:
+        """One day: reveal ``observations`` (sentences or their text), let ``new_traders`` join, price
+        ``priced`` (plus every held undecided sentence) with the certified maker, book, record, settle.
+        Returns ``{sentence: price}`` for today's universe."""
         t0 = time.perf_counter()
-        # 1. deductive process: D_n (plus introspective price atoms whose day has passed)
-        for f in scenario.facts[day - 1]:
-            kb.add_fact(f)
-        scan_price_atoms()
-        ready = []
-        while pa_heap and pa_heap[0][0] < day:
-            ready.append(heapq.heappop(pa_heap))
-        for _, _, name in sorted(ready, key=lambda r: r[1]):  # registration order, as PRICE_ATOMS
-            if name in revealed_price_atoms or name not in PRICE_ATOMS:
+        with one_blas_thread() if self.limit_blas else nullcontext():
+            day = self.st.day + 1
+            facts = [parse(o) if isinstance(o, str) else o for o in observations]
+            sentences = [parse(p) if isinstance(p, str) else p for p in priced]
+            self._add_traders(list(new_traders), day)
+            for s in [*facts, *sentences]:  # atoms about past prices that today mentions can be settled today
+                self._discover_price_atoms(s)
+            self._reveal(day, facts)
+            plan = self._plan_day(day, sentences)
+            res = self._make_prices(plan)
+            self._book(plan, res)
+            self._record(plan, res, time.perf_counter() - t0)
+            self._settle(plan)
+            self.st.day = day
+            self.multipliers = res.multipliers
+        return {s: float(p) for s, p in zip(plan.universe, res.prices)}
+
+    def _reveal(self, day: int, facts: Sequence) -> None:
+        """D_n: today's facts, then every introspective price atom whose day has passed, settled from the
+        price history (an atom about a sentence that was not priced on its day is never settled)."""
+        st = self.st
+        for f in facts:
+            st.kb.add_fact(f)
+        while self._pending and self._pending[0][0] < day:
+            _, _, name, meaning = heapq.heappop(self._pending)
+            if name in st.revealed_price_atoms:
                 continue
-            pday, inner, thr, above = PRICE_ATOMS[name]
-            if pday >= day:  # re-registered with a later day
-                heapq.heappush(pa_heap, (pday, -1, name))
-                continue
-            p = past_price(inner, pday)
+            p = self.past_price(meaning.sentence, meaning.day)
             if np.isfinite(p):
-                a = atom(name)
-                fact = a if ((p > thr) if above else (p < thr)) else neg(a)
-                kb.add_fact(fact)
+                a = parse(name)
+                fact = a if meaning.holds(p) else neg(a)
+                st.kb.add_fact(fact)
                 st.price_facts.append(fact)
-                revealed_price_atoms.add(name)
-        # 2. today's universe: priced sentences plus held, still-undecided ones
-        universe = list(dict.fromkeys(scenario.priced[day - 1]))
+                st.revealed_price_atoms.add(name)
+
+    def _plan_day(self, day: int, priced: Sequence) -> DayPlan:
+        """Today's universe (priced sentences plus held, still-undecided ones), its consistent worlds,
+        newly resolved sentences, and every trader's trade as expressions of today's prices."""
+        st = self.st
+        universe = list(dict.fromkeys(priced))
         seen = set(universe)
-        for j in sorted(held_undecided):
-            if gsent[j] not in seen:
-                universe.append(gsent[j])
-                seen.add(gsent[j])
-        U = np.array([gid(s) for s in universe], dtype=np.int64)
-        new = [int(j) for j in U if int(j) not in slot]
+        for j in sorted(st.held_undecided):
+            if st.gsent[j] not in seen:
+                universe.append(st.gsent[j])
+                seen.add(st.gsent[j])
+        U = np.array([self._gid(s, day) for s in universe], dtype=np.int64)
+        new = [int(j) for j in U if int(j) not in self._slot]
         if new:
             for j in new:
-                slot[j] = len(slot)
+                self._slot[j] = len(self._slot)
             st.live = np.concatenate([st.live, np.array(new, dtype=np.int64)])
-            for book in (raw, eff, adv):
+            for book in (st.raw, st.eff, st.adv):
                 book.widen(len(new))
-        live = st.live
-        cU = np.array([slot[int(j)] for j in U], dtype=np.int64)  # today's sentences' book columns
-        pw = kb.project(universe)
+        cU = np.array([self._slot[int(j)] for j in U], dtype=np.int64)
+        pw = st.kb.project(universe)
         truth = pw.decided()
-        gtruth[U] = truth
-        index = {s: i for i, s in enumerate(universe)}
-        # record newly decided sentences (resolution) with their first price
+        st.gtruth[U] = truth
+        self._record_resolutions(day, universe, U, truth)
+        graph = ExpressionGraph(len(universe))
+        ctx = self._day_context(day, universe, graph, truth, U)
+        calls, adv_trades = self._collect_trades(ctx, day, cU)
+        raw_trades = _trade_matrix(graph, calls, len(self.traders), len(universe))
+        outside = np.ones(len(st.live), dtype=bool)
+        outside[cU] = False
+        decided_out = np.where(outside, st.gtruth[st.live].clip(0), 0).astype(float)
+        return DayPlan(day, universe, U, cU, pw, truth, graph, calls, adv_trades, raw_trades, decided_out)
+
+    def _record_resolutions(self, day: int, universe: list, U: np.ndarray, truth: np.ndarray) -> None:
+        st = self.st
         for i in np.flatnonzero(truth >= 0):
-            j = U[i]
-            if int(j) in resolved_ids:
+            j = int(U[i])
+            if j in st.resolved_ids:
                 continue
-            resolved_ids.add(int(j))
-            resolved.append(
-                int(j),
-                to_text(universe[i]),
-                scenario.label(universe[i]),
-                int(truth[i]),
-                day,
-                first_price.get(int(j), float("nan")),
-            )
-        # 3. traders' trades as expressions of today's prices
-        N = len(universe)
-        graph = ExpressionGraph(N)
+            st.resolved_ids.add(j)
+            s = universe[i]
+            st.resolved.append(j, to_text(s), self.label(s), int(truth[i]), day, st.first_price.get(j, float("nan")))
+
+    def _day_context(self, day: int, universe: list, graph: ExpressionGraph, truth, U) -> DayContext:
+        index = {s: i for i, s in enumerate(universe)}
         negation_pairs = [(index[s], index[s.args[0]]) for s in universe if s.kind == NOT and s.args[0] in index]
-        blocks = tuple(
+        blocks = tuple(  # in order of first member in the universe (not hash order: sentence uids vary by process)
             np.array([index[x] for x in b])
-            for b in {block_of[s] for s in universe if s in block_of}
+            for b in dict.fromkeys(self.block_of[s] for s in universe if s in self.block_of)
             if all(x in index for x in b)
         )
-        prev = np.array([last_price.get(int(j), np.nan) for j in U])
-        ctx = DayContext(
+        prev = np.array([self.st.last_price.get(int(j), np.nan) for j in U])
+        return DayContext(
             day,
             tuple(universe),
             index,
             graph,
             truth,
-            tuple(scenario.label(s) for s in universe),
-            past_price,
-            resolved,
+            tuple(self.label(s) for s in universe),
+            self.past_price,
+            self.st.resolved,
             blocks,
             np.array(negation_pairs, dtype=np.int64).reshape(-1, 2),
             prev,
         )
-        # one call per distinct program (and distinct own holdings, if it reads them): members of a
-        # call get the same trade (same nodes), see traders.program_key
-        calls = []
-        for members, holds in groups:
-            act = members[start_days[members] <= day]
+
+    def _collect_trades(self, ctx: DayContext, day: int, cU: np.ndarray) -> tuple[list, list]:
+        """One call per distinct program (and distinct own holdings, if it reads them): members of a call
+        get the same trade (same nodes), see :func:`.traders.program_key`. Then the adversaries."""
+        st, calls = self.st, []
+        for members, holds in self.groups:
+            act = members[self.start_days[members] <= day]
             if len(act) == 0:
                 continue
-            for mem in _split_by_rows(raw.H[act][:, cU], act) if holds and len(act) > 1 else (act,):
-                ctx.own_holdings = raw.H[mem[0], cU]
-                tr = traders[mem[0]].trade(ctx)
+            for mem in _split_by_rows(st.raw.H[act][:, cU], act) if holds and len(act) > 1 else (act,):
+                ctx.own_holdings = st.raw.H[mem[0], cU]
+                tr = self.traders[mem[0]].trade(ctx)
                 if tr is not None and len(tr.index):
                     calls.append((mem, tr.index, tr.quantity.ids))
         adv_trades = []
-        for a, t in enumerate(adversaries):
-            ctx.own_holdings = adv.H[a, cU]
+        for a, t in enumerate(self.adversaries):
+            ctx.own_holdings = st.adv.H[a, cU]
             tr = t.trade(ctx)
             if tr is not None and len(tr.index):
                 adv_trades.append((a, tr.index, tr.quantity.ids))
+        return calls, adv_trades
 
-        # one sparse scatter (K*N, L) maps the trade nodes' values to the (K, N) trade matrix
-        if calls:  # rows in trader order, each trader's entries in its own order
-            t_k = np.concatenate([np.repeat(mem, len(idx)) for mem, idx, _ in calls])
-            t_n = np.concatenate([np.tile(idx, len(mem)) for mem, idx, _ in calls])
-            t_id = np.concatenate([np.tile(ids, len(mem)) for mem, _, ids in calls])
-            order = np.argsort(t_k, kind="stable")
-            t_rows, t_ids = (t_k * N + t_n)[order], t_id[order]
-        else:
-            t_rows, t_ids = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        KN = K * N
-        distinct_rows = len(np.unique(t_rows)) == len(t_rows)
-        if not distinct_rows:  # a trader trades one sentence twice: sum its entries in order
-            scatter = sp.csr_matrix((np.ones(len(t_rows)), (t_rows, np.arange(len(t_rows)))), shape=(KN, len(t_rows)))
+    def _make_prices(self, plan: DayPlan) -> MakerResult:
+        """The Budgeter's state on today's universe and the maker's certified prices. The constant part
+        of W(S_{n-1}) is cash (settled sentences included) plus the live decided sentences outside
+        today's universe at their truth (undecided ones outside it count 0)."""
+        st = self.st
+        const = st.raw.cash + st.raw.H @ plan.decided_out
+        state = BudgetState(st.raw.H[:, plan.cU], const, st.worst)
+        tol = max(2.0**-plan.day, self.eps_floor)
+        prev = np.array([st.last_price.get(int(j), np.nan) for j in plan.U])
+        args = (plan.pw, plan.truth, plan.raw_trades, self.weights, state)
+        if callable(self.maker):
+            return self.maker(*args, prev, tol)
+        if self.maker == "rational":
+            return rational_market(*args, tol)
+        N = len(plan.universe)
+        pattern = dependency_pattern(plan.graph, [(0, idx, ids) for _, idx, ids in plan.calls], N)
+        return make_market(*args, prev, tol, pattern=pattern, aim=min(tol, self.eps_floor))
 
-        def raw_trades(P: np.ndarray, base: np.ndarray | None = None, vary: np.ndarray | None = None) -> np.ndarray:
-            # the trade nodes' values placed in the (K, N) trade matrix (``+ 0.0``: the sum 0 + v, as a scatter-add);
-            # base/vary: every row of the batch P equals base outside vary (see ExpressionGraph.evaluate_at)
-            if vary is not None:
-                vt = graph.evaluate_at(P, t_ids, base, vary)
-            else:
-                vt = graph.evaluate_all(P)[..., t_ids]
-            if not distinct_rows:
-                if vt.ndim == 1:
-                    return (scatter @ vt).reshape(K, N)
-                return np.asarray(scatter @ vt.T).T.reshape(-1, K, N)
-            out = np.zeros(vt.shape[:-1] + (KN,))
-            out[..., t_rows] = vt + 0.0
-            return out.reshape(vt.shape[:-1] + (K, N))
-
-        raw_trades.partial_evaluation = True
-        support = np.zeros(K * N, dtype=bool)  # which sentences each trader trades (for joint budgets)
-        support[t_rows] = True
-        raw_trades.support = support.reshape(K, N)
-
-        # 4. budget state on today's universe; the constant part of W(S_{n-1}) is cash (settled
-        # sentences included) plus the live decided sentences outside today's universe at their truth
-        # (undecided ones outside it count 0, as they always have)
-        outside = np.ones(len(live), dtype=bool)
-        outside[cU] = False
-        decided_out = np.where(outside, gtruth[live].clip(0), 0).astype(float)
-        const = raw.cash + raw.H @ decided_out
-        state = BudgetState(raw.H[:, cU], const, worst)
-        tol = max(2.0**-day, eps_floor)
-        if maker == "rational":
-            res = rational_market(pw, truth, raw_trades, weights, state, tol)
-        else:
-            pattern = dependency_pattern(graph, [(0, idx, ids) for _, idx, ids in calls], N)
-            res = make_market(
-                pw, truth, raw_trades, weights, state, prev, tol, pattern=pattern, aim=min(tol, eps_floor)
-            )
-        P = res.prices
-        # 5. book the trades
-        T = raw_trades(P)
-        E = (weights * res.multipliers)[:, None] * T
-        raw.H[:, cU] += T
-        raw.cash -= T @ P
-        eff.H[:, cU] += E
-        eff.cash -= E @ P
-        const_after = raw.cash + raw.H @ decided_out
-        worst = np.minimum(worst, pw.min_linear(raw.H[:, cU].T) + const_after)
-        if adv_trades:
-            vals = graph.evaluate_all(P)
-            TA = np.zeros((A, N))
-            for a, idx, ids in adv_trades:
+    def _book(self, plan: DayPlan, res: MakerResult) -> None:
+        """Book the raw trades (what the traders asked for), the effective ones (weighted and budgeted)
+        and the adversaries' trades at today's prices; update each trader's worst plausible value."""
+        st, P, cU = self.st, res.prices, plan.cU
+        T = plan.raw_trades(P)
+        E = (self.weights * res.multipliers)[:, None] * T
+        st.raw.H[:, cU] += T
+        st.raw.cash -= T @ P
+        st.eff.H[:, cU] += E
+        st.eff.cash -= E @ P
+        const_after = st.raw.cash + st.raw.H @ plan.decided_out
+        st.worst = np.minimum(st.worst, plan.pw.min_linear(st.raw.H[:, cU].T) + const_after)
+        if plan.adv_trades:
+            vals = plan.graph.evaluate_all(P)
+            TA = np.zeros((len(self.adversaries), len(P)))
+            for a, idx, ids in plan.adv_trades:
                 np.add.at(TA[a], idx, vals[ids])
-            adv.H[:, cU] += TA
-            adv.cash -= TA @ P
-        held_ra = np.any(raw.H != 0, axis=0) | np.any(adv.H != 0, axis=0)  # per live column
-        gt_live = gtruth[live]
-        held_undecided = set(live[held_ra & (gt_live < 0)].tolist())
-        # 6. record
-        for i, j in enumerate(U):
-            price_hist[(int(j), day)] = float(P[i])
-            last_price[int(j)] = float(P[i])
-            first_price.setdefault(int(j), float(P[i]))
-        keep = np.ones(N, dtype=bool) if keep_prices is None else np.array([keep_prices(s) for s in universe])
+            st.adv.H[:, cU] += TA
+            st.adv.cash -= TA @ P
+        held = np.any(st.raw.H != 0, axis=0) | np.any(st.adv.H != 0, axis=0)  # per live column
+        st.held_undecided = set(st.live[held & (st.gtruth[st.live] < 0)].tolist())
+        plan.effective = E
+
+    def _record(self, plan: DayPlan, res: MakerResult, seconds: float) -> None:
+        """Today's rows of the price, ledger and maker tables, and the price history traders read."""
+        st, P, day, universe = self.st, res.prices, plan.day, plan.universe
+        for i, j in enumerate(plan.U):
+            st.price_hist[(int(j), day)] = float(P[i])
+            st.last_price[int(j)] = float(P[i])
+            st.first_price.setdefault(int(j), float(P[i]))
+        keep = np.ones(len(universe), dtype=bool) if self.keep_prices is None else None
+        if keep is None:
+            keep = np.array([self.keep_prices(s) for s in universe], dtype=bool)
         for i in np.flatnonzero(keep):
             s = universe[i]
-            gt = scenario.truth.get(s)
-            price_rows.append(
+            gt = self.truth_of.get(s)
+            st.price_rows.append(
                 (
                     day,
                     to_text(s),
-                    scenario.label(s),
+                    self.label(s),
                     float(P[i]),
-                    int(truth[i]),
+                    int(plan.truth[i]),
                     -1 if gt is None else int(gt),
-                    int(scenario.revealed_on.get(s, -1)),
+                    int(self.revealed_on.get(s, -1)),
                 )
             )
         for book, names, role, m in (
-            (eff, trader_names, "firm", res.multipliers),
-            (adv, adversary_names, "adversary", None),
+            (st.eff, self.trader_names, "firm", res.multipliers),
+            (st.adv, self.adversary_names, "adversary", None),
         ):
             if len(names) == 0:
                 continue
-            HU = book.H[:, cU]
-            c = book.cash + book.H @ decided_out
-            lo = pw.min_linear(HU.T) + c
-            hi = pw.max_linear(HU.T) + c
+            HU = book.H[:, plan.cU]
+            c = book.cash + book.H @ plan.decided_out
+            lo = plan.pw.min_linear(HU.T) + c
+            hi = plan.pw.max_linear(HU.T) + c
             mark = HU @ P + c
-            moved = np.abs(E).sum(1) if role == "firm" else np.zeros(len(names))
-            ledger_rows.append(
+            moved = np.abs(plan.effective).sum(1) if role == "firm" else np.zeros(len(names))
+            st.ledger_rows.append(
                 (
                     np.full(len(names), day, dtype=np.int64),
                     names,
@@ -424,43 +546,122 @@ def _run_market(
                     np.asarray(moved, dtype=float),
                 )
             )
-        # 7. settle: a decided sentence never priced again is never in a universe again; its holdings
-        # are worth holdings * truth in every consistent world from now on: move them into cash. An
-        # undecided one that leaves for good (not priced again, no raw / adversary holdings) is never
-        # valued again (outside the universe, undecided counts 0, and its truth is never looked up):
-        # drop it too. Columns with no holdings at all go (a sentence coming back gets a zero column).
-        gone = (glast[live] <= day) if SETTLE else np.zeros(len(live), dtype=bool)
-        settle = (gt_live >= 0) & gone
-        if settle.any():
-            cols, value = np.flatnonzero(settle), gt_live[settle].astype(float)
-            for book in (raw, eff, adv):
-                book.settle(cols, value)
-        held_any = held_ra | np.any(eff.H != 0, axis=0)
-        keep = (held_any & ~settle & ~((gt_live < 0) & gone & ~held_ra)) if SETTLE else np.ones(len(live), dtype=bool)
-        if not keep.all():
-            for book in (raw, eff, adv):
-                book.keep(keep)
-            st.live = live[keep]
-            slot = {int(g): c for c, g in enumerate(st.live)}
-        maker_rows.append(
+        st.maker_rows.append(
             (
                 day,
-                N,
-                int((truth < 0).sum()),
+                len(universe),
+                int((plan.truth < 0).sum()),
                 res.max_value,
                 res.split_bound,
                 res.tolerance,
                 res.certified,
                 res.evaluations,
-                time.perf_counter() - t0,
+                seconds,
             )
         )
-        st.gtruth, st.worst, st.held_undecided, st.day = gtruth, worst, held_undecided, day
-        if progress is not None:
-            progress(day)
-    if state_out is not None:
-        state_out.append(st)
-    return run_tables(st)
+
+    def _settle(self, plan: DayPlan) -> None:
+        """A decided sentence never priced again is never in a universe again; its holdings are worth
+        holdings * truth in every consistent world from now on: move them into cash. An undecided one that
+        leaves for good (not priced again, no raw / adversary holdings) is never valued again (outside the
+        universe, undecided counts 0, and its truth is never looked up): drop it too. Columns with no
+        holdings at all go (a sentence coming back gets a zero column)."""
+        st = self.st
+        if not self.settle_books:
+            return
+        live = st.live
+        gt_live = st.gtruth[live]
+        held_ra = np.any(st.raw.H != 0, axis=0) | np.any(st.adv.H != 0, axis=0)
+        gone = self._glast[live] <= plan.day
+        settle = (gt_live >= 0) & gone
+        if settle.any():
+            cols, value = np.flatnonzero(settle), gt_live[settle].astype(float)
+            for book in (st.raw, st.eff, st.adv):
+                book.settle(cols, value)
+        held_any = held_ra | np.any(st.eff.H != 0, axis=0)
+        keep = held_any & ~settle & ~((gt_live < 0) & gone & ~held_ra)
+        if not keep.all():
+            for book in (st.raw, st.eff, st.adv):
+                book.keep(keep)
+            st.live = live[keep]
+            self._slot = {int(g): c for c, g in enumerate(st.live)}
+
+    def tables(self) -> MarketRun:
+        return run_tables(self.st)
+
+
+def _revived(parent, day: int, weight: float, parent_index: int):
+    from aflab.logical_induction.traders import Revived
+
+    return Revived(parent, weight, day, f"{parent.name}@{day}", parent_index)
+
+
+def _trade_matrix(graph: ExpressionGraph, calls: list, K: int, N: int) -> Callable:
+    """The (K, N) trade matrix as a function of today's prices: one sparse scatter maps the trade nodes'
+    values to it (rows in trader order, each trader's entries in its own order). ``raw_trades(P, base,
+    vary)``: every row of the batch P equals ``base`` outside ``vary`` (see ExpressionGraph.evaluate_at).
+    Carries ``support`` (which sentences each trader trades) and ``partial_evaluation``."""
+    if calls:
+        t_k = np.concatenate([np.repeat(mem, len(idx)) for mem, idx, _ in calls])
+        t_n = np.concatenate([np.tile(idx, len(mem)) for mem, idx, _ in calls])
+        t_id = np.concatenate([np.tile(ids, len(mem)) for mem, _, ids in calls])
+        order = np.argsort(t_k, kind="stable")
+        t_rows, t_ids = (t_k * N + t_n)[order], t_id[order]
+    else:
+        t_rows, t_ids = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    KN = K * N
+    distinct_rows = len(np.unique(t_rows)) == len(t_rows)
+    scatter = None
+    if not distinct_rows:  # a trader trades one sentence twice: sum its entries in order
+        scatter = sp.csr_matrix((np.ones(len(t_rows)), (t_rows, np.arange(len(t_rows)))), shape=(KN, len(t_rows)))
+
+    def raw_trades(P: np.ndarray, base: np.ndarray | None = None, vary: np.ndarray | None = None) -> np.ndarray:
+        # the trade nodes' values placed in the (K, N) trade matrix (``+ 0.0``: the sum 0 + v, as a scatter-add)
+        if vary is not None:
+            vt = graph.evaluate_at(P, t_ids, base, vary)
+        else:
+            vt = graph.evaluate_all(P)[..., t_ids]
+        if scatter is not None:
+            if vt.ndim == 1:
+                return (scatter @ vt).reshape(K, N)
+            return np.asarray(scatter @ vt.T).T.reshape(-1, K, N)
+        out = np.zeros(vt.shape[:-1] + (KN,))
+        out[..., t_rows] = vt + 0.0
+        return out.reshape(vt.shape[:-1] + (K, N))
+
+    def values(P, base=None, vary=None):
+        return graph.evaluate_at(P, t_ids, base, vary) if vary is not None else graph.evaluate_all(P)[..., t_ids]
+
+    t_k, t_n = t_rows // max(N, 1), t_rows % max(N, 1)
+
+    def weighted(P, coef, base=None, vary=None):
+        """``sum_k coef_k T_k(P)`` without the (K, N) matrix: the trade nodes' values, weighted, summed per
+        sentence with one bincount (the firm's trade at frozen multipliers, for a batch of price vectors)."""
+        vt = values(P, base, vary) * coef[t_k]
+        if vt.ndim == 1:
+            return np.bincount(t_n, weights=vt, minlength=N).astype(float)
+        B = vt.shape[0]
+        flat = (np.arange(B)[:, None] * N + t_n[None, :]).ravel()
+        return np.bincount(flat, weights=vt.ravel(), minlength=B * N).reshape(B, N)
+
+    def rows(P, which, base=None, vary=None):
+        """The trades of traders ``which`` only: (len(which), N), or (B, len(which), N) for a batch."""
+        pos = np.full(K, -1, dtype=np.int64)
+        pos[which] = np.arange(len(which))
+        sel = np.flatnonzero(pos[t_k] >= 0)
+        flat = pos[t_k[sel]] * N + t_n[sel]
+        Sc = sp.csr_matrix((np.ones(len(sel)), (flat, np.arange(len(sel)))), shape=(len(which) * N, len(sel)))
+        vt = values(P, base, vary)[..., sel]
+        out = Sc @ vt if vt.ndim == 1 else np.asarray((Sc @ vt.T).T)
+        return out.reshape(vt.shape[:-1] + (len(which), N))
+
+    raw_trades.partial_evaluation = True
+    raw_trades.weighted = weighted
+    raw_trades.rows = rows
+    support = np.zeros(KN, dtype=bool)
+    support[t_rows] = True
+    raw_trades.support = support.reshape(K, N)
+    return raw_trades
 
 
 def run_tables(state: MarketState) -> MarketRun:
@@ -576,6 +777,8 @@ class MarketState:
     resolved_ids: set
     price_facts: list
     live: np.ndarray
+    #: traders a revival policy added: (parent trader index, entry day, weight)
+    revived: list = field(default_factory=list)
 
     @classmethod
     def fresh(cls, K: int, A: int) -> MarketState:
@@ -625,6 +828,7 @@ def save_checkpoint(state: MarketState, path) -> None:
         "held_undecided": sorted(state.held_undecided),
         "resolved_ids": sorted(state.resolved_ids),
         "price_facts": [to_text(f) for f in state.price_facts],
+        "revived": [list(r) for r in state.revived],
     }
     np.savez_compressed(
         path,
@@ -648,8 +852,6 @@ def save_checkpoint(state: MarketState, path) -> None:
 def load_checkpoint(path) -> MarketState:
     """Read a checkpoint written by :func:`save_checkpoint` (sentences are parsed, never unpickled)."""
     import json
-
-    from aflab.logical_induction.sentences import parse
 
     with np.load(path, allow_pickle=False) as z:
         doc = json.loads(str(z["doc"]))
@@ -702,4 +904,5 @@ def load_checkpoint(path) -> MarketState:
         set(doc["resolved_ids"]),
         [parse(t) for t in doc["price_facts"]],
         live,
+        [(int(k), int(d), float(w)) for k, d, w in doc.get("revived", [])],
     )

@@ -318,6 +318,27 @@ def batch_multipliers(
     return budget_multipliers(pw, T, P, _tiled_state(state, ka, B)).reshape(B, len(ka))
 
 
+def _firm_weighted(raw_trades, weights, m_fixed, act_idx, pw, state, P, base, vary):
+    """``F(P) = sum_k w_k m_k T_k(P)`` from the trade nodes directly (``raw_trades.weighted``), with the
+    exact multipliers of the active traders recomputed at every price vector (``raw_trades.rows``)."""
+    if vary is None:
+        base = None
+    coef = weights * m_fixed
+    if len(act_idx):
+        coef = coef.copy()
+        coef[act_idx] = 0.0
+    F = raw_trades.weighted(P, coef, base, vary)
+    if len(act_idx) == 0:
+        return F
+    Ta = raw_trades.rows(P, act_idx, base, vary)
+    P2 = np.atleast_2d(np.asarray(P, dtype=float))
+    Tb = Ta if Ta.ndim == 3 else Ta[None]
+    B, a, N = Tb.shape
+    m = budget_multipliers(pw, Tb.reshape(B * a, N), np.repeat(P2, a, axis=0), _tiled_state(state, act_idx, B))
+    Fa = np.einsum("ba,ban->bn", weights[act_idx] * m.reshape(B, a), Tb)
+    return F + (Fa if Ta.ndim == 3 else Fa[0])
+
+
 def make_market(
     pw: ProjectedWorlds,
     truth: np.ndarray,
@@ -335,6 +356,8 @@ def make_market(
     sweep_calls: int = 8,
     init_sweeps: int = 2,
     init_steps: int = 4,
+    fallback: bool = True,
+    max_evals: int = 5000,
 ) -> MakerResult:
     """Find prices with the firm's worst-case value ``<= tolerance`` (see module doc).
 
@@ -360,60 +383,126 @@ def make_market(
     its ``support`` (K, N: which sentences each trader trades; default ``raw_trades.support`` or a probe
     at three price vectors). The result is the best point found, with its certified worst-case value.
 
+    If the day is still not certified, the fallback (``fallback=True``, :func:`_fallback`) restarts the
+    solve from 1/2 and then runs proximal-point continuation from the best point found.
+
     Knobs: ``aim`` (stop early only below it; default ``tolerance``; a second round is still skipped
     once the day certifies after a budget refresh), ``bisection_steps`` (k-section
     rounds of 64-point grids for separable sentences), ``init_sweeps`` / ``init_steps`` (the first
     sweep of new coupled blocks), ``newton_steps``,
     ``sweep_calls`` (null-space sweep + polish repeats per round), ``max_rounds``.
     """
-    N, K = len(truth), len(weights)
-    decided = truth >= 0
-    und = ~decided
-    fresh = ~np.isfinite(np.asarray(start, dtype=float)) if start is not None else np.ones(N, dtype=bool)
-    P = np.where(decided, truth.astype(float), np.clip(np.nan_to_num(start, nan=0.5), 0, 1))
-    evals = 0
-    aim = tolerance if aim is None else min(aim, tolerance)
-    if pattern is None or N == 0:
-        base_pattern = sp.eye(N, format="csr")
-    else:
-        base_pattern = ((pattern + sp.eye(N)) > 0).astype(np.float64).tocsr()
-    partial = getattr(raw_trades, "partial_evaluation", False)
-    T = raw_trades(P)
-    m_fixed = budget_multipliers(pw, T, P, state)
-    active = np.zeros(K, dtype=bool)
-    act_idx = np.flatnonzero(active)
+    solver = _MakerRun(
+        pw, truth, raw_trades, weights, state, start, tolerance, pattern, support, aim, max_evals=max_evals
+    )
+    knobs = dict(
+        bisection_steps=bisection_steps,
+        max_rounds=max_rounds,
+        newton_steps=newton_steps,
+        sweep_calls=sweep_calls,
+        init_sweeps=init_sweeps,
+        init_steps=init_steps,
+    )
+    res = solver.solve(**knobs)
+    if res.certified or not fallback or len(truth) == 0:
+        return res
+    return _fallback(solver, res, knobs)
 
-    def firm_at(P, base=None, vary=None):
-        nonlocal evals
-        evals += 1
-        T = raw_trades(P, base=base, vary=vary) if partial and vary is not None else raw_trades(P)
+
+class _MakerRun:
+    """One maker solve (see :func:`make_market`): the prices, the frozen multipliers, the *active* traders
+    (solved jointly with their exact multipliers), the coupling structure and the best point so far.
+    ``prox = (mu, Q)`` adds ``mu (Q - P)`` to the firm's trade on undecided sentences (the proximal
+    regularisation of the fallback; the certificate always uses the true firm)."""
+
+    def __init__(
+        self, pw, truth, raw_trades, weights, state, start, tolerance, pattern, support, aim, prox=None, max_evals=5000
+    ):
+        N = len(truth)
+        self.max_evals = max_evals
+        self.pw, self.truth, self.raw_trades, self.weights, self.state = pw, truth, raw_trades, weights, state
+        self.tolerance, self.support, self.prox = tolerance, support, prox
+        self.aim = tolerance if aim is None else min(aim, tolerance)
+        self.und = truth < 0
+        self.fresh = ~np.isfinite(np.asarray(start, dtype=float)) if start is not None else np.ones(N, dtype=bool)
+        self.P = np.where(~self.und, truth.astype(float), np.clip(np.nan_to_num(start, nan=0.5), 0, 1))
+        if pattern is None or N == 0:
+            self.base_pattern = sp.eye(N, format="csr")
+        else:
+            self.base_pattern = ((pattern + sp.eye(N)) > 0).astype(np.float64).tocsr()
+        self.partial = getattr(raw_trades, "partial_evaluation", False)
+        self.weighted = getattr(raw_trades, "weighted", None)
+        self.m_fixed = budget_multipliers(pw, raw_trades(self.P), self.P, state)
+        self.active = np.zeros(len(weights), dtype=bool)
+        self.act_idx = np.flatnonzero(self.active)
+        self.evals = 0
+        self.best = None
+
+    def firm_at(self, P, base=None, vary=None):
+        """F(P) with the multipliers frozen except the active traders' (exact at every price vector)."""
+        self.evals += 1
+        F = self._firm(P, base, vary)
+        if self.prox is not None:
+            mu, Q = self.prox
+            F = F + np.where(self.und, mu * (Q - P), 0.0)
+        return F
+
+    def _firm(self, P, base, vary):
+        pw, state, weights, act_idx = self.pw, self.state, self.weights, self.act_idx
+        if self.weighted is not None:  # no (B, K, N) tensor: frozen multipliers in one sparse product
+            return _firm_weighted(self.raw_trades, weights, self.m_fixed, act_idx, pw, state, P, base, vary)
+        raw = self.raw_trades
+        T = raw(P, base=base, vary=vary) if self.partial and vary is not None else raw(P)
         if T.ndim == 2:
-            m = m_fixed.copy()
+            m = self.m_fixed.copy()
             if len(act_idx):
                 m[act_idx] = batch_multipliers(pw, T[None], P[None], state, act_idx)[0]
             return (weights * m) @ T
-        m = np.repeat(m_fixed[None, :], T.shape[0], axis=0)
+        m = np.repeat(self.m_fixed[None, :], T.shape[0], axis=0)
         if len(act_idx):
             m[:, act_idx] = batch_multipliers(pw, T, np.asarray(P, dtype=float), state, act_idx)
         return np.einsum("bk,bkn->bn", weights * m, T)
 
-    best = None
-    structure = None
-    for rnd in range(max_rounds):
-        if structure is None:
-            structure = _coupling(base_pattern, support[act_idx] if len(act_idx) else np.zeros((0, N), dtype=bool))
+    def solve(self, bisection_steps, max_rounds, newton_steps, sweep_calls, init_sweeps, init_steps) -> MakerResult:
+        """Rounds of: solve with frozen multipliers, certify with exact ones, refresh (see make_market)."""
+        N, structure = len(self.P), None
+        for rnd in range(max_rounds):
+            if structure is None:
+                act_support = self.support[self.act_idx] if len(self.act_idx) else np.zeros((0, N), dtype=bool)
+                structure = _coupling(self.base_pattern, act_support)
+            self._solve_frozen(rnd, structure, bisection_steps, newton_steps, sweep_calls, init_sweeps, init_steps)
+            value, m, T = self._certify()
+            changed = np.abs(m - self.m_fixed) > 1e-12  # none changed: a new round would solve the same problem
+            if value <= self.aim or (value <= self.tolerance and (rnd >= 1 or not changed.any())):
+                break
+            if self.prox is not None and self._prox_solved(m, T):
+                break
+            if self.evals > self.max_evals:  # a hard day: leave it to the fallback
+                break
+            moved = ~self.active & changed
+            self.m_fixed = np.where(self.active, self.m_fixed, m)
+            if rnd >= 1 and moved.any():  # still reacting after a refresh: solve jointly with them
+                if self.support is None:
+                    self.support = _trade_support(self.raw_trades, N, T)
+                self.active |= moved
+                self.act_idx = np.flatnonzero(self.active)
+                structure = None
+        return self.result()
+
+    def _solve_frozen(self, rnd, structure, bisection_steps, newton_steps, sweep_calls, init_sweeps, init_steps):
         pat, comp, colors = structure
-        size = np.bincount(comp)[comp] if N else np.zeros(0, dtype=np.int64)
+        P, und, firm_at = self.P, self.und, self.firm_at
+        size = np.bincount(comp)[comp] if len(P) else np.zeros(0, dtype=np.int64)
         single, coupled = und & (size == 1), und & (size > 1)
         if single.any():
             P = _ksection(P, firm_at, single, bisection_steps)
         if coupled.any():
             if rnd == 0:
                 fresh_comp = np.zeros(comp.max() + 1, dtype=bool)
-                fresh_comp[comp[fresh & coupled]] = True
+                fresh_comp[comp[self.fresh & coupled]] = True
                 sweep = coupled & fresh_comp[comp]
                 if sweep.any():
-                    if tolerance > aim:  # a loose day may stop at its first certifiable point: start well
+                    if self.tolerance > self.aim:  # a loose day may stop at its first certifiable point: start well
                         P = _gauss_seidel_bisection(P, firm_at, sweep, colors, init_steps, sweeps=1)
                     else:
                         P = _nullspace_sweeps(P, firm_at, und, comp, sweep, sweeps=init_sweeps)
@@ -421,8 +510,10 @@ def make_market(
             # components the polish could not solve (a steep coupling next to flat trades): sweep them
             # in the null space of the steep couplings, then polish again
             for _ in range(sweep_calls):
+                if self.evals > self.max_evals:
+                    break
                 Fm = firm_at(P)
-                if float(pw.max_linear(Fm) - Fm @ P) <= tolerance:
+                if float(self.pw.max_linear(Fm) - Fm @ P) <= self.tolerance:
                     break  # certifiable (up to the budget refresh): no fallback needed
                 R = np.abs(np.where(und, P - np.clip(P + Fm, 0.0, 1.0), 0.0))
                 bad = np.zeros(comp.max() + 1, dtype=bool)
@@ -432,25 +523,77 @@ def make_market(
                     break
                 P = _nullspace_sweeps(P, firm_at, und, comp, stuck)
                 P = _newton(P, firm_at, und, colors, pat, newton_steps)
-        T = raw_trades(P)
-        m = budget_multipliers(pw, T, P, state)
-        F = (weights * m) @ T
-        value = float(pw.max_linear(F) - F @ P) if N else 0.0
-        if best is None or value < best[0]:
-            best = (value, P.copy(), F.copy(), m.copy())
-        changed = np.abs(m - m_fixed) > 1e-12  # none changed: a new round would solve the same problem
-        if value <= aim or (value <= tolerance and (rnd >= 1 or not changed.any())):
+        self.P = P
+
+    def _prox_solved(self, m, T) -> bool:
+        """Is P a fixed point of the regularised firm ``F(P) + mu (Q - P)`` (exact multipliers), up to
+        round-off? Then the proximal step is done, certified or not."""
+        mu, Q = self.prox
+        F = (self.weights * m) @ T + mu * (Q - self.P)
+        R = np.where(self.und, self.P - np.clip(self.P + F, 0.0, 1.0), 0.0)
+        return float(np.abs(R).max(initial=0.0)) <= 1e-13
+
+    def _certify(self):
+        """The exact worst-case value of the true firm at the current prices (multipliers recomputed)."""
+        P = self.P
+        T = self.raw_trades(P)
+        m = budget_multipliers(self.pw, T, P, self.state)
+        F = (self.weights * m) @ T
+        value = float(self.pw.max_linear(F) - F @ P) if len(P) else 0.0
+        if self.best is None or value < self.best[0]:
+            self.best = (value, P.copy(), F.copy(), m.copy())
+        return value, m, T
+
+    def result(self) -> MakerResult:
+        value, P, F, m = self.best
+        return MakerResult(P, F, m, value, split_bound(F, P), self.tolerance, bool(value <= self.tolerance), self.evals)
+
+
+def _fallback(first: _MakerRun, res: MakerResult, knobs: dict, max_prox: int = 12) -> MakerResult:
+    """When the solve does not certify: (1) the same solve restarted from 1/2 (the start matters on
+    non-monotone days); (2) proximal-point continuation from the best point Q found: solve the
+    regularised firm ``F(P) + mu (Q - P)`` (for large ``mu`` its fixed point is a short step from Q, and
+    for a monotone firm it is unique), move Q there, shrink ``mu`` by 4 and repeat; for a monotone firm
+    the iterates converge to a fixed point of F itself (Rockafellar 1976). The best certified point, or
+    the best point found, is returned with its exact certificate (never an uncertified day reported as
+    certified)."""
+    args = (first.pw, first.truth, first.raw_trades, first.weights, first.state)
+    budget = max(first.max_evals // 2, 200)
+    tries = [res]
+    half = _MakerRun(
+        *args,
+        np.full(len(first.truth), 0.5),
+        first.tolerance,
+        first.base_pattern,
+        first.support,
+        first.aim,
+        max_evals=budget,
+    )
+    tries.append(half.solve(**knobs))
+    Q = min(tries, key=lambda r: r.max_value).prices
+    scale = max(float(np.abs(first.weights).sum()), 1e-12)
+    mu = 4.0 * scale
+    for _ in range(max_prox):
+        if min(r.max_value for r in tries) <= first.tolerance:
             break
-        moved = ~active & changed
-        m_fixed = np.where(active, m_fixed, m)
-        if rnd >= 1 and moved.any():  # still reacting after a refresh: solve jointly with them
-            if support is None:
-                support = _trade_support(raw_trades, N, T)
-            active |= moved
-            act_idx = np.flatnonzero(active)
-            structure = None
-    value, P, F, m = best
-    return MakerResult(P, F, m, value, split_bound(F, P), tolerance, bool(value <= tolerance), evals)
+        run = _MakerRun(
+            *args, Q, first.tolerance, first.base_pattern, first.support, first.aim, prox=(mu, Q), max_evals=budget
+        )
+        r = run.solve(**knobs)
+        tries.append(r)
+        Q, mu = r.prices, mu / 4.0
+    best = min(tries, key=lambda r: r.max_value)
+    evals = sum(r.evaluations for r in tries)
+    return MakerResult(
+        best.prices,
+        best.firm_trade,
+        best.multipliers,
+        best.max_value,
+        best.split_bound,
+        best.tolerance,
+        best.certified,
+        evals,
+    )
 
 
 def _trade_support(raw_trades, N: int, T: np.ndarray) -> np.ndarray:
@@ -495,6 +638,13 @@ def _ksection(P, firm_at, sel, rounds, grid=64):
     out = np.where(lo <= 0, 0.0, np.where(hi >= 1, 1.0, out))
     cand = np.stack([out, lo, hi])
     fc = firm_at(np.where(sel[None, :], cand, P[None, :]), base=P, vary=sel)
+    # the secant root inside the last bracket (exact where the trade is linear there: steep s-curves)
+    f_lo, f_hi = fc[1], fc[2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sec = np.where((f_lo > 0) & (f_hi <= 0) & (f_lo > f_hi), lo - f_lo * (hi - lo) / (f_hi - f_lo), out)
+    sec = np.clip(np.nan_to_num(sec, nan=0.5), lo, hi)
+    f_sec = firm_at(np.where(sel, sec, P)[None, :], base=P, vary=sel)
+    cand, fc = np.vstack([cand, sec[None, :]]), np.vstack([fc, f_sec])
     term = np.maximum(fc, 0) * (1 - cand) + np.maximum(-fc, 0) * cand
     best = cand[term.argmin(axis=0), np.arange(N)]
     return np.where(sel, best, P)

@@ -55,22 +55,43 @@ def frequencies_figure(table: pd.DataFrame):
 
 def coherence_figure(table: pd.DataFrame):
     fig, ax = new_figure()
-    ax.semilogy(table.day, table.mean_negation_gap.clip(lower=1e-12), "o-", ms=3, label="|P(phi) + P(~phi) - 1|")
-    ax.semilogy(table.day, table.mean_hull_l1.clip(lower=1e-12), "s-", ms=3, label="L1 distance to hull of PC(D_n)")
+    for i, (seed, g) in enumerate(table.groupby("seed")):
+        col = PALETTE[i % len(PALETTE)]
+        ax.semilogy(
+            g.day,
+            g.mean_negation_gap.clip(lower=1e-12),
+            "o-",
+            ms=2,
+            color=col,
+            label=f"|P(phi) + P(~phi) - 1| (seed {seed})",
+        )
+        ax.semilogy(
+            g.day,
+            g.mean_hull_l1.clip(lower=1e-12),
+            "s--",
+            ms=2,
+            color=col,
+            label=f"L1 to hull of PC(D_n) (seed {seed})",
+        )
+    ax.axhline(0.02, color="k", ls=":", lw=1)
     ax.set(xlabel="day", ylabel="incoherence", title="Limit coherence")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=6)
     return fig
 
 
 def provability_figure(table: pd.DataFrame):
+    """Mean 1 - P of undecided theorems by day (log-log), audited market vs the no-floor control."""
     fig, ax = new_figure()
-    for i, (lab, grp) in enumerate(table.groupby("label")):
-        ax.plot(grp.first_day, grp.first_price, "o", ms=4, color=PALETTE[i], label=f"{lab}: first price")
-        ax.plot(grp.first_day, grp.price_before_proof, "x", ms=4, color=PALETTE[i], label=f"{lab}: day before proof")
-    ax.axhline(1.0, color="k", ls=":", lw=1)
-    ax.set(
-        xlabel="day first priced", ylabel="price", ylim=(0, 1.05), title="Provability induction: theorems before proof"
-    )
+    for (market, seed), g in table.groupby(["market", "seed"]):
+        ls = "-" if market == "logical_inductor" else ":"
+        col = PALETTE[0] if market == "logical_inductor" else PALETTE[1]
+        ax.loglog(
+            g.day, g.mean_gap.clip(lower=1e-9), ls, color=col, lw=1, label=market if seed == table.seed.min() else None
+        )
+    d = np.sort(table.day.unique())
+    ax.loglog(d, 1.0 / (d + 2), "k--", lw=0.8, label="1/(n+2) (Laplace's rule)")
+    ax.axhline(1 / 16, color="grey", ls=":", lw=0.8, label="floor 1/16")
+    ax.set(xlabel="day", ylabel="mean 1 - P, undecided theorems", title="Provability induction: theorems before proof")
     ax.legend(fontsize=7)
     return fig
 
@@ -91,32 +112,82 @@ def calibration_figure(table: pd.DataFrame, n_bins: int = 5):
     return fig
 
 
-def pnl_figure(table: pd.DataFrame):
-    """Ledger: adversaries' plausible value ranges in both markets, and the firm's top earners."""
-    fig, axes = new_figure(ncols=2)
-    adv = table[table.role == "adversary"]
-    for i, ((trader, market), grp) in enumerate(adv.groupby(["trader", "market"])):
-        ls = "-" if market == "logical_inductor" else ":"
-        col = PALETTE[i // 2 % len(PALETTE)]
-        axes[0].plot(grp.day, grp.worst, ls, color=col, label=f"{trader} [{market}]")
-        axes[0].fill_between(grp.day, grp.worst, grp.best, color=col, alpha=0.1)
-    axes[0].set(xlabel="day", ylabel="plausible value [min_W, max_W]", title="Held-out adversaries", yscale="symlog")
-    axes[0].legend(fontsize=5)
-    firm = table[(table.role == "firm") & (table.market == "logical_inductor")]
-    if len(firm):
-        last = firm[firm.day == firm.day.max()].set_index("trader").mark
-        top = list(last.abs().sort_values(ascending=False).index[:6])
-        for i, name in enumerate(top):
-            grp = firm[firm.trader == name]
-            axes[1].plot(grp.day, grp.mark, color=PALETTE[i % len(PALETTE)], label=name)
-    axes[1].set(xlabel="day", ylabel="mark-to-market P&L (effective)", title="Firm ledger: who earned")
-    axes[1].legend(fontsize=6)
+def introspection_figure(t: pd.DataFrame):
+    fig, ax = new_figure()
+    ax.scatter(t.inner_price - t.threshold, t.price, s=8, alpha=0.6, color=PALETTE[0])
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set(
+        xlabel="P_n(phi) - p (the atom is true iff > 0)",
+        ylabel="P_n('P_n(phi) > p')",
+        title="Introspection: the market prices statements about its own prices",
+    )
     return fig
 
 
-def long_run_figure(run, in_class: tuple[str, ...], window: int = 100):
+def heldout_figure(table: pd.DataFrame, bar: float = 0.05):
+    """The held-out suite: each outside trader's guaranteed gain (min over consistent worlds of its
+    holdings' value) by day -- in the audited market (left, one stretch of pi) and in the one-trader
+    control market (right) -- with the per-day bar drawn from the start of the last third."""
+    fig, axes = new_figure(ncols=2, width=4.6)
+    adv = table[table.role == "adversary"]
+    seed = adv.seed.min() if "seed" in adv else None
+    if seed is not None:
+        adv = adv[adv.seed == seed]
+    for ax, market, title in ((axes[0], "logical_inductor", "audited market"), (axes[1], "control", "control market")):
+        g_all = adv[adv.market == market]
+        for i, (trader, g) in enumerate(g_all.groupby("trader", sort=True)):
+            ax.plot(
+                g.day,
+                g.worst,
+                color=PALETTE[i % len(PALETTE)],
+                lw=1,
+                ls="-" if i < len(PALETTE) else "--",
+                label=trader,
+            )
+        if len(g_all):
+            n = g_all.day.max()
+            d0 = 2 * n / 3
+            ax.plot([d0, n], [0, bar * (n - d0)], "k:", lw=1, label=f"{bar} a day")
+        ax.set(xlabel="day", ylabel="guaranteed gain (min over worlds)", title=f"Held-out traders, {title}")
+    axes[0].legend(fontsize=5, ncol=2)
+    return fig
+
+
+def self_trust_figure(t: pd.DataFrame):
+    fig, ax = new_figure()
+    ok = t.phi_price - t.threshold >= 0.05
+    ax.scatter(t.threshold[ok] * t.atom_price[ok], t.conj_price[ok], s=10, alpha=0.6, color=PALETTE[0])
+    hi = float(max(t.conj_price.max(), (t.threshold * t.atom_price).max(), 0.1))
+    ax.plot([0, hi], [0, hi], "k--", lw=0.8, label="P(phi & A) = p P(A)")
+    ax.set(
+        xlabel="p P_n(A), A = 'P_n(phi) > p'",
+        ylabel="P_n(phi & A)",
+        title="Self-trust: scored pairs (P_n(phi) >= p + 0.05) lie above the line",
+    )
+    ax.legend(fontsize=8)
+    return fig
+
+
+def pnl_figure(table: pd.DataFrame):
+    """Ledger of the firm's own programs: the top earners' mark-to-market (effective holdings)."""
+    fig, ax = new_figure()
+    firm = table[(table.role == "firm") & (table.market == "logical_inductor")]
+    if "seed" in firm and len(firm):
+        firm = firm[firm.seed == firm.seed.min()]
+    if len(firm):
+        last = firm[firm.day == firm.day.max()].set_index("trader").mark
+        top = list(last.abs().sort_values(ascending=False).index[:8])
+        for i, name in enumerate(top):
+            grp = firm[firm.trader == name]
+            ax.plot(grp.day, grp.mark, color=PALETTE[i % len(PALETTE)], label=name)
+    ax.set(xlabel="day", ylabel="mark-to-market P&L (effective)", title="Firm ledger: who earned")
+    ax.legend(fontsize=6)
+    return fig
+
+
+def long_run_figure(run, window: int = 100):
     """A long pi run: the maker's cost per day, undecided digit prices' distance to 0.1 and the held-out
-    adversaries' guaranteed gains (in-class: variants of the firm's programs), by day."""
+    suite's guaranteed gains, by day."""
     fig, axes = new_figure(ncols=3, width=4.2)
     mk = run.maker
     roll = mk.set_index("day").seconds.rolling(window, min_periods=1).mean()
@@ -133,16 +204,9 @@ def long_run_figure(run, in_class: tuple[str, ...], window: int = 100):
     axes[1].set(xlabel="day", ylabel="mean |P - 0.1|", title="Undecided pi-digit prices")
     adv = run.ledger[run.ledger.role == "adversary"]
     for i, (trader, grp) in enumerate(adv.groupby("trader")):
-        ls = "-" if trader in in_class else ":"
-        axes[2].plot(
-            grp.day,
-            grp.worst,
-            ls,
-            color=PALETTE[(i + 2) % len(PALETTE)],
-            label=trader + ("" if trader in in_class else " (out of class)"),
-        )
-    axes[2].set(xlabel="day", ylabel="guaranteed gain (min over worlds)", title="Held-out adversaries")
-    axes[2].legend(fontsize=6)
+        axes[2].plot(grp.day, grp.worst, color=PALETTE[i % len(PALETTE)], lw=1, label=trader)
+    axes[2].set(xlabel="day", ylabel="guaranteed gain (min over worlds)", title="Held-out suite")
+    axes[2].legend(fontsize=5, ncol=2)
     return fig
 
 

@@ -21,8 +21,10 @@ Grammar (lowest to highest precedence)::
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -128,18 +130,50 @@ def iff(a: Sentence, b: Sentence) -> Sentence:
 
 
 def price_atom(day: int, sentence: Sentence, threshold: float, above: bool = True) -> Sentence:
-    """The introspective atom ``P_day(sentence) > threshold`` (or ``<``), settled by the market's history."""
+    """The introspective atom ``P_day(sentence) > threshold`` (or ``<``), settled by the market's history.
+
+    The atom's *name* encodes its whole meaning (the threshold printed with ``repr``, which round-trips a
+    float exactly), so :func:`price_atom_meaning` recovers it from the sentence alone: there is no registry,
+    and which price atoms a run settles is a property of its scenario (:attr:`.deduction.Scenario.price_atoms`).
+    """
     if day < 1:
         raise ValueError(f"price atom day must be >= 1, got {day}")
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"price atom threshold must lie in [0, 1], got {threshold}")
-    a = atom(f"P_{day}({to_text(sentence)}){'>' if above else '<'}{threshold:g}")
-    PRICE_ATOMS[a.name] = (day, sentence, float(threshold), above)
-    return a
+    return atom(f"P_{day}({to_text(sentence)}){'>' if above else '<'}{float(threshold)!r}")
 
 
-#: meaning of every introspective atom created so far: name -> (day, sentence, threshold, above)
-PRICE_ATOMS: dict[str, tuple[int, Sentence, float, bool]] = {}
+@dataclass(frozen=True)
+class PriceAtom:
+    """The meaning of an introspective atom: ``P_day(sentence) > threshold`` (``above``) or ``<``."""
+
+    day: int
+    sentence: Sentence
+    threshold: float
+    above: bool
+
+    def holds(self, price: float) -> bool:
+        """Its truth given the price of ``sentence`` on ``day``."""
+        return price > self.threshold if self.above else price < self.threshold
+
+
+_PRICE_NAME = re.compile(r"^P_(\d+)\((.*)\)([<>])(\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)$")
+
+
+def price_atom_meaning(s: Sentence) -> PriceAtom | None:
+    """Decode an introspective atom from its name (``None`` for any other sentence). Pure: the same name
+    always gives the same meaning, whatever else the process has built."""
+    if s.kind != ATOM or not s.name.startswith("P_"):
+        return None
+    return _decode_price_name(s.name)
+
+
+@functools.lru_cache(maxsize=65536)
+def _decode_price_name(name: str) -> PriceAtom | None:
+    m = _PRICE_NAME.match(name)
+    if m is None:
+        return None
+    return PriceAtom(int(m.group(1)), parse(m.group(2)), float(m.group(4)), m.group(3) == ">")
 
 
 def exactly_one(xs: Iterable[Sentence]) -> list[Sentence]:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from aflab.logical_induction.expressions import Expr
 from aflab.logical_induction.market import DayContext, Trade
 
 RESOLVED_COLUMNS = ("gid", "sentence", "label", "value", "day_resolved", "first_price")
@@ -54,6 +55,7 @@ class ResolvedLog:
         self.label: list[str] = []
         self._by_label: dict[str, list[int]] = {}  # label -> [count, sum of values]
         self._bins: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}  # n_bins -> (rows seen, cnt, hits)
+        self._features: dict[str, tuple[int, dict]] = {}  # feature -> (rows seen, {group: (n, k)})
 
     @classmethod
     def from_columns(cls, gid, sentence, label, value, day_resolved, first_price) -> ResolvedLog:
@@ -103,9 +105,28 @@ class ResolvedLog:
         return self._fp[: self._n]
 
     def label_stats(self, label: str) -> tuple[int, int]:
-        """(number resolved, number resolved true) of class ``label``: O(1)."""
+        """(number resolved, number resolved true) of class ``label`` (O(1)), or of every class a pattern
+        such as ``"digit=*"`` matches (:func:`label_matches`; O(number of classes))."""
+        if label.endswith("*"):
+            stats = [v for lab, v in self._by_label.items() if label_matches(lab, label)]
+            return sum(v[0] for v in stats), sum(v[1] for v in stats)
         n, k = self._by_label.get(label, (0, 0))
         return n, k
+
+    def feature_stats(self, feature: str) -> dict[str, tuple[int, int]]:
+        """Per group of :data:`FEATURES` ``[feature]``: (number resolved, number true), updated
+        incrementally (O(new rows) per call)."""
+        seen, stats = self._features.get(feature, (0, {}))
+        if seen < self._n:
+            fn = FEATURES[feature]
+            stats = dict(stats)
+            for j in range(seen, self._n):
+                key = fn(self.sentence[j])
+                if key is not None:
+                    n, k = stats.get(key, (0, 0))
+                    stats[key] = (n + 1, k + int(self._value[j]))
+            self._features[feature] = (self._n, stats)
+        return stats
 
     def first_price_bins(self, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
         """Over resolved rows with a finite first price: per bin ``min(int(fp n_bins), n_bins - 1)`` the
@@ -144,21 +165,82 @@ class ResolvedLog:
         return self.frame()[column]
 
 
+def _primality_feature(text: str) -> str | None:
+    return "primality" if text.lstrip("~").startswith("prime(") else None
+
+
+def _negation_feature(text: str) -> str | None:
+    return "negated" if text.startswith("~") else "plain"
+
+
+#: sentence features a program may read (a fixed table of pure functions of the sentence's text: the same
+#: text always gives the same group; nothing is registered at run time). A feature maps a sentence to
+#: its group (or None: not covered); :class:`FeatureFrequency` learns one frequency per group.
+FEATURES = {"primality": _primality_feature, "negation": _negation_feature}
+
+
+def label_matches(label: str, pattern: str | None) -> bool:
+    """A class pattern: ``None`` matches every class, ``"digit=*"`` every class starting with ``digit=``
+    (a pooled class), anything else exactly that class."""
+    if pattern is None:
+        return True
+    if pattern.endswith("*"):
+        return label.startswith(pattern[:-1])
+    return label == pattern
+
+
 def _select(ctx: DayContext, label: str | None, undecided_only: bool = True) -> np.ndarray:
     idx = ctx.undecided if undecided_only else np.arange(len(ctx.sentences))
     if label is not None and len(idx):
         labels = np.asarray(ctx.labels, dtype=object)[idx]
-        idx = idx[labels == label]
+        if label.endswith("*"):
+            keep = np.fromiter((lab.startswith(label[:-1]) for lab in labels), dtype=bool, count=len(labels))
+        else:
+            keep = labels == label
+        idx = idx[keep]
     return idx
 
 
 @dataclass(frozen=True)
 class ConstantBelief:
-    """Buys class-``label`` sentences below ``p`` and sells above: ``clip(slope (p - P), -1, 1)``."""
+    """Buys class-``label`` sentences below ``p`` and sells above: ``clip(slope (p - P), -size, size)``
+    (``size`` caps the position: the same pull near ``p``, ``size`` times the worst-case exposure)."""
 
     p: float
     label: str | None = None
     slope: float = 10.0
+    hold: bool = True
+    weight: float = 0.5
+    start_day: int = 1
+    name: str = ""
+    size: float = 1.0
+
+    def trade(self, ctx: DayContext) -> Trade | None:
+        idx = _select(ctx, self.label)
+        if len(idx) == 0:
+            return None
+        q = _capped_s_curve(ctx, self.p, idx, self.slope, self.size)
+        return Trade(idx, _position(ctx, idx, q, self.hold))
+
+
+def _capped_s_curve(ctx: DayContext, target, idx: np.ndarray, slope: float, size: float):
+    """``clip(slope (target - P), -size, size)`` (the graph's shared s-curve when ``size == 1``)."""
+    if size == 1.0:
+        return ctx.graph.s_curve(target, ctx.price(idx), slope)
+    return ctx.graph.affine_clip(ctx.price(idx), -slope, np.asarray(target, dtype=float) * slope, -size, size)
+
+
+@dataclass(frozen=True)
+class BandTrader:
+    """Buys class-``label`` sentences priced below ``low`` and sells those above ``high`` (nothing in
+    between): ``clip(slope (low - P), 0, size) - clip(slope (P - high), 0, size)``. A constant belief
+    with a dead zone: it bets only that prices leave the band [low, high]."""
+
+    low: float
+    high: float
+    label: str | None = None
+    slope: float = 10.0
+    size: float = 1.0
     hold: bool = True
     weight: float = 0.5
     start_day: int = 1
@@ -168,7 +250,10 @@ class ConstantBelief:
         idx = _select(ctx, self.label)
         if len(idx) == 0:
             return None
-        return Trade(idx, _position(ctx, idx, ctx.graph.s_curve(self.p, ctx.price(idx), self.slope), self.hold))
+        g, P = ctx.graph, ctx.price(idx)
+        buy = g.affine_clip(P, -self.slope, self.low * self.slope, 0.0, self.size)
+        sell = g.affine_clip(P, -self.slope, self.high * self.slope, -self.size, 0.0)  # = -clip(s (P - high), 0, size)
+        return Trade(idx, _position(ctx, idx, buy + sell, self.hold))
 
 
 def _position(ctx: DayContext, idx: np.ndarray, target, hold: bool):
@@ -183,7 +268,13 @@ def _position(ctx: DayContext, idx: np.ndarray, target, hold: bool):
 @dataclass(frozen=True)
 class FloorTrader:
     """Non-dogmatism trader (sec. 4.6): buys any undecided sentence priced below ``eps`` and sells any
-    priced above ``1 - eps``: ``clip(slope (eps - P), 0, 1) - clip(slope (P - 1 + eps), 0, 1)``."""
+    priced above ``1 - eps``: ``clip(slope (eps - P), 0, 1) - clip(slope (P - 1 + eps), 0, 1)``.
+
+    With ``evidence``, a sentence's floor yields to its class's track record: ``eps_i = min(eps, 1/(n_i +
+    2))`` with ``n_i`` the number of resolved sentences of its class -- the lowest price Laplace's rule
+    could give after ``n_i`` outcomes. A class that never resolves keeps ``eps``; a class of theorems
+    proved one after another is no longer held below ``1 - 1/(n + 2)`` (a fixed floor at 15/16 loses only
+    second-order amounts on each theorem, so it never dies and pins them; issue 14)."""
 
     eps: float = 1 / 16
     slope: float = 10.0
@@ -191,6 +282,7 @@ class FloorTrader:
     weight: float = 0.5
     start_day: int = 1
     name: str = ""
+    evidence: bool = False
 
     def trade(self, ctx: DayContext) -> Trade | None:
         idx = ctx.undecided
@@ -198,9 +290,26 @@ class FloorTrader:
             return None
         g = ctx.graph
         P = ctx.price(idx)
-        buy = g.clip((P * -1.0 + self.eps) * self.slope, 0.0, 1.0)
-        sell = g.clip((P + (self.eps - 1.0)) * self.slope, 0.0, 1.0)
-        return Trade(idx, _position(ctx, idx, buy - sell, self.hold))
+        if self.evidence:
+            counts: dict[str, int] = {}
+            for i in idx:
+                lab = ctx.labels[i]
+                if lab not in counts:
+                    counts[lab] = _class_count(ctx, lab)
+            eps = np.array([min(self.eps, 1.0 / (counts[ctx.labels[i]] + 2.0)) for i in idx])
+        else:
+            eps = self.eps
+        eps = np.asarray(eps, dtype=float)
+        buy = g.affine_clip(P, -self.slope, eps * self.slope, 0.0, 1.0)
+        sell = g.affine_clip(P, -self.slope, (1.0 - eps) * self.slope, -1.0, 0.0)  # = -clip(s (P - 1 + eps), 0, 1)
+        return Trade(idx, _position(ctx, idx, buy + sell, self.hold))
+
+
+def _class_count(ctx: DayContext, label: str) -> int:
+    res = ctx.resolved
+    if isinstance(res, ResolvedLog):
+        return res.label_stats(label)[0]
+    return int(sum(1 for lab in res["label"] if lab == label)) if len(res) else 0
 
 
 @dataclass(frozen=True)
@@ -215,22 +324,64 @@ class FrequencyTrader:
     weight: float = 0.5
     start_day: int = 1
     name: str = ""
+    size: float = 1.0
 
     def target(self, ctx: DayContext) -> float:
         res = ctx.resolved
         if isinstance(res, ResolvedLog):  # running counts: O(1)
             n, k = res.label_stats(self.label)
             return float((k + self.prior_a) / (n + self.prior_a + self.prior_b))
-        vals = res["value"].to_numpy()[res["label"].to_numpy() == self.label] if len(res) else np.zeros(0)
+        if len(res):
+            mine = np.array([label_matches(lab, self.label) for lab in res["label"]], dtype=bool)
+            vals = res["value"].to_numpy()[mine]
+        else:
+            vals = np.zeros(0)
         return float((vals.sum() + self.prior_a) / (len(vals) + self.prior_a + self.prior_b))
 
     def trade(self, ctx: DayContext) -> Trade | None:
         idx = _select(ctx, self.label)
         if len(idx) == 0:
             return None
-        return Trade(
-            idx, _position(ctx, idx, ctx.graph.s_curve(self.target(ctx), ctx.price(idx), self.slope), self.hold)
-        )
+        q = _capped_s_curve(ctx, self.target(ctx), idx, self.slope, self.size)
+        return Trade(idx, _position(ctx, idx, q, self.hold))
+
+
+@dataclass(frozen=True)
+class FeatureFrequency:
+    """Reads each sentence through a feature of :data:`FEATURES` (e.g. 'is this a primality sentence')
+    and bets, per group, the Laplace-smoothed frequency ``(k + prior_a)/(n + prior_a + prior_b)`` of the
+    resolved sentences in that group; sentences the feature does not cover are not traded."""
+
+    feature: str
+    slope: float = 10.0
+    prior_a: float = 1.0
+    prior_b: float = 1.0
+    hold: bool = True
+    size: float = 1.0
+    weight: float = 0.5
+    start_day: int = 1
+    name: str = ""
+
+    def trade(self, ctx: DayContext) -> Trade | None:
+        from aflab.logical_induction.sentences import to_text
+
+        fn = FEATURES[self.feature]
+        res = ctx.resolved
+        if not isinstance(res, ResolvedLog) or len(res) == 0:
+            return None
+        stats = res.feature_stats(self.feature)
+        idx, target = [], []
+        for i in ctx.undecided:
+            key = fn(to_text(ctx.sentences[i]))
+            if key is not None:
+                n, k = stats.get(key, (0, 0))
+                idx.append(i)
+                target.append((k + self.prior_a) / (n + self.prior_a + self.prior_b))
+        if not idx:
+            return None
+        idx = np.array(idx)
+        q = _capped_s_curve(ctx, np.array(target), idx, self.slope, self.size)
+        return Trade(idx, _position(ctx, idx, q, self.hold))
 
 
 @dataclass(frozen=True)
@@ -267,17 +418,19 @@ class CalibrationTrader:
         freq = np.where(cnt > 0, (hits + centres) / (cnt + 1), centres)
         g = ctx.graph
         P = ctx.price(idx)
-        # target(P) = sum_j freq_j hat_j(clip(P)): a continuous piecewise-linear interpolation of the
-        # bin frequencies (the hats sum to 1 on [first centre, last centre])
-        Pc = g.clip(P, centres[0], centres[-1])
-        width = 1.0 / self.n_bins
-        zero = P * 0.0
+        # target(P): the continuous piecewise-linear interpolation of the bin frequencies through the
+        # points (centre_j, freq_j), flat outside [first centre, last centre]; written as
+        # freq_0 + sum_j slope_j (clip(P, c_j, c_j+1) - c_j), one clipped affine node per segment
         target = None
-        for j in range(self.n_bins):
-            hat = g.max(1.0 - g.abs(Pc - centres[j]) * (1.0 / width), zero)
-            term = hat * freq[j]
-            target = term if target is None else target + term
-        return Trade(idx, _position(ctx, idx, g.clip((target - P) * self.slope, -1.0, 1.0), self.hold))
+        for j in range(self.n_bins - 1):
+            c0, c1 = centres[j], centres[j + 1]
+            sl = (freq[j + 1] - freq[j]) / (c1 - c0)
+            lo, hi = sorted((0.0, sl * (c1 - c0)))
+            seg = g.affine_clip(P, sl, -sl * c0, lo, hi)
+            target = seg if target is None else target + seg
+        target = target + freq[0] if target is not None else P * 0.0 + freq[0]
+        q = g.affine_clip(target - P, self.slope, 0.0, -1.0, 1.0)
+        return Trade(idx, _position(ctx, idx, q, self.hold))
 
 
 @dataclass(frozen=True)
@@ -299,6 +452,38 @@ class NegationCoherence:
         q = g.clip(gap * self.slope, -1.0, 1.0)
         idx = np.concatenate([pairs[:, 0], pairs[:, 1]])
         return Trade(idx, _position(ctx, idx, _tile(q, 2), self.hold))
+
+
+@dataclass(frozen=True)
+class ConjunctionCoherence:
+    """For priced conjunctions ``c = a & b`` whose conjuncts are priced: the Frechet bounds
+    ``P(a) + P(b) - 1 <= P(c) <= min(P(a), P(b))`` hold in every world, so a price outside them is a sure
+    profit. Above ``P(a)`` (or ``P(b)``): sell c, buy that conjunct, ``clip(slope (P(c) - P(a)), 0, 1)``
+    shares; below ``P(a) + P(b) - 1``: buy c, sell both conjuncts."""
+
+    slope: float = 10.0
+    hold: bool = False  # a conjunct shared by several conjunctions appears once per conjunction: trade flows
+    weight: float = 0.5
+    start_day: int = 1
+    name: str = "coherence(&)"
+
+    def trade(self, ctx: DayContext) -> Trade | None:
+        rows = []
+        for i in ctx.undecided:
+            s = ctx.sentences[i]
+            if s.kind == "and" and len(s.args) == 2 and all(x in ctx.index for x in s.args):
+                rows.append((i, ctx.index[s.args[0]], ctx.index[s.args[1]]))
+        if not rows:
+            return None
+        c, a, b = (np.array(col) for col in zip(*rows))
+        g = ctx.graph
+        Pc, Pa, Pb = ctx.price(c), ctx.price(a), ctx.price(b)
+        over_a = g.affine_clip(Pc - Pa, self.slope, 0.0, 0.0, 1.0)  # c priced above a: sell c, buy a
+        over_b = g.affine_clip(Pc - Pb, self.slope, 0.0, 0.0, 1.0)
+        under = g.affine_clip(Pa + Pb - Pc, self.slope, -self.slope, 0.0, 1.0)  # c below a + b - 1: buy c
+        idx = np.concatenate([c, a, b])
+        q = Expr(g, np.concatenate([(under - over_a - over_b).ids, (over_a - under).ids, (over_b - under).ids]))
+        return Trade(idx, _position(ctx, idx, q, self.hold))
 
 
 def _tile(q, times: int):
@@ -396,15 +581,14 @@ class IntrospectionTrader:
     name: str = "introspection"
 
     def trade(self, ctx: DayContext) -> Trade | None:
-        from aflab.logical_induction.sentences import PRICE_ATOMS
+        from aflab.logical_induction.sentences import price_atom_meaning
 
         rows = []
         for i in ctx.undecided:
-            s = ctx.sentences[i]
-            meaning = PRICE_ATOMS.get(getattr(s, "name", None)) if s.kind == "atom" else None
-            if meaning is None or meaning[0] != ctx.day or meaning[1] not in ctx.index:
+            meaning = price_atom_meaning(ctx.sentences[i])  # decoded from the atom's name: no registry
+            if meaning is None or meaning.day != ctx.day or meaning.sentence not in ctx.index:
                 continue
-            rows.append((i, ctx.index[meaning[1]], meaning[2], 1.0 if meaning[3] else -1.0))
+            rows.append((i, ctx.index[meaning.sentence], meaning.threshold, 1.0 if meaning.above else -1.0))
         if not rows:
             return None
         idx, inner, thr, sign = (np.array(c) for c in zip(*rows))
@@ -468,6 +652,91 @@ def enumerate_programs(
     return sorted(progs, key=lambda pr: (pr.size, pr.describe()))
 
 
+@dataclass(frozen=True)
+class Grammar:
+    """What the learning firm enumerates (see :func:`enumerate_grammar`)."""
+
+    #: dyadic depth of constant beliefs per class family and per class (levels j / 2^d, odd j)
+    constant_depth: int = 3
+    #: dyadic depth of band programs per class family: bands [j / 2^d, (j+1) / 2^d]
+    band_depth: int = 3
+    #: position caps (a capped program pulls as hard near its target, with ``cap`` times the exposure)
+    sizes: tuple[float, ...] = (1.0, 0.125)
+    #: one frequency program per *family* of classes (``digit=*``: every digit pooled)
+    pooled: bool = True
+    #: the non-dogmatism floor yields to each class's track record (:class:`FloorTrader` ``evidence``)
+    evidence_floor: bool = True
+    slope: float = 10.0
+    #: extra slopes of the frequency learners (a steep learner defends its target harder)
+    learner_slopes: tuple[float, ...] = ()
+    #: features of :data:`FEATURES` that get a frequency learner (one per feature)
+    features: tuple[str, ...] = ("primality",)
+    #: one-day (non-holding) arbitrage programs beside the position-holding ones: they trade the whole
+    #: gap again every day it stays open, so a persistent incoherence costs the firm nothing to remove
+    flow_arbitrage: bool = True
+
+
+def label_families(labels: tuple[str, ...]) -> tuple[str, ...]:
+    """Class families: ``fam=*`` for every prefix ``fam=`` shared by at least two classes."""
+    prefixes: dict[str, int] = {}
+    for lab in labels:
+        if "=" in lab:
+            prefixes[lab.split("=", 1)[0]] = prefixes.get(lab.split("=", 1)[0], 0) + 1
+    return tuple(sorted(f"{p}=*" for p, n in prefixes.items() if n >= 2))
+
+
+def enumerate_grammar(labels: tuple[str, ...], grammar: Grammar = Grammar()) -> list[Program]:
+    """The learning firm's programs, sorted by description length (bits):
+
+    - arbitrage: block and negation coherence (2 bits each);
+    - the non-dogmatism floor (4), evidence-weighted by default; calibration (5);
+    - frequency learners: one per class and, with ``pooled``, one per class family ``fam=*`` (3 + bits
+      naming the family or class: one bit for which, then its index), at every position cap (+ bits of
+      the cap);
+    - constant beliefs at dyadic levels j/2^d, d <= ``constant_depth``, per family and per class
+      (3 + scope bits + d), at every cap;
+    - band programs (buy below j/2^d, sell above (j+1)/2^d) per family and per class at depth
+      ``band_depth`` (4 + scope bits + d), at every cap.
+
+    Weights ``2^-size`` (normalised by :func:`build_traders`) make the simple programs heavy; no program
+    reads anything but prices, the class labels and the resolved outcomes (efficiently computable)."""
+    families = label_families(labels) if grammar.pooled else ()
+    # a scope is named by one bit (family or class) and its index: a family, naming many classes at once,
+    # is the shorter description when there are fewer families than classes
+    fam_bits = 1 + int(np.ceil(np.log2(len(families) + 1))) if families else 0
+    lab_bits = 1 + int(np.ceil(np.log2(len(labels) + 1)))
+    scopes = [(f, fam_bits) for f in families] + [(lab, lab_bits) for lab in labels]
+    cap_bits = int(np.ceil(np.log2(len(grammar.sizes)))) if len(grammar.sizes) > 1 else 0
+    s = grammar.slope
+    floor_kind = "evidence_floor" if grammar.evidence_floor else "floor"
+    progs = [
+        Program("block_coherence", (s,), 2),
+        Program("negation_coherence", (s,), 2),
+        Program(floor_kind, (1 / 16, s), 4),
+        Program("calibration", (5, s), 5),
+    ]
+    if grammar.flow_arbitrage:
+        progs += [Program("block_coherence_flow", (s,), 3), Program("negation_coherence_flow", (s,), 3)]
+    slopes = (s,) + tuple(x for x in grammar.learner_slopes if x != s)
+    slope_bits = int(np.ceil(np.log2(len(slopes)))) if len(slopes) > 1 else 0
+    feat_bits = 1 + int(np.ceil(np.log2(len(grammar.features) + 1))) if grammar.features else 0
+    for cap in grammar.sizes:
+        extra = cap_bits if cap != 1.0 or cap_bits else 0
+        for sl in slopes:
+            for feature in grammar.features:
+                progs.append(Program("feature_frequency", (feature, sl, cap), 3 + feat_bits + extra + slope_bits))
+            for scope, scope_bits in scopes:
+                progs.append(Program("frequency", (scope, sl, cap), 3 + scope_bits + extra + slope_bits))
+        for scope, scope_bits in scopes:
+            for p, bits in _dyadic_grid(grammar.constant_depth):
+                progs.append(Program("constant", (p, scope, s, cap), 3 + scope_bits + bits + extra))
+            d = grammar.band_depth
+            for j in range(2**d if d > 0 else 0):
+                lo, hi = j / 2**d, (j + 1) / 2**d
+                progs.append(Program("band", (lo, hi, scope, s, cap), 4 + scope_bits + d + extra))
+    return sorted(progs, key=lambda pr: (pr.size, pr.describe()))
+
+
 def build_traders(programs: list[Program], stagger: bool = False, total_weight: float = 0.5) -> list:
     """Instantiate programs with prior weights ``2^-size`` normalised to ``total_weight``."""
     raw = np.array([2.0**-p.size for p in programs])
@@ -476,22 +745,93 @@ def build_traders(programs: list[Program], stagger: bool = False, total_weight: 
     for k, (pr, wk) in enumerate(zip(programs, w)):
         start = k + 1 if stagger else 1
         name = pr.describe()
-        if pr.kind == "block_coherence":
-            out.append(BlockCoherence(slope=pr.args[0], weight=wk, start_day=start, name=name))
-        elif pr.kind == "negation_coherence":
-            out.append(NegationCoherence(slope=pr.args[0], weight=wk, start_day=start, name=name))
+        if pr.kind in ("block_coherence", "block_coherence_flow"):
+            hold = pr.kind == "block_coherence"
+            out.append(BlockCoherence(slope=pr.args[0], hold=hold, weight=wk, start_day=start, name=name))
+        elif pr.kind in ("negation_coherence", "negation_coherence_flow"):
+            hold = pr.kind == "negation_coherence"
+            out.append(NegationCoherence(slope=pr.args[0], hold=hold, weight=wk, start_day=start, name=name))
+        elif pr.kind == "feature_frequency":
+            feature, sl, size = pr.args
+            out.append(FeatureFrequency(feature=feature, slope=sl, size=size, weight=wk, start_day=start, name=name))
         elif pr.kind == "calibration":
             out.append(CalibrationTrader(n_bins=pr.args[0], slope=pr.args[1], weight=wk, start_day=start, name=name))
-        elif pr.kind == "floor":
-            out.append(FloorTrader(eps=pr.args[0], slope=pr.args[1], weight=wk, start_day=start, name=name))
-        elif pr.kind == "frequency":
-            out.append(FrequencyTrader(label=pr.args[0], slope=pr.args[1], weight=wk, start_day=start, name=name))
-        elif pr.kind == "constant":
+        elif pr.kind in ("floor", "evidence_floor"):
             out.append(
-                ConstantBelief(p=pr.args[0], label=pr.args[1], slope=pr.args[2], weight=wk, start_day=start, name=name)
+                FloorTrader(
+                    eps=pr.args[0],
+                    slope=pr.args[1],
+                    evidence=pr.kind == "evidence_floor",
+                    weight=wk,
+                    start_day=start,
+                    name=name,
+                )
+            )
+        elif pr.kind == "frequency":
+            size = pr.args[2] if len(pr.args) > 2 else 1.0
+            out.append(
+                FrequencyTrader(label=pr.args[0], slope=pr.args[1], size=size, weight=wk, start_day=start, name=name)
+            )
+        elif pr.kind == "constant":
+            size = pr.args[3] if len(pr.args) > 3 else 1.0
+            out.append(
+                ConstantBelief(
+                    p=pr.args[0], label=pr.args[1], slope=pr.args[2], size=size, weight=wk, start_day=start, name=name
+                )
+            )
+        elif pr.kind == "band":
+            lo, hi, scope, sl, size = pr.args
+            out.append(
+                BandTrader(low=lo, high=hi, label=scope, slope=sl, size=size, weight=wk, start_day=start, name=name)
             )
         else:
             raise ValueError(f"unknown program kind {pr.kind!r}")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# revival: a broke program re-enters with fresh books
+
+
+@dataclass(frozen=True)
+class Revived:
+    """Program ``inner`` started afresh on ``start_day`` (empty books, its own budget): in the paper's
+    enumeration every e.c. trader also appears as 'T started on day d', with its own prior weight. The
+    trade is the inner program's, computed from this copy's own holdings."""
+
+    inner: object
+    weight: float
+    start_day: int
+    name: str
+    revived_from: int
+
+    @property
+    def hold(self) -> bool:
+        return bool(getattr(self.inner, "hold", True))
+
+    def trade(self, ctx: DayContext) -> Trade | None:
+        return self.inner.trade(ctx)
+
+
+def revived_copies(day: int, traders, multipliers) -> list:
+    """The revival policy: on days ``2^j`` (j >= 1), every program of the firm whose whole lineage (itself
+    and its earlier copies) has budget multiplier below ``2^-j`` re-enters as a fresh copy with weight
+    ``2^-j`` times its own (the paper's 'T started on day d', d = 2^j, costing j more bits). A program
+    that went broke in the early transient -- its budget levels died on a drawdown and never come back --
+    can thus come back at every scale of time, while a program that is still solvent costs nothing."""
+    if day < 2 or day & (day - 1):
+        return []
+    j = day.bit_length() - 1
+    best: dict[int, float] = {}
+    for k, (t, m) in enumerate(zip(traders, multipliers)):
+        root = getattr(t, "revived_from", None)
+        root = k if root is None else root
+        best[root] = max(best.get(root, 0.0), float(m))
+    out = []
+    for k, m in best.items():
+        if m < 2.0**-j:
+            t = traders[k]
+            out.append(Revived(t, t.weight * 2.0**-j, day, f"{t.name}@{day}", k))
     return out
 
 
@@ -504,11 +844,14 @@ def build_traders(programs: list[Program], stagger: bool = False, total_weight: 
 #: holdings. ``ModelTrader`` (an arbitrary predictor) and user classes are always called one by one.
 _PURE_PROGRAMS = (
     ConstantBelief,
+    BandTrader,
     FloorTrader,
     FrequencyTrader,
+    FeatureFrequency,
     CalibrationTrader,
     NegationCoherence,
     BlockCoherence,
+    ConjunctionCoherence,
     ProvableTrader,
     IntrospectionTrader,
 )

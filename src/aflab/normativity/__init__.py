@@ -5,7 +5,9 @@ Modules: :mod:`.quantilizers` (exact / continuous / sampling quantilizers and th
 :mod:`.goodhart` (proxy-vs-true action pools), :mod:`.mdp` (gridworlds, value iteration, batched
 Q-learning), :mod:`.crmdp` (Everitt et al. 2017 corrupted-reward MDPs and agents),
 :mod:`.levels` (the three-level feedback learner, recursive quantilization), :mod:`.tamper`
-(reward-box gridworld and agents). Claims live in :mod:`.claims`; see ``docs/normativity.md``.
+(reward-box gridworld and agents), :mod:`.pointer` (an observation-utility agent that learns its pointer
+through a corruptible channel; current-RF agents; the delusion box). Claims live in :mod:`.claims` and
+:mod:`.claims_pointer`; see ``docs/normativity.md``.
 """
 
 from aflab.normativity.quantilizers import (

@@ -15,6 +15,8 @@ random values in [0, 1] about the states it reviews.
 Agents (all get the same exploration budget; reward scale [0, 1]):
 
 - ``q_learning``: plain epsilon-greedy Q-learning on the observed own-state reward;
+- ``own_reports_max``: the ablation of the cross-checkers -- the same free sweep of reports, but it settles
+  in the argmax of each state's report *about itself* (the RL channel without exploration cost);
 - ``quantilizer``: Everitt et al. 2017 (quantilisation) -- estimate the observed reward of every state, then
   settle in a state drawn from the q-quantilizer (uniform base over states);
 - ``decoupled``: cross-checks sources: the reward of j is the median of all reports about j;
@@ -36,7 +38,7 @@ from aflab.normativity.levels import FeedbackPriors, fit_feedback_model, recursi
 from aflab.normativity.mdp import grid_next_state, long_run_true_reward, q_learning
 from aflab.normativity.quantilizers import expectation, quantilize
 
-AGENTS = ("q_learning", "quantilizer", "decoupled", "levels", "levels_max")
+AGENTS = ("q_learning", "own_reports_max", "quantilizer", "decoupled", "levels", "levels_max")
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,7 @@ def run_agents(mdps: CRMDPBatch, settings: AgentSettings, rng: np.random.Generat
     reports = report_means(mdps, settings.noise_sd, settings.visits, rng)
     base = np.full((b, s), 1.0 / s)
     own = reports[:, np.arange(s), np.arange(s)]
+    out["own_reports_max"] = expectation(quantilize(base, own, 1.0 / s), mdps.true_reward)
     q_choice = quantilize(base, own, settings.quantile_q)
     out["quantilizer"] = expectation(q_choice, mdps.true_reward)
     # the quantilisation argument of Everitt et al. 2017: with a uniform base over states, P(settle in a corrupt

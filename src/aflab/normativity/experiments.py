@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
@@ -38,7 +40,12 @@ class CostBoundConfig(ClaimConfig):
     pool_size: int = Field(4000, ge=10, le=1_000_000, description="actions per Goodhart pool")
     n_q: int = Field(9, ge=2, le=200, description="q values per environment")
     mc_draws: int = Field(20_000, ge=100, le=10_000_000, description="Monte Carlo repetitions of top-k-of-n sampling")
-    tolerance: float = Field(1e-9, gt=0, le=1e-3, description="allowed float excess of an exact ratio over 1")
+    policy_q_scale: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="mutation: the policy quantilizes at q * policy_q_scale while the bound is checked at 1/q",
+    )
 
 
 def _random_env(rng: np.random.Generator, max_actions: int, levels: int):
@@ -62,7 +69,7 @@ def cost_bound_experiment(cfg: CostBoundConfig, seed: int) -> pd.DataFrame:
         p, u = _random_env(rng, cfg.max_actions, cfg.utility_levels)
         qs = np.concatenate([qs_fixed[:-1], rng.random(1) * 0.99 + 0.01])
         for q in qs:
-            probs = quantilize(p, u, q)
+            probs = quantilize(p, u, q * cfg.policy_q_scale)
             costs = {
                 "exponential": rng.exponential(1.0, len(p)),
                 "sparse": (rng.random(len(p)) < 0.2).astype(float),
@@ -79,7 +86,7 @@ def cost_bound_experiment(cfg: CostBoundConfig, seed: int) -> pd.DataFrame:
         base = np.full(cfg.pool_size, 1.0 / cfg.pool_size)
         harm = np.maximum(-pool.true[0], 0.0)
         for q in goodhart.q_grid(cfg.pool_size, cfg.n_q):
-            probs = quantilize(base, pool.proxy[0], q)
+            probs = quantilize(base, pool.proxy[0], q * cfg.policy_q_scale)
             rows.append(
                 (
                     f"goodhart-{shape}",
@@ -156,6 +163,9 @@ def goodhart_experiment(cfg: GoodhartConfig, seed: int) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- 3. corrupted-reward MDPs
 
+#: 'limited regret' on the [0, 1] reward scale (the claim's threshold; drawn in the figure)
+REGRET_TOLERANCE = 0.1
+
 
 class CRMDPConfig(ClaimConfig):
     side: int = Field(5, ge=3, le=12, description="grid side; S = side^2 states")
@@ -165,7 +175,9 @@ class CRMDPConfig(ClaimConfig):
     corruptions: tuple[float, ...] = Field(
         (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6), min_length=2, description="fractions of corrupt states to sweep"
     )
-    reviews_per_state: int = Field(6, ge=1, le=100, description="other states each state reviews (decoupled feedback)")
+    reviews_per_state: int = Field(
+        6, ge=0, le=100, description="other states each state reviews (decoupled feedback; 0: no cross-checking)"
+    )
     source_bias_sd: float = Field(0.05, ge=0, le=1, description="sd of an honest source's bias")
     noise_sd: float = Field(0.1, ge=0, le=1, description="sd of one report")
     q_steps: int = Field(6000, ge=100, le=1_000_000, description="Q-learning environment steps")
@@ -173,7 +185,6 @@ class CRMDPConfig(ClaimConfig):
     levels_q: float = Field(0.1, gt=0, le=1, description="q of the level-aware learner's action quantilizer")
     interpretation_q: float = Field(0.5, gt=0, le=1, description="q of the quantilizer over interpretations")
     claim_max_corruption: float = Field(0.5, gt=0, le=1, description="the claim covers corruption in (0, this]")
-    regret_tolerance: float = Field(0.1, gt=0, le=1, description="'limited regret' means mean regret below this")
     collusion: bool = Field(
         False, description="corrupt sources tell the truth about honest states and promote each other"
     )
@@ -183,7 +194,8 @@ class CRMDPConfig(ClaimConfig):
 
 
 def crmdp_experiment(cfg: CRMDPConfig, seed: int) -> pd.DataFrame:
-    """Mean regret per agent per corruption level (over a batch of MDPs), and source weights."""
+    """One row per (corruption level, MDP, agent): regret (max R - long-run R) of each agent, and the
+    quantilizer's P(corrupt state) and the level learner's mean P(good) of corrupt / honest sources."""
     rng = np.random.default_rng(seed)
     settings = crmdp.AgentSettings(
         noise_sd=cfg.noise_sd,
@@ -192,7 +204,6 @@ def crmdp_experiment(cfg: CRMDPConfig, seed: int) -> pd.DataFrame:
         levels_q=cfg.levels_q,
         interpretation_q=cfg.interpretation_q,
     )
-    rows = []
     # all corruption levels in one batch: one vectorised Q-learning loop for every level
     mdps = crmdp.concat_batches(
         [
@@ -202,27 +213,13 @@ def crmdp_experiment(cfg: CRMDPConfig, seed: int) -> pd.DataFrame:
             for rho in cfg.corruptions
         ]
     )
-    out_all = crmdp.run_agents(mdps, settings, rng)
-    for i, rho in enumerate(cfg.corruptions):
-        out = {key: v[i * cfg.mdps : (i + 1) * cfg.mdps] for key, v in out_all.items()}
-        for agent in crmdp.AGENTS:
-            regret = out["optimum"] - out[agent]
-            rows.append(
-                (float(rho), agent, float(regret.mean()), float(regret.std(ddof=1) / np.sqrt(len(regret))), len(regret))
-            )
-        rows.append(
-            (
-                float(rho),
-                "quantilizer_p_corrupt",
-                float(out["quantilizer_p_corrupt"].mean()),
-                float(out["quantilizer_p_corrupt"].std(ddof=1) / np.sqrt(cfg.mdps)),
-                cfg.mdps,
-            )
-        )
-        for name in ("weight_corrupt", "weight_honest"):
-            w = out[name][np.isfinite(out[name])]
-            rows.append((float(rho), name, float(w.mean()) if len(w) else np.nan, np.nan, len(w)))
-    return pd.DataFrame(rows, columns=["corruption", "agent", "value", "se", "n"])
+    out = crmdp.run_agents(mdps, settings, rng)
+    rho = np.repeat(np.asarray(cfg.corruptions, dtype=float), cfg.mdps)
+    mdp = np.tile(np.arange(cfg.mdps), len(cfg.corruptions))
+    values = {agent: out["optimum"] - out[agent] for agent in crmdp.AGENTS}
+    values |= {name: out[name] for name in ("quantilizer_p_corrupt", "weight_corrupt", "weight_honest")}
+    frames = [pd.DataFrame({"corruption": rho, "mdp": mdp, "agent": name, "value": v}) for name, v in values.items()]
+    return pd.concat(frames, ignore_index=True)
 
 
 # --------------------------------------------------------------------------- 3b. meta-level feedback
@@ -234,7 +231,16 @@ class MetaFeedbackConfig(ClaimConfig):
     corruptions: tuple[float, ...] = Field(
         (0.5, 0.6, 0.7), min_length=1, description="high corruption levels, where cross-checking starts to fail"
     )
-    meta_accuracy: float = Field(0.8, ge=0.5, le=1, description="probability the meta-source labels a source correctly")
+    meta_accuracy: float = Field(
+        0.8, ge=0, le=1, description="probability the meta-source labels a source correctly (< 0.5: misleading)"
+    )
+    assumed_meta_accuracy: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="mechanism switch: None = level 3 learns the meta-source's accuracy from the data; a number = "
+        "the learner takes the meta-source to be that accurate and never checks it",
+    )
     reviews_per_state: int = Field(6, ge=1, le=100, description="other states each state reviews")
     noise_sd: float = Field(0.1, ge=0, le=1, description="sd of one report")
     levels_q: float = Field(0.1, gt=0, le=1, description="q of the action quantilizer")
@@ -255,7 +261,8 @@ def meta_feedback_experiment(cfg: MetaFeedbackConfig, seed: int) -> pd.DataFrame
         labels = crmdp.meta_labels(mdps, cfg.meta_accuracy, rng)
         c = mdps.corrupt
         for variant, meta in (("object_level_only", None), ("with_meta_feedback", labels)):
-            fit = crmdp.fit_feedback_model(reports, meta, priors, n_iter=settings.em_iters)
+            trust = cfg.assumed_meta_accuracy if meta is not None else None
+            fit = crmdp.fit_feedback_model(reports, meta, priors, n_iter=settings.em_iters, meta_trust=trust)
             choice = crmdp.levels_choice(reports, fit, settings, rng)
             regret = mdps.true_reward.max(axis=1) - (choice * mdps.true_reward).sum(axis=1)
             frames.append(
@@ -288,8 +295,11 @@ class TamperConfig(ClaimConfig):
     glitch: float = Field(0.01, ge=0, le=1, description="per-step probability the environment corrupts the box")
     horizon: int = Field(40, ge=10, le=10_000, description="episode length")
     q_steps: int = Field(6000, ge=100, le=1_000_000, description="Q-learning steps of the learned agents")
-    tamper_high: float = Field(0.8, gt=0, le=1, description="'tampers' means tampering rate at least this")
-    tamper_low: float = Field(0.1, ge=0, lt=1, description="'does not tamper' means tampering rate at most this")
+    ou_reads: Literal["u0", "box"] = Field(
+        "u0",
+        description="mutation: what the observation-utility agents evaluate futures with ('box': the box's output, "
+        "which makes them reward-box maximisers)",
+    )
 
 
 def tamper_experiment(cfg: TamperConfig, seed: int) -> pd.DataFrame:
@@ -299,7 +309,7 @@ def tamper_experiment(cfg: TamperConfig, seed: int) -> pd.DataFrame:
     settings = tamper.TamperSettings(
         gamma=cfg.gamma, slip=cfg.slip, glitch=cfg.glitch, horizon=cfg.horizon, q_steps=cfg.q_steps
     )
-    out = tamper.run_tamper_agents(worlds, settings, rng)
+    out = tamper.run_tamper_agents(worlds, settings, rng, ou_reads=cfg.ou_reads)
     frames = [
         pd.DataFrame({"agent": agent, "world": np.arange(cfg.worlds), "tampered": t.astype(bool), "true_return": r})
         for agent, (t, r) in out.items()

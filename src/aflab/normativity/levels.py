@@ -69,8 +69,12 @@ def fit_feedback_model(
     meta_labels: np.ndarray | None = None,
     priors: FeedbackPriors = FeedbackPriors(),
     n_iter: int = 40,
+    meta_trust: float | None = None,
 ) -> FeedbackFit:
     """EM fit of the three-level feedback model.
+
+    ``meta_trust``: None (default) learns the meta-source's accuracy alpha at level 3; a number fixes alpha
+    there (the learner takes the meta-source at its word and never grades it -- an ablation of level 3).
 
     ``reports``: (B, K, J) with NaN where source k said nothing about item j.
     ``meta_labels``: (B, K) with 1 (meta-source says good), 0 (says bad), -1 (no label), or None.
@@ -129,6 +133,8 @@ def fit_feedback_model(
             has = meta_labels >= 0
             agree = np.where(meta_labels == 1, gamma, 1 - gamma)
             alpha = ((agree * has).sum(axis=1) + 2) / (has.sum(axis=1) + 4)
+            if meta_trust is not None:
+                alpha = np.full(b_, float(meta_trust))
             rate = (gamma.sum(axis=1) + n0 * priors.base_rate_good) / (k_ + n0)
             prior_good = np.where(
                 meta_labels == 1, alpha[:, None], np.where(meta_labels == 0, 1 - alpha[:, None], rate[:, None])

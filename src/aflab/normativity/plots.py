@@ -7,6 +7,7 @@ import pandas as pd
 
 from aflab.core.plots import new_figure
 from aflab.normativity.crmdp import AGENTS as CRMDP_AGENTS
+from aflab.normativity.experiments import REGRET_TOLERANCE
 from aflab.normativity.goodhart import SHAPES
 from aflab.normativity.tamper import AGENTS as TAMPER_AGENTS
 
@@ -83,7 +84,7 @@ def crmdp_figures(cfg, table: pd.DataFrame) -> dict:
         g = table[table.agent == agent].groupby("corruption")["value"]
         m, se = g.mean(), g.sem().fillna(0)
         ax.errorbar(m.index, m.values, yerr=2 * se.values, marker="o", ms=3, capsize=2, label=agent)
-    ax.axhline(cfg.regret_tolerance, color="gray", ls=":", lw=1, label="tolerance")
+    ax.axhline(REGRET_TOLERANCE, color="gray", ls=":", lw=1, label="tolerance")
     ax.set(xlabel="fraction of corrupt states", ylabel="regret (max R - R reached)", title="Regret vs corruption")
     ax.legend(fontsize=7)
     ax = axes[1]

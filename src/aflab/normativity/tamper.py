@@ -183,26 +183,33 @@ def rollout(
 
 
 def run_tamper_agents(
-    worlds: TamperWorlds, settings: TamperSettings, rng: np.random.Generator
+    worlds: TamperWorlds, settings: TamperSettings, rng: np.random.Generator, ou_reads: str = "u0"
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """(tampered, true return) per agent, plus ``optimum``: u0-optimal planner with no slips/glitches."""
+    """(tampered, true return) per agent, plus ``optimum``: u0-optimal planner with no slips/glitches.
+
+    ``ou_reads="box"`` is a mutation: the observation-utility agents evaluate futures with the box's output
+    instead of their own u0 (they become reward-box maximisers under another name)."""
+    if ou_reads not in ("u0", "box"):
+        raise ValueError(f"ou_reads must be 'u0' or 'box'; got {ou_reads!r}")
     nxt = worlds.next_state()
     u0, box = worlds.true_utility(), worlds.box_output()
+    ou_utility = u0 if ou_reads == "u0" else box
     q_box = batched_value_iteration(nxt, box, settings.gamma)
-    q_ou = batched_value_iteration(nxt, u0, settings.gamma)
+    q_u0 = batched_value_iteration(nxt, u0, settings.gamma)
+    q_ou = q_u0 if ou_reads == "u0" else q_box
     # under the corrupted box function (constant) every action is worth the same
     q_flat = np.zeros_like(q_ou)
     g = settings.gamma
     out = {
         "box_planner": rollout(worlds, q_box, q_box, settings, rng),
         "ou_planner": rollout(worlds, q_ou, q_ou, settings, rng),
-        "current_reward": rollout(worlds, q_ou, q_flat, settings, rng),
+        "current_reward": rollout(worlds, q_u0, q_flat, settings, rng),
     }
     q_bl = q_learn(worlds, box, worlds.tamper_reward / (1 - g), settings, rng)
     out["box_learner"] = rollout(worlds, q_bl, q_bl, settings, rng)
-    q_ol = q_learn(worlds, u0, 1 / (1 - g), settings, rng)
+    q_ol = q_learn(worlds, ou_utility, float(ou_utility.max()) / (1 - g), settings, rng)
     out["ou_learner"] = rollout(worlds, q_ol, q_ol, settings, rng)
-    opt = q_ou[np.arange(len(worlds.start)), worlds.start].max(axis=-1)
+    opt = q_u0[np.arange(len(worlds.start)), worlds.start].max(axis=-1)
     # the rollout counts `horizon` steps: V_H = V_inf - g^H V_inf(goal) = V_inf - g^H / (1 - g)
     # (exact once the goal, at most 2 (side - 1) < horizon moves away, is reached)
     out["optimum"] = (np.zeros(len(opt), dtype=bool), np.maximum(opt - g**settings.horizon / (1 - g), 0.0))

@@ -10,7 +10,10 @@ et al. 2021; Izzo et al. 2021).
 Modules: :mod:`.maps` (distribution maps), :mod:`.learners` (RRM, RGD, SGD, PerfGD, DFO),
 :mod:`.torch_switch` (the generic stop/full-gradient switch), :mod:`.diagnostics` (sensitivity, RRM
 condition, stable vs optimal, divergence), :mod:`.predict_o_matic` (F(p), fixed points, basins, scoring
-incentives), :mod:`.predict_o_matic_sampled` (learners that see only sampled outcomes), :mod:`.experiments` / :mod:`.claims` / :mod:`.plots` (the measured claims), :mod:`.cli`.
+incentives), :mod:`.predict_o_matic_sampled` / :mod:`.predict_o_matic_sampled_simplex` (learners that see only sampled
+binary / K-outcome outcomes), :mod:`.honesty` (zero-sum competition,
+erasure oracles, a model-free REINFORCE full agent), :mod:`.experiments` / :mod:`.claims` / :mod:`.plots` (the
+measured claims; also :mod:`.claims_sampled`, :mod:`.claims_sampled_simplex`, :mod:`.claims_honesty`), :mod:`.cli`.
 """
 
 from aflab.partial_agency.diagnostics import (
@@ -53,6 +56,10 @@ from aflab.partial_agency.predict_o_matic_sampled import (
     SampledPredictorRun,
     run_sampled_predictor,
 )
+from aflab.partial_agency.predict_o_matic_sampled_simplex import (
+    SampledSimplexRun,
+    run_sampled_predictor_simplex,
+)
 
 __all__ = [
     "DivergenceError",
@@ -62,6 +69,7 @@ __all__ = [
     "MixtureMap",
     "MultiLearnerGame",
     "SampledPredictorRun",
+    "SampledSimplexRun",
     "SoftmaxResponse",
     "StrategicClassification",
     "basins",
@@ -83,6 +91,7 @@ __all__ = [
     "run_predictor",
     "run_predictor_simplex",
     "run_sampled_predictor",
+    "run_sampled_predictor_simplex",
     "stochastic_gd",
     "two_point_dfo",
 ]

@@ -10,12 +10,15 @@ in the same random worlds F(p) = sigmoid(b + slope (p - 1/2)).
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from aflab.core import Claim, ClaimConfig, Comparison, Verdict, register
+from aflab.core import Claim, ClaimConfig, Comparison, Counterfactual, Verdict, register
 from aflab.core.plots import PALETTE, new_figure
+from aflab.core.stats import Threshold, bootstrap_ci, decide, mean_ci
 from aflab.partial_agency import predict_o_matic as P
 from aflab.partial_agency.predict_o_matic_sampled import run_sampled_predictor
 
@@ -45,11 +48,10 @@ class SampledConfig(ClaimConfig):
     agree_tol: float = Field(
         0.05, gt=0, le=0.5, description="|p_sampled - p_known| below this counts as the same end point"
     )
-    support_agree: float = Field(
-        0.85, gt=0, le=1, description="every cell must agree at least this often for 'supported'"
-    )
-    refute_agree: float = Field(0.6, gt=0, le=1, description="a cell agreeing less often than this gives 'refuted'")
     trajectory_slope: float = Field(6.0, description="slope whose first world's trajectories are stored for the figure")
+    shuffle_outcomes: bool = Field(
+        False, description="mechanism switch: each round the learners see the outcomes of other chains' announcements"
+    )
 
 
 def sampled_experiment(cfg: SampledConfig, seed: int) -> pd.DataFrame:
@@ -87,6 +89,7 @@ def sampled_experiment(cfg: SampledConfig, seed: int) -> pd.DataFrame:
                 explore=cfg.explore,
                 warmup=cfg.warmup,
                 estimator=est,
+                shuffle_outcomes=cfg.shuffle_outcomes,
             )
             pk = known[mode]
             Hk, Hs = P.entropy_bits(F(pk)), P.entropy_bits(run.outcome_prob)
@@ -144,62 +147,46 @@ def sampled_experiment(cfg: SampledConfig, seed: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _t_label(d: np.ndarray) -> tuple[float, str]:
-    se = d.std(ddof=1) / np.sqrt(d.size) if d.size > 1 else np.nan
-    t = d.mean() / se if se and se > 0 else (np.inf * np.sign(d.mean()) if d.mean() != 0 else 0.0)
-    return float(t), ("lower" if d.mean() > 0 and t > 3 else ("higher" if d.mean() < 0 and t < -3 else "tie"))
+AGREE_THRESHOLD = Threshold(
+    "fraction of chains ending within agree_tol of the known-F end point (all sampled learners)",
+    "above",
+    0.85,
+    "the claim is that the sampled learners land where the known-F ones do from the same start; stochastic "
+    "approximation leaves some chains near a basin boundary or at finite-round noise, so 'land where' is "
+    "operationalised as at least 85 % of chains within agree_tol (0.05) -- below that, a visible share of "
+    "chains ends somewhere else",
+)
+
+
+def _agreement_ci(ch: pd.DataFrame):
+    """Fraction of chains that agree, with a BCa interval resampling whole worlds (seed, slope, instance):
+    the bootstrap runs on per-world (agreeing, total) counts, so a draw costs two sums."""
+    world = ch["seed"].astype(str) + "/" + ch["slope"].astype(str) + "/" + ch["instance"].astype(str)
+    counts = ch.groupby(world.to_numpy())["agree"].agg(["sum", "size"]).to_numpy(dtype=float)
+    return bootstrap_ci(counts, _pooled_fraction, n_boot=2000)
+
+
+def _pooled_fraction(counts: np.ndarray) -> float:
+    return float(counts[:, 0].sum() / counts[:, 1].sum())
 
 
 def sampled_verdict(cfg: SampledConfig, table: pd.DataFrame) -> Verdict:
-    """Per (slope, rule, sampled learner): agreement = fraction of (seed, world, start) chains whose end
-    point is within agree_tol of the known-F counterpart's.  supported: every cell >= support_agree;
-    refuted: some cell < refute_agree; else inconclusive.  The entropy ordering H(myopic) - H(full) is
-    reported for the known-F and the sampled learners side by side (paired per world, t-test as in
-    ``full-agents-lower-entropy``); it does not decide this verdict."""
+    """Agreement = fraction of (seed, world, start) chains whose end point is within agree_tol of the known-F
+    counterpart's.  Decisions: the pooled agreement and each sampled learner's agreement, each with a BCa
+    bootstrap interval that resamples whole worlds (seed, slope, instance), above 0.85.  The entropy ordering
+    H(myopic) - H(full) of known-F vs sampled learners is reported per (slope, rule), not decisive."""
     ch = table[table["row"] == "chain"].assign(agree=lambda d: (d["p_sampled"] - d["p_known"]).abs() < cfg.agree_tol)
+    ch = ch.reset_index(drop=True)
+    decisions = [decide(_agreement_ci(ch), AGREE_THRESHOLD)]
+    for lr in SAMPLED:
+        thr = dataclasses.replace(AGREE_THRESHOLD, statistic=f"fraction of {lr} chains ending within agree_tol")
+        decisions.append(decide(_agreement_ci(ch[ch["learner"] == lr]), thr))
     cells = ch.groupby(["slope", "rule", "learner"], as_index=False).agg(agree=("agree", "mean"), n=("agree", "size"))
     my = ch[ch["learner"] == "myopic"]
-    on_fp = float((my["fp_sampled"] >= 0).mean())
-    same_fp = float((my["fp_sampled"] == my["fp_known"]).mean())
-    # entropy: per (seed, slope, rule, world) mean over starts
     key = ["seed", "slope", "rule", "instance"]
     H = ch.groupby(key + ["learner"], as_index=False).agg(Hs=("H_sampled", "mean"), Hk=("H_known", "mean"))
     piv_s = H.pivot_table(index=key, columns="learner", values="Hs").reset_index()
     piv_k = H.pivot_table(index=key, columns="learner", values="Hk").reset_index()
-    ent = []
-    for (slope, rule), g in piv_s.groupby(["slope", "rule"]):
-        gk = piv_k[(piv_k["slope"] == slope) & (piv_k["rule"] == rule)]
-        dk = (gk["myopic"] - gk["full-logistic"]).to_numpy()  # known myopic - known full (same for either full arm)
-        ds = (g["myopic"] - g["full-logistic"]).to_numpy()
-        dl = (g["myopic"] - g["full-local"]).to_numpy()
-        (_, lk), (_, ls), (_, ll) = _t_label(dk), _t_label(ds), _t_label(dl)
-        ent.append(
-            {
-                "slope": slope,
-                "rule": rule,
-                "Dk": dk.mean(),
-                "lk": lk,
-                "Ds": ds.mean(),
-                "ls": ls,
-                "Dl": dl.mean(),
-                "ll": ll,
-            }
-        )
-    e = pd.DataFrame(ent)
-    nums = {
-        "cells": float(len(cells)),
-        "min_agreement": float(cells["agree"].min()),
-        "median_agreement": float(cells["agree"].median()),
-        "myopic_agreement": float(cells[cells["learner"] == "myopic"]["agree"].mean()),
-        "full_logistic_agreement": float(cells[cells["learner"] == "full-logistic"]["agree"].mean()),
-        "full_local_agreement": float(cells[cells["learner"] == "full-local"]["agree"].mean()),
-        "myopic_on_fixed_point": on_fp,
-        "myopic_same_fixed_point": same_fp,
-        "entropy_cells_same_label": float(((e["lk"] == e["ls"]) & (e["lk"] == e["ll"])).sum()),
-        "entropy_cells": float(len(e)),
-        "full_sampled_self_fulfilment_gap": float(ch[ch["learner"] != "myopic"]["gap_sampled"].mean()),
-        "myopic_sampled_self_fulfilment_gap": float(my["gap_sampled"].mean()),
-    }
     comps = [
         Comparison(
             f"slope={r['slope']:g} {r['rule']} {r['learner']}: agreement with known-F",
@@ -209,31 +196,27 @@ def sampled_verdict(cfg: SampledConfig, table: pd.DataFrame) -> Verdict:
         )
         for _, r in cells.iterrows()
     ]
-    comps += [
-        Comparison(
-            f"slope={r['slope']:g} {r['rule']}: H(myopic)-H(full) sampled-logistic [bits]",
-            float(r["Dk"]),
-            float(r["Ds"]),
-            note=f"known-F {r['lk']}, sampled {r['ls']}, local-linear {r['Dl']:+.3f} ({r['ll']})",
+    for (slope, rule), g in piv_s.groupby(["slope", "rule"]):
+        gk = piv_k[(piv_k["slope"] == slope) & (piv_k["rule"] == rule)]
+        dk, ds = mean_ci(gk["myopic"] - gk["full-logistic"]), mean_ci(g["myopic"] - g["full-logistic"])
+        comps.append(
+            Comparison(
+                f"slope={slope:g} {rule}: H(myopic)-H(full) sampled-logistic [bits]",
+                dk.estimate,
+                ds.estimate,
+                ds.se,
+                note=f"known-F {dk.estimate:+.3f} [{dk.low:+.3f}, {dk.high:+.3f}] (theory column)",
+            )
         )
-        for _, r in e.iterrows()
-    ]
-    ent_desc = ", ".join(
-        f"slope {r['slope']:g}/{r['rule'][:4]}: known {r['Dk']:+.3f} ({r['lk']}), sampled {r['Ds']:+.3f} ({r['ls']})"
-        for _, r in e.iterrows()
-    )
-    worst = cells.sort_values("agree").iloc[0]
-    head = (
-        f"agreement with the known-F end point: myopic {nums['myopic_agreement']:.2f}, full-logistic "
-        f"{nums['full_logistic_agreement']:.2f}, full-local {nums['full_local_agreement']:.2f} (worst cell "
-        f"{worst['learner']} slope {worst['slope']:g} {worst['rule']}: {worst['agree']:.2f}); sampled myopic on the same "
-        f"fixed point as known-F myopic in {same_fp:.0%}; entropy H(myopic)-H(full): " + ent_desc
-    )
-    if (cells["agree"] < cfg.refute_agree).any():
-        return Verdict("refuted", nums, "sampled learners land elsewhere: " + head, tuple(comps))
-    if (cells["agree"] >= cfg.support_agree).all():
-        return Verdict("supported", nums, head, tuple(comps))
-    return Verdict("inconclusive", nums, "some cells below the support threshold: " + head, tuple(comps))
+    nums = {
+        "min_cell_agreement": float(cells["agree"].min()),
+        "myopic_on_fixed_point": float((my["fp_sampled"] >= 0).mean()),
+        "myopic_same_fixed_point": float((my["fp_sampled"] == my["fp_known"]).mean()),
+        "full_sampled_self_fulfilment_gap": float(ch[ch["learner"] != "myopic"]["gap_sampled"].mean()),
+        "myopic_sampled_self_fulfilment_gap": float(my["gap_sampled"].mean()),
+    }
+    note = f"worst (slope, rule, learner) cell agrees {nums['min_cell_agreement']:.2f}"
+    return Verdict.from_decisions(decisions, nums, note, comps)
 
 
 def sampled_figures(cfg: SampledConfig, table: pd.DataFrame) -> dict:
@@ -328,6 +311,7 @@ register(
         verdict=sampled_verdict,
         figures=sampled_figures,
         presets={
+            "smoke": {"slopes": (3.0, 6.0), "instances": 3, "n_starts": 5, "rounds": 400, "known_steps": 400},
             "quick": {"instances": 4, "n_starts": 9, "rounds": 2000, "known_steps": 1200},
             "full": {
                 "slopes": (-8.0, -4.0, 3.0, 4.5, 6.0, 10.0),
@@ -337,7 +321,15 @@ register(
                 "known_steps": 3000,
             },
         },
-        seeds={"quick": 2, "full": 5},
+        seeds={"smoke": 2, "quick": 2, "full": 5},
         quick_budget_s=8,
+        kind="claim",
+        threshold=AGREE_THRESHOLD,
+        refuted_if="the world-clustered interval of the fraction of chains ending within 0.05 of the known-F "
+        "learner's end point lies below 0.85",
+        counterfactual=Counterfactual(
+            "the feedback channel is crossed: each round a learner sees the outcomes of another chain's announcement",
+            {"shuffle_outcomes": True},
+        ),
     )
 )

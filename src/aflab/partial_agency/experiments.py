@@ -11,10 +11,11 @@ Columns a row type does not use are NaN / empty strings, so every column stays a
 from __future__ import annotations
 
 import warnings
+from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from aflab.core import ClaimConfig
 from aflab.partial_agency import learners as L
@@ -66,9 +67,23 @@ class StableNotOptimalConfig(ClaimConfig):
     rounds: int = Field(200, ge=20, le=20000, description="deployments per learner")
     n_samples: int = Field(1000, ge=10, le=10**6, description="samples per deployment")
     dfo_rounds: int = Field(600, ge=20, le=50000, description="rounds of the two-point derivative-free learner")
-    at_tol: float = Field(
-        0.25, gt=0, lt=0.5, description="a limit is 'at' a point if its median distance is < at_tol * |PS - PO|"
+    myopic_learners: tuple[str, ...] = Field(MYOPIC, min_length=1, description=f"subset of {', '.join(MYOPIC)}")
+    full_learners: tuple[str, ...] = Field(FULL, min_length=1, description=f"subset of {', '.join(FULL)}")
+    stop_gradient: bool = Field(
+        True,
+        description="mechanism switch: False makes RGD and SGD differentiate through the map (the stop-gradient "
+        "removed); RRM has no such variant, so leave it out of myopic_learners then",
     )
+
+    @model_validator(mode="after")
+    def _known_learners(self):
+        for field, allowed in (("myopic_learners", MYOPIC), ("full_learners", FULL)):
+            bad = [x for x in getattr(self, field) if x not in allowed]
+            if bad:
+                raise ValueError(f"{field}: unknown learner(s) {bad}; choose from {', '.join(allowed)}")
+        if not self.stop_gradient and "RRM" in self.myopic_learners:
+            raise ValueError("myopic_learners: RRM has no through-the-map variant; drop it when stop_gradient=False")
+        return self
 
 
 def _instance(name: str, eps: float):
@@ -85,35 +100,43 @@ def _instance(name: str, eps: float):
     raise ValueError(f"unknown map {name!r}; choose from location, pricing, strategic, mixture, game")
 
 
+def _myopic_runs(dmap, cfg: StableNotOptimalConfig, theta0: np.ndarray, rng: np.random.Generator, lr: float) -> dict:
+    """The stop-gradient learners (``stop_gradient=False``: RGD and SGD differentiate through the map
+    instead -- the counterfactual under which they must end at the optimum)."""
+    n, T = cfg.n_samples, cfg.rounds
+    mode = "stop" if cfg.stop_gradient else "full"
+    makers = {
+        "RRM": lambda: L.rrm(dmap, theta0, max(20, T // 5), rng, n_samples=n, tol=0.05),
+        "RGD": lambda: L.repeated_gradient(dmap, theta0, T, rng, lr=lr, n_samples=n, mode=mode, tol=0.05, name="RGD"),
+        "SGD-greedy": lambda: L.stochastic_gd(dmap, theta0, T * 2, rng, lr0=lr, batch=64, decay=20.0, mode=mode),
+        "SGD-lazy": lambda: L.stochastic_gd(
+            dmap, theta0, T // 5, rng, lr0=lr, batch=64, deploy_every=10, decay=20.0, mode=mode
+        ),
+    }
+    return {name: makers[name]() for name in MYOPIC if name in cfg.myopic_learners}
+
+
+def _full_runs(dmap, cfg: StableNotOptimalConfig, theta0: np.ndarray, rng: np.random.Generator, lr: float) -> dict:
+    """The learners that differentiate through the map (known or estimated Jacobian, or no model at all)."""
+    n, T = cfg.n_samples, cfg.rounds
+    makers = {"PerfGD": lambda: L.perfgd(dmap, theta0, T, rng, lr=lr, n_samples=n, tol=0.05)}
+    if getattr(dmap, "location_type", False):
+        makers["PerfGD-est"] = lambda: L.perfgd(
+            dmap, theta0, T, rng, lr=lr, n_samples=n, jacobian="estimated", explore=0.1, tol=0.05
+        )
+    if dmap.name in cfg.dfo_maps and dmap.name != "game":
+        makers["DFO-2pt"] = lambda: L.two_point_dfo(
+            dmap, theta0, cfg.dfo_rounds, rng, lr0=0.5 * lr, delta=0.25, n_samples=n, decay=cfg.dfo_rounds / 10
+        )
+    return {name: makers[name]() for name in FULL if name in makers and name in cfg.full_learners}
+
+
 def _learners(
     dmap, cfg: StableNotOptimalConfig, theta0: np.ndarray, rng: np.random.Generator
 ) -> list[tuple[str, L.LearnerRun]]:
-    n, T = cfg.n_samples, cfg.rounds
     lr = 1.0 if dmap.name == "strategic" else 0.3
-    runs = [
-        ("RRM", L.rrm(dmap, theta0, max(20, T // 5), rng, n_samples=n, tol=0.05)),
-        ("RGD", L.rgd(dmap, theta0, T, rng, lr=lr, n_samples=n, tol=0.05)),
-        ("SGD-greedy", L.stochastic_gd(dmap, theta0, T * 2, rng, lr0=lr, batch=64, decay=20.0)),
-        ("SGD-lazy", L.stochastic_gd(dmap, theta0, T // 5, rng, lr0=lr, batch=64, deploy_every=10, decay=20.0)),
-        ("PerfGD", L.perfgd(dmap, theta0, T, rng, lr=lr, n_samples=n, tol=0.05)),
-    ]
-    if getattr(dmap, "location_type", False):
-        runs.append(
-            (
-                "PerfGD-est",
-                L.perfgd(dmap, theta0, T, rng, lr=lr, n_samples=n, jacobian="estimated", explore=0.1, tol=0.05),
-            )
-        )
-    if dmap.name in cfg.dfo_maps and dmap.name != "game":
-        runs.append(
-            (
-                "DFO-2pt",
-                L.two_point_dfo(
-                    dmap, theta0, cfg.dfo_rounds, rng, lr0=0.5 * lr, delta=0.25, n_samples=n, decay=cfg.dfo_rounds / 10
-                ),
-            )
-        )
-    return runs
+    runs = _myopic_runs(dmap, cfg, theta0, rng, lr) | _full_runs(dmap, cfg, theta0, rng, lr)
+    return list(runs.items())
 
 
 def stable_not_optimal_experiment(cfg: StableNotOptimalConfig, seed: int) -> pd.DataFrame:
@@ -135,6 +158,7 @@ def stable_not_optimal_experiment(cfg: StableNotOptimalConfig, seed: int) -> pd.
                 lim = run.limit
                 dps = np.linalg.norm(lim - ps, axis=1)
                 dpo = np.linalg.norm(lim - po, axis=1)
+                proj = (lim - ps) @ (po - ps) / gap**2  # 0 at theta_PS, 1 at theta_PO
                 for r in range(cfg.replicates):
                     rows.append(
                         {
@@ -147,6 +171,7 @@ def stable_not_optimal_experiment(cfg: StableNotOptimalConfig, seed: int) -> pd.
                             "status": str(run.status[r]),
                             "dist_ps": float(dps[r]),
                             "dist_po": float(dpo[r]),
+                            "proj": float(proj[r]),
                             "gap": gap,
                             "x": np.nan,
                             "y": np.nan,
@@ -168,6 +193,7 @@ def stable_not_optimal_experiment(cfg: StableNotOptimalConfig, seed: int) -> pd.
                             "status": "",
                             "dist_ps": np.nan,
                             "dist_po": np.nan,
+                            "proj": np.nan,
                             "gap": gap,
                             "x": float(t / max(traj.size - 1, 1)),
                             "y": float(traj[t]),
@@ -190,6 +216,7 @@ def stable_not_optimal_experiment(cfg: StableNotOptimalConfig, seed: int) -> pd.
                         "status": "",
                         "dist_ps": np.nan,
                         "dist_po": np.nan,
+                        "proj": np.nan,
                         "gap": gap,
                         "x": float(si),
                         "y": float(v),
@@ -210,13 +237,17 @@ class RRMRateConfig(ClaimConfig):
         description="location-family eps; gamma = beta = 1, so eps < 1 is the condition",
     )
     strategic_eps_values: tuple[float, ...] = Field(
-        (0.02, 0.5, 2.0, 8.0), min_length=1, description="strategic-classification eps (population RRM)"
+        (0.005, 0.01, 0.5, 2.0, 8.0),
+        min_length=1,
+        description="strategic-classification eps (population RRM); the sufficient condition holds below ~0.019",
     )
     replicates: int = Field(8, ge=1, le=256, description="chains per seed, vectorised")
     rounds: int = Field(40, ge=10, le=2000, description="RRM rounds")
     n_samples: int = Field(20000, ge=100, le=10**7, description="samples per RRM round (location family)")
     dim: int = Field(3, ge=1, le=50, description="dimension of theta for the location family")
-    rate_slack: float = Field(0.05, ge=0, le=0.5, description="allowed excess of the measured rate over eps*beta/gamma")
+    stale_deploy: bool = Field(
+        False, description="mutation: RRM learns from the data of the model deployed one round earlier"
+    )
 
 
 def _measured_rate(traj: np.ndarray, target: np.ndarray, floor: float) -> np.ndarray:
@@ -241,8 +272,17 @@ def rrm_rate_experiment(cfg: RRMRateConfig, seed: int) -> pd.DataFrame:
         ps = dmap.stable_point()
         cond = rrm_condition(dmap.eps, dmap.gamma, dmap.beta)
         theta0 = ps + 10.0 * rng.standard_normal((cfg.replicates, cfg.dim))  # far: several rounds above the noise floor
-        run = L.rrm(dmap, theta0, cfg.rounds, rng, n_samples=cfg.n_samples, tol=0.05)
         floor = 10 * dmap.sigma * np.sqrt(cfg.dim / cfg.n_samples) / dmap.gamma  # 10x the per-round noise
+        run = L.rrm(
+            dmap,
+            theta0,
+            cfg.rounds,
+            rng,
+            n_samples=cfg.n_samples,
+            deploy_lag=int(cfg.stale_deploy),
+            reference=ps,
+            atol=floor,
+        )
         rate = _measured_rate(run.trajectory, ps, floor)
         final = np.linalg.norm(run.limit - ps, axis=1)
         for r in range(cfg.replicates):
@@ -282,9 +322,10 @@ def rrm_rate_experiment(cfg: RRMRateConfig, seed: int) -> pd.DataFrame:
     for eps in cfg.strategic_eps_values:
         dmap = make_strategic_instance(eps, n_agents=2000, seed=7)
         ps = dmap.stable_point()
-        cond = rrm_condition(eps, dmap.gamma, dmap.beta_bound(2.0))
+        cond = rrm_condition(eps, dmap.gamma, dmap.beta)
         theta0 = rng.standard_normal((cfg.replicates, dmap.dim))
-        run = L.rrm(dmap, theta0, cfg.rounds, tol=1e-4)
+        cert = {"reference": ps, "atol": 1e-6} if ps is not None else {}
+        run = L.rrm(dmap, theta0, cfg.rounds, tol=1e-4, deploy_lag=int(cfg.stale_deploy), **cert)
         rate = _measured_rate(run.trajectory, ps, 1e-10) if ps is not None else np.full(cfg.replicates, np.nan)
         final = np.linalg.norm(run.limit - ps, axis=1) if ps is not None else np.full(cfg.replicates, np.nan)
         for r in range(cfg.replicates):
@@ -327,6 +368,18 @@ class EntropyConfig(ClaimConfig):
         6, ge=1, le=1024, description="random K=3 worlds (b ~ U(-bias_range, bias_range)^3) per seed"
     )
     simplex_steps: int = Field(800, ge=50, le=100000, description="ascent steps of the K=3 learners")
+    full_learner: Literal["local", "global"] = Field(
+        "local",
+        description="which full agent the verdict compares with the myopic learner: the local gradient learner "
+        "from the same starts, or the global score maximiser",
+    )
+    influence_sign: float = Field(
+        1.0,
+        ge=-1,
+        le=1,
+        description="mechanism switch: the full learner's through-F gradient term is multiplied by this "
+        "(1: true gradient; -1: a broken learner that pushes the world towards uncertainty)",
+    )
 
 
 def _simplex_rows(cfg: EntropyConfig, rng: np.random.Generator) -> list[dict]:
@@ -344,7 +397,13 @@ def _simplex_rows(cfg: EntropyConfig, rng: np.random.Generator) -> list[dict]:
         for rule in P.RULES:
             runs = {
                 mode: P.run_predictor_simplex(
-                    F_rows, starts.reshape(W * M, 3), rule, mode, lr=cfg.lr, steps=cfg.simplex_steps
+                    F_rows,
+                    starts.reshape(W * M, 3),
+                    rule,
+                    mode,
+                    lr=cfg.lr,
+                    steps=cfg.simplex_steps,
+                    influence=cfg.influence_sign,
                 )
                 for mode in ("myopic", "full")
             }
@@ -394,7 +453,16 @@ def entropy_experiment(cfg: EntropyConfig, seed: int) -> pd.DataFrame:
         F = P.LogisticResponse(bias[:, None], slope)
         for rule in P.RULES:
             for mode in ("myopic", "full"):
-                run = P.run_predictor(F, starts, rule, mode, lr=cfg.lr, steps=cfg.steps, record_every=cfg.steps)
+                run = P.run_predictor(
+                    F,
+                    starts,
+                    rule,
+                    mode,
+                    lr=cfg.lr,
+                    steps=cfg.steps,
+                    record_every=cfg.steps,
+                    influence=cfg.influence_sign,
+                )
                 q = run.outcome_prob
                 H = P.entropy_bits(q)
                 for i in range(cfg.instances):
@@ -469,7 +537,10 @@ class IncentiveConfig(ClaimConfig):
     instances: int = Field(12, ge=1, le=4096, description="random worlds per seed")
     bias_range: float = Field(1.5, ge=0, le=5, description="biases b ~ U(-bias_range, bias_range)")
     grid: int = Field(4001, ge=101, le=200001, description="grid for fixed points and the optimal report")
-    honest_tol: float = Field(1e-4, gt=0, le=0.01, description="|p* - F(p*)| below this counts as honest")
+    honest_tol: float = Field(1e-6, gt=0, le=0.01, description="|p* - F(p*)| below this counts as honest")
+    influence_scale: float = Field(
+        1.0, ge=0, le=1, description="mechanism switch: every world's slope is multiplied by this (0: no influence)"
+    )
 
 
 def incentive_experiment(cfg: IncentiveConfig, seed: int) -> pd.DataFrame:
@@ -478,7 +549,7 @@ def incentive_experiment(cfg: IncentiveConfig, seed: int) -> pd.DataFrame:
     rows = []
     for slope in cfg.slopes:
         for i, b in enumerate(bias):
-            F = P.LogisticResponse(float(b), float(slope))
+            F = P.LogisticResponse(float(b), float(slope) * cfg.influence_scale)
             for rule in P.RULES:
                 a = P.incentive_analysis(F, rule, grid=cfg.grid, tol=cfg.honest_tol)
                 rows.append(

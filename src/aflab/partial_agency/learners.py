@@ -15,9 +15,11 @@ Full (they differentiate through the distribution map):
                            used for performative optima by Miller, Perdomo, Zrnic 2021 sec. 5).
 
 :func:`repeated_gradient` is the one switch: ``mode="stop"`` is RGD, ``mode="full"`` is PerfGD.
-Every learner returns a :class:`LearnerRun` whose per-seed ``status`` is ``"converged"``,
-``"diverged"`` or ``"not_converged"``; diverged seeds are frozen at NaN, so a caller never reads a
-number from a run that blew up without being told (:meth:`LearnerRun.require_converged`).
+Every learner returns a :class:`LearnerRun` whose per-seed ``status`` is ``"converged"`` (certified by a
+reference point or a contraction bound the caller passes: ``reference=``, ``atol=``, ``contraction=``),
+``"settled"`` (stopped drifting, uncertified), ``"diverged"`` or ``"not_converged"``; diverged seeds are
+frozen at NaN, so a caller never reads a number from a run that blew up without being told
+(:meth:`LearnerRun.require_converged`, which accepts only certified convergence).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Literal
 import numpy as np
 
 GradientMode = Literal["stop", "full"]
-STATUSES = ("converged", "diverged", "not_converged")
+STATUSES = ("converged", "settled", "diverged", "not_converged")
 
 
 class DivergenceError(RuntimeError):
@@ -60,20 +62,35 @@ class LearnerRun:
         return int(np.sum(self.status == "diverged"))
 
     def require_converged(self) -> np.ndarray:
-        """The limits (S, d), or a :class:`DivergenceError` saying which seeds failed and how."""
+        """The limits (S, d), or a :class:`DivergenceError` saying which seeds failed and how.
+
+        Only a certified convergence counts (a reference point or a contraction bound, see
+        :func:`classify_trajectory`); a run that merely stopped drifting ("settled") raises too."""
         bad = np.nonzero(self.status != "converged")[0]
         if bad.size:
-            kinds = {s: int(np.sum(self.status == s)) for s in ("diverged", "not_converged")}
+            kinds = {s: int(np.sum(self.status == s)) for s in ("settled", "diverged", "not_converged")}
+            hint = (
+                " 'settled' means the iterates stopped drifting but nothing certified a limit: pass "
+                "reference= (the computed fixed point) or contraction= (a proven rate) to the learner."
+                if kinds["settled"]
+                else ""
+            )
             raise DivergenceError(
                 f"{self.learner}: {bad.size}/{self.status.size} seeds did not converge "
                 f"({kinds}); first at seed index {bad[0]}, diverged at round "
-                f"{self.diverged_at[bad[0]]}. Lower the step size or eps, or run more rounds."
+                f"{self.diverged_at[bad[0]]}. Lower the step size or eps, or run more rounds.{hint}"
             )
         return self.limit
 
 
 def classify_trajectory(
-    traj: np.ndarray, tol: float = 0.02, blowup: float = 1e6, window: int | None = None
+    traj: np.ndarray,
+    tol: float = 0.02,
+    blowup: float = 1e6,
+    window: int | None = None,
+    reference: np.ndarray | None = None,
+    atol: float | None = None,
+    contraction: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-seed status and divergence round from a trajectory (S, T+1, d).
 
@@ -81,9 +98,17 @@ def classify_trajectory(
       the log step sizes rise along a line (slope > 0.01 per round, R^2 > 0.8), the last step is the
       largest of the run and > 2x the step at the start of that half (a contraction factor > 1 shows
       up before overflow does; steps jittering at a noise floor do not pass all four tests);
-    - ``converged``: over the final ``window`` rounds (default: the last quarter) the means of the
-      window's two halves differ by at most tol * (1 + |mean|) -- no drift left, only noise;
-    - ``not_converged`` otherwise.
+    - ``converged`` needs a certificate, one of:
+      * ``reference`` (the computed fixed point the learner should reach, (d,) or (S, d)): the limit (mean of
+        the last quarter) lies within ``atol`` of it (default tol * (1 + |reference|));
+      * ``contraction`` rho < 1 (a proven bound on the learner's map, e.g. eps*beta/gamma for population RRM):
+        the Banach a-posteriori bound rho / (1 - rho) |theta_T - theta_{T-1}| on the distance to the limit is
+        within ``atol`` (default tol * (1 + |theta_T|)); meant for noise-free runs;
+    - ``settled``: no certificate was given, and over the final ``window`` rounds (default: the last quarter)
+      the means of the window's two halves differ by at most tol * (1 + |mean|) -- the iterates stopped
+      drifting, which a slow geometric approach also does (population RRM at eps = 0.9 "settles" at 9.75
+      against theta_PS = 10): it is not reported as convergence;
+    - ``not_converged`` otherwise (including a certificate that fails).
     """
     S, T1, _ = traj.shape
     with np.errstate(invalid="ignore", over="ignore"):
@@ -93,37 +118,54 @@ def classify_trajectory(
     status = np.full(S, "not_converged", dtype=object)
     ok = diverged_at < 0
     if T1 >= 6:
-        steps = np.linalg.norm(np.diff(traj, axis=1), axis=-1)  # (S, T)
-        half = steps[:, steps.shape[1] // 2 :]
-        t = np.arange(half.shape[1])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            logs = np.log(np.maximum(half, 1e-300))
-            lc, tc = logs - logs.mean(1, keepdims=True), t - t.mean()
-            slope = (lc * tc).sum(1) / (tc**2).sum()
-            r2 = slope**2 * (tc**2).sum() / np.maximum((lc**2).sum(1), 1e-300)
-            largest = half[:, -1] >= 0.999 * np.nanmax(steps, axis=1)
-        growing = (
-            ok
-            & (slope > 0.01)
-            & (r2 > 0.8)
-            & largest
-            & (half[:, -1] > 2 * np.maximum(half[:, 0], 1e-300))
-            & (half[:, -1] > 1e-9)
-        )
+        growing = ok & _geometric_growth(traj)
         diverged_at = np.where(growing, T1 - 1, diverged_at)
         ok &= ~growing
     w = window or max(4, T1 // 4)
     tail = traj[:, -w:, :]
     centre = tail.mean(axis=1)
-    drift = np.linalg.norm(tail[:, : w // 2].mean(axis=1) - tail[:, w // 2 :].mean(axis=1), axis=-1)
-    conv = ok & (drift <= tol * (1 + np.linalg.norm(centre, axis=-1)))
-    status[conv] = "converged"
+    if reference is not None:
+        ref = np.broadcast_to(np.asarray(reference, dtype=float), centre.shape)
+        limit_tol = atol if atol is not None else tol * (1 + np.linalg.norm(ref, axis=-1))
+        conv = ok & (np.linalg.norm(centre - ref, axis=-1) <= limit_tol)
+        status[conv] = "converged"
+    elif contraction is not None:
+        if not 0 <= contraction < 1:
+            raise ValueError(f"contraction must lie in [0, 1) to certify convergence; got {contraction}")
+        last = traj[:, -1, :]
+        remaining = contraction / (1 - contraction) * np.linalg.norm(last - traj[:, -2, :], axis=-1)
+        limit_tol = atol if atol is not None else tol * (1 + np.linalg.norm(last, axis=-1))
+        status[ok & (remaining <= limit_tol)] = "converged"
+    else:
+        drift = np.linalg.norm(tail[:, : w // 2].mean(axis=1) - tail[:, w // 2 :].mean(axis=1), axis=-1)
+        status[ok & (drift <= tol * (1 + np.linalg.norm(centre, axis=-1)))] = "settled"
     status[diverged_at >= 0] = "diverged"
     return status.astype(str), diverged_at
 
 
-def _finish(name: str, traj: np.ndarray, tol: float, blowup: float) -> LearnerRun:
-    status, at = classify_trajectory(traj, tol=tol, blowup=blowup)
+def _geometric_growth(traj: np.ndarray) -> np.ndarray:
+    """Per seed: do the step sizes over the last half grow geometrically (see :func:`classify_trajectory`)?"""
+    steps = np.linalg.norm(np.diff(traj, axis=1), axis=-1)  # (S, T)
+    half = steps[:, steps.shape[1] // 2 :]
+    t = np.arange(half.shape[1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log(np.maximum(half, 1e-300))
+        lc, tc = logs - logs.mean(1, keepdims=True), t - t.mean()
+        slope = (lc * tc).sum(1) / (tc**2).sum()
+        r2 = slope**2 * (tc**2).sum() / np.maximum((lc**2).sum(1), 1e-300)
+        largest = half[:, -1] >= 0.999 * np.nanmax(steps, axis=1)
+    return (
+        (slope > 0.01)
+        & (r2 > 0.8)
+        & largest
+        & (half[:, -1] > 2 * np.maximum(half[:, 0], 1e-300))
+        & (half[:, -1] > 1e-9)
+    )
+
+
+def _finish(name: str, traj: np.ndarray, tol: float, blowup: float, **certificate) -> LearnerRun:
+    """Classify, freeze diverged seeds at NaN; ``certificate``: reference/atol/contraction (see classify)."""
+    status, at = classify_trajectory(traj, tol=tol, blowup=blowup, **certificate)
     traj = traj.copy()
     for s in np.nonzero(status == "diverged")[0]:
         traj[s, max(at[s], 0) :] = np.nan
@@ -162,25 +204,32 @@ def rrm(
     n_samples: int | None = None,
     tol: float = 0.02,
     blowup: float = 1e6,
+    deploy_lag: int = 0,
+    **certificate,
 ) -> LearnerRun:
     """Repeated risk minimisation: theta_{t+1} = argmin_theta E_{z ~ D(theta_t)} l(z; theta).
 
     ``n_samples=None`` minimises the population risk exactly; otherwise the empirical risk of
     ``n_samples`` fresh draws per round (still an exact inner minimisation).
     Converges linearly at rate eps*beta/gamma when eps < gamma/beta (Perdomo et al. 2020 Thm 3.5).
+    ``deploy_lag=k`` is a deliberately broken RRM whose data come from the model of k rounds earlier
+    (theta_{t+1} = argmin E_{D(theta_{t-k})} l): the theorem's rate no longer applies (a mutation for tests).
     """
     _check_positive(rounds=rounds, n_samples=n_samples)
+    if deploy_lag < 0:
+        raise ValueError(f"deploy_lag must be >= 0; got {deploy_lag}")
     theta = _start(theta0, dmap.dim)
     traj = [theta]
     with np.errstate(all="ignore"):
         for _ in range(rounds):
+            deployed = traj[max(len(traj) - 1 - deploy_lag, 0)]
             if n_samples is None:
-                theta = dmap.rrm_population(theta)
+                theta = dmap.rrm_population(deployed)
             else:
-                theta = dmap.rrm_argmin(dmap.sample(theta, n_samples, rng), theta)
+                theta = dmap.rrm_argmin(dmap.sample(deployed, n_samples, rng), theta)
             theta = _guard(theta, blowup)
             traj.append(theta)
-    return _finish("RRM", np.stack(traj, axis=1), tol, blowup)
+    return _finish("RRM", np.stack(traj, axis=1), tol, blowup, **certificate)
 
 
 def _estimate_jacobian(thetas: np.ndarray, stats: np.ndarray, ridge: float = 1e-8) -> np.ndarray:
@@ -212,6 +261,7 @@ def repeated_gradient(
     tol: float = 0.02,
     blowup: float = 1e6,
     name: str | None = None,
+    **certificate,
 ) -> LearnerRun:
     """Gradient descent on the deployed data, with the stop-gradient / full-gradient switch.
 
@@ -273,7 +323,7 @@ def repeated_gradient(
         if mode == "stop"
         else (("PerfGD-class" if statistic == "class" else "PerfGD-est") if estimated else "PerfGD")
     )
-    return _finish(name or default, np.stack(traj, axis=1), tol, blowup)
+    return _finish(name or default, np.stack(traj, axis=1), tol, blowup, **certificate)
 
 
 def rgd(dmap, theta0, rounds, rng=None, lr=0.1, n_samples=None, **kw) -> LearnerRun:
@@ -298,6 +348,7 @@ def stochastic_gd(
     mode: GradientMode = "stop",
     tol: float = 0.05,
     blowup: float = 1e6,
+    **certificate,
 ) -> LearnerRun:
     """Stochastic gradient with greedy (``deploy_every=1``) or lazy (``deploy_every=k``) deployment.
 
@@ -323,7 +374,8 @@ def stochastic_gd(
             deployed = theta
             traj.append(theta)
     kind = "greedy" if deploy_every == 1 else f"lazy{deploy_every}"
-    return _finish(f"SGD-{kind}" + ("-full" if mode == "full" else ""), np.stack(traj, axis=1), tol, blowup)
+    name = f"SGD-{kind}" + ("-full" if mode == "full" else "")
+    return _finish(name, np.stack(traj, axis=1), tol, blowup, **certificate)
 
 
 def two_point_dfo(
@@ -337,6 +389,7 @@ def two_point_dfo(
     decay: float = 50.0,
     tol: float = 0.05,
     blowup: float = 1e6,
+    **certificate,
 ) -> LearnerRun:
     """Derivative-free descent on PR with two-point estimates (Flaxman et al. 2005; Miller et al. 2021 sec. 5).
 
@@ -360,4 +413,4 @@ def two_point_dfo(
             g = d * (f_plus - f_minus)[:, None] / (2 * delta) * u
             theta = _guard(theta - lr0 / (1 + t / decay) * g, blowup)
             traj.append(theta)
-    return _finish("DFO-2pt", np.stack(traj, axis=1), tol, blowup)
+    return _finish("DFO-2pt", np.stack(traj, axis=1), tol, blowup, **certificate)

@@ -54,7 +54,8 @@ class LinearGaussianMap:
 
     ``c = 1, gamma = 1, A = eps I`` is squared loss 1/2|z - theta|^2, where PS = PO; ``c = 0`` is the
     classical example where they differ (PS = mu/(gamma - eps), PO = mu/(gamma - 2 eps)).
-    W1-sensitivity eps = ||A||_2 (a mean shift), gamma = gamma, beta = 1 (grad_theta l = gamma theta - z).
+    W1-sensitivity eps = ||A||_2 (a mean shift), gamma = gamma, beta = max(gamma, 1) (grad_theta l = gamma theta - z
+    is gamma-Lipschitz in theta and 1-Lipschitz in z).
     """
 
     #: the map moves only a location (mean) statistic, so PerfGD can estimate its Jacobian
@@ -93,7 +94,9 @@ class LinearGaussianMap:
 
     @property
     def beta(self) -> float:
-        return 1.0
+        """Joint smoothness (Perdomo et al. 2020, A2): grad_theta l = gamma theta - z is gamma-Lipschitz in theta
+        and 1-Lipschitz in z, so beta = max(gamma, 1) (the c-term does not involve theta)."""
+        return max(float(self.gamma), 1.0)
 
     @property
     def rrm_rate(self) -> float:
@@ -263,13 +266,28 @@ class StrategicClassification:
         return np.diag(self.strategic.astype(float))
 
     def beta_bound(self, radius: float) -> float:
-        """Joint smoothness on |theta| <= radius: |d/dx grad_theta l| <= 1 + |x|_max radius / 4."""
-        return 1.0 + float(np.max(np.linalg.norm(self.features, axis=1)) + self.eps * radius) * radius / 4
+        """Joint smoothness (Perdomo et al. 2020, A2) on |theta| <= radius, over the support of every D(theta):
+
+        grad_theta l = (sigmoid(theta.x) - y) x + lam theta, with |x| <= X = |x|_max + eps radius there;
+        - theta-smoothness: the Hessian E[sigmoid' x x^T] + lam I has norm <= lam + X^2 / 4;
+        - z-smoothness (x moves, y does not under the map): d/dx = (sigmoid - y) I + sigmoid' x theta^T has
+          norm <= 1 + X radius / 4.
+        beta = the larger of the two."""
+        if not radius >= 0:
+            raise ValueError(f"radius must be >= 0; got {radius}")
+        x_max = float(np.max(np.linalg.norm(self.features, axis=1))) + self.eps * radius
+        return max(self.lam + x_max**2 / 4, 1.0 + x_max * radius / 4)
+
+    @property
+    def iterate_radius(self) -> float:
+        """Every regularised minimiser has lam/2 |w|^2 <= log 2 (w = 0 scores log 2), so RRM's iterates (and
+        theta_PS) lie in the ball |theta| <= sqrt(2 log 2 / lam): the region the RRM theorem needs."""
+        return float(np.sqrt(2 * np.log(2) / self.lam))
 
     @property
     def beta(self) -> float:
-        ps = self.stable_point()
-        return self.beta_bound(float(np.linalg.norm(ps)) if ps is not None else 1.0)
+        """:meth:`beta_bound` on the ball that holds every RRM iterate (:attr:`iterate_radius`)."""
+        return self.beta_bound(self.iterate_radius)
 
     # --- sampling ----------------------------------------------------------------------------
     def shift(self, X: np.ndarray, theta: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
@@ -412,7 +430,8 @@ class StrategicClassification:
             t = t[None, :]
             return self.grad_theta(self.population(t), t)[0]
 
-        starts = [np.zeros(self.dim), np.full(self.dim, 0.1), -np.full(self.dim, 0.1)]
+        static = self.rrm_argmin(self.population(np.zeros((1, self.dim))), np.zeros((1, self.dim)))[0]
+        starts = [np.zeros(self.dim), np.full(self.dim, 0.1), -np.full(self.dim, 0.1), static]
         for x0 in starts:
             for method in ("hybr", "lm"):
                 sol = optimize.root(stability_residual, x0, method=method, options={"xtol": 1e-13})
@@ -646,7 +665,8 @@ class MultiLearnerGame:
 
     @property
     def beta(self) -> float:
-        return 1.0
+        """max(gamma, 1), as for :class:`LinearGaussianMap` (each learner's gradient gamma theta_i - z_i)."""
+        return max(float(self.gamma), 1.0)
 
     def as_map(self) -> LinearGaussianMap:
         """The joint map seen by a planner: a LinearGaussianMap with A = eps B (c = 0)."""

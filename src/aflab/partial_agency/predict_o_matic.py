@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -109,8 +109,16 @@ def _derivative(F: Callable, p: np.ndarray, h: float = 1e-6) -> np.ndarray:
 
 @dataclass(frozen=True)
 class FixedPoint:
-    """p = F(p).  ``stable``: attracting for the damped myopic learner (F'(p) < 1);
-    ``stable_iteration``: attracting for the undamped map p <- F(p) (|F'(p)| < 1)."""
+    """p = F(p) and its stability.
+
+    ``stable`` / ``kind`` without a learner: F'(p) < 1, i.e. attracting for the myopic learner *with a small
+    enough step* (the continuous-time limit); ``stable_iteration``: attracting for the undamped map
+    p <- F(p) (|F'(p)| < 1).  The discrete learner's own verdict depends on its step: ``max_stable_lr[rule]``
+    is the largest step for which the myopic learner is attracted (0 if F' >= 1), and with
+    ``fixed_points(F, rule=..., lr=...)`` the fields describe that learner: ``multiplier`` is the derivative
+    of its logit update at p (1 + lr w (F' - 1), w = p(1-p) for the log score, 4 p^2 (1-p)^2 for the
+    quadratic), ``stable`` = |multiplier| < 1, ``kind`` "attracting", "repelling" (multiplier > 1) or
+    "overshooting" (multiplier < -1: the learner jumps across p and typically ends on a 2-cycle)."""
 
     p: float
     slope: float
@@ -118,17 +126,56 @@ class FixedPoint:
     stable_iteration: bool
     kind: str
     entropy_bits: float
+    multiplier: float = float("nan")
+    max_stable_lr: dict = field(default_factory=dict)
 
 
-def fixed_points(F: Callable, grid: int = 4001, tol: float = 1e-10) -> list[FixedPoint]:
+def step_weight(p, rule: ScoringRule):
+    """w(p) in the myopic learner's linearisation du' = (1 + lr w (F' - 1)) du at a fixed point:
+    p(1-p) for the log score, 4 p^2 (1-p)^2 for the quadratic score (logit-space ascent)."""
+    p = np.asarray(p, dtype=float)
+    return p * (1 - p) if _rule(rule) == "log" else 4 * (p * (1 - p)) ** 2
+
+
+def learner_multiplier(fprime, p, rule: ScoringRule, lr: float):
+    """Derivative of the myopic learner's logit update u -> u + lr p(1-p) d/dp E_{F(p)} s(p, .) at a fixed point."""
+    return 1 + lr * step_weight(p, rule) * (np.asarray(fprime, dtype=float) - 1)
+
+
+def _max_stable_lr(fprime: float, p: float, rule: str) -> float:
+    w = float(step_weight(p, rule))
+    return 0.0 if fprime >= 1 or w <= 0 else 2 / (w * (1 - fprime))
+
+
+def _classify(r: float, fprime: float, rule: str | None, lr: float | None) -> FixedPoint:
+    steps = {ru: _max_stable_lr(fprime, r, ru) for ru in RULES}
+    stable_it = abs(fprime) < 1 - 1e-9
+    if rule is None:
+        kind = "attracting" if fprime < 1 - 1e-9 else ("repelling" if fprime > 1 + 1e-9 else "tangent")
+        return FixedPoint(r, fprime, fprime < 1 - 1e-9, stable_it, kind, float(entropy_bits(r)), max_stable_lr=steps)
+    m = float(learner_multiplier(fprime, r, rule, lr))
+    kind = "attracting" if abs(m) < 1 - 1e-12 else ("overshooting" if m < -1 else "repelling")
+    return FixedPoint(r, fprime, abs(m) < 1 - 1e-12, stable_it, kind, float(entropy_bits(r)), m, steps)
+
+
+def fixed_points(
+    F: Callable, grid: int = 4001, tol: float = 1e-10, rule: ScoringRule | None = None, lr: float | None = None
+) -> list[FixedPoint]:
     """All fixed points of a continuous F: [0,1] -> [0,1] (at least one exists: F(0) >= 0, F(1) <= 1).
 
     Sign changes of g(p) = F(p) - p on a ``grid``-point grid are refined with brentq (xtol 1e-14);
     grid points where g == 0 are kept; tangencies (g touches 0 without crossing) are found as local
-    minima of |g| refined with a bounded scalar minimiser and kept when |g| < tol.
+    minima of |g| refined with a bounded scalar minimiser and kept when |g| < tol.  With ``rule`` and
+    ``lr`` the stability fields describe the myopic learner with that score and step (see :class:`FixedPoint`).
     """
     if grid < 11:
         raise ValueError(f"grid must be >= 11 points; got {grid}")
+    if (rule is None) != (lr is None):
+        raise ValueError("give both rule and lr (the learner whose stability is wanted), or neither")
+    if rule is not None:
+        _rule(rule)
+        if not lr > 0:
+            raise ValueError(f"lr must be > 0; got {lr}")
     xs = np.linspace(0.0, 1.0, grid)
     g = F(xs) - xs
     if not np.all(np.isfinite(g)):
@@ -151,23 +198,22 @@ def fixed_points(F: Callable, grid: int = 4001, tol: float = 1e-10) -> list[Fixe
         if res.fun < tol:
             roots.append(float(res.x))
     roots = np.unique(np.round(np.sort(roots), 12))
-    out = []
-    for r in roots:
-        slope = float(_derivative(F, np.array([r]))[0])
-        kind = "attracting" if slope < 1 - 1e-9 else ("repelling" if slope > 1 + 1e-9 else "tangent")
-        out.append(FixedPoint(float(r), slope, slope < 1 - 1e-9, abs(slope) < 1 - 1e-9, kind, float(entropy_bits(r))))
-    return out
+    return [_classify(float(r), float(_derivative(F, np.array([r]))[0]), rule, lr) for r in roots]
 
 
 Mode = Literal["myopic", "full"]
 
 
-def predictor_gradient(F: Callable, p: np.ndarray, rule: ScoringRule, mode: Mode) -> np.ndarray:
-    """dG/dp for the full learner; the stop-gradient version (q = F(p) treated as a constant) for myopic."""
+def predictor_gradient(F: Callable, p: np.ndarray, rule: ScoringRule, mode: Mode, influence: float = 1.0) -> np.ndarray:
+    """dG/dp for the full learner; the stop-gradient version (q = F(p) treated as a constant) for myopic.
+
+    ``influence`` scales the full learner's through-F term F'(p)(s(p,1) - s(p,0)): 1 is the true gradient,
+    0 turns the full learner into the myopic one, -1 is a deliberately broken learner that pushes the world
+    the wrong way (a counterfactual for the claims)."""
     q = F(p)
     g = score_slope(p, q, rule)
     if mode == "full":
-        g = g + _derivative(F, p) * score_gap(p, rule)
+        g = g + influence * _derivative(F, p) * score_gap(p, rule)
     elif mode != "myopic":
         raise ValueError(f"mode must be 'myopic' or 'full'; got {mode!r}")
     return g
@@ -180,15 +226,28 @@ class PredictorRun:
     final: np.ndarray
     outcome_prob: np.ndarray  # F(final)
     converged: np.ndarray  # bool per start
+    #: per start: "fixed_point" (last step < 1e-9), "2-cycle" (p_T = p_{T-2} != p_{T-1}) or "not_converged"
+    status: np.ndarray | None = None
+    #: the other point of a 2-cycle (p_{T-1}); NaN elsewhere
+    cycle_partner: np.ndarray | None = None
 
 
 def run_predictor(
-    F: Callable, starts, rule: ScoringRule, mode: Mode, lr: float = 1.0, steps: int = 3000, record_every: int = 1
+    F: Callable,
+    starts,
+    rule: ScoringRule,
+    mode: Mode,
+    lr: float = 1.0,
+    steps: int = 3000,
+    record_every: int = 1,
+    influence: float = 1.0,
 ) -> PredictorRun:
     """Gradient ascent in logit space u (p = sigmoid(u)), vectorised over starts.
 
     du = p (1 - p) dG/dp; for the log score and the myopic learner this is du = F(p) - p.
-    |u| is clipped at 20 (p in [2e-9, 1 - 2e-9]).  ``converged``: the last step moved p by < 1e-9.
+    |u| is clipped at 20 (p in [2e-9, 1 - 2e-9]).  ``converged``: the last step moved p by < 1e-9;
+    ``status`` also detects 2-cycles (a step too large for a fixed point with F' far below 1 makes the
+    myopic learner jump across it: see :func:`learner_multiplier`).
     """
     if lr <= 0 or steps < 1:
         raise ValueError("lr must be > 0 and steps >= 1")
@@ -197,15 +256,19 @@ def run_predictor(
         raise ValueError("starts must lie strictly inside (0, 1)")
     u = logit(p0)
     traj = [p0]
-    p_prev = p0
+    p_prev = p_prev2 = p0
     for t in range(steps):
-        p_prev = expit(u)
-        du = p_prev * (1 - p_prev) * predictor_gradient(F, p_prev, rule, mode)
+        p_prev2, p_prev = p_prev, expit(u)
+        du = p_prev * (1 - p_prev) * predictor_gradient(F, p_prev, rule, mode, influence)
         u = np.clip(u + lr * du, -20, 20)
         if (t + 1) % record_every == 0:
             traj.append(expit(u))
     final = expit(u)
-    return PredictorRun(p0, np.stack(traj, axis=1), final, F(final), np.abs(final - p_prev) < 1e-9)
+    fixed = np.abs(final - p_prev) < 1e-9
+    cycle = ~fixed & (np.abs(final - p_prev2) < 1e-9) & (steps >= 2)
+    status = np.where(fixed, "fixed_point", np.where(cycle, "2-cycle", "not_converged"))
+    partner = np.where(cycle, p_prev, np.nan)
+    return PredictorRun(p0, np.stack(traj, axis=1), final, F(final), fixed, status, partner)
 
 
 def nearest_index(values: np.ndarray, targets: np.ndarray, tol: float = 1e-3) -> np.ndarray:
@@ -218,17 +281,22 @@ def nearest_index(values: np.ndarray, targets: np.ndarray, tol: float = 1e-3) ->
 
 
 def basins(F: Callable, rule: ScoringRule, mode: Mode, starts=None, **kw) -> dict:
-    """Where each start ends: final forecast, F(final), and the index of the fixed point reached (-1: none)."""
+    """Where each start ends: final forecast, F(final), the index of the fixed point reached (-1: none),
+    the run's status per start ("fixed_point", "2-cycle", "not_converged") and a 2-cycle's other point.
+    For the myopic learner the fixed points' stability is reported for this learner's step (``lr``)."""
     starts = np.linspace(0.005, 0.995, 199) if starts is None else np.asarray(starts, dtype=float)
     run = run_predictor(F, starts, rule, mode, **kw)
-    fps = fixed_points(F)
+    fps = fixed_points(F, rule=rule, lr=kw.get("lr", 1.0)) if mode == "myopic" else fixed_points(F)
+    idx = nearest_index(run.final, np.array([f.p for f in fps]))
     return {
         "starts": starts,
         "final": run.final,
         "outcome_prob": run.outcome_prob,
-        "fixed_point_index": nearest_index(run.final, np.array([f.p for f in fps])),
+        "fixed_point_index": np.where(run.status == "2-cycle", -1, idx),
         "fixed_points": fps,
         "converged": run.converged,
+        "status": run.status,
+        "cycle_partner": run.cycle_partner,
     }
 
 
@@ -391,7 +459,13 @@ def simplex_scores(p: np.ndarray, rule: ScoringRule) -> np.ndarray:
 
 
 def run_predictor_simplex(
-    F: SoftmaxResponse, starts: np.ndarray, rule: ScoringRule, mode: Mode, lr: float = 1.0, steps: int = 3000
+    F: SoftmaxResponse,
+    starts: np.ndarray,
+    rule: ScoringRule,
+    mode: Mode,
+    lr: float = 1.0,
+    steps: int = 3000,
+    influence: float = 1.0,
 ) -> PredictorRun:
     """Ascent in softmax logits u (p = softmax(u)) on E_{y~q} s(p, y); full mode differentiates q = F(p).
 
@@ -411,7 +485,7 @@ def run_predictor_simplex(
         q = F(p)
         dp = q / np.clip(p, _CLIP, 1) if _rule(rule) == "log" else 2 * (q - p)
         if mode == "full":
-            dp = dp + np.einsum("myk,my->mk", F.jacobian(p), simplex_scores(p, rule))
+            dp = dp + influence * np.einsum("myk,my->mk", F.jacobian(p), simplex_scores(p, rule))
         du = p * dp - p * (p * dp).sum(1, keepdims=True)
         u = np.clip(u + lr * du, -20, 20)
         traj.append(softmax(u, axis=1))

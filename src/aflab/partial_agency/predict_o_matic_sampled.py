@@ -51,13 +51,26 @@ class SampledPredictorRun:
     model: np.ndarray  # (M, 2): the full learner's last fit (a, b); NaN for myopic
 
 
+_MAX_STEP = 4.0  # trust region of a Newton step: max |step| <= 4, ...
+_STEP_SCALES = 0.5 ** np.arange(8)  # ... then the largest of these scales that does not lower the objective
+
+
+def _penalised_loglik(w: np.ndarray, x: np.ndarray, Y: np.ndarray, n: int, ridge: float) -> np.ndarray:
+    """Binomial log-likelihood (n trials per round) of logit F = w0 + w1 x, minus ridge |w|^2 / 2; w (M, 2)."""
+    eta = w[:, :1] + w[:, 1:] * x
+    ll = n * (Y * eta - np.logaddexp(0.0, eta)).sum(1)
+    return ll - 0.5 * ridge * (w**2).sum(1)
+
+
 def _fit_logistic(
     P_hist: np.ndarray, Y_hist: np.ndarray, n: int, w: np.ndarray, iters: int = 3, ridge: float = 1e-3
 ) -> np.ndarray:
-    """Warm-started Newton (IRLS) for logit F(p) = a + b (p - 1/2) on histories (M, t); w (M, 2) -> (M, 2).
+    """Warm-started damped Newton (IRLS) for logit F(p) = a + b (p - 1/2) on histories (M, t); w (M, 2) -> (M, 2).
 
     Binomial log-likelihood with n trials per round; a small ridge keeps the 2x2 Hessian invertible
-    before the announcements have spread."""
+    before the announcements have spread. Each step is capped at max |step| <= 4 and then halved (up to 7 times)
+    until the penalised likelihood does not drop (else no step): undamped, a chain started near 0 or 1 (its
+    announcements barely spread) overshot to the +-50 clip, where the Hessian vanishes, and its fit froze there."""
     x = P_hist - 0.5
     for _ in range(iters):
         f = expit(w[:, :1] + w[:, 1:] * x)
@@ -69,9 +82,46 @@ def _fit_logistic(
         h01 = (v * x).sum(1)
         h11 = (v * x * x).sum(1) + ridge
         det = h00 * h11 - h01**2
-        w = w + np.stack([(h11 * g0 - h01 * g1) / det, (h00 * g1 - h01 * g0) / det], 1)
-        w = np.clip(w, -50, 50)
+        step = np.stack([(h11 * g0 - h01 * g1) / det, (h00 * g1 - h01 * g0) / det], 1)
+        step = step * np.minimum(1.0, _MAX_STEP / np.maximum(np.abs(step).max(1, keepdims=True), 1e-300))
+        base = _penalised_loglik(w, x, Y_hist, n, ridge)
+        out, todo = w.copy(), np.arange(w.shape[0])
+        for scale in _STEP_SCALES:
+            trial = np.clip(w[todo] + scale * step[todo], -50, 50)
+            ok = _penalised_loglik(trial, x[todo], Y_hist[todo], n, ridge) >= base[todo]
+            out[todo[ok]] = trial[ok]
+            todo = todo[~ok]
+            if todo.size == 0:
+                break
+        w = out
     return w
+
+
+def _check_args(starts, rule, mode, estimator, rounds, n, lr, power, forget, explore, warmup) -> np.ndarray:
+    P._rule(rule)
+    if mode not in ("myopic", "full"):
+        raise ValueError(f"mode must be 'myopic' or 'full'; got {mode!r}")
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"estimator must be one of {ESTIMATORS}; got {estimator!r}")
+    if rounds < 8 or n < 1 or lr <= 0 or not 0.5 < power <= 1 or not 0 < forget < 1:
+        raise ValueError("need rounds >= 8, outcomes_per_round >= 1, lr > 0, 0.5 < power <= 1, 0 < forget < 1")
+    if mode == "full" and (explore <= 0 or warmup >= rounds):
+        raise ValueError("the full learner needs explore > 0 (to identify F) and warmup < rounds")
+    p0 = np.asarray(starts, dtype=float).ravel()
+    if np.any((p0 <= 0) | (p0 >= 1)):
+        raise ValueError("starts must lie strictly inside (0, 1)")
+    return p0
+
+
+def _local_linear(stats, forget, announced, y_bar, p):
+    """Update the discounted sums (weight, p, p^2, y, p y) in place; F_hat(p), F_hat' and the fit (a, b)."""
+    stats *= forget
+    stats += np.stack([np.ones(p.size), announced, announced**2, y_bar, announced * y_bar])
+    W, Sp, Spp, Sy, Spy = stats
+    var = np.maximum(W * Spp - Sp**2, 1e-12)
+    b = (W * Spy - Sp * Sy) / var
+    a = (Sy - b * Sp) / W
+    return np.clip(a + b * p, 1e-4, 1 - 1e-4), b, np.stack([a, b], 1)
 
 
 def run_sampled_predictor(
@@ -92,24 +142,16 @@ def run_sampled_predictor(
     refit_every: int = 25,
     forget: float = 0.995,
     n_record: int = 60,
+    shuffle_outcomes: bool = False,
 ) -> SampledPredictorRun:
     """Run M chains in F(p) = sigmoid(bias + slope (p - 1/2)) (``bias``, ``slope`` scalars or (M,) arrays).
 
     Step size a_t = lr / (1 + t / decay_rounds)^power (Robbins-Monro for 1/2 < power <= 1).
     Only the sampled outcomes enter the learner; F itself is used only by the world.
+    ``shuffle_outcomes`` is a deliberately broken feedback channel: every round the chains' outcome means are
+    permuted, so a learner sees what happened after some other chain's announcement (a counterfactual).
     """
-    P._rule(rule)
-    if mode not in ("myopic", "full"):
-        raise ValueError(f"mode must be 'myopic' or 'full'; got {mode!r}")
-    if estimator not in ESTIMATORS:
-        raise ValueError(f"estimator must be one of {ESTIMATORS}; got {estimator!r}")
-    if rounds < 8 or outcomes_per_round < 1 or lr <= 0 or not 0.5 < power <= 1 or not 0 < forget < 1:
-        raise ValueError("need rounds >= 8, outcomes_per_round >= 1, lr > 0, 0.5 < power <= 1, 0 < forget < 1")
-    if mode == "full" and (explore <= 0 or warmup >= rounds):
-        raise ValueError("the full learner needs explore > 0 (to identify F) and warmup < rounds")
-    p0 = np.asarray(starts, dtype=float).ravel()
-    if np.any((p0 <= 0) | (p0 >= 1)):
-        raise ValueError("starts must lie strictly inside (0, 1)")
+    p0 = _check_args(starts, rule, mode, estimator, rounds, outcomes_per_round, lr, power, forget, explore, warmup)
     M = p0.size
     F = P.LogisticResponse(
         np.broadcast_to(np.asarray(bias, float), (M,)), np.broadcast_to(np.asarray(slope, float), (M,))
@@ -135,6 +177,8 @@ def run_sampled_predictor(
             tail_sum += p
         announced = expit(u + explore * rng.standard_normal(M)) if full else p
         y_bar = rng.binomial(n, F(announced)) / n
+        if shuffle_outcomes:
+            y_bar = y_bar[rng.permutation(M)]
         a_t = lr / (1.0 + t / decay_rounds) ** power
         if not full:
             du = p * (1 - p) * P.score_slope(p, y_bar, rule)
@@ -147,14 +191,7 @@ def run_sampled_predictor(
                 q_hat = expit(w[:, 0] + w[:, 1] * (p - 0.5))
                 d_hat = w[:, 1] * q_hat * (1 - q_hat)
             else:
-                stats *= forget
-                stats += np.stack([np.ones(M), announced, announced**2, y_bar, announced * y_bar])
-                W, Sp, Spp, Sy, Spy = stats
-                var = np.maximum(W * Spp - Sp**2, 1e-12)
-                b = (W * Spy - Sp * Sy) / var
-                a = (Sy - b * Sp) / W
-                q_hat, d_hat = np.clip(a + b * p, 1e-4, 1 - 1e-4), b
-                w = np.stack([a, b], 1)
+                q_hat, d_hat, w = _local_linear(stats, forget, announced, y_bar, p)
             du = p * (1 - p) * (P.score_slope(p, q_hat, rule) + d_hat * P.score_gap(p, rule))
             if t < warmup:
                 du = np.zeros(M)

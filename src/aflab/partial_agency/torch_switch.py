@@ -43,6 +43,7 @@ def performative_descent(
     tol: float = 0.02,
     blowup: float = 1e6,
     optimizer: str = "sgd",
+    **certificate,
 ) -> LearnerRun:
     """Gradient descent on mean loss(sample(switch(theta, mode)), theta), vectorised over seeds (rows of theta).
 
@@ -68,7 +69,7 @@ def performative_descent(
             bad = ~torch.isfinite(theta).all(dim=1) | (theta.abs().amax(dim=1) > blowup)
             theta[bad] = float("nan")
         traj.append(theta.detach().numpy().copy())
-    return _finish(f"torch-{mode}", np.stack(traj, axis=1), tol, blowup)
+    return _finish(f"torch-{mode}", np.stack(traj, axis=1), tol, blowup, **certificate)
 
 
 def torch_world(dmap) -> tuple[Callable, Callable]:
@@ -96,8 +97,10 @@ def torch_world(dmap) -> tuple[Callable, Callable]:
 
         def sample(theta, n, gen):
             idx = torch.randint(0, X.shape[0], (theta.shape[0], n), generator=gen)
-            xs = X[idx] - dmap.eps * (theta * mask)[:, None, :]
-            return torch.cat([xs, y[idx][..., None]], dim=-1)
+            move = dmap.eps * (theta * mask)[:, None, :]
+            if dmap.moving_label is not None:  # only agents with that label respond (as maps.shift does)
+                move = move * (y[idx] == dmap.moving_label)[..., None]
+            return torch.cat([X[idx] - move, y[idx][..., None]], dim=-1)
 
         def loss(z, theta):
             m = torch.einsum("snd,sd->sn", z[..., :-1], theta)

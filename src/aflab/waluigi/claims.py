@@ -1,164 +1,103 @@
-"""Claims about bounded-context personas: closed forms vs exact window-chain solver vs Monte Carlo.
+"""Theory checks about bounded-context personas: closed forms vs the exact window-chain solver vs Monte Carlo.
 
 Source: comments under "The Waluigi Effect (mega-post)", LessWrong 2023 (an LLM as a high-order
 Markov model; finite context makes the waluigi transition inevitable; the reply: waluigis are only
 approximately absorbing and other absorbing classes, e.g. repetition, compete).
 
-Each experiment measures by Monte Carlo of self-conditioned generation (:mod:`montecarlo`) and by the
-exact solver (:mod:`window_chain`), and the verdict compares both with the closed forms
-(:mod:`theory`) within 3 standard errors. Figures are in :mod:`plots`.
+Every statement here is a theorem about the Bayes-mixture reader (derivations in ``docs/waluigi.md``),
+so each is registered as ``kind="check"``: it can only fail by a bug. A check compares
+
+* a Monte Carlo estimate with its closed form: "equals" holds when the 4-standard-error interval
+  (level 0.99994, a false alarm once in ~16,000 comparisons of a correct simulator) contains it;
+* the exact solver with the closed form: within a relative tolerance (solver accuracy);
+* a closed-form inequality (P(ever) < 1, eps_k > 0): a point interval on the right side.
+
+Each check also declares a mutation (a simulated reader that ignores its window, forgets, or sees one
+token too many) under which the contract test requires "refuted". Experiments are in
+:mod:`aflab.waluigi.experiments`, figures in :mod:`aflab.waluigi.plots`.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
-
 import numpy as np
 import pandas as pd
-from pydantic import Field, model_validator
 
-from aflab.core import Claim, ClaimConfig, Comparison, Verdict, register
-from aflab.waluigi import montecarlo as mc
+from aflab.core import Claim, Comparison, Counterfactual, Verdict, register
+from aflab.core.stats import Decision, Interval, Threshold, decide, proportion_ci, z_interval
+from aflab.waluigi import experiments as ex
 from aflab.waluigi import plots
 from aflab.waluigi import theory as th
-from aflab.waluigi import window_chain as wc
-from aflab.waluigi.model import PersonaMixture, posterior, standard_mixture
 
 SOURCE = "Comments under 'The Waluigi Effect (mega-post)', LessWrong, 2023"
-Z_MAX = 3.0  # agreement threshold in standard errors
+#: 4 standard errors, two-sided: what every MC-vs-closed-form comparison uses.
+LEVEL = 0.99994
+MC_WHY = (
+    "a theorem: the Monte Carlo must agree with the closed form; the 4-SE interval (level 0.99994) rejects a "
+    "correct simulator once in ~16,000 comparisons"
+)
+SOLVER_WHY = "a theorem: the exact solver must reproduce the closed form up to its numerical tolerance"
 
-KInt = Annotated[int, Field(ge=1, le=512)]
+
+def mc_agrees(statistic: str, interval: Interval, theory: float) -> Decision:
+    """MC interval vs closed form (``equals``: supported when the interval contains it)."""
+    return decide(interval, Threshold(statistic, "equals", float(theory), MC_WHY))
 
 
-def _z(measured: float, theory: float, se: float) -> float:
-    return float((measured - theory) / se) if se > 0 else (0.0 if measured == theory else float("inf"))
+def solver_agrees(statistic: str, value: float, theory: float, rtol: float) -> Decision:
+    """Solver value vs closed form within ``rtol`` (a tolerance interval around the solver value)."""
+    tol = rtol * abs(theory)
+    iv = Interval(float(value), float(value) - tol, float(value) + tol, 1.0, f"solver, rel. tol {rtol:g}")
+    return decide(iv, Threshold(statistic, "equals", float(theory), SOLVER_WHY))
+
+
+def point(value: float, method: str = "closed form") -> Interval:
+    """A number known exactly (closed form or exact solver) as a zero-width interval."""
+    return Interval(float(value), float(value), float(value), 1.0, method)
+
+
+def rate_ci(events: float, exposure: float) -> Interval:
+    """A constant per-step hazard: events among Bernoulli exposure steps, Wilson interval at LEVEL."""
+    return proportion_ci(int(events), int(exposure), LEVEL)
 
 
 # ============================================================================ 1. unbounded memory
-class UnboundedConfig(ClaimConfig):
-    h: float = Field(0.05, gt=0, le=1, description="waluigi defection hazard per step")
-    r: float = Field(1.0, ge=0, le=1, description="P(revealing token) per step after defection")
-    p_waluigi: float = Field(0.5, gt=0, lt=1, description="prior weight of the waluigi (rest: luigi)")
-    prior: Literal["single", "beta"] = Field("single", description="one waluigi type or a Beta(a, b) hazard prior")
-    beta_a: float = Field(0.5, gt=0, description="Beta prior a (prior='beta')")
-    beta_b: float = Field(2.0, gt=0, description="Beta prior b (prior='beta')")
-    n_traj: int = Field(20_000, ge=100, le=10**7, description="trajectories per seed")
-    t_max: int = Field(400, ge=10, le=100_000, description="tokens generated per trajectory")
-    k_compare: int = Field(16, ge=1, le=512, description="window for the log-odds comparison figure")
-
-
-def _unbounded_mixture(cfg: UnboundedConfig) -> PersonaMixture:
-    beta = (cfg.beta_a, cfg.beta_b) if cfg.prior == "beta" else None
-    return standard_mixture(h=cfg.h, r=cfg.r, p_waluigi=cfg.p_waluigi, beta=beta, n_nodes=40)
-
-
-def experiment_unbounded(cfg: UnboundedConfig, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    mix = _unbounded_mixture(cfg)
-    fe = mc.simulate_unbounded(mix, cfg.n_traj, cfg.t_max, rng)
-    km = mc.kaplan_meier(fe.time, fe.observed, cfg.t_max)
-    t = np.arange(cfg.t_max + 1)
-    S_th = th.survival_unbounded(mix, t)
-    q = max(1, cfg.t_max // 4)
-    early = mc.constant_hazard(fe.time, fe.observed, 0, q)
-    late = mc.constant_hazard(fe.time, fe.observed, cfg.t_max - q, cfg.t_max)
-    surv = pd.DataFrame(
-        {
-            "part": "survival",
-            "t": t,
-            "S_mc": km.survival,
-            "se": km.stderr,
-            "lower": km.lower,
-            "upper": km.upper,
-            "S_theory": S_th,
-        }
-    )
-    # log-odds waluigi:luigi after t neutral tokens: closed form vs the forward algorithm of the reader
-    grid = np.unique(np.linspace(0, cfg.t_max, 41).astype(int))
-    lo_full = th.log_odds_trajectory(mix, grid)
-    lo_win = th.log_odds_trajectory(mix, grid, k=cfg.k_compare)
-    wal = np.array([i != 0 for i in range(mix.n_personas)])
-    fwd = []
-    for tt in grid:
-        post = posterior(mix, np.zeros((1, max(tt, 1)), int) if tt else np.full((1, 1), -1))[0]
-        fwd.append(np.log(post[wal].sum()) - np.log(post[~wal].sum()))
-    odds = pd.DataFrame(
-        {"part": "logodds", "t": grid, "logodds_full": lo_full, "logodds_window": lo_win, "logodds_forward": fwd}
-    )
-    summ = pd.DataFrame(
-        [
-            {
-                "part": "summary",
-                "t": cfg.t_max,
-                "n": cfg.n_traj,
-                "p_by_tmax_mc": 1 - km.survival[-1],
-                "se": km.stderr[-1],
-                "p_by_tmax_theory": 1 - S_th[-1],
-                "p_ever_theory": th.p_ever_unbounded(mix),
-                "haz_early": early[0],
-                "haz_early_se": early[1],
-                "haz_late": late[0],
-                "haz_late_se": late[1],
-                "token_steps": fe.token_steps,
-            }
-        ]
-    )
-    return pd.concat([surv, odds, summ], ignore_index=True)
-
-
-def verdict_unbounded(cfg: UnboundedConfig, table: pd.DataFrame) -> Verdict:
+def unbounded_never_certain_verdict(cfg: ex.UnboundedNeverCertainConfig, table: pd.DataFrame) -> Verdict:
+    """MC P(transition by t_max) = closed form; closed-form P(ever) < 1; the MC hazard falls (late < early)."""
     s = table[table.part == "summary"]
     p_mc = float(s.p_by_tmax_mc.mean())
     se = float(np.sqrt((s.se**2).sum()) / len(s))
-    p_th = float(s.p_by_tmax_theory.iloc[0])
-    p_ever = float(s.p_ever_theory.iloc[0])
-    z = _z(p_mc, p_th, se)
+    p_th, p_ever = float(s.p_by_tmax_theory.iloc[0]), float(s.p_ever_theory.iloc[0])
     early, late = float(s.haz_early.mean()), float(s.haz_late.mean())
-    late_se = float(np.sqrt((s.haz_late_se**2).sum()) / len(s))
-    upper = p_mc + Z_MAX * se
-    nums = {
-        "p_by_tmax_mc": p_mc,
-        "se": se,
-        "p_by_tmax_theory": p_th,
-        "p_ever_theory": p_ever,
-        "z": z,
-        "hazard_early": early,
-        "hazard_late": late,
-        "upper_bound": upper,
-    }
+    drop_se = float(np.sqrt((s.haz_early_se**2).sum() + (s.haz_late_se**2).sum()) / len(s))
+    decisions = [
+        mc_agrees(f"P(transition by t={cfg.t_max}), MC", z_interval(p_mc, se, LEVEL, int(s.n.sum())), p_th),
+        decide(
+            point(1.0 - p_ever),
+            Threshold(
+                "P(never transition) = 1 - P(ever), closed form",
+                "above",
+                1e-12,
+                "the claim: a transition is never certain (1e-12: above float rounding)",
+            ),
+        ),
+        decide(
+            z_interval(late - early, drop_se, LEVEL),
+            Threshold(
+                "late minus early hazard (last vs first quarter of t_max), MC",
+                "below",
+                0.0,
+                "every luigi-like token is evidence against the waluigi, so the hazard must fall",
+            ),
+        ),
+    ]
     comps = (
         Comparison("P(transition by t_max)", p_th, p_mc, se),
         Comparison("P(ever transition) (limit)", p_ever, p_mc, se, "measured at t_max"),
     )
-    if abs(z) > Z_MAX:
-        return Verdict(
-            "refuted",
-            nums,
-            f"MC P(transition by {cfg.t_max}) = {p_mc:.4f} vs closed form {p_th:.4f}: z = {z:+.2f}",
-            comps,
-        )
-    if upper >= 1.0 or late + Z_MAX * late_se >= early:
-        return Verdict(
-            "refuted",
-            nums,
-            f"P(transition by {cfg.t_max}) = {p_mc:.4f} (upper {upper:.4f}); "
-            f"hazard early {early:.2e} vs late {late:.2e}: no sign of a limit below 1",
-            comps,
-        )
-    if p_ever - p_th > 0.01:
-        return Verdict(
-            "inconclusive",
-            nums,
-            f"horizon too short: closed form still climbs from {p_th:.4f} to {p_ever:.4f}; raise t_max",
-            comps,
-        )
-    return Verdict(
-        "supported",
-        nums,
-        f"P(transition by {cfg.t_max}) = {p_mc:.4f} +- {se:.4f} vs closed form "
-        f"{p_th:.4f} (z = {z:+.2f}); limit P(ever) = {p_ever:.4f} < 1; hazard falls "
-        f"{early:.2e} -> {late:.2e}",
-        comps,
+    return Verdict.from_decisions(
+        decisions,
+        {"p_ever_theory": p_ever, "hazard_early": early, "hazard_late": late, "horizon_gap": p_ever - p_th},
+        comparisons=comps,
     )
 
 
@@ -168,140 +107,51 @@ register(
         statement="With unbounded memory every luigi-like token is evidence against the waluigi, the hazard "
         "decays to 0 and P(ever transition) stays below 1, equal to the closed form.",
         source=SOURCE,
-        config=UnboundedConfig,
-        experiment=experiment_unbounded,
-        verdict=verdict_unbounded,
-        figures=plots.figures_unbounded,
-        presets={"quick": {"n_traj": 8000, "t_max": 300}, "full": {"n_traj": 200_000, "t_max": 2000}},
-        seeds={"quick": 2, "full": 5},
+        config=ex.UnboundedNeverCertainConfig,
+        experiment=ex.unbounded_never_certain_experiment,
+        verdict=unbounded_never_certain_verdict,
+        figures=plots.unbounded_never_certain_figures,
+        presets={
+            "smoke": {"n_traj": 3000, "t_max": 200},
+            "quick": {"n_traj": 8000, "t_max": 300},
+            "full": {"n_traj": 200_000, "t_max": 2000},
+        },
+        seeds={"smoke": 2, "quick": 2, "full": 5},
         quick_budget_s=8,
+        kind="check",
+        counterfactual=Counterfactual("the simulated reader keeps only its last 4 tokens", {"memory": 4}),
     )
 )
 
 
 # ============================================================================ 2. window k: inevitable
-class WindowConfig(ClaimConfig):
-    h: float = Field(0.05, gt=0, le=1, description="waluigi defection hazard per step")
-    r: float = Field(1.0, ge=0, le=1, description="P(revealing token) per step after defection")
-    p_waluigi: float = Field(0.5, gt=0, lt=1, description="prior weight of the waluigi (rest: luigi)")
-    ks: tuple[KInt, ...] = Field((4, 8, 16, 32), min_length=1, description="context windows in tokens")
-    n_traj: int = Field(10_000, ge=100, le=10**7, description="trajectories per seed and window")
-    t_max: int = Field(1000, ge=10, le=100_000, description="tokens generated per trajectory")
-    s_end_max: float = Field(0.01, gt=0, lt=1, description="survival at t_max must fall below this")
-
-
-def experiment_window(cfg: WindowConfig, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    mix = standard_mixture(h=cfg.h, r=cfg.r, p_waluigi=cfg.p_waluigi)
-    t = np.arange(cfg.t_max + 1)
-    S_unb = th.survival_unbounded(mix, t)
-    frames = []
-    for k in cfg.ks:
-        fe = mc.simulate_window(mix, k, cfg.n_traj, cfg.t_max, rng)
-        km = mc.kaplan_meier(fe.time, fe.observed, cfg.t_max)
-        cp = wc.clean_phase(mix, k, cfg.t_max)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "part": "survival",
-                    "k": k,
-                    "t": t,
-                    "S_mc": km.survival,
-                    "se": km.stderr,
-                    "lower": km.lower,
-                    "upper": km.upper,
-                    "S_theory": th.survival_window(mix, t, k),
-                    "S_solver": cp.survival,
-                    "S_unbounded": S_unb,
-                }
-            )
-        )
-        # constant-hazard MLE on the homogeneous part, split into an early and a late half
-        all_ = mc.constant_hazard(fe.time, fe.observed, k, cfg.t_max)
-        span = max(1, int(np.ceil(0.7 / max(all_[0], 1e-9))))
-        mid = min(k + span, cfg.t_max - 1)
-        e_ev, e_exp = _events_exposure(fe, k, mid)
-        l_ev, l_exp = _events_exposure(fe, mid, cfg.t_max)
-        frames.append(
-            pd.DataFrame(
-                [
-                    {
-                        "part": "floor",
-                        "k": k,
-                        "eps_theory": th.hazard_floor(mix, k),
-                        "eps_solver": cp.hazard_floor,
-                        "events_early": e_ev,
-                        "exposure_early": e_exp,
-                        "events_late": l_ev,
-                        "exposure_late": l_exp,
-                        "t_mid": mid,
-                        "S_end_mc": km.survival[-1],
-                        "S_end_theory": th.survival_window(mix, [cfg.t_max], k)[0],
-                        "n": cfg.n_traj,
-                        "token_steps": fe.token_steps,
-                    }
-                ]
-            )
-        )
-    return pd.concat(frames, ignore_index=True)
-
-
-def _events_exposure(fe: mc.FirstEvents, t_from: int, t_to: int) -> tuple[int, int]:
-    lam, _, exposure = mc.constant_hazard(fe.time, fe.observed, t_from, t_to)
-    return (round(lam * exposure) if exposure else 0), exposure
-
-
-def _rate(ev: float, exp_: float) -> tuple[float, float]:
-    if exp_ <= 0:
-        return float("nan"), float("nan")
-    lam = ev / exp_
-    return lam, float(np.sqrt(max(lam * (1 - lam), 1e-300) / exp_))
-
-
-def verdict_window(cfg: WindowConfig, table: pd.DataFrame) -> Verdict:
+def window_inevitable_verdict(cfg: ex.WindowInevitableConfig, table: pd.DataFrame) -> Verdict:
+    """Per k: MC floor hazard = eps_k (closed form); solver = closed form; eps_k > 0; late rate = early rate."""
     f = table[table.part == "floor"]
-    nums, comps, fails, short = {}, [], [], []
+    decisions, comps, nums = [], [], {}
     for k, g in f.groupby("k"):
         eps_th, eps_sv = float(g.eps_theory.iloc[0]), float(g.eps_solver.iloc[0])
-        lam_all, se_all = _rate(
-            g.events_early.sum() + g.events_late.sum(), g.exposure_early.sum() + g.exposure_late.sum()
-        )
-        lam_e, se_e = _rate(g.events_early.sum(), g.exposure_early.sum())
-        lam_l, se_l = _rate(g.events_late.sum(), g.exposure_late.sum())
-        z = _z(lam_all, eps_th, se_all)
-        z_drift = _z(lam_l, lam_e, float(np.hypot(se_e, se_l)))
-        s_end = float(g.S_end_mc.mean())
-        nums.update(
-            {
-                f"eps_k{k}_mc": lam_all,
-                f"eps_k{k}_se": se_all,
-                f"eps_k{k}_theory": eps_th,
-                f"eps_k{k}_solver": eps_sv,
-                f"z_k{k}": z,
-                f"late_vs_early_z_k{k}": z_drift,
-                f"S_tmax_k{k}": s_end,
-            }
-        )
-        comps.append(Comparison(f"hazard floor eps_{k}", eps_th, lam_all, se_all, f"solver {eps_sv:.6g}"))
-        if abs(z) > Z_MAX or lam_all - Z_MAX * se_all <= 0 or abs(eps_sv / eps_th - 1) > 1e-8:
-            fails.append(f"k={k}: eps MC {lam_all:.4g}+-{se_all:.2g} vs theory {eps_th:.4g} (z={z:+.1f})")
-        elif z_drift < -Z_MAX:
-            fails.append(f"k={k}: hazard declines with run length (late vs early z={z_drift:+.1f})")
-        if s_end > cfg.s_end_max:
-            short.append(f"k={k}: S({cfg.t_max}) = {s_end:.3g}")
-    if fails:
-        return Verdict("refuted", nums, "; ".join(fails), tuple(comps))
-    if short:
-        return Verdict("inconclusive", nums, "survival not yet near 0 (raise t_max): " + "; ".join(short), tuple(comps))
-    worst = max(abs(nums[f"z_k{k}"]) for k in f.k.unique())
-    return Verdict(
-        "supported",
-        nums,
-        f"for k in {sorted(f.k.unique().tolist())} the MC hazard settles on the floor "
-        f"eps_k > 0 (max |z| = {worst:.2f} vs closed form; late = early within 3 se) and "
-        f"S({cfg.t_max}) <= {max(nums[f'S_tmax_k{k}'] for k in f.k.unique()):.2g}",
-        tuple(comps),
-    )
+        e_ev, e_exp = g.events_early.sum(), g.exposure_early.sum()
+        l_ev, l_exp = g.events_late.sum(), g.exposure_late.sum()
+        all_ = rate_ci(e_ev + l_ev, e_exp + l_exp)
+        early, late = rate_ci(e_ev, e_exp), rate_ci(l_ev, l_exp)
+        drift_se = float(np.hypot(early.se or 0.0, late.se or 0.0))
+        decisions += [
+            mc_agrees(f"floor hazard eps_{k}, MC", all_, eps_th),
+            solver_agrees(f"floor hazard eps_{k}, solver 1 - rho(Q)", eps_sv, eps_th, 1e-8),
+            decide(
+                point(eps_th),
+                Threshold(f"eps_{k}, closed form", "above", 0.0, "the claim: a window leaves a positive floor"),
+            ),
+            mc_agrees(
+                f"late minus early floor hazard, k={k}, MC",
+                z_interval(late.estimate - early.estimate, drift_se, LEVEL),
+                0.0,
+            ),
+        ]
+        nums[f"S_tmax_k{k}"] = float(g.S_end_mc.mean())
+        comps.append(Comparison(f"hazard floor eps_{k}", eps_th, all_.estimate, all_.se, f"solver {eps_sv:.6g}"))
+    return Verdict.from_decisions(decisions, nums, comparisons=comps)
 
 
 register(
@@ -310,87 +160,24 @@ register(
         statement="With a window of k tokens the waluigi's hazard stops falling at a floor eps_k > 0 that does not "
         "depend on run length, so survival -> 0: the transition becomes inevitable.",
         source=SOURCE,
-        config=WindowConfig,
-        experiment=experiment_window,
-        verdict=verdict_window,
-        figures=plots.figures_window,
+        config=ex.WindowInevitableConfig,
+        experiment=ex.window_inevitable_experiment,
+        verdict=window_inevitable_verdict,
+        figures=plots.window_inevitable_figures,
         presets={
+            "smoke": {"n_traj": 2000, "t_max": 400, "ks": (4, 8)},
             "quick": {"n_traj": 5000, "t_max": 1000},
             "full": {"n_traj": 100_000, "t_max": 3000, "ks": (2, 4, 8, 16, 32, 64)},
         },
-        seeds={"quick": 2, "full": 5},
+        seeds={"smoke": 2, "quick": 2, "full": 5},
         quick_budget_s=8,
+        kind="check",
+        counterfactual=Counterfactual("the simulated reader ignores its window", {"ignore_window": True}),
     )
 )
 
 
 # ============================================================================ 3. hazard vs k
-class HazardKConfig(ClaimConfig):
-    h: float = Field(0.1, gt=0, lt=1, description="hazard of the single waluigi type")
-    beta_a: float = Field(0.5, gt=0, description="Beta(a, b) prior over hazards: a")
-    beta_b: float = Field(2.0, gt=0, description="Beta(a, b) prior over hazards: b")
-    p_waluigi: float = Field(0.5, gt=0, lt=1, description="prior weight of the waluigi (rest: luigi)")
-    k_min: int = Field(8, ge=1, le=256, description="smallest window of the fit")
-    k_max: int = Field(128, ge=4, le=390, description="largest window of the fit")
-    n_k: int = Field(9, ge=3, le=40, description="windows on a geometric grid for the fit")
-    mc_ks: tuple[KInt, ...] = Field((2, 4, 8, 16), min_length=1, description="windows measured by Monte Carlo")
-    n_traj: int = Field(5000, ge=100, le=10**7, description="MC trajectories per seed, window and prior")
-    t_max: int = Field(3000, ge=10, le=100_000, description="MC tokens per trajectory")
-    slope_tol: float = Field(0.2, gt=0, lt=1, description="allowed relative gap of fitted slopes to the asymptotes")
-
-    @model_validator(mode="after")
-    def _range(self):
-        if self.k_max <= self.k_min:
-            raise ValueError("k_max must exceed k_min")
-        return self
-
-
-def _hazard_mixtures(cfg: HazardKConfig) -> dict[str, PersonaMixture]:
-    nodes = max(24, cfg.k_max // 2 + 2, max(cfg.mc_ks) // 2 + 2)  # Gauss-Jacobi exact up to 2n-2 tokens
-    return {
-        "single": standard_mixture(h=cfg.h, r=1.0, p_waluigi=cfg.p_waluigi),
-        "beta": standard_mixture(beta=(cfg.beta_a, cfg.beta_b), r=1.0, p_waluigi=cfg.p_waluigi, n_nodes=nodes),
-    }
-
-
-def _closed_floor(cfg: HazardKConfig, prior: str, k) -> np.ndarray:
-    if prior == "single":
-        return th.hazard_floor_single(cfg.h, cfg.p_waluigi, k)
-    return th.hazard_floor_beta(cfg.beta_a, cfg.beta_b, cfg.p_waluigi, k)
-
-
-def experiment_hazard_k(cfg: HazardKConfig, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    ks = np.unique(np.round(np.geomspace(cfg.k_min, cfg.k_max, cfg.n_k)).astype(int))
-    rows = []
-    for prior, mix in _hazard_mixtures(cfg).items():
-        for k in ks:
-            rows.append(
-                {
-                    "part": "solver",
-                    "prior": prior,
-                    "k": int(k),
-                    "eps_solver": wc.clean_phase(mix, int(k), 0).hazard_floor,
-                    "eps_theory": float(_closed_floor(cfg, prior, k)),
-                }
-            )
-        for k in cfg.mc_ks:
-            fe = mc.simulate_window(mix, k, cfg.n_traj, cfg.t_max, rng)
-            lam, _se, exposure = mc.constant_hazard(fe.time, fe.observed, k, cfg.t_max)
-            rows.append(
-                {
-                    "part": "mc",
-                    "prior": prior,
-                    "k": int(k),
-                    "events": round(lam * exposure),
-                    "exposure": exposure,
-                    "eps_theory": float(_closed_floor(cfg, prior, k)),
-                    "token_steps": fe.token_steps,
-                }
-            )
-    return pd.DataFrame(rows)
-
-
 def hazard_fits(table: pd.DataFrame) -> dict[str, dict[str, th.LineFit]]:
     s = table[table.part == "solver"].drop_duplicates(["prior", "k"])
     return {
@@ -398,75 +185,66 @@ def hazard_fits(table: pd.DataFrame) -> dict[str, dict[str, th.LineFit]]:
     }
 
 
-def verdict_hazard_k(cfg: HazardKConfig, table: pd.DataFrame) -> Verdict:
+def _shape_decisions(cfg: ex.HazardVsKConfig, fits) -> list[Decision]:
+    """Which law fits better (R^2) and whether the fitted slope sits within slope_tol of the asymptote."""
+    asym = th.asymptotic_slopes(h=cfg.h, a=cfg.beta_a)
+    fs, fb = fits["single"], fits["beta"]
+    why_tol = (
+        f"the fit over k = {cfg.k_min}..{cfg.k_max} is pre-asymptotic; slope_tol = {cfg.slope_tol:g} is the relative "
+        "gap allowed to the k -> infinity slope"
+    )
+    out: list[Decision] = []
+    for name, fit, target in (
+        ("single type: d log eps / dk", fs["exponential"], asym["exp_slope"]),
+        ("Beta types: d log eps / d log k", fb["power"], asym["power_exponent"]),
+    ):
+        lo, hi = sorted((target * (1 - cfg.slope_tol), target * (1 + cfg.slope_tol)))
+        out.append(
+            decide(point(fit.slope, "least squares on solver values"), Threshold(name, "within", lo, why_tol, hi))
+        )
+    out.append(
+        decide(
+            point(fs["exponential"].r2 - fs["power"].r2, "R^2 difference"),
+            Threshold("single type: R^2 exponential minus R^2 power law", "above", 0.0, "exponential decay in k"),
+        )
+    )
+    out.append(
+        decide(
+            point(fb["power"].r2 - fb["exponential"].r2, "R^2 difference"),
+            Threshold("Beta types: R^2 power law minus R^2 exponential", "above", 0.0, "polynomial decay in k"),
+        )
+    )
+    return out[2:] + out[:2]  # the shapes (which law fits better) first, then the slopes
+
+
+def hazard_vs_k_verdict(cfg: ex.HazardVsKConfig, table: pd.DataFrame) -> Verdict:
+    """Solver = closed form on the k grid; MC floors = closed form; exponential (one type) vs power law (Beta)."""
     fits = hazard_fits(table)
+    decisions, comps = _shape_decisions(cfg, fits), []  # the statement itself first: which law, which slope
+    s = table[table.part == "solver"].drop_duplicates(["prior", "k"])
+    for (prior, k), g in s.groupby(["prior", "k"]):
+        decisions.append(solver_agrees(f"eps_{k} ({prior}), solver", g.eps_solver.iloc[0], g.eps_theory.iloc[0], 1e-6))
+    for (prior, k), g in table[table.part == "mc"].groupby(["prior", "k"]):
+        iv = rate_ci(g.events.sum(), g.exposure.sum())
+        decisions.append(mc_agrees(f"eps_{k} ({prior}), MC", iv, g.eps_theory.iloc[0]))
+        comps.append(Comparison(f"eps_{k} ({prior})", float(g.eps_theory.iloc[0]), iv.estimate, iv.se))
     asym = th.asymptotic_slopes(h=cfg.h, a=cfg.beta_a)
     fs, fb = fits["single"], fits["beta"]
     nums = {
         "single_exp_slope": fs["exponential"].slope,
         "single_exp_r2": fs["exponential"].r2,
-        "single_power_exponent": fs["power"].slope,
         "single_power_r2": fs["power"].r2,
-        "beta_exp_slope": fb["exponential"].slope,
-        "beta_exp_r2": fb["exponential"].r2,
         "beta_power_exponent": fb["power"].slope,
         "beta_power_r2": fb["power"].r2,
+        "beta_exp_r2": fb["exponential"].r2,
         "theory_exp_slope": asym["exp_slope"],
         "theory_power_exponent": asym["power_exponent"],
     }
-    comps = [
-        Comparison(
-            "single type: d log eps / dk",
-            asym["exp_slope"],
-            fs["exponential"].slope,
-            None,
-            f"R2 exp {fs['exponential'].r2:.4f} vs power {fs['power'].r2:.4f}",
-        ),
-        Comparison(
-            "Beta prior: d log eps / d log k",
-            asym["power_exponent"],
-            fb["power"].slope,
-            None,
-            f"R2 power {fb['power'].r2:.4f} vs exp {fb['exponential'].r2:.4f}",
-        ),
+    comps += [
+        Comparison("single type: d log eps / dk", asym["exp_slope"], fs["exponential"].slope),
+        Comparison("Beta prior: d log eps / d log k", asym["power_exponent"], fb["power"].slope),
     ]
-    fails = []
-    s = table[table.part == "solver"]
-    solver_err = float(np.max(np.abs(s.eps_solver / s.eps_theory - 1)))
-    nums["solver_vs_closed_form_max_rel_err"] = solver_err
-    if solver_err > 1e-6:
-        fails.append(f"solver vs closed form rel. error {solver_err:.1e}")
-    m = table[table.part == "mc"]
-    zs = []
-    for (prior, k), g in m.groupby(["prior", "k"]):
-        lam, se = _rate(g.events.sum(), g.exposure.sum())
-        z = _z(lam, float(g.eps_theory.iloc[0]), se)
-        zs.append(abs(z))
-        nums[f"mc_{prior}_k{k}"], nums[f"mc_{prior}_k{k}_z"] = lam, z
-        comps.append(Comparison(f"eps_{k} ({prior})", float(g.eps_theory.iloc[0]), lam, se))
-        if abs(z) > Z_MAX:
-            fails.append(f"MC eps_{k} ({prior}) z = {z:+.1f}")
-    if not fs["exponential"].r2 > fs["power"].r2:
-        fails.append("single type: power law fits better than exponential")
-    if not fb["power"].r2 > fb["exponential"].r2:
-        fails.append("Beta prior: exponential fits better than power law")
-    rel_s = abs(fs["exponential"].slope / asym["exp_slope"] - 1)
-    rel_b = abs(fb["power"].slope / asym["power_exponent"] - 1)
-    nums["single_slope_rel_gap"], nums["beta_exponent_rel_gap"] = rel_s, rel_b
-    if rel_s > cfg.slope_tol or rel_b > cfg.slope_tol:
-        fails.append(f"fitted slopes off the asymptotes by {rel_s:.0%} (single) / {rel_b:.0%} (Beta)")
-    if fails:
-        return Verdict("refuted", nums, "; ".join(fails), tuple(comps))
-    return Verdict(
-        "supported",
-        nums,
-        f"single type: exponential (slope {fs['exponential'].slope:.4f}/token vs log(1-h) = "
-        f"{asym['exp_slope']:.4f}, R2 {fs['exponential'].r2:.4f} > power {fs['power'].r2:.4f}); "
-        f"Beta({cfg.beta_a:g},{cfg.beta_b:g}): power law (exponent {fb['power'].slope:.3f} vs "
-        f"-(a+1) = {asym['power_exponent']:.2f}, R2 {fb['power'].r2:.4f} > exp {fb['exponential'].r2:.4f}); "
-        f"MC max |z| = {max(zs):.2f}",
-        tuple(comps),
-    )
+    return Verdict.from_decisions(decisions, nums, comparisons=comps)
 
 
 register(
@@ -475,141 +253,61 @@ register(
         statement="The hazard floor falls exponentially in k for one waluigi type but only polynomially "
         "(~k^-(a+1)) for a Beta(a, b) spread of types.",
         source=SOURCE + "; derivation in docs/waluigi.md",
-        config=HazardKConfig,
-        experiment=experiment_hazard_k,
-        verdict=verdict_hazard_k,
-        figures=plots.figures_hazard_k,
+        config=ex.HazardVsKConfig,
+        experiment=ex.hazard_vs_k_experiment,
+        verdict=hazard_vs_k_verdict,
+        figures=plots.hazard_vs_k_figures,
         presets={
+            "smoke": {"n_traj": 1500, "mc_ks": (2, 8), "k_max": 64, "n_k": 6, "t_max": 1500},
             "quick": {"n_traj": 3000},
             "full": {"n_traj": 50_000, "k_max": 256, "n_k": 13, "mc_ks": (2, 4, 8, 16, 24)},
         },
-        seeds={"quick": 2, "full": 4},
+        seeds={"smoke": 2, "quick": 2, "full": 4},
         quick_budget_s=8,
+        kind="check",
+        counterfactual=Counterfactual("the simulated reader ignores its window", {"ignore_window": True}),
     )
 )
 
 
 # ============================================================================ 4. approximate absorption
-class ExitConfig(ClaimConfig):
-    h: float = Field(0.1, gt=0, le=1, description="waluigi defection hazard per step")
-    r: float = Field(0.5, gt=0, lt=1, description="P(revealing token) after defection (< 1: not exactly absorbing)")
-    p_waluigi: float = Field(0.5, gt=0, lt=1, description="prior weight of the waluigi (rest: luigi)")
-    ks: tuple[Annotated[int, Field(ge=1, le=16)], ...] = Field(
-        (1, 2, 4, 6, 8, 10), min_length=3, description="windows (solver builds 2^k states)"
-    )
-    n_traj: int = Field(2000, ge=50, le=10**7, description="trajectories per seed and window")
-    t_max: int = Field(10**6, ge=100, description="censoring time of an exit")
-    pmf_k: int = Field(4, ge=1, le=16, description="window of the exit-time distribution figure")
-    pmf_t: int = Field(80, ge=5, le=10_000, description="time range of the exit-time distribution figure")
-
-
-def experiment_exit(cfg: ExitConfig, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    mix = standard_mixture(h=cfg.h, r=cfg.r, p_waluigi=cfg.p_waluigi)
-    rows = []
-    for k in cfg.ks:
-        ex = mc.simulate_exit(mix, k, cfg.n_traj, cfg.t_max, rng)
-        sol = wc.exit_time(mix, k)
-        rows.append(
-            {
-                "part": "exit",
-                "k": k,
-                "n": cfg.n_traj,
-                "sum": float(ex.time.sum()),
-                "sumsq": float((ex.time.astype(float) ** 2).sum()),
-                "censored": int((~ex.observed).sum()),
-                "mean_theory": float(th.exit_time_mean(cfg.r, k)),
-                "sd_theory": float(np.sqrt(th.exit_time_var(cfg.r, k))),
-                "mean_solver": sol.mean,
-                "token_steps": ex.token_steps,
-            }
-        )
-    k = cfg.pmf_k
-    ex = mc.simulate_exit(mix, k, cfg.n_traj, cfg.t_max, rng)
-    sol = wc.exit_time(mix, k, t_max=cfg.pmf_t)
-    t = np.arange(cfg.pmf_t + 1)
-    freq = np.bincount(np.minimum(ex.time, cfg.pmf_t + 1), minlength=cfg.pmf_t + 2)[: cfg.pmf_t + 1] / cfg.n_traj
-    pmf = pd.DataFrame(
-        {
-            "part": "pmf",
-            "k": k,
-            "t": t,
-            "pmf_mc": freq,
-            "pmf_solver": sol.pmf,
-            "pmf_theory": th.exit_time_pmf(cfg.r, k, cfg.pmf_t),
-            "n": cfg.n_traj,
-        }
-    )
-    return pd.concat([pd.DataFrame(rows), pmf], ignore_index=True)
-
-
-def exit_summary(table: pd.DataFrame) -> pd.DataFrame:
-    e = (
-        table[table.part == "exit"]
-        .groupby("k")
-        .agg(
-            n=("n", "sum"),
-            s=("sum", "sum"),
-            ss=("sumsq", "sum"),
-            censored=("censored", "sum"),
-            mean_theory=("mean_theory", "first"),
-            mean_solver=("mean_solver", "first"),
-        )
-    )
-    e["mean_mc"] = e.s / e.n
-    e["se"] = np.sqrt(np.maximum(e.ss / e.n - e.mean_mc**2, 0) / e.n)
-    return e.reset_index()
-
-
-def verdict_exit(cfg: ExitConfig, table: pd.DataFrame) -> Verdict:
-    e = exit_summary(table)
-    nums, comps, fails = {}, [], []
-    for _, row in e.iterrows():
+def approx_absorbing_verdict(cfg: ex.ApproxAbsorbingConfig, table: pd.DataFrame) -> Verdict:
+    """Per k: MC mean exit = (1 - q^k)/(r q^k) = solver, no exit censored; log E[exit] grows linearly in k."""
+    e = ex.exit_summary(table)
+    decisions, comps = [], []
+    for row in e.itertuples():
         k = int(row.k)
-        z = _z(row.mean_mc, row.mean_theory, row.se)
-        nums.update(
-            {
-                f"exit_k{k}_mc": row.mean_mc,
-                f"exit_k{k}_se": row.se,
-                f"exit_k{k}_theory": row.mean_theory,
-                f"exit_k{k}_solver": row.mean_solver,
-                f"z_k{k}": z,
-            }
-        )
-        comps.append(
-            Comparison(
-                f"E[exit time], k={k}",
-                float(row.mean_theory),
-                float(row.mean_mc),
-                float(row.se),
-                f"solver {row.mean_solver:.6g}",
-            )
-        )
-        if abs(z) > Z_MAX or abs(row.mean_solver / row.mean_theory - 1) > 1e-6:
-            fails.append(
-                f"k={k}: MC {row.mean_mc:.4g}+-{row.se:.2g}, solver {row.mean_solver:.6g} vs theory "
-                f"{row.mean_theory:.6g} (z={z:+.1f})"
-            )
-        if row.censored > 0:
-            fails.append(f"k={k}: {int(row.censored)} trajectories never left the class by {cfg.t_max}")
+        iv = z_interval(row.mean_mc, row.se, LEVEL, int(row.n))
+        decisions += [
+            mc_agrees(f"mean exit time, k={k}, MC", iv, row.mean_theory),
+            solver_agrees(f"mean exit time, k={k}, solver", row.mean_solver, row.mean_theory, 1e-6),
+            decide(
+                point(row.censored / row.n, "count"),
+                Threshold(
+                    f"fraction of exits censored at t_max, k={k}",
+                    "below",
+                    1e-12,
+                    "approximately (not exactly) absorbing: every trajectory leaves the class",
+                ),
+            ),
+        ]
+        comps.append(Comparison(f"E[exit time], k={k}", row.mean_theory, row.mean_mc, row.se))
     fit = th.fit_line(e.k, np.log(e.mean_mc))
-    slope_th = -np.log1p(-cfg.r)
-    nums.update({"log_exit_slope": fit.slope, "log_exit_slope_se": fit.slope_se, "theory_slope": slope_th})
-    comps.append(Comparison("d log E[exit] / dk (large k)", slope_th, fit.slope, fit.slope_se))
-    if fit.slope - Z_MAX * fit.slope_se <= 0:
-        fails.append(f"exit time does not grow with k (slope {fit.slope:.3f}+-{fit.slope_se:.3f})")
-    if fails:
-        return Verdict("refuted", nums, "; ".join(fails), tuple(comps))
-    kmax = int(e.k.max())
-    return Verdict(
-        "supported",
-        nums,
-        f"exits always happen (no censoring) but E[exit] grows ~e^({fit.slope:.3f} k) "
-        f"(theory -log(1-r) = {slope_th:.3f}), reaching {nums[f'exit_k{kmax}_mc']:.4g} at k={kmax}; "
-        f"MC, solver and closed form agree (max |z| = "
-        f"{max(abs(nums[f'z_k{int(k)}']) for k in e.k):.2f})",
-        tuple(comps),
+    slope_th = float(-np.log1p(-cfg.r))
+    slope_iv = z_interval(fit.slope, fit.slope_se, LEVEL, len(e))
+    decisions.append(
+        decide(
+            slope_iv,
+            Threshold(
+                "d log E[exit] / dk, MC",
+                "above",
+                0.0,
+                "the exit time must grow with the window; the closed-form slope is -log(1-r)",
+            ),
+        )
     )
+    comps.append(Comparison("d log E[exit] / dk (large k)", slope_th, fit.slope, fit.slope_se))
+    return Verdict.from_decisions(decisions, {"log_exit_slope": fit.slope, "theory_slope": slope_th}, comparisons=comps)
 
 
 register(
@@ -618,164 +316,203 @@ register(
         statement="Waluigis are only approximately absorbing: once revealed the window-k reader leaves the "
         "waluigi class again, but the exit time grows (exponentially) with k.",
         source=SOURCE + " (reply: 'approximately absorbing classes')",
-        config=ExitConfig,
-        experiment=experiment_exit,
-        verdict=verdict_exit,
-        figures=plots.figures_exit,
+        config=ex.ApproxAbsorbingConfig,
+        experiment=ex.approx_absorbing_experiment,
+        verdict=approx_absorbing_verdict,
+        figures=plots.approx_absorbing_figures,
         presets={
+            "smoke": {"n_traj": 400, "ks": (1, 2, 4, 6), "pmf_t": 40},
             "quick": {"n_traj": 800, "ks": (1, 2, 4, 6, 8)},
             "full": {"n_traj": 20_000, "ks": (1, 2, 4, 6, 8, 10, 12, 14)},
         },
-        seeds={"quick": 2, "full": 4},
+        seeds={"smoke": 2, "quick": 2, "full": 4},
         quick_budget_s=8,
+        kind="check",
+        counterfactual=Counterfactual("the simulated reader sees k + 1 tokens", {"window_offset": 1}),
     )
 )
 
 
 # ============================================================================ 5. competing classes
-class SplitConfig(ClaimConfig):
-    h: float = Field(0.1, gt=0, le=1, description="waluigi defection hazard per step")
-    g: float = Field(0.05, gt=0, le=1, description="repetition (mode-collapse) hazard per step")
-    r: float = Field(1.0, ge=0, le=1, description="P(revealing token) after defection")
-    rho: float = Field(1.0, gt=0, le=1, description="P(collapse token) after collapse")
-    p_waluigi: float = Field(0.3, gt=0, lt=1, description="prior weight of the waluigi")
-    p_repetition: float = Field(0.3, gt=0, lt=1, description="prior weight of the repetition persona")
-    ks: tuple[KInt, ...] = Field((1, 2, 4, 8, 16, 32), min_length=1, description="context windows")
-    n_traj: int = Field(10_000, ge=100, le=10**7, description="trajectories per seed and window")
-    t_max: int = Field(3000, ge=10, le=100_000, description="tokens per trajectory (window runs)")
-    t_max_unbounded: int = Field(400, ge=10, le=100_000, description="tokens per trajectory (full memory)")
-
-    @model_validator(mode="after")
-    def _weights(self):
-        if self.p_waluigi + self.p_repetition >= 1:
-            raise ValueError("p_waluigi + p_repetition must be < 1 (the rest is the luigi)")
-        return self
-
-
-def _split_mixture(cfg: SplitConfig) -> PersonaMixture:
-    return standard_mixture(
-        h=cfg.h, r=cfg.r, p_waluigi=cfg.p_waluigi, g=cfg.g, p_repetition=cfg.p_repetition, rho=cfg.rho
-    )
-
-
-def experiment_split(cfg: SplitConfig, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    mix = _split_mixture(cfg)
-    rows = []
-    fe = mc.simulate_unbounded(mix, cfg.n_traj, cfg.t_max_unbounded, rng, events="departure")
-    inc = th.departure_incidence_unbounded(mix, cfg.t_max_unbounded)
-    lim = th.departure_split_unbounded(mix)
-    rows.append(
-        {
-            "memory": "full",
-            "k": 0,
-            "n": cfg.n_traj,
-            "n_revealing": int((fe.event_class == 0).sum()),
-            "n_collapse": int((fe.event_class == 1).sum()),
-            "p_rev_theory": inc["revealing"][-1],
-            "p_col_theory": inc["collapse"][-1],
-            "p_rev_solver": np.nan,
-            "p_col_solver": np.nan,
-            "p_rev_limit": lim["revealing"],
-            "p_col_limit": lim["collapse"],
-            "token_steps": fe.token_steps,
-        }
-    )
-    for k in cfg.ks:
-        fe = mc.simulate_window(mix, k, cfg.n_traj, cfg.t_max, rng, events="departure")
-        inc = th.departure_incidence_window(mix, k, cfg.t_max)
-        lim = th.departure_split_window(mix, k)
-        cp = wc.clean_phase(mix, k, cfg.t_max, events="departure")
-        rows.append(
-            {
-                "memory": "window",
-                "k": k,
-                "n": cfg.n_traj,
-                "n_revealing": int((fe.event_class == 0).sum()),
-                "n_collapse": int((fe.event_class == 1).sum()),
-                "p_rev_theory": inc["revealing"][-1],
-                "p_col_theory": inc["collapse"][-1],
-                "p_rev_solver": cp.incidence["revealing"][-1],
-                "p_col_solver": cp.incidence["collapse"][-1],
-                "p_rev_limit": lim["revealing"],
-                "p_col_limit": lim["collapse"],
-                "token_steps": fe.token_steps,
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def split_summary(table: pd.DataFrame) -> pd.DataFrame:
-    g = table.groupby(["memory", "k"]).agg(
-        n=("n", "sum"),
-        n_rev=("n_revealing", "sum"),
-        n_col=("n_collapse", "sum"),
-        p_rev_theory=("p_rev_theory", "first"),
-        p_col_theory=("p_col_theory", "first"),
-        p_rev_solver=("p_rev_solver", "first"),
-        p_col_solver=("p_col_solver", "first"),
-        p_rev_limit=("p_rev_limit", "first"),
-        p_col_limit=("p_col_limit", "first"),
-    )
-    g["p_rev_mc"], g["p_col_mc"] = g.n_rev / g.n, g.n_col / g.n
-    return g.reset_index()
-
-
-def verdict_split(cfg: SplitConfig, table: pd.DataFrame) -> Verdict:
-    s = split_summary(table)
-    nums, comps, fails, zs = {}, [], [], []
-    for _, row in s.iterrows():
-        tag = "full" if row.memory == "full" else f"k{int(row.k)}"
-        for cls, short in (("rev", "waluigi"), ("col", "repetition")):
-            p_th = float(row[f"p_{cls}_theory"])
-            p_mc = float(row[f"p_{cls}_mc"])
-            se = float(np.sqrt(max(p_th * (1 - p_th), 1e-12) / row.n))
-            z = _z(p_mc, p_th, se)
-            zs.append(abs(z))
-            nums[f"p_{short}_{tag}_mc"], nums[f"p_{short}_{tag}_theory"], nums[f"z_{short}_{tag}"] = p_mc, p_th, z
-            comps.append(
-                Comparison(
-                    f"P(first departure = {short}), {tag}",
-                    p_th,
-                    p_mc,
-                    se,
-                    "" if np.isnan(row[f"p_{cls}_solver"]) else f"solver {row[f'p_{cls}_solver']:.6g}",
+def _split_decisions(s: pd.DataFrame) -> tuple[list[Decision], list[Comparison]]:
+    decisions, comps = [], []
+    for row in s.itertuples():
+        tag = "full memory" if row.memory == "full" else f"k={int(row.k)}"
+        for cls, name in (("rev", "waluigi"), ("col", "repetition")):
+            iv = proportion_ci(int(getattr(row, f"n_{cls}")), int(row.n), LEVEL)
+            p_th, p_sv = float(getattr(row, f"p_{cls}_theory")), float(getattr(row, f"p_{cls}_solver"))
+            decisions.append(mc_agrees(f"P(first departure = {name}), {tag}, MC", iv, p_th))
+            if np.isfinite(p_sv):
+                decisions.append(solver_agrees(f"P(first departure = {name}), {tag}, solver", p_sv, p_th, 1e-7))
+            comps.append(Comparison(f"P(first departure = {name}), {tag}", p_th, iv.estimate, iv.se))
+        if row.memory == "window":
+            decisions.append(
+                decide(
+                    proportion_ci(int(row.n_col), int(row.n), LEVEL),
+                    Threshold(
+                        f"P(first departure = repetition), k={int(row.k)}, MC",
+                        "above",
+                        0.0,
+                        "the reply: another absorbing class competes, so the waluigi is not inevitable",
+                    ),
                 )
             )
-            if abs(z) > Z_MAX:
-                fails.append(f"{tag} {short}: MC {p_mc:.4f} vs theory {p_th:.4f} (z={z:+.1f})")
-            if not np.isnan(row[f"p_{cls}_solver"]) and abs(row[f"p_{cls}_solver"] - p_th) > 1e-9:
-                fails.append(f"{tag} {short}: solver {row[f'p_{cls}_solver']:.6g} vs theory {p_th:.6g}")
-        if row.memory == "window":
-            se_c = float(np.sqrt(max(row.p_col_mc * (1 - row.p_col_mc), 1e-12) / row.n))
-            if row.p_col_mc - Z_MAX * se_c <= 0:
-                fails.append(f"{tag}: mode collapse never wins (P = {row.p_col_mc:.4f}); waluigi inevitable after all")
-    if fails:
-        return Verdict("refuted", nums, "; ".join(fails), tuple(comps))
-    w = s[s.memory == "window"]
-    lo, hi = w.p_rev_mc.min(), w.p_rev_mc.max()
-    return Verdict(
-        "supported",
-        nums,
-        f"with a window the first departure is the waluigi with P in [{lo:.3f}, {hi:.3f}] "
-        f"and mode collapse otherwise (never certain); MC, solver and closed form agree "
-        f"(max |z| = {max(zs):.2f})",
-        tuple(comps),
-    )
+            if row.n_floor > 0:
+                iv = proportion_ci(int(row.n_floor_col), int(row.n_floor), LEVEL)
+                decisions.append(
+                    mc_agrees(f"repetition share of floor departures, k={int(row.k)}, MC", iv, row.share_theory)
+                )
+    return decisions, comps
+
+
+def _headline_decisions(cfg: ex.CompetingClassesConfig, w: pd.DataFrame) -> list[Decision]:
+    """The smaller-hazard class wins the floor as k grows: its share rises from the smallest to the largest
+    k (MC, difference of proportions) and exceeds 1/2 at the largest k (MC)."""
+    smaller = "repetition" if cfg.g < cfg.h else "waluigi"
+
+    def share(row) -> tuple[float, float, int]:
+        col = row.n_floor_col / row.n_floor
+        p = col if smaller == "repetition" else 1 - col
+        return float(p), float(p * (1 - p) / row.n_floor), int(row.n_floor)
+
+    lo_row, hi_row = w.iloc[0], w.iloc[-1]
+    if lo_row.n_floor == 0 or hi_row.n_floor == 0:
+        nan = Interval(float("nan"), float("nan"), float("nan"))
+        return [decide(nan, Threshold(f"{smaller} share of floor departures", "above", 0.5, "no floor events"))]
+    (p0, v0, _), (p1, v1, n1) = share(lo_row), share(hi_row)
+    k0, k1 = int(lo_row.k), int(hi_row.k)
+    n_win = round(p1 * n1)
+    return [
+        decide(
+            z_interval(p1 - p0, float(np.sqrt(v0 + v1)), LEVEL),
+            Threshold(
+                f"{smaller} (smaller hazard) share of floor departures, k={k1} minus k={k0}, MC",
+                "above",
+                0.0,
+                "the reply's headline: the smaller-hazard class wins more of the floor as k grows "
+                "(its floor share -> 1; derivation in docs/waluigi.md)",
+            ),
+        ),
+        decide(
+            proportion_ci(n_win, n1, LEVEL),
+            Threshold(
+                f"{smaller} (smaller hazard) share of floor departures, k={k1}, MC",
+                "above",
+                0.5,
+                "'wins': the smaller-hazard class takes most floor departures at the largest window",
+            ),
+        ),
+    ]
+
+
+def competing_classes_verdict(cfg: ex.CompetingClassesConfig, table: pd.DataFrame) -> Verdict:
+    s = ex.split_summary(table)
+    w = s[s.memory == "window"].sort_values("k")
+    decisions, comps = _split_decisions(s)
+    decisions = _headline_decisions(cfg, w) + decisions
+    nums = {f"floor_share_repetition_k{int(r.k)}": float(r.share_mc) for r in w.itertuples() if r.n_floor > 0}
+    return Verdict.from_decisions(decisions, nums, comparisons=comps)
 
 
 register(
     Claim(
         id="waluigi.competing-classes",
         statement="Other absorbing classes (repetition / mode collapse) compete with the waluigi, so the waluigi "
-        "transition is not inevitable even with a finite window; the split follows the closed form.",
+        "transition is not inevitable even with a finite window; as k grows the class with the smaller hazard "
+        "wins the floor; the split follows the closed form.",
         source=SOURCE + " (reply: other absorbing classes)",
-        config=SplitConfig,
-        experiment=experiment_split,
-        verdict=verdict_split,
-        figures=plots.figures_split,
-        presets={"quick": {"n_traj": 5000}, "full": {"n_traj": 100_000, "ks": (1, 2, 4, 8, 16, 32, 64, 128)}},
-        seeds={"quick": 2, "full": 4},
+        config=ex.CompetingClassesConfig,
+        experiment=ex.competing_classes_experiment,
+        verdict=competing_classes_verdict,
+        figures=plots.competing_classes_figures,
+        presets={
+            "smoke": {"n_traj": 2500, "ks": (1, 32), "t_max": 2000, "t_max_unbounded": 200},
+            "quick": {"n_traj": 5000},
+            "full": {"n_traj": 100_000, "ks": (1, 2, 4, 8, 16, 32, 64, 128)},
+        },
+        seeds={"smoke": 2, "quick": 2, "full": 4},
         quick_budget_s=8,
+        kind="check",
+        counterfactual=Counterfactual("the simulated reader ignores its window", {"ignore_window": True}),
+    )
+)
+
+
+# ============================================================================ 6. the comment's three-state persona
+def three_state_persona_verdict(cfg: ex.ThreeStatePersonaConfig, table: pd.DataFrame) -> Verdict:
+    """Floors: MC and solver = the comment's closed form; occupancy: sparse/shift solver and the renewal formula
+    = the dense direct solve (to 1e-10); exit times: MC and solver = (1 - q^k)/(r q^k)."""
+    e = table[table.part == "exact"].drop_duplicates("k")
+    decisions, comps = [], []
+    for row in e.itertuples():
+        k = int(row.k)
+        decisions.append(
+            solver_agrees(f"eps_{k}, solver vs the comment's closed form", row.eps_solver, row.eps_closed, 1e-9)
+        )
+        for name in ("occ_solver", "occ_renewal"):
+            iv = Interval(
+                getattr(row, name), getattr(row, name) - 1e-10, getattr(row, name) + 1e-10, 1.0, "abs. tol 1e-10"
+            )
+            decisions.append(
+                decide(
+                    iv,
+                    Threshold(
+                        f"waluigi-window occupancy, k={k}, {name[4:]}",
+                        "equals",
+                        float(row.occ_dense),
+                        "the stationary law of the 2^k-window chain solved densely and directly; 1e-10 absolute",
+                    ),
+                )
+            )
+        decisions.append(solver_agrees(f"mean exit time, k={k}, solver", row.exit_solver, row.exit_closed, 1e-8))
+        comps.append(Comparison(f"occupancy k={k} (dense solve vs solver)", row.occ_dense, row.occ_solver))
+    m = (
+        table[table.part == "mc"]
+        .groupby("k")
+        .agg(
+            events=("events", "sum"),
+            exposure=("exposure", "sum"),
+            n=("exit_n", "sum"),
+            s=("exit_sum", "sum"),
+            ss=("exit_sumsq", "sum"),
+            eps=("eps_closed", "first"),
+            exit_=("exit_closed", "first"),
+        )
+    )
+    for k, row in m.iterrows():
+        iv = rate_ci(row.events, row.exposure)
+        decisions.append(mc_agrees(f"floor eps_{k}, MC", iv, row.eps))
+        mean = row.s / row.n
+        se = float(np.sqrt(max(row.ss / row.n - mean**2, 0.0) / row.n))
+        decisions.append(mc_agrees(f"mean exit time, k={k}, MC", z_interval(mean, se, LEVEL, int(row.n)), row.exit_))
+        comps.append(Comparison(f"floor eps_{k} (the comment's model)", float(row.eps), iv.estimate, iv.se))
+    toy = e[e.k == e.k.max()].iloc[0]
+    nums = {f"eps_k{int(r.k)}": float(r.eps_closed) for r in e.itertuples()}
+    nums |= {f"occupancy_k{int(r.k)}": float(r.occ_dense) for r in e.itertuples()}
+    return Verdict.from_decisions(
+        decisions, nums, f"floor at k={int(toy.k)}: {toy.eps_closed:.3g} (independent of r)", comps
+    )
+
+
+register(
+    Claim(
+        id="waluigi.three-state-persona",
+        statement="The comment's toy model (luigi; a waluigi hidden until it defects, revealed at that moment, then "
+        "revealing each later token with probability r): its window-k floor is w h (1-h)^k / (1 - w + w (1-h)^k) "
+        "for every r, and its waluigi occupancy follows the renewal formula exit / (exit + 1/eps_k).",
+        source=SOURCE + " (the original comment's toy model)",
+        config=ex.ThreeStatePersonaConfig,
+        experiment=ex.three_state_persona_experiment,
+        verdict=three_state_persona_verdict,
+        figures=plots.three_state_persona_figures,
+        presets={
+            "smoke": {"ks": (2, 4, 6), "mc_ks": (2, 4), "n_traj": 1500, "t_max": 800},
+            "quick": {},
+            "full": {"ks": (2, 4, 6, 8, 10, 12), "mc_ks": (2, 4, 6, 8), "n_traj": 50_000, "t_max": 20_000},
+        },
+        seeds={"smoke": 2, "quick": 2, "full": 4},
+        quick_budget_s=10,
+        kind="check",
+        counterfactual=Counterfactual("the simulated waluigi may defect silently (r_defect = r)", {"silent": True}),
     )
 )

@@ -2,333 +2,305 @@
 
 Both test the premise of the Waluigi thread (LessWrong 2023, comments under "The Waluigi Effect
 (mega-post)"): that an LLM behaves as a high-order Markov model whose persona evidence is bounded
-by its context window.
+by its context window. These are empirical claims (``kind="claim"``): each names its deciding
+statistic, its threshold and why, what would refute it, and a broken mechanism that must refute it.
+
+Statistics: the independent unit is the *seed* (one conversation history, one trained net); grid
+points of one seed are nested prefixes of the same history and are never counted as independent.
+Experiments are in :mod:`experiments_ml`, figures in :mod:`plots_ml`.
 """
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 import pandas as pd
-from pydantic import Field, field_validator, model_validator
 
-from aflab.core import Claim, ClaimConfig, Comparison, Verdict, register
-from aflab.waluigi import lm_probe, plots_ml
+from aflab.core import Claim, Comparison, Counterfactual, Verdict, register
+from aflab.core.stats import Threshold, bootstrap_ci, decide, mean_ci, proportion_ci
+from aflab.waluigi import lm_probe, lm_sampling, plots_ml
+from aflab.waluigi.experiments_ml import (
+    LmTransitionsConfig,
+    LmWindowPlateauConfig,
+    TransformerBeyondContextConfig,
+    TransformerWindowPlateauConfig,
+    lm_transitions_experiment,
+    lm_window_plateau_experiment,
+    transformer_beyond_context_experiment,
+    transformer_window_plateau_experiment,
+)
 
 SOURCE = "'The Waluigi Effect (mega-post)', LessWrong 2023, and its comment thread"
 
-
-def _powers_of_two_grid(n_max: int, start: int = 0) -> tuple[int, ...]:
-    """``start, 1, 2, 4, ...`` up to and including ``n_max``."""
-    grid = {start, n_max} | {2**i for i in range(0, 12) if 2**i <= n_max}
-    return tuple(sorted(g for g in grid if g >= start))
-
-
-def _half_octave_grid(n_max: int) -> tuple[int, ...]:
-    """``0, 1, 2, 4, 6, 8, 11, 16, 23, 32, ...`` (half-octave steps from 4) up to and including ``n_max``."""
-    grid = {0, 1, 2, n_max} | {round(2 ** (j / 2)) for j in range(4, 26)}
-    return tuple(sorted(g for g in grid if g <= n_max))
-
-
 # ===================================================================================== LM probe
-class LMProbeConfig(ClaimConfig):
-    n_max_turns: int = Field(
-        32,
-        ge=2,
-        le=64,
-        description="most persona-consistent turns in context (grid 0, 1, 2, 4, 6, 8, 11, 16, 23, ... n_max_turns)",
-    )
-    windows: tuple[int, ...] = Field(
-        (64,), min_length=1, max_length=6, description="truncation windows k in tokens (each >= 8)"
-    )
-    n_probes: int = Field(3, ge=2, le=8, description="held-out probe questions scored per context")
-    inject_turns: int = Field(16, ge=0, le=64, description="turns in the injection experiment (0 = skip)")
-    min_decline_nats: float = Field(
-        0.25,
-        gt=0,
-        le=5,
-        description="a late slope flatter than this (nats per doubling of the history) counts as a plateau",
-    )
-    window_unit: Literal["turn", "token"] = Field(
-        "turn", description="cut windows at turn boundaries (whole turns within k tokens) or at exactly k tokens"
-    )
-    pinned: bool = Field(True, description="also measure windows with the system prompt pinned")
-    persona: Literal["lowercase", "banned-word"] = Field(
-        "lowercase", description="persona constraint and its checker: lowercase only, or never saying 'sure'"
-    )
-    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="torch device; auto = cuda if available")
-
-    @field_validator("windows")
-    @classmethod
-    def _windows_ok(cls, v: tuple[int, ...]) -> tuple[int, ...]:
-        if any(k < 8 for k in v):
-            raise ValueError("each window k must be >= 8 tokens")
-        return tuple(sorted(set(v)))
-
-    @model_validator(mode="after")
-    def _enough_questions(self) -> LMProbeConfig:
-        need = max(self.n_max_turns, self.inject_turns) + self.n_probes
-        if need > len(lm_probe.QA_PAIRS):
-            raise ValueError(
-                f"max(n_max_turns, inject_turns) + n_probes = {need} exceeds the "
-                f"{len(lm_probe.QA_PAIRS)} built-in question/answer pairs; lower one of them"
-            )
-        return self
-
-    def spec(self) -> lm_probe.ProbeSpec:
-        inject_m = _powers_of_two_grid(self.inject_turns, start=1) if self.inject_turns else ()
-        return lm_probe.ProbeSpec(
-            n_grid=_half_octave_grid(self.n_max_turns),
-            windows=self.windows,
-            n_probes=self.n_probes,
-            inject_turns=self.inject_turns,
-            inject_m=inject_m,
-            inject_window=min(self.windows) if inject_m else 0,
-            window_unit=self.window_unit,
-            pinned=self.pinned,
-            persona=self.persona,
-        )
+LM_SLOPE_THRESHOLD = Threshold(
+    "full-context slope past 2k tokens (nats per doubling of the history, mean over seeds)",
+    "below",
+    -0.25,
+    "a bounded-memory reader predicts 0 once the history is longer than its window; -0.25 nats per doubling "
+    "(odds x0.78 per doubling, 0.75 nats over the three doublings the late region spans) is the smallest "
+    "decline we count as 'keeps falling' -- slower is a plateau for practical purposes",
+)
+LM_GAP_THRESHOLD = Threshold(
+    "sliding-window minus full-context log-odds past 2k tokens (nats, mean over seeds)",
+    "above",
+    1.0,
+    "the window must lose persona evidence worth at least one nat (odds x e); a gap below that is within the "
+    "spread between probe questions and conversations",
+)
 
 
-def lm_experiment(cfg: LMProbeConfig, seed: int) -> pd.DataFrame:
-    """Teacher-forced probe (``lm_probe.run_probe``); raises ``LMUnavailableError`` naming the wheel
-    to install when the SmolLM2 GGUF is absent. The model is loaded once per process."""
-    lm = lm_probe.load_smollm2(None if cfg.device == "auto" else cfg.device)
-    return lm_probe.run_probe(lm, cfg.spec(), seed)
+def lm_window_plateau_verdict(cfg: LmWindowPlateauConfig, table: pd.DataFrame) -> Verdict:
+    """Full-context curve keeps falling past 2k tokens, and the k-window floor lies above it.
 
-
-def lm_verdict(cfg: LMProbeConfig, table: pd.DataFrame) -> Verdict:
-    """Full-context curve keeps falling past the window while the truncated curve stays flat.
-
-    For the widest window ``k`` the *late region* is the grid points whose history is >= 2k
-    tokens (from there a k-window sees only stationary, persona-consistent text). Over it:
-    ``b_full`` / ``b_win`` = slope of the full-context / sliding-window log-odds per doubling of
-    the history (OLS on log2 n, SE from the residuals between grid points), and ``gap`` = mean
-    window-minus-full log-odds.
-    supported: b_full < -min_decline with z < -2, b_win not a significant decline, gap > 0 (z > 2).
-    refuted: b_full > -min_decline (full context plateaus too), or the window keeps declining
-    (b_win < -min_decline, z < -2), or gap <= 0. Otherwise inconclusive.
+    For the widest window ``k`` the *late region* is the grid points whose history is >= 2k tokens
+    (:func:`lm_probe.late_region_start`). Per seed (one conversation history): the OLS slope of its
+    mean log-odds against log2 n over the late region, and its mean window-minus-full gap there. The
+    intervals are t-intervals over seeds (:func:`aflab.core.stats.mean_ci`): nested, correlated grid
+    points of one history never count as independent.
     """
-    tol = cfg.min_decline_nats
-    curves = lm_probe.decay_curves(table)
     k = max(cfg.windows)
-    full = curves[(curves["condition"] == "full")].sort_values("n")
-    later = full[full["history_tokens"] >= 2 * k]
-    n_max = int(full["n"].max())
-    if len(later) < 3:
-        return Verdict(
-            "inconclusive",
-            {"k": k, "n_max": n_max},
-            f"fewer than 3 grid points with history >= 2k = {2 * k} tokens; raise n_max_turns or lower windows",
+    n_a = lm_probe.late_region_start(table, k)
+    d = table[table["experiment"] == "decay"]
+    n_max = int(d["n"].max())
+    if n_a is None or (d["n"] >= n_a).sum() == 0 or d.loc[d["n"] >= n_a, "n"].nunique() < 2:
+        nan = mean_ci([])
+        return Verdict.from_decisions(
+            [decide(nan, LM_SLOPE_THRESHOLD), decide(nan, LM_GAP_THRESHOLD)],
+            {"k": float(k), "n_max": float(n_max)},
+            f"fewer than 2 grid points with history >= 2k = {2 * k} tokens; raise n_max_turns or lower windows",
         )
-    n_a = int(later["n"].iloc[0])
-    b_full, se_full, n_pts = lm_probe.late_slope(table, "full", 0, n_a)
-    b_win, se_win, _ = lm_probe.late_slope(table, "window-sliding", k, n_a)
-    has_pinned = bool(((table["condition"] == "window-pinned") & (table["experiment"] == "decay")).any())
-    b_pin, se_pin, _ = (
-        lm_probe.late_slope(table, "window-pinned", k, n_a) if has_pinned else (float("nan"), float("nan"), 0)
-    )
-    gap, se_gap = lm_probe.mean_gap(table, ("window-sliding", k), ("full", 0), n_a)
-    z = lambda d, s: d / s if s and np.isfinite(s) and s > 0 else (-np.inf if d < 0 else np.inf)
-    z_full, z_win, z_gap = z(b_full, se_full), z(b_win, se_win), z(gap, se_gap)
-    eff = lm_probe.injection_effects(table)
-    eff_full = eff[eff["condition"] == "full"].sort_values("m") if len(eff) else eff
-    tpt = lm_probe.tokens_per_turn(table)
+    full = mean_ci(lm_probe.seed_slopes(table, "full", 0, n_a))
+    win = mean_ci(lm_probe.seed_slopes(table, "window-sliding", k, n_a))
+    gap = mean_ci(lm_probe.seed_gaps(table, ("window-sliding", k), ("full", 0), n_a))
     numbers = {
         "k": float(k),
         "n_a": float(n_a),
         "n_max": float(n_max),
-        "late_points": float(n_pts),
-        "slope_full_per_doubling": b_full,
-        "se_full": se_full,
-        "slope_window_sliding": b_win,
-        "se_window_sliding": se_win,
-        "gap_window_minus_full": gap,
-        "se_gap": se_gap,
-        "tokens_per_turn": tpt,
-        "log_odds_full_nmax": float(full["mean"].iloc[-1]),
-        "log_odds_full_n0": float(full["mean"].iloc[0]),
+        "slope_window_sliding": win.estimate,
+        "slope_window_sliding_ci_low": win.low,
+        "slope_window_sliding_ci_high": win.high,
+        "tokens_per_turn": lm_probe.tokens_per_turn(table),
     }
-    if has_pinned:
-        numbers |= {"slope_window_pinned": b_pin, "se_window_pinned": se_pin}
-    if len(eff_full):
-        peak = float(eff_full["effect"].abs().max())
-        below = eff_full[eff_full["effect"].abs() < 0.1 * peak]
-        numbers["injection_effect_m1"] = float(eff_full["effect"].iloc[0])
-        numbers["injection_effect_mmax"] = float(eff_full["effect"].iloc[-1])
-        numbers["effective_window_tokens"] = float(below["m"].iloc[0] * tpt) if len(below) else float("inf")
-    comparisons = (
-        Comparison("full-context slope past 2k (nats / doubling)", None, b_full, se_full),
+    comparisons = [
+        Comparison(f"full-context slope past {2 * k} tokens (nats / doubling)", None, full.estimate, full.se),
         Comparison(
-            f"sliding k={k} slope past 2k (nats / doubling)", 0.0, b_win, se_win, "a bounded-window reader predicts 0"
+            f"sliding k={k} slope past {2 * k} tokens", 0.0, win.estimate, win.se, "a bounded reader predicts 0"
         ),
-        Comparison("window floor minus full, mean past 2k (nats)", None, gap, se_gap),
+        Comparison("window floor minus full, mean past 2k (nats)", None, gap.estimate, gap.se),
+    ]
+    numbers |= _injection_numbers(table)
+    note = _injection_note(numbers)
+    return Verdict.from_decisions(
+        [decide(full, LM_SLOPE_THRESHOLD), decide(gap, LM_GAP_THRESHOLD)], numbers, note, comparisons
     )
-    if has_pinned:
-        comparisons += (Comparison(f"pinned k={k} slope past 2k (nats / doubling)", 0.0, b_pin, se_pin),)
-    full_declines = b_full < -tol and z_full < -2
-    win_declines = b_win < -tol and z_win < -2
-    if full_declines and not win_declines and gap > 0 and z_gap > 2:
-        label = "supported"
-    elif b_full > -tol or win_declines or gap <= 0:
-        label = "refuted"
-    else:
-        label = "inconclusive"
-    reason = (
-        f"past {2 * k} tokens (n={n_a}..{n_max}): full context {b_full:+.2f}±{se_full:.2f} nats per "
-        f"doubling, sliding k={k} {b_win:+.2f}±{se_win:.2f}; window floor {gap:+.2f}±{se_gap:.2f} above full"
-    )
-    if np.isfinite(numbers.get("effective_window_tokens", np.nan)):
-        reason += f"; one violating turn fades below 10% after ~{numbers['effective_window_tokens']:.0f} tokens"
-    elif "effective_window_tokens" in numbers:
-        reason += "; one violating turn never fades below 10% within the injection range"
-    return Verdict(label, numbers, reason, comparisons)
+
+
+def _injection_numbers(table: pd.DataFrame) -> dict[str, float]:
+    """How far back one violating turn still moves the full-context log-odds, bounded by the probe grid.
+
+    ``injection_fade_turns``: the first tested distance m at which the effect is below 10% of its peak;
+    when it never is, the grid's largest m is reported with ``injection_fade_censored = 1`` (the fade lies
+    beyond the grid: it is a lower bound, not a property of the model).
+    """
+    eff = lm_probe.injection_effects(table)
+    eff = eff[eff["condition"] == "full"].sort_values("m") if len(eff) else eff
+    if not len(eff):
+        return {}
+    peak = float(eff["effect"].abs().max())
+    below = eff[eff["effect"].abs() < 0.1 * peak]
+    censored = not len(below)
+    m = float(eff["m"].max() if censored else below["m"].iloc[0])
+    return {
+        "injection_effect_m1": float(eff["effect"].iloc[0]),
+        "injection_effect_mmax": float(eff["effect"].iloc[-1]),
+        "injection_fade_turns": m,
+        "injection_fade_censored": float(censored),
+        "injection_grid_max_turns": float(eff["m"].max()),
+    }
+
+
+def _injection_note(numbers: dict) -> str:
+    if "injection_fade_turns" not in numbers:
+        return ""
+    if numbers["injection_fade_censored"]:
+        return (
+            f"one violating turn still moves the log-odds by >= 10% of its peak {numbers['injection_fade_turns']:.0f} "
+            "turns back (the grid's end: a lower bound)"
+        )
+    return f"one violating turn fades below 10% of its peak by {numbers['injection_fade_turns']:.0f} turns back"
 
 
 LM_CLAIM = register(
     Claim(
         id="waluigi.lm-window-plateau",
         statement=(
-            "A real LLM (SmolLM2-135M-Instruct) is a bounded-memory persona reader: under full "
-            "context its teacher-forced log-odds of breaking a lowercase-only persona keep falling "
-            "as consistent turns accumulate, while truncated to the last k tokens they plateau at "
-            "a floor above the full-context curve."
+            "A real LLM (SmolLM2-135M-Instruct) keeps accumulating persona evidence beyond a short window: under "
+            "full context its teacher-forced log-odds of breaking a lowercase-only persona keep falling past 2k "
+            "tokens of consistent history (where a k-token window's view has stopped changing), and the k-token "
+            "sliding window's floor lies above the full-context curve."
         ),
         source=SOURCE,
-        config=LMProbeConfig,
-        experiment=lm_experiment,
-        verdict=lm_verdict,
-        figures=plots_ml.lm_figures,
+        config=LmWindowPlateauConfig,
+        experiment=lm_window_plateau_experiment,
+        verdict=lm_window_plateau_verdict,
+        figures=plots_ml.lm_window_plateau_figures,
         presets={
-            "quick": {"n_max_turns": 32, "windows": (64,), "n_probes": 2, "inject_turns": 16, "pinned": False},
-            "full": {"n_max_turns": 64, "windows": (32, 64, 128, 256), "n_probes": 6, "inject_turns": 32},
+            "smoke": {"n_max_turns": 4, "windows": (16,), "n_probes": 1, "inject_turns": 0, "pinned": False},
+            "quick": {"n_max_turns": 32, "windows": (64,), "n_probes": 1, "inject_turns": 0, "pinned": False},
+            "full": {"n_max_turns": 64, "windows": (64, 128, 256), "n_probes": 2, "inject_turns": 32},
         },
-        seeds={"quick": 2, "full": 3},
-        quick_budget_s=60,
+        seeds={"smoke": 2, "quick": 8, "full": 48},
+        quick_budget_s=90,
+        kind="claim",
+        threshold=LM_SLOPE_THRESHOLD,
+        refuted_if="the full-context slope's CI lies above -0.25 nats per doubling (the LM plateaus like a "
+        "short-window reader), or the window-minus-full gap's CI lies below 1 nat",
+        counterfactual=Counterfactual("every windowed context is the full context", {"ignore_window": True}),
+    )
+)
+
+
+# ============================================================================ LM sampled transitions
+TRANSITION_THRESHOLD = Threshold(
+    "late per-turn break hazard, sliding window k minus full context",
+    "above",
+    0.05,
+    "the thread predicts a windowed floor eps_k above a full-context hazard that keeps falling; we ask for at "
+    "least 5 percentage points per turn -- below that a 16-turn conversation would see less than one extra "
+    "break from the window, and the floor would not matter",
+)
+DECAY_THRESHOLD = Threshold(
+    "full-context per-turn break hazard, late minus early turns",
+    "below",
+    0.0,
+    "every consistent turn the model writes is more evidence for the persona, so the full-context hazard must "
+    "fall; refuted only if it rises (CI above 0)",
+)
+FLOOR_THRESHOLD = Threshold(
+    "late per-turn break hazard, sliding window k",
+    "above",
+    0.0,
+    "the floor eps_k > 0: the windowed reader keeps breaking character late in the conversation",
+)
+
+
+def lm_transitions_verdict(cfg: LmTransitionsConfig, table: pd.DataFrame) -> Verdict:
+    """Sampled first breaks: the k-window's late hazard lies above the full context's, which decays.
+
+    ``k`` = the smallest window. Per conversation (a pair of readers sharing questions and random numbers):
+    breaks and turns at risk, early (turn < late_from) and late. Statistics are pooled hazards (breaks /
+    turns at risk); their intervals are BCa bootstraps over conversations (2,000 draws, fixed seed), so the
+    readers' pairing and the turns of one conversation move together.
+    """
+    k = min(w for w in cfg.windows if w > 0)
+    a = lm_sampling.pair_counts(table, k, cfg.late_from)
+    gap = bootstrap_ci(a, lm_sampling.late_gap, n_boot=2000, seed=0)
+    decay = bootstrap_ci(a, lm_sampling.full_decay, n_boot=2000, seed=0)
+    floor = proportion_ci(int(a[:, 0].sum()), int(a[:, 1].sum()))
+    haz = lm_sampling.hazard_table(table)
+    numbers = {"k": float(k), "conversations": float(len(a))}
+    comparisons = []
+    for w, grp in haz.groupby("window"):
+        late = grp[grp["turn"] >= cfg.late_from]
+        sampled = float(late["breaks"].sum() / late["at_risk"].sum()) if late["at_risk"].sum() else float("nan")
+        predicted = float((late["p_first"] * late["at_risk"]).sum() / late["at_risk"].sum()) if len(late) else np.nan
+        name = "full context" if w == 0 else f"window k={int(w)}"
+        numbers[f"late_hazard_{'full' if w == 0 else f'k{int(w)}'}"] = sampled
+        numbers[f"late_p_first_{'full' if w == 0 else f'k{int(w)}'}"] = predicted
+        comparisons.append(
+            Comparison(
+                f"late break hazard, {name}",
+                predicted,
+                sampled,
+                None,
+                "theory column: the model's own first-token break probability (a lower bound)",
+            )
+        )
+    return Verdict.from_decisions(
+        [decide(gap, TRANSITION_THRESHOLD), decide(decay, DECAY_THRESHOLD), decide(floor, FLOOR_THRESHOLD)],
+        numbers,
+        comparisons=comparisons,
+    )
+
+
+LM_TRANSITIONS_CLAIM = register(
+    Claim(
+        id="waluigi.lm-transitions",
+        statement=(
+            "Sampled conversations of a real LLM (SmolLM2-135M-Instruct, lowercase-only persona): read through a "
+            "sliding window of k tokens its per-turn hazard of breaking character stays at a floor above that of "
+            "the full-context reader, whose hazard decays as its own consistent turns accumulate."
+        ),
+        source=SOURCE + " (finite context makes the transition inevitable)",
+        config=LmTransitionsConfig,
+        experiment=lm_transitions_experiment,
+        verdict=lm_transitions_verdict,
+        figures=plots_ml.lm_transitions_figures,
+        presets={
+            "smoke": {"n_conversations": 2, "n_turns": 2, "late_from": 2, "batch": 2, "max_new_tokens": 8},
+            "quick": {"n_conversations": 16, "n_turns": 6, "windows": (0, 64), "max_new_tokens": 20, "batch": 16},
+            "full": {"n_conversations": 100, "n_turns": 64, "windows": (0, 64, 128, 256), "late_from": 9, "batch": 100},
+        },
+        seeds={"smoke": 1, "quick": 2, "full": 20},
+        quick_budget_s=150,
+        kind="claim",
+        threshold=TRANSITION_THRESHOLD,
+        refuted_if="the late hazard gap (window minus full) has its CI below 5 points per turn, or the full-context "
+        "hazard rises (late minus early CI above 0), or the window never breaks late (CI at 0)",
+        counterfactual=Counterfactual("every windowed reader sees the full context", {"ignore_window": True}),
     )
 )
 
 
 # ================================================================================== transformer
-class TransformerConfig(ClaimConfig):
-    h: float = Field(0.1, gt=0, le=1, description="waluigi hazard per step")
-    p_waluigi: float = Field(0.5, gt=0, lt=1, description="prior weight of the waluigi")
-    n_neutral: int = Field(2, ge=1, le=8, description="neutral tokens (alphabet = neutral + 1 revealing)")
-    context: int = Field(24, ge=4, le=128, description="K: training context in tokens")
-    d_model: int = Field(32, ge=8, le=256, description="transformer width")
-    n_layers: int = Field(2, ge=1, le=8, description="transformer blocks")
-    steps: int = Field(450, ge=10, le=100_000, description="training steps (fresh documents each)")
-    batch: int = Field(128, ge=8, le=4096, description="documents per step")
-    survival_windows: tuple[int, ...] = Field(
-        (4, 16), min_length=1, max_length=8, description="rollout windows k <= context"
+TRANSFORMER_THRESHOLD = Threshold(
+    "worst |log(model / Bayes)| over floors and rollout hazards (mean over training seeds)",
+    "below",
+    float(np.log(2.0)),
+    "the claim is agreement within a factor 2 (log 2 = 0.69); the Bayes floor spans a factor ~6 over the "
+    "tested windows, so a net that ignored the window would miss by more",
+)
+
+
+def _seed_worst_log_ratio(table: pd.DataFrame) -> tuple[pd.Series, dict[int, float], dict[int, float]]:
+    """Per seed: the largest |log(model/Bayes)| over plateau floors (k >= 1) and rollout plateau hazards."""
+    worst, plateau_all, hazard_all = {}, {}, {}
+    for seed, t in table.groupby("seed"):
+        plateau = t[(t["kind"] == "plateau") & (t["k"] >= 1)]
+        logs = list(np.log(plateau["p_model"] / plateau["p_bayes"]))
+        for k, grp in t[t["kind"] == "survival"].groupby("k"):
+            late = grp[grp["t"] >= k].dropna(subset=["hazard_bayes"])
+            r = float(late["hazard_model"].mean() / late["hazard_bayes"].mean())
+            logs.append(np.log(r))
+            hazard_all.setdefault(int(k), []).append(r)
+        for k, pm, pb in zip(plateau["k"], plateau["p_model"], plateau["p_bayes"]):
+            plateau_all.setdefault(int(k), []).append(pm / pb)
+        worst[seed] = float(np.max(np.abs(logs)))
+    return (
+        pd.Series(worst),
+        {k: float(np.mean(v)) for k, v in plateau_all.items()},
+        {k: float(np.mean(v)) for k, v in hazard_all.items()},
     )
-    rollout_steps: int = Field(96, ge=8, le=2048, description="generated tokens per rollout")
-    n_traj: int = Field(128, ge=8, le=100_000, description="rollout trajectories per window")
-    factor: float = Field(2.0, gt=1, le=100, description="tolerance: model/Bayes ratios must lie in [1/factor, factor]")
-
-    @model_validator(mode="after")
-    def _windows_fit(self) -> TransformerConfig:
-        bad = [k for k in self.survival_windows if not 1 <= k <= self.context]
-        if bad:
-            raise ValueError(f"survival_windows {bad} must lie in 1..context={self.context}")
-        if self.d_model % 2:
-            raise ValueError("d_model must be even (2 attention heads)")
-        return self
-
-    def plateau_ks(self) -> tuple[int, ...]:
-        return tuple(
-            sorted({1, 2, self.context} | {2**i for i in range(2, 8) if 2**i < self.context} | {self.context * 3 // 4})
-        )
 
 
-def transformer_experiment(cfg: TransformerConfig, seed: int, progress=None) -> pd.DataFrame:
-    """Train on the source, then: plateau rows (k, p_model, p_bayes), survival rows per rollout
-    window (t, s_model, s_bayes, hazard_model, hazard_bayes) and one train row (kl, train_seconds)."""
-    from aflab.waluigi import transformer as tf
-
-    mix = tf.persona_source(cfg.h, cfg.p_waluigi, cfg.n_neutral)
-    spec = tf.TransformerSpec(
-        context=cfg.context, d_model=cfg.d_model, n_layers=cfg.n_layers, n_heads=2, steps=cfg.steps, batch=cfg.batch
-    )
-    trained = tf.train_on_mixture(mix, spec, seed, progress=progress)
-    rng = np.random.default_rng([seed, 1])
-    rows = tf.plateau_rows(trained, cfg.plateau_ks(), 64, rng)
-    for k in cfg.survival_windows:
-        t, s_model, s_bayes, hazard = tf.windowed_survival(trained, k, cfg.rollout_steps, cfg.n_traj, rng)
-        eps = np.array([tf.bayes_floor(mix, j) for j in range(k + 1)])
-        hazard_bayes = np.concatenate([eps[np.minimum(np.arange(cfg.rollout_steps), k)], [np.nan]])
-        rows += [
-            dict(
-                kind="survival",
-                k=int(k),
-                t=int(ti),
-                s_model=float(sm),
-                s_bayes=float(sb),
-                hazard_model=float(hm),
-                hazard_bayes=float(hb),
-            )
-            for ti, sm, sb, hm, hb in zip(t, s_model, s_bayes, np.append(hazard, np.nan), hazard_bayes)
-        ]
-    kl, kl_se = tf.kl_to_bayes(trained, 256, rng)
-    rows.append(
-        dict(
-            kind="train",
-            kl=kl,
-            kl_se=kl_se,
-            train_seconds=trained.train_seconds,
-            final_loss=float(trained.losses[-max(1, cfg.steps // 10) :].mean()),
-        )
-    )
-    return pd.DataFrame(rows)
-
-
-def transformer_verdict(cfg: TransformerConfig, table: pd.DataFrame) -> Verdict:
-    """Every plateau ratio p_model(k)/eps_k (k >= 1, seeds averaged) and every rollout plateau-hazard
-    ratio (mean hazard over t >= k vs eps_k) must lie in [1/factor, factor] -> supported; else refuted."""
-    plateau = table[(table["kind"] == "plateau") & (table["k"] >= 1)].groupby("k")[["p_model", "p_bayes"]].mean()
-    ratios = (plateau["p_model"] / plateau["p_bayes"]).to_dict()
-    surv = table[table["kind"] == "survival"]
-    hazard_ratios, surv_gap = {}, {}
-    for k, grp in surv.groupby("k"):
-        late = grp[grp["t"] >= k].dropna(subset=["hazard_bayes"])
-        hazard_ratios[int(k)] = float(late["hazard_model"].mean() / late["hazard_bayes"].mean())
-        by_t = grp.groupby("t")[["s_model", "s_bayes"]].mean()
-        surv_gap[int(k)] = float((by_t["s_model"] - by_t["s_bayes"]).abs().max())
+def transformer_window_plateau_verdict(cfg: TransformerWindowPlateauConfig, table: pd.DataFrame) -> Verdict:
+    """Per training seed, the worst |log ratio| of the net's floors and rollout hazards to the Bayes ones;
+    t-interval over seeds vs log 2 (agreement within a factor 2)."""
+    worst, plateau, hazard = _seed_worst_log_ratio(table)
+    iv = mean_ci(worst.to_numpy())
+    p = table[(table["kind"] == "plateau") & (table["k"] >= 1)].groupby("k")[["p_model", "p_bayes"]].mean()
     train = table[table["kind"] == "train"]
-    kl = float(train["kl"].mean())
-    all_ratios = list(ratios.values()) + list(hazard_ratios.values())
-    worst = max(all_ratios, key=lambda r: abs(np.log(r)))
-    lo, hi = 1 / cfg.factor, cfg.factor
-    label = "supported" if all(lo <= r <= hi for r in all_ratios) else "refuted"
-    numbers = {f"ratio_plateau_k{int(k)}": float(r) for k, r in ratios.items()}
-    numbers |= {f"ratio_hazard_rollout_k{k}": r for k, r in hazard_ratios.items()}
-    numbers |= {f"max_survival_gap_k{k}": g for k, g in surv_gap.items()}
+    numbers = {f"ratio_plateau_k{k}": r for k, r in plateau.items()}
+    numbers |= {f"ratio_hazard_rollout_k{k}": r for k, r in hazard.items()}
     numbers |= {
-        "worst_ratio": float(worst),
-        "kl_to_bayes_nats": kl,
-        "kl_se": float(train["kl_se"].mean()),
-        "floor_range_eps1_over_epsK": float(plateau["p_bayes"].iloc[0] / plateau["p_bayes"].iloc[-1]),
-        "train_seconds": float(train["train_seconds"].mean()),
+        "kl_to_bayes_nats": float(train["kl"].mean()),
+        "floor_range_eps1_over_epsK": float(p["p_bayes"].iloc[0] / p["p_bayes"].iloc[-1]),
     }
     comparisons = tuple(
         Comparison(f"P(revealing | {int(k)} neutral)", float(row.p_bayes), float(row.p_model))
-        for k, row in plateau.iterrows()
+        for k, row in p.iterrows()
     )
-    comparisons += tuple(
-        Comparison(
-            f"rollout plateau hazard, k={k}",
-            float(surv[(surv.k == k) & (surv.t >= k)]["hazard_bayes"].mean()),
-            float(surv[(surv.k == k) & (surv.t >= k)]["hazard_model"].mean()),
-        )
-        for k in hazard_ratios
-    )
-    reason = (
-        f"worst model/Bayes ratio {worst:.2f} over {len(all_ratios)} floors and rollout hazards "
-        f"(tolerance x{cfg.factor:g}; eps_1/eps_K = {numbers['floor_range_eps1_over_epsK']:.1f}); "
-        f"KL(Bayes||model) = {kl:.2e} nats/token"
-    )
-    return Verdict(label, numbers, reason, comparisons)
+    return Verdict.from_decisions([decide(iv, TRANSFORMER_THRESHOLD)], numbers, comparisons=comparisons)
 
 
 TRANSFORMER_CLAIM = register(
@@ -340,11 +312,20 @@ TRANSFORMER_CLAIM = register(
             "floor eps_k (and its self-conditioned survival) within a factor 2."
         ),
         source=SOURCE + " (LLM as a high-order Markov model)",
-        config=TransformerConfig,
-        experiment=transformer_experiment,
-        verdict=transformer_verdict,
-        figures=plots_ml.transformer_figures,
+        config=TransformerWindowPlateauConfig,
+        experiment=transformer_window_plateau_experiment,
+        verdict=transformer_window_plateau_verdict,
+        figures=plots_ml.transformer_window_plateau_figures,
         presets={
+            "smoke": {
+                "steps": 120,
+                "context": 8,
+                "d_model": 16,
+                "batch": 64,
+                "survival_windows": (2, 4),
+                "rollout_steps": 16,
+                "n_traj": 32,
+            },
             "quick": {"steps": 450, "context": 24, "survival_windows": (4, 16), "n_traj": 128},
             "full": {
                 "steps": 3000,
@@ -356,7 +337,112 @@ TRANSFORMER_CLAIM = register(
                 "n_traj": 1024,
             },
         },
-        seeds={"quick": 1, "full": 3},
-        quick_budget_s=20,
+        seeds={"smoke": 3, "quick": 3, "full": 5},
+        quick_budget_s=45,
+        kind="claim",
+        threshold=TRANSFORMER_THRESHOLD,
+        refuted_if="the worst model/Bayes ratio's CI over seeds lies beyond a factor 2",
+        counterfactual=Counterfactual("an untrained net (10 training steps)", {"steps": 10}),
+    )
+)
+
+
+# ============================================================================ transformer beyond its context
+BEYOND_THRESHOLD = Threshold(
+    "log(floor of the chunk-trained net / windowed Bayes floor eps_w^train), mean over training seeds",
+    "within",
+    float(np.log(0.8)),
+    "the issue's band [0.8, 1.25] x eps_w: tight enough to tell eps_w^train from the document-start floor eps_w "
+    "(6x apart at w = 8, L = 256, p = 0.9) and from a drifting hazard, loose enough for a net trained on ~10^5 chunks",
+    upper=float(np.log(1.25)),
+)
+
+
+def transformer_beyond_context_verdict(cfg: TransformerBeyondContextConfig, table: pd.DataFrame) -> Verdict:
+    """Per window w: the chunk-trained net's hazard floor, generated to gen_factor x L tokens, over the Bayes
+    floor of a w-token reader trained on L-token documents; log ratio per seed, t-interval over seeds, in the
+    band [log 0.8, log 1.25]. The full-attention net run through a window is reported against eps_w (start)."""
+    f = table[table["part"] == "floor"]
+    chunked = f[f["model"] == "chunked"]
+    decisions, numbers, comparisons = [], {}, []
+    for w, g in chunked.groupby("w"):
+        logs = np.log(g["floor_model"] / g["eps_train"]).to_numpy()
+        iv = mean_ci(logs)
+        decisions.append(decide(iv, BEYOND_THRESHOLD if not decisions else _beyond_threshold_for(int(w))))
+        numbers[f"ratio_w{int(w)}"] = float(np.exp(iv.estimate))
+        numbers[f"eps_train_w{int(w)}"] = float(g["eps_train"].iloc[0])
+        numbers[f"eps_start_w{int(w)}"] = float(g["eps_start"].iloc[0])
+        comparisons.append(
+            Comparison(
+                f"chunk-trained floor, w={int(w)} (t >= L)",
+                float(g["eps_train"].iloc[0]),
+                float(g["floor_model"].mean()),
+            )
+        )
+    for w, g in f[f["model"] == "full-attention"].groupby("w"):
+        numbers[f"full_attention_ratio_to_eps_start_w{int(w)}"] = float(
+            np.exp(np.log(g["floor_model"] / g["eps_start"]).mean())
+        )
+        comparisons.append(
+            Comparison(
+                f"full-attention net through a window, w={int(w)}",
+                float(g["eps_start"].iloc[0]),
+                float(g["floor_model"].mean()),
+                None,
+                "theory: the document-start floor eps_w (the window read as a fresh document)",
+            )
+        )
+    return Verdict.from_decisions(decisions, numbers, comparisons=comparisons)
+
+
+def _beyond_threshold_for(w: int) -> Threshold:
+    t = BEYOND_THRESHOLD
+    return Threshold(t.statistic + f", w={w}", t.side, t.value, t.justification, t.upper)
+
+
+BEYOND_CLAIM = register(
+    Claim(
+        id="waluigi.transformer-beyond-context",
+        statement=(
+            "A transformer with a bounded context of w tokens, trained on long documents (L >> w) and generating "
+            "far beyond L with self-conditioning, settles on a transition floor within [0.8, 1.25] of the windowed "
+            "Bayes prediction -- the Bayes reader that sees w tokens cut from an L-token document, not the "
+            "document-start reader."
+        ),
+        source=SOURCE + " (finite context makes the transition inevitable)",
+        config=TransformerBeyondContextConfig,
+        experiment=transformer_beyond_context_experiment,
+        verdict=transformer_beyond_context_verdict,
+        figures=plots_ml.transformer_beyond_context_figures,
+        presets={
+            "smoke": {
+                "windows": (4,),
+                "doc_len": 32,
+                "steps": 40,
+                "batch": 64,
+                "n_traj": 32,
+                "d_model": 16,
+                "p_waluigi": 0.9,
+            },
+            "quick": {"windows": (8,), "doc_len": 256, "steps": 1200, "n_traj": 256, "p_waluigi": 0.9},
+            "full": {
+                "windows": (8, 32, 128),
+                "p_waluigi": 0.9,
+                "doc_len": 512,
+                "steps": 3000,
+                "batch": 512,
+                "d_model": 64,
+                "n_traj": 1024,
+                "full_attention_len": 256,
+                "full_attention_steps": 2000,
+            },
+        },
+        seeds={"smoke": 3, "quick": 4, "full": 5},
+        quick_budget_s=80,
+        kind="claim",
+        threshold=BEYOND_THRESHOLD,
+        refuted_if="the mean log ratio's CI over seeds lies outside [log 0.8, log 1.25] (e.g. the net keeps the "
+        "document-start floor, or its hazard drifts with position)",
+        counterfactual=Counterfactual("an untrained net (5 training steps)", {"steps": 5}),
     )
 )

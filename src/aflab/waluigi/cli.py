@@ -62,6 +62,7 @@ def _mixture(
     p_repetition: float = 0.0,
     rho: float = 1.0,
     prompt=None,
+    reveal_at_defection: bool = False,
 ):
     from aflab.waluigi.model import standard_mixture
 
@@ -84,6 +85,7 @@ def _mixture(
             p_repetition=p_repetition,
             rho=rho,
             prompt=prompt,
+            r_defect=1.0 if reveal_at_defection else None,
         )
     except ValueError as err:
         _fail(str(err))
@@ -97,6 +99,9 @@ BETA = typer.Option(None, help="Beta(a,b) prior over hazards instead of one type
 PE = typer.Option(None, help="system prompt as evidence: log P(prompt | luigi), log P(prompt | waluigi), e.g. 0,-1")
 PM = typer.Option("pinned", help="prompt mode: pinned (always seen) or sliding (leaves the window)")
 PL = typer.Option(0, help="prompt length in tokens (sliding: seen while t + length <= k)")
+RD = typer.Option(
+    False, help="the comment's three-state waluigi: revealed at the moment it defects, then w.p. r per token"
+)
 
 
 def _save(fig, path: Path | None) -> None:
@@ -116,6 +121,7 @@ def theory(
     prompt_evidence: str = PE,
     prompt_mode: str = PM,
     prompt_length: int = PL,
+    reveal_at_defection: bool = RD,
     ks: str = typer.Option("1,4,8,16,32", help="windows, comma-separated"),
     t_max: int = typer.Option(200, help="horizon for the survival column"),
 ) -> None:
@@ -125,8 +131,18 @@ def theory(
     """
     from aflab.waluigi import theory as th
 
-    mix = _mixture(h, r, p_waluigi, delta, beta, prompt=_prompt(prompt_evidence, prompt_mode, prompt_length))
     k_list = _ints(ks, "ks")
+    nodes = max(40, t_max // 2 + 1, max(k_list) // 2 + 1)  # Beta quadrature exact up to 2n - 2 tokens
+    mix = _mixture(
+        h,
+        r,
+        p_waluigi,
+        delta,
+        beta,
+        nodes,
+        prompt=_prompt(prompt_evidence, prompt_mode, prompt_length),
+        reveal_at_defection=reveal_at_defection,
+    )
     try:
         console.print(
             f"unbounded memory: P(ever transition) = {th.p_ever_unbounded(mix):.6g}, "
@@ -163,6 +179,7 @@ def solve(
     prompt_evidence: str = PE,
     prompt_mode: str = PM,
     prompt_length: int = PL,
+    reveal_at_defection: bool = RD,
     k: int = typer.Option(8, help="window in tokens (binary: the clean phase is instant up to k in the hundreds)"),
     t_max: int = typer.Option(500, help="horizon of the survival curve"),
     exits: bool = typer.Option(
@@ -175,7 +192,17 @@ def solve(
     """
     from aflab.waluigi import window_chain as wc
 
-    mix = _mixture(h, r, p_waluigi, delta, beta, prompt=_prompt(prompt_evidence, prompt_mode, prompt_length))
+    nodes = max(40, k // 2 + 1)  # Beta quadrature exact up to 2n - 2 tokens
+    mix = _mixture(
+        h,
+        r,
+        p_waluigi,
+        delta,
+        beta,
+        nodes,
+        prompt=_prompt(prompt_evidence, prompt_mode, prompt_length),
+        reveal_at_defection=reveal_at_defection,
+    )
     try:
         cp = wc.clean_phase(mix, k, t_max)
         console.print(
@@ -202,6 +229,7 @@ def simulate(
     prompt_evidence: str = PE,
     prompt_mode: str = PM,
     prompt_length: int = PL,
+    reveal_at_defection: bool = RD,
     k: int = typer.Option(8, help="window in tokens; 0 = unbounded memory"),
     n_traj: int = typer.Option(20_000, help="trajectories"),
     t_max: int = typer.Option(500, help="tokens per trajectory"),
@@ -220,7 +248,17 @@ def simulate(
 
     if k < 0:
         _fail("--k must be >= 0 (0 = unbounded memory)")
-    mix = _mixture(h, r, p_waluigi, delta, beta, prompt=_prompt(prompt_evidence, prompt_mode, prompt_length))
+    nodes = max(40, (t_max if k == 0 else k) // 2 + 1)  # Beta quadrature exact up to 2n - 2 tokens
+    mix = _mixture(
+        h,
+        r,
+        p_waluigi,
+        delta,
+        beta,
+        nodes,
+        prompt=_prompt(prompt_evidence, prompt_mode, prompt_length),
+        reveal_at_defection=reveal_at_defection,
+    )
     rng = np.random.default_rng(seed)
     start = time.perf_counter()
     try:
@@ -399,50 +437,66 @@ def split(
     console.print(table)
 
 
-MY_CLAIMS = ("unbounded-never-certain", "window-inevitable", "hazard-vs-k", "approx-absorbing", "competing-classes")
+MY_CLAIMS = (
+    "unbounded-never-certain",
+    "window-inevitable",
+    "hazard-vs-k",
+    "approx-absorbing",
+    "competing-classes",
+    "three-state-persona",
+)
 
 
 @app.command()
 def figures(
     claim: str = typer.Argument("window-inevitable", help=f"one of: {', '.join(MY_CLAIMS)}, or 'all'"),
-    preset: str = typer.Option("quick", help="quick or full"),
-    seeds: int = typer.Option(1, help="seeds to run (the figures use the first)"),
+    preset: str = typer.Option("quick", help="smoke, quick or full"),
+    seeds: int = typer.Option(0, help="seeds to run (0 = the preset's); each seed is derived by the runner"),
+    seed: int = typer.Option(0, help="base seed (the runner derives every cell's seed from it)"),
+    jobs: int = typer.Option(1, help="worker processes (one thread each)"),
+    store: Path = typer.Option(
+        Path("aflab-results"), "--store", help="Result store folder (cells are cached; shared with aflab run)"
+    ),
     out: Path = typer.Option(Path("waluigi_figures"), help="output directory for the PNGs"),
 ) -> None:
-    """Run a theory/solver/MC claim at a preset, print its verdict and write its figures.
+    """Run theory checks through the runner and result store, print each verdict and write its figures.
 
     Example: aflab waluigi figures hazard-vs-k --out figs
     """
-    import pandas as pd
-
-    import aflab.waluigi.claims  # noqa: F401  (registers the claims)
     from aflab.core import get_claim
+    from aflab.core.claims import ConfigError
+    from aflab.core.evaluate import run_claims
+    from aflab.core.store import ResultStore, StoreError
 
     names = MY_CLAIMS if claim == "all" else (claim,)
     if any(n not in MY_CLAIMS for n in names):
         _fail(f"unknown claim {claim!r}; choose one of: {', '.join(MY_CLAIMS)}, all")
-    if seeds < 1:
-        _fail("--seeds must be >= 1")
+    if seeds < 0 or jobs < 1:
+        _fail("--seeds must be >= 0 and --jobs >= 1")
+    job_list = []
+    for name in names:
+        c = get_claim(f"waluigi.{name}")
+        if preset not in c.presets:
+            _fail(f"--preset must be one of {', '.join(c.presets)}; got {preset!r}")
+        try:
+            job_list.append((c, c.make_config(preset), preset, seeds or c.n_seeds(preset)))
+        except ConfigError as err:
+            _fail(str(err))
     out.mkdir(parents=True, exist_ok=True)
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("running", total=len(names) * seeds)
-        for name in names:
-            c = get_claim(f"waluigi.{name}")
-            try:
-                cfg = c.make_config(preset)
-            except ValueError as err:
-                _fail(str(err))
-            parts = []
-            for s in range(seeds):
-                parts.append(c.experiment(cfg, s).assign(seed=s))
-                progress.advance(task)
-            table = pd.concat(parts, ignore_index=True)
-            v = c.verdict(cfg, table)
-            console.print(f"[bold]{c.id}[/bold]: {v.label} -- {escape(v.reason)}")
-            for fig_name, fig in c.figures(cfg, table).items():
-                path = out / f"waluigi_{fig_name}.png"
-                fig.savefig(path, dpi=90)
-                console.print(f"  {path}")
+    store.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with ResultStore(store) as st:
+            outcomes, _ = run_claims(job_list, st, n_jobs=jobs, base_seed=seed, progress=False)
+    except StoreError as err:
+        _fail(str(err))
+    for o in outcomes:
+        if o.verdict is None:
+            _fail(f"{o.claim.id}: {o.error or o.skipped}", 1)
+        console.print(f"[bold]{o.claim.id}[/bold]: {o.verdict.label} -- {escape(o.verdict.reason[:400])}")
+        for fig_name, fig in o.figures.items():
+            path = out / f"waluigi_{fig_name}.png"
+            fig.savefig(path, dpi=90)
+            console.print(f"  {path}")
 
 
 # the learned-model commands (train, probe) live in cli_ml.py; mount them here so the lead's single

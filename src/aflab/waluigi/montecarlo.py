@@ -121,7 +121,7 @@ def simulate_unbounded(
     _check_sizes(n_traj, t_max)
     comps = mix.components(include_prompt=True)
     h = comps.hazard
-    Em, Ep = comps.emit_masked, comps.emit_post
+    Em, Ep, Ed = comps.emit_masked, comps.emit_post, comps.emit_defect
     V = mix.alphabet.size
     D = event_mask(mix, events)
     code = np.full(V, -1, dtype=np.int8)
@@ -129,7 +129,7 @@ def simulate_unbounded(
     code[mix.alphabet.is_collapse() & D] = 1
     m = np.tile(np.exp(comps.log_prior - comps.log_prior.max()), (n_traj, 1))
     p = np.zeros_like(m)
-    EmT, EpT = np.ascontiguousarray(Em.T), np.ascontiguousarray(Ep.T)  # (V, C): row gather per token
+    EmT, EpT, EdT = (np.ascontiguousarray(E.T) for E in (Em, Ep, Ed))  # (V, C): row gather per token
     time = np.full(n_traj, t_max, dtype=np.int64)
     cls = np.full(n_traj, -1, dtype=np.int8)
     alive = np.arange(n_traj)
@@ -138,13 +138,13 @@ def simulate_unbounded(
         if alive.size == 0:
             break
         stay = m * (1.0 - h)  # masked mass that does not defect this step
-        moved = p + (m - stay)  # post mass after the hazard step
-        pred = stay @ Em + moved @ Ep
+        defect = m - stay  # masked mass that defects now (emits from Ed)
+        pred = stay @ Em + defect @ Ed + p @ Ep
         cum = np.cumsum(pred, axis=1)
         u = rng.random(alive.size) * cum[:, -1]
         x = (u[:, None] >= cum[:, :-1]).sum(axis=1)
         steps += alive.size
-        m, p = stay * EmT[x], moved * EpT[x]
+        m, p = stay * EmT[x], p * EpT[x] + defect * EdT[x]
         if t % 8 == 7:  # rescale now and then (ratios are all that matter)
             s = (m + p).max(axis=1, keepdims=True)
             m /= s

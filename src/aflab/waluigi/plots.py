@@ -14,7 +14,7 @@ def _first_seed(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def figures_unbounded(cfg, table: pd.DataFrame) -> dict:
+def unbounded_never_certain_figures(cfg, table: pd.DataFrame) -> dict:
     t1 = _first_seed(table)
     s = t1[t1.part == "survival"]
     fig, ax = new_figure()
@@ -44,7 +44,7 @@ def figures_unbounded(cfg, table: pd.DataFrame) -> dict:
     return {"survival_unbounded": fig, "logodds_full_vs_window": fig2}
 
 
-def figures_window(cfg, table: pd.DataFrame) -> dict:
+def window_inevitable_figures(cfg, table: pd.DataFrame) -> dict:
     t1 = _first_seed(table)
     s = t1[t1.part == "survival"]
     fig, ax = new_figure(width=5.5)
@@ -68,7 +68,7 @@ def figures_window(cfg, table: pd.DataFrame) -> dict:
     return {"survival_window": fig}
 
 
-def figures_hazard_k(cfg, table: pd.DataFrame) -> dict:
+def hazard_vs_k_figures(cfg, table: pd.DataFrame) -> dict:
     from aflab.waluigi.claims import hazard_fits  # late import: claims imports this module
 
     t1 = _first_seed(table)
@@ -115,8 +115,8 @@ def figures_hazard_k(cfg, table: pd.DataFrame) -> dict:
     return {"hazard_vs_k": fig}
 
 
-def figures_exit(cfg, table: pd.DataFrame) -> dict:
-    from aflab.waluigi.claims import exit_summary
+def approx_absorbing_figures(cfg, table: pd.DataFrame) -> dict:
+    from aflab.waluigi.experiments import exit_summary
 
     e = exit_summary(table)
     fig, axes = new_figure(ncols=2)
@@ -142,13 +142,13 @@ def figures_exit(cfg, table: pd.DataFrame) -> dict:
     return {"exit_times": fig}
 
 
-def figures_split(cfg, table: pd.DataFrame) -> dict:
-    from aflab.waluigi.claims import split_summary
+def competing_classes_figures(cfg, table: pd.DataFrame) -> dict:
+    from aflab.waluigi.experiments import split_summary
 
     s = split_summary(table)
     w = s[s.memory == "window"].sort_values("k")
     full = s[s.memory == "full"]
-    fig, ax = new_figure()
+    fig, (ax, ax2) = new_figure(ncols=2)
     for cls, name, c in (("rev", "waluigi (revealing)", PALETTE[1]), ("col", "repetition (collapse)", PALETTE[0])):
         se = np.sqrt(w[f"p_{cls}_mc"] * (1 - w[f"p_{cls}_mc"]) / w.n)
         ax.errorbar(w.k, w[f"p_{cls}_mc"], yerr=3 * se, fmt="o", color=c, capsize=2, label=f"{name}: Monte Carlo")
@@ -166,4 +166,57 @@ def figures_split(cfg, table: pd.DataFrame) -> dict:
         title="Competing absorbing classes: waluigi vs mode collapse",
     )
     ax.legend(fontsize=7)
+    f = w[w.n_floor > 0]
+    se = np.sqrt(f.share_mc * (1 - f.share_mc) / f.n_floor)
+    ax2.errorbar(f.k, f.share_mc, yerr=3 * se, fmt="o", color=PALETTE[0], capsize=2, label="Monte Carlo (3 se)")
+    ax2.plot(w.k, w.share_theory, "k--", lw=1, label="closed form lambda_rep(k) / eps_k")
+    ax2.axhline(0.5, color="grey", lw=0.8, ls=":")
+    ax2.set_xscale("log", base=2)
+    ax2.set(
+        xlabel="window k",
+        ylabel="repetition share of floor departures (t >= k)",
+        ylim=(0, 1),
+        title=f"The smaller hazard wins the floor (g = {cfg.g:g} vs h = {cfg.h:g})",
+    )
+    ax2.legend(fontsize=7)
     return {"class_split": fig}
+
+
+def three_state_persona_figures(cfg, table: pd.DataFrame) -> dict:
+    """Floor eps_k (closed form, solver, MC) and the waluigi occupancy (dense solve, solver, renewal) vs k."""
+    from aflab.waluigi import theory as th
+    from aflab.waluigi.experiments import three_state_mixture
+
+    e = table[table.part == "exact"].drop_duplicates("k").sort_values("k")
+    m = table[table.part == "mc"].groupby("k")[["events", "exposure"]].sum()
+    fig, (ax, ax2) = new_figure(ncols=2)
+    ax.plot(e.k, e.eps_closed, "k-", lw=1, label="closed form w h (1-h)^k / (1 - w + w (1-h)^k)")
+    ax.plot(e.k, e.eps_solver, "s", color=PALETTE[1], mfc="none", label="exact solver")
+    lam = m.events / m.exposure
+    ax.errorbar(
+        m.index,
+        lam,
+        yerr=3 * np.sqrt(lam * (1 - lam) / m.exposure),
+        fmt="o",
+        color=PALETTE[0],
+        capsize=2,
+        label="Monte Carlo (3 se)",
+    )
+    silent = three_state_mixture(cfg, silent=True)
+    ax.plot(
+        e.k,
+        [th.hazard_floor(silent, int(k)) for k in e.k],
+        ":",
+        color=PALETTE[3],
+        label=f"silent defection (r = {cfg.r:g}), for contrast",
+    )
+    ax.set_yscale("log")
+    ax.set(xlabel="window k", ylabel="hazard floor eps_k", title="The comment's model: floor vs k")
+    ax.legend(fontsize=6)
+    ax2.plot(e.k, e.occ_dense, "k-o", ms=3, lw=1, label="dense chain, direct solve")
+    ax2.plot(e.k, e.occ_solver, "s", color=PALETTE[1], mfc="none", label="window-chain solver")
+    ax2.plot(e.k, e.occ_renewal, "x", color=PALETTE[2], label="renewal: exit / (exit + 1/eps_k)")
+    ax2.set_yscale("log")
+    ax2.set(xlabel="window k", ylabel="P(window holds a revealing token)", title="Long-run waluigi occupancy")
+    ax2.legend(fontsize=6)
+    return {"three_state_persona": fig}

@@ -13,7 +13,7 @@ from aflab.waluigi import lm_probe
 
 
 # ------------------------------------------------------------------------------------ LM probe
-def lm_figures(cfg, table: pd.DataFrame) -> dict:
+def lm_window_plateau_figures(cfg, table: pd.DataFrame) -> dict:
     """Log-odds of breaking the lowercase persona vs history length, and the injection decay."""
     curves = lm_probe.decay_curves(table)
     fig, ax = new_figure(width=6.0)
@@ -69,7 +69,7 @@ def lm_figures(cfg, table: pd.DataFrame) -> dict:
 
 
 # --------------------------------------------------------------------------------- transformer
-def transformer_figures(cfg, table: pd.DataFrame) -> dict:
+def transformer_window_plateau_figures(cfg, table: pd.DataFrame) -> dict:
     """P(revealing | all-neutral window) and per-step hazard: Bayes vs the trained transformer."""
     out = {}
     plateau = table[table["kind"] == "plateau"]
@@ -113,3 +113,78 @@ def transformer_figures(cfg, table: pd.DataFrame) -> dict:
         ax2.legend(fontsize=7)
         out["transformer_survival"] = fig2
     return out
+
+
+# ------------------------------------------------------------------------------ LM sampled transitions
+def lm_transitions_figures(cfg, table: pd.DataFrame) -> dict:
+    """Kaplan-Meier survival to the first break per reader, and the per-turn hazard (Wilson 95%) with the
+    model's own first-token break probability (dashed)."""
+    from aflab.core.stats import proportion_ci
+    from aflab.waluigi import lm_sampling
+    from aflab.waluigi.montecarlo import kaplan_meier
+
+    fig, (ax, ax2) = new_figure(ncols=2)
+    haz = lm_sampling.hazard_table(table)
+    for i, w in enumerate(sorted(table["window"].unique())):
+        color = "k" if w == 0 else PALETTE[i % len(PALETTE)]
+        name = "full context" if w == 0 else f"window k={int(w)}"
+        time, observed, _ = lm_sampling.first_events(table, int(w), cfg.n_turns)
+        km = kaplan_meier(time, observed, cfg.n_turns)
+        ax.fill_between(km.t, km.lower, km.upper, color=color, alpha=0.15, lw=0, step="post")
+        ax.step(km.t, km.survival, where="post", color=color, label=f"{name} (n={len(time)})")
+        h = haz[haz["window"] == w]
+        ivs = [proportion_ci(int(b), int(n)) for b, n in zip(h["breaks"], h["at_risk"])]
+        lo = np.maximum(h["hazard"] - np.array([iv.low for iv in ivs]), 0.0)  # Wilson bounds vs p: float rounding
+        hi = np.maximum(np.array([iv.high for iv in ivs]) - h["hazard"], 0.0)
+        off = 0.08 * (i - 0.5)
+        ax2.errorbar(h["turn"] + off, h["hazard"], yerr=[lo, hi], fmt="o", ms=3, capsize=2, color=color, label=name)
+        ax2.plot(h["turn"] + off, h["p_first"], ls="--", lw=1, color=color)
+    ax.set(
+        xlabel="sampled turns t",
+        ylabel="P(no break in the first t turns)",
+        ylim=(0, 1.02),
+        title="SmolLM2 persona survival (KM, 95%)",
+    )
+    ax.legend(fontsize=7)
+    ax2.axvline(cfg.late_from - 0.5, color="grey", lw=0.8, ls=":")
+    ax2.plot([], [], "k--", lw=1, label="model's first-token break probability")
+    ax2.set(
+        xlabel="turn",
+        ylabel="P(break at this turn | none before)",
+        ylim=(0, 1),
+        title="Break hazard per turn (Wilson 95%)",
+    )
+    ax2.legend(fontsize=7)
+    return {"lm_transitions": fig}
+
+
+# --------------------------------------------------------------------------- transformer beyond its context
+def transformer_beyond_context_figures(cfg, table: pd.DataFrame) -> dict:
+    """Hazard of self-conditioned generation vs position, far beyond the training length L, with the two Bayes
+    floors: position-averaged (the right reference) and document-start."""
+    fig, ax = new_figure(width=6.0)
+    c = table[table["part"] == "curve"]
+    f = table[table["part"] == "floor"]
+    for i, ((model, w), g) in enumerate(c.groupby(["model", "w"])):
+        color = PALETTE[i % len(PALETTE)]
+        m = g.groupby("t")["hazard"].mean()
+        ax.plot(
+            m.index,
+            m.values,
+            color=color,
+            lw=1.2,
+            ls="-" if model == "chunked" else "--",
+            label=f"{model} net, w={int(w)}",
+        )
+        row = f[(f["model"] == model) & (f["w"] == w)].iloc[0]
+        ref = row["eps_train"] if model == "chunked" else row["eps_start"]
+        ax.axhline(ref, color=color, lw=0.8, ls=":")
+    ax.axvline(cfg.doc_len, color="grey", lw=0.8)
+    ax.set_yscale("log")
+    ax.set(
+        xlabel="generated tokens t (grey: training length L)",
+        ylabel="P(revealing next | no reveal yet)",
+        title="Beyond the context: hazard vs its Bayes floor (dotted)",
+    )
+    ax.legend(fontsize=7)
+    return {"transformer_beyond_context": fig}

@@ -10,12 +10,16 @@ masked/post emission rows. For an *event set* D of tokens ("revealing" = the wal
 Masses of the event-free prefixes of length t (tokens emitted after the hazard step):
 
     A_t = alpha^t                                        (still masked)
-    B_t = h beta (beta^t - alpha^t) / (beta - alpha)     (defected, D not yet emitted;  = h beta t alpha^(t-1) if equal)
+    B_t = h q_d (beta^t - alpha^t) / (beta - alpha)      (defected, D not yet emitted;  = h q_d t alpha^(t-1) if equal)
+
+with q_d = P(the defection step's own token is not an event) (= beta unless ``r_defect`` is set: the
+comment's three-state persona, revealed at the moment it defects, has q_d = 0 for revealing events).
 
 Unbounded memory: generation by self-conditioning on the full history samples the mixture itself, so
     S(t) = sum_c w_c (A_t + B_t),       hazard lambda(t) = 1 - S(t+1)/S(t),
     P(ever) = 1 - sum_c w_c lim_t (A_t + B_t)   (< 1 whenever a luigi with delta = 0 has weight),
-    E[T] = sum_c w_c [1/(1-alpha) + h beta / ((1-alpha)(1-beta))]     (finite only if P(ever) = 1).
+    E[T] = sum_{t>=0} S(t) = sum_c w_c [1/(1-alpha) + h q_d / ((1-alpha)(1-beta))]   (finite only if
+           P(ever) = 1), T = the 1-based index of the first event token (= event-free tokens before it + 1).
 Window k: the reader sees an event-free window of length min(t, k) *as a document start*, so the
 hazard at step t >= k is frozen at the floor
     eps_k = lambda(k) > 0,       S_k(t) = S(k) (1 - eps_k)^(t-k)  ->  0,
@@ -28,7 +32,8 @@ the reader is certain of a defected waluigi while any revealing token is in the 
 i.i.d. Bernoulli(r) reveals until k non-revealing tokens in a row:
     E[exit] = (1 - q^k) / (r q^k),  q = 1 - r        (exponential in k: approximately absorbing).
 Competing classes (first departure into class X among revealing/collapse tokens):
-    unbounded  P(X) = sum_c w_c [(1-h) m_X / (1-alpha) + h p_X / ((1-alpha)(1-beta))]
+    unbounded  P(X) = sum_c w_c [(1-h) m_X / (1-alpha) + h d_X / (1-alpha) + h q_d p_X / ((1-alpha)(1-beta))]
+               (m_X, d_X, p_X: P(token in X) from the masked state, the defection step, the post state)
     window k   P(X) = sum_{t<k} S(t) lambda_X(t) + S(k) lambda_X(k) / lambda(k).
 """
 
@@ -47,6 +52,7 @@ from aflab.waluigi.model import (
     Waluigi,
     WaluigiPopulation,
     event_mask,
+    warn_if_inexact,
 )
 
 
@@ -76,6 +82,8 @@ class _Rates:
     masked_event: np.ndarray  # (C, V) masked emission restricted to event tokens
     post_event: np.ndarray
     persona: np.ndarray
+    q_defect: np.ndarray  # (C,) P(the defection step's token is not an event)
+    defect_event: np.ndarray  # (C, V) defection-step emission restricted to event tokens
 
 
 def _rates(mix: PersonaMixture, events: Events, prompt_in_view: bool) -> _Rates:
@@ -87,19 +95,22 @@ def _rates(mix: PersonaMixture, events: Events, prompt_in_view: bool) -> _Rates:
     h = comps.hazard
     qm = 1.0 - comps.emit_masked[:, D].sum(axis=1)
     qp = 1.0 - comps.emit_post[:, D].sum(axis=1)
-    return _Rates(w, h, (1.0 - h) * qm, qp, comps.emit_masked * D, comps.emit_post * D, comps.persona)
+    qd = 1.0 - comps.emit_defect[:, D].sum(axis=1)
+    return _Rates(
+        w, h, (1.0 - h) * qm, qp, comps.emit_masked * D, comps.emit_post * D, comps.persona, qd, comps.emit_defect * D
+    )
 
 
 def _clean_masses(rt: _Rates, t) -> tuple[np.ndarray, np.ndarray]:
     """A_t, B_t of shape (C, len(t)) (see module doc)."""
     t = np.asarray(t, dtype=float)[None, :]
-    al, be, h = rt.alpha[:, None], rt.beta[:, None], rt.h[:, None]
+    al, be, h, qd = rt.alpha[:, None], rt.beta[:, None], rt.h[:, None], rt.q_defect[:, None]
     A = al**t
     diff = be - al
     close = np.abs(diff) < 1e-12
     with np.errstate(divide="ignore", invalid="ignore"):
-        B_far = h * be * (be**t - al**t) / np.where(close, 1.0, diff)
-        B_near = h * be * t * np.where(t > 0, al ** np.maximum(t - 1, 0), 0.0)
+        B_far = h * qd * (be**t - al**t) / np.where(close, 1.0, diff)
+        B_near = h * qd * t * np.where(t > 0, al ** np.maximum(t - 1, 0), 0.0)
     B = np.where(close, B_near, B_far)
     return A, np.maximum(B, 0.0)
 
@@ -114,6 +125,8 @@ def _prompt_view(mix: PersonaMixture, t: np.ndarray, k: int | None) -> np.ndarra
 def survival_unbounded(mix: PersonaMixture, t, events: Events = "revealing") -> np.ndarray:
     """S(t) = P(no event token among the first t tokens), full-history reader (= the mixture itself)."""
     t = np.atleast_1d(np.asarray(t))
+    if t.size:
+        warn_if_inexact(mix, int(np.max(t)))
     rt = _rates(mix, events, True)
     A, B = _clean_masses(rt, t)
     return rt.w @ (A + B)
@@ -129,6 +142,8 @@ def _hazard_at_length(
     mix: PersonaMixture, j: np.ndarray, in_view: np.ndarray, events: Events, token_class: np.ndarray | None = None
 ) -> np.ndarray:
     """Predictive probability of an event (or of tokens in ``token_class``) after j event-free tokens."""
+    if j.size:
+        warn_if_inexact(mix, int(np.max(j)))
     out = np.empty(j.shape, dtype=float)
     for flag in (True, False):
         sel = in_view == flag
@@ -139,7 +154,8 @@ def _hazard_at_length(
         cls = np.ones(mix.alphabet.size, bool) if token_class is None else token_class
         pm = rt.masked_event[:, cls].sum(axis=1)[:, None]
         pp = rt.post_event[:, cls].sum(axis=1)[:, None]
-        num = rt.w @ (A * (1.0 - rt.h[:, None]) * pm + (A * rt.h[:, None] + B) * pp)
+        pd_ = rt.defect_event[:, cls].sum(axis=1)[:, None]
+        num = rt.w @ (A * (1.0 - rt.h[:, None]) * pm + A * rt.h[:, None] * pd_ + B * pp)
         den = rt.w @ (A + B)
         out[sel] = num / den
     return out
@@ -150,16 +166,16 @@ def p_ever_unbounded(mix: PersonaMixture, events: Events = "revealing") -> float
     rt = _rates(mix, events, True)
     A_lim = np.where(rt.alpha >= 1.0, 1.0, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        B_lim = np.where((rt.beta >= 1.0) & (rt.alpha < 1.0), rt.h / (1.0 - rt.alpha), 0.0)
+        B_lim = np.where((rt.beta >= 1.0) & (rt.alpha < 1.0), rt.h * rt.q_defect / (1.0 - rt.alpha), 0.0)
     return float(1.0 - rt.w @ (A_lim + B_lim))
 
 
 def expected_time_unbounded(mix: PersonaMixture, events: Events = "revealing") -> float:
-    """E[number of event-free tokens before the first event]; inf when P(ever) < 1."""
+    """E[T], T = the 1-based index of the first event token (= sum_{t>=0} S(t)); inf when P(ever) < 1."""
     rt = _rates(mix, events, True)
     if np.any((rt.w > 0) & ((rt.alpha >= 1.0) | (rt.beta >= 1.0))):
         return float("inf")
-    return float(rt.w @ (1.0 / (1.0 - rt.alpha) + rt.h * rt.beta / ((1.0 - rt.alpha) * (1.0 - rt.beta))))
+    return float(rt.w @ (1.0 / (1.0 - rt.alpha) + rt.h * rt.q_defect / ((1.0 - rt.alpha) * (1.0 - rt.beta))))
 
 
 def log_odds_trajectory(mix: PersonaMixture, t, k: int | None = None) -> np.ndarray:
@@ -205,6 +221,18 @@ def hazard_floor(mix: PersonaMixture, k: int, events: Events = "revealing") -> f
     return float(_hazard_at_length(mix, np.array([k]), np.array([in_view or mix.prompt is None]), events)[0])
 
 
+def class_hazard_at_length(mix: PersonaMixture, k: int, token_class: np.ndarray) -> float:
+    """lambda_X(k): P(next token is in ``token_class`` | a full window of k neutral tokens), prompt as at the floor.
+
+    With ``token_class`` = the collapse tokens and events = departures, ``lambda_X(k) / eps_k`` is the
+    share of class X among the departures on the floor (t >= k).
+    """
+    k = _as_k(k)
+    in_view = mix.prompt is None or mix.prompt.mode == "pinned"
+    cls = np.asarray(token_class, dtype=bool)
+    return float(_hazard_at_length(mix, np.array([k]), np.array([in_view]), "departure", cls)[0])
+
+
 def hazard_window(mix: PersonaMixture, t, k: int, events: Events = "revealing") -> np.ndarray:
     """Per-step hazard at step t (t event-free tokens so far) for the window-k reader."""
     k = _as_k(k)
@@ -228,7 +256,7 @@ def survival_window(mix: PersonaMixture, t, k: int, events: Events = "revealing"
 
 
 def expected_time_window(mix: PersonaMixture, k: int, events: Events = "revealing") -> float:
-    """E[T_k] = sum_{t<t0} S_k(t) + S_k(t0) / eps_k (number of event-free tokens before the first event)."""
+    """E[T_k] = sum_{t<t0} S_k(t) + S_k(t0) / eps_k, T_k = the 1-based index of the first event token."""
     k = _as_k(k)
     t0 = _homogeneous_from(mix, k)
     S = survival_window(mix, np.arange(t0 + 1), k, events)
@@ -356,10 +384,12 @@ def departure_split_unbounded(mix: PersonaMixture) -> dict[str, float]:
     for name, cls in (("revealing", a.is_revealing()), ("collapse", a.is_collapse())):
         m_x = rt.masked_event[:, cls].sum(axis=1)
         p_x = rt.post_event[:, cls].sum(axis=1)
+        d_x = rt.defect_event[:, cls].sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             term_m = np.where(m_x > 0, (1.0 - rt.h) * m_x / (1.0 - rt.alpha), 0.0)
-            term_p = np.where(p_x > 0, rt.h * p_x / ((1.0 - rt.alpha) * (1.0 - rt.beta)), 0.0)
-        out[name] = float(rt.w @ (term_m + term_p))
+            term_d = np.where(d_x > 0, rt.h * d_x / (1.0 - rt.alpha), 0.0)
+            term_p = np.where(p_x > 0, rt.h * rt.q_defect * p_x / ((1.0 - rt.alpha) * (1.0 - rt.beta)), 0.0)
+        out[name] = float(rt.w @ (term_m + term_d + term_p))
     out["never"] = max(0.0, 1.0 - out["revealing"] - out["collapse"])
     return out
 
@@ -393,7 +423,8 @@ def departure_incidence_unbounded(mix: PersonaMixture, t_max: int) -> dict[str, 
     for name, cls in (("revealing", a.is_revealing()), ("collapse", a.is_collapse())):
         m_x = rt.masked_event[:, cls].sum(axis=1)[:, None]
         p_x = rt.post_event[:, cls].sum(axis=1)[:, None]
-        per_step = rt.w @ (A * (1.0 - rt.h[:, None]) * m_x + (A * rt.h[:, None] + B) * p_x)
+        d_x = rt.defect_event[:, cls].sum(axis=1)[:, None]
+        per_step = rt.w @ (A * (1.0 - rt.h[:, None]) * m_x + A * rt.h[:, None] * d_x + B * p_x)
         out[name] = np.concatenate([[0.0], np.cumsum(per_step)])
     return out
 

@@ -282,3 +282,120 @@ def kl_to_bayes(trained: TrainedModel, n_docs: int, rng: np.random.Generator) ->
         kls.append(terms.sum(axis=1))
     per_doc = np.mean(kls, axis=0)
     return float(per_doc.mean()), float(per_doc.std(ddof=1) / np.sqrt(n_docs))
+
+
+# ------------------------------------------------------------------------------ beyond the context
+# A transformer with a bounded context w trained on *long* documents (L >> w tokens): every training
+# example is a chunk of w consecutive tokens cut at a uniform position of a fresh document (with
+# probability ``p_start`` the chunk is the document's start, marked by BOS). It is then run far beyond
+# L tokens, always reading its last w tokens. Its Bayes reference is not the document-start reader:
+# a window cut from the middle of a long document carries no BOS, so the optimal predictor averages
+# over the positions where such a window occurs in training (:func:`position_averaged_floor`).
+
+
+def position_averaged_floor(h: float, w_waluigi: float, w: int, doc_len: int) -> float:
+    """P(revealing next | w neutral tokens, no BOS) for windows cut uniformly from documents of ``doc_len``.
+
+    Luigi (delta = 0) + single-type waluigi (r = 1): a clean window ending at document position t means
+    "not defected by t", so with the window's end t uniform on w..L-1 (1-based: the window x_{t-w+1..t}):
+        eps_w^train = sum_t p (1-h)^t h / sum_t [(1 - p) + p (1-h)^t].
+    A long L dilutes the waluigi's clean windows with the luigi's: eps_w^train << eps_w (document start).
+    """
+    t = np.arange(w, doc_len, dtype=float)
+    clean_w = w_waluigi * (1 - h) ** t
+    return float((clean_w * h).sum() / ((1 - w_waluigi) + clean_w).sum())
+
+
+def chunk_batch(mixture: PersonaMixture, batch: int, w: int, doc_len: int, p_start: float, rng: np.random.Generator):
+    """``(inputs, targets)`` of shape (batch, w): chunks of fresh documents of ``doc_len`` tokens.
+
+    A start chunk is ``[BOS, x_1..x_{w-1}] -> x_1..x_w``; any other is ``x_{a+1}..x_{a+w} -> x_{a+2}..x_{a+w+1}``
+    with the offset ``a`` uniform on 0..L-w-1 (no BOS: the reader cannot tell where in the document it is).
+    """
+    V = mixture.alphabet.size
+    docs = sample_documents(mixture, batch, doc_len, rng)
+    start = rng.random(batch) < p_start
+    a = rng.integers(0, doc_len - w, size=batch)
+    idx = a[:, None] + np.arange(w + 1)[None, :]
+    chunk = np.take_along_axis(docs, idx, axis=1)
+    inputs, targets = chunk[:, :-1].copy(), chunk[:, 1:].copy()
+    inputs[start] = np.concatenate([np.full((start.sum(), 1), V), docs[start, : w - 1]], axis=1)
+    targets[start] = docs[start, :w]
+    return inputs, targets
+
+
+def train_on_chunks(
+    mixture: PersonaMixture, spec: TransformerSpec, doc_len: int, seed: int, p_start: float = 0.1
+) -> TrainedModel:
+    """Next-token cross-entropy on chunks of ``spec.context`` tokens cut from fresh ``doc_len``-token documents.
+
+    Same optimiser and schedule as :func:`train_on_mixture`; the net reads at most ``w = spec.context`` tokens.
+    """
+    torch = _torch()
+    torch.set_num_threads(1)
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    V, w = mixture.alphabet.size, spec.context
+    if doc_len <= w:
+        raise ValueError(f"doc_len={doc_len} must exceed the context w={w} (train on long documents)")
+    net = build_net(V, spec)
+    opt = torch.optim.AdamW(net.parameters(), lr=spec.lr, weight_decay=spec.weight_decay, betas=(0.9, 0.98))
+    warm = max(1, spec.steps // 20)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / spec.steps)))
+    )
+    losses = np.empty(spec.steps)
+    net.train()
+    for step in range(spec.steps):
+        inputs, targets = chunk_batch(mixture, spec.batch, w, doc_len, p_start, rng)
+        logits = net(torch.as_tensor(inputs))
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, V), torch.as_tensor(targets).reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses[step] = float(loss.detach())
+    net.eval()
+    return TrainedModel(net, mixture, spec, losses, 0.0)
+
+
+def raw_predictive(trained: TrainedModel, inputs: np.ndarray) -> np.ndarray:
+    """The net's next-token distribution after each input row (BOS = id V given explicitly, no BOS added)."""
+    torch = _torch()
+    with torch.inference_mode():
+        logits = trained.net(torch.as_tensor(np.asarray(inputs, dtype=np.int64)))[:, -1].double()
+        return torch.softmax(logits, dim=-1).numpy()
+
+
+def rollout_hazard(
+    predict, mixture: PersonaMixture, w: int, steps: int, n_traj: int, rng: np.random.Generator, bos_window: bool
+) -> np.ndarray:
+    """Per-step hazard of self-conditioned generation reading the last ``w`` tokens, for ``steps`` tokens.
+
+    ``predict(inputs) -> (B, V)``. Inputs: ``[BOS] + tokens`` while the document start is in view; after
+    that the last ``w`` tokens, with a BOS in front when ``bos_window`` (the window read as a fresh document,
+    the aflab reader's convention) or bare (the chunk-trained reader's view deep inside a document).
+    Survival-conditioned rollouts with importance weights, as :func:`windowed_survival`.
+    """
+    V = mixture.alphabet.size
+    rev = np.asarray(mixture.alphabet.revealing)
+    neutral = np.asarray(mixture.alphabet.neutral)
+    traj = np.zeros((n_traj, steps), dtype=np.int64)
+    log_w = np.zeros(n_traj)
+    hazard = np.zeros(steps)
+    bos = np.full((n_traj, 1), V, dtype=np.int64)
+    for t in range(steps):
+        if t < w:
+            inputs = np.concatenate([bos, traj[:, :t]], axis=1)
+        else:
+            window = traj[:, t - w : t]
+            inputs = np.concatenate([bos, window], axis=1) if bos_window else window
+        probs = predict(inputs)
+        p_rev = probs[:, rev].sum(axis=1)
+        wt = np.exp(log_w - log_w.max())
+        hazard[t] = float((wt * p_rev).sum() / wt.sum())
+        log_w += np.log1p(-np.minimum(p_rev, 1 - 1e-12))
+        pn = probs[:, neutral] / probs[:, neutral].sum(axis=1, keepdims=True)
+        u = rng.random(n_traj)[:, None]
+        traj[:, t] = neutral[np.minimum((u >= np.cumsum(pn, axis=1)[:, :-1]).sum(axis=1), neutral.size - 1)]
+    return hazard

@@ -110,7 +110,7 @@ class CleanPhase:
     incidence: dict[str, np.ndarray]  # cumulative P(first event by t, in class X)
     hazard_floor: float  # 1 - spectral radius of Q (per-step hazard once homogeneous)
     # computed as nu . exit for the quasi-stationary law nu
-    mean_time: float  # E[# event-free tokens before the first event]
+    mean_time: float  # E[1-based index of the first event token] = sum_t S(t)
     split: dict[str, float]  # P(first event in class X), t -> infinity
     quasi_stationary: np.ndarray = field(repr=False)  # left Perron vector of Q over free windows
     free_alphabet: tuple[int, ...] = ()
