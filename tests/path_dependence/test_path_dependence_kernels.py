@@ -122,8 +122,18 @@ def test_linearized_training_equals_the_jvp_reference_for_a_cnn_and_an_mlp():
 
 
 def test_linearization_gap_shrinks_at_least_like_the_lee_bound_under_ntk_and_not_under_mup():
-    """Issue 13's small sweep. Measured slope about -0.8 under NTK (steeper than the n^-1/2 bound of Lee et al.
-    2019: the finite-width correction is closer to 1/n here), about -0.15 under muP."""
+    """Issue 13's small sweep (widths 64/256/1024, 2 seeds, 60 steps on 400 digits). Measured slope about -0.83
+    under NTK, about -0.15 under muP.
+
+    The issue asked for an NTK slope in [-0.65, -0.35], i.e. about the n^-1/2 of Lee et al. (2019, Thm 2.1).
+    That is an upper bound, and the measured gap falls faster: -0.83 here, -0.77 [-0.82, -0.72] in the quick
+    preset (300 steps, all 1300 digits), local slopes steepening to about -0.9 between 1024 and 4096
+    (docs/path_dependence.md). For the bias-free one-hidden-layer net the second-order term sums n products
+    of an O(n^-1/2) readout move and an O(n^-1/2) input-weight move, each carrying the sign of its random
+    readout weight, so it is O(n^-1) (Dyer & Gur-Ari 2020), and the ReLU units whose pre-activation changes sign
+    (a fraction n^-1/2 of them) add an O(n^-3/4) term. So the test asserts the bound (< -0.5) and a floor from
+    the same expansion (> -1.2: no term falls faster than 1/n, plus 0.2 for finite-width bias), not the window
+    as filed."""
     import pandas as pd
 
     from aflab.path_dependence.experiments import linearized_point
@@ -137,5 +147,5 @@ def test_linearization_gap_shrinks_at_least_like_the_lee_bound_under_ntk_and_not
             for r in linearized_point(dataset="digits", width=w, parametrization=p, seed=s, steps=60, n_train=400)
         ]
         slopes[p] = width_slope(pd.DataFrame(rows), "gap").estimate
-    assert slopes["ntk"] < -0.5, slopes
+    assert -1.2 < slopes["ntk"] < -0.5, slopes
     assert slopes["mup"] > -0.35, slopes

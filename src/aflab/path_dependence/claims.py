@@ -367,17 +367,41 @@ def _regime_summary(cfg: PathConfig, table: pd.DataFrame, regime: str, judged: t
         "budget": f"fixed budget ({cfg.steps} steps)",
         "epochs": f"fixed epochs ({cfg.epochs:g})",
     }[regime]
-    return f"{head}: " + "; ".join(parts), numbers
+    return f"{head}: " + "; ".join(parts) + _loss_text(table, regime), numbers
+
+
+def _first_manipulation_rows(table: pd.DataFrame, regime: str) -> pd.DataFrame:
+    """Diagonal rows of one regime, first manipulation only (all manipulations of a cell share its widths)."""
+    t = table[(table.regime == regime) & table.diagonal.astype(bool)]
+    return t[t.manipulation == t.manipulation.iloc[0]] if len(t) else t
+
+
+def _loss_text(table: pd.DataFrame, regime: str) -> str:
+    """Train loss reached (and steps taken) per parametrization and width, so a slope is read with the
+    training it compares: e.g. ``; train loss ntk 0.0127/0.0204/0.0276 at n = 64/256/1024``."""
+    t = _first_manipulation_rows(table, regime)
+    if not len(t) or "train_loss" not in t.columns:
+        return ""
+    parts = []
+    for p, g in t.groupby("parametrization", sort=False):
+        by_w = g.groupby("width")[["train_loss", "step"]].mean()
+        loss = "/".join(f"{v:.3g}" for v in by_w.train_loss)
+        steps = "" if regime == "budget" else " after " + "/".join(f"{v:.0f}" for v in by_w.step) + " steps"
+        parts.append(f"{p} {loss}{steps}")
+    widths = "/".join(str(w) for w in sorted(t.width.unique()))
+    return f"; train loss {', '.join(parts)} at n = {widths}"
 
 
 def _loss_numbers(table: pd.DataFrame) -> dict:
-    """Full-batch train loss reached per (parametrization, width) in the converged regime (order pairs first)."""
-    t = table[(table.regime == "converged") & table.diagonal.astype(bool)]
-    t = t[t.manipulation == t.manipulation.iloc[0]] if len(t) else t
+    """Full-batch train loss reached and steps taken per (regime, parametrization, width), first manipulation."""
     out = {}
-    for (p, w), g in t.groupby(["parametrization", "width"]):
-        out[f"converged_{p}_train_loss_n{w}"] = float(g.train_loss.mean())
-        out[f"converged_{p}_steps_n{w}"] = float(g.step.mean())
+    for regime in ("converged", "budget", "epochs"):
+        t = _first_manipulation_rows(table, regime)
+        if not len(t) or "train_loss" not in t.columns:
+            continue
+        for (p, w), g in t.groupby(["parametrization", "width"]):
+            out[f"{regime}_{p}_train_loss_n{w}"] = float(g.train_loss.mean())
+            out[f"{regime}_{p}_steps_n{w}"] = float(g.step.mean())
     return out
 
 
