@@ -624,7 +624,7 @@ def introspection_verdict(cfg, t: pd.DataFrame) -> Verdict:
 #: self-trust 0.26 [0.25, 0.27] vs 0), measured at 3 stretches
 INTROSPECTION_PRESETS = {
     "smoke": {"n_days": 6, "window": 1, "delay": 2, "enum_depth": 1, "band_depth": 1},
-    "quick": {"n_days": 8, "window": 1, "delay": 2, "enum_depth": 1, "band_depth": 1},
+    "quick": {"n_days": 8, "window": 2, "delay": 3, "enum_depth": 1, "band_depth": 1},
     "full": {"n_days": 100, "window": 2, "delay": 4},
 }
 INTROSPECTION_SEEDS = {"smoke": 2, "quick": 3, "full": 10}
