@@ -411,7 +411,10 @@ def code_version(claim: Claim) -> str:
     Hashed: ``aflab/core`` (the runner, seeding and statistics shape every cell), the claim's own code (for
     an aflab system its folder; for a plugin its own package folder or, for a single-module plugin, that
     file -- never the whole of site-packages), and the installed versions of :data:`KEY_LIBRARIES`. Editing
-    any of them, or upgrading numpy or torch, invalidates the cached cells.
+    any of them, or upgrading numpy or torch, invalidates the cached cells (and marks stored stability runs
+    as measured at older code). Presentation modules (:func:`is_presentation_source`: figures, command
+    lines, the report page, the stability driver) are left out: they draw or print stored numbers and
+    compute none, so restyling a figure does not discard hours of measurements.
     """
     from aflab import __version__
 
@@ -429,15 +432,31 @@ def _source_digest(module_name: str) -> str:
     return digest.hexdigest()[:10]
 
 
+#: core modules that only present stored results (the report page, the stability driver and its figure)
+PRESENTATION_MODULES: frozenset[str] = frozenset({"report.py", "stability.py", "cli_support.py"})
+
+
+def is_presentation_source(path: Path) -> bool:
+    """True for a module that draws or prints results but computes none: ``plots*.py``, ``cli*.py``, and
+    :data:`PRESENTATION_MODULES` in ``aflab/core``. Such files do not enter :func:`code_version`."""
+    name = path.name
+    in_core = path.parent.name == "core" and path.parent.parent.name == "aflab"
+    return name.startswith(("plots", "cli")) or (in_core and name in PRESENTATION_MODULES)
+
+
+def _hashed(paths) -> list[Path]:
+    return [p for p in paths if not is_presentation_source(p)]
+
+
 def _core_sources() -> list[Path]:
-    return list(Path(__file__).resolve().parent.rglob("*.py"))
+    return _hashed(Path(__file__).resolve().parent.rglob("*.py"))
 
 
 def _claim_sources(module_name: str) -> list[Path]:
     parts = module_name.split(".")
     if parts[0] == "aflab" and len(parts) > 2:
         system_file = importlib.import_module(f"aflab.{parts[1]}").__file__ or ""
-        return list(Path(system_file).resolve().parent.rglob("*.py"))
+        return _hashed(Path(system_file).resolve().parent.rglob("*.py"))
     if parts[0] == "aflab":  # aflab.core.<module>: covered by the core sources
         return []
     top = importlib.import_module(parts[0])
