@@ -205,8 +205,9 @@ def scale(quick: bool) -> None:
     print(
         f"| separable atoms, 3 traders | {n_sep:,} | 3 | {c:.1f} | {c / 3:.2f} | {int(run.maker.certified.sum())}/3 |"
     )
-    largest = _largest_linked_group()
-    print(f"\nlargest linked group (one component, no facts) the enumerated worlds price: {largest} atoms\n")
+    for n_atoms in (40,) if quick else (40, 80):
+        print(_linked_group_row(n_atoms))
+    print()
     n = 60 if quick else 200
     cfg = E.PiAuditConfig(n_days=n)
     sc = E.pi_audit_scenario(cfg, 0)
@@ -223,25 +224,27 @@ def scale(quick: bool) -> None:
     )
 
 
-def _largest_linked_group() -> int:
-    """Atoms in one component (linked by a chain of implications) whose sentences the worlds back-end can
-    price before it refuses (enumeration of projected worlds)."""
-    from aflab.logical_induction.sentences import atom, implies
-    from aflab.logical_induction.worlds import KnowledgeBase
+def _linked_group_row(n_atoms: int, days: int = 4) -> str:
+    """A table row: one linked group of ``n_atoms`` atoms whose sentences are all traded
+    (:func:`.deduction.linked_group_scenario`, Fibonacci(n + 2) worlds: the worlds back-end answers it
+    by the MaxSAT oracle, not enumeration), five simple traders; CPU s per certified day."""
+    from aflab.logical_induction.deduction import linked_group_scenario
+    from aflab.logical_induction.inductor import run_market
+    from aflab.logical_induction.traders import ConjunctionCoherence, ConstantBelief, FloorTrader, NegationCoherence
 
-    best = 0
-    for k in (8, 10, 12, 14, 16, 20, 40):
-        atoms = [atom(f"g{k}_{i}") for i in range(k)]
-        kb = KnowledgeBase()
-        kb.add_fact(implies(atoms[0], atoms[1]))
-        for i in range(1, k - 1):
-            kb.add_fact(implies(atoms[i], atoms[0]) if i % 2 else implies(atoms[i], atoms[i + 1]))
-        try:
-            kb.project(atoms)
-            best = k
-        except ValueError:
-            break
-    return best
+    sc = linked_group_scenario(n_atoms, days)
+    traders = [
+        ConstantBelief(p=0.3, weight=0.25, name="c3"),
+        ConstantBelief(p=0.8, weight=0.25, name="c8"),
+        NegationCoherence(weight=0.25),
+        ConjunctionCoherence(weight=0.25),
+        FloorTrader(weight=0.25),
+    ]
+    run, _, c = timed(lambda: run_market(sc, traders, keep_prices=lambda s: False))
+    return (
+        f"| one linked group of {n_atoms} atoms (lazy worlds, MaxSAT oracle), 5 traders | {len(sc.priced[0]):,} | "
+        f"{days} | {c:.1f} | {c / days:.2f} | {int(run.maker.certified.sum())}/{days} |"
+    )
 
 
 def long_pi_run(

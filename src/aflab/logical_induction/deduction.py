@@ -17,7 +17,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from aflab.logical_induction.sentences import PriceAtom, Sentence, atom, exactly_one, neg, parse, price_atom_meaning
+from aflab.logical_induction.sentences import (
+    PriceAtom,
+    Sentence,
+    atom,
+    conj,
+    disj,
+    exactly_one,
+    implies,
+    neg,
+    parse,
+    price_atom_meaning,
+)
 
 
 def pi_digits(n: int) -> np.ndarray:
@@ -195,6 +206,30 @@ def observation_scenario(observations: list[str], priced: list[list[str]] | None
             raise ValueError("priced must have one list of sentences per observation day")
         pr = [tuple(parse(x) for x in day) for day in priced]
     return Scenario("observations", tuple((o,) for o in obs), tuple(pr))
+
+
+def linked_group_scenario(n_atoms: int, n_days: int = 4, prefix: str = "lg") -> Scenario:
+    """One large linked group (the worlds back-end's scale case, issue 14): atoms ``a_0..a_{n-1}``
+    linked by the facts ``a_i | a_{i+1}`` (revealed on days 1 and 2, half each: one component with
+    Fibonacci(n + 2) consistent worlds on the atoms, 2.7e8 for n = 40), ``~a_0`` on day 3 (which
+    decides ``a_1``), nothing after. Priced every day: every atom, ``a_i -> a_{i+1}`` (every third i),
+    ``a_i & a_{i+1}`` (every second), ``a_i | ~a_{i+2}`` (every fifth), ``~a_i`` (every third) and
+    ``a_0 & a_{n-1}`` -- all in the one component, so its projected worlds cannot be enumerated."""
+    if n_atoms < 3:
+        raise ValueError(f"a linked group needs at least 3 atoms, got {n_atoms}")
+    a = [atom(f"{prefix}{i}") for i in range(n_atoms)]
+    ors = [disj(a[i], a[i + 1]) for i in range(n_atoms - 1)]
+    priced = tuple(
+        a
+        + [implies(a[i], a[i + 1]) for i in range(0, n_atoms - 1, 3)]
+        + [disj(a[i], neg(a[i + 2])) for i in range(0, n_atoms - 2, 5)]
+        + [conj(a[0], a[n_atoms - 1])]
+        + [conj(a[i], a[i + 1]) for i in range(0, n_atoms - 1, 2)]
+        + [neg(a[i]) for i in range(0, n_atoms, 3)]
+    )
+    facts = [tuple(ors[: n_atoms // 2]), tuple(ors[n_atoms // 2 :]), (neg(a[0]),)]
+    facts = (facts + [()] * n_days)[:n_days]
+    return Scenario(f"linked group ({n_atoms} atoms)", tuple(facts), (priced,) * n_days)
 
 
 def prg_scenario(n_days: int, seed: int, delay: int = 2) -> Scenario:

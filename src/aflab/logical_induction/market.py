@@ -9,7 +9,7 @@ Day ``n``:
    day ``m``, some world ``W in PC(D_m)`` valued its holdings at ``<= -b``; otherwise its trade is
    scaled by ``inf_W 1/max(1, -W(T_n) / (b + W(sum_{i<n} T_i)))``. The infimum over worlds of a ratio of
    two *separable* linear functions is computed exactly by Dinkelbach's method with a per-component
-   maximum (:class:`.worlds.ProjectedWorlds`).
+   maximum (:class:`.worlds.ProjectedWorlds`; on a lazy component, the MaxSAT oracle's maximiser).
 4. **TradingFirm** (def. 5.3.2): ``F_n = sum_k sum_{b>=1} w_k 2^-b Budgeter^b(T^k)`` with ``w_k = 2^-k``
    in the paper (here: the trader's prior weight, ``2^-size`` for enumerated programs). The sum over
    ``b`` is exact and finite: budgets ``b <= -worst_k`` are dead (factor 0); for
@@ -27,7 +27,8 @@ Day ``n``:
    after it; traders whose multiplier keeps moving are then solved *jointly* (their exact multiplier
    recomputed at every price vector, :func:`batch_multipliers`). The **certified check** closes the
    day: ``max_W F.(W - P)`` computed exactly over the consistent worlds enumerated by the SAT back-end
-   (separable over components) is ``<= eps_n``. ``eps_n = max(2^-n, eps_floor)``: float64 cannot
+   (separable over components; a large linked group's maximum by the exact MaxSAT oracle,
+   :mod:`.worlds`) is ``<= eps_n``. ``eps_n = max(2^-n, eps_floor)``: float64 cannot
    resolve ``2^-n`` beyond n ~ 50, so the floor (default 1e-12) is the one place we deviate from the
    paper. The inductor asks the solver to *aim* at ``eps_floor`` on every day (a second round if the
    first is only within ``eps_n``), so early days' prices depend less on where a loose stopping rule
@@ -163,7 +164,29 @@ def budget_factors(
         live = live[grow]
         if len(live) == 0:
             break
+    if pw.lazy:  # the rows of a lazy component are a working set: continue with the exact oracle
+        lam = _dinkelbach_exact(pw, -trades[kk], holdings[kk], a_c, s_c, lam, max_iter)
     return 1.0 / lam
+
+
+def _dinkelbach_exact(pw, a_coef, s_coef, a_c, s_c, lam, max_iter: int) -> np.ndarray:
+    """Column generation for :func:`budget_factors` on lazy worlds: per pair ``i``, starting from the
+    working set's ratio ``lam[i]`` (a lower bound: its worlds are consistent), Dinkelbach steps with the
+    exact maximiser ``W* = argmax_W (a_i - lam s_i).W`` over all of PC(D_n) (:meth:`ProjectedWorlds.
+    argmax_world`) until ``max_W a_i(W) - lam s_i(W) <= 0``, i.e. ``lam >= max_W a_i/s_i``: the factor
+    is exactly the paper's, never larger (a trader never overspends)."""
+    lam = lam.copy()
+    for i in range(len(lam)):
+        for _ in range(max_iter):
+            W = pw.argmax_world(a_coef[i] - lam[i] * s_coef[i])
+            a_val, s_val = a_coef[i] @ W + a_c[i], s_coef[i] @ W + s_c[i]
+            if s_val <= 0:
+                raise ValueError("budgeter called on a dead budget level (b + W(S) <= 0)")
+            new = max(1.0, a_val / s_val)
+            if new <= lam[i] * (1 + 1e-15):
+                break
+            lam[i] = new
+    return lam
 
 
 def budget_multipliers(pw: ProjectedWorlds, trades: np.ndarray, prices: np.ndarray, state: BudgetState) -> np.ndarray:

@@ -13,16 +13,30 @@ components by a union-find over atoms: a sentence joins the components of all it
 component has its own solver, so ten thousand unrelated atoms are ten thousand 2-world problems, not
 one 2^10000 problem. Brute-force enumeration of 2^atoms lives only in :func:`brute_force_worlds`,
 the tested reference.
+
+*Large linked groups.* A component whose projected worlds exceed :data:`MAX_WORLDS_PER_COMPONENT`
+(a linked group of 15+ atoms whose sentences are all traded) is not enumerated: it becomes *lazy*
+(:class:`LazyComponent`). Its rows are a small working set of consistent worlds -- for every traded
+sentence one world where it is true and one where it is false, when such exist, so
+:meth:`ProjectedWorlds.decided` stays exact -- and every linear maximisation over it is answered by an
+exact oracle, weighted MaxSAT over the component's Tseitin clauses (:func:`max_linear_maxsat`, RC2):
+``max_W sum_j c_j W(s_j)`` with one soft unit clause per sentence literal. The maker's certificate
+``max_W F.(W - P)`` and the budgets' worst cases are therefore exact over all of PC(D_n), as for
+enumerated components; the budgets' Dinkelbach iterations start from the working set and continue with
+the oracle until it confirms (column generation, :func:`.market.budget_factors`).
 """
 
 from __future__ import annotations
 
 import itertools
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
+from pysat.examples.rc2 import RC2
+from pysat.formula import WCNF
 from pysat.solvers import Solver
 
 from aflab.logical_induction.sentences import (
@@ -38,7 +52,8 @@ from aflab.logical_induction.sentences import (
     evaluate_many,
 )
 
-#: refuse to enumerate a component with more projected worlds than this (use smaller components)
+#: enumerate a component's projected worlds only up to this many; beyond it the component is lazy
+#: (MaxSAT oracle, see module doc)
 MAX_WORLDS_PER_COMPONENT = 1 << 14
 
 #: at most this many component solvers stay alive (least recently used ones are deleted and rebuilt
@@ -46,6 +61,49 @@ MAX_WORLDS_PER_COMPONENT = 1 << 14
 #: projected worlds: memory stays bounded however many components the deductive process creates
 MAX_LIVE_SOLVERS = 512
 MAX_CACHED_COMPONENTS = 1024
+
+#: a lazy component's oracle remembers this many (coefficients -> maximising world) answers: the maker
+#: asks for the same linear maxima many times while it solves one day
+ORACLE_MEMO = 4096
+
+
+def max_linear_maxsat(clauses: list[list[int]], lits: list[int], coef: np.ndarray) -> np.ndarray:
+    """A world maximising ``sum_j coef[j] [lits[j] true]`` subject to the hard ``clauses``: the 0/1 row.
+
+    Weighted MaxSAT (RC2, exact): one soft unit clause per nonzero coefficient, ``[lit]`` for
+    ``c > 0`` and ``[-lit]`` for ``c < 0``, weight ``|c|``; the cost of falsified soft clauses is
+    ``sum_{c>0} c - max``. Weights are scaled to integers with 52 bits of relative precision, so the
+    world is optimal up to ``len(coef) * max|c| * 2^-52`` (float round-off); callers evaluate
+    ``coef . row`` in float themselves. ``clauses`` must be satisfiable.
+    """
+    coef = np.asarray(coef, dtype=float)
+    big = float(np.abs(coef).max(initial=0.0))
+    wcnf = WCNF()
+    for c in clauses:
+        wcnf.append(list(c))
+    if big > 0:
+        scale = 2.0**52 / big
+        for lit, c in zip(lits, coef.tolist()):
+            w = round(abs(c) * scale)
+            if w:
+                wcnf.append([lit if c > 0 else -lit], weight=w)
+    with RC2(wcnf) as rc2:
+        model = rc2.compute()
+    if model is None:
+        raise ValueError("max_linear_maxsat: the hard clauses are unsatisfiable")
+    true = {v for v in model if v > 0}
+    return np.array([(abs(v) in true) == (v > 0) for v in lits], dtype=float)
+
+
+@dataclass(frozen=True)
+class LazyComponent:
+    """A component too large to enumerate (see module doc): component index ``c``, its sentences'
+    columns ``cols`` and ``oracle(coef) -> row``, an exact maximiser of ``coef . W`` over its consistent
+    worlds projected on those columns (:func:`max_linear_maxsat`, memoised)."""
+
+    c: int
+    cols: np.ndarray
+    oracle: Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -62,6 +120,7 @@ class ProjectedWorlds:
     rows: sp.csr_matrix  # (R, N) float 0/1
     starts: np.ndarray  # (C,) int, first row of each component
     component: np.ndarray  # (N,) int
+    lazy: tuple[LazyComponent, ...] = field(default=())  # components answered by an exact oracle
 
     @property
     def n_components(self) -> int:
@@ -75,7 +134,27 @@ class ProjectedWorlds:
         """``max_W sum_j coef[j] W(s_j)`` over consistent worlds; coef (N,) or (N, B) -> scalar or (B,)."""
         if len(self.sentences) == 0:
             return np.zeros(coef.shape[1:]) if coef.ndim > 1 else np.float64(0.0)
-        return self.segment_max(np.asarray(self.rows @ coef)).sum(axis=0)
+        seg = self.segment_max(np.asarray(self.rows @ coef))
+        if self.lazy:  # the working set's maximum is only a lower bound: ask the oracle
+            seg = seg.astype(float).copy()
+            for lz in self.lazy:
+                sub = coef[lz.cols]
+                if sub.ndim == 1:
+                    seg[lz.c] = sub @ lz.oracle(sub)
+                else:
+                    seg[lz.c] = [sub[:, b] @ lz.oracle(sub[:, b]) for b in range(sub.shape[1])]
+        return seg.sum(axis=0)
+
+    def argmax_world(self, coef: np.ndarray) -> np.ndarray:
+        """A consistent world (N,) maximising ``coef . W`` (exact on lazy components too)."""
+        coef = np.asarray(coef, dtype=float)
+        if len(self.sentences) == 0:
+            return np.zeros(0)
+        best = self.argmax_rows(np.asarray(self.rows @ coef)[:, None])[:, 0]
+        W = np.asarray(self.rows[best].sum(axis=0)).ravel()
+        for lz in self.lazy:  # a lazy component's rows only touch its own columns: overwrite them
+            W[lz.cols] = lz.oracle(coef[lz.cols])
+        return W
 
     def min_linear(self, coef: np.ndarray) -> np.ndarray:
         return -self.max_linear(-coef)
@@ -91,6 +170,8 @@ class ProjectedWorlds:
         return np.minimum.reduceat(cand, self.starts, axis=0)
 
     def n_worlds_log2(self) -> float:
+        """log2 of the number of consistent worlds (a lower bound when some component is lazy: its
+        working set is counted)."""
         counts = np.diff(np.append(self.starts, self.rows.shape[0]))
         return float(np.log2(counts).sum())
 
@@ -103,6 +184,8 @@ class ProjectedWorlds:
 
     def full_worlds(self, limit: int = 1 << 16) -> np.ndarray:
         """Every consistent world on ``sentences`` (product of components); only for small cases."""
+        if self.lazy:
+            raise ValueError("full_worlds: a lazy component's worlds are not enumerated")
         counts = np.diff(np.append(self.starts, self.rows.shape[0]))
         if np.prod(counts.astype(float)) > limit:
             raise ValueError(f"{np.prod(counts.astype(float)):.3g} worlds exceed the limit {limit}")
@@ -114,10 +197,17 @@ class ProjectedWorlds:
 
 
 class KnowledgeBase:
-    """Incremental SAT back-end for PC(D_n), split into independent components (see module doc)."""
+    """Incremental SAT back-end for PC(D_n), split into independent components (see module doc).
 
-    def __init__(self, solver_name: str = "minisat22"):
+    ``force_lazy=True`` answers every (non-constant) component by the MaxSAT oracle instead of
+    enumeration (tests compare both on small cases); by default a component is lazy only once its
+    projected worlds exceed :data:`MAX_WORLDS_PER_COMPONENT`.
+    """
+
+    def __init__(self, solver_name: str = "minisat22", force_lazy: bool = False):
         self.solver_name = solver_name
+        self.force_lazy = force_lazy
+        self._lazy_roots: set[str] = set()  # components that overflowed enumeration once: lazy from then on
         self._parent: dict[str, str] = {}  # union-find over atom names
         self._clauses: dict[str, list[list[int]]] = {}  # root -> clauses
         self._has_facts: dict[str, bool] = {}
@@ -164,6 +254,9 @@ class KnowledgeBase:
             self._version[keep] += self._version.pop(r) + 1
             self._drop_solver(r)
             self._cache.pop(r, None)
+            if r in self._lazy_roots:
+                self._lazy_roots.discard(r)
+                self._lazy_roots.add(keep)
         if len(roots) > 1:
             self._drop_solver(keep)
         return keep
@@ -285,9 +378,12 @@ class KnowledgeBase:
         for j in order:
             groups.setdefault(roots[j], []).append(j)
         ri, ci, starts, comp = [], [], [], np.zeros(len(sentences), dtype=np.int64)
-        nrows = 0
+        nrows, lazy = 0, []
         for c, (root, idx) in enumerate(groups.items()):
             w = self._component_worlds(root, [sentences[j] for j in idx])
+            if isinstance(w, tuple):  # lazy: (working set, oracle)
+                w, oracle = w
+                lazy.append(LazyComponent(c, np.asarray(idx, dtype=np.int64), oracle))
             r, k = np.nonzero(w)
             ri.append(r + nrows)
             ci.append(np.asarray(idx, dtype=np.int64)[k])
@@ -297,9 +393,11 @@ class KnowledgeBase:
         r = np.concatenate(ri) if ri else np.zeros(0, dtype=np.int64)
         cc = np.concatenate(ci) if ci else np.zeros(0, dtype=np.int64)
         rows = sp.csr_matrix((np.ones(len(r)), (r, cc)), shape=(nrows, len(sentences)))
-        return ProjectedWorlds(sentences, rows, np.asarray(starts, dtype=np.int64), comp)
+        return ProjectedWorlds(sentences, rows, np.asarray(starts, dtype=np.int64), comp, tuple(lazy))
 
-    def _component_worlds(self, root: str, sub: list[Sentence]) -> np.ndarray:
+    def _component_worlds(self, root: str, sub: list[Sentence]):
+        """The component's projected worlds (enumerated), or ``(working set, oracle)`` when it is lazy;
+        cached per component version."""
         if root == "":  # constants only
             return np.array([[1.0 if s is TRUE else 0.0 for s in sub]])
         version, key = self._version[root], tuple(s.uid for s in sub)
@@ -312,7 +410,9 @@ class KnowledgeBase:
         if hit is not None:
             return hit
         atoms = sorted(frozenset().union(*(s.atoms for s in sub)))
-        if not self._has_facts[root] and len(atoms) <= 10:
+        if self.force_lazy or root in self._lazy_roots:
+            w = self._lazy_worlds(root, sub)
+        elif not self._has_facts[root] and len(atoms) <= 10:
             # no facts: every assignment of the atoms is consistent (no search needed)
             grid = np.array(list(itertools.product((False, True), repeat=len(atoms))), dtype=bool)
             cols = {a: grid[:, i] for i, a in enumerate(atoms)}
@@ -321,6 +421,9 @@ class KnowledgeBase:
             w = np.unique(w, axis=0)
         else:
             w = self._enumerate_sat(root, sub)
+            if w is None:  # too many worlds: lazy from now on
+                self._lazy_roots.add(root)
+                w = self._lazy_worlds(root, sub)
         entry[1][key] = w
         while len(self._cache) > MAX_CACHED_COMPONENTS:
             self._cache.popitem(last=False)
@@ -344,16 +447,50 @@ class KnowledgeBase:
             row = val == pos
             out.append(row)
             if len(out) > MAX_WORLDS_PER_COMPONENT:
-                raise ValueError(
-                    f"a component has more than {MAX_WORLDS_PER_COMPONENT} projected worlds; "
-                    "trade fewer related sentences at once"
-                )
+                break
             sol.add_clause([-act] + [(-v if r else v) for v, r in zip(lits, row.tolist())])
         sol.add_clause([-act])
         cs.dead += 1
         if cs.dead > max(64, cs.n_vars - cs.dead):  # mostly retired activation variables: rebuild lean
             self._drop_solver(root)
+        if len(out) > MAX_WORLDS_PER_COMPONENT:
+            return None
         return np.array(out, dtype=float).reshape(-1, len(sub))
+
+    def _lazy_worlds(self, root: str, sub: list[Sentence]) -> tuple[np.ndarray, Callable]:
+        """A lazy component (module doc): the working set -- for each sentence of ``sub`` a consistent
+        world where it is true and one where it is false, if any (2 SAT calls per sentence, so
+        ``decided`` stays exact) -- and the exact MaxSAT oracle over the component's clauses."""
+        cs = self._solver(root)
+        lits = [cs.lit(self._var[s.uid]) for s in sub]
+        rows = []
+        for v in lits:
+            for a in (v, -v):
+                if cs.solver.solve(assumptions=[a]):
+                    true = {x for x in cs.solver.get_model() if x > 0}
+                    rows.append([(abs(u) in true) == (u > 0) for u in lits])
+        w = np.unique(np.array(rows, dtype=float).reshape(-1, len(sub)), axis=0)
+        clauses = [cs.clause(c) for c in self._clauses[root]] + [[cs.lit(self._true_var)]]
+        return w, _memoised_oracle(clauses, lits)
+
+
+def _memoised_oracle(clauses: list[list[int]], lits: list[int]) -> Callable[[np.ndarray], np.ndarray]:
+    """``coef -> max_linear_maxsat(clauses, lits, coef)``, remembering the last :data:`ORACLE_MEMO` answers."""
+    memo: OrderedDict[bytes, np.ndarray] = OrderedDict()
+
+    def oracle(coef: np.ndarray) -> np.ndarray:
+        coef = np.ascontiguousarray(coef, dtype=float)
+        key = coef.tobytes()
+        row = memo.get(key)
+        if row is None:
+            row = memo[key] = max_linear_maxsat(clauses, lits, coef)
+            while len(memo) > ORACLE_MEMO:
+                memo.popitem(last=False)
+        else:
+            memo.move_to_end(key)
+        return row
+
+    return oracle
 
 
 class _ComponentSolver:
