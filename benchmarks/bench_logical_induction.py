@@ -12,8 +12,9 @@ adversary suite on the digits-of-pi run, the always-certifying maker on random a
 3. The maker on random adversarial cases (``aflab.logical_induction.hardcases``: <= 20 sentences, <= 12
    traders, steep / saturated / binding-budget trades), each result checked against brute-force worlds:
    certified count and CPU s per case (target: all certified, <= 1 CPU s).
-4. Scale: the learning firm on 1,000 digit sentences a day, 10,000 separable atoms, the largest linked
-   group the enumerated worlds handle, memory per day.
+4. Scale: the learning firm on 1,000 digit sentences a day, 10,000 separable atoms, one linked group
+   of 40 atoms (80 in full) whose worlds are too many to enumerate (lazy worlds, MaxSAT oracle; target
+   <= 10 s per certified day), memory per day.
 5. ``--long``: the pi run in checkpoint/resume chunks until ``--long-days`` or ``--long-budget-s``.
 
 Usage: python benchmarks/bench_logical_induction.py [--quick] [--cases N] [--long ...]
