@@ -163,3 +163,18 @@ def test_fallback_recovers_a_case_the_first_solve_leaves_uncertified():
     first = solve_case(case, fallback=False)
     assert not first.certified
     assert solve_case(case).certified
+
+
+def test_fallback_certifies_seed_422_with_the_undecided_only_polish():
+    """Seed 422 (8 sentences: a steep block trader, negation pairs, two binding budgets) was the one
+    uncertified case of 1,000 (value 1.7e-4 after restart and proximal continuation): the LM polish kept
+    the decided sentence h0 as a free unknown of its least squares (identity row, weight 1, next to the
+    block's coupling entries ~63), put the step there and discarded it, stalling at residual ~1e-5. The
+    fallback's last step polishes over the undecided prices only."""
+    from aflab.logical_induction.hardcases import brute_force_value, make_case, solve_case
+
+    case = make_case(422)
+    assert not solve_case(case, fallback=False).certified
+    res = solve_case(case)
+    assert res.certified
+    assert brute_force_value(case, res) <= case.tolerance * (1 + 1e-9) + 1e-15

@@ -33,6 +33,11 @@ Day ``n``:
    paper. The inductor asks the solver to *aim* at ``eps_floor`` on every day (a second round if the
    first is only within ``eps_n``), so early days' prices depend less on where a loose stopping rule
    happened to stop; the expensive null-space sweeps run only while a day is not yet certifiable.
+
+Non-unique fixed points (position-targeting traders make a day's fixed point an interval): the prices
+returned are the first certified point along a fixed, deterministic solver path -- the solve from the start
+(yesterday's prices, new sentences at 1/2), then the fallback's steps in order (:func:`_fallback`) -- so
+they are a function of the day's problem and the start; there is no path-independent selection rule.
 """
 
 from __future__ import annotations
@@ -444,6 +449,8 @@ class _MakerRun:
         N = len(truth)
         self.max_evals = max_evals
         self.pw, self.truth, self.raw_trades, self.weights, self.state = pw, truth, raw_trades, weights, state
+        self.start = start
+        self.free_only = False  # the polish's least squares over undecided prices only (fallback, _newton)
         self.tolerance, self.support, self.prox = tolerance, support, prox
         self.aim = tolerance if aim is None else min(aim, tolerance)
         self.und = truth < 0
@@ -529,7 +536,7 @@ class _MakerRun:
                         P = _gauss_seidel_bisection(P, firm_at, sweep, colors, init_steps, sweeps=1)
                     else:
                         P = _nullspace_sweeps(P, firm_at, und, comp, sweep, sweeps=init_sweeps)
-            P = _newton(P, firm_at, und, colors, pat, newton_steps)
+            P = _newton(P, firm_at, und, colors, pat, newton_steps, self.free_only)
             # components the polish could not solve (a steep coupling next to flat trades): sweep them
             # in the null space of the steep couplings, then polish again
             for _ in range(sweep_calls):
@@ -545,7 +552,7 @@ class _MakerRun:
                 if not stuck.any():
                     break
                 P = _nullspace_sweeps(P, firm_at, und, comp, stuck)
-                P = _newton(P, firm_at, und, colors, pat, newton_steps)
+                P = _newton(P, firm_at, und, colors, pat, newton_steps, self.free_only)
         self.P = P
 
     def _prox_solved(self, m, T) -> bool:
@@ -577,8 +584,10 @@ def _fallback(first: _MakerRun, res: MakerResult, knobs: dict, max_prox: int = 1
     non-monotone days); (2) proximal-point continuation from the best point Q found: solve the
     regularised firm ``F(P) + mu (Q - P)`` (for large ``mu`` its fixed point is a short step from Q, and
     for a monotone firm it is unique), move Q there, shrink ``mu`` by 4 and repeat; for a monotone firm
-    the iterates converge to a fixed point of F itself (Rockafellar 1976). The best certified point, or
-    the best point found, is returned with its exact certificate (never an uncertified day reported as
+    the iterates converge to a fixed point of F itself (Rockafellar 1976); (3) if still uncertified, the
+    first solve again from its own start with the polish's least squares over the undecided prices only
+    (:func:`_free_polish_solve`; last, so the days (1)-(2) certify keep their prices). The best certified
+    point, or the best point found, is returned with its exact certificate (never an uncertified day reported as
     certified)."""
     args = (first.pw, first.truth, first.raw_trades, first.weights, first.state)
     budget = max(first.max_evals // 2, 200)
@@ -605,6 +614,33 @@ def _fallback(first: _MakerRun, res: MakerResult, knobs: dict, max_prox: int = 1
         r = run.solve(**knobs)
         tries.append(r)
         Q, mu = r.prices, mu / 4.0
+    if min(r.max_value for r in tries) > first.tolerance:  # last, so the days (1)-(2) certify keep their prices
+        tries.append(_free_polish_solve(first, knobs, budget))
+    return _merged(tries)
+
+
+def _free_polish_solve(first: _MakerRun, knobs: dict, budget: int) -> MakerResult:
+    """The first solve again from its own start, with the polish's least squares over the undecided
+    prices only (``free_only`` in :func:`_newton`): the fallback's last step."""
+    run = _MakerRun(
+        first.pw,
+        first.truth,
+        first.raw_trades,
+        first.weights,
+        first.state,
+        first.start,
+        first.tolerance,
+        first.base_pattern,
+        first.support,
+        first.aim,
+        max_evals=budget,
+    )
+    run.free_only = True
+    return run.solve(**knobs)
+
+
+def _merged(tries: list[MakerResult]) -> MakerResult:
+    """The best try (lowest exact worst-case value), with the evaluations of all tries."""
     best = min(tries, key=lambda r: r.max_value)
     evals = sum(r.evaluations for r in tries)
     return MakerResult(
@@ -787,7 +823,7 @@ def _nullspace_sweeps(P, firm_at, und, comp, sel, sweeps=3, rounds=3, grid=32, t
     return P
 
 
-def _newton(P, firm_at, und, colors, pattern, steps):
+def _newton(P, firm_at, und, colors, pattern, steps, free_only=False):
     """Levenberg-Marquardt on the natural residual ``R(P) = P - clip(P + F(P), 0, 1)`` (zero iff every
     sentence satisfies the complementarity ``F>0 => P=1, F<0 => P=0, else F=0``).
 
@@ -795,7 +831,14 @@ def _newton(P, firm_at, und, colors, pattern, steps):
     generalised Jacobian is ``-J_F`` on rows where ``P + F`` is inside the box and the identity where it
     is clipped. Damping ``lambda`` is adapted per connected component of the dependency pattern, and a
     step is accepted per component when it lowers that component's ``||R||^2``, so one hard block
-    cannot stall the others. Near the solution it is Gauss-Newton (quadratic convergence)."""
+    cannot stall the others. Near the solution it is Gauss-Newton (quadratic convergence).
+
+    ``free_only``: drop the decided sentences' columns from the least-squares system. Without it a
+    decided price is a free unknown of the step (its row is the identity with weight 1, next to steep
+    coupling entries ~100), the step puts most of a steep block's correction on it and then discards it
+    (decided prices never move): LM stalls at a residual ~1e-5 that plain Newton on the undecided
+    sentences removes in two steps (hard case seed 422). Used by the fallback only, so days the first
+    solve certifies keep their prices."""
     N = len(P)
     n_col = int(colors.max(initial=-1)) + 1
     pat = pattern.tocoo()
@@ -819,7 +862,7 @@ def _newton(P, firm_at, und, colors, pattern, steps):
         Fh = firm_at(P[None, :] + h * dirs)  # (n_col, N)
         vals = (Fh[colors[pat.col], pat.row] - F[pat.row]) / h
         inside = und & (P + F > 0.0) & (P + F < 1.0)
-        rows_in = inside[pat.row]
+        rows_in = inside[pat.row] & (und[pat.col] if free_only else True)
         if dense:  # G = -J on rows inside the box, the identity on clipped rows
             G = np.diag((~inside).astype(float))
             G[pat.row[rows_in], pat.col[rows_in]] = -vals[rows_in]
@@ -827,7 +870,8 @@ def _newton(P, firm_at, und, colors, pattern, steps):
             rhs = -(G.T @ R)
             A = GtG + np.diag(lam[comp] * (np.diag(GtG) + 1e-30) + 1e-300)
         else:
-            J = sp.csr_matrix((vals, (pat.row, pat.col)), shape=(N, N))
+            v = np.where(rows_in, vals, 0.0) if free_only else vals
+            J = sp.csr_matrix((v, (pat.row, pat.col)), shape=(N, N))
             G = (sp.diags(inside.astype(float)) @ (-J) + sp.diags((~inside).astype(float))).tocsr()
             GtG = (G.T @ G).tocsr()
             rhs = -(G.T @ R)
