@@ -275,13 +275,19 @@ def run(
         raise typer.Exit(1)
 
 
-def _preset(claim, preset: str | None, full: bool) -> str:
-    """--preset (quick, full or smoke) or --full; a claim without a smoke preset runs quick for smoke."""
+def _preset_name(preset: str | None, full: bool) -> str:
+    """--preset (quick, full or smoke) or --full, checked."""
     if preset is not None and full:
         _fail("give --preset or --full, not both")
     name = preset or ("full" if full else "quick")
     if name not in ("quick", "full", "smoke"):
         _fail(f"--preset: unknown preset {name!r}; allowed: quick, full, smoke")
+    return name
+
+
+def _preset(claim, preset: str | None, full: bool) -> str:
+    """--preset (quick, full or smoke) or --full; a claim without a smoke preset runs quick for smoke."""
+    name = _preset_name(preset, full)
     return name if name in claim.presets else "quick"
 
 
@@ -391,6 +397,15 @@ def stability(
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, max=256, help="Worker processes (one thread each)."),
     ray: str | None = typer.Option(None, "--ray", help="Run on Ray: 'local', 'auto' or a cluster ADDRESS."),
     export: Path | None = typer.Option(None, "--export", help="Also write the results as JSON to FILE."),
+    shipped: bool = typer.Option(
+        False,
+        "--shipped",
+        help="Run nothing: list the stability measurements already stored (this store's, then those shipped "
+        "with aflab) for the named claims, or for every claim with --all.",
+    ),
+    figure: Path | None = typer.Option(
+        None, "--figure", help="With --shipped: also draw the listed claims' measured sets on one PNG (FILE)."
+    ),
     cell_timeout: float | None = CellTimeoutOpt,
     store: Path = StoreOpt,
 ) -> None:
@@ -398,14 +413,23 @@ def stability(
 
     Set j runs the preset's n seeds with seed indices j*n .. j*n+n-1, so the sets share no seed and set 0 is
     exactly what `aflab report` runs. Cells are cached in the store like any run; the agreement is stored and
-    shown by the report.
+    shown by the report. With --shipped nothing runs: the stored measurements are listed, marked "older code"
+    when measured at an earlier code version of the same config.
 
     Example: aflab stability waluigi.lm-window-plateau --sets 10 --jobs 2
+    Example: aflab stability --all --checks --shipped
     """
     from aflab.core.stability import export_results, run_stability
 
+    if shipped and not claim_ids and not all_:
+        all_ = True
     if all_ == bool(claim_ids):
         _fail("name claim ids or pass --all (not both)")
+    if figure is not None and not shipped:
+        _fail("--figure draws stored results: add --shipped")
+    if shipped:
+        _show_stability(claim_ids, checks, _preset_name(preset, full), store, figure)
+        return
     _check_ray(ray)
     try:
         claims = (
@@ -437,6 +461,57 @@ def stability(
     if export is not None:
         export_results(results, export)
         console.print(f"wrote {len(results)} results to {export}")
+
+
+def _show_stability(claim_ids: list[str] | None, checks: bool, preset: str, store: Path, figure: Path | None) -> None:
+    """Print the stored stability measurements as a table (``aflab stability --shipped``)."""
+    from aflab.core.stability import StabilityResult, shipped_results, stability_rows
+
+    try:
+        claims = (
+            [get_claim(c) for c in claim_ids] if claim_ids else [c for c in all_claims() if c.kind == "claim" or checks]
+        )
+    except KeyError as err:
+        _fail(str(err.args[0]))
+    stored = []
+    if store.exists():
+        with _store(store) as st:
+            stored = [StabilityResult.from_json(r) for r in st.stability_results()]
+    rows = stability_rows(claims, stored + shipped_results(), preset)
+    if figure is not None:
+        _stability_png(claims, stored + shipped_results(), preset, figure)
+    head = ("claim (* = a check)", "set 0", "agreement", "seeds", "code")
+    lines = [
+        (
+            r.claim + (" *" if r.kind != "claim" else ""),
+            r.set0,
+            r.agreement,
+            str(r.seeds_per_set or "-"),
+            ("current" if r.current else "older") if r.agreement != "not measured" else "-",
+        )
+        for r in rows
+    ]
+    widths = [max(len(x[i]) for x in [head, *lines]) for i in range(len(head))]
+    console.print(f"verdict stability, {preset} preset (target: >= 9 of 10 disjoint seed sets agree)")
+    console.print("  ".join(h.ljust(w) for h, w in zip(head, widths)), style="bold", soft_wrap=True)
+    for r, cells in zip(rows, lines):
+        color = "green" if r.meets_target else ("yellow" if r.agreement != "not measured" else "dim")
+        console.print("  ".join(c.ljust(w) for c, w in zip(cells, widths)), style=color, soft_wrap=True)
+    met = sum(r.meets_target for r in rows)
+    console.print(f"{met}/{len(rows)} meet the target; {sum(r.current for r in rows)} measured at the current code")
+
+
+def _stability_png(claims, stored, preset: str, path: Path) -> None:
+    from aflab.core.plots import figure_png
+    from aflab.core.report import atomic_write
+    from aflab.core.stability import best_results, stability_panels
+
+    best = best_results(claims, stored, preset)
+    found = [best[c.id][0] for c in claims if c.id in best]
+    if not found:
+        _fail("--figure: none of these claims has a stored stability measurement")
+    atomic_write(path, figure_png(stability_panels(found), dpi=110))
+    console.print(f"wrote {path} ({len(found)} claims)")
 
 
 def _stability_for(claims, store, preset: str) -> dict:

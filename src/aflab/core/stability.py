@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -112,6 +113,10 @@ def _nan_safe(x):
     return None if isinstance(x, float) and not math.isfinite(x) else x
 
 
+def _lines_of(th) -> tuple[float, ...]:
+    return (th.value,) if th.upper is None else (th.value, th.upper)
+
+
 def run_stability(
     claim: Claim,
     store: ResultStore,
@@ -174,6 +179,7 @@ def run_stability(
         tuple(sets),
         head.threshold.statistic if head else "",
         head.threshold.text() if head else "",
+        _lines_of(head.threshold) if head else (),
         compute_s=sum(o.compute_s for o in outcomes),
     )
     store.put_stability(claim.id, preset, result.config_hash, result.code_version, n_sets, result.to_json())
@@ -225,17 +231,69 @@ def best_results(claims: list[Claim], stored: list[StabilityResult], preset: str
     return out
 
 
-def stability_figure(result: StabilityResult):
-    """Each seed set's headline interval against the threshold, coloured by its verdict."""
-    from matplotlib.axes import Axes
+@dataclass(frozen=True)
+class StabilityRow:
+    """One line of ``aflab stability --shipped``: a claim and its best stored stability measurement."""
 
-    from aflab.core.plots import new_figure
+    claim: str
+    kind: str
+    set0: str  # the verdict of set 0 (the report's seeds)
+    agreement: str  # e.g. "9/10 supported"
+    seeds_per_set: int
+    summary: str  # e.g. "9/10 supported (9 supported, 1 inconclusive; 5 seeds per set)"
+    meets_target: bool  # >= 9 of 10 sets agree (the project's stability target)
+    current: bool  # measured at the claim's current code version
+    measured_at: str
 
-    colors = {"supported": "#2e7d32", "refuted": "#c62828", "inconclusive": "#b8860b"}
-    fig, ax = new_figure(width=6.0, height=3.2)
-    assert isinstance(ax, Axes)
+
+#: the project's stability target: the same verdict on >= 90% of at least this many disjoint seed sets
+TARGET_SETS = 10
+
+
+def stability_rows(claims: list[Claim], stored: list[StabilityResult], preset: str = "quick") -> list[StabilityRow]:
+    """The stability table for ``claims``: their best stored result (:func:`best_results`), or a row saying
+    none was measured. ``meets_target``: at least :data:`TARGET_SETS` sets, at least 90% of them agreeing."""
+    best = best_results(claims, stored, preset)
+    rows = []
+    for claim in claims:
+        if claim.id not in best:
+            rows.append(StabilityRow(claim.id, claim.kind, "-", "not measured", 0, "not measured", False, False, "-"))
+            continue
+        res, current = best[claim.id]
+        set0 = res.sets[0].label if res.sets else "-"
+        ok = res.n_sets >= TARGET_SETS and res.agreement >= 0.9 * res.n_sets
+        agree = f"{res.agreement}/{res.n_sets} {res.modal_label}"
+        rows.append(
+            StabilityRow(
+                claim.id, claim.kind, set0, agree, res.seeds_per_set, res.summary(), ok, current, res.measured_at
+            )
+        )
+    return rows
+
+
+VERDICT_COLORS = {"supported": "#2e7d32", "refuted": "#c62828", "inconclusive": "#b8860b"}
+
+
+def threshold_lines(result: StabilityResult) -> tuple[float, ...]:
+    """The dashed lines of a stability panel: the stored ones, else the claim's own threshold when its
+    statistic is the stored headline's (results stored before the lines were recorded)."""
+    if result.threshold_lines:
+        return result.threshold_lines
+    from aflab.core.claims import get_claim
+
+    try:
+        th = get_claim(result.claim).threshold
+    except KeyError:
+        return ()
+    if th is None or th.statistic != result.statistic:
+        return ()
+    return (th.value,) if th.upper is None else (th.value, th.upper)
+
+
+def _draw_sets(ax, result: StabilityResult, title: str) -> None:
+    """One panel: each seed set's headline interval, coloured by the set's verdict, and the threshold."""
     for s in result.sets:
-        c = colors.get(s.label, "#555555")
+        c = VERDICT_COLORS.get(s.label, "#555555")
         if math.isfinite(s.estimate):
             lo = s.low if math.isfinite(s.low) else s.estimate
             hi = s.high if math.isfinite(s.high) else s.estimate
@@ -244,11 +302,44 @@ def stability_figure(result: StabilityResult):
             )
         else:
             ax.scatter([s.index], [0.0], marker="s", color=c)
-    for v in result.threshold_lines:
+    for v in threshold_lines(result):
         ax.axhline(v, color="k", ls="--", lw=1)
-    ax.set(
-        xlabel="disjoint seed set", ylabel=result.statistic or "verdict", title=f"{result.claim}: {result.summary()}"
-    )
+    ylabel = textwrap.shorten(result.statistic, 110, placeholder="...") if result.statistic else "verdict"
+    ax.set(xlabel="disjoint seed set", ylabel=textwrap.fill(ylabel, 40), title=title)
     ax.title.set_fontsize(9)
+    ax.yaxis.label.set_fontsize(7)
     ax.set_xticks(range(result.n_sets))
+
+
+def stability_figure(result: StabilityResult):
+    """Each seed set's headline interval against the threshold, coloured by its verdict."""
+    from aflab.core.plots import new_figure
+
+    fig, ax = new_figure(width=6.0, height=3.2)
+    _draw_sets(ax, result, f"{result.claim}: {result.summary()}")
+    return fig
+
+
+def stability_panels(results: list[StabilityResult], ncols: int = 2):
+    """Several claims' stability panels on one figure (``aflab stability --shipped --figure FILE``)."""
+    import numpy as np
+
+    from aflab.core.plots import new_figure
+
+    if not results:
+        raise ValueError("no stability results to draw")
+    ncols = min(ncols, len(results))
+    nrows = -(-len(results) // ncols)
+    fig, axes = new_figure(ncols=ncols, nrows=nrows, width=5.2, height=3.0)
+    flat = np.atleast_1d(axes).ravel()
+    for ax, res in zip(flat, results):
+        agree = f"{res.agreement}/{res.n_sets} {res.modal_label}, {res.seeds_per_set} seeds a set"
+        _draw_sets(ax, res, f"{res.claim.split('.', 1)[-1]}: {agree}")
+    for ax in flat[len(results) :]:
+        ax.set_visible(False)
+    fig.suptitle(
+        "Quick verdict per disjoint seed set: 95% CI of the headline statistic vs its threshold (dashed); "
+        "green supported, red refuted, amber inconclusive",
+        fontsize=9,
+    )
     return fig

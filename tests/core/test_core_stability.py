@@ -1,0 +1,64 @@
+"""Verdict stability (aflab.core.stability): disjoint seed sets, the stored result, the --shipped table."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from typer.testing import CliRunner
+
+from aflab.cli import app
+from aflab.core.claims import code_version, get_claim
+from aflab.core.stability import StabilityResult, best_results, run_stability, stability_rows
+from aflab.core.store import ResultStore
+
+
+def _selfcheck_stability(tmp_path, n_sets=3) -> StabilityResult:
+    claim = get_claim("core.selfcheck")
+    with ResultStore(tmp_path / "store") as st:
+        res = run_stability(claim, st, n_sets=n_sets, preset="smoke", progress=False)
+    assert res is not None
+    return res
+
+
+def test_sets_are_disjoint_and_set0_is_the_report_seeds(tmp_path):
+    res = _selfcheck_stability(tmp_path)
+    n = res.seeds_per_set
+    assert [s.first_seed_index for s in res.sets] == [0, n, 2 * n]  # seed indices j*n .. j*n+n-1: no overlap
+    assert res.agreement == res.labels.count(res.modal_label) and 1 <= res.agreement <= 3
+    assert res.code_version == code_version(get_claim("core.selfcheck"))
+    again = StabilityResult.from_json(res.to_json())
+    assert again.labels == res.labels and again.config_hash == res.config_hash
+
+
+def test_rows_mark_missing_older_and_current_results(tmp_path):
+    claim = get_claim("core.selfcheck")
+    res = _selfcheck_stability(tmp_path)
+    [row] = stability_rows([claim], [res], "smoke")
+    assert row.current and row.agreement.startswith(f"{res.agreement}/3") and row.set0 == res.sets[0].label
+    assert not row.meets_target  # 3 sets are too few for the target (>= 9 of 10), whatever they agree on
+    ten = replace(res, sets=tuple(replace(res.sets[0], index=j, first_seed_index=j) for j in range(10)))
+    [row] = stability_rows([claim], [ten], "smoke")
+    assert row.meets_target and row.agreement == f"10/10 {res.sets[0].label}"
+    older = replace(res, code_version="0.0.0+older")
+    [row] = stability_rows([claim], [older], "smoke")
+    assert not row.current
+    other_config = replace(res, config_hash="not-this-config")  # a result for another config is never used
+    assert best_results([claim], [other_config], "smoke") == {}
+    [row] = stability_rows([claim], [other_config], "smoke")
+    assert row.agreement == "not measured" and not row.meets_target
+
+
+def test_cli_shipped_lists_without_running(tmp_path):
+    store = tmp_path / "store"
+    res = _selfcheck_stability(tmp_path)
+    with ResultStore(store) as st:
+        st.put_stability(res.claim, res.preset, res.config_hash, res.code_version, res.n_sets, res.to_json())
+    out = CliRunner().invoke(
+        app, ["stability", "core.selfcheck", "--shipped", "--preset", "smoke", "--store", str(store)]
+    )
+    assert out.exit_code == 0, out.output
+    assert "core.selfcheck *" in out.output  # a check is starred
+    assert f"{res.agreement}/3 {res.modal_label}" in out.output and "current" in out.output
+    empty = CliRunner().invoke(app, ["stability", "core.selfcheck", "--shipped", "--store", str(tmp_path / "none")])
+    assert empty.exit_code == 0 and "not measured" in empty.output
+    assert not (tmp_path / "none").exists()  # listing never creates a store
