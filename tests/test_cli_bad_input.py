@@ -62,6 +62,7 @@ CASES = [
     (["stability", "nope.claim"], "unknown claim"),
     (["stability", "core.selfcheck", "--jobs", "0"], "--jobs"),
     (["stability", "core.selfcheck", "--store", GARBAGE], "is a file"),
+    (["stability", "core.selfcheck", "--figure", "x.png"], "--shipped"),
     (["frobnicate"], "frobnicate"),
     (["--no-such-option"], "--no-such-option"),
 ]
