@@ -431,12 +431,7 @@ def stability(
         _show_stability(claim_ids, checks, _preset_name(preset, full), store, figure)
         return
     _check_ray(ray)
-    try:
-        claims = (
-            [get_claim(c) for c in claim_ids] if claim_ids else [c for c in all_claims() if c.kind == "claim" or checks]
-        )
-    except KeyError as err:
-        _fail(str(err.args[0]))
+    claims = _claims_for(claim_ids, checks)
     results = []
     with _store(store) as st:
         for claim in claims:
@@ -463,16 +458,22 @@ def stability(
         console.print(f"wrote {len(results)} results to {export}")
 
 
+def _claims_for(claim_ids: list[str] | None, checks: bool) -> list:
+    """The named claims, or every claim of kind 'claim' (and the checks with ``checks``); exits on an unknown id."""
+    try:
+        if claim_ids:
+            return [get_claim(c) for c in claim_ids]
+        return [c for c in all_claims() if c.kind == "claim" or checks]
+    except KeyError as err:
+        _fail(str(err.args[0]))
+        raise  # unreachable: _fail exits
+
+
 def _show_stability(claim_ids: list[str] | None, checks: bool, preset: str, store: Path, figure: Path | None) -> None:
     """Print the stored stability measurements as a table (``aflab stability --shipped``)."""
     from aflab.core.stability import StabilityResult, shipped_results, stability_rows
 
-    try:
-        claims = (
-            [get_claim(c) for c in claim_ids] if claim_ids else [c for c in all_claims() if c.kind == "claim" or checks]
-        )
-    except KeyError as err:
-        _fail(str(err.args[0]))
+    claims = _claims_for(claim_ids, checks)
     stored = []
     if store.exists():
         with _store(store) as st:
