@@ -97,6 +97,7 @@ def test_report_files(report_dir):
     assert data["claims"][0]["kind"] == "check" and data["claims"][0]["threshold"]["side"] == "equals"
     assert data["provenance"]["libraries"]["numpy"] != "not installed"
     assert "http://" not in html and "https://" not in html  # self-contained
+    assert data["stability_overview"]["claims"] == 0 and "<b>Stability</b>" in html
 
 
 def _chromium() -> str | None:

@@ -62,3 +62,31 @@ def test_cli_shipped_lists_without_running(tmp_path):
     empty = CliRunner().invoke(app, ["stability", "core.selfcheck", "--shipped", "--store", str(tmp_path / "none")])
     assert empty.exit_code == 0 and "not measured" in empty.output
     assert not (tmp_path / "none").exists()  # listing never creates a store
+
+
+def test_report_overview_counts_the_target_and_flags_a_verdict_against_the_sets():
+    from aflab.core.report import stability_overview
+
+    def view(cid, label, stab, kind="claim"):
+        return {"id": cid, "kind": kind, "label": label, "stability": stab}
+
+    def stab(agree, n, modal, current=True):
+        return {"agreement": agree, "n_sets": n, "modal": modal, "current": current}
+
+    views = [
+        view("a", "supported", stab(10, 10, "supported")),
+        view("b", "inconclusive", stab(9, 10, "supported", current=False)),  # meets, but set 0 is the odd one
+        view("c", "supported", stab(8, 10, "supported")),
+        view("d", "refuted", stab(2, 2, "refuted")),
+        view("e", "supported", None),
+        view("f", "supported", stab(10, 10, "supported"), kind="check"),  # checks are not counted
+    ]
+    o = stability_overview(views)
+    assert o == {
+        "claims": 5,
+        "meets": 2,
+        "fewer_sets": 1,
+        "not_measured": 1,
+        "older_code": 1,
+        "differs_from_modal": ["b"],
+    }

@@ -105,11 +105,30 @@ def _stability_view(claim: Claim, stability: dict) -> dict | None:
     return {
         "summary": result.summary(),
         "short": f"{result.agreement}/{result.n_sets}",
+        "agreement": result.agreement,
+        "n_sets": result.n_sets,
+        "modal": result.modal_label,
         "all_agree": result.agreement == result.n_sets,
         "current": current,
         "note": "" if current else f"measured at code {result.code_version}, {result.measured_at}",
         "measured_at": result.measured_at,
         "figure": figure_data_uri(stability_figure(result)),
+    }
+
+
+def stability_overview(views: list[dict], target_sets: int = 10) -> dict:
+    """For the claims (kind 'claim') of a report: how many meet the stability target (the same verdict on
+    >= 90% of >= ``target_sets`` disjoint seed sets), how many were measured on fewer sets, not at all, or
+    at older code, and which claims' report verdict differs from the verdict most seed sets gave."""
+    claims = [v for v in views if v["kind"] == "claim"]
+    st = [v["stability"] for v in claims if v["stability"]]
+    return {
+        "claims": len(claims),
+        "meets": sum(x["n_sets"] >= target_sets and x["agreement"] >= 0.9 * x["n_sets"] for x in st),
+        "fewer_sets": sum(x["n_sets"] < target_sets for x in st),
+        "not_measured": len(claims) - len(st),
+        "older_code": sum(not x["current"] for x in st),
+        "differs_from_modal": [v["id"] for v in claims if v["stability"] and v["label"] != v["stability"]["modal"]],
     }
 
 
@@ -281,6 +300,7 @@ def write_report(
         wall_s=wall_s,
         rule=DECISION_RULE,
         provenance=prov,
+        overview=stability_overview(views),
     )
     atomic_write(out / "index.html", html)
     payload = {
@@ -292,6 +312,7 @@ def write_report(
         "provenance": prov,
         "decision_rule": DECISION_RULE,
         "counts": counts,
+        "stability_overview": stability_overview(views),
         "claims": [_claim_json(o, view) for o, view in zip(outcomes, views)],
     }
     atomic_write(out / "report.json", json.dumps(payload, indent=2, default=_json_value))
