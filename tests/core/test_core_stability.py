@@ -90,3 +90,14 @@ def test_report_overview_counts_the_target_and_flags_a_verdict_against_the_sets(
         "older_code": 1,
         "differs_from_modal": ["b"],
     }
+
+
+def test_figures_encoded_on_two_processes_are_the_same_bytes():
+    from aflab.core.plots import encode_figures, new_figure
+
+    figs = []
+    for k in range(16):
+        fig, ax = new_figure()
+        ax.plot(range(10), [x * k for x in range(10)])
+        figs.append(fig)
+    assert encode_figures(figs, jobs=2) == encode_figures(figs, jobs=1)

@@ -65,6 +65,33 @@ def make_legible(fig: Figure, column_px: float = REPORT_COLUMN_PX, min_px: float
     return fig
 
 
+def encode_figures(figs: list[Figure], jobs: int = 1) -> list[str]:
+    """:func:`figure_data_uri` of every figure, on ``jobs`` processes when there are enough figures.
+
+    The figures travel to the workers pickled (aflab's own in-memory objects, never a user's file); if a
+    worker pool cannot start, they are encoded here. The PNG bytes do not depend on the process.
+    """
+    jobs = max(1, min(jobs, len(figs) // 8))
+    if jobs == 1:
+        return [figure_data_uri(f) for f in figs]
+    import concurrent.futures as cf
+    import multiprocessing
+    import pickle
+
+    payloads = [pickle.dumps(f) for f in figs]
+    try:
+        with cf.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as ex:
+            return list(ex.map(_encode_pickled, payloads, chunksize=max(1, len(figs) // (4 * jobs))))
+    except (OSError, cf.process.BrokenProcessPool):
+        return [figure_data_uri(f) for f in figs]
+
+
+def _encode_pickled(payload: bytes) -> str:
+    import pickle
+
+    return figure_data_uri(pickle.loads(payload))
+
+
 def figure_data_uri(fig: Figure, max_dpi: int = 160) -> str:
     """A figure as a palette-PNG data URI for the self-contained report, its text legible at full column width.
 

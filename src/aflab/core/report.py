@@ -23,7 +23,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from aflab import __version__
 from aflab.core.claims import VERDICTS, Claim
 from aflab.core.evaluate import ClaimOutcome
-from aflab.core.plots import figure_data_uri
+from aflab.core.plots import encode_figures
 from aflab.core.stats import level_text
 from aflab.core.systems import system_info
 
@@ -95,13 +95,11 @@ def _headline(o: ClaimOutcome) -> dict:
     }
 
 
-def _stability_view(claim: Claim, stability: dict) -> dict | None:
+def _stability_view(claim: Claim, stability: dict, uris: dict) -> dict | None:
     hit = stability.get(claim.id)
     if hit is None:
         return None
     result, current = hit
-    from aflab.core.stability import stability_figure
-
     return {
         "summary": result.summary(),
         "short": f"{result.agreement}/{result.n_sets}",
@@ -112,7 +110,7 @@ def _stability_view(claim: Claim, stability: dict) -> dict | None:
         "current": current,
         "note": "" if current else f"measured at code {result.code_version}, {result.measured_at}",
         "measured_at": result.measured_at,
-        "figure": figure_data_uri(stability_figure(result)),
+        "figure": uris[("stability", claim.id)],
     }
 
 
@@ -132,7 +130,18 @@ def stability_overview(views: list[dict], target_sets: int = 10) -> dict:
     }
 
 
-def _outcome_view(o: ClaimOutcome, stability: dict) -> dict:
+def _report_figures(outcomes: Sequence[ClaimOutcome], stability: dict) -> dict:
+    """Every figure the page shows, keyed ``(claim id, name)`` or ``("stability", claim id)``."""
+    from aflab.core.stability import stability_figure
+
+    figs = {(o.claim.id, name): fig for o in outcomes for name, fig in o.figures.items()}
+    for o in outcomes:
+        if o.claim.id in stability:
+            figs[("stability", o.claim.id)] = stability_figure(stability[o.claim.id][0])
+    return figs
+
+
+def _outcome_view(o: ClaimOutcome, stability: dict, uris: dict) -> dict:
     v = o.verdict
     numbers = [(k, fmt(x)) for k, x in (v.numbers.items() if v else [])]
     budget = o.claim.quick_budget_s
@@ -150,7 +159,7 @@ def _outcome_view(o: ClaimOutcome, stability: dict) -> dict:
         "error": o.error,
         "numbers": numbers,
         "headline": _headline(o),
-        "stability": _stability_view(o.claim, stability),
+        "stability": _stability_view(o.claim, stability, uris),
         "compute_s": o.compute_s,
         "preset": o.preset,
         "n_seeds": len(o.cells),
@@ -169,7 +178,7 @@ def _outcome_view(o: ClaimOutcome, stability: dict) -> dict:
         "config_hash": o.cells[0].config_hash,
         "code_version": o.cells[0].code_version,
         "config_json": json.dumps(json.loads(o.cells[0].config_json), indent=2),
-        "figures": [(name, figure_data_uri(fig)) for name, fig in o.figures.items()],
+        "figures": [(name, uris[(o.claim.id, name)]) for name in o.figures],
     }
 
 
@@ -259,17 +268,21 @@ def write_report(
     base_seed: int,
     wall_s: float,
     stability: dict | None = None,
+    jobs: int = 1,
 ) -> Path:
     """Write ``index.html`` and ``report.json`` into ``out_dir``; return the HTML path.
 
     ``stability`` maps a claim id to ``(StabilityResult, current)`` (see
-    :func:`aflab.core.stability.best_results`); claims without one show "not measured".
+    :func:`aflab.core.stability.best_results`); claims without one show "not measured". ``jobs`` processes
+    encode the figures (PNG rendering is most of the time this function takes: ~45 s for the quick report).
     """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"--out {out} is a file; give a folder for index.html and report.json")
     stability = stability or {}
-    views = [_outcome_view(o, stability) for o in outcomes]
+    figs = _report_figures(outcomes, stability)
+    uris = dict(zip(figs, encode_figures(list(figs.values()), jobs)))
+    views = [_outcome_view(o, stability, uris) for o in outcomes]
     counts = {k: sum(v["label"] == k for v in views) for k in (*VERDICTS, "skipped", "error")}
     counts = {k: n for k, n in counts.items() if n}
     systems = []
