@@ -28,12 +28,19 @@ NO_EXTRAS = textwrap.dedent("""
 """)
 
 
+def _without_test_plugin(environ) -> dict:
+    """The environment minus AFLAB_PLUGINS: the session fixture ``plugin_loaded`` sets it in this process
+    for the rest of the session (pool workers must load the test plugin), and whether a test here runs
+    after it depends on how pytest-xdist spreads the files."""
+    return {k: v for k, v in environ.items() if k != "AFLAB_PLUGINS"}
+
+
 def _base(*args, tmp_path):
     site = tmp_path / "site"
     site.mkdir(exist_ok=True)
     (site / "sitecustomize.py").write_text(NO_EXTRAS)
     path = os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH", "")) if p)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": path}
+    env = {**_without_test_plugin(os.environ), "HF_HUB_OFFLINE": "1", "PYTHONPATH": path}
     return subprocess.run(
         [sys.executable, "-m", "aflab.cli", *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600
     )
@@ -86,7 +93,8 @@ def test_wheel_installs_in_a_fresh_venv_and_lists_claims(tmp_path):
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     py = env_dir / "bin" / "python"
-    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # an aflab on PYTHONPATH would satisfy pip
+    # an aflab on PYTHONPATH would satisfy pip; the test plugin is not installed in the fresh venv
+    clean = {k: v for k, v in _without_test_plugin(os.environ).items() if k != "PYTHONPATH"}
     install = subprocess.run(
         [str(py), "-m", "pip", "install", "-q", str(wheel)], capture_output=True, text=True, timeout=900, env=clean
     )
