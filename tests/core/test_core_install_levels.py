@@ -49,7 +49,12 @@ def _base(*args, tmp_path):
 def test_base_install_lists_every_claim_without_torch(tmp_path):
     res = _base("list", "--ids", tmp_path=tmp_path)
     assert res.returncode == 0, res.stderr
-    with_extras = subprocess.run([sys.executable, "-m", "aflab.cli", "list", "--ids"], capture_output=True, text=True)
+    with_extras = subprocess.run(
+        [sys.executable, "-m", "aflab.cli", "list", "--ids"],
+        capture_output=True,
+        text=True,
+        env=_without_test_plugin(os.environ),
+    )
     assert res.stdout.split() == with_extras.stdout.split()
     assert "core.selfcheck" in res.stdout.split()
 
