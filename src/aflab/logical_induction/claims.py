@@ -580,9 +580,13 @@ register(
         verdict=non_exploitation_verdict,
         figures=non_exploitation_figures,
         # the held-out traders need the firm to have learned: the quick horizon is 120 days (the first third is
-        # the learning transient, the last third is judged), the full one the issue's 240
+        # the learning transient, the last third is judged), the full one the issue's 240. Stretches: each
+        # trader's interval is a t over stretches, so 3 (df 2) made its width a lottery (10 disjoint sets of 3:
+        # set 0 supported, 9 inconclusive); 5 is every pi audit's quick size. The noisiest digit bettors' slope
+        # varies by 0.04-0.06 a day between 240-day stretches (15 measured), so the full preset needs ~13
+        # stretches to resolve a rate of 0.01-0.02 against 0.05: 15
         presets={**PI_PRESETS, "quick": {**PI_QUICK, "n_days": 120}},
-        seeds={"smoke": 2, "quick": 3, "full": 5},
+        seeds={"smoke": 2, "quick": 5, "full": 15},
         quick_budget_s=120,
         threshold=EXPLOITATION_THRESHOLD,
         refuted_if="some held-out trader's last-third gain rate has its interval (over stretches) above 0.05 a day, "

@@ -21,7 +21,9 @@ alternate days), ``floor_weight`` (the non-dogmatism floor's prior weight multip
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -491,15 +493,59 @@ def self_trust_table(sc: Scenario, run: MarketRun) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
+#: environment variable: the folder for tables shared between two audits' cells ("off": no sharing)
+RUN_CACHE_ENV = "AFLAB_RUN_CACHE"
+
+
+def run_cache_dir() -> Path | None:
+    """Where tables shared by two claims' cells are kept across processes: ``$AFLAB_RUN_CACHE`` (default
+    ``~/.cache/aflab/runs``); ``AFLAB_RUN_CACHE=off`` switches sharing off (each audit computes its run)."""
+    root = os.environ.get(RUN_CACHE_ENV, "")
+    if root.lower() == "off":
+        return None
+    return Path(root) if root else Path.home() / ".cache" / "aflab" / "runs"
+
+
+def introspection_tables(cfg: IntrospectionConfig, seed_index: int) -> dict[str, pd.DataFrame]:
+    """The introspection and self-trust tables of one introspection run, computed once for both audits.
+
+    The run is the expensive part (~44 CPU-s a stretch at the quick preset) and the two audits are separate
+    claims whose cells may run in different processes, so both tables are written (Parquet, atomically) under
+    a key of the config hash, the seed index and the code digest that keys the cells themselves (core, this
+    system's sources, the key libraries), and read back by whichever audit runs second. Same key, same
+    tables: sharing changes the cost, never the result (tested against a fresh computation). An unreadable
+    file is recomputed and replaced."""
+    from aflab.core.claims import _source_digest
+    from aflab.core.store import atomic_write_bytes, bytes_to_table, table_to_bytes
+
+    folder = run_cache_dir()
+    key = f"introspection-{cfg.config_hash()}-{seed_index}-{_source_digest(__name__)}"
+    paths = {name: folder / f"{key}.{name}.parquet" for name in ("introspection", "self_trust")} if folder else {}
+    if paths and all(p.exists() for p in paths.values()):
+        try:
+            return {name: bytes_to_table(p.read_bytes()) for name, p in paths.items()}
+        except Exception:  # a truncated or foreign file: recompute below and overwrite it
+            pass
+    sc, run = introspection_run(cfg, seed_index)
+    tables = {"introspection": introspection_table(sc, run), "self_trust": self_trust_table(sc, run)}
+    for name, p in paths.items():
+        try:
+            atomic_write_bytes(p, table_to_bytes(tables[name]))
+        except OSError:  # a read-only home: sharing is an optimisation, the result stands without it
+            break
+    return tables
+
+
 def self_trust_experiment(cfg: IntrospectionConfig, seed: int, seed_index: int = 0) -> pd.DataFrame:
-    """The self-trust rows of the introspection run (the same market as the introspection audit)."""
-    return self_trust_table(*introspection_run(cfg, seed_index))
+    """The self-trust rows of the introspection run (the same market as the introspection audit; the run
+    is shared through :func:`introspection_tables`)."""
+    return introspection_tables(cfg, seed_index)["self_trust"]
 
 
 def introspection_experiment(cfg: IntrospectionConfig, seed: int, seed_index: int = 0) -> pd.DataFrame:
     """Every price atom on its day, in the configured market (the enumerated firm plus the introspection
     program, or without it when ``introspection_weight = 0``)."""
-    return introspection_table(*introspection_run(cfg, seed_index))
+    return introspection_tables(cfg, seed_index)["introspection"]
 
 
 # -- Kelly market = Bayes mixture ---------------------------------------------------------------------
