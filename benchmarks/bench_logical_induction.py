@@ -187,13 +187,14 @@ def scale(quick: bool) -> None:
     print("| workload | sentences/day | days | CPU s | CPU s per day | certified |")
     print("|---|---|---|---|---|---|")
     window = 20 if quick else 100
-    sc = pi_scenario(4, window=window, delay=2, negations=False, n_theorems=False)
+    days = 3 if quick else 8
+    sc = pi_scenario(days + 1, window=window, delay=2, negations=False, n_theorems=False)
     labels = tuple(sorted(set(sc.labels.values())))
     firm = build_traders(enumerate_grammar(labels, Grammar(constant_depth=2, band_depth=2, sizes=(1.0,))))
-    run, _, c = timed(lambda: run_market(sc, firm, n_days=3, keep_prices=lambda s: False))
+    run, _, c = timed(lambda: run_market(sc, firm, n_days=days, keep_prices=lambda s: False))
     print(
-        f"| pi digit blocks (window {window}), learning firm ({len(firm)} programs) | {int(run.maker.n_priced.max()):,} | 3 | "
-        f"{c:.1f} | {c / 3:.2f} | {int(run.maker.certified.sum())}/3 |"
+        f"| pi digit blocks (window {window}), learning firm ({len(firm)} programs) | {int(run.maker.n_priced.max()):,} | "
+        f"{days} | {c:.1f} | {c / days:.2f} | {int(run.maker.certified.sum())}/{days} |"
     )
     n_sep = 2000 if quick else 10_000
     sc = separable_scenario(n_sep, 4, seed=0)
