@@ -515,11 +515,12 @@ def introspection_tables(cfg: IntrospectionConfig, seed_index: int) -> dict[str,
     system's sources, the key libraries), and read back by whichever audit runs second. Same key, same
     tables: sharing changes the cost, never the result (tested against a fresh computation). An unreadable
     file is recomputed and replaced."""
-    from aflab.core.claims import _source_digest
+    from aflab.core.claims import code_version, get_claim
     from aflab.core.store import atomic_write_bytes, bytes_to_table, table_to_bytes
 
     folder = run_cache_dir()
-    key = f"introspection-{cfg.config_hash()}-{seed_index}-{_source_digest(__name__)}"
+    version = code_version(get_claim("logical_induction.introspection"))  # the cells' own code key
+    key = f"introspection-{cfg.config_hash()}-{seed_index}-{version}"
     paths = {name: folder / f"{key}.{name}.parquet" for name in ("introspection", "self_trust")} if folder else {}
     if paths and all(p.exists() for p in paths.values()):
         try:
