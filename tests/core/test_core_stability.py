@@ -30,6 +30,24 @@ def test_sets_are_disjoint_and_set0_is_the_report_seeds(tmp_path):
     assert again.labels == res.labels and again.config_hash == res.config_hash
 
 
+def test_a_set_keeps_its_whole_reason(tmp_path, monkeypatch):
+    """A two-decision claim states its second decision at the end of a long reason: the stored set must
+    keep it (a 300-character cut once dropped provability-induction's floor-cost interval)."""
+    from aflab.core import claims as claims_mod
+
+    claim = get_claim("core.selfcheck")
+    tail = " | second decision: 0.0123 [0.0045, 0.0201] -> supported"
+
+    def long_reason(cfg, table):
+        v = claim.verdict(cfg, table)
+        return replace(v, reason=v.reason + " " + "x" * 400 + tail)
+
+    monkeypatch.setitem(claims_mod._REGISTRY, claim.id, replace(claim, verdict=long_reason))
+    res = _selfcheck_stability(tmp_path, n_sets=2)
+    assert all(s.reason.endswith(tail) for s in res.sets)
+    assert StabilityResult.from_json(res.to_json()).sets[0].reason.endswith(tail)
+
+
 def test_rows_mark_missing_older_and_current_results(tmp_path):
     claim = get_claim("core.selfcheck")
     res = _selfcheck_stability(tmp_path)

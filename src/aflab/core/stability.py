@@ -165,7 +165,7 @@ def run_stability(
                 j * n,
                 o.verdict.label,
                 *((iv.estimate, iv.low, iv.high) if iv else (math.nan,) * 3),
-                o.verdict.reason[:300],
+                o.verdict.reason,  # whole: a claim with two decisions states the second one last
             )
         )
     head = outcomes[0].verdict.headline if outcomes[0].verdict else None
