@@ -80,10 +80,11 @@ def test_identical_members_stay_identical_and_split_after_perturbation():
 
 def test_schedule_masks_hide_the_right_block():
     task = shard_task_cached(0)
-    m = schedule_masks(task, ("hard_first", "easy_removed", "hard_only"), steps=10)
+    m = schedule_masks(task, ("hard_first", "easy_removed", "hard_only", "easy_only"), steps=10)
     hard, easy = task.hard, task.easy
     assert (m[0, :5, easy] == 0).all() and (m[0, 5:, easy] == 1).all() and (m[0, :, hard] == 1).all()
     assert (m[1, :5] == 1).all() and (m[1, 5:, easy] == 0).all()
     assert (m[2, :, easy] == 0).all()
+    assert (m[3, :, hard] == 0).all() and (m[3, :, easy] == 1).all()  # D3's counterfactual: hard never shown
     with pytest.raises(ValueError, match="schedule"):
         schedule_masks(task, ("sometimes",), 4)

@@ -19,7 +19,7 @@ READOUT_INITS: tuple[str, ...] = get_args(ReadoutInit)
 Manipulation = Literal["order", "perturb", "init", "curriculum", "curriculum_control"]
 MANIPULATIONS: tuple[str, ...] = get_args(Manipulation)
 
-Schedule = Literal["hard_only", "both", "hard_first", "easy_first", "easy_removed"]
+Schedule = Literal["hard_only", "both", "hard_first", "easy_first", "easy_removed", "easy_only"]
 SCHEDULES: tuple[str, ...] = get_args(Schedule)
 
 DatasetName = Literal["digits", "mnist1d", "slab"]

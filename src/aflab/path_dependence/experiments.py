@@ -29,7 +29,8 @@ The *shard* experiment trains, per width, one ensemble whose members follow feat
 - ``both``          both blocks from the start;
 - ``hard_first``    hard block only for the first half, then both;
 - ``easy_first``    easy block only for the first half, then both;
-- ``easy_removed``  both for the first half, then the easy block is hidden.
+- ``easy_removed``  both for the first half, then the easy block is hidden;
+- ``easy_only``     the hard block hidden throughout (D3's counterfactual: nothing to hedge toward).
 """
 
 from __future__ import annotations
@@ -545,6 +546,7 @@ def schedule_masks(
         "hard_first": (hard, both),
         "easy_first": (easy, both),
         "easy_removed": (both, hard),
+        "easy_only": (easy, easy),
     }
     out = []
     for s in schedules:
