@@ -31,10 +31,11 @@ PI_FULL = {"n_days": 240, "window": 2, "delay": 3}
 #: quick: 5 stretches. Measured on stretches 0-49 re-judged in disjoint sets: convergence agreed in 10/16 sets
 #: of 3 stretches and 10/10 of 5; the other pi audits agreed in every set of either size, except the two below
 PI_SEEDS = {"smoke": 2, "quick": 5, "full": 10}
-#: pi-digit-frequencies: 7/10 sets of 5 agreed (about one stretch in 10 has a digit class running 2-3 SD off
-#: 1/10 over its first 45 digits and the market follows it; with 5 stretches that one widens the t-interval
-#: past the bar). Sets of n drawn from the same 50 stretches (400 draws, with replacement) were supported in
-#: 72% (n=5), 91% (10), 98% (12) of draws: 12 makes >= 9/10 agreeing sets likely (the bar did not move)
+#: pi-digit-frequencies: 7/10 sets of 5 agreed: 16 of 120 stretches have a last-quarter deviation above 0.015,
+#: and one of them widens a 5-stretch t-interval past the bar (10 of the 16 hold a digit class >= 2 SD off 1/10
+#: over their first 45 digits, which the market follows; so do 32% of the other stretches: a partial cause).
+#: Sets of n drawn from the first 50 stretches (400 draws, with replacement) were supported in 72% (n=5),
+#: 91% (10), 98% (12) of draws: 12 makes >= 9/10 agreeing sets likely (the bar did not move)
 PI_DIGIT_SEEDS = {"smoke": 2, "quick": 12, "full": 12}
 #: provability-induction: 7/10 sets of 5, all three on the floor-cost half (5 of 50 stretches price theorems
 #: 3x further from 1 in both markets and their paired difference swings +-0.02); the same draws: 83% (n=5),
