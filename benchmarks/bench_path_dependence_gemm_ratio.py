@@ -11,8 +11,12 @@ measured as a ratio in one run. Printed per (members, width), one hidden layer, 
   use for bias-free MLPs), min of 3 repeats;
 - ``same-shape GF/s``: the same five batched matmuls called back to back with no update, activation or loss
   (the best any engine could do at these shapes);
+- ``two-pass GF/s``: the baseline, in the same run: the same backprop (``fused_loss_and_grads``) returning the
+  weight gradients and then ``W.sub_(lr * g)``, the engine's update before it accumulated the gradient into
+  the weight inside the GEMM (``fused_sgd_step``);
 - ``peak GF/s``: one-thread float32 ``torch.mm`` of 1024 x 1024 matrices, min of 5;
-- ``engine/peak`` (the issue's ratio) and ``engine/same-shape`` (the engine's own overhead).
+- ``engine/peak`` (the issue's ratio), ``engine/same-shape`` (the engine's own overhead) and
+  ``engine/two-pass`` (the in-place update's speed-up).
 
 CPU time of one torch thread (``time.process_time``), so other load on a shared machine matters less.
 """
@@ -24,8 +28,8 @@ import time
 
 import torch
 
-from aflab.path_dependence.ensemble import init_ensemble, train_ensemble
-from aflab.path_dependence.parametrization import MLPSpec
+from aflab.path_dependence.ensemble import fused_loss_and_grads, init_ensemble, train_ensemble
+from aflab.path_dependence.parametrization import MLPSpec, layer_scales
 
 B, D, K = 32, 64, 10
 
@@ -66,6 +70,21 @@ def same_shape_seconds(members: int, width: int, reps: int) -> float:
     return _best(run, 3) / reps
 
 
+def two_pass_seconds(spec, p0, x, y, idx, lr: float) -> float:
+    """CPU seconds per step of the two-pass update: gradients first, then ``W -= lr * mult * g``."""
+    mults = {s.name: s.lr_mult for s in layer_scales(spec)}
+
+    def run():
+        params = {k: v.clone() for k, v in p0.items()}
+        for t in range(idx.shape[1]):
+            _, grads = fused_loss_and_grads(spec, params, x[idx[:, t]], y[idx[:, t]], "ce")
+            for k, g in grads.items():
+                params[k].sub_(g, alpha=lr * mults[k])
+
+    run()
+    return _best(run, 3) / idx.shape[1]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer steps and shapes")
@@ -76,8 +95,8 @@ def main() -> None:
     peak = peak_gflops()
     print(f"one-thread float32 matmul peak (1024^3 torch.mm): {peak:.1f} GFLOP/s")
     print(
-        f"{'members':>7} {'width':>6} {'flop/step':>10} {'engine GF/s':>12} {'same-shape GF/s':>16} "
-        f"{'engine/peak':>12} {'engine/same-shape':>18}"
+        f"{'members':>7} {'width':>6} {'flop/step':>10} {'engine GF/s':>12} {'two-pass GF/s':>14} "
+        f"{'same-shape GF/s':>16} {'engine/peak':>12} {'engine/same-shape':>18} {'engine/two-pass':>16}"
     )
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(1000, D, generator=g), torch.randint(0, K, (1000,), generator=g)
@@ -90,9 +109,10 @@ def main() -> None:
         flops = step_flops(members, width)
         engine = flops / per_step / 1e9
         shape = flops / same_shape_seconds(members, width, steps) / 1e9
+        two_pass = flops / two_pass_seconds(spec, p0, x, y, idx, 0.1) / 1e9
         print(
-            f"{members:>7} {width:>6} {flops:>10.2e} {engine:>12.1f} {shape:>16.1f} "
-            f"{engine / peak:>11.0%} {engine / shape:>17.0%}"
+            f"{members:>7} {width:>6} {flops:>10.2e} {engine:>12.1f} {two_pass:>14.1f} {shape:>16.1f} "
+            f"{engine / peak:>11.0%} {engine / shape:>17.0%} {engine / two_pass:>15.2f}x"
         )
 
 

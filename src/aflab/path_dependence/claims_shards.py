@@ -232,7 +232,8 @@ register(
 
 # ---------------------------------------------------------------- D3
 D3_THRESHOLD = Threshold(
-    "change of the hard shard's starvation per width doubling (easy_first, first parametrization)",
+    "change of the hard shard's starvation per width doubling (judged schedule: easy_first, else easy_only; "
+    "first parametrization)",
     "below",
     -0.02,
     "hedging must grow visibly with width: -0.02 per doubling is a 0.1 drop in starvation over the quick "
