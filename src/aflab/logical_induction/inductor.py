@@ -633,6 +633,7 @@ def _trade_matrix(graph: ExpressionGraph, calls: list, K: int, N: int) -> Callab
         return graph.evaluate_at(P, t_ids, base, vary) if vary is not None else graph.evaluate_all(P)[..., t_ids]
 
     t_k, t_n = t_rows // max(N, 1), t_rows % max(N, 1)
+    flat_bins: dict[int, np.ndarray] = {}
 
     def weighted(P, coef, base=None, vary=None):
         """``sum_k coef_k T_k(P)`` without the (K, N) matrix: the trade nodes' values, weighted, summed per
@@ -641,16 +642,27 @@ def _trade_matrix(graph: ExpressionGraph, calls: list, K: int, N: int) -> Callab
         if vt.ndim == 1:
             return np.bincount(t_n, weights=vt, minlength=N).astype(float)
         B = vt.shape[0]
-        flat = (np.arange(B)[:, None] * N + t_n[None, :]).ravel()
+        if B not in flat_bins:  # the bins of a batch of B price vectors (a solve reuses a few batch sizes)
+            flat_bins[B] = (np.arange(B)[:, None] * N + t_n[None, :]).ravel()
+        flat = flat_bins[B]
         return np.bincount(flat, weights=vt.ravel(), minlength=B * N).reshape(B, N)
+
+    row_maps: dict[bytes, tuple] = {}  # which -> (its trade nodes, their scatter into (len(which), N))
 
     def rows(P, which, base=None, vary=None):
         """The trades of traders ``which`` only: (len(which), N), or (B, len(which), N) for a batch."""
-        pos = np.full(K, -1, dtype=np.int64)
-        pos[which] = np.arange(len(which))
-        sel = np.flatnonzero(pos[t_k] >= 0)
-        flat = pos[t_k[sel]] * N + t_n[sel]
-        Sc = sp.csr_matrix((np.ones(len(sel)), (flat, np.arange(len(sel)))), shape=(len(which) * N, len(sel)))
+        key = np.asarray(which, dtype=np.int64).tobytes()
+        if key not in row_maps:  # a solve asks for the same movers at every evaluation: build the map once
+            pos = np.full(K, -1, dtype=np.int64)
+            pos[which] = np.arange(len(which))
+            sel = np.flatnonzero(pos[t_k] >= 0)
+            flat = pos[t_k[sel]] * N + t_n[sel]
+            if len(row_maps) >= 32:
+                row_maps.pop(next(iter(row_maps)))
+            row_maps[key] = sel, sp.csr_matrix(
+                (np.ones(len(sel)), (flat, np.arange(len(sel)))), shape=(len(which) * N, len(sel))
+            )
+        sel, Sc = row_maps[key]
         vt = values(P, base, vary)[..., sel]
         out = Sc @ vt if vt.ndim == 1 else np.asarray((Sc @ vt.T).T)
         return out.reshape(vt.shape[:-1] + (len(which), N))

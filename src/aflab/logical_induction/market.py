@@ -156,11 +156,12 @@ def budget_factors(
     lam = np.ones(len(kk))  # we only need max(1, max ratio)
     live = np.arange(len(kk))  # pairs still improving
     for _ in range(max_iter):
-        scores = a_rows[:, live] - lam[live] * s_rows[:, live]
+        every = len(live) == len(kk)  # first rounds: plain arrays, no column copies
+        a_live, s_live = (a_rows, s_rows) if every else (a_rows[:, live], s_rows[:, live])
+        scores = a_live - lam[live] * s_live
         best = pw.argmax_rows(scores)  # (C, M_live)
-        cols = np.arange(len(live))
-        a_val = a_rows[:, live][best, cols].sum(0) + a_c[live]
-        s_val = s_rows[:, live][best, cols].sum(0) + s_c[live]
+        a_val = a_rows[best, live].sum(0) + a_c[live]  # the maximising rows' entries, gathered directly
+        s_val = s_rows[best, live].sum(0) + s_c[live]
         if np.any(s_val <= 0):
             raise ValueError("budgeter called on a dead budget level (b + W(S) <= 0)")
         new = np.maximum(1.0, a_val / s_val)
