@@ -169,9 +169,6 @@ def maker_cases(n_cases: int) -> None:
 
 
 def scale(quick: bool) -> None:
-    import tracemalloc
-
-    from aflab.logical_induction import experiments as E
     from aflab.logical_induction.deduction import pi_scenario, separable_scenario
     from aflab.logical_induction.inductor import run_market
     from aflab.logical_induction.traders import (
@@ -210,20 +207,41 @@ def scale(quick: bool) -> None:
     for n_atoms in (40,) if quick else (40, 80):
         print(_linked_group_row(n_atoms))
     print()
-    n = 60 if quick else 200
-    cfg = E.PiAuditConfig(n_days=n)
+    memory_growth((30, 60) if quick else (100, 200, 400, 800))
+
+
+def memory_growth(marks: tuple[int, ...]) -> None:
+    """Memory held by the audits' pi run (learning firm, held-out suite) after each day in ``marks``
+    (``tracemalloc``, after a collection), the growth per day between marks (bounded: flat from mark to
+    mark), and the largest allocation sites at the end: what the growth is made of."""
+    import gc
+    import tracemalloc
+
+    from aflab.logical_induction import experiments as E
+    from aflab.logical_induction.inductor import run_market
+
+    cfg = E.PiAuditConfig(n_days=marks[-1])
     sc = E.pi_audit_scenario(cfg, 0)
     tracemalloc.start()
-    half = []
-    run_market(sc, E.pi_traders(sc, cfg), n_days=n // 2, state_out=half)
-    m1 = tracemalloc.get_traced_memory()[0]
-    run_market(sc, E.pi_traders(sc, cfg), n_days=n, resume=half[0])
-    m2 = tracemalloc.get_traced_memory()[0]
+    state, prev = None, None
+    print("| day | MB held | KB per day since the previous mark |")
+    print("|---|---|---|")
+    for m in marks:
+        out: list = []
+        run_market(sc, E.pi_traders(sc, cfg), n_days=m, resume=state, state_out=out)
+        state = out[0]
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0]
+        rate = "" if prev is None else f"{(held - prev[1]) / (m - prev[0]) / 1e3:.0f}"
+        print(f"| {m} | {held / 1e6:.1f} | {rate} |")
+        prev = (m, held)
+    sites = tracemalloc.take_snapshot().statistics("lineno")[:6]
     tracemalloc.stop()
-    print(
-        f"memory held after day {n // 2} and day {n} (learning firm): {m1 / 1e6:.1f} MB, {m2 / 1e6:.1f} MB "
-        f"({(m2 - m1) / (n - n // 2) / 1e3:.0f} KB/day)\n"
-    )
+    print(f"\nlargest allocation sites after day {marks[-1]}:")
+    for st in sites:
+        frame = st.traceback[0]
+        print(f"- {frame.filename.split('src/')[-1]}:{frame.lineno}: {st.size / 1e6:.1f} MB")
+    print()
 
 
 def _linked_group_row(n_atoms: int, days: int = 4) -> str:
