@@ -62,21 +62,55 @@ def run(
         _fail(f"--sentences must be >= 1, got {sentences}")
     if maker not in ("solver", "rational"):
         _fail(f"--maker must be 'solver' or 'rational', got {maker!r}")
-    from aflab.logical_induction.inductor import load_checkpoint, run_market, save_checkpoint
+    from aflab.logical_induction.inductor import save_checkpoint
 
     sc, traders, advs = _build(scenario, days, seed, sentences)
-    state = None
-    if resume is not None:
-        if not resume.exists():
-            _fail(f"--resume file {resume} does not exist")
-        try:
-            state = load_checkpoint(resume)
-        except (ValueError, KeyError, OSError) as err:
-            _fail(f"cannot read checkpoint {resume}: {err}")
-        if state.day >= days:
-            _fail(f"checkpoint is at day {state.day}; --days must be larger")
+    state = _resume_state(resume, days)
     start = state.day if state is not None else 0
     t0 = time.perf_counter()
+    res, final_state = _run_with_bar(scenario, sc, traders, advs, days, maker, state)
+    if checkpoint is not None:
+        checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        save_checkpoint(final_state, checkpoint)
+        console.print(f"checkpoint at day {days} written to {checkpoint}")
+    wall = time.perf_counter() - t0
+    mk = res.maker
+    console.print(
+        f"{len(traders)} traders, days {start + 1}-{days} in {wall:.2f} s "
+        f"({mk.n_priced.iloc[start:].sum() / wall:,.0f} sentence-days/s); "
+        f"certified {int(mk.certified.sum())}/{days} days, "
+        f"max worst-case firm value {mk.max_value.max():.2e}"
+    )
+    last = res.prices[res.prices.day == res.prices.day.max()]
+    table = Table("sentence", "label", "price", "decided")
+    for row in last.head(25).itertuples():
+        table.add_row(row.sentence, row.label, f"{row.price:.4f}", str(row.decided))
+    console.print(table)
+    if out is not None:
+        _write_run(res, out)
+
+
+def _resume_state(resume: Path | None, days: int):
+    """The market state saved by ``--checkpoint`` (None without ``--resume``); clear errors for a bad file."""
+    from aflab.logical_induction.inductor import load_checkpoint
+
+    if resume is None:
+        return None
+    if not resume.exists():
+        _fail(f"--resume file {resume} does not exist")
+    try:
+        state = load_checkpoint(resume)
+    except (ValueError, KeyError, OSError) as err:
+        _fail(f"cannot read checkpoint {resume}: {err}")
+    if state.day >= days:
+        _fail(f"checkpoint is at day {state.day}; --days must be larger")
+    return state
+
+
+def _run_with_bar(scenario: str, sc, traders, advs, days: int, maker: str, state):
+    """``run_market`` to day ``days`` with a progress bar; returns the run and its final state."""
+    from aflab.logical_induction.inductor import run_market
+
     with Progress(
         TextColumn("[bold]li run[/bold] {task.description}"),
         BarColumn(),
@@ -99,38 +133,25 @@ def run(
             )
         except ValueError as err:
             _fail(str(err))
-    if checkpoint is not None:
-        checkpoint.parent.mkdir(parents=True, exist_ok=True)
-        save_checkpoint(states[0], checkpoint)
-        console.print(f"checkpoint at day {days} written to {checkpoint}")
-    wall = time.perf_counter() - t0
-    mk = res.maker
-    console.print(
-        f"{len(traders)} traders, days {start + 1}-{days} in {wall:.2f} s "
-        f"({mk.n_priced.iloc[start:].sum() / wall:,.0f} sentence-days/s); "
-        f"certified {int(mk.certified.sum())}/{days} days, "
-        f"max worst-case firm value {mk.max_value.max():.2e}"
-    )
-    last = res.prices[res.prices.day == res.prices.day.max()]
-    table = Table("sentence", "label", "price", "decided")
-    for row in last.head(25).itertuples():
-        table.add_row(row.sentence, row.label, f"{row.price:.4f}", str(row.decided))
-    console.print(table)
-    if out is not None:
-        from aflab.logical_induction import plots
+    return res, states[0]
 
-        out.mkdir(parents=True, exist_ok=True)
-        res.prices.to_parquet(out / "prices.parquet")
-        res.ledger.to_parquet(out / "ledger.parquet")
-        mk.to_parquet(out / "maker.parquet")
-        plots.maker_figure(mk).savefig(out / "maker.png", dpi=90)
-        import pandas as pd
 
-        p = res.prices
-        sample = p[p.sentence.isin(p.sentence.drop_duplicates().head(12))].assign(kind="sample")
-        never = p[(p.revealed_on < 0) & (p.truth < 0)].assign(kind="never_decided")
-        plots.trajectories_figure(pd.concat([sample, never])).savefig(out / "trajectories.png", dpi=90)
-        console.print(f"wrote tables and plots to {out}")
+def _write_run(res, out: Path) -> None:
+    """The run's prices, ledger and maker tables (Parquet) and its maker and trajectory figures (PNG)."""
+    import pandas as pd
+
+    from aflab.logical_induction import plots
+
+    out.mkdir(parents=True, exist_ok=True)
+    res.prices.to_parquet(out / "prices.parquet")
+    res.ledger.to_parquet(out / "ledger.parquet")
+    res.maker.to_parquet(out / "maker.parquet")
+    plots.maker_figure(res.maker).savefig(out / "maker.png", dpi=90)
+    p = res.prices
+    sample = p[p.sentence.isin(p.sentence.drop_duplicates().head(12))].assign(kind="sample")
+    never = p[(p.revealed_on < 0) & (p.truth < 0)].assign(kind="never_decided")
+    plots.trajectories_figure(pd.concat([sample, never])).savefig(out / "trajectories.png", dpi=90)
+    console.print(f"wrote tables and plots to {out}")
 
 
 @app.command()

@@ -73,7 +73,6 @@ def simulate(
     Example: aflab partial-agency simulate --map strategic --eps 0.5 --learner all --seeds 4
     Example: aflab partial-agency simulate --map strategic --eps 0.5 --moving-label 0 --lr 1 --learner perfgd-class
     """
-    from aflab.partial_agency import learners as L
     from aflab.partial_agency.diagnostics import performative_summary
 
     names = LEARNERS if learner == "all" else (learner,)
@@ -87,57 +86,58 @@ def simulate(
     rng = np.random.default_rng(seed)
     center = summ.stable_point if summ.stable_point is not None else np.zeros(dmap.dim)
     theta0 = center + rng.standard_normal((seeds, dmap.dim))
-    runs = {
+    runs = _learner_runs(dmap, theta0, rounds, rng, lr, n_samples)
+    with console.status("running learners..."):
+        out = [_learner_row(n, runs[n], summ, seeds) for n in names]
+    if as_json:
+        console.print_json(json.dumps({"map": map, "eps": eps, "summary": summ.as_dict(), "runs": out}))
+        return
+    _print_learner_table(map, eps, summ, out, seeds)
+
+
+def _learner_runs(dmap, theta0, rounds: int, rng, lr: float, n_samples: int) -> dict:
+    """Each learner of ``simulate`` as a thunk (run only when asked for), with its own budget and step size."""
+    from aflab.partial_agency import learners as L
+
+    estimated = dict(lr=lr, n_samples=n_samples, jacobian="estimated", tol=0.05)
+    return {
         "rrm": lambda: L.rrm(dmap, theta0, max(rounds // 5, 10), rng, n_samples=n_samples, tol=0.05),
         "rgd": lambda: L.rgd(dmap, theta0, rounds, rng, lr=lr, n_samples=n_samples, tol=0.05),
         "sgd-greedy": lambda: L.stochastic_gd(dmap, theta0, 2 * rounds, rng, lr0=lr, batch=64),
         "sgd-lazy": lambda: L.stochastic_gd(dmap, theta0, max(rounds // 5, 10), rng, lr0=lr, batch=64, deploy_every=10),
         "perfgd": lambda: L.perfgd(dmap, theta0, rounds, rng, lr=lr, n_samples=n_samples, tol=0.05),
-        "perfgd-est": lambda: L.perfgd(
-            dmap, theta0, rounds, rng, lr=lr, n_samples=n_samples, jacobian="estimated", explore=0.1, tol=0.05
-        ),
-        "perfgd-class": lambda: L.perfgd(
-            dmap,
-            theta0,
-            rounds,
-            rng,
-            lr=lr,
-            n_samples=n_samples,
-            jacobian="estimated",
-            statistic="class",
-            explore=0.05,
-            tol=0.05,
-        ),
+        "perfgd-est": lambda: L.perfgd(dmap, theta0, rounds, rng, explore=0.1, **estimated),
+        "perfgd-class": lambda: L.perfgd(dmap, theta0, rounds, rng, statistic="class", explore=0.05, **estimated),
         "dfo": lambda: L.two_point_dfo(dmap, theta0, 3 * rounds, rng, lr0=0.5 * lr, n_samples=n_samples),
     }
-    out = []
-    with console.status("running learners..."):
-        for n in names:
-            try:
-                run = runs[n]()
-            except ValueError as e:  # e.g. estimated Jacobian on a non-location map
-                out.append({"learner": n, "error": str(e)})
-                continue
-            lim = np.nanmean(run.limit, axis=0) if np.isfinite(run.limit).any() else None
-            row = {
-                "learner": run.learner,
-                "settled": int(np.isin(run.status, ("converged", "settled")).sum()),
-                "diverged": run.n_diverged,
-                "seeds": seeds,
-                "limit": None if lim is None else lim.tolist(),
-            }
-            for key, pt in (("dist_ps", summ.stable_point), ("dist_po", summ.optimum)):
-                row[key] = None if (lim is None or pt is None) else float(np.linalg.norm(lim - pt))
-            out.append(row)
-    if as_json:
-        console.print_json(json.dumps({"map": map, "eps": eps, "summary": summ.as_dict(), "runs": out}))
-        return
+
+
+def _learner_row(name: str, run_learner, summ, seeds: int) -> dict:
+    """One learner's row: how many chains settled or diverged, the mean limit and its distances to PS and PO."""
+    try:
+        run = run_learner()
+    except ValueError as e:  # e.g. estimated Jacobian on a non-location map
+        return {"learner": name, "error": str(e)}
+    lim = np.nanmean(run.limit, axis=0) if np.isfinite(run.limit).any() else None
+    row = {
+        "learner": run.learner,
+        "settled": int(np.isin(run.status, ("converged", "settled")).sum()),
+        "diverged": run.n_diverged,
+        "seeds": seeds,
+        "limit": None if lim is None else lim.tolist(),
+    }
+    for key, pt in (("dist_ps", summ.stable_point), ("dist_po", summ.optimum)):
+        row[key] = None if (lim is None or pt is None) else float(np.linalg.norm(lim - pt))
+    return row
+
+
+def _print_learner_table(map_name: str, eps: float, summ, rows: list[dict], seeds: int) -> None:
     console.print(
-        f"{map} eps={eps}: theta_PS={_vec(summ.stable_point)} theta_PO={_vec(summ.optimum)} "
+        f"{map_name} eps={eps}: theta_PS={_vec(summ.stable_point)} theta_PO={_vec(summ.optimum)} "
         f"|PS-PO|={summ.distance:.4f} ({summ.status})"
     )
     t = Table("learner", "settled*", "diverged", "mean limit", "|lim-PS|", "|lim-PO|")
-    for r in out:
+    for r in rows:
         if "error" in r:
             t.add_row(r["learner"], "-", "-", r["error"], "", "")
             continue
@@ -206,31 +206,39 @@ def fixed_points_cmd(
     if not (np.isfinite(slope) and np.isfinite(bias)):
         _fail("--slope and --bias must be finite numbers")
     if outcomes > 2:
-        b = np.zeros(outcomes)
-        b[0] = bias
-        F = P.SoftmaxResponse(b, slope * np.eye(outcomes))
-        fps = P.fixed_points_simplex(F, resolution=40 if outcomes <= 4 else 16)
-        res = {
-            "fixed_points": [
-                {"p": f.p.round(6).tolist(), "stable": f.stable, "entropy_bits": f.entropy_bits} for f in fps
-            ]
-        }
-        st = np.random.default_rng(0).dirichlet(np.ones(outcomes), starts)
-        for mode in ("myopic", "full"):
-            run = P.run_predictor_simplex(F, st, "log", mode)
-            res[f"{mode}_mean_entropy_bits"] = float(P.entropy_bits_simplex(run.outcome_prob).mean())
-        if as_json:
-            console.print_json(json.dumps(res))
-            return
-        t = Table("p", "stable (damped myopic)", "entropy [bits]")
-        for f in res["fixed_points"]:
-            t.add_row(str(f["p"]), str(f["stable"]), f"{f['entropy_bits']:.3f}")
-        console.print(t)
-        console.print(
-            f"mean outcome entropy (log score, {starts} random starts): myopic "
-            f"{res['myopic_mean_entropy_bits']:.3f}, full {res['full_mean_entropy_bits']:.3f}"
-        )
+        _fixed_points_simplex(P, slope, bias, outcomes, starts, as_json)
+    else:
+        _fixed_points_binary(P, slope, bias, starts, as_json)
+
+
+def _fixed_points_simplex(P, slope: float, bias: float, outcomes: int, starts: int, as_json: bool) -> None:
+    """K > 2 outcomes: F(p) = softmax(bias e_1 + slope p); fixed points on a simplex grid, predictors' entropy."""
+    b = np.zeros(outcomes)
+    b[0] = bias
+    F = P.SoftmaxResponse(b, slope * np.eye(outcomes))
+    fps = P.fixed_points_simplex(F, resolution=40 if outcomes <= 4 else 16)
+    res = {
+        "fixed_points": [{"p": f.p.round(6).tolist(), "stable": f.stable, "entropy_bits": f.entropy_bits} for f in fps]
+    }
+    st = np.random.default_rng(0).dirichlet(np.ones(outcomes), starts)
+    for mode in ("myopic", "full"):
+        run = P.run_predictor_simplex(F, st, "log", mode)
+        res[f"{mode}_mean_entropy_bits"] = float(P.entropy_bits_simplex(run.outcome_prob).mean())
+    if as_json:
+        console.print_json(json.dumps(res))
         return
+    t = Table("p", "stable (damped myopic)", "entropy [bits]")
+    for f in res["fixed_points"]:
+        t.add_row(str(f["p"]), str(f["stable"]), f"{f['entropy_bits']:.3f}")
+    console.print(t)
+    console.print(
+        f"mean outcome entropy (log score, {starts} random starts): myopic "
+        f"{res['myopic_mean_entropy_bits']:.3f}, full {res['full_mean_entropy_bits']:.3f}"
+    )
+
+
+def _fixed_points_binary(P, slope: float, bias: float, starts: int, as_json: bool) -> None:
+    """Two outcomes: every fixed point of F(p) = sigmoid(bias + slope (p - 1/2)), basins, scoring incentives."""
     F = P.LogisticResponse(bias, slope)
     fps = P.fixed_points(F)
     grid = np.linspace(0.01, 0.99, starts)

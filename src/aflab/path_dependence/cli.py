@@ -89,7 +89,6 @@ def sweep(
     import torch
 
     from aflab.path_dependence.choices import DATASETS, MANIPULATIONS, PARAMETRIZATIONS
-    from aflab.path_dependence.experiments import sweep_point
 
     torch.set_num_threads(1)
     ws, ps = _ints(widths, "widths"), _names(params, "params", PARAMETRIZATIONS)
@@ -101,31 +100,45 @@ def sweep(
         _fail(f"--steps ({steps}) must not exceed --max-steps ({max_steps})")
     import pandas as pd
 
-    rows = []
+    point = dict(
+        dataset=dataset,
+        seed=seed,
+        manipulations=mans,
+        n_pairs=pairs,
+        n_hidden=n_hidden,
+        base_width=base_width,
+        lr=lr,
+        steps=steps,
+        loss=loss,
+        stop_at_loss=stop_at_loss or None,
+        max_steps=max_steps,
+        ntk_probe=ntk_probe,
+        arch=arch,
+    )
+    df = pd.DataFrame(_sweep_rows(ws, ps, point))
+    _print_sweep_table(df, steps, stop_at_loss)
+    _save(df, out)
+    if plot is not None:
+        _sweep_plot(df, plot, manipulation, stop_at_loss)
+
+
+def _sweep_rows(widths: list[int], params: list[str], point: dict) -> list[dict]:
+    """``sweep_point`` at every (parametrization, width), with a progress bar; ``point``: the shared settings."""
+    from aflab.path_dependence.experiments import sweep_point
+
+    rows: list[dict] = []
     with _progress() as prog:
-        bar = prog.add_task("training", total=len(ws) * len(ps))
-        for p in ps:
-            for w in ws:
+        bar = prog.add_task("training", total=len(widths) * len(params))
+        for p in params:
+            for w in widths:
                 prog.update(bar, description=f"{p} n={w}")
-                rows += sweep_point(
-                    dataset=dataset,
-                    width=w,
-                    parametrization=p,
-                    seed=seed,
-                    manipulations=mans,
-                    n_pairs=pairs,
-                    n_hidden=n_hidden,
-                    base_width=base_width,
-                    lr=lr,
-                    steps=steps,
-                    loss=loss,
-                    stop_at_loss=stop_at_loss or None,
-                    max_steps=max_steps,
-                    ntk_probe=ntk_probe,
-                    arch=arch,
-                )
+                rows += sweep_point(width=w, parametrization=p, **point)
                 prog.advance(bar)
-    df = pd.DataFrame(rows)
+    return rows
+
+
+def _print_sweep_table(df, steps: int, stop_at_loss: float) -> None:
+    """Mean metrics per (regime, manipulation, parametrization, width)."""
     cols = ["step", "train_loss", "feature_change", "tv_distance", "disagreement", "lmc_barrier", "test_error"]
     metrics = df[df.regime != "curve"].groupby(["regime", "manipulation", "parametrization", "width"])[cols].mean()
     table = Table(
@@ -137,19 +150,20 @@ def sweep(
     for (r, m, p, w), vals in metrics.iterrows():
         table.add_row(r, m, p, str(w), *[f"{v:.3g}" for v in vals])
     console.print(table)
-    _save(df, out)
-    if plot is not None:
-        from aflab.path_dependence.plots import metric_vs_width
 
-        last = "converged" if stop_at_loss else "budget"
-        fig = metric_vs_width(
-            df[df.regime == last],
-            ["feature_change", "tv_distance", "disagreement"],
-            f"{manipulation} pairs vs width ({last})",
-            budget=None,
-        )
-        fig.savefig(plot, dpi=100)
-        console.print(f"wrote {plot}")
+
+def _sweep_plot(df, plot: Path, manipulation: str, stop_at_loss: float) -> None:
+    from aflab.path_dependence.plots import metric_vs_width
+
+    last = "converged" if stop_at_loss else "budget"
+    fig = metric_vs_width(
+        df[df.regime == last],
+        ["feature_change", "tv_distance", "disagreement"],
+        f"{manipulation} pairs vs width ({last})",
+        budget=None,
+    )
+    fig.savefig(plot, dpi=100)
+    console.print(f"wrote {plot}")
 
 
 @app.command()
