@@ -91,60 +91,76 @@ def sampled_experiment(cfg: SampledConfig, seed: int) -> pd.DataFrame:
                 estimator=est,
                 shuffle_outcomes=cfg.shuffle_outcomes,
             )
-            pk = known[mode]
-            Hk, Hs = P.entropy_bits(F(pk)), P.entropy_bits(run.outcome_prob)
-            for c in range(B.size):
-                i, w, _ = np.unravel_index(c, (nS, W, K))
-                f = fps[i][w]
-                fk = int(np.argmin(np.abs(f - pk[c]))) if np.min(np.abs(f - pk[c])) < 0.02 else -1
-                fs = int(np.argmin(np.abs(f - run.final[c]))) if np.min(np.abs(f - run.final[c])) < 0.02 else -1
-                rows.append(
-                    {
-                        "row": "chain",
-                        "slope": float(cfg.slopes[i]),
-                        "rule": rule,
-                        "learner": learner,
-                        "counterpart": mode,
-                        "instance": int(w),
-                        "bias": float(B[c]),
-                        "start": float(St[c]),
-                        "p_known": float(pk[c]),
-                        "p_sampled": float(run.final[c]),
-                        "H_known": float(Hk[c]),
-                        "H_sampled": float(Hs[c]),
-                        "fp_known": fk,
-                        "fp_sampled": fs,
-                        "gap_sampled": float(abs(run.final[c] - run.outcome_prob[c])),
-                        "round": -1,
-                        "p": np.nan,
-                    }
-                )
+            rows += _chain_rows(cfg, rule, learner, mode, known[mode], run, F, B, St, fps, (nS, W, K))
             if rule == "log":
                 sel = np.nonzero((Sl == traj_slope) & (bias[ti, 0] == B))[0]
-                for c in sel:
-                    for r, v in zip(run.record_rounds, run.trajectory[c]):
-                        rows.append(
-                            {
-                                "row": "trajectory",
-                                "slope": float(traj_slope),
-                                "rule": rule,
-                                "learner": learner,
-                                "counterpart": mode,
-                                "instance": 0,
-                                "bias": float(B[c]),
-                                "start": float(St[c]),
-                                "p_known": float(known[mode][c]),
-                                "p_sampled": float(run.final[c]),
-                                "H_known": np.nan,
-                                "H_sampled": np.nan,
-                                "fp_known": -1,
-                                "fp_sampled": -1,
-                                "gap_sampled": np.nan,
-                                "round": int(r),
-                                "p": float(v),
-                            }
-                        )
+                rows += _trajectory_rows(traj_slope, rule, learner, mode, known[mode], run, B, St, sel)
     return pd.DataFrame(rows)
+
+
+def _nearest_fixed_point(fps: np.ndarray, p: float) -> int:
+    """Index of the fixed point within 0.02 of ``p`` (the nearest), else -1."""
+    gaps = np.abs(fps - p)
+    return int(np.argmin(gaps)) if np.min(gaps) < 0.02 else -1
+
+
+def _chain_rows(cfg, rule, learner, mode, pk, run, F, B, St, fps, shape) -> list[dict]:
+    """One row per chain: the known-F learner's limit ``pk`` against the sampled learner's, and their entropies."""
+    Hk, Hs = P.entropy_bits(F(pk)), P.entropy_bits(run.outcome_prob)
+    rows = []
+    for c in range(B.size):
+        i, w, _ = np.unravel_index(c, shape)
+        rows.append(
+            {
+                "row": "chain",
+                "slope": float(cfg.slopes[i]),
+                "rule": rule,
+                "learner": learner,
+                "counterpart": mode,
+                "instance": int(w),
+                "bias": float(B[c]),
+                "start": float(St[c]),
+                "p_known": float(pk[c]),
+                "p_sampled": float(run.final[c]),
+                "H_known": float(Hk[c]),
+                "H_sampled": float(Hs[c]),
+                "fp_known": _nearest_fixed_point(fps[i][w], pk[c]),
+                "fp_sampled": _nearest_fixed_point(fps[i][w], run.final[c]),
+                "gap_sampled": float(abs(run.final[c] - run.outcome_prob[c])),
+                "round": -1,
+                "p": np.nan,
+            }
+        )
+    return rows
+
+
+def _trajectory_rows(traj_slope, rule, learner, mode, pk, run, B, St, chains) -> list[dict]:
+    """The recorded forecasts of the chains ``chains`` (one world at the trajectory slope), round by round."""
+    rows = []
+    for c in chains:
+        for r, v in zip(run.record_rounds, run.trajectory[c]):
+            rows.append(
+                {
+                    "row": "trajectory",
+                    "slope": float(traj_slope),
+                    "rule": rule,
+                    "learner": learner,
+                    "counterpart": mode,
+                    "instance": 0,
+                    "bias": float(B[c]),
+                    "start": float(St[c]),
+                    "p_known": float(pk[c]),
+                    "p_sampled": float(run.final[c]),
+                    "H_known": np.nan,
+                    "H_sampled": np.nan,
+                    "fp_known": -1,
+                    "fp_sampled": -1,
+                    "gap_sampled": np.nan,
+                    "round": int(r),
+                    "p": float(v),
+                }
+            )
+    return rows
 
 
 AGREE_THRESHOLD = Threshold(

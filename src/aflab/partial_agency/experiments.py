@@ -145,86 +145,74 @@ def stable_not_optimal_experiment(cfg: StableNotOptimalConfig, seed: int) -> pd.
     for name in cfg.maps:
         eps_list = {"strategic": cfg.strategic_eps_values, "mixture": cfg.mixture_eps_values}.get(name, cfg.eps_values)
         for eps in eps_list:
-            dmap = _instance(name, eps)
-            ps, po = dmap.stable_point(), dmap.optimum()
-            if ps is None or po is None:
-                raise ValueError(
-                    f"map {name} at eps={eps} has no stable point or optimum; "
-                    "use eps < gamma/2 (0.5 here) for location/pricing/game"
-                )
-            gap = float(np.linalg.norm(ps - po))
-            theta0 = ps + rng.normal(0.0, 1.0, (cfg.replicates, dmap.dim)) * max(gap, 0.2)
-            for learner, run in _learners(dmap, cfg, theta0, rng):
-                lim = run.limit
-                dps = np.linalg.norm(lim - ps, axis=1)
-                dpo = np.linalg.norm(lim - po, axis=1)
-                proj = (lim - ps) @ (po - ps) / gap**2  # 0 at theta_PS, 1 at theta_PO
-                for r in range(cfg.replicates):
-                    rows.append(
-                        {
-                            "row": "limit",
-                            "map": name,
-                            "eps": float(eps),
-                            "learner": learner,
-                            "agency": "myopic" if learner in MYOPIC else "full",
-                            "replicate": r,
-                            "status": str(run.status[r]),
-                            "dist_ps": float(dps[r]),
-                            "dist_po": float(dpo[r]),
-                            "proj": float(proj[r]),
-                            "gap": gap,
-                            "x": np.nan,
-                            "y": np.nan,
-                            "ps_x": float(ps[0]),
-                            "po_x": float(po[0]),
-                        }
-                    )
-                traj = _nan_reduce(np.nanmean, run.trajectory[:, :, 0])
-                idx = np.unique(np.linspace(0, traj.size - 1, 60).astype(int))
-                for t in idx:
-                    rows.append(
-                        {
-                            "row": "trajectory",
-                            "map": name,
-                            "eps": float(eps),
-                            "learner": learner,
-                            "agency": "myopic" if learner in MYOPIC else "full",
-                            "replicate": -1,
-                            "status": "",
-                            "dist_ps": np.nan,
-                            "dist_po": np.nan,
-                            "proj": np.nan,
-                            "gap": gap,
-                            "x": float(t / max(traj.size - 1, 1)),
-                            "y": float(traj[t]),
-                            "ps_x": float(ps[0]),
-                            "po_x": float(po[0]),
-                        }
-                    )
-            s = np.linspace(-0.75, 1.75, 41)
-            line = ps[None, :] + s[:, None] * (po - ps)[None, :]
-            pr = dmap.performative_risk(line)
-            for si, v in zip(s, pr):
-                rows.append(
-                    {
-                        "row": "pr_curve",
-                        "map": name,
-                        "eps": float(eps),
-                        "learner": "",
-                        "agency": "",
-                        "replicate": -1,
-                        "status": "",
-                        "dist_ps": np.nan,
-                        "dist_po": np.nan,
-                        "proj": np.nan,
-                        "gap": gap,
-                        "x": float(si),
-                        "y": float(v),
-                        "ps_x": float(ps[0]),
-                        "po_x": float(po[0]),
-                    }
-                )
+            rows += _stable_not_optimal_rows(cfg, name, eps, rng)
     return pd.DataFrame(rows)
+
+
+_SNO_COLUMNS = ("row", "map", "eps", "learner", "agency", "replicate", "status", "dist_ps", "dist_po", "proj")
+_SNO_COLUMNS += ("gap", "x", "y", "ps_x", "po_x")
+_SNO_BLANK = {"learner": "", "agency": "", "replicate": -1, "status": "", "dist_ps": np.nan, "dist_po": np.nan}
+_SNO_BLANK |= {"proj": np.nan, "x": np.nan, "y": np.nan}
+
+
+def _sno_row(**fields) -> dict:
+    """One row of the stable-vs-optimal table (columns in :data:`_SNO_COLUMNS` order, blanks filled)."""
+    merged = {**_SNO_BLANK, **fields}
+    return {k: merged[k] for k in _SNO_COLUMNS}
+
+
+def _stable_not_optimal_rows(cfg: StableNotOptimalConfig, name: str, eps: float, rng) -> list[dict]:
+    """One map at one eps: every learner's limits and mean trajectory, and the performative risk along PS-PO."""
+    dmap = _instance(name, eps)
+    ps, po = dmap.stable_point(), dmap.optimum()
+    if ps is None or po is None:
+        raise ValueError(
+            f"map {name} at eps={eps} has no stable point or optimum; "
+            "use eps < gamma/2 (0.5 here) for location/pricing/game"
+        )
+    gap = float(np.linalg.norm(ps - po))
+    base = {"map": name, "eps": float(eps), "gap": gap, "ps_x": float(ps[0]), "po_x": float(po[0])}
+    theta0 = ps + rng.normal(0.0, 1.0, (cfg.replicates, dmap.dim)) * max(gap, 0.2)
+    rows: list[dict] = []
+    for learner, run in _learners(dmap, cfg, theta0, rng):
+        rows += _learner_limit_rows(base, learner, run, ps, po, cfg.replicates)
+    s = np.linspace(-0.75, 1.75, 41)
+    line = ps[None, :] + s[:, None] * (po - ps)[None, :]
+    pr = dmap.performative_risk(line)
+    rows += [_sno_row(row="pr_curve", x=float(si), y=float(v), **base) for si, v in zip(s, pr)]
+    return rows
+
+
+def _learner_limit_rows(base: dict, learner: str, run, ps, po, replicates: int) -> list[dict]:
+    """A learner's limit per replicate (distances to PS and PO, projection on PS-PO: 0 at PS, 1 at PO) and
+    its mean first-coordinate trajectory at 60 points."""
+    lim, gap = run.limit, base["gap"]
+    dps = np.linalg.norm(lim - ps, axis=1)
+    dpo = np.linalg.norm(lim - po, axis=1)
+    proj = (lim - ps) @ (po - ps) / gap**2  # 0 at theta_PS, 1 at theta_PO
+    agency = "myopic" if learner in MYOPIC else "full"
+    rows = [
+        _sno_row(
+            row="limit",
+            learner=learner,
+            agency=agency,
+            replicate=r,
+            status=str(run.status[r]),
+            dist_ps=float(dps[r]),
+            dist_po=float(dpo[r]),
+            proj=float(proj[r]),
+            **base,
+        )
+        for r in range(replicates)
+    ]
+    traj = _nan_reduce(np.nanmean, run.trajectory[:, :, 0])
+    idx = np.unique(np.linspace(0, traj.size - 1, 60).astype(int))
+    x = [float(t / max(traj.size - 1, 1)) for t in idx]
+    rows += [
+        _sno_row(row="trajectory", learner=learner, agency=agency, x=xt, y=float(traj[t]), **base)
+        for xt, t in zip(x, idx)
+    ]
+    return rows
 
 
 # ================================================================================================
@@ -265,86 +253,79 @@ def _measured_rate(traj: np.ndarray, target: np.ndarray, floor: float) -> np.nda
 
 def rrm_rate_experiment(cfg: RRMRateConfig, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    rows = []
+    rows: list[dict] = []
     for eps in cfg.eps_values:
-        mu = np.linspace(1.0, -1.0, cfg.dim)
-        dmap = location_family(eps, mu=mu, sigma=1.0, gamma=1.0, c=0.0)
-        ps = dmap.stable_point()
-        cond = rrm_condition(dmap.eps, dmap.gamma, dmap.beta)
-        theta0 = ps + 10.0 * rng.standard_normal((cfg.replicates, cfg.dim))  # far: several rounds above the noise floor
-        floor = 10 * dmap.sigma * np.sqrt(cfg.dim / cfg.n_samples) / dmap.gamma  # 10x the per-round noise
-        run = L.rrm(
-            dmap,
-            theta0,
-            cfg.rounds,
-            rng,
-            n_samples=cfg.n_samples,
-            deploy_lag=int(cfg.stale_deploy),
-            reference=ps,
-            atol=floor,
-        )
-        rate = _measured_rate(run.trajectory, ps, floor)
-        final = np.linalg.norm(run.limit - ps, axis=1)
-        for r in range(cfg.replicates):
-            rows.append(
-                {
-                    "row": "rate",
-                    "map": "location",
-                    "eps": float(eps),
-                    "replicate": r,
-                    "condition_holds": cond.holds,
-                    "rate_bound": cond.rate_bound,
-                    "rate": float(rate[r]),
-                    "status": str(run.status[r]),
-                    "final_dist": float(final[r]),
-                    "round": -1,
-                    "dist": np.nan,
-                }
-            )
-        d = np.linalg.norm(run.trajectory - ps, axis=-1)
-        dmed = _nan_reduce(np.nanmedian, d)
-        for t in range(d.shape[1]):
-            rows.append(
-                {
-                    "row": "dist",
-                    "map": "location",
-                    "eps": float(eps),
-                    "replicate": -1,
-                    "condition_holds": cond.holds,
-                    "rate_bound": cond.rate_bound,
-                    "rate": np.nan,
-                    "status": "",
-                    "final_dist": np.nan,
-                    "round": t,
-                    "dist": float(dmed[t]),
-                }
-            )
+        rows += _location_rate_rows(cfg, eps, rng)
     for eps in cfg.strategic_eps_values:
-        dmap = make_strategic_instance(eps, n_agents=2000, seed=7)
-        ps = dmap.stable_point()
-        cond = rrm_condition(eps, dmap.gamma, dmap.beta)
-        theta0 = rng.standard_normal((cfg.replicates, dmap.dim))
-        cert = {"reference": ps, "atol": 1e-6} if ps is not None else {}
-        run = L.rrm(dmap, theta0, cfg.rounds, tol=1e-4, deploy_lag=int(cfg.stale_deploy), **cert)
-        rate = _measured_rate(run.trajectory, ps, 1e-10) if ps is not None else np.full(cfg.replicates, np.nan)
-        final = np.linalg.norm(run.limit - ps, axis=1) if ps is not None else np.full(cfg.replicates, np.nan)
-        for r in range(cfg.replicates):
-            rows.append(
-                {
-                    "row": "rate",
-                    "map": "strategic",
-                    "eps": float(eps),
-                    "replicate": r,
-                    "condition_holds": cond.holds,
-                    "rate_bound": cond.rate_bound,
-                    "rate": float(rate[r]),
-                    "status": str(run.status[r]),
-                    "final_dist": float(final[r]),
-                    "round": -1,
-                    "dist": np.nan,
-                }
-            )
+        rows += _strategic_rate_rows(cfg, eps, rng)
     return pd.DataFrame(rows)
+
+
+_RRM_COLUMNS = ("row", "map", "eps", "replicate", "condition_holds", "rate_bound", "rate", "status", "final_dist")
+_RRM_COLUMNS += ("round", "dist")
+
+
+def _rrm_row(**fields) -> dict:
+    """One row of the RRM-rate table (columns in :data:`_RRM_COLUMNS` order, blanks filled)."""
+    merged = {"replicate": -1, "rate": np.nan, "status": "", "final_dist": np.nan, "round": -1, "dist": np.nan}
+    merged |= fields
+    return {k: merged[k] for k in _RRM_COLUMNS}
+
+
+def _rate_rows(base: dict, rate, run, final, replicates: int) -> list[dict]:
+    return [
+        _rrm_row(
+            row="rate",
+            replicate=r,
+            rate=float(rate[r]),
+            status=str(run.status[r]),
+            final_dist=float(final[r]),
+            **base,
+        )
+        for r in range(replicates)
+    ]
+
+
+def _location_rate_rows(cfg: RRMRateConfig, eps: float, rng) -> list[dict]:
+    """RRM on the location family from far starts: measured contraction rate per replicate, median distance."""
+    mu = np.linspace(1.0, -1.0, cfg.dim)
+    dmap = location_family(eps, mu=mu, sigma=1.0, gamma=1.0, c=0.0)
+    ps = dmap.stable_point()
+    cond = rrm_condition(dmap.eps, dmap.gamma, dmap.beta)
+    theta0 = ps + 10.0 * rng.standard_normal((cfg.replicates, cfg.dim))  # far: several rounds above the noise floor
+    floor = 10 * dmap.sigma * np.sqrt(cfg.dim / cfg.n_samples) / dmap.gamma  # 10x the per-round noise
+    run = L.rrm(
+        dmap,
+        theta0,
+        cfg.rounds,
+        rng,
+        n_samples=cfg.n_samples,
+        deploy_lag=int(cfg.stale_deploy),
+        reference=ps,
+        atol=floor,
+    )
+    rate = _measured_rate(run.trajectory, ps, floor)
+    final = np.linalg.norm(run.limit - ps, axis=1)
+    base = {"map": "location", "eps": float(eps), "condition_holds": cond.holds, "rate_bound": cond.rate_bound}
+    rows = _rate_rows(base, rate, run, final, cfg.replicates)
+    d = np.linalg.norm(run.trajectory - ps, axis=-1)
+    dmed = _nan_reduce(np.nanmedian, d)
+    rows += [_rrm_row(row="dist", round=t, dist=float(dmed[t]), **base) for t in range(d.shape[1])]
+    return rows
+
+
+def _strategic_rate_rows(cfg: RRMRateConfig, eps: float, rng) -> list[dict]:
+    """Exact (population) RRM on the strategic-classification instance: rate per replicate."""
+    dmap = make_strategic_instance(eps, n_agents=2000, seed=7)
+    ps = dmap.stable_point()
+    cond = rrm_condition(eps, dmap.gamma, dmap.beta)
+    theta0 = rng.standard_normal((cfg.replicates, dmap.dim))
+    cert = {"reference": ps, "atol": 1e-6} if ps is not None else {}
+    run = L.rrm(dmap, theta0, cfg.rounds, tol=1e-4, deploy_lag=int(cfg.stale_deploy), **cert)
+    rate = _measured_rate(run.trajectory, ps, 1e-10) if ps is not None else np.full(cfg.replicates, np.nan)
+    final = np.linalg.norm(run.limit - ps, axis=1) if ps is not None else np.full(cfg.replicates, np.nan)
+    base = {"map": "strategic", "eps": float(eps), "condition_holds": cond.holds, "rate_bound": cond.rate_bound}
+    return _rate_rows(base, rate, run, final, cfg.replicates)
 
 
 # ================================================================================================
