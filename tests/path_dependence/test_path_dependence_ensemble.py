@@ -106,3 +106,15 @@ def test_in_place_sgd_with_a_learning_rate_per_member_equals_each_member_trained
         for k in one:
             assert torch.allclose(res.params[k][e], one[k][0], rtol=1e-4, atol=1e-6), (e, k)
     assert not torch.allclose(res.params["layers.0.weight"][0], res.params["layers.0.weight"][2])
+
+
+@pytest.mark.parametrize(
+    ("lr", "match"),
+    [(torch.tensor([0.1, 0.2]), r"one per member \(shape \[3\]"), (torch.ones(3, 1), "one number"), (-0.1, ">= 0")],
+)
+def test_a_learning_rate_of_the_wrong_shape_or_sign_is_refused_by_name(lr, match):
+    """Three members and two LRs used to fail deep inside torch's expand; the error names ``lr`` and the fix."""
+    spec = MLPSpec(4, 8, 2, 1, "sp", 8)
+    x, y = torch.randn(10, 4), torch.randint(0, 2, (10,))
+    with pytest.raises(ValueError, match=match):
+        train_ensemble(spec, init_ensemble(spec, [0, 1, 2]), x, y, torch.zeros(3, 2, 4, dtype=torch.long), lr=lr)

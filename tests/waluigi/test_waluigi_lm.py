@@ -286,3 +286,21 @@ def test_converted_copy_equals_the_gguf_load(lm, tmp_path, monkeypatch):
         assert direct.tokenizer(text)["input_ids"] == copied.tokenizer(text)["input_ids"]
     monkeypatch.setenv("AFLAB_MODEL_CACHE", "off")
     assert lm_probe.converted_cache_dir(lm_probe.smollm2_gguf_path()) is None
+
+
+@pytest.mark.skipif(importlib.util.find_spec("transformers") is None, reason="transformers not installed")
+@pytest.mark.skipif(importlib.util.find_spec("gguf") is None, reason="gguf not installed")
+def test_converted_copy_is_keyed_by_content_not_by_install_time(tmp_path, monkeypatch):
+    """A reinstalled wheel (same bytes, new path or mtime) must reuse the converted copy rather than write
+    another 517 MB one; different bytes must not."""
+    import os
+
+    monkeypatch.setenv("AFLAB_MODEL_CACHE", str(tmp_path / "cache"))
+    a, b = tmp_path / "a" / "m.gguf", tmp_path / "b" / "m.gguf"
+    for f in (a, b):
+        f.parent.mkdir()
+        f.write_bytes(b"GGUF" + bytes(range(256)) * 8)
+    os.utime(b, ns=(10**18, 10**18))
+    assert lm_probe.converted_cache_dir(a) == lm_probe.converted_cache_dir(b)
+    b.write_bytes(b"GGUF" + bytes(range(255)) * 8)
+    assert lm_probe.converted_cache_dir(a) != lm_probe.converted_cache_dir(b)

@@ -280,9 +280,10 @@ def converted_cache_dir(path: Path) -> Path | None:
     """Where the de-quantised fp32 copy of the GGUF model is kept (None: caching switched off).
 
     ``$AFLAB_MODEL_CACHE`` (default ``~/.cache/aflab``); ``AFLAB_MODEL_CACHE=off`` disables it. The key
-    covers the GGUF file (name, size, mtime) and the versions of ``transformers`` and ``gguf`` that
-    de-quantise it, so a new wheel or library writes a new copy. The copy holds the very tensors the
-    GGUF load produces (tested bit for bit), so results do not depend on whether it was used.
+    covers the GGUF file's *content* (SHA-256) and the versions of ``transformers`` and ``gguf`` that
+    de-quantise it, so a new wheel or library writes a new copy, while reinstalling the same wheel (a fresh
+    virtual environment, a new mtime) reuses the copy instead of writing another 517 MB. The copy holds the
+    very tensors the GGUF load produces (tested bit for bit), so results do not depend on whether it was used.
     """
     root = os.environ.get("AFLAB_MODEL_CACHE", "")
     if root.lower() == "off":
@@ -290,9 +291,17 @@ def converted_cache_dir(path: Path) -> Path | None:
     from importlib.metadata import version
 
     st = path.stat()
-    blob = f"{path.name}:{st.st_size}:{st.st_mtime_ns}:{version('transformers')}:{version('gguf')}"
+    content = _file_sha256(str(path.resolve()), st.st_size, st.st_mtime_ns)
+    blob = f"{content}:{version('transformers')}:{version('gguf')}"
     key = hashlib.sha256(blob.encode()).hexdigest()[:16]
     return Path(root or Path.home() / ".cache" / "aflab") / f"smollm2-135m-fp32-{key}"
+
+
+@functools.lru_cache(maxsize=4)
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+    """SHA-256 of a file, once per process per (path, size, mtime): ~0.2 s for the 98 MB GGUF."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _save_converted(model, tokenizer, target: Path) -> None:
