@@ -142,12 +142,7 @@ def pi_scenario(
     priced: list[list[Sentence]] = [[] for _ in range(n_days)]
     labels, truth, revealed = {}, {}, {}
     blocks = []
-    primes = []
-    c = 10**6 + 1
-    while len(primes) < n_days:
-        if is_prime(c):
-            primes.append(c)
-        c += 2
+    primes = _primes_above(10**6, n_days)
     undecidable = [atom(f"undecidable({i})") for i in range(n_undecidable)]
     for u in undecidable:
         labels[u] = "undecidable"
@@ -193,6 +188,17 @@ def pi_scenario(
         priced[day - 1].extend(undecidable)
         priced[day - 1].extend(far)
     return Scenario("pi", tuple(map(tuple, facts)), tuple(map(tuple, priced)), labels, truth, tuple(blocks), revealed)
+
+
+def _primes_above(start: int, count: int) -> list[int]:
+    """The first ``count`` primes above the even number ``start`` (odd candidates only)."""
+    primes: list[int] = []
+    c = start + 1
+    while len(primes) < count:
+        if is_prime(c):
+            primes.append(c)
+        c += 2
+    return primes
 
 
 def observation_scenario(observations: list[str], priced: list[list[str]] | None = None) -> Scenario:

@@ -609,38 +609,77 @@ def run_probe(lm: LoadedLM, spec: ProbeSpec, seed: int) -> pd.DataFrame:
     n_max = max(max(spec.n_grid), n_inj)
     hist_idx, probe_idx = _pairs_for_seed(seed, n_max, spec.n_probes)
     persona = get_persona(spec.persona)
-    sys_ids = system_ids(tok, persona.system_prompt)
     turns = [turn_ids(tok, QA_PAIRS[i][0], persona.consistent(QA_PAIRS[i][1])) for i in hist_idx]
-    prompts = [prompt_ids(tok, QA_PAIRS[i][0]) for i in probe_idx]
-    viol = [reply_ids(tok, persona.violating(QA_PAIRS[i][1])) for i in probe_idx]
-    cons = [reply_ids(tok, persona.consistent(QA_PAIRS[i][1])) for i in probe_idx]
-    p = spec.n_probes
-    rows: list[dict] = []
-    memo: dict[bytes, np.ndarray] = {}  # identical contexts (a window wider than the history) run once
+    scorer = _ProbeScorer(
+        lm,
+        spec.persona,
+        probe_idx,
+        prompts=[prompt_ids(tok, QA_PAIRS[i][0]) for i in probe_idx],
+        replies=[reply_ids(tok, persona.violating(QA_PAIRS[i][1])) for i in probe_idx]
+        + [reply_ids(tok, persona.consistent(QA_PAIRS[i][1])) for i in probe_idx],
+    )
+    sys_ids = system_ids(tok, persona.system_prompt)
+    saved = _score_history_grid(lm, spec, scorer, sys_ids, turns, n_inj, n_max)
 
-    def record(context: np.ndarray, state: ContextState | None, **labels) -> None:
+    def injected(at: int) -> np.ndarray:  # the turn ``at`` answered out of persona
+        return turn_ids(tok, QA_PAIRS[hist_idx[at]][0], persona.violating(QA_PAIRS[hist_idx[at]][1]))
+
+    for m in sorted(set(spec.inject_m)) if n_inj else ():
+        at = n_inj - m
+        capital = injected(at)
+        hist = _joined([*turns[:at], capital, *turns[at + 1 : n_inj]])
+        base = dict(experiment="injection", n=n_inj, m=int(m), history_tokens=len(hist))
+        state = extend(lm, saved[at], _joined([capital, *turns[at + 1 : n_inj]]))
+        scorer.record(np.concatenate([sys_ids, hist]), state, condition="full", k=0, **base)
+    if n_inj and spec.inject_window:
+        k = spec.inject_window
+        for m in (0, *sorted(set(spec.inject_m))):
+            parts = list(turns[:n_inj])
+            if m:
+                parts[n_inj - m] = injected(n_inj - m)
+            base = dict(experiment="injection", n=n_inj, m=int(m), history_tokens=len(_joined(parts)))
+            context = np.concatenate([sys_ids, window_view(parts, k, spec.window_unit)])
+            scorer.record(context, None, condition="window-pinned", k=int(k), **base)
+    return pd.DataFrame(scorer.rows)
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+class _ProbeScorer:
+    """Scores every probe question's violating and consistent reply after a context, one row per probe;
+    identical contexts (a window wider than the history) are scored once."""
+
+    def __init__(self, lm: LoadedLM, persona: str, probe_idx, prompts: list, replies: list):
+        self.lm, self.persona, self.probe_idx = lm, persona, probe_idx
+        self.prompts, self.replies = prompts + prompts, replies  # replies: violating ones, then consistent
+        self.rows: list[dict] = []
+        self.memo: dict[bytes, np.ndarray] = {}
+
+    def record(self, context: np.ndarray, state: ContextState | None, **labels) -> None:
         key = context.tobytes()
-        if key not in memo:
-            memo[key] = score_from(
-                lm, state if state is not None else encode_context(lm, context), prompts + prompts, viol + cons
-            )
-        lp = memo[key]
+        if key not in self.memo:
+            ctx = state if state is not None else encode_context(self.lm, context)
+            self.memo[key] = score_from(self.lm, ctx, self.prompts, self.replies)
+        lp, p = self.memo[key], len(self.probe_idx)
         for j in range(p):
-            rows.append(
+            self.rows.append(
                 dict(
                     labels,
-                    persona=spec.persona,
+                    persona=self.persona,
                     context_tokens=len(context),
-                    probe=int(probe_idx[j]),
+                    probe=int(self.probe_idx[j]),
                     logp_violating=float(lp[j]),
                     logp_consistent=float(lp[p + j]),
                     log_odds=float(lp[j] - lp[p + j]),
                 )
             )
 
-    def hist_of(parts: list[np.ndarray]) -> np.ndarray:
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
+def _score_history_grid(lm, spec: ProbeSpec, scorer: _ProbeScorer, sys_ids, turns, n_inj: int, n_max: int) -> dict:
+    """The clean conversation run once, incrementally: at each grid ``n`` the full context (its cache forked)
+    and every window; at ``n_inj`` the uninjected full context. Returns the caches saved where injections fork."""
     grid = set(spec.n_grid)
     forks = {n_inj - m for m in spec.inject_m} if n_inj else set()
     saved: dict[int, ContextState] = {}
@@ -650,58 +689,26 @@ def run_probe(lm: LoadedLM, spec: ProbeSpec, seed: int) -> pd.DataFrame:
             extend(lm, chain, turns[n - 1])
         if n in forks:
             saved[n] = fork(chain)
-        hist = hist_of(turns[:n])
+        hist = _joined(turns[:n])
+        full_ctx = np.concatenate([sys_ids, hist])
         if n in grid:
             base = dict(experiment="decay", n=n, m=0, history_tokens=len(hist))
-            record(np.concatenate([sys_ids, hist]), chain, condition="full", k=0, **base)
-            full_ctx = np.concatenate([sys_ids, hist])
+            scorer.record(full_ctx, chain, condition="full", k=0, **base)
             for k in spec.windows:
+                views = [("window-sliding", window_view([sys_ids, *turns[:n]], k, spec.window_unit))]
                 if spec.pinned:
-                    pinned_ctx = np.concatenate([sys_ids, window_view(turns[:n], k, spec.window_unit)])
-                    record(
-                        full_ctx if spec.ignore_window else pinned_ctx,
-                        chain if spec.ignore_window else None,
-                        condition="window-pinned",
-                        k=int(k),
-                        **base,
+                    views.insert(
+                        0, ("window-pinned", np.concatenate([sys_ids, window_view(turns[:n], k, spec.window_unit)]))
                     )
-                sliding_ctx = window_view([sys_ids, *turns[:n]], k, spec.window_unit)
-                record(
-                    full_ctx if spec.ignore_window else sliding_ctx,
-                    chain if spec.ignore_window else None,
-                    condition="window-sliding",
-                    k=int(k),
-                    **base,
-                )
+                for condition, ctx in views:
+                    if spec.ignore_window:  # the mutation: the "window" sees the whole conversation
+                        scorer.record(full_ctx, chain, condition=condition, k=int(k), **base)
+                    else:
+                        scorer.record(ctx, None, condition=condition, k=int(k), **base)
         if n == n_inj and n_inj:
             base = dict(experiment="injection", n=n, m=0, history_tokens=len(hist))
-            record(np.concatenate([sys_ids, hist]), chain, condition="full", k=0, **base)
-
-    for m in sorted(set(spec.inject_m)) if n_inj else ():
-        at = n_inj - m
-        capital = turn_ids(tok, QA_PAIRS[hist_idx[at]][0], persona.violating(QA_PAIRS[hist_idx[at]][1]))
-        parts = [*turns[:at], capital, *turns[at + 1 : n_inj]]
-        hist = hist_of(parts)
-        base = dict(experiment="injection", n=n_inj, m=int(m), history_tokens=len(hist))
-        state = extend(lm, saved[at], hist_of([capital, *turns[at + 1 : n_inj]]))
-        record(np.concatenate([sys_ids, hist]), state, condition="full", k=0, **base)
-    if n_inj and spec.inject_window:
-        k = spec.inject_window
-        for m in (0, *sorted(set(spec.inject_m))):
-            parts = list(turns[:n_inj])
-            if m:
-                at = n_inj - m
-                parts[at] = turn_ids(tok, QA_PAIRS[hist_idx[at]][0], persona.violating(QA_PAIRS[hist_idx[at]][1]))
-            hist = hist_of(parts)
-            base = dict(experiment="injection", n=n_inj, m=int(m), history_tokens=len(hist))
-            record(
-                np.concatenate([sys_ids, window_view(parts, k, spec.window_unit)]),
-                None,
-                condition="window-pinned",
-                k=int(k),
-                **base,
-            )
-    return pd.DataFrame(rows)
+            scorer.record(full_ctx, chain, condition="full", k=0, **base)
+    return saved
 
 
 # --------------------------------------------------------------------------------------------

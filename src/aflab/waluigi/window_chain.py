@@ -130,89 +130,117 @@ def clean_phase(mix: PersonaMixture, k: int, t_max: int = 1000, events: Events =
     classes = {"revealing": a.is_revealing() & D, "collapse": a.is_collapse() & D}
     prompt = mix.prompt
     t0 = k + 1 if (prompt is not None and prompt.mode == "sliding" and prompt.length == 0) else k
-
-    def view(t: int) -> bool:
-        return prompt is None or prompt.in_view(t, k)
-
-    S = np.zeros(t_max + 1)
-    inc = {c: np.zeros(t_max + 1) for c in classes}
-    head_S, head_inc = [], {c: [] for c in classes}
-    tables: dict[bool, list[np.ndarray]] = {}
-
-    def table(flag: bool, j: int) -> np.ndarray:
-        # predictive of every event-free window of length j (rows in base-|F| order over F)
-        if flag not in tables:
-            tables[flag] = predictive_tables(mix, k, include_prompt=flag, window_tokens=F)
-        return tables[flag][j]
-
-    dist = np.ones(1)
-    # prefix phase t = 0..k-1: window of length t (grows)
-    for t in range(k):
-        P = table(view(t), t)
-        head_S.append(dist.sum())
-        for c, m in classes.items():
-            head_inc[c].append(dist @ P[:, m].sum(axis=1))
-        dist = (dist[:, None] * P[:, F]).reshape(-1)  # child = idx*nf + f
-    # full windows from t = k on; the transition matrix Q over free full windows
+    table = _event_free_tables(mix, k, F)
+    head_S, head_inc, dist = _clean_prefix(table, prompt, k, F, classes)
     n = nf**k
     src = np.repeat(np.arange(n), nf)
     dst = ((np.arange(n)[:, None] * nf + np.arange(nf)[None, :]) % n).ravel()
-
-    def chain(flag: bool):
-        P = table(flag, k)
-        Q = sp.csr_matrix((P[:, F].ravel(), (src, dst)), shape=(n, n))
-        Q.eliminate_zeros()  # graph searches must not follow zero-probability edges
-        exits = {c: P[:, m].sum(axis=1) for c, m in classes.items()}
-        return Q, exits
-
     if t0 > k:  # sliding prompt of length 0 is still in view at t = k
-        Qk, ek = chain(True)
+        Qk, ek = _free_window_chain(table(True, k), F, classes, src, dst, n)
         head_S.append(dist.sum())
         for c in classes:
             head_inc[c].append(dist @ ek[c])
         dist = Qk.T @ dist
     in_view_late = prompt is None or prompt.mode == "pinned"
-    Q, exit_by = chain(in_view_late)
-    # survival curve: head, then forward iteration
+    Q, exit_by = _free_window_chain(table(in_view_late, k), F, classes, src, dst, n)
     head_S = np.asarray(head_S)
     cum = {c: np.concatenate([[0.0], np.cumsum(head_inc[c])]) for c in classes}
+    S, inc = _clean_survival(Q, exit_by, head_S, cum, dist, t0, t_max)
+    split, mean_time = _clean_tail(Q, exit_by, head_S, cum, dist, t0)
+    floor, qs = _quasi_stationary_exit(Q, sum(exit_by.values()))
+    return CleanPhase(k, events, S, inc, floor, mean_time, split, qs, tuple(int(f) for f in F))
+
+
+def _event_free_tables(mix: PersonaMixture, k: int, F: np.ndarray):
+    """``table(flag, j)``: the predictive of every event-free window of length j (rows in base-|F| order
+    over F), with the prompt in view or not; each flag's tables computed once, when first asked for."""
+    tables: dict[bool, list[np.ndarray]] = {}
+
+    def table(flag: bool, j: int) -> np.ndarray:
+        if flag not in tables:
+            tables[flag] = predictive_tables(mix, k, include_prompt=flag, window_tokens=F)
+        return tables[flag][j]
+
+    return table
+
+
+def _clean_prefix(table, prompt, k: int, F: np.ndarray, classes: dict):
+    """Prefix phase t = 0..k-1 (the window grows): survival and each class's event mass per step, and the
+    distribution over event-free histories of length k (child index = parent * |F| + f)."""
+    head_S: list = []
+    head_inc: dict[str, list] = {c: [] for c in classes}
+    dist = np.ones(1)
+    for t in range(k):
+        P = table(prompt is None or prompt.in_view(t, k), t)
+        head_S.append(dist.sum())
+        for c, m in classes.items():
+            head_inc[c].append(dist @ P[:, m].sum(axis=1))
+        dist = (dist[:, None] * P[:, F]).reshape(-1)  # child = idx*nf + f
+    return head_S, head_inc, dist
+
+
+def _free_window_chain(P: np.ndarray, F: np.ndarray, classes: dict, src, dst, n: int):
+    """The transition matrix Q over event-free full windows (sparse, zero edges dropped) and each class's
+    exit probability per window, from the window predictive ``P``."""
+    Q = sp.csr_matrix((P[:, F].ravel(), (src, dst)), shape=(n, n))
+    Q.eliminate_zeros()  # graph searches must not follow zero-probability edges
+    exits = {c: P[:, m].sum(axis=1) for c, m in classes.items()}
+    return Q, exits
+
+
+def _clean_survival(Q, exit_by: dict, head_S: np.ndarray, cum: dict, dist: np.ndarray, t0: int, t_max: int):
+    """Survival S(t) and each class's cumulative incidence for t = 0..t_max: the prefix, then d <- Q^T d."""
+    S = np.zeros(t_max + 1)
+    inc = {c: np.zeros(t_max + 1) for c in exit_by}
     d = dist.copy()
     QT = Q.T.tocsr()  # forward step d <- Q^T d, transposed once
     for t in range(t_max + 1):
         if t < t0:
             S[t] = head_S[t]
-            for c in classes:
+            for c in exit_by:
                 inc[c][t] = cum[c][t]
             continue
         if t == t0:
-            for c in classes:
+            for c in exit_by:
                 inc[c][t] = cum[c][t0]
             S[t] = d.sum()
             continue
-        for c in classes:
+        for c in exit_by:
             inc[c][t] = inc[c][t - 1] + d @ exit_by[c]
         d = QT @ d
         S[t] = d.sum()
-    # homogeneous tail by linear solves (I - Q) x = b on the windows U that can still reach an event;
-    # from the others no event ever happens (an exactly absorbing event-free class, e.g. mode collapse)
+    return S, inc
+
+
+def _clean_tail(Q, exit_by: dict, head_S: np.ndarray, cum: dict, dist: np.ndarray, t0: int):
+    """Class split and mean time of the first event by linear solves (I - Q) x = b on the windows U that can
+    still reach an event; from the others no event ever happens (an exactly absorbing event-free class,
+    e.g. mode collapse)."""
     total_exit = sum(exit_by.values())
     back = Q.T.tocsr()
 
     def tail_solve(seeds: np.ndarray):
         u = np.flatnonzero(_reachable(back, seeds))
         A = sp.identity(u.size, format="csr") - Q[u][:, u]
-        rhs = np.column_stack([np.ones(u.size)] + [exit_by[c][u] for c in classes])
-        return u, (_solve(A, rhs) if u.size else np.zeros((0, 1 + len(classes))))
+        rhs = np.column_stack([np.ones(u.size)] + [exit_by[c][u] for c in exit_by])
+        return u, (_solve(A, rhs) if u.size else np.zeros((0, 1 + len(exit_by))))
 
     try:
         u, sol = tail_solve(total_exit > 0)
     except RuntimeError:  # an exit mass below float64 resolution (the row of Q sums to 1.0 exactly):
         # I - Q is exactly singular; such windows are absorbing in floating point, dropped as seeds
         u, sol = tail_solve((total_exit > 0) & (np.asarray(Q.sum(axis=1)).ravel() < 1.0))
-    split = {c: float(cum[c][t0] + dist[u] @ sol[:, i + 1]) for i, c in enumerate(classes)}
-    reaches = float(sum(dist[u] @ sol[:, i + 1] for i in range(len(classes))))
+    split = {c: float(cum[c][t0] + dist[u] @ sol[:, i + 1]) for i, c in enumerate(exit_by)}
+    reaches = float(sum(dist[u] @ sol[:, i + 1] for i in range(len(exit_by))))
     mean_time = float(head_S.sum() + dist[u] @ sol[:, 0]) if reaches >= dist.sum() * (1 - 1e-10) else float("inf")
-    # quasi-stationary exit rate: Perron root of Q
+    return split, mean_time
+
+
+def _quasi_stationary_exit(Q, total_exit: np.ndarray):
+    """The hazard floor ``1 - rho`` (rho: Perron root of Q) and the quasi-stationary distribution.
+
+    ``1 - rho = nu . (exit probabilities)`` for the left Perron vector nu: no cancellation when rho ~ 1."""
+    n = Q.shape[0]
     if n == 1:
         rho, qs = float(Q[0, 0]), np.ones(1)
     elif n <= 512:
@@ -223,9 +251,8 @@ def clean_phase(mix: PersonaMixture, k: int, t_max: int = 1000, events: Events =
         vals, vecs = spl.eigs(Q.T.tocsc(), k=1, which="LR")
         rho, qs = float(vals[0].real), np.abs(vecs[:, 0].real)
     qs = qs / qs.sum()
-    # 1 - rho = nu . (exit probabilities) for the left Perron vector nu: no cancellation when rho ~ 1
     floor = float(qs @ total_exit) if np.isfinite(qs).all() else 1.0 - rho
-    return CleanPhase(k, events, S, inc, floor, mean_time, split, qs, tuple(int(f) for f in F))
+    return floor, qs
 
 
 # ------------------------------------------------------------------------------- full chain
