@@ -201,18 +201,18 @@ def fixed_points_cmd(
 
     Example: aflab partial-agency fixed-points --slope 8 --bias 0.3
     """
-    from aflab.partial_agency import predict_o_matic as P
-
     if not (np.isfinite(slope) and np.isfinite(bias)):
         _fail("--slope and --bias must be finite numbers")
     if outcomes > 2:
-        _fixed_points_simplex(P, slope, bias, outcomes, starts, as_json)
+        _fixed_points_simplex(slope, bias, outcomes, starts, as_json)
     else:
-        _fixed_points_binary(P, slope, bias, starts, as_json)
+        _fixed_points_binary(slope, bias, starts, as_json)
 
 
-def _fixed_points_simplex(P, slope: float, bias: float, outcomes: int, starts: int, as_json: bool) -> None:
+def _fixed_points_simplex(slope: float, bias: float, outcomes: int, starts: int, as_json: bool) -> None:
     """K > 2 outcomes: F(p) = softmax(bias e_1 + slope p); fixed points on a simplex grid, predictors' entropy."""
+    from aflab.partial_agency import predict_o_matic as P
+
     b = np.zeros(outcomes)
     b[0] = bias
     F = P.SoftmaxResponse(b, slope * np.eye(outcomes))
@@ -237,8 +237,10 @@ def _fixed_points_simplex(P, slope: float, bias: float, outcomes: int, starts: i
     )
 
 
-def _fixed_points_binary(P, slope: float, bias: float, starts: int, as_json: bool) -> None:
+def _fixed_points_binary(slope: float, bias: float, starts: int, as_json: bool) -> None:
     """Two outcomes: every fixed point of F(p) = sigmoid(bias + slope (p - 1/2)), basins, scoring incentives."""
+    from aflab.partial_agency import predict_o_matic as P
+
     F = P.LogisticResponse(bias, slope)
     fps = P.fixed_points(F)
     grid = np.linspace(0.01, 0.99, starts)
