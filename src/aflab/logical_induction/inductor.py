@@ -56,12 +56,25 @@ from aflab.logical_induction.worlds import KnowledgeBase, ProjectedWorlds
 CHECKPOINT_VERSION = 2
 
 
-@dataclass(frozen=True)
 class MarketRun:
-    prices: pd.DataFrame
-    ledger: pd.DataFrame
-    maker: pd.DataFrame
-    resolved: pd.DataFrame
+    """A run's four tables: ``prices`` (one row per priced sentence and day), ``ledger`` (one row per
+    trader and day), ``maker`` (one row per day: the certificate) and ``resolved`` (one row per decided
+    sentence). Each is a DataFrame or a function building it; a function is called on first access, so a
+    run read only for its prices does not pay for the ledger's frame (10% of a 16-day run)."""
+
+    def __init__(self, prices, ledger, maker, resolved):
+        self._tables = {"prices": prices, "ledger": ledger, "maker": maker, "resolved": resolved}
+
+    def _table(self, name: str) -> pd.DataFrame:
+        table = self._tables[name]
+        if callable(table):
+            table = self._tables[name] = table()
+        return table
+
+    prices = property(lambda self: self._table("prices"))
+    ledger = property(lambda self: self._table("ledger"))
+    maker = property(lambda self: self._table("maker"))
+    resolved = property(lambda self: self._table("resolved"))
 
 
 class _Book:
@@ -686,25 +699,35 @@ def _trade_matrix(graph: ExpressionGraph, calls: list, K: int, N: int) -> Callab
 
 
 def run_tables(state: MarketState) -> MarketRun:
-    """The tables of a run from its state (e.g. a checkpoint from :func:`load_checkpoint`)."""
-    prices = pd.DataFrame(
-        state.price_rows, columns=["day", "sentence", "label", "price", "decided", "truth", "revealed_on"]
+    """The tables of a run from its state (e.g. a checkpoint from :func:`load_checkpoint`), each built on
+    first access from the rows the state holds now (its row lists only grow: their lengths are the snapshot,
+    so a market that trades on does not change a run taken earlier)."""
+    n_price, n_ledger, n_maker, n_resolved = (
+        len(state.price_rows),
+        len(state.ledger_rows),
+        len(state.maker_rows),
+        len(state.resolved),
     )
-    maker = pd.DataFrame(
-        state.maker_rows,
-        columns=[
-            "day",
-            "n_priced",
-            "n_undecided",
-            "max_value",
-            "split_bound",
-            "tolerance",
-            "certified",
-            "evaluations",
-            "seconds",
-        ],
+    return MarketRun(
+        lambda: pd.DataFrame(state.price_rows[:n_price], columns=list(PRICE_COLUMNS)),
+        lambda: _ledger_frame(state.ledger_rows[:n_ledger]),
+        lambda: pd.DataFrame(state.maker_rows[:n_maker], columns=list(MAKER_COLUMNS)),
+        lambda: state.resolved.frame(n_resolved).drop(columns=["gid"]),
     )
-    return MarketRun(prices, _ledger_frame(state.ledger_rows), maker, state.resolved.frame().drop(columns=["gid"]))
+
+
+PRICE_COLUMNS = ("day", "sentence", "label", "price", "decided", "truth", "revealed_on")
+MAKER_COLUMNS = (
+    "day",
+    "n_priced",
+    "n_undecided",
+    "max_value",
+    "split_bound",
+    "tolerance",
+    "certified",
+    "evaluations",
+    "seconds",
+)
 
 
 LEDGER_COLUMNS = ("day", "trader", "role", "multiplier", "worst", "best", "mark", "moved")

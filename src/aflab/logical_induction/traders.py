@@ -141,15 +141,18 @@ class ResolvedLog:
             self._bins[n_bins] = (self._n, cnt, hits)
         return cnt, hits
 
-    def frame(self) -> pd.DataFrame:
+    def frame(self, n: int | None = None) -> pd.DataFrame:
+        """The log as a table: its first ``n`` rows (default all; the log only grows, so a length taken
+        earlier gives the table as it was then)."""
+        n = self._n if n is None else n
         return pd.DataFrame(
             {
-                "gid": self.gid.copy(),
-                "sentence": list(self.sentence),
-                "label": list(self.label),
-                "value": self.value.copy(),
-                "day_resolved": self.day_resolved.copy(),
-                "first_price": self.first_price.copy(),
+                "gid": self._gid[:n].copy(),
+                "sentence": self.sentence[:n],
+                "label": self.label[:n],
+                "value": self._value[:n].copy(),
+                "day_resolved": self._day[:n].copy(),
+                "first_price": self._fp[:n].copy(),
             },
             columns=list(RESOLVED_COLUMNS),
         )
