@@ -102,3 +102,64 @@ def test_program_key_ignores_name_weight_entry_but_not_the_program():
     assert program_key(a) != program_key(ConstantBelief(p=0.5))
     assert program_key(a) != program_key(ConstantBelief(p=0.25, hold=False))
     assert program_key(ModelTrader(predict=lambda s, d: 0.5)) is None  # arbitrary predictors: never shared
+
+
+def _general_coupling(pattern, N):
+    """The pattern + identity, its components and colours, by the general sparse route (the reference for
+    the identity fast path)."""
+    import scipy.sparse as sp
+    from scipy.sparse import csgraph
+
+    base = ((sp.csr_matrix(pattern) + sp.eye(N)) > 0).astype(np.float64).tocsr()
+    _, comp = csgraph.connected_components(base + base.T, directed=False)
+    colors = market.color_columns(base) if np.bincount(comp).max() > 1 else np.zeros(N, dtype=np.int64)
+    return base, comp, colors
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 7),
+    cells=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)), max_size=10),
+    with_support=st.booleans(),
+)
+def test_identity_pattern_fast_path_equals_the_general_route(n, cells, with_support):
+    """``_with_diagonal`` and ``_coupling`` skip the sparse sum and the component search when no
+    sentence's trade reads another's price; the result must be the general route's, for every pattern
+    (diagonal-only, empty, coupled) and with or without active traders widening it."""
+    dense = np.zeros((n, n))
+    for i, j in cells:
+        if i < n and j < n:
+            dense[i, j] = 1.0
+    import scipy.sparse as sp
+
+    base = market._with_diagonal(sp.csr_matrix(dense), n)
+    ref_base, _, _ = _general_coupling(dense, n)
+    np.testing.assert_array_equal(base.toarray(), ref_base.toarray())
+    support = np.zeros((1, n), dtype=bool)
+    if with_support:
+        support[0, : min(2, n)] = True
+    pat, comp, colors = market._coupling(base, support)
+    widened = pat.toarray()
+    ref_pat, ref_comp, ref_colors = _general_coupling(widened, n)
+    np.testing.assert_array_equal(comp, ref_comp)
+    np.testing.assert_array_equal(colors, ref_colors)
+    assert market._with_diagonal(None, n).toarray().tolist() == np.eye(n).tolist()
+
+
+def test_tables_are_a_snapshot_built_on_first_access():
+    """``LogicalInductor.tables()`` taken after day 1 keeps day 1 only, however the market trades on, and
+    builds each table when first read (equal to the tables of a run stopped at day 1)."""
+    from aflab.logical_induction.inductor import LogicalInductor
+    from aflab.logical_induction.traders import ConstantBelief
+
+    market = LogicalInductor([ConstantBelief(p=0.3, name="c")])
+    market.update(observations=["rain -> wet"], priced=["rain", "wet"])
+    early = market.tables()
+    assert all(callable(t) for t in early._tables.values())  # nothing built yet
+    market.update(observations=["rain"], priced=["wet", "sun"], new_traders=[ConstantBelief(p=0.9, name="late")])
+    late = market.tables()
+    assert set(early.prices.day) == {1} and set(early.ledger.day) == {1} and set(early.maker.day) == {1}
+    assert early.resolved.empty and len(late.resolved) == 1  # 'wet' decided on day 2 only
+    assert set(late.prices.day) == {1, 2}
+    pd.testing.assert_frame_equal(early.prices, late.prices[late.prices.day == 1])
+    pd.testing.assert_frame_equal(early.ledger, late.ledger[late.ledger.day == 1].reset_index(drop=True))
