@@ -141,6 +141,7 @@ def test_identity_pattern_fast_path_equals_the_general_route(n, cells, with_supp
     pat, comp, colors = market._coupling(base, support)
     widened = pat.toarray()
     ref_pat, ref_comp, ref_colors = _general_coupling(widened, n)
+    np.testing.assert_array_equal(widened, ref_pat.toarray())  # the widened pattern keeps its diagonal
     np.testing.assert_array_equal(comp, ref_comp)
     np.testing.assert_array_equal(colors, ref_colors)
     assert market._with_diagonal(None, n).toarray().tolist() == np.eye(n).tolist()
