@@ -12,6 +12,7 @@ from aflab.cli import app
 
 GARBAGE = "garbage.bin"
 EXISTING_FILE = "a_file.txt"
+AGENTS = Path(__file__).resolve().parents[1] / "src/aflab/embedded/agent_files/tournament_small.agents"
 
 #: (arguments, a fragment the error must contain)
 CASES = [
@@ -64,6 +65,15 @@ CASES = [
     (["stability", "core.selfcheck", "--store", GARBAGE], "is a file"),
     (["stability", "core.selfcheck", "--figure", "x.png"], "--shipped"),
     (["frobnicate"], "frobnicate"),
+    # output paths are checked before any work: a file where a folder must be, a wrong suffix, a bad checkpoint
+    (["li", "run", "pi", "--days", "2", "--out", f"{EXISTING_FILE}/sub"], "is a file, not a folder"),
+    (["li", "run", "pi", "--days", "2", "--checkpoint", f"{EXISTING_FILE}/x.npz"], "is a file, not a folder"),
+    (["li", "run", "pi", "--days", "2", "--resume", GARBAGE], "cannot read checkpoint"),
+    (["pd", "sweep", "--widths", "8", "--out", "table.txt"], "must end in .parquet or .csv"),
+    (["pd", "frankle", "--widths", "8", "--plot", f"{EXISTING_FILE}/p.png"], "is a file, not a folder"),
+    (["embedded", "tournament", str(AGENTS), "--out", "outcomes.json"], "must end in .csv or .parquet"),
+    (["waluigi", "train", "--out", EXISTING_FILE], "is a file"),
+    (["waluigi", "figures", "hazard-vs-k", "--out", EXISTING_FILE], "is a file"),
     (["--no-such-option"], "--no-such-option"),
 ]
 
@@ -91,3 +101,24 @@ def test_bad_input_exits_2_with_one_error_line(args, fragment, workdir, monkeypa
 
 def test_at_least_forty_cases():
     assert len(CASES) >= 39  # plus the systems' own cases in tests/<system>/ (see docs/architecture.md)
+
+
+def test_file_system_error_ends_in_one_line_not_a_traceback(monkeypatch, capsys):
+    """The entry point's safety net: an OSError no command caught (here a full disk) exits 1 with one
+    ``error:`` line naming the path and the debugging switch; with ``AFLAB_TRACEBACK=1`` it is re-raised."""
+    import aflab.cli as cli
+
+    def full_disk():
+        raise OSError(28, "No space left on device", "/data/run/prices.parquet")
+
+    monkeypatch.setattr(cli, "app", full_disk)
+    monkeypatch.delenv("AFLAB_TRACEBACK", raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert "No space left on device: /data/run/prices.parquet" in err and "AFLAB_TRACEBACK=1" in err
+    assert "Traceback" not in err
+    monkeypatch.setenv("AFLAB_TRACEBACK", "1")
+    with pytest.raises(OSError):
+        cli.main()

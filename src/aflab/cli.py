@@ -621,7 +621,20 @@ def version() -> None:
 
 
 def main() -> None:
-    app()
+    """The console entry point. A file-system error that reached it (e.g. ``--out`` under a folder that
+    does not exist or cannot be written) ends in one line naming the path and what to check, exit code 1,
+    instead of a traceback; ``AFLAB_TRACEBACK=1`` re-raises it."""
+    import os
+
+    from aflab.core.cli_support import TRACEBACK_ENV, os_error_message, print_error
+
+    try:
+        app()
+    except OSError as err:
+        if os.environ.get(TRACEBACK_ENV):
+            raise
+        print_error(os_error_message(err))
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from aflab.core.cli_support import fail as _fail
+from aflab.core.cli_support import prepare_output
 
 app = typer.Typer(
     help="Embedded agency: provability logic GL, modal agents, tournaments, decision problems.", no_args_is_help=True
@@ -172,6 +173,9 @@ def tournament(
         _fail(f"--budget must be >= 1, got {budget}")
     if time_budget is not None and time_budget < 0:
         _fail(f"--time-budget must be >= 0, got {time_budget}")
+    if out is not None and out.suffix not in (".csv", ".parquet"):
+        _fail(f"--out must end in .csv or .parquet (got {out.name})")
+    prepare_output(out, "--out", folder=False)
     parsed, lib = _library(file)
     if not parsed.entrants:
         _fail(f"{file}: no entrants; define agents or add a line 'use FairBot, DefectBot'")

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from aflab.core.cli_support import fail as _fail
+from aflab.core.cli_support import prepare_output
 
 app = typer.Typer(
     help="Logical induction (Garrabrant et al. 2016): a fast Garrabrant inductor with audits.", no_args_is_help=True
@@ -62,6 +63,8 @@ def run(
         _fail(f"--sentences must be >= 1, got {sentences}")
     if maker not in ("solver", "rational"):
         _fail(f"--maker must be 'solver' or 'rational', got {maker!r}")
+    prepare_output(out, "--out", folder=True)
+    prepare_output(checkpoint, "--checkpoint", folder=False)
     from aflab.logical_induction.inductor import save_checkpoint
 
     sc, traders, advs = _build(scenario, days, seed, sentences)
@@ -101,7 +104,8 @@ def _resume_state(resume: Path | None, days: int):
     try:
         state = load_checkpoint(resume)
     except (ValueError, KeyError, OSError) as err:
-        _fail(f"cannot read checkpoint {resume}: {err}")
+        reason = "not a checkpoint archive (numpy could read it only as a pickle, which aflab never loads)" if "pickle" in str(err) else str(err)
+        _fail(f"cannot read checkpoint {resume}: {reason}; give a .npz written by `aflab li run --checkpoint`")
     if state.day >= days:
         _fail(f"checkpoint is at day {state.day}; --days must be larger")
     return state

@@ -10,6 +10,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table
 
 from aflab.core.cli_support import fail as _fail
+from aflab.core.cli_support import prepare_output
 
 app = typer.Typer(
     help="Path-dependence of gradient descent vs width: parametrizations, manipulations, shards.", no_args_is_help=True
@@ -44,6 +45,14 @@ def _progress() -> Progress:
         TimeRemainingColumn(),
         console=console,
     )
+
+
+def _check_outputs(out: Path | None, plot: Path | None) -> None:
+    """``--out``'s suffix and both output folders, checked before any training: a typo must not cost the run."""
+    if out is not None and out.suffix not in (".parquet", ".csv"):
+        _fail(f"--out must end in .parquet or .csv (got {out.name})")
+    prepare_output(out, "--out", folder=False)
+    prepare_output(plot, "--plot", folder=False)
 
 
 def _save(df, out: Path | None) -> None:
@@ -91,6 +100,7 @@ def sweep(
     from aflab.path_dependence.choices import DATASETS, MANIPULATIONS, PARAMETRIZATIONS
 
     torch.set_num_threads(1)
+    _check_outputs(out, plot)
     ws, ps = _ints(widths, "widths"), _names(params, "params", PARAMETRIZATIONS)
     mans = tuple(_names(manipulation, "manipulation", MANIPULATIONS))
     _names(dataset, "dataset", DATASETS)
@@ -193,6 +203,7 @@ def shard(
     from aflab.path_dependence.experiments import shard_point
 
     torch.set_num_threads(1)
+    _check_outputs(out, plot)
     ws, ps = _ints(widths, "widths"), _names(params, "params", PARAMETRIZATIONS)
     sc = tuple(_names(schedules, "schedules", SCHEDULES))
     _names(loss, "loss", ("ce", "mse", "sd"))
@@ -261,6 +272,7 @@ def frankle(
     from aflab.path_dependence.experiments import frankle_point
 
     torch.set_num_threads(1)
+    _check_outputs(out, plot)
     ws, ps = _ints(widths, "widths"), _names(params, "params", PARAMETRIZATIONS)
     _names(dataset, "dataset", DATASETS)
     try:

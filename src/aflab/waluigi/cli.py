@@ -16,6 +16,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from aflab.core.cli_support import fail as _fail
+from aflab.core.cli_support import prepare_output
 
 app = typer.Typer(
     help="Bounded-context personas (the Waluigi effect): closed forms, exact window-chain "
@@ -482,7 +483,7 @@ def figures(
             job_list.append((c, c.make_config(preset), preset, seeds or c.n_seeds(preset)))
         except ConfigError as err:
             _fail(str(err))
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_output(out, "--out", folder=True)
     store.parent.mkdir(parents=True, exist_ok=True)
     try:
         with ResultStore(store) as st:

@@ -13,6 +13,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from aflab.core.cli_support import fail as _fail
+from aflab.core.cli_support import prepare_output
 
 app = typer.Typer(
     help="Learned models vs the windowed Bayes reader: a trained transformer and SmolLM2.", no_args_is_help=True
@@ -65,6 +66,8 @@ def train(
     from pydantic import ValidationError
 
     from aflab.waluigi import claims_ml, experiments_ml
+
+    prepare_output(out, "--out", folder=True)
 
     try:
         cfg = experiments_ml.TransformerWindowPlateauConfig(
@@ -125,6 +128,8 @@ def probe(
     from pydantic import ValidationError
 
     from aflab.waluigi import claims_ml, experiments_ml, lm_probe
+
+    prepare_output(out, "--out", folder=True)
 
     try:
         cfg = experiments_ml.LmWindowPlateauConfig(
