@@ -65,6 +65,15 @@ CASES = [
     (["stability", "core.selfcheck", "--store", GARBAGE], "is a file"),
     (["stability", "core.selfcheck", "--figure", "x.png"], "--shipped"),
     (["frobnicate"], "frobnicate"),
+    # NaN and inf in float options (NaN passes `x < 0`-style checks; before these checks the tamper run hung)
+    (["partial-agency", "simulate", "--lr", "inf"], "--lr must be a finite number"),
+    (["normativity", "tamper", "--tamper-reward", "nan"], "--tamper-reward a finite number"),
+    (["normativity", "quantilize", "--probs", "0.5,0.5", "--utility", "1,2", "--q", "nan"], "--q must lie"),
+    (["embedded", "tournament", str(AGENTS), "--time-budget", "nan"], "--time-budget must be a number"),
+    (["pd", "sweep", "--widths", "8", "--lr", "inf"], "--lr must be a finite number"),
+    (["pd", "sweep", "--widths", "8", "--stop-at-loss", "inf"], "--stop-at-loss must be a finite number"),
+    (["pd", "frankle", "--widths", "8", "--lr", "inf"], "--lr must be a finite number"),
+    (["run", "core.selfcheck", "--cell-timeout", "inf"], "--cell-timeout"),
     # output paths are checked before any work: a file where a folder must be, a wrong suffix, a bad checkpoint
     (["li", "run", "pi", "--days", "2", "--out", f"{EXISTING_FILE}/sub"], "is a file, not a folder"),
     (["li", "run", "pi", "--days", "2", "--checkpoint", f"{EXISTING_FILE}/x.npz"], "is a file, not a folder"),

@@ -122,6 +122,7 @@ CellTimeoutOpt = typer.Option(
     None,
     "--cell-timeout",
     min=0,
+    max=30 * 86400,  # 30 days: beyond any cell, and within the interval timer's range
     help="Stop a cell after SECONDS and record it as failed (0: no limit; "
     "default: the claim's own limit, 3600 s unless it says otherwise).",
 )

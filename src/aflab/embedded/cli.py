@@ -171,8 +171,8 @@ def tournament(
         _fail("--generations must be >= 0")
     if budget < 1:
         _fail(f"--budget must be >= 1, got {budget}")
-    if time_budget is not None and time_budget < 0:
-        _fail(f"--time-budget must be >= 0, got {time_budget}")
+    if time_budget is not None and not time_budget >= 0:  # NaN fails this test too
+        _fail(f"--time-budget must be a number >= 0 (inf: no limit), got {time_budget}")
     if out is not None and out.suffix not in (".csv", ".parquet"):
         _fail(f"--out must end in .csv or .parquet (got {out.name})")
     prepare_output(out, "--out", folder=False)

@@ -104,7 +104,11 @@ def _resume_state(resume: Path | None, days: int):
     try:
         state = load_checkpoint(resume)
     except (ValueError, KeyError, OSError) as err:
-        reason = "not a checkpoint archive (numpy could read it only as a pickle, which aflab never loads)" if "pickle" in str(err) else str(err)
+        reason = (
+            "not a checkpoint archive (numpy could read it only as a pickle, which aflab never loads)"
+            if "pickle" in str(err)
+            else str(err)
+        )
         _fail(f"cannot read checkpoint {resume}: {reason}; give a .npz written by `aflab li run --checkpoint`")
     if state.day >= days:
         _fail(f"checkpoint is at day {state.day}; --days must be larger")

@@ -42,6 +42,8 @@ def quantilize(
     from aflab.normativity.quantilizers import expectation
     from aflab.normativity.quantilizers import quantilize as quant
 
+    if not 0 < q <= 1:  # NaN fails this test too
+        _fail(f"--q must lie in (0, 1] (the top fraction of base mass kept); got {q}")
     if file is not None:
         try:
             data = json.loads(Path(file).read_text())
@@ -159,8 +161,8 @@ def tamper(
     """
     from aflab.normativity import tamper as tp
 
-    if worlds < 1 or tamper_reward <= 1 or not 0 <= glitch <= 1:
-        _fail("--worlds must be >= 1, --tamper-reward > 1, --glitch in [0, 1]")
+    if worlds < 1 or not 1 < tamper_reward < np.inf or not 0 <= glitch <= 1:  # NaN fails the range tests
+        _fail("--worlds must be >= 1, --tamper-reward a finite number > 1, --glitch in [0, 1]")
     rng = np.random.default_rng(seed)
     with console.status("planning and learning..."):
         out = tp.run_tamper_agents(tp.make_worlds(5, tamper_reward, rng, worlds), tp.TamperSettings(glitch=glitch), rng)

@@ -78,6 +78,8 @@ def simulate(
     names = LEARNERS if learner == "all" else (learner,)
     if any(n not in LEARNERS for n in names):
         _fail(f"--learner must be one of {', '.join(LEARNERS)} or 'all'; got {learner!r}")
+    if not np.isfinite(lr):
+        _fail(f"--lr must be a finite number > 0 (the gradient learners' step size); got {lr}")
     try:
         dmap = _make_map(map, eps, moving_label)
         summ = performative_summary(dmap)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import typer
@@ -45,6 +46,13 @@ def _progress() -> Progress:
         TimeRemainingColumn(),
         console=console,
     )
+
+
+def _check_finite(**options: float) -> None:
+    """Float options that must be finite (typer's ``min=`` lets inf through, and NaN past some checks)."""
+    for name, value in options.items():
+        if not math.isfinite(value):
+            _fail(f"--{name.replace('_', '-')} must be a finite number, got {value}")
 
 
 def _check_outputs(out: Path | None, plot: Path | None) -> None:
@@ -100,6 +108,7 @@ def sweep(
     from aflab.path_dependence.choices import DATASETS, MANIPULATIONS, PARAMETRIZATIONS
 
     torch.set_num_threads(1)
+    _check_finite(lr=lr, stop_at_loss=stop_at_loss)
     _check_outputs(out, plot)
     ws, ps = _ints(widths, "widths"), _names(params, "params", PARAMETRIZATIONS)
     mans = tuple(_names(manipulation, "manipulation", MANIPULATIONS))
@@ -203,6 +212,7 @@ def shard(
     from aflab.path_dependence.experiments import shard_point
 
     torch.set_num_threads(1)
+    _check_finite(lr=lr)
     _check_outputs(out, plot)
     ws, ps = _ints(widths, "widths"), _names(params, "params", PARAMETRIZATIONS)
     sc = tuple(_names(schedules, "schedules", SCHEDULES))
@@ -272,6 +282,7 @@ def frankle(
     from aflab.path_dependence.experiments import frankle_point
 
     torch.set_num_threads(1)
+    _check_finite(lr=lr)
     _check_outputs(out, plot)
     ws, ps = _ints(widths, "widths"), _names(params, "params", PARAMETRIZATIONS)
     _names(dataset, "dataset", DATASETS)
