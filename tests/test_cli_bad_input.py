@@ -74,6 +74,9 @@ CASES = [
     (["pd", "sweep", "--widths", "8", "--stop-at-loss", "inf"], "--stop-at-loss must be a finite number"),
     (["pd", "frankle", "--widths", "8", "--lr", "inf"], "--lr must be a finite number"),
     (["run", "core.selfcheck", "--cell-timeout", "inf"], "--cell-timeout"),
+    (["run", "embedded.prudentbot-results", "--set", "temptation=nan"], "NaN and infinity"),
+    (["run", "embedded.prudentbot-results", "--grid", "temptation=5,Infinity"], "NaN and infinity"),
+    (["run", "normativity.trajectory-quantilizer", "--set", "trap_proxy=-inf"], "NaN and infinity"),
     # output paths are checked before any work: a file where a folder must be, a wrong suffix, a bad checkpoint
     (["li", "run", "pi", "--days", "2", "--out", f"{EXISTING_FILE}/sub"], "is a file, not a folder"),
     (["li", "run", "pi", "--days", "2", "--checkpoint", f"{EXISTING_FILE}/x.npz"], "is a file, not a folder"),

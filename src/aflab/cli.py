@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -305,7 +306,23 @@ def _grid_points(overrides: dict, grid_values: dict) -> list[dict]:
         points = [{**p, key: v} for p in points for v in values]
         if len(points) > MAX_GRID_POINTS:
             _fail(f"--grid: more than {MAX_GRID_POINTS} grid points; split the sweep into several runs")
+    for point in points:
+        for key, value in point.items():
+            if _non_finite(value):
+                _fail(f"--set/--grid {key}={value}: NaN and infinity are not config values; give a finite number")
     return points
+
+
+def _non_finite(value) -> bool:
+    """Is ``value`` (a number, a string such as 'nan' or '-inf', or a list of them) not a finite number?"""
+    if isinstance(value, list):
+        return any(_non_finite(v) for v in value)
+    if isinstance(value, bool):
+        return False
+    try:
+        return not math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False  # not a number at all: the config's own validation names the field
 
 
 def _check_out(out: Path | None) -> None:
