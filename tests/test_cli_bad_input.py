@@ -77,6 +77,10 @@ CASES = [
     (["run", "embedded.prudentbot-results", "--set", "temptation=nan"], "NaN and infinity"),
     (["run", "embedded.prudentbot-results", "--grid", "temptation=5,Infinity"], "NaN and infinity"),
     (["run", "normativity.trajectory-quantilizer", "--set", "trap_proxy=-inf"], "NaN and infinity"),
+    # sizes that would exhaust memory, and a negative seed (each ended in a traceback)
+    (["pd", "sweep", "--widths", "100000000"], "--widths at most"),
+    (["normativity", "goodhart", "--pool-size", "100000000000"], "--pool-size must lie"),
+    (["li", "run", "prg", "--days", "3", "--seed", "-1"], "--seed must be >= 0"),
     # output paths are checked before any work: a file where a folder must be, a wrong suffix, a bad checkpoint
     (["li", "run", "pi", "--days", "2", "--out", f"{EXISTING_FILE}/sub"], "is a file, not a folder"),
     (["li", "run", "pi", "--days", "2", "--checkpoint", f"{EXISTING_FILE}/x.npz"], "is a file, not a folder"),

@@ -61,6 +61,8 @@ def run(
         _fail(f"--days must lie in [1, 100000], got {days}")
     if sentences < 1:
         _fail(f"--sentences must be >= 1, got {sentences}")
+    if seed < 0:
+        _fail(f"--seed must be >= 0 (pi: which stretch of digits; prg: the generator seed), got {seed}")
     if maker not in ("solver", "rational"):
         _fail(f"--maker must be 'solver' or 'rational', got {maker!r}")
     prepare_output(out, "--out", folder=True)

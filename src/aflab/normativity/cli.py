@@ -90,8 +90,8 @@ def goodhart(
 
     if shape not in gh.SHAPES:
         _fail(f"--shape must be one of {', '.join(gh.SHAPES)}; got {shape!r}")
-    if pool_size < 10 or pools < 1:
-        _fail("--pool-size must be >= 10 and --pools >= 1")
+    if not 10 <= pool_size <= 10**7 or pools < 1:  # 10^7 draws x 16 columns of float64 is 1.3 GB
+        _fail("--pool-size must lie in [10, 10000000] and --pools be >= 1")
     rng = np.random.default_rng(seed)
     pool = gh.draw_pool(shape, pool_size, gh.GoodhartParams(), rng, batch=pools)
     qs = gh.q_grid(pool_size, 12)

@@ -26,7 +26,13 @@ def _ints(text: str, field: str) -> list[int]:
         _fail(f"--{field} must be comma-separated integers, e.g. 64,256,1024 (got {text!r})")
     if not vals or any(v < 1 for v in vals):
         _fail(f"--{field} needs at least one positive integer (got {text!r})")
+    if field == "widths" and max(vals) > MAX_CLI_WIDTH:
+        _fail(f"--widths at most {MAX_CLI_WIDTH} (a width-n layer holds n^2 weights per member; got {max(vals)})")
     return vals
+
+
+#: the widest net the command line trains (16,384 is the largest any claim uses; 4x that is ~17 GB per layer)
+MAX_CLI_WIDTH = 1 << 16
 
 
 def _names(text: str, field: str, allowed: tuple[str, ...]) -> list[str]:
