@@ -85,7 +85,7 @@ CASES = [
     (["li", "run", "pi", "--days", "2", "--out", f"{EXISTING_FILE}/sub"], "is a file, not a folder"),
     (["li", "run", "pi", "--days", "2", "--checkpoint", f"{EXISTING_FILE}/x.npz"], "is a file, not a folder"),
     (["li", "run", "pi", "--days", "2", "--resume", GARBAGE], "cannot read checkpoint"),
-    (["pd", "sweep", "--widths", "8", "--out", "table.txt"], "must end in .parquet or .csv"),
+    (["pd", "sweep", "--widths", "8", "--out", "table.txt"], "must end in .csv or .parquet"),
     (["pd", "frankle", "--widths", "8", "--plot", f"{EXISTING_FILE}/p.png"], "is a file, not a folder"),
     (["embedded", "tournament", str(AGENTS), "--out", "outcomes.json"], "must end in .csv or .parquet"),
     (["waluigi", "train", "--out", EXISTING_FILE], "is a file"),

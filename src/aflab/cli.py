@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -27,6 +28,7 @@ except ImportError:  # pragma: no cover - older typer runs on click itself
 from aflab import __version__
 from aflab.core.claims import SYSTEMS, ConfigError, all_claims, enabled_systems, get_claim
 from aflab.core.cli_support import fail as _fail
+from aflab.core.cli_support import write_table
 from aflab.core.systems import SystemInfo, discover
 
 
@@ -597,18 +599,9 @@ def _print_frame(df, title: str) -> None:
 
 
 def _write_frame(df, path: Path) -> None:
-    import io
-
-    from aflab.core.report import atomic_write
-
     if path.exists() and path.is_dir():
         _fail(f"--export: {path} is a folder; give a file name ending in .parquet or .csv")
-    if path.suffix == ".csv":
-        atomic_write(path, df.to_csv(index=False))
-        return
-    buf = io.BytesIO()
-    df.to_parquet(buf, index=False)
-    atomic_write(path, buf.getvalue())
+    write_table(df, path)
 
 
 def _export_folder(st, folder: Path, claims: list[str]) -> int:
@@ -642,8 +635,6 @@ def main() -> None:
     """The console entry point. A file-system error that reached it (e.g. ``--out`` under a folder that
     does not exist or cannot be written) ends in one line naming the path and what to check, exit code 1,
     instead of a traceback; ``AFLAB_TRACEBACK=1`` re-raises it."""
-    import os
-
     from aflab.core.cli_support import TRACEBACK_ENV, os_error_message, print_error
 
     try:

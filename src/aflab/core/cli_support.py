@@ -24,14 +24,20 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-def prepare_output(path: Path | None, option: str, folder: bool) -> None:
+TABLE_SUFFIXES = (".csv", ".parquet")
+
+
+def prepare_output(path: Path | None, option: str, folder: bool, suffixes: tuple[str, ...] = ()) -> None:
     """Create the folder ``path`` (``folder=True``) or the folder of the file ``path``, and write and remove
-    a probe file there, before a command computes anything: a typo or an unwritable output path costs a
-    second, not the run. A clear error names ``option``; ``None`` (the option not given) passes."""
+    a probe file there, before a command computes anything: a typo, a wrong ``suffixes`` ending or an
+    unwritable output path costs a second, not the run. A clear error names ``option``; ``None`` (the option
+    not given) passes."""
     import tempfile
 
     if path is None:
         return
+    if suffixes and path.suffix not in suffixes:
+        fail(f"{option} must end in {' or '.join(suffixes)} (got {path.name})")
     if folder and path.exists() and not path.is_dir():
         fail(f"{option} {path} is a file; give a folder (it is created if missing)")
     target = path if folder else path.parent
@@ -44,6 +50,21 @@ def prepare_output(path: Path | None, option: str, folder: bool) -> None:
             pass
     except OSError as err:
         fail(f"{option} {path}: cannot write in the folder {target} ({err.strerror or err}); give a writable path")
+
+
+def write_table(df, path: Path) -> None:
+    """Write ``df`` to ``path`` as CSV (``.csv``) or Parquet (any other suffix; callers check it up front
+    with :func:`prepare_output`), atomically: an interrupted write leaves no half file."""
+    import io
+
+    from aflab.core.report import atomic_write
+
+    if path.suffix == ".csv":
+        atomic_write(path, df.to_csv(index=False))
+        return
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False)
+    atomic_write(path, buf.getvalue())
 
 
 #: set this environment variable to see the traceback of a file-system error instead of its one-line summary

@@ -10,8 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from aflab.core.cli_support import TABLE_SUFFIXES, prepare_output, write_table
 from aflab.core.cli_support import fail as _fail
-from aflab.core.cli_support import prepare_output
 
 app = typer.Typer(
     help="Embedded agency: provability logic GL, modal agents, tournaments, decision problems.", no_args_is_help=True
@@ -173,9 +173,7 @@ def tournament(
         _fail(f"--budget must be >= 1, got {budget}")
     if time_budget is not None and not time_budget >= 0:  # NaN fails this test too
         _fail(f"--time-budget must be a number >= 0 (inf: no limit), got {time_budget}")
-    if out is not None and out.suffix not in (".csv", ".parquet"):
-        _fail(f"--out must end in .csv or .parquet (got {out.name})")
-    prepare_output(out, "--out", folder=False)
+    prepare_output(out, "--out", folder=False, suffixes=TABLE_SUFFIXES)
     parsed, lib = _library(file)
     if not parsed.entrants:
         _fail(f"{file}: no entrants; define agents or add a line 'use FairBot, DefectBot'")
@@ -211,13 +209,7 @@ def tournament(
             f"--time-budget), {c['disagrees']} refuted, of {len(names) ** 2} matches"
         )
     if out is not None:
-        df = res.table()
-        if out.suffix == ".csv":
-            df.to_csv(out, index=False)
-        elif out.suffix == ".parquet":
-            df.to_parquet(out)
-        else:
-            _fail(f"--out must end in .csv or .parquet (got {out.name})")
+        write_table(res.table(), out)
         console.print(f"wrote {out}")
 
 

@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from aflab.core.cli_support import TABLE_SUFFIXES, prepare_output, write_table
 from aflab.core.cli_support import fail as _fail
-from aflab.core.cli_support import prepare_output
 
 app = typer.Typer(
     help="Path-dependence of gradient descent vs width: parametrizations, manipulations, shards.", no_args_is_help=True
@@ -19,15 +19,15 @@ app = typer.Typer(
 console = Console()
 
 
-def _ints(text: str, field: str) -> list[int]:
+def _ints(text: str, field: str, most: int) -> list[int]:
     try:
         vals = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
         _fail(f"--{field} must be comma-separated integers, e.g. 64,256,1024 (got {text!r})")
     if not vals or any(v < 1 for v in vals):
         _fail(f"--{field} needs at least one positive integer (got {text!r})")
-    if field == "widths" and max(vals) > MAX_CLI_WIDTH:
-        _fail(f"--widths at most {MAX_CLI_WIDTH} (a width-n layer holds n^2 weights per member; got {max(vals)})")
+    if max(vals) > most:
+        _fail(f"--{field} at most {most} (a width-n layer holds n^2 weights per member; got {max(vals)})")
     return vals
 
 
@@ -63,22 +63,14 @@ def _check_finite(**options: float) -> None:
 
 def _check_outputs(out: Path | None, plot: Path | None) -> None:
     """``--out``'s suffix and both output folders, checked before any training: a typo must not cost the run."""
-    if out is not None and out.suffix not in (".parquet", ".csv"):
-        _fail(f"--out must end in .parquet or .csv (got {out.name})")
-    prepare_output(out, "--out", folder=False)
+    prepare_output(out, "--out", folder=False, suffixes=TABLE_SUFFIXES)
     prepare_output(plot, "--plot", folder=False)
 
 
 def _save(df, out: Path | None) -> None:
     if out is None:
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".parquet":
-        df.to_parquet(out)
-    elif out.suffix == ".csv":
-        df.to_csv(out, index=False)
-    else:
-        _fail(f"--out must end in .parquet or .csv (got {out.name})")
+    write_table(df, out)  # folder and suffix checked before training (_check_outputs)
     console.print(f"wrote {out}")
 
 
@@ -116,7 +108,7 @@ def sweep(
     torch.set_num_threads(1)
     _check_finite(lr=lr, stop_at_loss=stop_at_loss)
     _check_outputs(out, plot)
-    ws, ps = _ints(widths, "widths"), _names(params, "params", PARAMETRIZATIONS)
+    ws, ps = _ints(widths, "widths", MAX_CLI_WIDTH), _names(params, "params", PARAMETRIZATIONS)
     mans = tuple(_names(manipulation, "manipulation", MANIPULATIONS))
     _names(dataset, "dataset", DATASETS)
     _names(arch, "arch", ("mlp", "cnn"))
@@ -220,7 +212,7 @@ def shard(
     torch.set_num_threads(1)
     _check_finite(lr=lr)
     _check_outputs(out, plot)
-    ws, ps = _ints(widths, "widths"), _names(params, "params", PARAMETRIZATIONS)
+    ws, ps = _ints(widths, "widths", MAX_CLI_WIDTH), _names(params, "params", PARAMETRIZATIONS)
     sc = tuple(_names(schedules, "schedules", SCHEDULES))
     _names(loss, "loss", ("ce", "mse", "sd"))
     _names(task, "task", ("digits", "slab"))
@@ -290,7 +282,7 @@ def frankle(
     torch.set_num_threads(1)
     _check_finite(lr=lr)
     _check_outputs(out, plot)
-    ws, ps = _ints(widths, "widths"), _names(params, "params", PARAMETRIZATIONS)
+    ws, ps = _ints(widths, "widths", MAX_CLI_WIDTH), _names(params, "params", PARAMETRIZATIONS)
     _names(dataset, "dataset", DATASETS)
     try:
         fr = tuple(sorted(float(v) for v in fractions.split(",") if v.strip()))
