@@ -73,3 +73,10 @@ def test_li_residual_rejects_a_table_without_prices(tmp_path):
     pd.DataFrame({"stretch": [0], "day": [1]}).to_parquet(path)
     res = runner.invoke(app, ["updating", "li-residual", "--prices", str(path)])
     assert res.exit_code == 2 and "lacks the column" in flat(res.output)
+
+
+def test_li_residual_names_a_missing_stretch_column(tmp_path):
+    path = tmp_path / "no_stretch.parquet"
+    pd.DataFrame({"day": [1], "sentence": ["a"], "label": ["x"], "price": [0.5], "decided": [-1]}).to_parquet(path)
+    res = runner.invoke(app, ["updating", "li-residual", "--prices", str(path)])
+    assert res.exit_code == 2 and "lacks the column 'stretch'" in flat(res.output), res.output

@@ -59,3 +59,11 @@ def test_not_parquet_is_an_error(tmp_path):
     path.write_text("not parquet")
     with pytest.raises(ValueError, match="cannot read"):
         L.read_prices(path)
+
+
+def test_missing_stretch_column_is_named_when_filtering(tmp_path):
+    # the stretch filter used to run first and fail with pyarrow's "No match for FieldRef.Name(stretch)"
+    path = tmp_path / "no_stretch.parquet"
+    pd.DataFrame({"day": [1], "sentence": ["a"], "label": ["x"], "price": [0.5], "decided": [-1]}).to_parquet(path)
+    with pytest.raises(ValueError, match="lacks the column 'stretch'"):
+        L.read_prices(path, [0])

@@ -89,8 +89,7 @@ def simulate(
     center = summ.stable_point if summ.stable_point is not None else np.zeros(dmap.dim)
     theta0 = center + rng.standard_normal((seeds, dmap.dim))
     runs = _learner_runs(dmap, theta0, rounds, rng, lr, n_samples)
-    with console.status("running learners..."):
-        out = [_learner_row(n, runs[n], summ, seeds) for n in names]
+    out = _run_learners(names, runs, summ, seeds)
     if as_json:
         console.print_json(json.dumps({"map": map, "eps": eps, "summary": summ.as_dict(), "runs": out}))
         return
@@ -112,6 +111,22 @@ def _learner_runs(dmap, theta0, rounds: int, rng, lr: float, n_samples: int) -> 
         "perfgd-class": lambda: L.perfgd(dmap, theta0, rounds, rng, statistic="class", explore=0.05, **estimated),
         "dfo": lambda: L.two_point_dfo(dmap, theta0, 3 * rounds, rng, lr0=0.5 * lr, n_samples=n_samples),
     }
+
+
+def _run_learners(names, runs: dict, summ, seeds: int) -> list[dict]:
+    """Run the learners one after another with a progress bar on stderr (one step per learner, with the
+    learner's name and the elapsed time: ``--rounds 1e6`` takes minutes per learner)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    rows = []
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"))
+    with Progress(*columns, TimeElapsedColumn(), console=err, transient=True) as bar:
+        task = bar.add_task("learners", total=len(names))
+        for name in names:
+            bar.update(task, description=f"learner {name}")
+            rows.append(_learner_row(name, runs[name], summ, seeds))
+            bar.advance(task)
+    return rows
 
 
 def _learner_row(name: str, run_learner, summ, seeds: int) -> dict:

@@ -32,14 +32,20 @@ def read_prices(path: str | Path, stretches: list[int] | None = None) -> pd.Data
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"price table {path} does not exist")
+    import pyarrow.parquet as pq
+
+    def parquet(read):
+        try:
+            return read()
+        except Exception as err:  # pyarrow raises several types for a bad file
+            raise ValueError(f"cannot read {path} as Parquet: {err}") from None
+
+    # the columns first: the stretch filter on a table without that column fails with pyarrow's own message
+    _require_columns(path, set(parquet(lambda: pq.read_schema(path).names)))
     filters = [("stretch", "in", list(stretches))] if stretches is not None else None
-    try:
-        table = pd.read_parquet(path, filters=filters)
-    except Exception as err:  # pyarrow raises several types for a bad file
-        raise ValueError(f"cannot read {path} as Parquet: {err}") from None
+    table = parquet(lambda: pd.read_parquet(path, filters=filters))
+    _require_columns(path, set(table.columns))
     for col, kind in REQUIRED.items():
-        if col not in table.columns:
-            raise ValueError(f"price table {path} lacks the column {col!r}; needed: {', '.join(REQUIRED)}")
         got = table[col].dtype.kind
         if kind == "O" and got not in "OSUT" and str(table[col].dtype) not in ("string", "str", "category"):
             raise ValueError(f"column {col!r} of {path} must hold strings, got {table[col].dtype}")
@@ -48,6 +54,12 @@ def read_prices(path: str | Path, stretches: list[int] | None = None) -> pd.Data
     if ((table["price"] < 0) | (table["price"] > 1)).any():
         raise ValueError(f"column 'price' of {path} must lie in [0, 1]")
     return table.astype({"sentence": str, "label": str})
+
+
+def _require_columns(path: Path, names: set[str]) -> None:
+    missing = [c for c in REQUIRED if c not in names]
+    if missing:
+        raise ValueError(f"price table {path} lacks the column {missing[0]!r}; needed: {', '.join(REQUIRED)}")
 
 
 def available_stretches(path: str | Path) -> list[int]:
