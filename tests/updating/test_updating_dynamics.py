@@ -30,6 +30,25 @@ def test_learner_beats_a_strong_drift_and_prices_stay_in_unit_interval():
         D.simulate_agent_and_bettor(rng, np.full(2, 0.5), 10, 0.2, 10, "psychic")
 
 
+def test_the_predictable_agent_reverts_to_its_own_anchor():
+    # a strong drift holds P near the anchor a, so each step is s = 0.2 min(P, 1 - P) ~ 0.2 min(a, 1 - a):
+    # 0.06 a day at a = 0.3 or 0.7, where a drift toward 1/2 would give ~0.1
+    for a in (0.3, 0.7):
+        rng = np.random.default_rng(3)
+        out = D.simulate_agent_and_bettor(rng, np.full(200, 0.6), 2000, 0.2, 10, D.PREDICTABLE, a)
+        assert abs(out["volatility"].mean() / 2000 - 0.2 * min(a, 1 - a)) < 0.005
+
+
+def test_an_anchor_on_a_bin_edge_is_the_learners_easy_case():
+    # with anchor 1/2 and 10 bins every bin's drift has one sign; anchors inside a bin cost the learner
+    rng = np.random.default_rng(4)
+    eps = np.full(300, 0.4)
+    edge = D.simulate_agent_and_bettor(rng, eps, 1000, 0.2, 10, D.PREDICTABLE, 0.5)
+    inside = D.simulate_agent_and_bettor(rng, eps, 1000, 0.2, 10, D.PREDICTABLE, 0.55)
+    eff = lambda o: o["learner"].sum() / (0.4 * o["volatility"].sum())  # noqa: E731
+    assert eff(edge) > 0.9 and eff(inside) < eff(edge) - 0.1
+
+
 def test_martingale_residual_sits_on_its_noise_floor_for_a_martingale():
     rng = np.random.default_rng(2)
     price = rng.random(20000)

@@ -10,8 +10,8 @@ This module holds
 
 - :func:`simulate_agent_and_bettor`: an agent whose credence takes steps ``+-s_t`` with
   ``s_t = step * min(P_t, 1 - P_t)`` (it stays in (0, 1)) and up-probability ``(1 + eps d_t) / 2``, so
-  its predictable drift is ``E[P_{t+1} - P_t | past] = eps d_t s_t``. ``d_t = sign(1/2 - P_t)`` in the
-  *predictable* agent (it drifts back toward 1/2: an anchored, conservative updater); in the *martingale*
+  its predictable drift is ``E[P_{t+1} - P_t | past] = eps d_t s_t``. ``d_t = sign(a - P_t)`` in the
+  *predictable* agent (it drifts back toward its anchor a: a conservative updater); in the *martingale*
   agent ``d_t`` is a fresh fair coin nobody sees, so each step is as skewed but no step is predictable.
   A bettor trades one unit at the agent's price each day and closes at the next day's price:
   profit ``sum_t x_t (P_{t+1} - P_t)``. The *oracle* bettor stakes ``x_t = d_t`` in the predictable world
@@ -30,18 +30,27 @@ PREDICTABLE, MARTINGALE = "predictable", "martingale"
 
 
 def simulate_agent_and_bettor(
-    rng: np.random.Generator, eps: np.ndarray, n_steps: int, step: float, n_bins: int, mode: str
+    rng: np.random.Generator,
+    eps: np.ndarray,
+    n_steps: int,
+    step: float,
+    n_bins: int,
+    mode: str,
+    anchor: np.ndarray | float = 0.5,
 ) -> dict[str, np.ndarray]:
     """Run one agent + oracle + learner per entry of ``eps`` (vectorised over runs, a loop over days).
 
-    Returns per-run arrays: ``volatility = sum_t s_t``, ``oracle`` and ``learner`` profits, and the
-    realised drift ``sum_t eps d_t s_t`` (its expectation is the oracle's expected profit).
+    The predictable agent starts at its ``anchor`` a (one per run) and drifts back to it:
+    ``d_t = sign(a - P_t)``. With a = 1/2 and an even ``n_bins`` a bin edge sits exactly on the anchor, so
+    every bin's drift has one sign -- the learner's easiest case; an anchor the bins do not know removes it.
+    Returns per-run arrays: ``volatility = sum_t s_t``, ``oracle`` and ``learner`` profits.
     """
     if mode not in (PREDICTABLE, MARTINGALE):
         raise ValueError(f"mode must be {PREDICTABLE!r} or {MARTINGALE!r}, got {mode!r}")
     eps = np.asarray(eps, float)
     n = eps.size
-    p = np.full(n, 0.5)
+    anchor = np.broadcast_to(np.asarray(anchor, float), (n,))
+    p = anchor.copy()
     bin_sums = np.zeros((n, n_bins))
     rows = np.arange(n)
     volatility, oracle, learner = np.zeros(n), np.zeros(n), np.zeros(n)
@@ -49,7 +58,7 @@ def simulate_agent_and_bettor(
     hidden = rng.integers(0, 2, size=(n_steps, n)) * 2 - 1
     for t in range(n_steps):
         s = step * np.minimum(p, 1 - p)
-        d = np.sign(0.5 - p) if mode == PREDICTABLE else hidden[t].astype(float)
+        d = np.sign(anchor - p) if mode == PREDICTABLE else hidden[t].astype(float)
         b = np.minimum((p * n_bins).astype(int), n_bins - 1)
         stake = np.sign(bin_sums[rows, b])
         move = np.where(coins[t] < (1 + eps * d) / 2, s, -s)

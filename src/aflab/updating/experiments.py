@@ -162,6 +162,13 @@ class PredictableUpdatesExploitableConfig(ClaimConfig):
     runs_per_eps: int = Field(50, ge=2, le=100_000, description="independent agents per drift size and seed")
     step: float = Field(0.2, gt=0, lt=1, description="step size s_t = step * min(P, 1 - P)")
     n_bins: int = Field(10, ge=1, le=1000, description="price bins of the learning bettor")
+    anchor_spread: float = Field(
+        0.2,
+        ge=0,
+        le=0.4,
+        description="each predictable agent's anchor is drawn uniformly from 1/2 +- this (0: every anchor at 1/2, "
+        "on a bin edge of an even-binned bettor, the easiest case)",
+    )
     agent: str = Field(
         "predictable",
         pattern="^(predictable|martingale)$",
@@ -175,9 +182,10 @@ def predictable_updates_exploitable_experiment(cfg: PredictableUpdatesExploitabl
         raise ValueError("eps_grid values must lie in [0, 1]")
     rng = np.random.default_rng(seed)
     eps = np.repeat(np.asarray(cfg.eps_grid, float), cfg.runs_per_eps)
+    anchor = 0.5 + cfg.anchor_spread * (2 * rng.random(eps.size) - 1)
     frames = []
     for arm, mode in (("treated", cfg.agent), ("control", D.MARTINGALE)):
-        out = D.simulate_agent_and_bettor(rng, eps, cfg.n_steps, cfg.step, cfg.n_bins, mode)
+        out = D.simulate_agent_and_bettor(rng, eps, cfg.n_steps, cfg.step, cfg.n_bins, mode, anchor)
         frames.append(pd.DataFrame({"arm": arm, "agent": mode, "eps": eps, "run": np.arange(eps.size), **out}))
     return pd.concat(frames, ignore_index=True)
 
@@ -192,6 +200,11 @@ class LiPricesMartingaleConfig(ClaimConfig):
     n_bins: int = Field(8, ge=1, le=200, description="equal-count price bins of the conditional-mean estimate")
     reverse_days: bool = Field(
         False, description="counterfactual: read each market backwards in time (a market that un-learns)"
+    )
+    late_signs_from_price: bool = Field(
+        False,
+        description="counterfactual: in the last era every move keeps its size but takes the sign of 1/2 - P_t "
+        "(late updates predictable from the price, the volatility unchanged)",
     )
 
 
@@ -215,6 +228,10 @@ def li_prices_martingale_experiment(cfg: LiPricesMartingaleConfig, seed: int, se
     pairs = D.pairs_of_days(table)
     pairs["scope"] = pairs["label"].map(label_class)
     edges = list(cfg.era_edges)
+    if cfg.late_signs_from_price:
+        late = pairs["day"] >= edges[-2]
+        signed = pairs["move"].abs() * np.sign(0.5 - pairs["price"])
+        pairs["move"] = pairs["move"].where(~late, signed)
     rows = []
     for lo, hi in itertools.pairwise(edges):
         era = pairs[(pairs["day"] >= lo) & (pairs["day"] < hi)]
