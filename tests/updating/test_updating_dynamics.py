@@ -45,7 +45,7 @@ def test_an_anchor_on_a_bin_edge_is_the_learners_easy_case():
     eps = np.full(300, 0.4)
     edge = D.simulate_agent_and_bettor(rng, eps, 1000, 0.2, 10, D.PREDICTABLE, 0.5)
     inside = D.simulate_agent_and_bettor(rng, eps, 1000, 0.2, 10, D.PREDICTABLE, 0.55)
-    eff = lambda o: o["learner"].sum() / (0.4 * o["volatility"].sum())  # noqa: E731
+    eff = lambda o: o["learner"].sum() / (0.4 * o["volatility"].sum())
     assert eff(edge) > 0.9 and eff(inside) < eff(edge) - 0.1
 
 

@@ -49,7 +49,7 @@ SAMPLED_COST_THRESHOLD = Threshold(
 
 def cost_bound_verdict(cfg: ex.CostBoundConfig, table: pd.DataFrame) -> Verdict:
     """Exact checks: the maximum ratio (a zero-width interval: exact sums) below 1 + 1e-9. Sampled top-k-of-n:
-    the check whose 4-SE interval reaches highest must lie below 1."""
+    the check whose 4-SE interval reaches highest must lie below 1.5 (:data:`SAMPLED_COST_THRESHOLD`)."""
     exact = table[table.ratio_se == 0]
     sampled = table[table.ratio_se > 0]
     worst = float(exact.ratio.max())
@@ -309,41 +309,44 @@ register(
 # --------------------------------------------------------------------------- 3b. meta-level feedback
 
 META_THRESHOLD = Threshold(
-    "regret reduction from meta-feedback (object-level only minus with meta), paired per MDP",
+    "regret reduction from the meta-source's information (uninformative labels minus informative), paired per MDP",
     "above",
     0.0,
     "the claim is that feedback about feedback helps at the corruption levels where cross-checking starts to "
-    "fail: any positive paired reduction whose interval excludes 0 supports it, a negative one refutes it",
+    "fail. The baseline is the same learner given coin-flip labels (accuracy 1/2), not no labels: labels of any "
+    "quality change the learner's prior on each source, and that alone cuts the regret, so only the difference "
+    "to coin flips measures what the meta-source says. Any positive paired reduction whose interval excludes 0 "
+    "supports it, a negative one refutes it",
 )
 META_WEIGHT_THRESHOLD = Threshold(
-    "reduction of the corrupt sources' P(good) from meta-feedback, paired per MDP",
+    "reduction of the corrupt sources' P(good) from the meta-source's information, paired per MDP",
     "above",
     0.0,
-    "the mechanism: the meta-source must make the learner discount corrupt sources more, not less",
+    "the mechanism: the meta-source's labels must make the learner discount corrupt sources more than coin-flip "
+    "labels do, not less",
 )
 
 
 def meta_feedback_verdict(cfg: ex.MetaFeedbackConfig, table: pd.DataFrame) -> Verdict:
-    """Paired per (seed, corruption, MDP): regret and corrupt-source weight without minus with the meta-source,
-    each with its t-interval over MDPs, both above 0."""
+    """Paired per (seed, corruption, MDP): regret and corrupt-source weight with coin-flip labels minus with
+    the meta-source's labels, each with its t-interval over MDPs, both above 0. The learner without any
+    labels is reported (``regret_object_level_only``), not judged."""
     key = ["seed", "corruption", "mdp"]
-    a = table[table.variant == "object_level_only"].set_index(key)
-    b = table[table.variant == "with_meta_feedback"].set_index(key)
+    a, b, none = (table[table.variant == v].set_index(key) for v in META_VARIANTS)
     d_regret = mean_ci(a["regret"] - b["regret"])
     d_weight = mean_ci(a["weight_corrupt"] - b["weight_corrupt"])
-    numbers = {
-        "regret_object_level_only": float(a["regret"].mean()),
-        "regret_with_meta": float(b["regret"].mean()),
-        "weight_corrupt_object_level_only": float(a["weight_corrupt"].mean()),
-        "weight_corrupt_with_meta": float(b["weight_corrupt"].mean()),
-        "learned_meta_accuracy": float(b["meta_level"].mean()),
-        "true_meta_accuracy": cfg.meta_accuracy,
-    }
+    d_any_labels = mean_ci(none["regret"] - a["regret"])
+    numbers = {"learned_meta_accuracy": float(b["meta_level"].mean()), "true_meta_accuracy": cfg.meta_accuracy}
+    for variant, g in (("object_level_only", none), ("uninformative_meta", a), ("with_meta", b)):
+        numbers[f"regret_{variant}"] = float(g["regret"].mean())
+        numbers[f"weight_corrupt_{variant}"] = float(g["weight_corrupt"].mean())
+    numbers.update(d_any_labels.as_numbers("regret_cut_by_coin_flip_labels"))
     for rho, grp in table.groupby("corruption"):
         for variant, g in grp.groupby("variant"):
             numbers[f"regret_{variant}_at_{rho:g}"] = float(g["regret"].mean())
     comps = (
-        Comparison("regret: object-level only - with meta", None, d_regret.estimate, d_regret.se),
+        Comparison("regret: coin-flip labels - meta-source's labels", None, d_regret.estimate, d_regret.se),
+        Comparison("regret: no labels - coin-flip labels (not judged)", None, d_any_labels.estimate, d_any_labels.se),
         Comparison(
             "learned meta-source accuracy",
             cfg.meta_accuracy,
@@ -356,13 +359,17 @@ def meta_feedback_verdict(cfg: ex.MetaFeedbackConfig, table: pd.DataFrame) -> Ve
     )
 
 
+META_VARIANTS = ("uninformative_meta", "with_meta_feedback", "object_level_only")
+
+
 register(
     Claim(
         id="normativity.levels-meta-feedback",
         statement=(
             "Feedback about feedback helps: a level-aware learner given a noisy meta-source (labels saying which "
             "sources are reliable, itself graded by the learner) discounts corrupt sources and loses less reward at "
-            "corruption levels where object-level cross-checking alone starts to fail."
+            "corruption levels where object-level cross-checking alone starts to fail. Judged against the same "
+            "learner given coin-flip labels, so that what counts is the meta-source's information."
         ),
         source="Demski, 'Learning Normativity: A Research Agenda' (AF 2020): learn at all levels, share what is "
         "learned between levels; our operationalisation",
@@ -372,14 +379,16 @@ register(
         figures=plots.meta_feedback_figures,
         presets={
             "smoke": {"mdps": 48, "corruptions": (0.6,)},
-            "quick": {"mdps": 96},
-            "full": {"mdps": 512, "corruptions": (0.4, 0.5, 0.6, 0.7, 0.8)},
+            # 1024 MDPs a level: the information's effect (~0.003 regret) needs a CI half-width ~0.0013
+            "quick": {"mdps": 1024},
+            "full": {"mdps": 1024, "corruptions": (0.4, 0.5, 0.6, 0.7, 0.8)},
         },
         seeds={"smoke": 2, "quick": 2, "full": 5},
-        quick_budget_s=5,
+        quick_budget_s=40,
         kind="claim",
         threshold=META_THRESHOLD,
-        refuted_if="the paired regret reduction from the meta-source has its interval below 0 (meta-feedback hurts)",
+        refuted_if="the paired regret reduction from the meta-source's information (coin-flip labels minus its "
+        "labels) has its interval below 0 (its information hurts)",
         counterfactual=Counterfactual(
             "level 3 switched off: the learner takes a misleading meta-source (20 % accurate) to be 80 % accurate "
             "and never grades it",

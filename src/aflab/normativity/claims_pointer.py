@@ -123,6 +123,7 @@ def stable_pointer_verdict(cfg: StablePointerConfig, table: pd.DataFrame) -> Ver
     ]
     numbers = {"learner_median_posterior": float(learner.posterior_channel.median())}
     numbers["learner_median_p_star"] = float(learner.p_star.median())
+    numbers["fraction_p_star_below_prior"] = float((learner.p_star < cfg.prior_channel).mean())
     comps = []
     for agent, g in at.groupby("agent"):
         for what in ("tampered", "deluded"):
@@ -139,7 +140,13 @@ def stable_pointer_verdict(cfg: StablePointerConfig, table: pd.DataFrame) -> Ver
                 note=f"theory column: fraction with posterior > p_star; median evidence {g.evidence.median():.0f}",
             )
         )
-    note = (
+    evidence_free = (
+        f"with no decoupled evidence the posterior is the prior, so the learner tampers where p_star < prior "
+        f"{cfg.prior_channel:g} ({numbers['fraction_p_star_below_prior']:.2f} of worlds): the prior decides; "
+        if cfg.inspect_rate == 0
+        else ""
+    )
+    note = evidence_free + (
         f"box maximiser tampers {numbers['box_maximiser_tampered_rate']:.2f}; current-RF agents "
         f"{numbers['current_rf_obs_tampered_rate']:.2f} / {numbers['current_rf_state_tampered_rate']:.2f}; "
         f"delusion box entered by current-RF(observation) {numbers['current_rf_obs_deluded_rate']:.2f}, "

@@ -406,8 +406,9 @@ register(
         id="normativity.policy-alignment-price",
         statement="The price of policy alignment -- the true expected utility it loses against an oracle that acts "
         "on the AI's (correct) beliefs -- is zero when the human's beliefs match the AI's and grows with the AI's "
-        "belief advantage, at second order for small gaps (small disagreements are nearly free); a human who does "
-        "not trust the AI's sensor gets a policy that ignores it.",
+        "belief advantage, superlinearly for small gaps (small disagreements are nearly free; the argmax argument "
+        "says second order in the limit, the test is only 'faster than linear'); a human who does not trust the "
+        "AI's sensor gets a policy that ignores it.",
         source=f"{SOURCE}, section on what policy approval gives up (using only the knowledge the human's beliefs "
         "endorse), as recalled; the exponent is this lab's reading of the argmax argument",
         config=PolicyAlignmentPriceConfig,

@@ -250,7 +250,10 @@ class MetaFeedbackConfig(ClaimConfig):
 
 
 def meta_feedback_experiment(cfg: MetaFeedbackConfig, seed: int) -> pd.DataFrame:
-    """Paired per MDP: the level-aware learner without and with the (noisy) meta-source."""
+    """Paired per MDP: the level-aware learner with no meta-source, with an *uninformative* one (labels right
+    with probability 1/2: the same labelled code path and the same grading of the source, no information),
+    and with the configured one. The claim is judged on uninformative minus informative: the meta-source's
+    information, not the change of prior that any labels make (coin-flip labels alone cut the regret)."""
     rng = np.random.default_rng(seed)
     settings = crmdp.AgentSettings(noise_sd=cfg.noise_sd, levels_q=cfg.levels_q)
     priors = crmdp.FeedbackPriors(noise_sd=max(cfg.noise_sd, 0.05))
@@ -259,8 +262,10 @@ def meta_feedback_experiment(cfg: MetaFeedbackConfig, seed: int) -> pd.DataFrame
         mdps = crmdp.make_crmdps(cfg.side, rho, cfg.reviews_per_state, 0.05, rng, cfg.mdps)
         reports = crmdp.report_means(mdps, cfg.noise_sd, settings.visits, rng)
         labels = crmdp.meta_labels(mdps, cfg.meta_accuracy, rng)
+        coin_flips = crmdp.meta_labels(mdps, 0.5, rng)
         c = mdps.corrupt
-        for variant, meta in (("object_level_only", None), ("with_meta_feedback", labels)):
+        variants = (("object_level_only", None), ("uninformative_meta", coin_flips), ("with_meta_feedback", labels))
+        for variant, meta in variants:
             trust = cfg.assumed_meta_accuracy if meta is not None else None
             fit = crmdp.fit_feedback_model(reports, meta, priors, n_iter=settings.em_iters, meta_trust=trust)
             choice = crmdp.levels_choice(reports, fit, settings, rng)
