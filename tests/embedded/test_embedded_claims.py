@@ -22,11 +22,16 @@ def tables():
     return out
 
 
+#: the smoke verdict each claim must reach (predictor strength: refuted in our measurements since its verdict
+#: left the cells no proof decided out of the count; agents the predictor can out-prove mostly defect too)
+SMOKE_LABEL = {PREDICTOR_STRENGTH.id: "refuted"}
+
+
 @pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: c.id)
-def test_smoke_preset_supported_with_figures(claim, tables):
+def test_smoke_preset_verdict_with_figures(claim, tables):
     cfg, table = tables[claim.id]
     v = claim.verdict(cfg, table)
-    assert isinstance(v, Verdict) and v.label == "supported", v.reason
+    assert isinstance(v, Verdict) and v.label == SMOKE_LABEL.get(claim.id, "supported"), v.reason
     assert v.headline.threshold == claim.threshold
     figs = claim.figures(cfg, table)
     assert figs and all(hasattr(f, "savefig") for f in figs.values())
@@ -134,3 +139,19 @@ def test_predictor_grid_records_the_proof_that_fired_and_the_oracle_control(tabl
     t = PREDICTOR_STRENGTH.experiment(oracle, 0).assign(seed=0)
     assert t["cooperates"].all() and t["rewarded"].all()  # an oracle rewards whoever cooperates, and all do
     assert PREDICTOR_STRENGTH.verdict(oracle, t).label == "refuted"
+
+
+def test_predictor_verdict_ignores_cells_decided_by_the_default(tables):
+    cfg, table = tables[PREDICTOR_STRENGTH.id]
+    base = PREDICTOR_STRENGTH.verdict(cfg, table)
+    flipped = table.copy()
+    by_default = flipped["fired_index"] < 0
+    assert by_default.any()
+    flipped.loc[by_default, "cooperates"] = ~flipped.loc[by_default, "cooperates"]
+    again = PREDICTOR_STRENGTH.verdict(cfg, flipped)
+    assert [d.interval.estimate for d in again.decisions] == [d.interval.estimate for d in base.decisions]
+    # where strength decides (Parfit, non-escalating searches) the statement holds cell for cell
+    parfit = PREDICTOR_STRENGTH.make_config("smoke", {"problems": ("parfit",), "steps": (0,)})
+    t = PREDICTOR_STRENGTH.experiment(parfit, 0).assign(seed=0)
+    assert (t["cooperates"] == ~t["stronger"]).all()
+    assert PREDICTOR_STRENGTH.verdict(parfit, t).label == "supported"

@@ -91,7 +91,10 @@ PROBLEM_TABLE = register(
         },
         seeds={"smoke": 1, "quick": 1, "full": 1},
         quick_budget_s=18,
-        kind="claim",
+        # a check (since 2026-12-06): an exact, deterministic computation whose rows were chosen where the sources'
+        # arguments and this formalisation agree (the rows where they disagree are reported, not claimed), so it
+        # can fail only if the engine changes -- a regression check of the sourced results
+        kind="check",
         threshold=ex.SOURCED_FAILURES,
         refuted_if="any sourced statement fails: an agent takes another action than the source says, or lacks a "
         "proof the source's argument asserts (the naive agent's 'A=10 -> U=0' in 5-and-10, the chicken "
@@ -128,12 +131,14 @@ PREDICTOR_STRENGTH = register(
         quick_budget_s=10,
         kind="claim",
         threshold=epx.STRONGER_COOPERATE,
-        refuted_if="agents stronger than the predictor take the cooperative action in most grid cells, or agents "
-        "the predictor can out-prove do not cooperate more often than stronger ones",
+        refuted_if="among the cells a proof search decided, agents stronger than the predictor take the cooperative "
+        "action in most, agents the predictor can out-prove in fewer than half, or the latter do not cooperate more "
+        "often than the former",
         counterfactual=Counterfactual(
-            "the proof predictor replaced by an oracle that sees the action itself (no proof search: strength "
-            "cannot matter, every agent one-boxes / pays)",
-            {"predictor": "oracle"},
+            "refuted in our measurements; to show the verdict can come out the other way, the grid is cut to the one "
+            "setting where strength decides: Parfit's hitchhiker with non-escalating searches (step 0)",
+            {"problems": ("parfit",), "steps": (0,)},
+            expect="supported",
         ),
     )
 )

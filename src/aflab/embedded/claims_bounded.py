@@ -16,8 +16,9 @@ BOUNDED_FAIRBOT = register(
         id="embedded.bounded-fairbot-threshold",
         statement=(
             "Proof-length-bounded FairBots (FairBot_k cooperates iff it finds a proof of length <= k that its "
-            "opponent cooperates with it) cooperate with each other for every bound k at or above a threshold k* "
-            "and defect below it; k* grows with the length of the agents' encodings; they never cooperate with "
+            "opponent cooperates with it) cooperate with each other from a threshold bound k* on and defect below "
+            "it, for most encodings (not all: an encoding whose length gains a digit at some k can defect again "
+            "there; counterexamples are counted); k* grows with the length of the agents' encodings; they never cooperate with "
             "DefectBot, never exploit each other (also with different bounds), and at large k they act as the "
             "unbounded modal FairBot of GL."
         ),

@@ -48,7 +48,8 @@ PROBLEMS = {
 }
 
 STRONGER_COOPERATE = Threshold(
-    "rate of the cooperative action (one-box / pay) among agents stronger than the predictor (L > P)",
+    "rate of the cooperative action (one-box / pay) among agents stronger than the predictor (L > P), "
+    "proof-decided cells",
     "below",
     0.5,
     "the claim is that an agent whose proof search is stronger than the predictor's defects from the "
@@ -56,8 +57,15 @@ STRONGER_COOPERATE = Threshold(
     "(the grid is computed exactly, so the rate has no sampling error; 1/2 separates 'usually defects' "
     "from 'usually cooperates')",
 )
+WEAKER_COOPERATE = Threshold(
+    "rate of the cooperative action among agents the predictor can out-prove (L <= P), proof-decided cells",
+    "above",
+    0.5,
+    "the statement's second half: an agent the predictor can out-prove cooperates (and is rewarded); refuted if "
+    "such agents defect in most cells where one of their proof searches decided the action (exact, as above)",
+)
 STRENGTH_CONTRAST = Threshold(
-    "cooperative-action rate, L <= P minus L > P",
+    "cooperative-action rate, L <= P minus L > P, proof-decided cells",
     "above",
     0.0,
     "strength must be what decides: agents the predictor can out-prove must cooperate more often than "
@@ -145,11 +153,17 @@ def predictor_strength_experiment(cfg: PredictorStrengthConfig, seed: int) -> pd
 
 
 def predictor_strength_verdict(cfg: PredictorStrengthConfig, table: pd.DataFrame) -> Verdict:
+    """Exact rates over the grid's *proof-decided* cells: a cell where none of UDT's searches fired took its
+    default action, which says nothing about strength (half the grid gives the cooperative default), so
+    those cells are counted and reported, not judged. Decisions: stronger agents cooperate in under half
+    (headline), agents the predictor can out-prove in over half, and the contrast between them above 0."""
     t = table[table["seed"] == table["seed"].min()]
-    strong, weak = t[t["stronger"]], t[~t["stronger"]]
+    decided = t[t["fired_index"] >= 0]
+    strong, weak = decided[decided["stronger"]], decided[~decided["stronger"]]
     headline = decide(exact_fraction(int(strong["cooperates"].sum()), len(strong)), STRONGER_COOPERATE)
+    weaker = decide(exact_fraction(int(weak["cooperates"].sum()), len(weak)), WEAKER_COOPERATE)
     diff = weak["cooperates"].mean() - strong["cooperates"].mean() if len(weak) and len(strong) else float("nan")
-    contrast = decide(Interval(diff, diff, diff, 1.0, "exact", 0.0, len(t)), STRENGTH_CONTRAST)
+    contrast = decide(Interval(diff, diff, diff, 1.0, "exact", 0.0, len(decided)), STRENGTH_CONTRAST)
     agrees = int((t["tableau"] == "agrees").sum())
     numbers = {
         "n_cells": float(len(t)),
@@ -161,12 +175,13 @@ def predictor_strength_verdict(cfg: PredictorStrengthConfig, table: pd.DataFrame
         "n_tableau_unchecked": float((t["tableau"] == "unchecked").sum()),
         "n_tableau_refuted": float((t["tableau"] == "disagrees").sum()),
     }
-    for (prob, step), g in t.groupby(["problem", "step"]):
+    for (prob, step), g in decided.groupby(["problem", "step"]):
         for side, sub in (("stronger", g[g["stronger"]]), ("not_stronger", g[~g["stronger"]])):
             numbers[f"{prob}_step{step}_{side}_cooperates"] = (
                 float(sub["cooperates"].mean()) if len(sub) else float("nan")
             )
     note = (
+        f"{len(t) - len(decided)}/{len(t)} cells took UDT's default (no proof fired; not judged); "
         f"rewarded (box filled / taken to town): {int(t['rewarded'].sum())}/{len(t)} cells; "
         f"{agrees}/{len(t)} cells certified by the GL prover"
     )
@@ -177,4 +192,4 @@ def predictor_strength_verdict(cfg: PredictorStrengthConfig, table: pd.DataFrame
         Comparison("cooperative-action rate, agent no stronger", None, float(weak["cooperates"].mean())),
         Comparison("rewarded rate, agent no stronger than the predictor", None, numbers["rewarded_rate_not_stronger"]),
     )
-    return Verdict.from_decisions([headline, contrast], numbers, note, comps)
+    return Verdict.from_decisions([headline, weaker, contrast], numbers, note, comps)
