@@ -2,6 +2,7 @@
 stability equation, exact gradients of linear maps, and the credit stand-in's construction."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import optimize
 
@@ -89,3 +90,19 @@ def test_bad_settings():
         G.gym_descent(m, np.zeros((1, 1)), 5, rng, G.GymSettings(optimizer="rmsprop"))
     with pytest.raises(ValueError, match="mixture"):
         G.gym_descent(m, np.zeros((1, 1)), 5, rng, G.GymSettings(estimator="reinforce-est"))
+
+
+def test_perdomo_credit_is_judged_over_independent_datasets():
+    # one deterministic dataset made its 40 chains one observation; now each dataset is drawn from the cell's
+    # seed and the Wilson interval counts datasets
+    from aflab.core import get_claim
+
+    claim = get_claim("partial_agency.perdomo-credit-rrm")
+    cfg = claim.make_config("smoke", {"datasets": 3})
+    a, b = claim.experiment(cfg, 5), claim.experiment(cfg, 6)
+    assert sorted(a.dataset.unique()) == [0, 1, 2]
+    status = lambda t: t[(t.kind == "rrm") & (t["round"] == 0)].dist.to_numpy()
+    assert not np.allclose(status(a), status(b))  # other seed, other datasets
+    pd.testing.assert_frame_equal(a, claim.experiment(cfg, 5))  # same seed, same numbers
+    v = claim.verdict(cfg, pd.concat([a.assign(seed=5), b.assign(seed=6)], ignore_index=True))
+    assert v.decisions[0].interval.n == 6

@@ -142,10 +142,20 @@ def _doctored(dist_ref: float) -> pd.DataFrame:
     ]
     rng = np.random.default_rng(0)
     for label in C.MLP_LEARNERS:
-        for _ in range(12):
-            d = dist_ref + 0.002 * rng.standard_normal()
-            rows.append({"row": "chain", "learner": label, "dist_ref": d, "dist_other": 1.0, "position": 0.0})
+        for init in range(4):
+            for _ in range(3):
+                d = dist_ref + 0.002 * rng.standard_normal()
+                rows.append(
+                    {"row": "chain", "learner": label, "seed": 0, "init": init, "dist_ref": d}
+                    | {"dist_other": 1.0, "position": 0.0}
+                )
     return pd.DataFrame(rows).assign(param_dist_ref=0.0)
+
+
+def test_the_interval_is_over_initialisations_not_chains():
+    # the chains of one initialisation share its reference: 4 initialisations x 3 chains is n = 4, not 12
+    v = C.mlp_strategic_stable_vs_optimal_verdict(C.MlpStrategicStableVsOptimalConfig(), _doctored(0.01))
+    assert v.decisions[0].interval.n == 4
 
 
 def test_verdict_flips_on_doctored_tables():
