@@ -119,3 +119,39 @@ def test_figures_encoded_on_two_processes_are_the_same_bytes():
         ax.plot(range(10), [x * k for x in range(10)])
         figs.append(fig)
     assert encode_figures(figs, jobs=2) == encode_figures(figs, jobs=1)
+
+
+def test_every_shipped_stability_panel_draws():
+    # a Wilson bound one ulp inside its estimate (80/80 -> high 0.9999999999999999 < 1) made matplotlib refuse a
+    # negative error bar, and `aflab report` died after minutes of cells; every shipped result must draw
+    import matplotlib.pyplot as plt
+
+    from aflab.core.stability import SetOutcome, shipped_results, stability_figure
+
+    ulp_inside = SetOutcome(0, 0, "supported", 1.0, 0.954, 0.9999999999999999)
+    results = [*shipped_results(), replace(_first_shipped(), sets=(ulp_inside,))]
+    for result in results:
+        plt.close(stability_figure(result))
+
+
+def _first_shipped() -> StabilityResult:
+    from aflab.core.stability import shipped_results
+
+    return shipped_results()[0]
+
+
+def test_a_stability_panel_that_fails_is_left_out_of_the_report(monkeypatch, capsys):
+    import aflab.core.stability as S
+    from aflab.core import report
+
+    def broken(result):
+        raise ValueError("cannot draw")
+
+    monkeypatch.setattr(S, "stability_figure", broken)
+
+    class Outcome:  # the two attributes _report_figures reads
+        claim = get_claim("core.selfcheck")
+        figures: dict = {}
+
+    figs = report._report_figures([Outcome()], {"core.selfcheck": (_first_shipped(), True)})
+    assert figs == {} and "could not be drawn" in capsys.readouterr().err

@@ -119,3 +119,23 @@ def test_true_value_by_enumeration():
 def test_bad_wrong_model_is_named():
     with pytest.raises(ValueError, match="wrong must be"):
         PA.make_environments(np.random.default_rng(0), 2, 2, 2, 2, 1.0, "paranoid")
+
+
+@pytest.mark.parametrize(
+    ("claim_id", "override", "named"),
+    [
+        ("normativity.value-learner-depends-on-rotation", {"headline_scale": 0.1}, "(rotation scale 0.1)"),
+        ("normativity.policy-alignment-price", {"small_gap_max": 0.2}, "(0 < gap <= 0.2)"),
+    ],
+)
+def test_a_headline_names_the_configured_value_not_the_presets(claim_id, override, named):
+    # the module thresholds name the preset's value; a run with --set must not report it under that name
+    import pandas as pd
+
+    from aflab.core import get_claim
+
+    claim = get_claim(claim_id)
+    cfg = claim.make_config("smoke", override)
+    table = pd.concat([claim.run(cfg, seed=s).assign(seed=s) for s in range(2)], ignore_index=True)
+    statistic = claim.verdict(cfg, table).headline.threshold.statistic
+    assert statistic.endswith(named), statistic

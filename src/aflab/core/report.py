@@ -13,6 +13,7 @@ import math
 import os
 import platform
 import subprocess
+import sys
 import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -137,7 +138,13 @@ def _report_figures(outcomes: Sequence[ClaimOutcome], stability: dict) -> dict:
     figs = {(o.claim.id, name): fig for o in outcomes for name, fig in o.figures.items()}
     for o in outcomes:
         if o.claim.id in stability:
-            figs[("stability", o.claim.id)] = stability_figure(stability[o.claim.id][0])
+            try:
+                figs[("stability", o.claim.id)] = stability_figure(stability[o.claim.id][0])
+            except Exception as err:  # a panel that cannot be drawn must not lose a report that took minutes
+                print(
+                    f"warning: the stability panel of {o.claim.id} could not be drawn ({err}); left out",
+                    file=sys.stderr,
+                )
     return figs
 
 

@@ -297,9 +297,9 @@ def _draw_sets(ax, result: StabilityResult, title: str) -> None:
         if math.isfinite(s.estimate):
             lo = s.low if math.isfinite(s.low) else s.estimate
             hi = s.high if math.isfinite(s.high) else s.estimate
-            ax.errorbar(
-                [s.index], [s.estimate], yerr=[[s.estimate - lo], [hi - s.estimate]], fmt="o", color=c, capsize=3
-            )
+            # clipped at 0: a bound computed in floating point can sit an ulp inside its estimate (Wilson at k = n)
+            err = [[max(s.estimate - lo, 0.0)], [max(hi - s.estimate, 0.0)]]
+            ax.errorbar([s.index], [s.estimate], yerr=err, fmt="o", color=c, capsize=3)
         else:
             ax.scatter([s.index], [0.0], marker="s", color=c)
     for v in threshold_lines(result):

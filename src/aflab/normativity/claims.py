@@ -279,7 +279,7 @@ register(
         statement=(
             "In corrupted-reward MDPs, decoupled feedback (each state's reward cross-checked by other states' "
             "reports) and a level-aware learner that learns each source's reliability keep regret low as "
-            "corruption grows, where the same sweep of reports trusting each state about itself, and plain RL, "
+            "corruption grows while honest sources are the majority (corruption up to 1/2), where the same sweep of reports trusting each state about itself, and plain RL, "
             "do not; the level-aware learner learns to discount the corrupt sources."
         ),
         source="Everitt, Krakovna, Orseau, Hutter, Legg 2017, 'Reinforcement Learning with a Corrupted Reward "

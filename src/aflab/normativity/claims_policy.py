@@ -14,6 +14,8 @@ Model: :mod:`aflab.normativity.policy_alignment`; docs: ``docs/policy_alignment.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 from pydantic import Field
@@ -212,6 +214,13 @@ T_VL = Threshold(
     "policy in fewer than 1 environment in 20 at a moderate rotation (halfway to the edge of the identified set), "
     "the point would be a curiosity rather than an obstacle",
 )
+
+
+def _named(threshold: Threshold, default: str, actual: str) -> Threshold:
+    """The threshold with its statistic naming the configured value (the module constant names the preset's)."""
+    return dataclasses.replace(threshold, statistic=threshold.statistic.replace(default, actual))
+
+
 T_PA = Threshold(
     "environments where the policy-aligned agent's policy differs between the two pairs",
     "equals",
@@ -222,7 +231,8 @@ T_PA = Threshold(
 
 def value_learner_depends_on_rotation_verdict(cfg: ValueLearnerDependsOnRotationConfig, table: pd.DataFrame) -> Verdict:
     head = table[table["scale"] == cfg.headline_scale]
-    d_vl = decide(proportion_ci(int(head["vl_differs"].sum()), len(head)), T_VL)
+    t_vl = _named(T_VL, "(rotation scale 0.5)", f"(rotation scale {cfg.headline_scale:g})")
+    d_vl = decide(proportion_ci(int(head["vl_differs"].sum()), len(head)), t_vl)
     d_pa = decide(exact_count(int(table["pa_differs"].sum()), len(table)), T_PA)
     by_scale = table.groupby("scale")["vl_differs"].mean()
     nums = {f"vl_differs_share_scale_{s:g}": float(v) for s, v in by_scale.items()}
@@ -377,7 +387,8 @@ def policy_alignment_price_verdict(cfg: PolicyAlignmentPriceConfig, table: pd.Da
     note = f"value learner's loss (rotation scale {cfg.rotation_scale:g}) as a share of the VOI: " + ", ".join(
         f"{w} {nums[f'value_learner_loss_share_{w}']:.2f}" for w in ("random", "distrust")
     )
-    return Verdict.from_decisions([decide(slope, T_PRICE), d_zero], nums, note, comps)
+    t_price = _named(T_PRICE, "(0 < gap <= 0.4)", f"(0 < gap <= {cfg.small_gap_max:g})")
+    return Verdict.from_decisions([decide(slope, t_price), d_zero], nums, note, comps)
 
 
 def policy_alignment_price_figures(cfg, table: pd.DataFrame) -> dict:
