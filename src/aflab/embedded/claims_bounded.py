@@ -18,9 +18,9 @@ BOUNDED_FAIRBOT = register(
             "Proof-length-bounded FairBots (FairBot_k cooperates iff it finds a proof of length <= k that its "
             "opponent cooperates with it) cooperate with each other from a threshold bound k* on and defect below "
             "it, for most encodings (not all: an encoding whose length gains a digit at some k can defect again "
-            "there; counterexamples are counted); k* grows with the length of the agents' encodings; they never cooperate with "
-            "DefectBot, never exploit each other (also with different bounds), and at large k they act as the "
-            "unbounded modal FairBot of GL."
+            "there; counterexamples are counted); k* grows with the length of the agents' encodings; they never "
+            "cooperate with DefectBot, never exploit each other (also with different bounds), and at large k they "
+            "act as the unbounded modal FairBot of GL."
         ),
         source="Critch 2016, 'Parametric Bounded Löb's Theorem and Robust Cooperation of Bounded Agents' "
         "(arXiv:1602.04184): bounded Löb and FairBot_k; Barasz et al. 2014 for the unbounded FairBot",

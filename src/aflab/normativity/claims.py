@@ -279,7 +279,8 @@ register(
         statement=(
             "In corrupted-reward MDPs, decoupled feedback (each state's reward cross-checked by other states' "
             "reports) and a level-aware learner that learns each source's reliability keep regret low as "
-            "corruption grows while honest sources are the majority (corruption up to 1/2), where the same sweep of reports trusting each state about itself, and plain RL, "
+            "corruption grows while honest sources are the majority (corruption up to 1/2), where the same "
+            "sweep of reports trusting each state about itself, and plain RL, "
             "do not; the level-aware learner learns to discount the corrupt sources."
         ),
         source="Everitt, Krakovna, Orseau, Hutter, Legg 2017, 'Reinforcement Learning with a Corrupted Reward "
@@ -332,7 +333,7 @@ def meta_feedback_verdict(cfg: ex.MetaFeedbackConfig, table: pd.DataFrame) -> Ve
     the meta-source's labels, each with its t-interval over MDPs, both above 0. The learner without any
     labels is reported (``regret_object_level_only``), not judged."""
     key = ["seed", "corruption", "mdp"]
-    a, b, none = (table[table.variant == v].set_index(key) for v in META_VARIANTS)
+    none, a, b = (table[table.variant == v].set_index(key) for v in ex.META_VARIANTS)
     d_regret = mean_ci(a["regret"] - b["regret"])
     d_weight = mean_ci(a["weight_corrupt"] - b["weight_corrupt"])
     d_any_labels = mean_ci(none["regret"] - a["regret"])
@@ -357,9 +358,6 @@ def meta_feedback_verdict(cfg: ex.MetaFeedbackConfig, table: pd.DataFrame) -> Ve
     return Verdict.from_decisions(
         [decide(d_regret, META_THRESHOLD), decide(d_weight, META_WEIGHT_THRESHOLD)], numbers, comparisons=comps
     )
-
-
-META_VARIANTS = ("uninformative_meta", "with_meta_feedback", "object_level_only")
 
 
 register(

@@ -205,20 +205,19 @@ def value_learner_depends_on_rotation_experiment(cfg: ValueLearnerDependsOnRotat
     return pd.concat(rows, ignore_index=True)
 
 
-T_VL = Threshold(
+#: the headline statistic, naming the rotation scale it is read at (``T_VL`` names the preset's 0.5)
+VL_STATISTIC = (
     "share of random environments where the value learner's policy differs between two equivalent pairs "
-    "(rotation scale 0.5)",
+    "(rotation scale {scale:g})"
+)
+T_VL = Threshold(
+    VL_STATISTIC.format(scale=0.5),
     "above",
     0.05,
     "the post's point is that non-identifiability of (P, U) changes what a value learner does; if it changed the "
     "policy in fewer than 1 environment in 20 at a moderate rotation (halfway to the edge of the identified set), "
     "the point would be a curiosity rather than an obstacle",
 )
-
-
-def _named(threshold: Threshold, default: str, actual: str) -> Threshold:
-    """The threshold with its statistic naming the configured value (the module constant names the preset's)."""
-    return dataclasses.replace(threshold, statistic=threshold.statistic.replace(default, actual))
 
 
 T_PA = Threshold(
@@ -231,7 +230,7 @@ T_PA = Threshold(
 
 def value_learner_depends_on_rotation_verdict(cfg: ValueLearnerDependsOnRotationConfig, table: pd.DataFrame) -> Verdict:
     head = table[table["scale"] == cfg.headline_scale]
-    t_vl = _named(T_VL, "(rotation scale 0.5)", f"(rotation scale {cfg.headline_scale:g})")
+    t_vl = dataclasses.replace(T_VL, statistic=VL_STATISTIC.format(scale=cfg.headline_scale))
     d_vl = decide(proportion_ci(int(head["vl_differs"].sum()), len(head)), t_vl)
     d_pa = decide(exact_count(int(table["pa_differs"].sum()), len(table)), T_PA)
     by_scale = table.groupby("scale")["vl_differs"].mean()
@@ -341,8 +340,10 @@ def policy_alignment_price_experiment(cfg: PolicyAlignmentPriceConfig, seed: int
     )
 
 
+#: the headline statistic, naming the fitted gap range (``T_PRICE`` names the preset's 0.4)
+PRICE_STATISTIC = "log-log slope of the price of policy alignment vs the belief gap (0 < gap <= {gap_max:g})"
 T_PRICE = Threshold(
-    "log-log slope of the price of policy alignment vs the belief gap (0 < gap <= 0.4)",
+    PRICE_STATISTIC.format(gap_max=0.4),
     "above",
     1.0,
     "a slope of 1 would mean every small disagreement costs in proportion; the argmax argument (a policy changes "
@@ -387,7 +388,7 @@ def policy_alignment_price_verdict(cfg: PolicyAlignmentPriceConfig, table: pd.Da
     note = f"value learner's loss (rotation scale {cfg.rotation_scale:g}) as a share of the VOI: " + ", ".join(
         f"{w} {nums[f'value_learner_loss_share_{w}']:.2f}" for w in ("random", "distrust")
     )
-    t_price = _named(T_PRICE, "(0 < gap <= 0.4)", f"(0 < gap <= {cfg.small_gap_max:g})")
+    t_price = dataclasses.replace(T_PRICE, statistic=PRICE_STATISTIC.format(gap_max=cfg.small_gap_max))
     return Verdict.from_decisions([decide(slope, t_price), d_zero], nums, note, comps)
 
 

@@ -249,6 +249,10 @@ class MetaFeedbackConfig(ClaimConfig):
     _range = field_validator("corruptions")(_check_fractions)
 
 
+#: the meta-feedback learners, as the table's ``variant`` column names them
+META_VARIANTS = ("object_level_only", "uninformative_meta", "with_meta_feedback")
+
+
 def meta_feedback_experiment(cfg: MetaFeedbackConfig, seed: int) -> pd.DataFrame:
     """Paired per MDP: the level-aware learner with no meta-source, with an *uninformative* one (labels right
     with probability 1/2: the same labelled code path and the same grading of the source, no information),
@@ -264,8 +268,7 @@ def meta_feedback_experiment(cfg: MetaFeedbackConfig, seed: int) -> pd.DataFrame
         labels = crmdp.meta_labels(mdps, cfg.meta_accuracy, rng)
         coin_flips = crmdp.meta_labels(mdps, 0.5, rng)
         c = mdps.corrupt
-        variants = (("object_level_only", None), ("uninformative_meta", coin_flips), ("with_meta_feedback", labels))
-        for variant, meta in variants:
+        for variant, meta in zip(META_VARIANTS, (None, coin_flips, labels), strict=True):
             trust = cfg.assumed_meta_accuracy if meta is not None else None
             fit = crmdp.fit_feedback_model(reports, meta, priors, n_iter=settings.em_iters, meta_trust=trust)
             choice = crmdp.levels_choice(reports, fit, settings, rng)

@@ -291,9 +291,9 @@ def _rrm_rows(cfg: PerdomoCreditConfig, data_seed: int, rng: np.random.Generator
 
 
 def perdomo_credit_verdict(cfg: PerdomoCreditConfig, table: pd.DataFrame) -> Verdict:
-    """Wilson intervals over independent datasets (seed x dataset): at the largest eps the fraction on which every
-    chain oscillates or diverges above 0.9 (headline); at eps <= small_eps_max the fraction whose chains all converged above
-    0.9. Chain-level fractions are reported."""
+    """Wilson intervals over independent datasets (seed x dataset): at the largest eps the fraction on which
+    every chain oscillates or diverges above 0.9 (headline); at eps <= small_eps_max the fraction whose chains
+    all converged above 0.9. Chain-level fractions are reported."""
     chains = table[(table.kind == "rrm") & (table["round"] == -1)]
     data = ["seed", "dataset"] if "seed" in chains else ["dataset"]
     big_rows = chains[chains.eps == chains.eps.max()]

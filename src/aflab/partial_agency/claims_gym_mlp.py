@@ -157,8 +157,9 @@ RESIDUAL_THRESHOLD = Threshold(
 
 def mlp_strategic_stable_vs_optimal_verdict(cfg: MlpStrategicStableVsOptimalConfig, table: pd.DataFrame) -> Verdict:
     """Per learner: t-interval over initialisations (seed x init: the chains of one initialisation share its
-    reference and are not independent) of the mean function-space distance to the reference / gap, below 0.05 (headline: the learner whose interval reaches highest); the references' largest
-    residual (log10, exact) below -8. Parameter-space distances are reported."""
+    reference and are not independent) of the mean function-space distance to the reference / gap, below 0.05
+    (headline: the learner whose interval reaches highest); the references' largest residual (log10, exact)
+    below -8. Parameter-space distances are reported."""
     ch = table[table["row"] == "chain"]
     ref = table[table["row"] == "reference"]
     decisions, comps = [], []
