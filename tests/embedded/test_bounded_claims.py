@@ -84,3 +84,24 @@ def test_grid_and_config_errors():
     assert k_grid(BoundedFairbotThresholdConfig(k_min=16, k_max=4096, n_grid=3)) == [16, 256, 4096]
     with pytest.raises(ValueError, match="k_max"):
         BoundedFairbotThresholdConfig(k_min=100, k_max=50)
+
+
+def test_decisions_memoised_across_cells_equal_fresh_searches():
+    """The process-wide memo must return what a fresh search returns: seed 1 after seed 0 (memo warm) equals
+    seed 1 with the memo cleared."""
+    from aflab.embedded import experiments_bounded as bx
+
+    cfg = BOUNDED_FAIRBOT.make_config("smoke", {"n_variants": 3, "km_bounds": (768, 16384)})
+    BOUNDED_FAIRBOT.experiment(cfg, 0)
+    warm = BOUNDED_FAIRBOT.experiment(cfg, 1)
+    bx._DECISIONS.clear()
+    pd.testing.assert_frame_equal(warm, BOUNDED_FAIRBOT.experiment(cfg, 1), check_exact=True)
+
+
+def test_robust_cooperation_grid_counts_once_over_seeds(smoke):
+    """The km grid is the same matches in every seed: four copies must not shrink the one-sided interval."""
+    cfg, table = smoke
+    km = table[table["phase"] == "km"]
+    one = BOUNDED_FAIRBOT.verdict(cfg, table).decisions[3].interval
+    four = BOUNDED_FAIRBOT.verdict(cfg, pd.concat([table, km, km, km], ignore_index=True)).decisions[3].interval
+    assert four.n == one.n and four.high == one.high

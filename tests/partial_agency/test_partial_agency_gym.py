@@ -106,3 +106,20 @@ def test_perdomo_credit_is_judged_over_independent_datasets():
     pd.testing.assert_frame_equal(a, claim.experiment(cfg, 5))  # same seed, same numbers
     v = claim.verdict(cfg, pd.concat([a.assign(seed=5), b.assign(seed=6)], ignore_index=True))
     assert v.decisions[0].interval.n == 6
+
+
+def test_perdomo_rgd_is_reported_per_run_not_from_the_last_row():
+    # the comparison read the last row of the concatenated table (the last seed only) and the figure joined
+    # one seed's trajectory to the next seed's start
+    from aflab.core import get_claim
+
+    claim = get_claim("partial_agency.perdomo-credit-rrm")
+    cfg = claim.make_config("smoke", {"datasets": 2, "rgd_steps": (1.0,)})
+    runs = [claim.experiment(cfg, s).assign(seed=s) for s in (5, 6)]
+    table = pd.concat(runs, ignore_index=True)
+    final = [t[(t.kind == "rgd") & (t["round"] == cfg.rgd_rounds)].dist.item() for t in runs]
+    comp = next(c for c in claim.verdict(cfg, table).comparisons if c.quantity.startswith("RGD step 1"))
+    assert comp.measured == pytest.approx(max(final)) and "worst of 2 runs" in comp.quantity
+    fig = claim.figures(cfg, table)["perdomo_credit"]
+    lines = fig.axes[1].get_lines()
+    assert len(lines) == 2 and all(np.all(np.diff(ln.get_xdata()) > 0) for ln in lines)

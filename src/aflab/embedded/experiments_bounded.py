@@ -130,19 +130,27 @@ def _row(a: MatchDecision, b: MatchDecision, diagonal: bool, **info) -> dict:
     }
 
 
+#: decisions memoised across the experiment calls of one process (a worker runs several seeds' cells): a
+#: decision depends only on the two agents and the proof system, and each search uses a fresh prover, so a
+#: memoised decision is the one a new search would return. Cleared when it reaches ``_MEMO_MAX`` entries.
+_DECISIONS: dict[tuple[bool, Agent, Agent], MatchDecision] = {}
+_MEMO_MAX = 20_000
+
+
 class Matches:
-    """Both agents' decisions in a match, memoised for one experiment call (random encodings repeat; a
-    decision depends only on the two agents and the proof system, and each search uses a fresh prover)."""
+    """Both agents' decisions in a match, memoised (random encodings repeat within and across seeds, and the
+    robust-cooperation grid is the same in every seed)."""
 
     def __init__(self, diagonal: bool):
         self.diagonal = diagonal
-        self.memo: dict[tuple[Agent, Agent], MatchDecision] = {}
 
     def decide(self, agent: Agent, opponent: Agent) -> MatchDecision:
-        key = (agent, opponent)
-        if key not in self.memo:
-            self.memo[key] = decide_action(agent, opponent, self.diagonal)
-        return self.memo[key]
+        key = (self.diagonal, agent, opponent)
+        if key not in _DECISIONS:
+            if len(_DECISIONS) >= _MEMO_MAX:
+                _DECISIONS.clear()
+            _DECISIONS[key] = decide_action(agent, opponent, self.diagonal)
+        return _DECISIONS[key]
 
     def play(self, k: int, m: int, pads: tuple[int, int], opponent: str) -> tuple[MatchDecision, MatchDecision]:
         a = Agent("fair", k, pads[0])
@@ -323,13 +331,20 @@ def _gl_agreement(table: pd.DataFrame, k_max: int) -> tuple[int, int]:
     return agree, len(top)
 
 
+def _distinct_design_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows with the robust-cooperation grid (``phase == "km"``: fixed pads and bounds, the same matches in
+    every seed) kept once: its copies are one deterministic observation, not independent draws."""
+    km = table["phase"] == "km"
+    return table[~(km & table.duplicated(["phase", "pad_a", "pad_b", "k", "m", "opponent"]))]
+
+
 def bounded_fairbot_threshold_verdict(cfg: BoundedFairbotThresholdConfig, table: pd.DataFrame) -> Verdict:
     pairs = pair_thresholds(cfg, table)
     headline = decide(proportion_ci(int(pairs["shaped"].sum()), len(pairs)), THRESHOLD_SHAPED)
     eventual = decide(proportion_ci(int(pairs["eventual"].sum()), len(pairs)), EVENTUAL)
     db = table[table["opponent"] == "defectbot"]
     exploit = decide(proportion_ci(int(db["a_cooperates"].sum()), len(db)), DEFECTBOT_RATE)
-    fb = table[table["opponent"] == "fairbot"]
+    fb = _distinct_design_rows(table[table["opponent"] == "fairbot"])
     one_sided = decide(proportion_ci(int((fb["a_cooperates"] != fb["b_cooperates"]).sum()), len(fb)), ONE_SIDED_RATE)
     agree, n_top = _gl_agreement(table, cfg.k_max)
     gl_dec = decide(proportion_ci(agree, n_top), GL_AGREEMENT)

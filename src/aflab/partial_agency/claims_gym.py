@@ -318,8 +318,14 @@ def perdomo_credit_verdict(cfg: PerdomoCreditConfig, table: pd.DataFrame) -> Ver
         )
     rgd = table[table.kind == "rgd"]
     for lr, g in rgd.groupby("eps"):
+        final = g[g["round"] == g["round"].max()].dist
         comps.append(
-            Comparison(f"RGD step {lr:g} (eps={cfg.rgd_eps:g}): final |theta - PS|", 0.0, float(g.dist.iloc[-1]))
+            Comparison(
+                f"RGD step {lr:g} (eps={cfg.rgd_eps:g}): final |theta - PS|, worst of {len(final)} runs",
+                0.0,
+                float(final.max()),
+                note=f"median {final.median():.2e}",
+            )
         )
     numbers = {"chains": float(len(chains)), "datasets": float(len(big))}
     numbers["oscillating_chains_at_largest_eps"] = float(big_rows.oscillating.mean())
@@ -337,7 +343,9 @@ def perdomo_credit_figures(cfg: PerdomoCreditConfig, table: pd.DataFrame) -> dic
     axes[0].legend(fontsize=7)
     rgd = table[table.kind == "rgd"]
     for i, (lr, g) in enumerate(rgd.groupby("eps")):
-        axes[1].semilogy(g["round"], np.maximum(g.dist, 1e-16), color=PALETTE[i % len(PALETTE)], label=f"step {lr:g}")
+        for j, (_, run) in enumerate(g.groupby("seed" if "seed" in g else "dataset")):  # one line per run
+            label = f"step {lr:g}" if j == 0 else None
+            axes[1].semilogy(run["round"], np.maximum(run.dist, 1e-16), color=PALETTE[i % len(PALETTE)], label=label)
     axes[1].set(xlabel="RGD round t", ylabel="|theta_t - theta_PS|", title=f"Fig. 3 analogue: RGD, eps={cfg.rgd_eps:g}")
     axes[1].legend(fontsize=7)
     return {"perdomo_credit": fig}
