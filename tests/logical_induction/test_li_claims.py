@@ -85,6 +85,11 @@ def test_non_exploitation_verdict_each_way():
     slow = dict(flat, band=lambda d: 0.04 * d)  # under the per-day bar but not flattening
     v = c.verdict(cfg, _ledger(slow, ctl))
     assert v.label == "refuted" and v.decisions[1].label == "refuted", v.reason
+    steady_small = dict(flat, band=lambda d: 0.02 * d)  # a steady 0.02 a day forever: under the bar, not flat
+    v = c.verdict(cfg, _ledger(steady_small, ctl, seeds=5))
+    assert v.label == "refuted" and any(
+        d.label == "refuted" and "last-third gain /" in d.threshold.statistic for d in v.decisions
+    ), v.reason
     blind = c.verdict(cfg, _ledger(flat, flat))  # a control nobody exploits: the audit has no power
     assert blind.label == "inconclusive" and "no power" in blind.reason
 
@@ -126,6 +131,8 @@ def test_provability_verdict_reads_speed_not_level():
         ("logical_induction.limit-coherence", {"firm": "dogmatic"}),
         ("logical_induction.non-dogmatism", {"firm": "dogmatic", "dogmatic_p": 1.0}),
         ("logical_induction.calibration", {"maker": "oscillating"}),
+        ("logical_induction.calibration", {"firm": "dogmatic"}),
+        ("logical_induction.pi-digit-frequencies", {"firm": "dogmatic"}),
     ],
 )
 def test_a_second_broken_market_is_refuted(claim_id, overrides):
@@ -134,3 +141,39 @@ def test_a_second_broken_market_is_refuted(claim_id, overrides):
     t = pd.concat([c.run(cfg, 0, i).assign(seed=i) for i in range(c.n_seeds("smoke"))], ignore_index=True)
     v = c.verdict(cfg, t)
     assert v.label == "refuted", v.reason
+
+
+def _paths(step, n_days=48, seeds=5, sentences=3):
+    """A synthetic never-decided price table: price paths with the given daily move per (seed, day)."""
+    rows = []
+    for seed in range(seeds):
+        for k in range(sentences):
+            price = 0.5
+            for day in range(1, n_days + 1):
+                price = price + step(day, seed, k) if day > 1 else 0.5
+                rows.append((day, f"s{k}", price, "never_decided", seed))
+    return pd.DataFrame(rows, columns=["day", "sentence", "price", "kind", "seed"])
+
+
+def test_convergence_verdict_reads_the_tail_oscillation_not_a_step_slope():
+    """Summable steps (n^-1.5) and an alternating path of amplitude 1/n (convergent, infinite variation)
+    converge: supported; a constant oscillation, a log-periodic one (its step sizes fall like 1/n, so the old
+    step-slope rule passed it) and a random walk with constant steps do not: refuted; constant prices have
+    converged: supported."""
+    c = get_claim("logical_induction.convergence")
+    rng = np.random.default_rng(3)
+    assert c.verdict(None, _paths(lambda d, s, k: (-1) ** d * 0.3 * d**-1.5)).label == "supported"
+    alternating_decay = _paths(lambda d, s, k: (-1) ** d * (0.3 / d + 0.3 / (d - 1)))  # P = 1/2 +- 0.3/n
+    assert c.verdict(None, alternating_decay).label == "supported"
+
+    def log_periodic(d, s, k):
+        return 0.2 * (np.sin(3 * np.log(d) + s + k) - np.sin(3 * np.log(d - 1) + s + k))
+
+    v = c.verdict(None, _paths(log_periodic, seeds=12))
+    assert v.label == "refuted", v.reason
+    assert v.numbers["step_loglog_slope"] < -0.9  # the former rule (slope < -0.25) read it as converging
+    constant = _paths(lambda d, s, k: 0.5 * (-1) ** d)  # 1/4, 3/4 on alternate days
+    assert c.verdict(None, constant).label == "refuted"
+    walk = _paths(lambda d, s, k: rng.choice((-1, 1)) * 0.01, seeds=12)
+    assert c.verdict(None, walk).label == "refuted"
+    assert c.verdict(None, _paths(lambda d, s, k: 0.0)).label == "supported"

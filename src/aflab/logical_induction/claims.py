@@ -15,6 +15,7 @@ outweighs the learners, no introspection program) -- under which its verdict mus
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,10 @@ PI_DIGIT_SEEDS = {"smoke": 2, "quick": 12, "full": 12}
 #: 3x further from 1 in both markets and their paired difference swings +-0.02); the same draws: 83% (n=5),
 #: 99.5% (10)
 PROVABILITY_SEEDS = {"smoke": 2, "quick": 10, "full": 10}
+#: convergence: its tail-oscillation ratio is skewed from stretch to stretch (0.18-2.2 over stretches 0-49);
+#: re-judging those 50 stretches in disjoint sets gave 7/10 sets of 5 supported (none refuted) and 4/4 sets of
+#: 12 (upper ends 0.57-0.81 against the bar 0.84): 12, as for the digit frequencies (the bar did not move)
+CONVERGENCE_SEEDS = {"smoke": 2, "quick": 12, "full": 12}
 PI_PRESETS = {"smoke": PI_SMOKE, "quick": PI_QUICK, "full": PI_FULL}
 
 
@@ -173,7 +178,11 @@ register(
         quick_budget_s=60,
         threshold=PI_DIGIT_THRESHOLD,
         refuted_if="the t-interval over stretches of pi of the last-quarter mean |P - 0.1| lies above 0.02",
-        counterfactual=Counterfactual("a dogmatic firm: one trader believing 1/2 of everything", {"firm": "dogmatic"}),
+        counterfactual=Counterfactual(
+            "the firm without its frequency learners (the programs that count revealed digits); the rest of the "
+            "firm -- constants, bands, arbitrage, the floor -- still trades",
+            {"drop_programs": ["frequency"]},
+        ),
     )
 )
 
@@ -350,7 +359,10 @@ register(
         quick_budget_s=60,
         threshold=CALIBRATION_THRESHOLD,
         refuted_if="the bootstrap interval of the ECE (digit places and theorems resampled) lies above 0.05",
-        counterfactual=Counterfactual("a dogmatic firm: one trader believing 1/2 of everything", {"firm": "dogmatic"}),
+        counterfactual=Counterfactual(
+            "the firm without its frequency learners: what is left prices by fixed beliefs, bands and arbitrage",
+            {"drop_programs": ["frequency"]},
+        ),
     )
 )
 
@@ -358,7 +370,7 @@ register(
 # -- non-dogmatism ---------------------------------------------------------------------------------
 
 DOGMATISM_THRESHOLD = Threshold(
-    "min over never-decided sentences and days of min(P, 1 - P)",
+    "min over sentences independent of the theory and days of min(P, 1 - P)",
     "above",
     0.01,
     "thm 4.6.2: a sentence independent of the theory keeps a price bounded away from 0 and 1; 0.01 is the bound "
@@ -368,17 +380,25 @@ DOGMATISM_THRESHOLD = Threshold(
 
 
 def non_dogmatism_verdict(cfg, t: pd.DataFrame) -> Verdict:
+    """Judged on the sentences independent of the theory (class 'undecidable': no proof or refutation ever
+    exists), the theorem's scope; the never-revealed far digits of pi are decidable, merely not computed in the
+    run, and are reported beside it."""
     never = t[t.kind == "never_decided"]
-    margin = float(np.minimum(never.price, 1 - never.price).min())
+    independent = never[never.label == "undecidable"]
+    far = never[never.label != "undecidable"]
+    margin = float(np.minimum(independent.price, 1 - independent.price).min()) if len(independent) else math.nan
+    far_margin = float(np.minimum(far.price, 1 - far.price).min()) if len(far) else math.nan
     return Verdict.from_decisions(
-        [decide(exact(margin, len(never)), DOGMATISM_THRESHOLD)],
+        [decide(exact(margin, len(independent)), DOGMATISM_THRESHOLD)],
         {
-            "min_price": float(never.price.min()),
-            "max_price": float(never.price.max()),
-            "n_sentences": int(never.sentence.nunique()),
+            "min_price": float(independent.price.min()),
+            "max_price": float(independent.price.max()),
+            "n_sentences": int(independent.sentence.nunique()),
+            "never_revealed_decidable_margin": far_margin,
         },
-        f"never-decided sentences priced in [{never.price.min():.4f}, {never.price.max():.4f}] on every day",
-        (Comparison("min price", None, float(never.price.min())),),
+        f"{independent.sentence.nunique()} independent sentences priced in [{independent.price.min():.4f}, "
+        f"{independent.price.max():.4f}] on every day; never-revealed (decidable) digits: margin {far_margin:.4f}",
+        (Comparison("min price, independent sentences", None, float(independent.price.min())),),
     )
 
 
@@ -400,7 +420,7 @@ register(
         seeds=PI_SEEDS,
         quick_budget_s=60,
         threshold=DOGMATISM_THRESHOLD,
-        refuted_if="some never-decided sentence is priced below 0.01 or above 0.99 on some day",
+        refuted_if="some sentence independent of the theory is priced below 0.01 or above 0.99 on some day",
         counterfactual=Counterfactual(
             "a dogmatic firm: one trader believing every sentence false", {"firm": "dogmatic", "dogmatic_p": 0.0}
         ),
@@ -410,13 +430,20 @@ register(
 
 # -- convergence ----------------------------------------------------------------------------------
 
+#: the tail oscillation must fall at least like day^-1/4: the ratio of two consecutive dyadic windows' ranges
+CONVERGENCE_RATE = 0.25
 CONVERGENCE_THRESHOLD = Threshold(
-    "log-log slope of the mean daily step |P_n - P_n-1| of never-decided sentences vs day",
+    "log tail-oscillation ratio: log(mean range of never-decided prices over days (N/2, N] / over (N/4, N/2])",
     "below",
-    -0.25,
-    "thm 4.1.1: every price converges, so day-to-day steps shrink; the theorem gives no rate, so we ask for the "
-    "weakest power law a few dozen days resolve: steps falling at least like n^-1/4 (a market whose prices are "
-    "noise has slope 0; steps that halve between the first and last third of a run have slope about -0.43)",
+    -CONVERGENCE_RATE * math.log(2),
+    "thm 4.1.1: every price converges, i.e. (Cauchy) its oscillation max - min over days after N goes to 0. "
+    "On a finite run: the range over the last dyadic window (N/2, N] against the one before, (N/4, N/2]. An "
+    "oscillation of amplitude ~n^-b has ratio 2^-b; the theorem gives no rate, so the bar is the statement's "
+    "weakest power law, b = 1/4 (ratio 0.84, log -0.173): a constant oscillation (an alternating 1/4-3/4 "
+    "maker, a log-periodic path) has ratio 1 and is refuted, a random walk with n^-1/2 steps ~1. The range, not "
+    "the total variation, because convergence does not need summable steps (an alternating path with "
+    "amplitude 1/n converges with infinite variation); the former statistic, the step-size slope, passed a "
+    "log-periodic path that never converges. A t-interval over stretches of the log ratio (ratios are skewed)",
 )
 
 
@@ -427,35 +454,74 @@ def daily_steps(t: pd.DataFrame) -> pd.DataFrame:
     return never.dropna(subset=["step"]).groupby(["seed", "day"]).step.mean().reset_index()
 
 
+#: bounds of the tail-oscillation ratio: a path still in both windows has converged (ratio at the floor), one
+#: that moves only in the late window gets the cap (2 orders of magnitude either side of a constant oscillation)
+TAIL_RATIO_BOUNDS = (1e-2, 1e2)
+
+
+def tail_oscillation_ratio(t: pd.DataFrame) -> pd.Series:
+    """Per seed (stretch): mean over never-decided sentences of the price range (max - min) over days (N/2, N]
+    divided by the mean range over (N/4, N/2] (N = the seed's last day), clipped to ``TAIL_RATIO_BOUNDS``."""
+    never = t[t.kind == "never_decided"]
+    n = never.day.groupby(never.seed).transform("max")
+
+    def mean_range(rows: pd.DataFrame) -> pd.Series:
+        spans = rows.groupby(["seed", "sentence"]).price.agg(lambda p: p.max() - p.min())
+        return spans.groupby(level="seed").mean()
+
+    late = mean_range(never[never.day > n / 2])
+    early = mean_range(never[(never.day > n / 4) & (never.day <= n / 2)]).reindex(late.index, fill_value=0.0)
+    lo, hi = TAIL_RATIO_BOUNDS
+    ratio = (late / early.where(early > 0)).fillna(hi).clip(lo, hi)
+    return ratio.where(late > 0, lo)
+
+
 def convergence_verdict(cfg, t: pd.DataFrame) -> Verdict:
+    ratio = tail_oscillation_ratio(t)
     steps = daily_steps(t)
-    slope = loglog_slope(steps.day.to_numpy(), steps.step.to_numpy(), clusters=steps.seed.to_numpy())
     n = steps.groupby("seed").day.transform("max")
     early = float(steps[steps.day <= n / 3].step.mean())
     late = float(steps[steps.day > 2 * n / 3].step.mean())
+    moving = steps[steps.step > 0]
+    slope = (
+        loglog_slope(moving.day.to_numpy(), moving.step.to_numpy(), clusters=moving.seed.to_numpy())
+        if moving.day.nunique() >= 2
+        else exact(float("nan"))
+    )
+    log_ratio = mean_ci(np.log(ratio.to_numpy()))
     return Verdict.from_decisions(
-        [decide(slope, CONVERGENCE_THRESHOLD)],
-        {"mean_step_first_third": early, "mean_step_last_third": late, "zero_step_days": int((steps.step <= 0).sum())},
-        f"never-decided sentences: mean |P_n - P_n-1| {early:.2e} (first third) -> {late:.2e} (last third)",
-        (Comparison("late/early oscillation", 0.0, late / early if early > 0 else float("nan")),),
+        [decide(log_ratio, CONVERGENCE_THRESHOLD)],
+        {
+            "tail_oscillation_ratio_geometric_mean": float(np.exp(log_ratio.estimate)),
+            "mean_step_first_third": early,
+            "mean_step_last_third": late,
+            "step_loglog_slope": float(slope.estimate),
+            "zero_step_days": int((steps.step <= 0).sum()),
+        },
+        f"tail oscillation ratio (geometric mean over stretches) {np.exp(log_ratio.estimate):.2f}, bar "
+        f"{2 ** -CONVERGENCE_RATE:.2f}; mean |P_n - P_n-1| {early:.2e} (first third) -> {late:.2e} (last third), "
+        f"step-size log-log slope {slope.estimate:+.2f} (reported, not decisive)",
+        (Comparison("tail oscillation ratio (range over (N/2, N] / (N/4, N/2])", None, float(np.exp(log_ratio.estimate))),),
     )
 
 
 register(
     Claim(
         id="logical_induction.convergence",
-        statement="Convergence (thm 4.1.1): the price of every sentence converges; day-to-day oscillation of "
-        "never-decided sentences shrinks at least like day^-1/4.",
+        statement="Convergence (thm 4.1.1): the price of every sentence converges; on a finite run, the "
+        "never-decided sentences' price oscillation (max - min) shrinks from one dyadic window of days to the "
+        "next at least like day^-1/4.",
         source=SOURCE + ", sec. 4.1",
         config=E.PiAuditConfig,
         experiment=E.undecided_paths_experiment,
         verdict=convergence_verdict,
         figures=undecided_paths_figures,
         presets=PI_PRESETS,
-        seeds=PI_SEEDS,
+        seeds=CONVERGENCE_SEEDS,
         quick_budget_s=60,
         threshold=CONVERGENCE_THRESHOLD,
-        refuted_if="the slope's interval (per-stretch slopes) lies above -0.25: steps do not shrink",
+        refuted_if="the interval (over stretches) of the log tail-oscillation ratio lies above log 2^-1/4: the "
+        "prices oscillate late in the run about as much as before (a constant oscillation, a random walk)",
         counterfactual=Counterfactual(
             "an oscillating maker: undecided sentences priced 1/4 and 3/4 on alternate days", {"maker": "oscillating"}
         ),
@@ -477,12 +543,17 @@ EXPLOITATION_THRESHOLD = Threshold(
     "per resolved bet, which is luck, not exploitation): 'supported' needs every trader's interval below 0.05, "
     "'refuted' some trader's interval above it",
 )
+#: the flattening ratio's noise floor (a day): a fifth of the per-day bar
+FLATTENING_FLOOR = GAIN_PER_DAY / 5
 FLATTENING_THRESHOLD = Threshold(
-    "held-out trader's last-third gain / max(first-third gain, 0.05 * third) (interval over stretches)",
+    "held-out trader's last-third gain / max(first-third gain, 0.01 * third) (interval over stretches)",
     "below",
     0.5,
     "bounded exploitation flattens: a held-out trader may earn in the first third (while the firm learns) but at "
-    "most half as much in the last; gains under 0.05 a day do not count as exploitation (the denominator's floor)",
+    "most half as much in the last. The denominator's floor, 0.01 a day (a fifth of the per-day bar), keeps "
+    "noise around zero gains from deciding; a trader earning a constant rate r has ratio r / max(r, 0.01), so "
+    "every constant earner above 0.005 a day fails. (With the floor at the bar itself, 0.05, a trader earning a "
+    "steady 0.02 a day forever passed both halves: issue 14's review)",
 )
 POWER_THRESHOLD = Threshold(
     "held-out guaranteed gain per day in the control market, last third (the clearest trader)",
@@ -545,7 +616,7 @@ def non_exploitation_verdict(cfg, t: pd.DataFrame) -> Verdict:
     ivs = trader_intervals(t, "logical_inductor")
     top, sure = _extremes(ivs)
     li = gain_rates(t, "logical_inductor")
-    li = li.assign(ratio=li.gain_last_third / np.maximum(li.gain_first_third, GAIN_PER_DAY * li.third))
+    li = li.assign(ratio=li.gain_last_third / np.maximum(li.gain_first_third, FLATTENING_FLOOR * li.third))
     flat = {trader: mean_ci(g.ratio.to_numpy()) for trader, g in li.groupby("trader")}
     ftop, fsure = _extremes(flat)
     ctl = trader_intervals(t, "control")
@@ -608,7 +679,7 @@ register(
 
 INTROSPECTION_MARGIN = 0.05  # atoms whose inner price lies within this of the threshold are not scored
 INTROSPECTION_THRESHOLD = Threshold(
-    "mean |P_n('P_n(phi) > p') - 1[P_n(phi) > p]|, second half",
+    "mean |P_n('P_n(phi) > p') - 1[P_n(phi) > p]|, second half, worse side",
     "below",
     0.1,
     "thm 4.11.1: the market knows its own beliefs; 0.1 leaves room for the non-dogmatism floor (1/16) on atoms "
@@ -617,16 +688,31 @@ INTROSPECTION_THRESHOLD = Threshold(
 
 
 def introspection_verdict(cfg, t: pd.DataFrame) -> Verdict:
+    """Mean |price - truth| of the price atoms far from their threshold, second half, per stretch; judged on
+    each side on its own (atoms true: P_n(phi) > p + margin; atoms false: P_n(phi) < p - margin), the side
+    whose interval reaches highest first. A pooled mean let the many true atoms (priced ~0.98) hide the
+    false ones (issue 14's review: pooled 0.061, false side 0.29 at quick)."""
     far = (t.inner_price - t.threshold).abs() >= INTROSPECTION_MARGIN
     late = t.day > t.groupby("seed").day.transform("max") / 2
     scored = t[far & late].assign(err=lambda d: (d.price - d.truth).abs())
-    err = scored.groupby("seed").err.mean()
-    wrong = float((scored.err > 0.5).mean())
+    decisions, nums = [], {"atoms_scored": len(scored)}
+    for truth, side in ((1, "above"), (0, "below")):
+        err = scored[scored.truth == truth].groupby("seed").err.mean()
+        nums[f"mean_abs_error_{side}"] = float(err.mean()) if len(err) else math.nan
+        nums[f"atoms_{side}"] = int((scored.truth == truth).sum())
+        statistic = f"{INTROSPECTION_THRESHOLD.statistic}, atoms with P_n(phi) {side} p"
+        decisions.append(decide(mean_ci(err.to_numpy()), dataclasses.replace(INTROSPECTION_THRESHOLD, statistic=statistic)))
+    decisions.sort(key=lambda d: -d.interval.high if np.isfinite(d.interval.high) else -np.inf)
+    decisions[0] = dataclasses.replace(decisions[0], threshold=INTROSPECTION_THRESHOLD)
+    wrong = float((scored.err > 0.5).mean()) if len(scored) else math.nan
+    nums["wrong_side_fraction"] = wrong
     return Verdict.from_decisions(
-        [decide(mean_ci(err), INTROSPECTION_THRESHOLD)],
-        {"wrong_side_fraction": wrong, "atoms_scored": len(scored)},
-        f"{len(scored)} price atoms with |P_n(phi) - p| >= {INTROSPECTION_MARGIN}; {wrong:.1%} on the wrong side of 1/2",
-        (Comparison("P_n('P_n(phi) > p') - truth", 0.0, float(err.mean()), note="mean abs error"),),
+        decisions,
+        nums,
+        f"{len(scored)} price atoms with |P_n(phi) - p| >= {INTROSPECTION_MARGIN}: mean abs error "
+        f"{nums['mean_abs_error_above']:.3f} where P_n(phi) > p ({nums['atoms_above']} atoms), "
+        f"{nums['mean_abs_error_below']:.3f} where below ({nums['atoms_below']}); {wrong:.1%} on the wrong side of 1/2",
+        (Comparison("P_n('P_n(phi) > p') - truth", 0.0, float(scored.err.mean()), note="mean abs error, pooled"),),
     )
 
 
@@ -650,7 +736,8 @@ register(
     Claim(
         id="logical_induction.introspection",
         statement="Introspection (thm 4.11.1): the market knows its own beliefs -- on day n, the price of the "
-        "sentence 'P_n(phi) > p' is near 1 when P_n(phi) is clearly above p and near 0 when clearly below.",
+        "sentence 'P_n(phi) > p' is near 1 when P_n(phi) is clearly above p and near 0 when clearly below "
+        "(each side judged on its own).",
         source=SOURCE + ", sec. 4.11",
         config=E.IntrospectionConfig,
         experiment=E.introspection_experiment,
@@ -661,7 +748,9 @@ register(
         quick_budget_s=150,
         threshold=INTROSPECTION_THRESHOLD,
         refuted_if="the interval over stretches of the mean absolute error lies above 0.1",
-        counterfactual=Counterfactual("no introspection program in the firm", {"introspection_weight": 0.0}),
+        counterfactual=Counterfactual(
+            "no introspection program in the firm", {"introspection_weight": 0.0}, n_seeds=3
+        ),
     )
 )
 
@@ -669,24 +758,45 @@ register(
 # -- self-trust -------------------------------------------------------------------------------------------
 
 SELF_TRUST_THRESHOLD = Threshold(
-    "mean of P_n(phi & A) - p P_n(A), A = 'P_n(phi) > p', where P_n(phi) >= p + 0.05, days >= 2",
+    "mean of min(P_n(phi & A), P_n(phi), P_n(A)) - p P_n(A), A = 'P_n(phi) > p', where P_n(phi) <= p - 0.05, "
+    "days >= 2",
     "above",
     0.0,
-    "thm 4.12.4 (self-trust): E_n[phi 1(P_n(phi) > p)] >~ p E_n[1(P_n(phi) > p)] -- the market's belief in phi "
-    "given that it believes phi above p is at least p; scored where the premise clearly holds (margin 0.05), so a "
-    "coherent, introspective market is well above 0 and a self-distrusting one below",
+    "thm 4.12.4 (self-trust): E_n[phi 1(P_n(phi) > p)] >~ p E_n[1(P_n(phi) > p)]. Scored where the premise "
+    "clearly fails, the side where the inequality binds: there P(phi & A) <= P(phi) < p, so a market that "
+    "gives A real weight without tying phi to it violates it, while where the premise holds any coherent "
+    "market with P(phi) >= p passes (the former scoring, met by a market with introspection and conjunction "
+    "programs both removed: 0.338). The conjunction is capped at its coherent upper bound min(P(phi), P(A)), "
+    "so an overpriced, incoherent conjunction does not count as trust. 0 is the theorem's bar (its error "
+    "term vanishes)",
 )
 
 
 def self_trust_verdict(cfg, t: pd.DataFrame) -> Verdict:
-    scored = t[(t.day > 1) & (t.phi_price - t.threshold >= INTROSPECTION_MARGIN)]
-    margin = (scored.conj_price - scored.threshold * scored.atom_price).groupby(scored.seed).mean()
-    cond = (scored.conj_price / scored.atom_price.clip(lower=1e-12) - scored.threshold).mean()
+    """Mean over (phi, p) pairs with P_n(phi) <= p - margin (days >= 2) of the Frechet-capped shortfall
+    min(P(phi & A), P(phi), P(A)) - p P(A), per stretch; t-interval over stretches. The pairs where the premise
+    holds are reported (their uncapped mean is the former statistic)."""
+    t = t[t.day > 1]
+    gap = t.phi_price - t.threshold
+    below, above = t[gap <= -INTROSPECTION_MARGIN], t[gap >= INTROSPECTION_MARGIN]
+    capped = np.minimum(below.conj_price, np.minimum(below.phi_price, below.atom_price))
+    margin = (capped - below.threshold * below.atom_price).groupby(below.seed).mean()
+    held = (above.conj_price - above.threshold * above.atom_price).groupby(above.seed).mean()
+    incoherent = float((below.conj_price > np.minimum(below.phi_price, below.atom_price) + 1e-9).mean())
+    nums = {
+        "pairs_scored": len(below),
+        "premise_true_pairs": len(above),
+        "premise_true_margin": float(held.mean()) if len(held) else math.nan,
+        "mean_atom_price_premise_false": float(below.atom_price.mean()) if len(below) else math.nan,
+        "conjunction_above_frechet_bound": incoherent,
+    }
     return Verdict.from_decisions(
         [decide(mean_ci(margin.to_numpy()), SELF_TRUST_THRESHOLD)],
-        {"conditional_minus_p": float(cond), "pairs_scored": len(scored)},
-        f"{len(scored)} (phi, p) pairs; mean P_n(phi | A) - p = {cond:.3f}",
-        (Comparison("P_n(phi & A) - p P_n(A)", None, float(margin.mean())),),
+        nums,
+        f"{len(below)} (phi, p) pairs with the premise false: mean P_n(A) {nums['mean_atom_price_premise_false']:.3f}, "
+        f"conjunction above its Frechet bound in {incoherent:.0%}; premise-true pairs ({len(above)}): "
+        f"{nums['premise_true_margin']:+.3f} (reported)",
+        (Comparison("capped P_n(phi & A) - p P_n(A), premise false", None, float(margin.mean())),),
     )
 
 
@@ -708,7 +818,8 @@ register(
         seeds=INTROSPECTION_SEEDS,
         quick_budget_s=150,
         threshold=SELF_TRUST_THRESHOLD,
-        refuted_if="the interval over stretches of the mean P_n(phi & A) - p P_n(A) lies below 0",
+        refuted_if="the interval over stretches of the mean capped P_n(phi & A) - p P_n(A), on pairs whose premise "
+        "clearly fails, lies below 0",
         counterfactual=Counterfactual(
             "a self-distrusting market: a heavy trader prices every 'phi & P_n(phi) > p' at 0, ten times the "
             "weight of the conjunction-coherence program",
