@@ -499,9 +499,13 @@ def convergence_verdict(cfg, t: pd.DataFrame) -> Verdict:
             "zero_step_days": int((steps.step <= 0).sum()),
         },
         f"tail oscillation ratio (geometric mean over stretches) {np.exp(log_ratio.estimate):.2f}, bar "
-        f"{2 ** -CONVERGENCE_RATE:.2f}; mean |P_n - P_n-1| {early:.2e} (first third) -> {late:.2e} (last third), "
+        f"{2**-CONVERGENCE_RATE:.2f}; mean |P_n - P_n-1| {early:.2e} (first third) -> {late:.2e} (last third), "
         f"step-size log-log slope {slope.estimate:+.2f} (reported, not decisive)",
-        (Comparison("tail oscillation ratio (range over (N/2, N] / (N/4, N/2])", None, float(np.exp(log_ratio.estimate))),),
+        (
+            Comparison(
+                "tail oscillation ratio (range over (N/2, N] / (N/4, N/2])", None, float(np.exp(log_ratio.estimate))
+            ),
+        ),
     )
 
 
@@ -701,7 +705,9 @@ def introspection_verdict(cfg, t: pd.DataFrame) -> Verdict:
         nums[f"mean_abs_error_{side}"] = float(err.mean()) if len(err) else math.nan
         nums[f"atoms_{side}"] = int((scored.truth == truth).sum())
         statistic = f"{INTROSPECTION_THRESHOLD.statistic}, atoms with P_n(phi) {side} p"
-        decisions.append(decide(mean_ci(err.to_numpy()), dataclasses.replace(INTROSPECTION_THRESHOLD, statistic=statistic)))
+        decisions.append(
+            decide(mean_ci(err.to_numpy()), dataclasses.replace(INTROSPECTION_THRESHOLD, statistic=statistic))
+        )
     decisions.sort(key=lambda d: -d.interval.high if np.isfinite(d.interval.high) else -np.inf)
     decisions[0] = dataclasses.replace(decisions[0], threshold=INTROSPECTION_THRESHOLD)
     wrong = float((scored.err > 0.5).mean()) if len(scored) else math.nan
@@ -748,9 +754,7 @@ register(
         quick_budget_s=150,
         threshold=INTROSPECTION_THRESHOLD,
         refuted_if="the interval over stretches of the mean absolute error lies above 0.1",
-        counterfactual=Counterfactual(
-            "no introspection program in the firm", {"introspection_weight": 0.0}, n_seeds=3
-        ),
+        counterfactual=Counterfactual("no introspection program in the firm", {"introspection_weight": 0.0}, n_seeds=3),
     )
 )
 
@@ -758,8 +762,7 @@ register(
 # -- self-trust -------------------------------------------------------------------------------------------
 
 SELF_TRUST_THRESHOLD = Threshold(
-    "mean of min(P_n(phi & A), P_n(phi), P_n(A)) - p P_n(A), A = 'P_n(phi) > p', where P_n(phi) <= p - 0.05, "
-    "days >= 2",
+    "mean of min(P_n(phi & A), P_n(phi), P_n(A)) - p P_n(A), A = 'P_n(phi) > p', where P_n(phi) <= p - 0.05, days >= 2",
     "above",
     0.0,
     "thm 4.12.4 (self-trust): E_n[phi 1(P_n(phi) > p)] >~ p E_n[1(P_n(phi) > p)]. Scored where the premise "
