@@ -447,6 +447,11 @@ BEYOND_CLAIM = register(
         threshold=BEYOND_THRESHOLD,
         refuted_if="the mean log ratio's CI over seeds lies outside [log 0.8, log 1.25] (e.g. the net keeps the "
         "document-start floor, or its hazard drifts with position)",
-        counterfactual=Counterfactual("an untrained net (5 training steps)", {"steps": 5}),
+        # the broken mechanism is the alternative the claim names: a net trained on document starts only
+        # (p_start = 1) learns the document-start reader, whose floor eps_start is far above eps_train
+        counterfactual=Counterfactual(
+            "a net trained on document starts only (p_start = 1: never a chunk cut mid-document)",
+            {"p_start": 1.0, "windows": (8,), "doc_len": 128, "steps": 200},
+        ),
     )
 )
