@@ -71,3 +71,28 @@ def test_introspection_run_does_not_depend_on_what_the_process_built_before():
     again = E.introspection_experiment(cfg, 0, seed_index=1)
     pd.testing.assert_frame_equal(first, again, check_exact=True)
     assert len(first) > 0
+
+
+def test_introspection_judges_the_second_half_and_reports_the_second_quarter_apart():
+    """The property is a limit: a market that errs early (days 6-10 of 20) and learns later is judged on
+    days 11-20 only, and its early error is reported, not hidden (second quarter = days (5, 10])."""
+    c = get_claim("logical_induction.introspection")
+    cfg = c.make_config("quick")
+    rows = []
+    for seed in range(3):
+        for day in range(1, 21):
+            for inner, thr in ((0.05, 0.5), (0.8, 0.2)):  # one false atom, one true atom a day
+                truth = int(inner > thr)
+                err = 0.4 if day <= 10 else 0.01 + 0.001 * seed
+                price = truth - err if truth else err
+                rows.append(
+                    dict(day=day, sentence="x", inner_price=inner, threshold=thr, truth=truth, price=price, seed=seed)
+                )
+    t = pd.DataFrame(rows)
+    v = c.verdict(cfg, t)
+    assert v.label == "supported"
+    assert abs(v.numbers["mean_abs_error_below"] - 0.011) < 1e-9
+    assert abs(v.numbers["mean_abs_error_below_second_quarter"] - 0.4) < 1e-9
+    assert abs(v.numbers["mean_abs_error_above_second_quarter"] - 0.4) < 1e-9
+    late_bad = t.assign(price=np.where(t.day > 10, 1 - t.truth, t.price))  # learns, then forgets: refuted
+    assert c.verdict(cfg, late_bad).label == "refuted"

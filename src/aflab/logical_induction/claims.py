@@ -682,8 +682,9 @@ register(
 # -- introspection ----------------------------------------------------------------------------------------
 
 INTROSPECTION_MARGIN = 0.05  # atoms whose inner price lies within this of the threshold are not scored
+INTROSPECTION_STATISTIC = "mean |P_n('P_n(phi) > p') - 1[P_n(phi) > p]|, second half"
 INTROSPECTION_THRESHOLD = Threshold(
-    "mean |P_n('P_n(phi) > p') - 1[P_n(phi) > p]|, second half, worse side",
+    INTROSPECTION_STATISTIC + ", worse side",
     "below",
     0.1,
     "thm 4.11.1: the market knows its own beliefs; 0.1 leaves room for the non-dogmatism floor (1/16) on atoms "
@@ -695,16 +696,23 @@ def introspection_verdict(cfg, t: pd.DataFrame) -> Verdict:
     """Mean |price - truth| of the price atoms far from their threshold, second half, per stretch; judged on
     each side on its own (atoms true: P_n(phi) > p + margin; atoms false: P_n(phi) < p - margin), the side
     whose interval reaches highest first. A pooled mean let the many true atoms (priced ~0.98) hide the
-    false ones (issue 14's review: pooled 0.061, false side 0.29 at quick)."""
+    false ones (issue 14's review: pooled 0.061, false side 0.29 at quick). The same error over the second
+    quarter of the days (n/4, n/2] is reported, not judged: the property is a limit, and the early number
+    shows how far the run is from it (the claim's budget reading)."""
     far = (t.inner_price - t.threshold).abs() >= INTROSPECTION_MARGIN
-    late = t.day > t.groupby("seed").day.transform("max") / 2
-    scored = t[far & late].assign(err=lambda d: (d.price - d.truth).abs())
+    last_day = t.groupby("seed").day.transform("max")
+    late = t.day > last_day / 2
+    early = (t.day > last_day / 4) & ~late
+    err_all = t[far].assign(err=lambda d: (d.price - d.truth).abs())
+    scored = err_all[late[far]]
     decisions, nums = [], {"atoms_scored": len(scored)}
     for truth, side in ((1, "above"), (0, "below")):
         err = scored[scored.truth == truth].groupby("seed").err.mean()
         nums[f"mean_abs_error_{side}"] = float(err.mean()) if len(err) else math.nan
         nums[f"atoms_{side}"] = int((scored.truth == truth).sum())
-        statistic = f"{INTROSPECTION_THRESHOLD.statistic}, atoms with P_n(phi) {side} p"
+        before = err_all[early[far] & (err_all.truth == truth)].err
+        nums[f"mean_abs_error_{side}_second_quarter"] = float(before.mean()) if len(before) else math.nan
+        statistic = f"{INTROSPECTION_STATISTIC}, atoms with P_n(phi) {side} p"
         decisions.append(
             decide(mean_ci(err.to_numpy()), dataclasses.replace(INTROSPECTION_THRESHOLD, statistic=statistic))
         )
@@ -722,16 +730,17 @@ def introspection_verdict(cfg, t: pd.DataFrame) -> Verdict:
     )
 
 
-#: the firm prices the 'P_n(phi) > p' atoms from day 8 on with 1,000-2,500 maker evaluations a day, so a
-#: 20-day quick run cost ~170 CPU-s per stretch; quick is the small firm (depth 1) over 8 days: ~44 CPU-s per
-#: stretch, and its intervals are far from the thresholds (introspection 0.061 [0.057, 0.065] vs 0.1,
-#: self-trust 0.26 [0.25, 0.27] vs 0), measured at 3 stretches
+#: introspection is a limit property, so quick runs 16 days (judged over days 9-16): at 8 days the false
+#: side still erred 0.26 (stretch 0), falling to 0.020 at 16 and 0.008 at 24 days (5 thresholds). The cost
+#: grows with the thresholds per day -- each adds an atom and a conjunction linked to phi -- so quick uses
+#: three that bracket both inner sentences' prices (the digit near 0.1, the undecidable atom near 0.5):
+#: ~5 CPU-s a stretch at 16 days, against ~130 with the five defaults (measured 2026-12-07)
 INTROSPECTION_PRESETS = {
     "smoke": {"n_days": 6, "window": 1, "delay": 2, "enum_depth": 1, "band_depth": 1},
-    "quick": {"n_days": 8, "window": 2, "delay": 3, "enum_depth": 1, "band_depth": 1},
+    "quick": {"n_days": 16, "window": 2, "delay": 3, "enum_depth": 1, "band_depth": 1, "thresholds": (0.05, 0.2, 0.5)},
     "full": {"n_days": 100, "window": 2, "delay": 4},
 }
-INTROSPECTION_SEEDS = {"smoke": 2, "quick": 3, "full": 10}
+INTROSPECTION_SEEDS = {"smoke": 2, "quick": 5, "full": 10}
 
 
 def introspection_figures(cfg, t: pd.DataFrame) -> dict:
