@@ -96,3 +96,21 @@ def test_introspection_judges_the_second_half_and_reports_the_second_quarter_apa
     assert abs(v.numbers["mean_abs_error_above_second_quarter"] - 0.4) < 1e-9
     late_bad = t.assign(price=np.where(t.day > 10, 1 - t.truth, t.price))  # learns, then forgets: refuted
     assert c.verdict(cfg, late_bad).label == "refuted"
+
+
+def test_introspection_figure_draws_both_panels_with_the_judged_half_shaded():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from aflab.logical_induction.plots import introspection_figure
+
+    days = np.repeat(np.arange(1, 11), 2)
+    t = pd.DataFrame(
+        {"day": days, "inner_price": np.tile([0.05, 0.8], 10), "threshold": np.tile([0.5, 0.2], 10), "seed": 0}
+    ).assign(truth=lambda d: (d.inner_price > d.threshold).astype(int), price=lambda d: d.truth * 0.9 + 0.05)
+    fig = introspection_figure(t)
+    left, right = fig.axes[:2]
+    assert len(left.collections) == 1 and len(left.collections[0].get_offsets()) == len(t)
+    assert [line.get_label() for line in right.get_lines()][:2] == ["atoms false (P_n(phi) < p)", "atoms true"]
+    shaded = [p for p in right.patches if p.get_label() == "judged (second half)"]
+    assert len(shaded) == 1 and np.isclose(shaded[0].get_x(), 5.5)  # days 6-10 of 10 are judged

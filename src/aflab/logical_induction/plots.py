@@ -112,15 +112,29 @@ def calibration_figure(table: pd.DataFrame, n_bins: int = 5):
     return fig
 
 
-def introspection_figure(t: pd.DataFrame):
-    fig, ax = new_figure()
+def introspection_figure(t: pd.DataFrame, margin: float = 0.05, bar: float = 0.1):
+    """Left: each price atom's price against its inner price's distance from the threshold. Right: the mean
+    |price - truth| by day of the atoms at least ``margin`` from their threshold, each side apart (mean over
+    stretches), with the judged second half shaded and the bar: introspection is a limit, so the early
+    days show the transient the verdict does not judge."""
+    fig, (ax, ax_day) = new_figure(ncols=2, width=4.6)
     ax.scatter(t.inner_price - t.threshold, t.price, s=8, alpha=0.6, color=PALETTE[0])
     ax.axvline(0, color="k", lw=0.8)
     ax.set(
         xlabel="P_n(phi) - p (the atom is true iff > 0)",
         ylabel="P_n('P_n(phi) > p')",
-        title="Introspection: the market prices statements about its own prices",
+        title="Introspection: price atoms vs their inner price",
     )
+    far = t[(t.inner_price - t.threshold).abs() >= margin].assign(err=lambda d: (d.price - d.truth).abs())
+    for i, (truth, side) in enumerate(((0, "atoms false (P_n(phi) < p)"), (1, "atoms true"))):
+        by_day = far[far.truth == truth].groupby("day").err.mean()
+        ax_day.plot(by_day.index, by_day.to_numpy(), marker="o", ms=3, lw=1, color=PALETTE[i], label=side)
+    if len(t):
+        n = int(t.day.max())
+        ax_day.axvspan(n // 2 + 0.5, n + 0.5, color="0.9", zorder=0, label="judged (second half)")
+    ax_day.axhline(bar, color="k", ls=":", lw=1, label=f"bar {bar}")
+    ax_day.set(xlabel="day n", ylabel="mean |price - truth|", title="Introspection error by day")
+    ax_day.legend(fontsize=6)
     return fig
 
 
