@@ -67,6 +67,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="8 and 16 days, one stretch (3.5 CPU-min)")
     ap.add_argument("--stretches", type=int, default=None, help="stretches per row (default 1 quick, 3 full)")
     args = ap.parse_args()
+    if args.stretches is not None and args.stretches < 1:
+        ap.error(f"--stretches must be a positive number of stretches of pi, got {args.stretches}")
     stretches = args.stretches or (1 if args.quick else 3)
     days = (8, 16) if args.quick else (8, 16, 24)
     base = measure(16, THREE, stretches)  # the quick preset's horizon and thresholds: the baseline
