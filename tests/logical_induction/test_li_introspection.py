@@ -108,9 +108,20 @@ def test_introspection_figure_draws_both_panels_with_the_judged_half_shaded():
     t = pd.DataFrame(
         {"day": days, "inner_price": np.tile([0.05, 0.8], 10), "threshold": np.tile([0.5, 0.2], 10), "seed": 0}
     ).assign(truth=lambda d: (d.inner_price > d.threshold).astype(int), price=lambda d: d.truth * 0.9 + 0.05)
-    fig = introspection_figure(t)
+    fig = introspection_figure(t, margin=0.05, bar=0.1)
     left, right = fig.axes[:2]
     assert len(left.collections) == 1 and len(left.collections[0].get_offsets()) == len(t)
     assert [line.get_label() for line in right.get_lines()][:2] == ["atoms false (P_n(phi) < p)", "atoms true"]
     shaded = [p for p in right.patches if p.get_label() == "judged (second half)"]
     assert len(shaded) == 1 and np.isclose(shaded[0].get_x(), 5.5)  # days 6-10 of 10 are judged
+
+
+def test_introspection_config_refuses_a_threshold_outside_the_unit_interval_naming_the_field():
+    import pydantic
+    import pytest
+
+    from aflab.logical_induction.experiments import IntrospectionConfig
+
+    with pytest.raises(pydantic.ValidationError, match="thresholds"):
+        IntrospectionConfig(thresholds=(0.2, 1.5))
+    assert IntrospectionConfig(thresholds=(0.0, 1.0)).thresholds == (0.0, 1.0)

@@ -744,7 +744,7 @@ INTROSPECTION_SEEDS = {"smoke": 2, "quick": 5, "full": 10}
 
 
 def introspection_figures(cfg, t: pd.DataFrame) -> dict:
-    return {"introspection": F.introspection_figure(t)}
+    return {"introspection": F.introspection_figure(t, INTROSPECTION_MARGIN, INTROSPECTION_THRESHOLD.value)}
 
 
 register(

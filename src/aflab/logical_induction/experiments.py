@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
@@ -373,7 +373,7 @@ def non_exploitation_experiment(cfg: PiAuditConfig, seed: int, seed_index: int =
 
 class IntrospectionConfig(PiAuditConfig):
     n_days: int = Field(20, ge=4, le=10_000, description="days the market runs")
-    thresholds: tuple[float, ...] = Field(
+    thresholds: tuple[Annotated[float, Field(ge=0, le=1)], ...] = Field(
         (0.05, 0.1, 0.2, 0.35, 0.5),
         min_length=1,
         max_length=12,

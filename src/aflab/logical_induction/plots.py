@@ -112,7 +112,7 @@ def calibration_figure(table: pd.DataFrame, n_bins: int = 5):
     return fig
 
 
-def introspection_figure(t: pd.DataFrame, margin: float = 0.05, bar: float = 0.1):
+def introspection_figure(t: pd.DataFrame, margin: float, bar: float):
     """Left: each price atom's price against its inner price's distance from the threshold. Right: the mean
     |price - truth| by day of the atoms at least ``margin`` from their threshold, each side apart (mean over
     stretches), with the judged second half shaded and the bar: introspection is a limit, so the early
