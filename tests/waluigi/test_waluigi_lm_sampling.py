@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from aflab.waluigi import lm_probe, lm_sampling
-from aflab.waluigi.claims_ml import LM_TRANSITIONS_CLAIM, lm_transitions_verdict
+from aflab.waluigi.claims_ml import LM_TRANSITIONS_CLAIM, MIN_LATE_BREAKS, lm_transitions_verdict
 
 AVAILABLE, WHY = lm_probe.lm_available()
 needs_lm = pytest.mark.skipif(not AVAILABLE, reason=f"SmolLM2 unavailable: {WHY}")
@@ -95,10 +95,11 @@ def test_window_sees_at_most_k_tokens_and_the_mutation_is_the_full_reader(lm):
     assert (w["context_tokens"] <= 32 + longest_question).all()
     assert (t[t.window == 0]["context_tokens"].max()) > 32 + longest_question
     m = lm_sampling.run_transitions(lm, small(windows=(0, 32), n_turns=3, ignore_window=True), 2)
-    pd.testing.assert_frame_equal(
-        m[m.window == 32].drop(columns="window").reset_index(drop=True),
-        m[m.window == 0].drop(columns="window").reset_index(drop=True),
+    pd.testing.assert_frame_equal(  # the mutation runs the windowed path, unbounded: the full reader's replies
+        m[m.window == 32].drop(columns=["window", "p_first"]).reset_index(drop=True),
+        m[m.window == 0].drop(columns=["window", "p_first"]).reset_index(drop=True),
     )
+    np.testing.assert_allclose(m[m.window == 32]["p_first"], m[m.window == 0]["p_first"], rtol=1e-4, atol=1e-7)
     pd.testing.assert_frame_equal(m[m.window == 0].reset_index(drop=True), t[t.window == 0].reset_index(drop=True))
 
 
@@ -141,10 +142,42 @@ def test_verdict_logic_on_synthetic_hazards():
     assert lm_transitions_verdict(cfg, synthetic(0.3, 0.05, 0.4)).label == "supported"
     # the window adds nothing: refuted
     assert lm_transitions_verdict(cfg, synthetic(0.3, 0.05, 0.05)).label == "refuted"
-    # the full-context hazard rises: refuted
-    assert lm_transitions_verdict(cfg, synthetic(0.05, 0.3, 0.6)).label == "refuted"
     # too few conversations to tell a 0.1 gap from the 0.05 margin: inconclusive
     assert lm_transitions_verdict(cfg, synthetic(0.1, 0.1, 0.2, n=30)).label == "inconclusive"
+    # the full-context hazard's change is reported, not judged: a rising one with a large gap is still supported
+    v = lm_transitions_verdict(cfg, synthetic(0.05, 0.3, 0.6))
+    assert v.label == "supported" and len(v.decisions) == 1
+    assert v.numbers["full_decay_late_minus_early_reported"] > 0.1
+
+
+def test_no_breaks_decide_nothing():
+    """Zero events: the bootstrap collapses to [0, 0]; that must not "refute" the claim (review finding)."""
+    cfg = LM_TRANSITIONS_CLAIM.make_config("quick")
+    v = lm_transitions_verdict(cfg, synthetic(0.0, 0.0, 0.0, n=40))
+    assert v.label == "inconclusive" and v.numbers["late_breaks"] == 0
+    few = synthetic(0.0, 0.0, 0.01, n=40)  # a handful of breaks: below MIN_LATE_BREAKS, still undecided
+    n_late = int(few[(few.turn >= cfg.late_from)].violated.sum())
+    assert 0 < n_late < MIN_LATE_BREAKS and lm_transitions_verdict(cfg, few).label == "inconclusive"
+
+
+def test_frailty_alone_makes_the_pooled_full_hazard_fall_so_it_is_not_judged():
+    """Conversations with constant but different hazards (30% at 0.3, 70% at 0.03) and no decay in any of them:
+    the pooled late-minus-early hazard falls anyway (the break-prone ones leave early). This is why the decay is
+    reported, not decided; the headline (the window's gap) is still decided."""
+    rng = np.random.default_rng(1)
+    rows = []
+    for c in range(600):
+        h_full = 0.3 if c < 180 else 0.03
+        for w, h in ((0, h_full), (64, 0.3)):
+            for t in range(1, 9):
+                broke = rng.random() < h
+                rows.append(dict(window=w, conversation=c, turn=t, violated=broke, p_first=h / 2, seed=0))
+                if broke:
+                    break
+    cfg = LM_TRANSITIONS_CLAIM.make_config("quick")
+    v = lm_transitions_verdict(cfg, pd.DataFrame(rows))
+    assert v.numbers["full_decay_late_minus_early_reported_ci_high"] < 0  # a "decline" that no conversation has
+    assert [d.threshold for d in v.decisions] == [v.headline.threshold]
 
 
 def test_bad_configs_are_rejected():

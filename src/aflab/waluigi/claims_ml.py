@@ -12,6 +12,9 @@ Experiments are in :mod:`experiments_ml`, figures in :mod:`plots_ml`.
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -37,8 +40,8 @@ LM_SLOPE_THRESHOLD = Threshold(
     "below",
     -0.25,
     "a bounded-memory reader predicts 0 once the history is longer than its window; -0.25 nats per doubling "
-    "(odds x0.78 per doubling, 0.75 nats over the three doublings the late region spans) is the smallest "
-    "decline we count as 'keeps falling' -- slower is a plateau for practical purposes",
+    "(odds x0.78 per doubling; 0.6 nats over the 2.4 doublings of the quick preset's late region, turns 6-32) "
+    "is the smallest decline we count as 'keeps falling' -- slower is a plateau for practical purposes",
 )
 LM_GAP_THRESHOLD = Threshold(
     "sliding-window minus full-context log-odds past 2k tokens (nats, mean over seeds)",
@@ -165,42 +168,44 @@ TRANSITION_THRESHOLD = Threshold(
     "late per-turn break hazard, sliding window k minus full context",
     "above",
     0.05,
-    "the thread predicts a windowed floor eps_k above a full-context hazard that keeps falling; we ask for at "
-    "least 5 percentage points per turn -- below that a 16-turn conversation would see less than one extra "
-    "break from the window, and the floor would not matter",
+    "the thread predicts a windowed floor eps_k above the full-context hazard; we ask for at least 5 percentage "
+    "points per turn -- compounded over 16 late turns that leaves the windowed reader at most 0.95^16 = 0.44 of "
+    "the full reader's survival, and smaller gaps are within the sampling noise of these sizes",
 )
-DECAY_THRESHOLD = Threshold(
-    "full-context per-turn break hazard, late minus early turns",
-    "below",
-    0.0,
-    "every consistent turn the model writes is more evidence for the persona, so the full-context hazard must "
-    "fall; refuted only if it rises (CI above 0)",
-)
-FLOOR_THRESHOLD = Threshold(
-    "late per-turn break hazard, sliding window k",
-    "above",
-    0.0,
-    "the floor eps_k > 0: the windowed reader keeps breaking character late in the conversation",
-)
+#: fewer late breaks than this, in the two readers together, and the gap is not decided (inconclusive): a
+#: bootstrap over conversations holding so few events is no interval -- with none at all it collapses to
+#: [0, 0], which would "refute" the claim on no data
+MIN_LATE_BREAKS = 5
 
 
 def lm_transitions_verdict(cfg: LmTransitionsConfig, table: pd.DataFrame) -> Verdict:
-    """Sampled first breaks: the k-window's late hazard lies above the full context's, which decays.
+    """Sampled first breaks: the k-window's late hazard lies at least 5 points above the full context's.
 
     ``k`` = the smallest window. Per conversation (a pair of readers sharing questions and random numbers):
     breaks and turns at risk, early (turn < late_from) and late. Statistics are pooled hazards (breaks /
     turns at risk); their intervals are BCa bootstraps over conversations (2,000 draws, fixed seed), so the
-    readers' pairing and the turns of one conversation move together.
+    readers' pairing and the turns of one conversation move together. With fewer than ``MIN_LATE_BREAKS``
+    late breaks the gap is undecided.
+
+    Reported, not judged: the full-context hazard's late-minus-early change (each conversation stops at its
+    first break, so the late turns hold only the conversations that had not broken: if conversations simply
+    differ in how break-prone they are, the pooled hazard falls with no decay in any of them -- a decline
+    cannot be told from this selection, and a flat hazard could never refute it), and the window's late
+    hazard with its Wilson interval (the floor; implied by the gap, and a Wilson interval never reaches 0).
     """
     k = min(w for w in cfg.windows if w > 0)
     a = lm_sampling.pair_counts(table, k, cfg.late_from)
     gap = bootstrap_ci(a, lm_sampling.late_gap, n_boot=2000, seed=0)
+    late_breaks = int(a[:, 0].sum() + a[:, 2].sum())
+    if late_breaks < MIN_LATE_BREAKS:
+        gap = dataclasses.replace(gap, low=math.nan, high=math.nan, method=f"undecided: {late_breaks} late breaks")
     decay = bootstrap_ci(a, lm_sampling.full_decay, n_boot=2000, seed=0)
     floor = proportion_ci(int(a[:, 0].sum()), int(a[:, 1].sum()))
-    haz = lm_sampling.hazard_table(table)
-    numbers = {"k": float(k), "conversations": float(len(a))}
+    numbers = {"k": float(k), "conversations": float(len(a)), "late_breaks": float(late_breaks)}
+    numbers |= decay.as_numbers("full_decay_late_minus_early_reported")
+    numbers |= floor.as_numbers("window_late_hazard_reported")
     comparisons = []
-    for w, grp in haz.groupby("window"):
+    for w, grp in lm_sampling.hazard_table(table).groupby("window"):
         late = grp[grp["turn"] >= cfg.late_from]
         sampled = float(late["breaks"].sum() / late["at_risk"].sum()) if late["at_risk"].sum() else float("nan")
         predicted = float((late["p_first"] * late["at_risk"]).sum() / late["at_risk"].sum()) if len(late) else np.nan
@@ -216,11 +221,12 @@ def lm_transitions_verdict(cfg: LmTransitionsConfig, table: pd.DataFrame) -> Ver
                 "theory column: the model's own first-token break probability (a lower bound)",
             )
         )
-    return Verdict.from_decisions(
-        [decide(gap, TRANSITION_THRESHOLD), decide(decay, DECAY_THRESHOLD), decide(floor, FLOOR_THRESHOLD)],
-        numbers,
-        comparisons=comparisons,
+    note = (
+        f"{late_breaks} late breaks; reported, not judged: full-context hazard late minus early {decay.text()} "
+        f"(first-break sampling confounds a decline with which conversations survive); window's late hazard "
+        f"{floor.text()}"
     )
+    return Verdict.from_decisions([decide(gap, TRANSITION_THRESHOLD)], numbers, note, comparisons=comparisons)
 
 
 LM_TRANSITIONS_CLAIM = register(
@@ -228,8 +234,9 @@ LM_TRANSITIONS_CLAIM = register(
         id="waluigi.lm-transitions",
         statement=(
             "Sampled conversations of a real LLM (SmolLM2-135M-Instruct, lowercase-only persona): read through a "
-            "sliding window of k tokens its per-turn hazard of breaking character stays at a floor above that of "
-            "the full-context reader, whose hazard decays as its own consistent turns accumulate."
+            "sliding window of k tokens, its per-turn hazard of breaking character late in the conversation lies "
+            "at least 5 points above the full-context reader's (the full-context hazard's decay is reported, not "
+            "judged: first-break sampling cannot tell it from which conversations survive)."
         ),
         source=SOURCE + " (finite context makes the transition inevitable)",
         config=LmTransitionsConfig,
@@ -237,7 +244,9 @@ LM_TRANSITIONS_CLAIM = register(
         verdict=lm_transitions_verdict,
         figures=plots_ml.lm_transitions_figures,
         presets={
-            "smoke": {"n_conversations": 2, "n_turns": 2, "late_from": 2, "batch": 2, "max_new_tokens": 8},
+            # smoke: big enough to hold late breaks (12 conversations x 3 late turns at ~0.2-0.35 a turn), so the
+            # contract's counterfactual is refuted on data, not on an empty table
+            "smoke": {"n_conversations": 12, "n_turns": 4, "late_from": 2, "batch": 12, "max_new_tokens": 20},
             "quick": {"n_conversations": 16, "n_turns": 6, "windows": (0, 64), "max_new_tokens": 20, "batch": 16},
             "full": {"n_conversations": 100, "n_turns": 64, "windows": (0, 64, 128, 256), "late_from": 9, "batch": 100},
         },
@@ -245,9 +254,13 @@ LM_TRANSITIONS_CLAIM = register(
         quick_budget_s=150,
         kind="claim",
         threshold=TRANSITION_THRESHOLD,
-        refuted_if="the late hazard gap (window minus full) has its CI below 5 points per turn, or the full-context "
-        "hazard rises (late minus early CI above 0), or the window never breaks late (CI at 0)",
-        counterfactual=Counterfactual("every windowed reader sees the full context", {"ignore_window": True}),
+        refuted_if="the late hazard gap (window minus full) has its CI below 5 points per turn (undecided below "
+        f"{MIN_LATE_BREAKS} late breaks)",
+        counterfactual=Counterfactual(
+            "every windowed reader sees the full context (the windowed code path with a window wider than the "
+            "conversation)",
+            {"ignore_window": True},
+        ),
     )
 )
 

@@ -275,22 +275,25 @@ def run_transitions(lm, spec: TransitionSpec, seed: int) -> pd.DataFrame:
 
     Columns: ``window`` (0 = full), ``conversation``, ``turn`` (1-based), ``violated``, ``p_first``,
     ``context_tokens`` (what the reader saw before the reply), ``reply_tokens``, ``reply``.
-    With ``ignore_window`` every windowed reader is the full-context reader: its rows are the full
-    reader's rows (identical by the common random numbers), relabelled.
+    With ``ignore_window`` (the mutation) every windowed reader runs the windowed code path -- the
+    conversation re-encoded every turn -- with a window wider than any conversation
+    (:data:`UNBOUNDED_WINDOW`), i.e. it sees the full context; by the common random numbers it reproduces
+    the full reader's replies (tested), and its rows are labelled with the window it replaces.
     """
     rows: list[dict] = []
-    full_rows: list[dict] | None = None
+    unbounded: list[dict] | None = None
     for window in spec.windows:
         if window and spec.ignore_window:
-            if full_rows is None:
-                full_rows = _all_batches(lm, spec, seed, 0)
-            rows += [dict(r, window=int(window)) for r in full_rows]
+            if unbounded is None:
+                unbounded = _all_batches(lm, spec, seed, UNBOUNDED_WINDOW)
+            rows += [dict(r, window=int(window)) for r in unbounded]
             continue
-        got = _all_batches(lm, spec, seed, window)
-        if window == 0:
-            full_rows = got
-        rows += got
+        rows += _all_batches(lm, spec, seed, window)
     return pd.DataFrame(rows)
+
+
+#: the mutation's window: wider than any conversation the presets can build (68 turns of <= 256 tokens)
+UNBOUNDED_WINDOW = 1 << 20
 
 
 def _all_batches(lm, spec: TransitionSpec, seed: int, window: int) -> list[dict]:
