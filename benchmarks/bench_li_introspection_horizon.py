@@ -2,7 +2,7 @@
 error on each side and the CPU cost of one stretch, so the quick preset's choice (16 days, three thresholds)
 can be re-checked. Single BLAS thread; the shared run cache is switched off, so every row computes its run.
 
-    python benchmarks/bench_li_introspection_horizon.py [--quick] [--stretches N]
+    python benchmarks/bench_li_introspection_horizon.py [--quick] [--stretches N] [--days D ...] [--thresholds SET]
 
 For each (days, thresholds): the introspection verdict's per-side errors over the second half (the judged
 statistic), the false side over the second quarter (the budget reading), the self-trust estimate (the same
@@ -66,13 +66,25 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="8 and 16 days, one stretch (3.5 CPU-min)")
     ap.add_argument("--stretches", type=int, default=None, help="stretches per row (default 1 quick, 3 full)")
+    ap.add_argument(
+        "--days", type=int, nargs="+", default=None, help="horizons to measure (default 8 16 quick, 8 16 24 full)"
+    )
+    ap.add_argument(
+        "--thresholds",
+        choices=("three", "five", "both"),
+        default="both",
+        help="threshold sets: three (0.05, 0.2, 0.5: the quick preset's), five (0.05 ... 0.5), or both",
+    )
     args = ap.parse_args()
     if args.stretches is not None and args.stretches < 1:
         ap.error(f"--stretches must be a positive number of stretches of pi, got {args.stretches}")
+    if args.days is not None and min(args.days) < 4:
+        ap.error(f"--days must be >= 4 (the introspection config's minimum), got {min(args.days)}")
     stretches = args.stretches or (1 if args.quick else 3)
-    days = (8, 16) if args.quick else (8, 16, 24)
+    days = args.days or ((8, 16) if args.quick else (8, 16, 24))
+    sets = {"three": (THREE,), "five": (FIVE,), "both": (THREE, FIVE)}[args.thresholds]
     base = measure(16, THREE, stretches)  # the quick preset's horizon and thresholds: the baseline
-    rows = [base] + [measure(d, th, stretches) for d in days for th in (THREE, FIVE) if (d, th) != (16, THREE)]
+    rows = [base] + [measure(d, th, stretches) for d in days for th in sets if (d, th) != (16, THREE)]
     out = pd.DataFrame(rows).sort_values(["thresholds", "days"])
     out["cpu_ratio_to_quick"] = out.cpu_s_per_stretch / base["cpu_s_per_stretch"]
     with pd.option_context("display.width", 160, "display.float_format", "{:.4g}".format):
