@@ -120,6 +120,17 @@ def test_verdict_logic_on_synthetic_curves():
     assert lm_window_plateau_verdict(cfg, synthetic_table(-0.25, 3.0, n_seeds=4, seed_sd=0.5)).label == "inconclusive"
 
 
+def test_a_plateau_is_refuted_only_with_the_full_presets_seeds():
+    """The headline's power against a bounded reader (review finding): a flat full-context curve with the
+    seed-to-seed spread SmolLM2 shows at quick (per-seed slope sd ~0.6 nats per doubling) is inconclusive
+    at the quick preset's 8 seeds and refuted at the full preset's 48."""
+    cfg = LM_CLAIM.make_config("quick")
+    flat_quick = lm_window_plateau_verdict(cfg, synthetic_table(0.0, 3.0, n_seeds=8, seed_sd=0.6))
+    flat_full = lm_window_plateau_verdict(cfg, synthetic_table(0.0, 3.0, n_seeds=48, seed_sd=0.6))
+    assert flat_quick.headline.label == "inconclusive"
+    assert flat_full.headline.label == "refuted" and flat_full.headline.interval.low > -0.25
+
+
 def test_slope_interval_counts_seeds_not_grid_points():
     """Nested grid points of one history are not independent: one seed can decide nothing."""
     cfg = LM_CLAIM.make_config("quick")
