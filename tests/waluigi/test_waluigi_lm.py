@@ -20,16 +20,6 @@ AVAILABLE, WHY = lm_probe.lm_available()
 needs_lm = pytest.mark.skipif(not AVAILABLE, reason=f"SmolLM2 probe unavailable: {WHY}")
 
 
-@pytest.fixture(scope="module")
-def lm():
-    if not AVAILABLE:
-        pytest.skip(f"SmolLM2 probe unavailable: {WHY}")
-    import torch
-
-    torch.set_num_threads(1)  # as the runner's workers do; more threads spin on a busy 2-core machine
-    return lm_probe.load_smollm2("cpu")
-
-
 # ------------------------------------------------------------------------------ no model needed
 def test_checker_and_question_bank():
     assert lm_probe.violates_lowercase("The capital is Paris.")

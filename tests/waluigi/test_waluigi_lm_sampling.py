@@ -19,16 +19,6 @@ AVAILABLE, WHY = lm_probe.lm_available()
 needs_lm = pytest.mark.skipif(not AVAILABLE, reason=f"SmolLM2 unavailable: {WHY}")
 
 
-@pytest.fixture(scope="module")
-def lm():
-    if not AVAILABLE:
-        pytest.skip(f"SmolLM2 unavailable: {WHY}")
-    import torch
-
-    torch.set_num_threads(1)
-    return lm_probe.load_smollm2("cpu")
-
-
 def small(**kw) -> lm_sampling.TransitionSpec:
     base = dict(n_conversations=3, n_turns=2, windows=(0,), n_seed_turns=2, max_new_tokens=10, batch=3)
     return lm_sampling.TransitionSpec(**{**base, **kw})

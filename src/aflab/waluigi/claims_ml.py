@@ -20,12 +20,14 @@ import pandas as pd
 
 from aflab.core import Claim, Comparison, Counterfactual, Verdict, register
 from aflab.core.stats import Threshold, bootstrap_ci, decide, mean_ci, proportion_ci
-from aflab.waluigi import lm_probe, lm_sampling, plots_ml
+from aflab.waluigi import lm_probe, lm_resampling, lm_sampling, plots_ml
 from aflab.waluigi.experiments_ml import (
+    LmHazardDecayConfig,
     LmTransitionsConfig,
     LmWindowPlateauConfig,
     TransformerBeyondContextConfig,
     TransformerWindowPlateauConfig,
+    lm_hazard_decay_experiment,
     lm_transitions_experiment,
     lm_window_plateau_experiment,
     transformer_beyond_context_experiment,
@@ -260,6 +262,96 @@ LM_TRANSITIONS_CLAIM = register(
             "every windowed reader sees the full context (the windowed code path with a window wider than the "
             "conversation)",
             {"ignore_window": True},
+        ),
+    )
+)
+
+
+# ============================================================================ LM hazard decay (redrawn turns)
+DECAY_THRESHOLD = Threshold(
+    "late / early break hazard, full context, every turn redrawn",
+    "below",
+    0.75,
+    "a reader that does not accumulate evidence has ratio 1; the thread's Bayesian reader multiplies the "
+    "waluigi's odds by a factor L < 1 per persona-consistent turn. At quick the late turns hold on average 3 "
+    "more such turns than the early ones (turns 3-6 vs 1-2), so a ratio of 0.75 is L = 0.91 a turn -- a "
+    "hazard that halves only every ~7 turns; a weaker decline is not the collapse of the waluigi's mass the "
+    "thread describes, and drift of that size (reply length, question mix) needs no persona evidence at all",
+)
+#: fewer early breaks than this and the ratio is not decided: its denominator is then a handful of events
+MIN_EARLY_BREAKS = 5
+
+
+def lm_hazard_decay_verdict(cfg: LmHazardDecayConfig, table: pd.DataFrame) -> Verdict:
+    """Redrawn turns: the full-context hazard of late turns is at most 0.75x that of early turns.
+
+    Every conversation is measured at every turn by ``draws`` replies from the same history
+    (:mod:`lm_resampling`), so early and late hazards come from the same conversations and a population of
+    constant-hazard conversations gives ratio 1 (no survivor selection). Ratio of pooled hazards, BCa
+    bootstrap over conversations (2,000 draws, fixed seed). Reported: per-turn hazards, forced turns (every
+    draw broke: the canonical answer was kept) and the model's own first-token break mass ``p_first``.
+    """
+    a = lm_resampling.hazard_counts(table, cfg.late_from)
+    ratio = bootstrap_ci(a, lm_resampling.late_early_ratio, n_boot=2000, seed=0)
+    early_breaks = int(a[:, 0].sum())
+    if early_breaks < MIN_EARLY_BREAKS:
+        ratio = dataclasses.replace(
+            ratio, low=math.nan, high=math.nan, method=f"undecided: {early_breaks} early breaks"
+        )
+    late = table["turn"] >= cfg.late_from
+    numbers = {
+        "conversations": float(len(a)),
+        "early_hazard": float(a[:, 0].sum() / a[:, 1].sum()),
+        "late_hazard": float(a[:, 2].sum() / a[:, 3].sum()),
+        "early_p_first": float(table.loc[~late, "p_first"].mean()),
+        "late_p_first": float(table.loc[late, "p_first"].mean()),
+        "forced_turns": float(table.loc[table["draw"] == 0, "forced"].sum()),
+        "early_breaks": float(early_breaks),
+    }
+    comparisons = [
+        Comparison(
+            f"{region} break hazard ({'full context' if not cfg.window else f'window k={cfg.window}'})",
+            numbers[f"{region}_p_first"],
+            numbers[f"{region}_hazard"],
+            None,
+            "theory column: the model's own first-token break probability (a lower bound)",
+        )
+        for region in ("early", "late")
+    ]
+    note = (
+        f"hazard early {numbers['early_hazard']:.3f} -> late {numbers['late_hazard']:.3f} over {len(a)} "
+        f"conversations x {cfg.draws} draws a turn; {int(numbers['forced_turns'])} forced turns"
+    )
+    return Verdict.from_decisions([decide(ratio, DECAY_THRESHOLD)], numbers, note, comparisons=comparisons)
+
+
+LM_HAZARD_DECAY_CLAIM = register(
+    Claim(
+        id="waluigi.lm-hazard-decay",
+        statement=(
+            "A real LLM (SmolLM2-135M-Instruct, lowercase-only persona) read with full context breaks character "
+            "less as its own persona-consistent turns accumulate: with every turn redrawn from the same history "
+            "(no survivor selection), the late turns' break hazard is at most 0.75x the early turns'."
+        ),
+        source=SOURCE + " (each persona-consistent turn is evidence against the waluigi)",
+        config=LmHazardDecayConfig,
+        experiment=lm_hazard_decay_experiment,
+        verdict=lm_hazard_decay_verdict,
+        figures=plots_ml.lm_hazard_decay_figures,
+        presets={
+            "smoke": {"n_conversations": 6, "n_turns": 5, "late_from": 4, "max_new_tokens": 16},
+            "quick": {},
+            "full": {"n_conversations": 128, "n_turns": 32, "draws": 8, "late_from": 9, "batch": 32},
+        },
+        seeds={"smoke": 1, "quick": 2, "full": 8},
+        quick_budget_s=150,
+        kind="claim",
+        threshold=DECAY_THRESHOLD,
+        refuted_if="the late/early hazard ratio has its CI above 0.75 (undecided below "
+        f"{MIN_EARLY_BREAKS} early breaks)",
+        counterfactual=Counterfactual(
+            "the conversation continues with a broken draw (evidence for the waluigi, not against it)",
+            {"keep_broken": True},
         ),
     )
 )

@@ -2,6 +2,7 @@
 
 * ``lm-window-plateau``: SmolLM2-135M-Instruct scored teacher-forced (:mod:`lm_probe`);
 * ``lm-transitions``: SmolLM2 sampled conversations, full context vs sliding windows (:mod:`lm_sampling`);
+* ``lm-hazard-decay``: the same conversations with every turn redrawn ``m`` times (:mod:`lm_resampling`);
 * ``transformer-window-plateau``: a tiny transformer trained on the persona source (:mod:`transformer`).
 
 Importing this module imports neither torch nor transformers (they load inside the experiments).
@@ -169,31 +170,20 @@ def transformer_window_plateau_experiment(
     return pd.DataFrame(rows)
 
 
-# ============================================================================ LM sampled transitions
-class LmTransitionsConfig(ClaimConfig):
-    n_conversations: int = Field(24, ge=2, le=10_000, description="conversations per seed (each under every reader)")
-    n_turns: int = Field(8, ge=2, le=68, description="sampled turns per conversation (stops at the first break)")
-    windows: tuple[int, ...] = Field(
-        (0, 64), min_length=2, max_length=6, description="readers: 0 = full context, k >= 16 = last k tokens"
-    )
+# ============================================================================ SmolLM2 conversations (shared)
+class _ConversationConfig(ClaimConfig):
+    """What the two sampled-conversation claims share: the seeded prefix, the early/late split, sampling.
+
+    Subclasses define ``n_turns``; the questions are drawn without replacement from the built-in bank."""
+
     n_seed_turns: int = Field(4, ge=0, le=16, description="teacher-forced persona-consistent turns after the prompt")
     late_from: int = Field(3, ge=2, le=64, description="first turn of the 'late' region (earlier turns are 'early')")
-    max_new_tokens: int = Field(24, ge=4, le=256, description="longest sampled reply (tokens)")
     temperature: float = Field(0.7, gt=0, le=2, description="sampling temperature (no top-k / top-p)")
     persona: Literal["lowercase", "banned-word"] = Field("lowercase", description="persona constraint and its checker")
-    batch: int = Field(24, ge=1, le=1024, description="conversations per batch (larger: faster per token)")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="torch device; auto = cuda if available")
-    ignore_window: bool = Field(False, description="mutation: every windowed reader sees the full context")
-
-    @field_validator("windows")
-    @classmethod
-    def _windows_ok(cls, v: tuple[int, ...]) -> tuple[int, ...]:
-        if 0 not in v or any(0 < k < 16 for k in v) or any(k < 0 for k in v):
-            raise ValueError("windows must hold 0 (the full-context reader) and windows k >= 16 tokens")
-        return tuple(sorted(set(v)))
 
     @model_validator(mode="after")
-    def _fits(self) -> LmTransitionsConfig:
+    def _fits(self) -> _ConversationConfig:
         if self.n_seed_turns + self.n_turns > len(lm_probe.QA_PAIRS):
             raise ValueError(
                 f"n_seed_turns + n_turns = {self.n_seed_turns + self.n_turns} exceeds the "
@@ -202,6 +192,25 @@ class LmTransitionsConfig(ClaimConfig):
         if self.late_from > self.n_turns:
             raise ValueError(f"late_from={self.late_from} must be <= n_turns={self.n_turns}")
         return self
+
+
+# ============================================================================ LM sampled transitions
+class LmTransitionsConfig(_ConversationConfig):
+    n_conversations: int = Field(24, ge=2, le=10_000, description="conversations per seed (each under every reader)")
+    n_turns: int = Field(8, ge=2, le=68, description="sampled turns per conversation (stops at the first break)")
+    windows: tuple[int, ...] = Field(
+        (0, 64), min_length=2, max_length=6, description="readers: 0 = full context, k >= 16 = last k tokens"
+    )
+    max_new_tokens: int = Field(24, ge=4, le=256, description="longest sampled reply (tokens)")
+    batch: int = Field(24, ge=1, le=1024, description="conversations per batch (larger: faster per token)")
+    ignore_window: bool = Field(False, description="mutation: every windowed reader sees the full context")
+
+    @field_validator("windows")
+    @classmethod
+    def _windows_ok(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if 0 not in v or any(0 < k < 16 for k in v) or any(k < 0 for k in v):
+            raise ValueError("windows must hold 0 (the full-context reader) and windows k >= 16 tokens")
+        return tuple(sorted(set(v)))
 
     def spec(self):
         from aflab.waluigi.lm_sampling import TransitionSpec
@@ -225,6 +234,37 @@ def lm_transitions_experiment(cfg: LmTransitionsConfig, seed: int) -> pd.DataFra
 
     lm = lm_probe.load_smollm2(None if cfg.device == "auto" else cfg.device)
     return lm_sampling.run_transitions(lm, cfg.spec(), seed)
+
+
+# ============================================================================ LM hazard decay (redrawn turns)
+class LmHazardDecayConfig(_ConversationConfig):
+    n_conversations: int = Field(10, ge=2, le=10_000, description="conversations per seed (all measured every turn)")
+    n_turns: int = Field(6, ge=2, le=68, description="sampled turns per conversation (no conversation stops)")
+    draws: int = Field(4, ge=2, le=64, description="replies drawn per turn from the same history (m)")
+    window: int = Field(0, ge=0, description="reader: 0 = full context, k >= 16 = the last k tokens (whole turns)")
+    max_new_tokens: int = Field(20, ge=4, le=256, description="longest sampled reply (tokens)")
+    batch: int = Field(10, ge=1, le=1024, description="conversations per batch (each holds `draws` cache rows)")
+    keep_broken: bool = Field(False, description="mutation: continue with a broken draw (evidence for the waluigi)")
+
+    @field_validator("window")
+    @classmethod
+    def _window_ok(cls, v: int) -> int:
+        if 0 < v < 16:
+            raise ValueError("window must be 0 (the full-context reader) or k >= 16 tokens")
+        return v
+
+    def spec(self):
+        from aflab.waluigi.lm_resampling import RedrawSpec
+
+        return RedrawSpec(**self.model_dump(exclude={"late_from", "device"}))
+
+
+def lm_hazard_decay_experiment(cfg: LmHazardDecayConfig, seed: int) -> pd.DataFrame:
+    """``draws`` replies per turn, every conversation every turn (``lm_resampling.run_redraws``); one row a draw."""
+    from aflab.waluigi import lm_resampling
+
+    lm = lm_probe.load_smollm2(None if cfg.device == "auto" else cfg.device)
+    return lm_resampling.run_redraws(lm, cfg.spec(), seed)
 
 
 # ============================================================================ transformer beyond its context

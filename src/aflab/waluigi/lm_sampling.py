@@ -142,11 +142,15 @@ def _generate(lm, batch: _Batch, chunk: list[np.ndarray], u: np.ndarray, spec: T
     Returns the replies (token ids without ``<|im_end|>``) and ``p_first`` per row. Finished rows feed a
     padding token (masked) until every row is done.
     """
+    return sample_replies(lm, batch, _forward_chunk(lm, batch, chunk), u, spec, bad_first)
+
+
+def sample_replies(lm, batch: _Batch, logits, u: np.ndarray, spec: TransitionSpec, bad_first: np.ndarray):
+    """Sample each row's reply from ``logits`` (the next-token logits after its prompt) with uniforms ``u``."""
     import torch
 
     end_id = lm.tokenizer.convert_tokens_to_ids("<|im_end|>")
-    logits = _forward_chunk(lm, batch, chunk)
-    B = len(chunk)
+    B = len(u)
     replies: list[list[int]] = [[] for _ in range(B)]
     done = np.zeros(B, dtype=bool)
     p_first = np.zeros(B)

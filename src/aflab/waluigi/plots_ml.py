@@ -188,3 +188,31 @@ def transformer_beyond_context_figures(cfg, table: pd.DataFrame) -> dict:
     )
     ax.legend(fontsize=7)
     return {"transformer_beyond_context": fig}
+
+
+# ------------------------------------------------------------------------------ LM hazard decay (redrawn)
+def lm_hazard_decay_figures(cfg, table: pd.DataFrame) -> dict:
+    """Per-turn break hazard with every conversation redrawn every turn (mean over conversations, t 95%),
+    the model's own first-token break probability (dashed), and the early/late boundary."""
+    from aflab.core.stats import mean_ci
+
+    key = ["seed", "conversation"] if "seed" in table else ["conversation"]
+    per = table.groupby([*key, "turn"])["violated"].mean().reset_index()
+    turns = sorted(per["turn"].unique())
+    ivs = [mean_ci(per.loc[per["turn"] == t, "violated"].to_numpy()) for t in turns]
+    est = np.array([iv.estimate for iv in ivs])
+    lo = np.maximum(est - np.array([iv.low for iv in ivs]), 0.0)
+    hi = np.maximum(np.array([iv.high for iv in ivs]) - est, 0.0)
+    fig, ax = new_figure(width=6.0)
+    name = "full context" if not cfg.window else f"window k={cfg.window}"
+    ax.errorbar(turns, est, yerr=[lo, hi], fmt="o-", ms=3, capsize=2, color="k", label=f"{name}: sampled hazard")
+    ax.plot(turns, table.groupby("turn")["p_first"].mean().reindex(turns), "k--", lw=1, label="first-token break mass")
+    ax.axvline(cfg.late_from - 0.5, color="grey", lw=0.8, ls=":")
+    ax.set(
+        xlabel="turn (every conversation measured at every turn)",
+        ylabel=f"P(break | history), {cfg.draws} draws a turn",
+        ylim=(0, min(1.0, 1.25 * float(np.max(est + hi)) + 0.01)),
+        title="SmolLM2 break hazard without survivor selection",
+    )
+    ax.legend(fontsize=7)
+    return {"lm_hazard_decay": fig}
