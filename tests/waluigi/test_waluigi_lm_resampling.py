@@ -155,3 +155,40 @@ def test_config_rejects_what_the_design_cannot_run():
         LmHazardDecayConfig(draws=1)
     with pytest.raises(ValueError, match="draws"):
         lm_resampling.RedrawSpec(draws=1)
+
+
+# ------------------------------------------------------------------------------------------ the CLI
+def test_cli_redraw_names_the_bad_option():
+    from typer.testing import CliRunner
+
+    from aflab.waluigi.cli import app
+
+    for args, field in ((["--window", "8"], "--window"), (["--draws", "1"], "--draws"), (["--late-from", "9"], "late")):
+        res = CliRunner().invoke(app, ["redraw", *args])
+        assert res.exit_code != 0 and field in res.output, res.output
+
+
+def test_cli_redraw_prints_the_hazards_and_the_verdict(lm, tmp_path):
+    from typer.testing import CliRunner
+
+    from aflab.waluigi.cli import app
+
+    res = CliRunner().invoke(
+        app,
+        [
+            "redraw",
+            "--n-conversations",
+            "2",
+            "--n-turns",
+            "3",
+            "--draws",
+            "2",
+            "--device",
+            "cpu",
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "break hazard per turn" in res.output and "verdict:" in res.output
+    assert (tmp_path / "waluigi_lm_hazard_decay.png").exists()

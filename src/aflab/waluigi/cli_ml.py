@@ -1,4 +1,4 @@
-"""CLI for the learned-model parts of waluigi: ``train`` (small transformer) and ``probe`` (SmolLM2).
+"""CLI for the learned-model parts of waluigi: ``train`` (small transformer), ``probe`` and ``redraw`` (SmolLM2).
 
 Mounted by the lead under ``aflab waluigi``: ``aflab waluigi train ...``, ``aflab waluigi probe ...``.
 """
@@ -188,3 +188,68 @@ def probe(
                 f"{int(s['violates'].sum())}/{len(s)} break the persona"
             )
     _save_figures(claims_ml.plots_ml.lm_window_plateau_figures(cfg, frame), out)
+
+
+@app.command()
+def redraw(
+    n_conversations: int = typer.Option(10, help="conversations (each measured at every turn)"),
+    n_turns: int = typer.Option(6, help="sampled turns per conversation"),
+    draws: int = typer.Option(4, help="replies drawn per turn from the same history (m >= 2)"),
+    window: int = typer.Option(0, help="reader: 0 = full context, k >= 16 = the last k tokens (whole turns)"),
+    n_seed_turns: int = typer.Option(4, help="teacher-forced persona-consistent turns after the prompt"),
+    late_from: int = typer.Option(3, help="first turn of the 'late' region"),
+    seed: int = typer.Option(0, help="seed: question order and the uniforms of every draw"),
+    device: str = typer.Option("auto", help="auto | cpu | cuda"),
+    threads: int = typer.Option(1, help="torch CPU threads (1 is fastest on a shared machine)"),
+    persona: str = typer.Option("lowercase", help="persona constraint: lowercase | banned-word (never 'sure')"),
+    keep_broken: bool = typer.Option(False, help="the counterfactual: continue with a broken draw"),
+    out: Path = typer.Option(None, help="folder to write the figure to (PNG)"),
+) -> None:
+    """SmolLM2's per-turn break hazard with every turn redrawn m times (no survivor selection).
+
+    Each conversation continues with its first in-persona draw (all m broke: the canonical answer, a
+    'forced' turn), so early and late turns are measured on the same conversations; the verdict is
+    waluigi.lm-hazard-decay's (late / early hazard below 0.75). ~0.2 CPU-s a draw on this class of CPU.
+
+    Example: aflab waluigi redraw --n-conversations 20 --n-turns 8 --draws 4 --out figs/
+    """
+    from pydantic import ValidationError
+
+    from aflab.waluigi import claims_ml, experiments_ml, lm_probe, lm_resampling
+
+    prepare_output(out, "--out", folder=True)
+    try:
+        cfg = experiments_ml.LmHazardDecayConfig(
+            n_conversations=n_conversations,
+            n_turns=n_turns,
+            draws=draws,
+            window=window,
+            n_seed_turns=n_seed_turns,
+            late_from=late_from,
+            device=device,
+            persona=persona,
+            keep_broken=keep_broken,
+        )
+    except ValidationError as err:
+        first = err.errors()[0]
+        _fail(f"--{'-'.join(map(str, first['loc'])).replace('_', '-') or 'options'}: {first['msg']}")
+    if threads < 1:
+        _fail("--threads must be >= 1")
+    import torch
+
+    torch.set_num_threads(threads)
+    try:
+        with console.status("loading SmolLM2-135M-Instruct (GGUF, offline)"):
+            lm = lm_probe.load_smollm2(None if cfg.device == "auto" else cfg.device)
+        with console.status(f"sampling {n_conversations * n_turns * draws} replies on {lm.device}"):
+            frame = lm_resampling.run_redraws(lm, cfg.spec(), seed).assign(seed=seed)
+    except lm_probe.LMUnavailableError as err:
+        _fail(str(err))
+    table = Table(title=f"break hazard per turn ({'full context' if not window else f'window {window}'})")
+    for col in ("turn", "draws", "breaks", "hazard", "forced turns", "first-token mass"):
+        table.add_column(col, justify="right")
+    for r in lm_resampling.turn_hazards(frame).itertuples():
+        table.add_row(str(r.turn), str(r.draws), str(r.breaks), f"{r.hazard:.3f}", str(r.forced), f"{r.p_first:.4f}")
+    console.print(table)
+    _print_verdict(claims_ml.lm_hazard_decay_verdict(cfg, frame))
+    _save_figures(claims_ml.plots_ml.lm_hazard_decay_figures(cfg, frame), out)
