@@ -41,6 +41,37 @@ def _save_figures(figs: dict, out: Path | None) -> None:
         console.print(f"wrote {path}")
 
 
+def _lm_config(config_cls, threads: int, **fields):
+    """The claim config from CLI options (a bad value fails naming its option); sets torch's CPU threads."""
+    from pydantic import ValidationError
+
+    try:
+        cfg = config_cls(**fields)
+    except ValidationError as err:
+        first = err.errors()[0]
+        name = "-".join(map(str, first["loc"])).replace("_", "-")
+        _fail(f"{'--' + name if name else 'options'}: {first['msg']}")
+    if threads < 1:
+        _fail("--threads must be >= 1")
+    import torch
+
+    torch.set_num_threads(threads)
+    return cfg
+
+
+def _run_on_lm(cfg, what: str, experiment):
+    """Load SmolLM2-135M-Instruct (offline) and return ``experiment(lm)``; a missing model fails cleanly."""
+    from aflab.waluigi import lm_probe
+
+    try:
+        with console.status("loading SmolLM2-135M-Instruct (GGUF, offline)"):
+            lm = lm_probe.load_smollm2(None if cfg.device == "auto" else cfg.device)
+        with console.status(f"{what} on {lm.device}"):
+            return experiment(lm)
+    except lm_probe.LMUnavailableError as err:
+        _fail(str(err))
+
+
 def _print_verdict(v) -> None:
     colour = {"supported": "green", "refuted": "red", "inconclusive": "yellow"}[v.label]
     console.print(f"verdict: [{colour}]{v.label}[/{colour}] -- {v.reason}")
@@ -125,36 +156,20 @@ def probe(
 
     Example: aflab waluigi probe --n-max-turns 32 --windows 64,128 --n-probes 4 --persona banned-word --out figs/
     """
-    from pydantic import ValidationError
-
     from aflab.waluigi import claims_ml, experiments_ml, lm_probe
 
     prepare_output(out, "--out", folder=True)
-
-    try:
-        cfg = experiments_ml.LmWindowPlateauConfig(
-            n_max_turns=n_max_turns,
-            windows=_int_list(windows, "windows"),
-            n_probes=n_probes,
-            inject_turns=inject_turns,
-            device=device,
-            persona=persona,
-        )
-    except ValidationError as err:
-        first = err.errors()[0]
-        _fail(f"{'.'.join(map(str, first['loc'])) or 'options'}: {first['msg']}")
-    if threads < 1:
-        _fail("--threads must be >= 1")
-    import torch
-
-    torch.set_num_threads(threads)
-    try:
-        with console.status("loading SmolLM2-135M-Instruct (GGUF, offline)"):
-            lm = lm_probe.load_smollm2(None if cfg.device == "auto" else cfg.device)
-        with console.status(f"scoring on {lm.device}"):
-            frame = lm_probe.run_probe(lm, cfg.spec(), seed).assign(seed=seed)
-    except lm_probe.LMUnavailableError as err:
-        _fail(str(err))
+    cfg = _lm_config(
+        experiments_ml.LmWindowPlateauConfig,
+        threads,
+        n_max_turns=n_max_turns,
+        windows=_int_list(windows, "windows"),
+        n_probes=n_probes,
+        inject_turns=inject_turns,
+        device=device,
+        persona=persona,
+    )
+    lm, frame = _run_on_lm(cfg, "scoring", lambda lm: (lm, lm_probe.run_probe(lm, cfg.spec(), seed).assign(seed=seed)))
     curves = lm_probe.decay_curves(frame)
     table = Table(title="log P(violating) - log P(consistent) in nats, mean ± se over probes")
     keys = sorted({(c, int(k)) for c, k in zip(curves["condition"], curves["k"])}, key=lambda t: (t[1], t[0]))
@@ -213,38 +228,24 @@ def redraw(
 
     Example: aflab waluigi redraw --n-conversations 20 --n-turns 8 --draws 4 --out figs/
     """
-    from pydantic import ValidationError
-
-    from aflab.waluigi import claims_ml, experiments_ml, lm_probe, lm_resampling
+    from aflab.waluigi import claims_ml, experiments_ml, lm_resampling
 
     prepare_output(out, "--out", folder=True)
-    try:
-        cfg = experiments_ml.LmHazardDecayConfig(
-            n_conversations=n_conversations,
-            n_turns=n_turns,
-            draws=draws,
-            window=window,
-            n_seed_turns=n_seed_turns,
-            late_from=late_from,
-            device=device,
-            persona=persona,
-            keep_broken=keep_broken,
-        )
-    except ValidationError as err:
-        first = err.errors()[0]
-        _fail(f"--{'-'.join(map(str, first['loc'])).replace('_', '-') or 'options'}: {first['msg']}")
-    if threads < 1:
-        _fail("--threads must be >= 1")
-    import torch
-
-    torch.set_num_threads(threads)
-    try:
-        with console.status("loading SmolLM2-135M-Instruct (GGUF, offline)"):
-            lm = lm_probe.load_smollm2(None if cfg.device == "auto" else cfg.device)
-        with console.status(f"sampling {n_conversations * n_turns * draws} replies on {lm.device}"):
-            frame = lm_resampling.run_redraws(lm, cfg.spec(), seed).assign(seed=seed)
-    except lm_probe.LMUnavailableError as err:
-        _fail(str(err))
+    cfg = _lm_config(
+        experiments_ml.LmHazardDecayConfig,
+        threads,
+        n_conversations=n_conversations,
+        n_turns=n_turns,
+        draws=draws,
+        window=window,
+        n_seed_turns=n_seed_turns,
+        late_from=late_from,
+        device=device,
+        persona=persona,
+        keep_broken=keep_broken,
+    )
+    what = f"sampling {n_conversations * n_turns * draws} replies"
+    frame = _run_on_lm(cfg, what, lambda lm: lm_resampling.run_redraws(lm, cfg.spec(), seed).assign(seed=seed))
     table = Table(title=f"break hazard per turn ({'full context' if not window else f'window {window}'})")
     for col in ("turn", "draws", "breaks", "hazard", "forced turns", "first-token mass"):
         table.add_column(col, justify="right")
