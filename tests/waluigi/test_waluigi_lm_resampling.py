@@ -123,13 +123,9 @@ def test_frailty_alone_reads_decay_under_first_breaks_but_not_here():
     late, early = pooled[:, 2].sum() / pooled[:, 3].sum(), pooled[:, 4].sum() / pooled[:, 5].sum()
     assert late / early < LM_HAZARD_DECAY_CLAIM.threshold.value  # survivors only: a spurious "decay"
     v = lm_hazard_decay_verdict(cfg(), redrawn(frail, n=400))
-    key = lm_hazard_decay_decision_key()
+    key = LM_HAZARD_DECAY_CLAIM.threshold.statistic
     assert v.numbers[key + "_ci_low"] < 1 < v.numbers[key + "_ci_high"]
     assert v.label == "refuted"  # a ratio near 1, its CI clear of 0.75 at this size
-
-
-def lm_hazard_decay_decision_key() -> str:
-    return LM_HAZARD_DECAY_CLAIM.threshold.statistic
 
 
 def test_the_verdict_follows_the_hazard_in_each_direction():
