@@ -6,8 +6,9 @@ adversary suite on the digits-of-pi run, the always-certifying maker on random a
    enumeration, the same prices) vs aflab's certified solver at 16, 20 and 24 days, and the solver for many
    more days. The ratio is measured in the same run, on medians of repeated runs (target: >= 100x from 16
    days on).
-2. The held-out suite (``aflab.logical_induction.heldout``) on the pi run with the learning firm and,
-   for comparison, the original 20-program firm: each held-out trader's guaranteed gain per day over
+2. The held-out suite (``aflab.logical_induction.heldout``, both its suites: the second written after the
+   firm froze) on the pi run with the learning firm and,
+   for comparison, the original enumerated firm (`firm="enumerated"`): each held-out trader's guaranteed gain per day over
    days 160-240 (target <= 0.05), mean 1 - P of undecided theorems on day 200 (target <= 0.005), digit
    prices' distance to 1/10, CPU s per day. ``--quick``: 120 days, the last third judged.
 3. The maker on random adversarial cases (``aflab.logical_induction.hardcases``: <= 20 sentences, <= 12
@@ -112,7 +113,7 @@ def speed(quick: bool) -> None:
 def heldout_suite_run(quick: bool) -> None:
     from aflab.core.stats import mean_ci
     from aflab.logical_induction import experiments as E
-    from aflab.logical_induction.heldout import suite_kind
+    from aflab.logical_induction.heldout import SECOND_SUITE, suite_kind
 
     n = 120 if quick else 240
     lo, hi = (2 * n // 3, n) if quick else (160, 240)
@@ -136,12 +137,15 @@ def heldout_suite_run(quick: bool) -> None:
             devs.append(float(dig[dig.day > 0.75 * n].mean_abs_dev.mean()))
         ivs = {k: mean_ci(v) for k, v in rates.items()}
         rows[firm] = (ivs, np.mean(gaps), np.mean(devs), cpu / (n * stretches), cert, len(E.pi_traders(sc, cfg)))
-    print("| held-out trader | kind | learning firm: gain per day (95% t over stretches) | original 20-program firm |")
-    print("|---|---|---|---|")
+    print(
+        "| held-out trader | suite | kind | learning firm: gain per day (95% t over stretches) | original enumerated firm |"
+    )
+    print("|---|---|---|---|---|")
     for trader, iv in rows["learning"][0].items():
         o = rows["enumerated"][0][trader]
+        suite = "second" if trader in SECOND_SUITE else "first"
         print(
-            f"| {trader} | {suite_kind(trader)} | {iv.estimate:.4f} [{iv.low:.3f}, {iv.high:.3f}] | "
+            f"| {trader} | {suite} | {suite_kind(trader)} | {iv.estimate:.4f} [{iv.low:.3f}, {iv.high:.3f}] | "
             f"{o.estimate:.4f} [{o.low:.3f}, {o.high:.3f}] |"
         )
     L, O = rows["learning"], rows["enumerated"]

@@ -306,17 +306,21 @@ def undecided_paths_table(run: MarketRun) -> pd.DataFrame:
 def exploitation_table(run: MarketRun, control: MarketRun) -> pd.DataFrame:
     """Held-out adversaries' plausible value range ``[min_W, max_W]`` per day in the audited market and
     in a control market (one dogmatic trader) where the same adversaries can exploit it; plus the
-    firm's traders' ledger in the audited market (who earned what)."""
+    firm's traders' ledger in the audited market (who earned what). ``adversary_kind`` and
+    ``adversary_suite`` ('first', or 'second' for :data:`.heldout.SECOND_SUITE`) describe each held-out trader."""
     frames = []
-    from aflab.logical_induction.heldout import suite_kind
+    from aflab.logical_induction.heldout import SECOND_SUITE, suite_kind
 
     for market, r in (("logical_inductor", run), ("control", control)):
         led = r.ledger if market == "logical_inductor" else r.ledger[r.ledger.role == "adversary"]
         kinds = {name: suite_kind(name) for name in led.trader.unique()}
-        kind = np.where(led.role == "adversary", led.trader.map(kinds), "")
+        adversary = led.role == "adversary"
+        kind = np.where(adversary, led.trader.map(kinds), "")
+        suite = np.where(adversary, np.where(led.trader.isin(SECOND_SUITE), "second", "first"), "")
+        cols = ["day", "trader", "role", "adversary_kind", "adversary_suite", "market"]
         frames.append(
-            led.assign(market=market, adversary_kind=kind)[
-                ["day", "trader", "role", "adversary_kind", "market", "multiplier", "worst", "best", "mark", "moved"]
+            led.assign(market=market, adversary_kind=kind, adversary_suite=suite)[
+                cols + ["multiplier", "worst", "best", "mark", "moved"]
             ]
         )
     return pd.concat(frames, ignore_index=True)

@@ -375,6 +375,18 @@ def _firm_weighted(raw_trades, weights, m_fixed, act_idx, pw, state, P, base, va
     return F + (Fa if Ta.ndim == 3 else Fa[0])
 
 
+@dataclass(frozen=True)
+class SolveKnobs:
+    """The effort knobs of one maker solve (see :func:`make_market`), passed unchanged to every restart."""
+
+    bisection_steps: int
+    max_rounds: int
+    newton_steps: int
+    sweep_calls: int
+    init_sweeps: int
+    init_steps: int
+
+
 def make_market(
     pw: ProjectedWorlds,
     truth: np.ndarray,
@@ -431,15 +443,8 @@ def make_market(
     solver = _MakerRun(
         pw, truth, raw_trades, weights, state, start, tolerance, pattern, support, aim, max_evals=max_evals
     )
-    knobs = dict(
-        bisection_steps=bisection_steps,
-        max_rounds=max_rounds,
-        newton_steps=newton_steps,
-        sweep_calls=sweep_calls,
-        init_sweeps=init_sweeps,
-        init_steps=init_steps,
-    )
-    res = solver.solve(**knobs)
+    knobs = SolveKnobs(bisection_steps, max_rounds, newton_steps, sweep_calls, init_sweeps, init_steps)
+    res = solver.solve(knobs)
     if res.certified or not fallback or len(truth) == 0:
         return res
     return _fallback(solver, res, knobs)
@@ -498,22 +503,14 @@ class _MakerRun:
             m[:, act_idx] = batch_multipliers(pw, T, np.asarray(P, dtype=float), state, act_idx)
         return np.einsum("bk,bkn->bn", weights * m, T)
 
-    def solve(self, bisection_steps, max_rounds, newton_steps, sweep_calls, init_sweeps, init_steps) -> MakerResult:
+    def solve(self, knobs: SolveKnobs) -> MakerResult:
         """Rounds of: solve with frozen multipliers, certify with exact ones, refresh (see make_market)."""
-        knobs = dict(
-            bisection_steps=bisection_steps,
-            max_rounds=max_rounds,
-            newton_steps=newton_steps,
-            sweep_calls=sweep_calls,
-            init_sweeps=init_sweeps,
-            init_steps=init_steps,
-        )
         N, structure = len(self.P), None
-        for rnd in range(max_rounds):
+        for rnd in range(knobs.max_rounds):
             if structure is None:
                 act_support = self.support[self.act_idx] if len(self.act_idx) else np.zeros((0, N), dtype=bool)
                 structure = _coupling(self.base_pattern, act_support)
-            self._solve_frozen(rnd, structure, bisection_steps, newton_steps, sweep_calls, init_sweeps, init_steps)
+            self._solve_frozen(rnd, structure, knobs)
             value, m, T = self._certify()
             changed = np.abs(m - self.m_fixed) > 1e-12  # none changed: a new round would solve the same problem
             if value <= self.aim or (value <= self.tolerance and (rnd >= 1 or not changed.any())):
@@ -535,7 +532,9 @@ class _MakerRun:
                 structure = None
         return self.result()
 
-    def _solve_frozen(self, rnd, structure, bisection_steps, newton_steps, sweep_calls, init_sweeps, init_steps):
+    def _solve_frozen(self, rnd, structure, knobs: SolveKnobs):
+        bisection_steps, newton_steps, sweep_calls = knobs.bisection_steps, knobs.newton_steps, knobs.sweep_calls
+        init_sweeps, init_steps = knobs.init_sweeps, knobs.init_steps
         pat, comp, colors = structure
         P, und, firm_at = self.P, self.und, self.firm_at
         size = np.bincount(comp)[comp] if len(P) else np.zeros(0, dtype=np.int64)
@@ -571,7 +570,7 @@ class _MakerRun:
                 P = _newton(P, firm_at, und, colors, pat, newton_steps, self.free_only)
         self.P = P
 
-    def _near_miss_prox(self, knobs: dict) -> bool:
+    def _near_miss_prox(self, knobs: SolveKnobs) -> bool:
         """A round ended just above the tolerance and some multipliers still move: before solving jointly
         with those traders (thousands of evaluations, each recomputing their exact multipliers), try a few
         proximal-point steps from the best point (:func:`_prox_continuation`, ``NEAR_MISS_STEPS`` steps of
@@ -608,7 +607,7 @@ class _MakerRun:
         return MakerResult(P, F, m, value, split_bound(F, P), self.tolerance, bool(value <= self.tolerance), self.evals)
 
 
-def _fallback(first: _MakerRun, res: MakerResult, knobs: dict, max_prox: int = 12) -> MakerResult:
+def _fallback(first: _MakerRun, res: MakerResult, knobs: SolveKnobs, max_prox: int = 12) -> MakerResult:
     """When the solve does not certify: (1) the same solve restarted from 1/2 (the start matters on
     non-monotone days); (2) proximal-point continuation from the best point Q found: solve the
     regularised firm ``F(P) + mu (Q - P)`` (for large ``mu`` its fixed point is a short step from Q, and
@@ -630,7 +629,7 @@ def _fallback(first: _MakerRun, res: MakerResult, knobs: dict, max_prox: int = 1
         first.aim,
         max_evals=budget,
     )
-    tries.append(half.solve(**knobs))
+    tries.append(half.solve(knobs))
     Q = min(tries, key=lambda r: r.max_value).prices
     if min(r.max_value for r in tries) > first.tolerance:
         tries += _prox_continuation(first, Q, tries, budget, knobs, max_prox)
@@ -640,7 +639,7 @@ def _fallback(first: _MakerRun, res: MakerResult, knobs: dict, max_prox: int = 1
 
 
 def _prox_continuation(
-    first: _MakerRun, Q: np.ndarray, tries: list[MakerResult], budget: int, knobs: dict, steps: int
+    first: _MakerRun, Q: np.ndarray, tries: list[MakerResult], budget: int, knobs: SolveKnobs, steps: int
 ) -> list[MakerResult]:
     """Proximal-point continuation from Q: solve the regularised firm ``F(P) + mu (Q - P)`` (``mu`` from
     4x the firm's total weight, shrinking by 4 a step; for large ``mu`` the fixed point is a short step
@@ -656,13 +655,13 @@ def _prox_continuation(
         run = _MakerRun(
             *args, Q, first.tolerance, first.base_pattern, first.support, first.aim, prox=(mu, Q), max_evals=budget
         )
-        r = run.solve(**knobs)
+        r = run.solve(knobs)
         new.append(r)
         Q, mu = r.prices, mu / 4.0
     return new
 
 
-def _free_polish_solve(first: _MakerRun, knobs: dict, budget: int) -> MakerResult:
+def _free_polish_solve(first: _MakerRun, knobs: SolveKnobs, budget: int) -> MakerResult:
     """The first solve again from its own start, with the polish's least squares over the undecided
     prices only (``free_only`` in :func:`_newton`): the fallback's last step."""
     run = _MakerRun(
@@ -679,7 +678,7 @@ def _free_polish_solve(first: _MakerRun, knobs: dict, budget: int) -> MakerResul
         max_evals=budget,
     )
     run.free_only = True
-    return run.solve(**knobs)
+    return run.solve(knobs)
 
 
 def _merged(tries: list[MakerResult]) -> MakerResult:

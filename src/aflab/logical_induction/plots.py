@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import matplotlib
 import numpy as np
 import pandas as pd
 
@@ -141,7 +142,10 @@ def introspection_figure(t: pd.DataFrame, margin: float, bar: float):
 def heldout_figure(table: pd.DataFrame, bar: float = 0.05):
     """The held-out suite: each outside trader's guaranteed gain (min over consistent worlds of its
     holdings' value) by day -- in the audited market (left, one stretch of pi) and in the one-trader
-    control market (right) -- with the per-day bar drawn from the start of the last third."""
+    control market (right) -- with the per-day bar drawn from the start of the last third. Dashed: the
+    second suite (:data:`.heldout.SECOND_SUITE`, written after the firm froze)."""
+    from aflab.logical_induction.heldout import SECOND_SUITE
+
     fig, axes = new_figure(ncols=2, width=4.6)
     adv = table[table.role == "adversary"]
     seed = adv.seed.min() if "seed" in adv else None
@@ -149,13 +153,15 @@ def heldout_figure(table: pd.DataFrame, bar: float = 0.05):
         adv = adv[adv.seed == seed]
     for ax, market, title in ((axes[0], "logical_inductor", "audited market"), (axes[1], "control", "control market")):
         g_all = adv[adv.market == market]
+        n_traders = g_all.trader.nunique()
+        colors = PALETTE if n_traders <= len(PALETTE) else matplotlib.colormaps["tab20"].colors
         for i, (trader, g) in enumerate(g_all.groupby("trader", sort=True)):
             ax.plot(
                 g.day,
                 g.worst,
-                color=PALETTE[i % len(PALETTE)],
+                color=colors[i % len(colors)],
                 lw=1,
-                ls="-" if i < len(PALETTE) else "--",
+                ls="--" if trader in SECOND_SUITE else "-",
                 label=trader,
             )
         if len(g_all):
@@ -163,7 +169,7 @@ def heldout_figure(table: pd.DataFrame, bar: float = 0.05):
             d0 = 2 * n / 3
             ax.plot([d0, n], [0, bar * (n - d0)], "k:", lw=1, label=f"{bar} a day")
         ax.set(xlabel="day", ylabel="guaranteed gain (min over worlds)", title=f"Held-out traders, {title}")
-    axes[0].legend(fontsize=5, ncol=2)
+    axes[1].legend(fontsize=5, ncol=2, loc="upper left", title="dashed: second suite", title_fontsize=5)
     return fig
 
 
