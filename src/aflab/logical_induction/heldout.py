@@ -65,6 +65,15 @@ def _digit_sentences(ctx: DayContext) -> list[tuple[int, int, int]]:
     return rows
 
 
+def _toward(ctx: DayContext, idx: list, target: list, slope: float, hold: bool = True) -> Trade | None:
+    """``clip(slope (target - P), -1, 1)`` on sentences ``idx`` (a held position with ``hold``), or no trade."""
+    if not idx:
+        return None
+    idx = np.array(idx)
+    q = ctx.graph.s_curve(np.array(target), ctx.price(idx), slope)
+    return Trade(idx, _position(ctx, idx, q, hold) if hold else q)
+
+
 @dataclass(frozen=True)
 class MomentumTrader:
     """Buys what rose since yesterday, sells what fell: ``clip(slope (P - P_yesterday), -size, size)``."""
@@ -242,11 +251,7 @@ class PatternReader:
             if c is not None:
                 idx.append(i)
                 target.append((c[digit] + 0.1) / (c.sum() + 1.0))
-        if not idx:
-            return None
-        idx = np.array(idx)
-        q = ctx.graph.s_curve(np.array(target), ctx.price(idx), self.slope)
-        return Trade(idx, _position(ctx, idx, q, True))
+        return _toward(ctx, idx, target, self.slope)
 
 
 @dataclass(frozen=True)
@@ -274,10 +279,7 @@ class FirstDaySniper:
             if n >= 10:
                 idx.append(int(i))
                 target.append((k + 0.5) / (n + 1.0))
-        if not idx:
-            return None
-        idx = np.array(idx)
-        return Trade(idx, ctx.graph.s_curve(np.array(target), ctx.price(idx), self.slope))
+        return _toward(ctx, idx, target, self.slope, hold=False)
 
 
 @dataclass(frozen=True)
@@ -301,11 +303,7 @@ class MeanReversion:
             if np.all(np.isfinite(past)):
                 idx.append(int(i))
                 level.append(float(np.mean(past)))
-        if not idx:
-            return None
-        idx = np.array(idx)
-        q = ctx.graph.s_curve(np.array(level), ctx.price(idx), self.slope)
-        return Trade(idx, _position(ctx, idx, q, True))
+        return _toward(ctx, idx, level, self.slope)
 
 
 @dataclass(frozen=True)
