@@ -47,6 +47,9 @@ def test_audit_a_saved_pi_run(tmp_path):
     ck = tmp_path / "pi.npz"
     res = runner.invoke(app, ["run", "pi", "--days", "14", "--checkpoint", str(ck)])
     assert res.exit_code == 0, res.output
+    # the held-out summary: all 20 traders, both suites, named in full
+    assert "Held-out traders" in res.output and "band(digit,0.099,0.101,steep)" in res.output
+    assert res.output.count("│ second │") == 7 and res.output.count("│ first  │") == 13
     res = runner.invoke(app, ["audit", "--checkpoint", str(ck), "--only", "maker"])
     assert res.exit_code == 0, res.output
     assert "market-maker-certified" in res.output and "14/14 days" in res.output

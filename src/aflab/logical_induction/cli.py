@@ -91,8 +91,35 @@ def run(
     for row in last.head(25).itertuples():
         table.add_row(row.sentence, row.label, f"{row.price:.4f}", str(row.decided))
     console.print(table)
+    if advs:
+        console.print(_heldout_summary(res.ledger))
     if out is not None:
         _write_run(res, out)
+
+
+def _heldout_summary(ledger) -> Table:
+    """Per held-out trader (booked, not in the firm): its guaranteed gain (min over consistent worlds) on the
+    last day and its least-squares slope over the last third of days -- what `non-exploitation` judges."""
+    import numpy as np
+
+    from aflab.logical_induction.heldout import SECOND_SUITE
+
+    adv = ledger[ledger.role == "adversary"]
+    n = int(adv.day.max())
+    table = Table(title="Held-out traders (outside the firm; the audit's bar: 0.05 a day)")
+    table.add_column("held-out trader", no_wrap=True)
+    table.add_column("suite")
+    table.add_column(f"gain on day {n}", justify="right")
+    table.add_column("gain/day, last third", justify="right")
+    rows = []
+    for trader, g in adv.groupby("trader", sort=False):
+        late = g[g.day > 2 * n / 3]
+        slope = float(np.polyfit(late.day, late.worst, 1)[0]) if late.day.nunique() >= 2 else float("nan")
+        rows.append((slope, trader, float(g.worst.iloc[-1])))
+    for slope, trader, last in sorted(rows, key=lambda r: -np.nan_to_num(r[0], nan=-np.inf)):
+        suite = "second" if trader in SECOND_SUITE else "first"
+        table.add_row(trader, suite, f"{last:+.2f}", f"{slope:+.4f}")
+    return table
 
 
 def _resume_state(resume: Path | None, days: int):
