@@ -11,6 +11,8 @@ adversary suite on the digits-of-pi run, the always-certifying maker on random a
    for comparison, the original enumerated firm (`firm="enumerated"`): each held-out trader's guaranteed gain per day over
    days 160-240 (target <= 0.05), mean 1 - P of undecided theorems on day 200 (target <= 0.005), digit
    prices' distance to 1/10, CPU s per day. ``--quick``: 120 days, the last third judged.
+   2b (``--only absorb``): the second suite's steep digit band added to the firm as one more program -- does
+   the firm then dominate it (a gap in the grammar) or not (a failure of the market)?
 3. The maker on random adversarial cases (``aflab.logical_induction.hardcases``: <= 20 sentences, <= 12
    traders, steep / saturated / binding-budget trades), each result checked against brute-force worlds:
    certified count and CPU s per case (target: all certified, <= 1 CPU s).
@@ -157,6 +159,61 @@ def heldout_suite_run(quick: bool) -> None:
     print(f"| programs in the firm | {L[5]} | {O[5]} | |")
     print(f"| CPU s per day | {L[3]:.3f} | {O[3]:.3f} | |")
     print(f"| days certified | {L[4]}/{n * stretches} | {O[4]}/{n * stretches} | all |\n")
+
+
+def absorb_steep_band(quick: bool, stretches: int = 10) -> None:
+    """Where does the steep digit band's gain come from? The pi run (days in the last third judged) with the
+    learning firm as audited; with the same firm plus the held-out steep band as one more program, at the
+    weight of a band program on the digit family and at the weight of the pooled digit learner (the firm's
+    heaviest digit program); and with revival off. The held-out copy's guaranteed gain per day, t over
+    stretches, every variant in this run (a diagnostic: the audits keep the firm as is)."""
+    from aflab.core.stats import mean_ci
+    from aflab.logical_induction import experiments as E
+    from aflab.logical_induction.inductor import run_market
+    from aflab.logical_induction.traders import BandTrader, FrequencyTrader, revived_copies
+
+    n, stretches = (120, 2) if quick else (240, stretches)
+    name = "band(digit,0.099,0.101,steep)"
+    lo = 2 * n // 3
+    print(f"## 2b. Where the steep digit band's gain comes from ({n} days, {stretches} stretches, days {lo}-{n})\n")
+    print("| firm | steep band's gain per day (95% t) | gain on the last day (mean) | CPU s per day |")
+    print("|---|---|---|---|")
+
+    def band_weight(firm):
+        return max(t.weight for t in firm if isinstance(t, BandTrader) and t.label == "digit=*")
+
+    def pooled_weight(firm):
+        return max(t.weight for t in firm if isinstance(t, FrequencyTrader) and t.label == "digit=*")
+
+    variants = (
+        ("learning (as audited)", None, True),
+        ("+ steep band at a family band program's weight", band_weight, True),
+        ("+ steep band at the pooled digit learner's weight", pooled_weight, True),
+        ("learning, revival off", None, False),
+    )
+    for label, weight, revival in variants:
+        rates, finals, cpu = [], [], 0.0
+        for i in range(stretches):
+            cfg = E.PiAuditConfig(n_days=n, revival=revival)
+            sc = E.pi_audit_scenario(cfg, i)
+            firm = E.pi_traders(sc, cfg)
+            if weight is not None:
+                steep = BandTrader(
+                    low=0.099, high=0.101, label="digit=*", slope=200.0, weight=weight(firm), name="steep"
+                )
+                firm = firm + [steep]
+            rev = revived_copies if revival else None
+            run, _, c = timed(lambda sc=sc, firm=firm, rev=rev: run_market(sc, firm, E.adversaries(), revival=rev))
+            cpu += c
+            g = run.ledger[(run.ledger.role == "adversary") & (run.ledger.trader == name)]
+            late = g[g.day >= lo]
+            rates.append(float(np.polyfit(late.day, late.worst, 1)[0]))
+            finals.append(float(g.worst.iloc[-1]))
+        iv = mean_ci(rates)
+        print(
+            f"| {label} | {iv.estimate:.4f} [{iv.low:.4f}, {iv.high:.4f}] | {np.mean(finals):.2f} | {cpu / (n * stretches):.3f} |"
+        )
+    print()
 
 
 def maker_cases(n_cases: int) -> None:
@@ -350,8 +407,9 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small sizes (a few minutes)")
     ap.add_argument("--cases", type=int, default=None, help="random maker cases (default 1,000; quick 100)")
     ap.add_argument(
-        "--only", default="", help="run only sections whose name contains this (speed, heldout, maker, scale)"
+        "--only", default="", help="run only sections whose name contains this (speed, heldout, absorb, maker, scale)"
     )
+    ap.add_argument("--absorb-stretches", type=int, default=10, help="stretches per variant in section 2b (default 10)")
     ap.add_argument("--long", action="store_true", help="only the long digits-of-pi run (minutes)")
     ap.add_argument("--long-days", type=int, default=10_000, help="days of the long run (default 10,000)")
     ap.add_argument("--long-budget-s", type=float, default=240.0, help="CPU-second budget of the long run")
@@ -361,6 +419,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.long_days < 1 or args.long_budget_s <= 0 or args.long_chunk < 1:
         raise SystemExit("--long-days and --long-chunk must be >= 1 and --long-budget-s > 0")
+    if args.absorb_stretches < 2:
+        raise SystemExit("--absorb-stretches must be >= 2 (a t-interval needs two stretches)")
     if args.long:
         long_pi_run(args.long_days, args.long_budget_s, args.long_chunk, args.long_checkpoint, args.long_figure)
         return
@@ -368,6 +428,7 @@ def main() -> None:
     sections = {
         "speed": lambda: speed(args.quick),
         "heldout": lambda: heldout_suite_run(args.quick),
+        "absorb": lambda: absorb_steep_band(args.quick, args.absorb_stretches),
         "maker": lambda: maker_cases(args.cases or (100 if args.quick else 1000)),
         "scale": lambda: scale(args.quick),
     }
