@@ -99,26 +99,23 @@ def run(
 
 def _heldout_summary(ledger) -> Table:
     """Per held-out trader (booked, not in the firm): its guaranteed gain (min over consistent worlds) on the
-    last day and its least-squares slope over the last third of days -- what `non-exploitation` judges."""
-    import numpy as np
-
+    last day and its least-squares slope over the last third of days -- what `non-exploitation` judges
+    (:func:`.claims.gain_rates`, one run)."""
+    from aflab.logical_induction.claims import gain_rates
     from aflab.logical_induction.heldout import SECOND_SUITE
 
     adv = ledger[ledger.role == "adversary"]
     n = int(adv.day.max())
+    final = adv[adv.day == n].set_index("trader").worst
+    rates = gain_rates(adv.assign(market="run", seed=0), "run").sort_values("slope_last_third", ascending=False)
     table = Table(title="Held-out traders (outside the firm; the audit's bar: 0.05 a day)")
     table.add_column("held-out trader", no_wrap=True)
     table.add_column("suite")
     table.add_column(f"gain on day {n}", justify="right")
     table.add_column("gain/day, last third", justify="right")
-    rows = []
-    for trader, g in adv.groupby("trader", sort=False):
-        late = g[g.day > 2 * n / 3]
-        slope = float(np.polyfit(late.day, late.worst, 1)[0]) if late.day.nunique() >= 2 else float("nan")
-        rows.append((slope, trader, float(g.worst.iloc[-1])))
-    for slope, trader, last in sorted(rows, key=lambda r: -np.nan_to_num(r[0], nan=-np.inf)):
-        suite = "second" if trader in SECOND_SUITE else "first"
-        table.add_row(trader, suite, f"{last:+.2f}", f"{slope:+.4f}")
+    for row in rates.itertuples():
+        suite = "second" if row.trader in SECOND_SUITE else "first"
+        table.add_row(row.trader, suite, f"{final[row.trader]:+.2f}", f"{row.slope_last_third:+.4f}")
     return table
 
 
