@@ -19,6 +19,8 @@ adversary suite on the digits-of-pi run, the always-certifying maker on random a
 4. Scale: the learning firm on 1,000 digit sentences a day, 10,000 separable atoms, one linked group
    of 40 atoms (80 in full) whose worlds are too many to enumerate (lazy worlds, MaxSAT oracle; target
    <= 10 s per certified day), memory per day.
+   4b (``--only backend``): the component solvers' SAT back-end, MiniSat against CaDiCaL, on the same
+   workloads (identical tables; CPU s and the C memory the solvers hold).
 5. ``--long``: the pi run in checkpoint/resume chunks until ``--long-days`` or ``--long-budget-s``.
 
 Usage: python benchmarks/bench_logical_induction.py [--quick] [--cases N] [--long ...]
@@ -283,11 +285,21 @@ def scale(quick: bool) -> None:
     memory_growth((30, 60) if quick else (100, 200, 400, 800))
 
 
+def _resident_mb() -> float:
+    """This process's resident set (MB) after a collection and ``malloc_trim`` (freed C memory returned):
+    what ``tracemalloc`` cannot see, e.g. the SAT solvers' own allocations."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    return next(int(x.split()[1]) for x in open("/proc/self/status") if x.startswith("VmRSS")) / 1024
+
+
 def memory_growth(marks: tuple[int, ...]) -> None:
     """Memory held by the audits' pi run (learning firm, held-out suite) after each day in ``marks``
     (``tracemalloc``, after a collection), the growth per day between marks (bounded: flat from mark to
     mark), and the largest allocation sites at the end: what the growth is made of."""
-    import gc
     import tracemalloc
 
     from aflab.logical_induction import experiments as E
@@ -296,25 +308,113 @@ def memory_growth(marks: tuple[int, ...]) -> None:
     cfg = E.PiAuditConfig(n_days=marks[-1])
     sc = E.pi_audit_scenario(cfg, 0)
     tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
     state, prev = None, None
-    print("| day | MB held | KB per day since the previous mark |")
-    print("|---|---|---|")
+    print("| day | MB traced | KB per day since the previous mark | MB resident (whole process) |")
+    print("|---|---|---|---|")
     for m in marks:
         out: list = []
         run_market(sc, E.pi_traders(sc, cfg), n_days=m, resume=state, state_out=out)
-        state = out[0]
-        gc.collect()
+        state = out.pop()
+        resident = _resident_mb()  # collects first
         held = tracemalloc.get_traced_memory()[0]
         rate = "" if prev is None else f"{(held - prev[1]) / (m - prev[0]) / 1e3:.0f}"
-        print(f"| {m} | {held / 1e6:.1f} | {rate} |")
+        print(f"| {m} | {held / 1e6:.1f} | {rate} | {resident:.0f} |")
         prev = (m, held)
     sites = tracemalloc.take_snapshot().statistics("lineno")[:6]
-    tracemalloc.stop()
     print(f"\nlargest allocation sites after day {marks[-1]}:")
     for st in sites:
         frame = st.traceback[0]
         print(f"- {frame.filename.split('src/')[-1]}:{frame.lineno}: {st.size / 1e6:.1f} MB")
     print()
+    holder, state = [state], None  # the callee drops the last reference
+    kept_run_memory(holder, base)
+    tracemalloc.stop()
+
+
+def kept_run_memory(holder: list, base: int) -> None:
+    """What a finished run costs to keep (``experiments.pi_run`` caches 64): its tables built, the market
+    gone, against the same run still holding its market state -- what every kept run held until the
+    builders captured the state (2026-12-07). In one process on one run: ``tracemalloc`` (Python and NumPy
+    allocations) and the resident set (:func:`_resident_mb`)."""
+    import tracemalloc
+
+    from aflab.logical_induction.inductor import run_tables
+
+    state = holder.pop()
+    run = run_tables(state)
+    n_rows = sum(len(t) for t in (run.prices, run.ledger, run.maker, run.resolved))
+    traced_with, rss_with = (tracemalloc.get_traced_memory()[0] - base) / 1e6, _resident_mb()
+    del state
+    traced_alone, rss_alone = (tracemalloc.get_traced_memory()[0] - base) / 1e6, _resident_mb()
+    print(
+        f"a kept run ({n_rows:,} table rows) with its market state (as before 2026-12-07) / without: "
+        f"{traced_with:.1f} / {traced_alone:.1f} MB traced, resident set {rss_with:.0f} / {rss_alone:.0f} MB "
+        f"(the state: {traced_with - traced_alone:.1f} MB traced, {rss_with - rss_alone:.0f} MB resident)\n"
+    )
+
+
+def backend_comparison(quick: bool) -> None:
+    """The component solvers' SAT back-end, MiniSat (before 2026-12-07) against CaDiCaL (now), in one
+    process on the same workloads: the tables must be identical; CPU s and the C memory the live solvers
+    hold (resident set freed by deleting them, after ``malloc_trim``; ``tracemalloc`` cannot see it)."""
+
+    import pandas as pd
+
+    from aflab.logical_induction import experiments as E
+    from aflab.logical_induction import worlds
+    from aflab.logical_induction.claims import PI_QUICK
+    from aflab.logical_induction.deduction import linked_group_scenario
+    from aflab.logical_induction.inductor import run_market
+
+    def one(solver: str, scenario, traders, adversaries):
+        worlds.SAT_SOLVER, out = solver, []
+        run, _, cpu = timed(lambda: run_market(scenario, traders, adversaries, state_out=out))
+        kb = out.pop().kb
+        before = _resident_mb()
+        for root in list(kb._solvers):
+            kb._drop_solver(root)
+        tables = (run.prices, run.ledger, run.maker.drop(columns="seconds"))
+        return cpu, before - _resident_mb(), len(kb._clauses), tables
+
+    cfg = E.PiAuditConfig(**{**PI_QUICK, "n_days": 60 if quick else 240})
+    pi = E.pi_audit_scenario(cfg, 0)
+    workloads = {
+        f"pi audit run, {cfg.n_days} days (firm + held-out suite)": (pi, E.pi_traders(pi, cfg), E.adversaries()),
+        "one linked group of 40 atoms (lazy worlds), 4 days": (linked_group_scenario(40, 4), _linked_traders(), ()),
+    }
+    print("## 4b. SAT back-end of the component solvers\n")
+    print(
+        "| workload | components | CPU s MiniSat | CPU s CaDiCaL | ratio | solver memory MiniSat | CaDiCaL | tables |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    default = worlds.SAT_SOLVER
+    try:
+        for label, (sc, traders, adv) in workloads.items():
+            cpu_m, mem_m, n_comp, t_m = one("minisat22", sc, traders, adv)
+            cpu_c, mem_c, _, t_c = one("cadical153", sc, traders, adv)
+            for a, b in zip(t_m, t_c):
+                pd.testing.assert_frame_equal(a, b)
+            print(
+                f"| {label} | {n_comp} | {cpu_m:.1f} | {cpu_c:.1f} | {cpu_c / cpu_m:.2f} | {mem_m:.0f} MB | "
+                f"{mem_c:.1f} MB | identical |"
+            )
+    finally:
+        worlds.SAT_SOLVER = default
+    print()
+
+
+def _linked_traders() -> list:
+    """Five simple traders for the linked-group workloads (every sentence traded)."""
+    from aflab.logical_induction.traders import ConjunctionCoherence, ConstantBelief, FloorTrader, NegationCoherence
+
+    return [
+        ConstantBelief(p=0.3, weight=0.25, name="c3"),
+        ConstantBelief(p=0.8, weight=0.25, name="c8"),
+        NegationCoherence(weight=0.25),
+        ConjunctionCoherence(weight=0.25),
+        FloorTrader(weight=0.25),
+    ]
 
 
 def _linked_group_row(n_atoms: int, days: int = 4) -> str:
@@ -323,17 +423,9 @@ def _linked_group_row(n_atoms: int, days: int = 4) -> str:
     by the MaxSAT oracle, not enumeration), five simple traders; CPU s per certified day."""
     from aflab.logical_induction.deduction import linked_group_scenario
     from aflab.logical_induction.inductor import run_market
-    from aflab.logical_induction.traders import ConjunctionCoherence, ConstantBelief, FloorTrader, NegationCoherence
 
     sc = linked_group_scenario(n_atoms, days)
-    traders = [
-        ConstantBelief(p=0.3, weight=0.25, name="c3"),
-        ConstantBelief(p=0.8, weight=0.25, name="c8"),
-        NegationCoherence(weight=0.25),
-        ConjunctionCoherence(weight=0.25),
-        FloorTrader(weight=0.25),
-    ]
-    run, _, c = timed(lambda: run_market(sc, traders, keep_prices=lambda s: False))
+    run, _, c = timed(lambda: run_market(sc, _linked_traders(), keep_prices=lambda s: False))
     return (
         f"| one linked group of {n_atoms} atoms (lazy worlds, MaxSAT oracle), 5 traders | {len(sc.priced[0]):,} | "
         f"{days} | {c:.1f} | {c / days:.2f} | {int(run.maker.certified.sum())}/{days} |"
@@ -407,7 +499,9 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small sizes (a few minutes)")
     ap.add_argument("--cases", type=int, default=None, help="random maker cases (default 1,000; quick 100)")
     ap.add_argument(
-        "--only", default="", help="run only sections whose name contains this (speed, heldout, absorb, maker, scale)"
+        "--only",
+        default="",
+        help="run only sections whose name contains this (speed, heldout, absorb, maker, scale, backend)",
     )
     ap.add_argument("--absorb-stretches", type=int, default=10, help="stretches per variant in section 2b (default 10)")
     ap.add_argument("--long", action="store_true", help="only the long digits-of-pi run (minutes)")
@@ -431,6 +525,7 @@ def main() -> None:
         "absorb": lambda: absorb_steep_band(args.quick, args.absorb_stretches),
         "maker": lambda: maker_cases(args.cases or (100 if args.quick else 1000)),
         "scale": lambda: scale(args.quick),
+        "backend": lambda: backend_comparison(args.quick),
     }
     for name, fn in sections.items():
         if args.only in name:

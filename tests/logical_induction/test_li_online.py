@@ -121,3 +121,22 @@ def test_observation_scenario_price_atoms_are_settled_without_a_registry():
     p = run.prices.set_index(["day", "sentence"]).price
     assert abs(p[(1, "rain")] - 0.3) < 1e-6
     assert p[(2, "P_1(rain)>0.2")] == 1.0  # P_1(rain) = 0.3 > 0.2, settled from the history on day 2
+
+
+def test_a_kept_run_does_not_keep_the_market_state_alive():
+    """``tables()`` holds the row lists, not the state: the books, worlds and expression caches of a finished
+    market are freed while its run is kept (a cached 120-day pi run kept ~0.5 GB of them)."""
+    import gc
+    import weakref
+
+    sc = pi_scenario(6, window=1, delay=2)
+    market = LogicalInductor(_firm(), labels=sc.labels, blocks=sc.blocks, truth=sc.truth, revealed_on=sc.revealed_on)
+    for day in range(sc.n_days):
+        market.update(sc.facts[day], sc.priced[day])
+    run = market.tables()
+    state = weakref.ref(market.st)
+    n_rows = len(market.st.price_rows)
+    del market
+    gc.collect()
+    assert state() is None
+    assert len(run.prices) == n_rows and len(run.ledger) > 0 and len(run.resolved) > 0

@@ -24,7 +24,7 @@ from aflab.core import Claim, Comparison, Counterfactual, Verdict, register
 from aflab.core.stats import Interval, Threshold, bootstrap_ci, decide, loglog_slope, mean_ci
 from aflab.logical_induction import experiments as E
 from aflab.logical_induction import plots as F
-from aflab.logical_induction.heldout import SECOND_SUITE
+from aflab.logical_induction.heldout import suite_of
 
 SOURCE = "Garrabrant, Benson-Tilsen, Critch, Soares, Taylor, 'Logical Induction' (2016)"
 PI_SMOKE = {"n_days": 8, "window": 1, "delay": 2, "enum_depth": 1, "band_depth": 1}
@@ -638,7 +638,7 @@ def non_exploitation_verdict(cfg, t: pd.DataFrame) -> Verdict:
     decisions.append(powered)
     nums = {f"rate[{k}]": float(v.estimate) for k, v in sorted(ivs.items(), key=lambda kv: -kv[1].estimate)}
     nums.update({f"rate_high[{k}]": float(v.high) for k, v in ivs.items()})
-    second = [v.estimate for k, v in ivs.items() if k in SECOND_SUITE]
+    second = [v.estimate for k, v in ivs.items() if suite_of(k) == "second"]
     nums["highest_rate_second_suite"] = float(max(second)) if second else math.nan
     return Verdict.from_decisions(
         decisions,

@@ -102,7 +102,7 @@ def _heldout_summary(ledger) -> Table:
     last day and its least-squares slope over the last third of days -- what `non-exploitation` judges
     (:func:`.claims.gain_rates`, one run)."""
     from aflab.logical_induction.claims import gain_rates
-    from aflab.logical_induction.heldout import SECOND_SUITE
+    from aflab.logical_induction.heldout import suite_of
 
     adv = ledger[ledger.role == "adversary"]
     n = int(adv.day.max())
@@ -114,8 +114,9 @@ def _heldout_summary(ledger) -> Table:
     table.add_column(f"gain on day {n}", justify="right")
     table.add_column("gain/day, last third", justify="right")
     for row in rates.itertuples():
-        suite = "second" if row.trader in SECOND_SUITE else "first"
-        table.add_row(row.trader, suite, f"{final[row.trader]:+.2f}", f"{row.slope_last_third:+.4f}")
+        table.add_row(
+            row.trader, suite_of(row.trader) or "?", f"{final[row.trader]:+.2f}", f"{row.slope_last_third:+.4f}"
+        )
     return table
 
 

@@ -309,14 +309,14 @@ def exploitation_table(run: MarketRun, control: MarketRun) -> pd.DataFrame:
     firm's traders' ledger in the audited market (who earned what). ``adversary_kind`` and
     ``adversary_suite`` ('first', or 'second' for :data:`.heldout.SECOND_SUITE`) describe each held-out trader."""
     frames = []
-    from aflab.logical_induction.heldout import SECOND_SUITE, suite_kind
+    from aflab.logical_induction.heldout import suite_kind, suite_of
 
     for market, r in (("logical_inductor", run), ("control", control)):
         led = r.ledger if market == "logical_inductor" else r.ledger[r.ledger.role == "adversary"]
         kinds = {name: suite_kind(name) for name in led.trader.unique()}
         adversary = led.role == "adversary"
         kind = np.where(adversary, led.trader.map(kinds), "")
-        suite = np.where(adversary, np.where(led.trader.isin(SECOND_SUITE), "second", "first"), "")
+        suite = np.where(adversary, led.trader.map(suite_of), "")
         cols = ["day", "trader", "role", "adversary_kind", "adversary_suite", "market"]
         frames.append(
             led.assign(market=market, adversary_kind=kind, adversary_suite=suite)[

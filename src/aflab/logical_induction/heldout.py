@@ -71,7 +71,7 @@ def _toward(ctx: DayContext, idx: list, target: list, slope: float, hold: bool =
         return None
     idx = np.array(idx)
     q = ctx.graph.s_curve(np.array(target), ctx.price(idx), slope)
-    return Trade(idx, _position(ctx, idx, q, hold) if hold else q)
+    return Trade(idx, _position(ctx, idx, q, hold))
 
 
 @dataclass(frozen=True)
@@ -422,3 +422,11 @@ def _scaled_pair_arbitrage() -> _Scaled:
 def suite_kind(name: str) -> str:
     """The kind of a held-out trader by name ('' for a name not in the suite)."""
     return dict(SUITE_KINDS).get(name, "")
+
+
+def suite_of(name: str) -> str:
+    """Which suite a held-out trader belongs to: 'second' (:data:`SECOND_SUITE`, written after the firm
+    froze), 'first', or '' for a name not in either."""
+    if name in SECOND_SUITE:
+        return "second"
+    return "first" if name in dict(SUITE_KINDS) else ""

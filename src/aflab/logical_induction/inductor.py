@@ -701,18 +701,22 @@ def _trade_matrix(graph: ExpressionGraph, calls: list, K: int, N: int) -> Callab
 def run_tables(state: MarketState) -> MarketRun:
     """The tables of a run from its state (e.g. a checkpoint from :func:`load_checkpoint`), each built on
     first access from the rows the state holds now (its row lists only grow: their lengths are the snapshot,
-    so a market that trades on does not change a run taken earlier)."""
-    n_price, n_ledger, n_maker, n_resolved = (
-        len(state.price_rows),
-        len(state.ledger_rows),
-        len(state.maker_rows),
-        len(state.resolved),
+    so a market that trades on does not change a run taken earlier).
+
+    The builders hold the four row lists, not ``state``: a kept run (``experiments.pi_run`` caches 64) must
+    not keep the books, the worlds and the expression caches alive (~0.5 GB for a 120-day pi run)."""
+    price_rows, ledger_rows, maker_rows, resolved = (
+        state.price_rows,
+        state.ledger_rows,
+        state.maker_rows,
+        state.resolved,
     )
+    n_price, n_ledger, n_maker, n_resolved = len(price_rows), len(ledger_rows), len(maker_rows), len(resolved)
     return MarketRun(
-        lambda: pd.DataFrame(state.price_rows[:n_price], columns=list(PRICE_COLUMNS)),
-        lambda: _ledger_frame(state.ledger_rows[:n_ledger]),
-        lambda: pd.DataFrame(state.maker_rows[:n_maker], columns=list(MAKER_COLUMNS)),
-        lambda: state.resolved.frame(n_resolved).drop(columns=["gid"]),
+        lambda: pd.DataFrame(price_rows[:n_price], columns=list(PRICE_COLUMNS)),
+        lambda: _ledger_frame(ledger_rows[:n_ledger]),
+        lambda: pd.DataFrame(maker_rows[:n_maker], columns=list(MAKER_COLUMNS)),
+        lambda: resolved.frame(n_resolved).drop(columns=["gid"]),
     )
 
 

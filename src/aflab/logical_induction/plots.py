@@ -144,7 +144,7 @@ def heldout_figure(table: pd.DataFrame, bar: float = 0.05):
     holdings' value) by day -- in the audited market (left, one stretch of pi) and in the one-trader
     control market (right) -- with the per-day bar drawn from the start of the last third. Dashed: the
     second suite (:data:`.heldout.SECOND_SUITE`, written after the firm froze)."""
-    from aflab.logical_induction.heldout import SECOND_SUITE
+    from aflab.logical_induction.heldout import suite_of
 
     fig, axes = new_figure(ncols=2, width=4.6)
     adv = table[table.role == "adversary"]
@@ -161,7 +161,7 @@ def heldout_figure(table: pd.DataFrame, bar: float = 0.05):
                 g.worst,
                 color=colors[i % len(colors)],
                 lw=1,
-                ls="--" if trader in SECOND_SUITE else "-",
+                ls="--" if suite_of(trader) == "second" else "-",
                 label=trader,
             )
         if len(g_all):

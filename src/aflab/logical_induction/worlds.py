@@ -62,6 +62,12 @@ MAX_WORLDS_PER_COMPONENT = 1 << 14
 MAX_LIVE_SOLVERS = 512
 MAX_CACHED_COMPONENTS = 1024
 
+#: the component solvers' python-sat back-end. CaDiCaL, not MiniSat: same answers (the run's tables are
+#: bit-identical) at the same speed, but a MiniSat instance that has served a few enumerations holds
+#: ~1.4 MB of C memory (~5 KB for CaDiCaL), so 512 live solvers took ~0.5-0.7 GB of a pi run's resident set
+#: that ``tracemalloc`` never saw (measured 2026-12-07: ``benchmarks/bench_logical_induction.py --only backend``)
+SAT_SOLVER = "cadical153"
+
 #: a lazy component's oracle remembers this many (coefficients -> maximising world) answers: the maker
 #: asks for the same linear maxima many times while it solves one day
 ORACLE_MEMO = 4096
@@ -204,15 +210,15 @@ class KnowledgeBase:
     projected worlds exceed :data:`MAX_WORLDS_PER_COMPONENT`.
     """
 
-    def __init__(self, solver_name: str = "minisat22", force_lazy: bool = False):
-        self.solver_name = solver_name
+    def __init__(self, solver_name: str | None = None, force_lazy: bool = False):
+        self.solver_name = solver_name or SAT_SOLVER
         self.force_lazy = force_lazy
         self._lazy_roots: set[str] = set()  # components that overflowed enumeration once: lazy from then on
         self._parent: dict[str, str] = {}  # union-find over atom names
         self._clauses: dict[str, list[list[int]]] = {}  # root -> clauses
         self._has_facts: dict[str, bool] = {}
         self._version: dict[str, int] = {}
-        # root -> the component's live solver, which numbers its variables LOCALLY (1..n): minisat's
+        # root -> the component's live solver, which numbers its variables LOCALLY (1..n): a SAT solver's
         # solve / get_model cost grows with the solver's variable count, so a component solver must
         # not see the global numbering (which grows with every sentence ever registered)
         self._solvers: OrderedDict[str, _ComponentSolver] = OrderedDict()
