@@ -491,7 +491,7 @@ def _claims_for(claim_ids: list[str] | None, checks: bool) -> list:
 
 def _show_stability(claim_ids: list[str] | None, checks: bool, preset: str, store: Path, figure: Path | None) -> None:
     """Print the stored stability measurements as a table (``aflab stability --shipped``)."""
-    from aflab.core.stability import StabilityResult, shipped_results, stability_rows
+    from aflab.core.stability import StabilityResult, platform_summary, shipped_results, stability_rows
 
     claims = _claims_for(claim_ids, checks)
     stored = []
@@ -520,6 +520,8 @@ def _show_stability(claim_ids: list[str] | None, checks: bool, preset: str, stor
         console.print("  ".join(c.ljust(w) for c, w in zip(cells, widths)), style=color, soft_wrap=True)
     met = sum(r.meets_target for r in rows)
     console.print(f"{met}/{len(rows)} meet the target; {sum(r.current for r in rows)} measured at the current code")
+    for line in platform_summary(rows):
+        console.print(line, style="dim", soft_wrap=True)
 
 
 def _stability_png(claims, stored, preset: str, path: Path) -> None:

@@ -9,6 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from aflab.cli import app
+from aflab.core.report import QUICK_REPORT_BUDGET_S, write_report
+from aflab.core.stability import machine_signature
 
 runner = CliRunner()
 
@@ -96,8 +98,22 @@ def test_report_files(report_dir):
     assert "data:image/png;base64," in html and 'id="verdict-table"' in html and 'id="check-table"' in html
     assert data["claims"][0]["kind"] == "check" and data["claims"][0]["threshold"]["side"] == "equals"
     assert data["provenance"]["libraries"]["numpy"] != "not installed"
+    machine = data["provenance"]["machine"]
+    assert machine["kernels"] == machine_signature() and machine["matmul_gflops"] > 0
+    assert "over the 10-minute quick budget" not in html  # the core-only report takes seconds
     assert "http://" not in html and "https://" not in html  # self-contained
     assert data["stability_overview"]["claims"] == 0 and "<b>Stability</b>" in html
+
+
+def test_a_quick_report_over_ten_minutes_says_so(tmp_path):
+    """The quick report's rule is < 10 min on 2 cores; on a slower machine it can run over: the page must say
+    so next to the wall time, with the machine's speed probe, not leave the reader to compare numbers."""
+    over = write_report([], tmp_path / "over", "quick", 0, wall_s=QUICK_REPORT_BUDGET_S + 1).read_text()
+    assert "over the 10-minute quick budget" in over and "GFLOP/s" in over
+    under = write_report([], tmp_path / "under", "quick", 0, wall_s=QUICK_REPORT_BUDGET_S - 1).read_text()
+    assert "over the 10-minute quick budget" not in under
+    full = write_report([], tmp_path / "full", "full", 0, wall_s=10 * QUICK_REPORT_BUDGET_S).read_text()
+    assert "over the 10-minute quick budget" not in full  # the rule is the quick report's
 
 
 def _chromium() -> str | None:

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import json
+import os
+import platform
+import subprocess
+import sys
 from dataclasses import replace
 
+import pytest
+import threadpoolctl
 from typer.testing import CliRunner
 
 from aflab.cli import app
 from aflab.core.claims import code_version, get_claim
-from aflab.core.stability import StabilityResult, best_results, run_stability, stability_rows
+from aflab.core.stability import (
+    StabilityResult,
+    best_results,
+    machine_signature,
+    platform_summary,
+    run_stability,
+    stability_rows,
+)
 from aflab.core.store import ResultStore
 
 
@@ -28,6 +42,40 @@ def test_sets_are_disjoint_and_set0_is_the_report_seeds(tmp_path):
     assert res.code_version == code_version(get_claim("core.selfcheck"))
     again = StabilityResult.from_json(res.to_json())
     assert again.labels == res.labels and again.config_hash == res.config_hash
+
+
+def test_a_stability_run_records_the_machine_it_ran_on(tmp_path):
+    res = _selfcheck_stability(tmp_path, n_sets=2)
+    assert res.platform == machine_signature() and platform.machine() in res.platform
+    assert StabilityResult.from_json(res.to_json()).platform == res.platform
+    old = json.loads(res.to_json())
+    del old["platform"]  # rows stored before the machine was recorded still load
+    assert StabilityResult.from_json(old).platform == ""
+    [row] = stability_rows([get_claim("core.selfcheck")], [StabilityResult.from_json(old)], "smoke")
+    assert platform_summary([row]) == ["measured on not recorded: 1 row", f"this machine: {machine_signature()}"]
+
+
+def _signature_in_subprocess(**env) -> str:
+    code = (
+        "import sys; from aflab.core.stability import machine_signature as m; print(m()); print('torch' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, **env}
+    )
+    return out.stdout
+
+
+def test_the_signature_names_the_blas_kernel_and_never_imports_torch():
+    """Two machines whose OpenBLAS picks different kernels round sums differently: the signature must tell
+    them apart. OPENBLAS_CORETYPE makes this machine's OpenBLAS load another kernel, as another CPU would."""
+    sig, torch_loaded = _signature_in_subprocess().splitlines()
+    assert torch_loaded == "False"  # describing the machine must not cost a torch import
+    blas = [i for i in threadpoolctl.threadpool_info() if i.get("internal_api") == "openblas"]
+    if not blas or platform.machine() != "x86_64":
+        pytest.skip("the kernel switch needs numpy's OpenBLAS on x86_64")
+    other = "Sandybridge" if blas[0].get("architecture") != "Sandybridge" else "Nehalem"
+    forced = _signature_in_subprocess(OPENBLAS_CORETYPE=other).splitlines()[0]
+    assert other in forced and forced != sig
 
 
 def test_a_set_keeps_its_whole_reason(tmp_path, monkeypatch):
@@ -77,6 +125,7 @@ def test_cli_shipped_lists_without_running(tmp_path):
     assert out.exit_code == 0, out.output
     assert "core.selfcheck *" in out.output  # a check is starred
     assert f"{res.agreement}/3 {res.modal_label}" in out.output and "current" in out.output
+    assert f"measured on {res.platform}: 1 row" in out.output and "this machine: " in out.output
     empty = CliRunner().invoke(app, ["stability", "core.selfcheck", "--shipped", "--store", str(tmp_path / "none")])
     assert empty.exit_code == 0 and "not measured" in empty.output
     assert not (tmp_path / "none").exists()  # listing never creates a store

@@ -15,6 +15,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -111,6 +112,7 @@ def _stability_view(claim: Claim, stability: dict, uris: dict) -> dict | None:
         "current": current,
         "note": "" if current else f"measured at code {result.code_version}, {result.measured_at}",
         "measured_at": result.measured_at,
+        "platform": result.platform or "not recorded",
         "figure": uris[("stability", claim.id)],
     }
 
@@ -222,8 +224,41 @@ def provenance() -> dict:
             versions[lib] = metadata.version(lib)
         except metadata.PackageNotFoundError:
             versions[lib] = "not installed"
-    machine = {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()}
+    from aflab.core.stability import machine_signature
+
+    machine = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "kernels": machine_signature(),
+        "matmul_gflops": matmul_gflops(),
+    }
     return {"aflab": __version__, "git": git, "libraries": versions, "machine": machine}
+
+
+#: the quick report's wall-time budget (seconds, on 2 cores): the project's rule
+QUICK_REPORT_BUDGET_S = 600.0
+
+
+def matmul_gflops(n: int = 256, seconds: float = 0.25) -> float:
+    """One-thread float64 ``n x n`` matmul throughput of this machine, GFLOP/s (``2 n^3`` a product, best of
+    repeated batches in about ``seconds``): a speed probe printed with a report's wall time, so a timing
+    from a slower machine reads as such (2026-12-07: 43.5 on an AMD EPYC with AVX2, where the quick report
+    took 13 min 43 s)."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    a = np.random.default_rng(0).random((n, n))
+    best, spent = 0.0, 0.0
+    with threadpool_limits(1):
+        while spent < seconds:
+            t0 = time.perf_counter()
+            for _ in range(8):
+                a @ a
+            dt = time.perf_counter() - t0
+            spent += dt
+            best = max(best, 8 * 2 * n**3 / dt / 1e9)
+    return round(best, 1)
 
 
 def _claim_json(o: ClaimOutcome, view: dict) -> dict:
@@ -251,7 +286,7 @@ def _claim_json(o: ClaimOutcome, view: dict) -> dict:
         "headline": view["headline"],
         "stability": None
         if view["stability"] is None
-        else {k: view["stability"][k] for k in ("summary", "current", "measured_at")},
+        else {k: view["stability"][k] for k in ("summary", "current", "measured_at", "platform")},
         "counterfactual": view["counterfactual"],
         "numbers": {k: _json_value(x) for k, x in (v.numbers.items() if v else [])},
         "comparisons": [
@@ -318,6 +353,8 @@ def write_report(
         generated=generated,
         n_claims=len(views),
         wall_s=wall_s,
+        over_quick_budget=preset == "quick" and wall_s > QUICK_REPORT_BUDGET_S,
+        quick_budget_s=QUICK_REPORT_BUDGET_S,
         rule=DECISION_RULE,
         provenance=prov,
         overview=stability_overview(views),

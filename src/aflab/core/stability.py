@@ -13,8 +13,11 @@ labelled with the code version and date it was measured at.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import platform as _platform
+import sys
 import textwrap
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -55,6 +58,8 @@ class StabilityResult:
     threshold_lines: tuple[float, ...] = ()
     measured_at: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
     compute_s: float = 0.0
+    #: the machine the cells ran on (:func:`machine_signature`); "" for results stored before it was recorded
+    platform: str = ""
 
     @property
     def labels(self) -> list[str]:
@@ -87,6 +92,59 @@ class StabilityResult:
         sets = tuple(_set_outcome(s) for s in data.pop("sets"))
         data["threshold_lines"] = tuple(data.get("threshold_lines", ()))
         return cls(sets=sets, **data)
+
+
+def machine_signature() -> str:
+    """What a cell's floating-point results depend on besides the code and the library versions (which the
+    cache key holds): the CPU, the BLAS kernel numpy's OpenBLAS picked for it at load time, numpy's SIMD level
+    and, when torch is loaded, torch's CPU capability. E.g. ``x86_64 AMD EPYC | OpenBLAS 0.3.31 Haswell |
+    numpy AVX2 | torch AVX2``.
+
+    Why it is recorded: two machines with the same signature give bit-identical cells, two with different
+    ones need not. Sums rounded another way can move a logical-induction run onto another certified price
+    path (the maker stops at the first point within its tolerance), so audit estimates move in their third
+    digit on some stretches while the verdicts stay (docs/architecture.md, "Reproducibility").
+    """
+    parts = [f"{_platform.machine() or '?'} {_cpu_model()}".strip()]
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+        parts += [
+            f"{i.get('internal_api', 'blas')} {i.get('version') or ''} {i.get('architecture') or ''}".strip()
+            for i in blas[:1]
+        ]
+    except Exception:  # threadpoolctl absent or a BLAS it cannot read: leave the BLAS out
+        pass
+    simd = _numpy_simd()
+    if simd:
+        parts.append(f"numpy {simd}")
+    if "torch" in sys.modules:  # never import torch just to describe the machine
+        with contextlib.suppress(Exception):
+            parts.append(f"torch {sys.modules['torch'].backends.cpu.get_cpu_capability()}")
+    return " | ".join(parts)
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("model name", "Model")):
+                return " ".join(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return _platform.processor()
+
+
+#: numpy's SIMD levels, best first: the first one this CPU supports is the level its kernels dispatch to
+_SIMD_LEVELS = ("AVX512_SPR", "AVX512_SKX", "AVX512F", "AVX2", "AVX", "SSE42", "SVE", "ASIMD", "NEON", "VSX4", "VX")
+
+
+def _numpy_simd() -> str:
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:
+        return ""
+    return next((level for level in _SIMD_LEVELS if features.get(level)), "")
 
 
 def _set_outcome(d: dict) -> SetOutcome:
@@ -181,6 +239,8 @@ def run_stability(
         head.threshold.text() if head else "",
         _lines_of(head.threshold) if head else (),
         compute_s=sum(o.compute_s for o in outcomes),
+        platform=machine_signature()
+        + (f" (cells on Ray at {ray_address}: their machines not recorded)" if ray_address else ""),
     )
     store.put_stability(claim.id, preset, result.config_hash, result.code_version, n_sets, result.to_json())
     return result
@@ -244,6 +304,7 @@ class StabilityRow:
     meets_target: bool  # >= 9 of 10 sets agree (the project's stability target)
     current: bool  # measured at the claim's current code version
     measured_at: str
+    platform: str = ""  # the machine it was measured on (:func:`machine_signature`), "" if not recorded
 
 
 #: the project's stability target: the same verdict on >= 90% of at least this many disjoint seed sets
@@ -265,10 +326,27 @@ def stability_rows(claims: list[Claim], stored: list[StabilityResult], preset: s
         agree = f"{res.agreement}/{res.n_sets} {res.modal_label}"
         rows.append(
             StabilityRow(
-                claim.id, claim.kind, set0, agree, res.seeds_per_set, res.summary(), ok, current, res.measured_at
+                claim.id,
+                claim.kind,
+                set0,
+                agree,
+                res.seeds_per_set,
+                res.summary(),
+                ok,
+                current,
+                res.measured_at,
+                res.platform,
             )
         )
     return rows
+
+
+def platform_summary(rows: list[StabilityRow]) -> list[str]:
+    """Lines saying which machines the listed measurements ran on (most rows first) and this machine's
+    signature: a rerun here reproduces a stored row's numbers bit for bit only on the same signature."""
+    counts = Counter(r.platform or "not recorded" for r in rows if r.agreement != "not measured")
+    lines = [f"measured on {p}: {n} row{'s' if n != 1 else ''}" for p, n in counts.most_common()]
+    return [*lines, f"this machine: {machine_signature()}"]
 
 
 VERDICT_COLORS = {"supported": "#2e7d32", "refuted": "#c62828", "inconclusive": "#b8860b"}

@@ -62,10 +62,12 @@ MAX_WORLDS_PER_COMPONENT = 1 << 14
 MAX_LIVE_SOLVERS = 512
 MAX_CACHED_COMPONENTS = 1024
 
-#: the component solvers' python-sat back-end. CaDiCaL, not MiniSat: same answers (the run's tables are
-#: bit-identical) at the same speed, but a MiniSat instance that has served a few enumerations holds
-#: ~1.4 MB of C memory (~5 KB for CaDiCaL), so 512 live solvers took ~0.5-0.7 GB of a pi run's resident set
-#: that ``tracemalloc`` never saw (measured 2026-12-07: ``benchmarks/bench_logical_induction.py --only backend``)
+#: the component solvers' python-sat back-end. CaDiCaL, not MiniSat: the runs compared gave bit-identical
+#: tables (the benchmark's workloads; 48-day pi runs on stretches 30-39) at about the same CPU (24.3 vs 23.7 s
+#: on the 240-day audit run), but a MiniSat instance that has served a few enumerations holds ~1.4 MB of C
+#: memory (~5 KB for CaDiCaL), so 512 live solvers took ~0.5-0.7 GB of a pi run's resident set that
+#: ``tracemalloc`` never saw (``benchmarks/bench_logical_induction.py --only backend``). Solve paths without
+#: the oracle can differ in length: the oracle-less mutation test pins MiniSat (test_li_worlds_lazy.py)
 SAT_SOLVER = "cadical153"
 
 #: a lazy component's oracle remembers this many (coefficients -> maximising world) answers: the maker
