@@ -55,10 +55,9 @@ def test_a_stability_run_records_the_machine_it_ran_on(tmp_path):
     assert platform_summary([row]) == ["measured on not recorded: 1 row", f"this machine: {machine_signature()}"]
 
 
-def _signature_in_subprocess(**env) -> str:
-    code = (
-        "import sys; from aflab.core.stability import machine_signature as m; print(m()); print('torch' in sys.modules)"
-    )
+def _signature_in_subprocess(first: str = "", **env) -> str:
+    code = first + "import sys; from aflab.core.stability import machine_signature as m; print(m())\n"
+    code += "print('torch' in sys.modules)"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, **env}
     )
@@ -70,6 +69,8 @@ def test_the_signature_names_the_blas_kernel_and_never_imports_torch():
     them apart. OPENBLAS_CORETYPE makes this machine's OpenBLAS load another kernel, as another CPU would."""
     sig, torch_loaded = _signature_in_subprocess().splitlines()
     assert torch_loaded == "False"  # describing the machine must not cost a torch import
+    # scipy loads a second OpenBLAS: the signature must not depend on what the process imported before
+    assert _signature_in_subprocess("import scipy.linalg; ").splitlines()[0] == sig
     blas = [i for i in threadpoolctl.threadpool_info() if i.get("internal_api") == "openblas"]
     if not blas or platform.machine() != "x86_64":
         pytest.skip("the kernel switch needs numpy's OpenBLAS on x86_64")

@@ -109,7 +109,12 @@ def machine_signature() -> str:
     try:
         from threadpoolctl import threadpool_info
 
-        blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+        # numpy's own BLAS, whatever else is loaded (scipy brings a second OpenBLAS; the signature must not
+        # depend on which modules a process happened to import)
+        blas = sorted(
+            (i for i in threadpool_info() if i.get("user_api") == "blas"),
+            key=lambda i: "numpy" not in str(i.get("filepath", "")),
+        )
         parts += [
             f"{i.get('internal_api', 'blas')} {i.get('version') or ''} {i.get('architecture') or ''}".strip()
             for i in blas[:1]
