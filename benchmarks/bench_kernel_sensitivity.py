@@ -82,24 +82,40 @@ def compare(a: Path, b: Path, stretch: int) -> dict:
 
 
 def _stretches(text: str) -> list[int]:
+    """'0-23' or '7' -> the stretches (seed indices) it names; a clear argparse error otherwise."""
     lo, _, hi = text.partition("-")
-    return list(range(int(lo), int(hi or lo) + 1))
+    try:
+        out = list(range(int(lo), int(hi or lo) + 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a range like 0-23 or one stretch like 7, got {text!r}") from None
+    if not out or out[0] < 0:
+        raise argparse.ArgumentTypeError(f"the range {text!r} is empty or negative; give e.g. 0-23")
+    return out
+
+
+def _at_least(lowest: int):
+    def parse(text: str) -> int:
+        if not text.isdigit() or int(text) < lowest:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {lowest}, got {text!r}")
+        return int(text)
+
+    return parse
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="stretches 18-22")
-    ap.add_argument("--stretches", default="0-23", help="a range of stretches (seed indices), e.g. 0-23")
-    ap.add_argument("--days", type=int, default=48)
+    ap.add_argument("--stretches", type=_stretches, default="0-23", help="stretches (seed indices), e.g. 0-23")
+    ap.add_argument("--days", type=_at_least(4), default=48, help="market days (>= 4, the config's minimum)")
     ap.add_argument("--kernel", default="Sandybridge", help="the OpenBLAS kernel forced for the second run")
-    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--jobs", type=_at_least(1), default=2)
     ap.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker is not None:
         run_stretch(args.worker, args.days, args.out)
         return
-    stretches = _stretches("18-22" if args.quick else args.stretches)
+    stretches = _stretches("18-22") if args.quick else args.stretches
     with tempfile.TemporaryDirectory() as tmp:
         dirs = {"native": Path(tmp) / "native", "forced": Path(tmp) / "forced"}
         for d in dirs.values():
@@ -110,6 +126,8 @@ def main() -> None:
         kernels = {k: (d / "kernel.txt").read_text() for k, d in dirs.items()}
         table = pd.DataFrame([compare(dirs["native"], dirs["forced"], s) for s in stretches])
     print(f"pi stretches {stretches[0]}-{stretches[-1]}, {args.days} days; OpenBLAS kernels: {kernels}")
+    if kernels["native"] == kernels["forced"]:
+        print(f"warning: OpenBLAS did not load --kernel {args.kernel!r} (unknown here?): both runs used the same one")
     print(table.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
     counts = table.outcome.value_counts()
     print("summary: " + ", ".join(f"{n} {o}" for o, n in counts.items()) + f" (of {len(table)} stretches)")
