@@ -58,3 +58,53 @@ def test_off_writes_nothing(tmp_path, monkeypatch):
     assert E.run_cache_dir() is None
     E.introspection_tables(SMALL, 1)
     assert not list(tmp_path.iterdir())
+
+
+# -- the pi audits' runs ----------------------------------------------------------------------------------
+PI_SMALL = E.PiAuditConfig(n_days=6, enum_depth=1, band_depth=1)
+PI_AUDITS = (
+    E.market_maker_certified_experiment,
+    E.pi_digit_frequencies_experiment,
+    E.limit_coherence_experiment,
+    E.provability_induction_experiment,
+    E.calibration_experiment,
+    E.undecided_paths_experiment,
+    E.non_exploitation_experiment,
+)
+
+
+def _audit_tables() -> list[pd.DataFrame]:
+    return [audit(PI_SMALL, 0, 2) for audit in PI_AUDITS]
+
+
+def test_pi_audits_read_the_same_tables_shared_or_not(tmp_path, monkeypatch):
+    """Every pi audit's table, computed fresh (sharing off, empty in-process cache), then through the shared
+    cache in a fresh in-process state (written), then read back with the in-process cache cleared again."""
+    monkeypatch.setenv(E.RUN_CACHE_ENV, "off")
+    E.pi_run.cache_clear()
+    fresh = _audit_tables()
+    monkeypatch.setenv(E.RUN_CACHE_ENV, str(tmp_path))
+    E.pi_run.cache_clear()
+    written = _audit_tables()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    # the firm: prices, maker, resolved + the ledger non-exploitation reads; the no-floor firm: 3; the control: ledger
+    assert sum(n.startswith(f"pi-firm-{PI_SMALL.config_hash()}-2-") for n in names) == 4
+    assert sum(n.startswith(f"pi-firm-{E.without_floor(PI_SMALL).config_hash()}-2-") for n in names) == 3
+    assert sum(n.startswith("pi-control-") for n in names) == 1 and len(names) == 8
+    E.pi_run.cache_clear()
+    read_back = _audit_tables()
+    assert E.pi_run.cache_info().currsize == 0  # no market was run: every table came from the files
+    for a, b, c in zip(fresh, written, read_back):
+        assert len(a) > 0
+        pd.testing.assert_frame_equal(b, a)
+        pd.testing.assert_frame_equal(c, a)
+
+
+def test_shared_pi_run_refuses_unknown_tables_and_names_what_was_not_requested(tmp_path, monkeypatch):
+    monkeypatch.setenv(E.RUN_CACHE_ENV, str(tmp_path))
+    with pytest.raises(ValueError, match="tables must be among"):
+        E.shared_pi_run(PI_SMALL, 0, tables=("price",))
+    run = E.shared_pi_run(PI_SMALL, 0, tables=("maker",))
+    assert len(run.maker) == PI_SMALL.n_days
+    with pytest.raises(KeyError, match="pass it in tables="):
+        _ = run.ledger

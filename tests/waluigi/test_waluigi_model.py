@@ -19,6 +19,7 @@ from aflab.waluigi.model import (
     Waluigi,
     WaluigiPopulation,
     bayes_predictive,
+    draw_tokens,
     index_windows,
     posterior,
     predictive_tables,
@@ -276,3 +277,31 @@ def test_beta_quadrature_warns_past_its_exact_range():
     assert abs(eps / exact - 1) > 0.05  # the warning is about a real error
     wide = standard_mixture(beta=(0.5, 2.0), r=1.0, p_waluigi=0.5, n_nodes=33)
     assert th.hazard_floor(wide, 64) == pytest.approx(exact, rel=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n_docs=st.integers(1, 12),
+    length=st.integers(1, 30),
+    V=st.integers(2, 7),
+    n_personas=st.integers(1, 4),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_draw_tokens_is_inversion_on_each_tokens_own_row(n_docs, length, V, n_personas, seed):
+    """Brute force, one token at a time: the number of the row's first V-1 cumulative values <= u, where the
+    row is the document's before / at / after its defection step; u set on row values exercises the ties."""
+    rng = np.random.default_rng(seed)
+    rows = np.cumsum(rng.dirichlet(np.ones(V), size=(3, n_personas)), axis=2)
+    who = rng.integers(0, n_personas, n_docs)
+    cdfs = rows[:, who, :]
+    never = np.iinfo(np.int64).max
+    d = np.where(rng.random(n_docs) < 0.3, never, rng.integers(1, length + 3, n_docs))
+    u = rng.random((n_docs, length))
+    ties = rng.random((n_docs, length)) < 0.2
+    u[ties] = rows[0, 0, rng.integers(0, V, ties.sum())].clip(max=np.nextafter(1.0, 0))
+    got = draw_tokens(u, cdfs, d)
+    for i in range(n_docs):
+        for t in range(length):
+            step = t + 1
+            row = cdfs[2, i] if step == d[i] else cdfs[1, i] if step > d[i] else cdfs[0, i]
+            assert got[i, t] == min(sum(u[i, t] >= c for c in row[:-1]), V - 1)

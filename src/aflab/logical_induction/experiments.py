@@ -10,8 +10,9 @@ functions on that run and the claims' verdict functions on the tables (:mod:`.cl
 The seed index picks the stretch of pi: seed ``i`` of a sweep reads the digits from place
 ``1 + 1000 i`` on (:func:`digit_offset`), so every seed of a sweep -- and every seed set of a
 stability run, which uses indices ``j n .. j n + n - 1`` -- is a different market. Runs are cached
-in-process by (config, seed index, market): the audits of one stretch share one run, and the cache's
-content is a deterministic function of its key.
+in-process by (config, seed index, market), and their tables across processes (:func:`shared_pi_run`, under
+``$AFLAB_RUN_CACHE``): the audits of one stretch share one run, and the cache's content is a deterministic
+function of its key (which includes the code digest).
 
 Broken mechanisms for the counterfactuals (config switches): ``firm='dogmatic'`` (one constant-belief
 trader instead of the enumeration), ``drop_programs`` (program kinds removed from the enumeration, e.g.
@@ -22,6 +23,7 @@ alternate days), ``floor_weight`` (the non-dogmatism floor's prior weight multip
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -330,15 +332,15 @@ def exploitation_table(run: MarketRun, control: MarketRun) -> pd.DataFrame:
 
 
 def market_maker_certified_experiment(cfg: PiAuditConfig, seed: int, seed_index: int = 0) -> pd.DataFrame:
-    return maker_table(pi_run(cfg, seed_index)[1])
+    return maker_table(shared_pi_run(cfg, seed_index))
 
 
 def pi_digit_frequencies_experiment(cfg: PiAuditConfig, seed: int, seed_index: int = 0) -> pd.DataFrame:
-    return digit_table(pi_run(cfg, seed_index)[1])
+    return digit_table(shared_pi_run(cfg, seed_index))
 
 
 def limit_coherence_experiment(cfg: PiAuditConfig, seed: int, seed_index: int = 0) -> pd.DataFrame:
-    return coherence_table(pi_run(cfg, seed_index)[1])
+    return coherence_table(shared_pi_run(cfg, seed_index))
 
 
 def without_floor(cfg: PiAuditConfig) -> PiAuditConfig:
@@ -352,24 +354,27 @@ def provability_induction_experiment(cfg: PiAuditConfig, seed: int, seed_index: 
     non-dogmatism floor (which sells every undecided sentence above 15/16, theorems included)."""
     return pd.concat(
         [
-            theorem_table(pi_run(cfg, seed_index)[1]).assign(market="logical_inductor"),
-            theorem_table(pi_run(without_floor(cfg), seed_index)[1]).assign(market="no_floor_control"),
+            theorem_table(shared_pi_run(cfg, seed_index)).assign(market="logical_inductor"),
+            theorem_table(shared_pi_run(without_floor(cfg), seed_index)).assign(market="no_floor_control"),
         ],
         ignore_index=True,
     )
 
 
 def calibration_experiment(cfg: PiAuditConfig, seed: int, seed_index: int = 0) -> pd.DataFrame:
-    return calibration_table(pi_run(cfg, seed_index)[1])
+    return calibration_table(shared_pi_run(cfg, seed_index))
 
 
 def undecided_paths_experiment(cfg: PiAuditConfig, seed: int, seed_index: int = 0) -> pd.DataFrame:
     """Shared by non-dogmatism and convergence (both judge the never-decided sentences' paths)."""
-    return undecided_paths_table(pi_run(cfg, seed_index)[1])
+    return undecided_paths_table(shared_pi_run(cfg, seed_index))
 
 
 def non_exploitation_experiment(cfg: PiAuditConfig, seed: int, seed_index: int = 0) -> pd.DataFrame:
-    return exploitation_table(pi_run(cfg, seed_index)[1], pi_run(cfg, seed_index, "control")[1])
+    ledger = ("ledger",)
+    return exploitation_table(
+        shared_pi_run(cfg, seed_index, tables=ledger), shared_pi_run(cfg, seed_index, "control", ledger)
+    )
 
 
 # -- introspection ------------------------------------------------------------------------------------
@@ -510,35 +515,81 @@ def run_cache_dir() -> Path | None:
     return Path(root) if root else Path.home() / ".cache" / "aflab" / "runs"
 
 
-def introspection_tables(cfg: IntrospectionConfig, seed_index: int) -> dict[str, pd.DataFrame]:
-    """The introspection and self-trust tables of one introspection run, computed once for both audits.
-
-    The run is the expensive part (~44 CPU-s a stretch at the quick preset) and the two audits are separate
-    claims whose cells may run in different processes, so both tables are written (Parquet, atomically) under
-    a key of the config hash, the seed index and the code digest that keys the cells themselves (core, this
-    system's sources, the key libraries), and read back by whichever audit runs second. Same key, same
-    tables: sharing changes the cost, never the result (tested against a fresh computation). An unreadable
-    file is recomputed and replaced."""
-    from aflab.core.claims import code_version, get_claim
+def shared_tables(key: str, names: tuple[str, ...], compute: Callable[[], dict[str, pd.DataFrame]]) -> dict:
+    """Tables two claims' cells need, computed once across processes: ``compute()``'s tables ``names`` are
+    written (Parquet, atomically) under the run cache as ``{key}.{name}.parquet`` and read back by whichever
+    cell needs them next. ``key`` must carry everything the tables depend on (config hash, seed index, the
+    code digest that keys the cells themselves), so the same key means the same tables: sharing changes the
+    cost, never the result (tested against a fresh computation). An unreadable file is recomputed and
+    replaced; a read-only cache folder only costs the sharing."""
     from aflab.core.store import atomic_write_bytes, bytes_to_table, table_to_bytes
 
     folder = run_cache_dir()
-    version = code_version(get_claim("logical_induction.introspection"))  # the cells' own code key
-    key = f"introspection-{cfg.config_hash()}-{seed_index}-{version}"
-    paths = {name: folder / f"{key}.{name}.parquet" for name in ("introspection", "self_trust")} if folder else {}
+    paths = {name: folder / f"{key}.{name}.parquet" for name in names} if folder else {}
     if paths and all(p.exists() for p in paths.values()):
         try:
             return {name: bytes_to_table(p.read_bytes()) for name, p in paths.items()}
         except Exception:  # a truncated or foreign file: recompute below and overwrite it
             pass
-    sc, run = introspection_run(cfg, seed_index)
-    tables = {"introspection": introspection_table(sc, run), "self_trust": self_trust_table(sc, run)}
+    tables = compute()
     for name, p in paths.items():
         try:
             atomic_write_bytes(p, table_to_bytes(tables[name]))
         except OSError:  # a read-only home: sharing is an optimisation, the result stands without it
             break
     return tables
+
+
+def _cells_code_version() -> str:
+    """The code digest that keys this system's cells (core, the system's sources, key libraries)."""
+    from aflab.core.claims import code_version, get_claim
+
+    return code_version(get_claim("logical_induction.market-maker-certified"))
+
+
+#: the tables of a :class:`MarketRun`, all a pi audit reads
+RUN_TABLES = ("prices", "ledger", "maker", "resolved")
+
+
+def shared_pi_run(
+    cfg: PiAuditConfig, seed_index: int, market: str = "firm", tables: tuple[str, ...] = ("prices", "maker", "resolved")
+) -> MarketRun:
+    """:func:`pi_run`'s tables, shared across processes: the pi audits are separate claims over the same
+    stretches (quick: 7 audits read stretches 0-4, three of them up to 9 or 11), and in a report or a
+    stability run their cells land in different worker processes, where the in-process cache cannot help.
+    Measured at the quick preset: each stretch's run ~8 CPU-s, its tables ~0.05 s to read back.
+    ``tables``: the ones the caller reads (the ledger, 10% of a short run's cost, only where it is needed);
+    the others are absent from the returned run."""
+    if unknown := set(tables) - set(RUN_TABLES):
+        raise ValueError(f"tables must be among {RUN_TABLES}, got {sorted(unknown)}")
+    key = f"pi-{market}-{cfg.config_hash()}-{seed_index}-{_cells_code_version()}"
+
+    def compute() -> dict[str, pd.DataFrame]:
+        run = pi_run(cfg, seed_index, market)[1]
+        return {name: getattr(run, name) for name in tables}
+
+    found = shared_tables(key, tables, compute)
+    return MarketRun(**{name: found.get(name, _not_shared(name)) for name in RUN_TABLES})
+
+
+def _not_shared(name: str) -> Callable[[], pd.DataFrame]:
+    def missing() -> pd.DataFrame:
+        raise KeyError(f"table {name!r} was not requested from shared_pi_run (pass it in tables=)")
+
+    return missing
+
+
+def introspection_tables(cfg: IntrospectionConfig, seed_index: int) -> dict[str, pd.DataFrame]:
+    """The introspection and self-trust tables of one introspection run, computed once for both audits
+    (:func:`shared_tables`): the run is the expensive part (~44 CPU-s a stretch at the quick preset) and
+    the two audits are separate claims whose cells may run in different processes."""
+    key = f"introspection-{cfg.config_hash()}-{seed_index}-{_cells_code_version()}"
+
+    def compute() -> dict[str, pd.DataFrame]:
+        sc, run = introspection_run(cfg, seed_index)
+        return {"introspection": introspection_table(sc, run), "self_trust": self_trust_table(sc, run)}
+
+    return shared_tables(key, ("introspection", "self_trust"), compute)
 
 
 def self_trust_experiment(cfg: IntrospectionConfig, seed: int, seed_index: int = 0) -> pd.DataFrame:
