@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# runs shared between claims' cells (logical induction) go to a folder of this test session, never to the
+# user's ~/.cache/aflab/runs: a test must not read tables an earlier run left there, nor leave its own
+if "AFLAB_RUN_CACHE" not in os.environ:
+    os.environ["AFLAB_RUN_CACHE"] = tempfile.mkdtemp(prefix="aflab-test-runs-")
+    atexit.register(shutil.rmtree, os.environ["AFLAB_RUN_CACHE"], True)
 
 
 PLUGIN_SOURCE = textwrap.dedent('''

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
+from aflab.waluigi import model as model_module
 from aflab.waluigi.model import (
     BetaHazardPrior,
     DiscreteHazardPrior,
@@ -300,6 +301,9 @@ def test_draw_tokens_is_inversion_on_each_tokens_own_row(n_docs, length, V, n_pe
     ties = rng.random((n_docs, length)) < 0.2
     u[ties] = rows[0, 0, rng.integers(0, V, ties.sum())].clip(max=np.nextafter(1.0, 0))
     got = draw_tokens(u, cdfs, d)
+    # both exact ways, whichever the size picks
+    assert (model_module._draw_tokens_gathered(u, cdfs, d) == got).all()
+    assert (model_module._draw_tokens_by_row(u, cdfs, d) == got).all()
     for i in range(n_docs):
         for t in range(length):
             step = t + 1
