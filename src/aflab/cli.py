@@ -513,13 +513,18 @@ def _show_stability(claim_ids: list[str] | None, checks: bool, preset: str, stor
         for r in rows
     ]
     widths = [max(len(x[i]) for x in [head, *lines]) for i in range(len(head))]
-    console.print(f"verdict stability, {preset} preset (target: >= 9 of 10 disjoint seed sets agree)")
+    console.print(
+        f"verdict stability, {preset} preset (target: >= 9 of 10 disjoint seed sets give the same supported/refuted verdict)"
+    )
     console.print("  ".join(h.ljust(w) for h, w in zip(head, widths)), style="bold", soft_wrap=True)
     for r, cells in zip(rows, lines):
         color = "green" if r.meets_target else ("yellow" if r.agreement != "not measured" else "dim")
         console.print("  ".join(c.ljust(w) for c, w in zip(cells, widths)), style=color, soft_wrap=True)
-    met = sum(r.meets_target for r in rows)
-    console.print(f"{met}/{len(rows)} meet the target; {sum(r.current for r in rows)} measured at the current code")
+    met, undecided = sum(r.meets_target for r in rows), sum(r.undecided for r in rows)
+    console.print(
+        f"{met}/{len(rows)} meet the target; {undecided} agree only on 'inconclusive' (quick cannot decide "
+        f"them: not a met target); {sum(r.current for r in rows)} measured at the current code"
+    )
     for line in platform_summary(rows):
         console.print(line, style="dim", soft_wrap=True)
 

@@ -105,7 +105,10 @@ def test_rows_mark_missing_older_and_current_results(tmp_path):
     assert not row.meets_target  # 3 sets are too few for the target (>= 9 of 10), whatever they agree on
     ten = replace(res, sets=tuple(replace(res.sets[0], index=j, first_seed_index=j) for j in range(10)))
     [row] = stability_rows([claim], [ten], "smoke")
-    assert row.meets_target and row.agreement == f"10/10 {res.sets[0].label}"
+    assert row.meets_target and row.agreement == f"10/10 {res.sets[0].label}" and not row.undecided
+    undecided = replace(ten, sets=tuple(replace(s, label="inconclusive") for s in ten.sets))
+    [row] = stability_rows([claim], [undecided], "smoke")
+    assert row.agreement == "10/10 inconclusive" and row.undecided and not row.meets_target
     older = replace(res, code_version="0.0.0+older")
     [row] = stability_rows([claim], [older], "smoke")
     assert not row.current
@@ -148,11 +151,13 @@ def test_report_overview_counts_the_target_and_flags_a_verdict_against_the_sets(
         view("d", "refuted", stab(2, 2, "refuted")),
         view("e", "supported", None),
         view("f", "supported", stab(10, 10, "supported"), kind="check"),  # checks are not counted
+        view("g", "inconclusive", stab(10, 10, "inconclusive")),  # agreeing on "no decision" is not stability
     ]
     o = stability_overview(views)
     assert o == {
-        "claims": 5,
+        "claims": 6,
         "meets": 2,
+        "undecided": 1,
         "fewer_sets": 1,
         "not_measured": 1,
         "older_code": 1,

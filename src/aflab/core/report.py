@@ -117,16 +117,21 @@ def _stability_view(claim: Claim, stability: dict, uris: dict) -> dict | None:
     }
 
 
-def stability_overview(views: list[dict], target_sets: int = 10) -> dict:
-    """For the claims (kind 'claim') of a report: how many meet the stability target (the same verdict on
-    >= 90% of >= ``target_sets`` disjoint seed sets), how many were measured on fewer sets, not at all, or
-    at older code, and which claims' report verdict differs from the verdict most seed sets gave."""
+def stability_overview(views: list[dict]) -> dict:
+    """For the claims (kind 'claim') of a report: how many meet the stability target (the same decisive
+    verdict on >= 90% of >= 10 disjoint seed sets: :func:`.stability.target_status`), how many agree only on
+    "inconclusive", how many were measured on fewer sets, not at all, or at older code, and which claims'
+    report verdict differs from the verdict most seed sets gave."""
+    from aflab.core.stability import target_status
+
     claims = [v for v in views if v["kind"] == "claim"]
     st = [v["stability"] for v in claims if v["stability"]]
+    status = [target_status(x["n_sets"], x["agreement"], x["modal"]) for x in st]
     return {
         "claims": len(claims),
-        "meets": sum(x["n_sets"] >= target_sets and x["agreement"] >= 0.9 * x["n_sets"] for x in st),
-        "fewer_sets": sum(x["n_sets"] < target_sets for x in st),
+        "meets": status.count("met"),
+        "undecided": status.count("undecided"),
+        "fewer_sets": status.count("fewer sets"),
         "not_measured": len(claims) - len(st),
         "older_code": sum(not x["current"] for x in st),
         "differs_from_modal": [v["id"] for v in claims if v["stability"] and v["label"] != v["stability"]["modal"]],

@@ -307,19 +307,33 @@ class StabilityRow:
     agreement: str  # e.g. "9/10 supported"
     seeds_per_set: int
     summary: str  # e.g. "9/10 supported (9 supported, 1 inconclusive; 5 seeds per set)"
-    meets_target: bool  # >= 9 of 10 sets agree (the project's stability target)
+    meets_target: bool  # >= 9 of 10 sets give the same decisive verdict (the project's stability target)
     current: bool  # measured at the claim's current code version
     measured_at: str
     platform: str = ""  # the machine it was measured on (:func:`machine_signature`), "" if not recorded
+    undecided: bool = False  # >= 9 of 10 sets agree, on "inconclusive" (not a met target)
 
 
 #: the project's stability target: the same verdict on >= 90% of at least this many disjoint seed sets
 TARGET_SETS = 10
 
 
+def target_status(n_sets: int, agreement: int, modal_label: str) -> str:
+    """Where a stability measurement stands against the target: ``"met"`` (>= 90% of >= :data:`TARGET_SETS`
+    sets give the same *decisive* verdict), ``"undecided"`` (they agree, but on "inconclusive": the quick
+    size cannot decide the claim, and agreeing on that is no evidence of a stable verdict -- a smaller run
+    would agree more), ``"fewer sets"``, or ``"not met"``."""
+    if n_sets < TARGET_SETS:
+        return "fewer sets"
+    if agreement < 0.9 * n_sets:
+        return "not met"
+    return "undecided" if modal_label == "inconclusive" else "met"
+
+
 def stability_rows(claims: list[Claim], stored: list[StabilityResult], preset: str = "quick") -> list[StabilityRow]:
     """The stability table for ``claims``: their best stored result (:func:`best_results`), or a row saying
-    none was measured. ``meets_target``: at least :data:`TARGET_SETS` sets, at least 90% of them agreeing."""
+    none was measured. ``meets_target``: :func:`target_status` is "met"; ``undecided``: the sets agree on
+    "inconclusive"."""
     best = best_results(claims, stored, preset)
     rows = []
     for claim in claims:
@@ -328,7 +342,7 @@ def stability_rows(claims: list[Claim], stored: list[StabilityResult], preset: s
             continue
         res, current = best[claim.id]
         set0 = res.sets[0].label if res.sets else "-"
-        ok = res.n_sets >= TARGET_SETS and res.agreement >= 0.9 * res.n_sets
+        status = target_status(res.n_sets, res.agreement, res.modal_label)
         agree = f"{res.agreement}/{res.n_sets} {res.modal_label}"
         rows.append(
             StabilityRow(
@@ -338,10 +352,11 @@ def stability_rows(claims: list[Claim], stored: list[StabilityResult], preset: s
                 agree,
                 res.seeds_per_set,
                 res.summary(),
-                ok,
+                status == "met",
                 current,
                 res.measured_at,
                 res.platform,
+                status == "undecided",
             )
         )
     return rows
