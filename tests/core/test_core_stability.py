@@ -210,3 +210,18 @@ def test_a_stability_panel_that_fails_is_left_out_of_the_report(monkeypatch, cap
 
     figs = report._report_figures([Outcome()], {"core.selfcheck": (_first_shipped(), True)})
     assert figs == {} and "could not be drawn" in capsys.readouterr().err
+
+
+def test_report_marks_agreement_on_inconclusive_as_undecided(tmp_path):
+    """Ten sets agreeing on 'inconclusive' show as such in the report's table, flagged like a split."""
+    from aflab.core.report import _stability_view
+
+    claim = get_claim("core.selfcheck")
+    res = _selfcheck_stability(tmp_path)
+    ten = replace(res, sets=tuple(replace(res.sets[0], index=j, first_seed_index=j) for j in range(10)))
+    undecided = replace(ten, sets=tuple(replace(s, label="inconclusive") for s in ten.sets))
+    uris = {("stability", claim.id): "data:"}
+    decided = _stability_view(claim, {claim.id: (ten, True)}, uris)
+    assert not decided["undecided"] and decided["short"] == "10/10"
+    view = _stability_view(claim, {claim.id: (undecided, True)}, uris)
+    assert view["undecided"] and view["all_agree"] and view["short"] == "10/10 inconclusive"

@@ -101,10 +101,14 @@ def _stability_view(claim: Claim, stability: dict, uris: dict) -> dict | None:
     hit = stability.get(claim.id)
     if hit is None:
         return None
+    from aflab.core.stability import target_status
+
     result, current = hit
+    undecided = target_status(result.n_sets, result.agreement, result.modal_label) == "undecided"
     return {
         "summary": result.summary(),
-        "short": f"{result.agreement}/{result.n_sets}",
+        "short": f"{result.agreement}/{result.n_sets}" + (" inconclusive" if undecided else ""),
+        "undecided": undecided,
         "agreement": result.agreement,
         "n_sets": result.n_sets,
         "modal": result.modal_label,
