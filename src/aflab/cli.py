@@ -387,6 +387,7 @@ def report(
             ray_address=ray,
             force=force,
             base_seed=seed,
+            draw_figures=False,  # drawn by write_report while its workers encode the ones already drawn
             cell_timeout_s=cell_timeout,
         )
         stability = _stability_for(claims, st, preset)

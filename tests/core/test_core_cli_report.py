@@ -164,3 +164,28 @@ def test_report_renders_in_headless_chromium(report_dir):
     assert overflow <= 1400, "the page scrolls sideways at 1400 px"
     assert sticky == "sticky"  # the table of contents stays in view
     assert fig_width > 800  # figures at full column width
+
+
+def test_a_figure_function_that_fails_in_the_report_is_shown_as_that_claims_error(tmp_path):
+    """The report draws the claims' figures itself (while its workers encode the ones drawn); a figure
+    function that raises must show on that claim (its verdict kept, as when ``judge`` draws), not vanish
+    or take the page down."""
+    from dataclasses import replace
+
+    from aflab.core.claims import get_claim
+    from aflab.core.evaluate import run_claims
+    from aflab.core.store import ResultStore
+
+    def broken(cfg, table):
+        raise RuntimeError("no axes today")
+
+    claim = get_claim("core.selfcheck")
+    jobs = [(c, c.make_config("smoke"), "smoke", 2) for c in (claim, replace(claim, figures=broken))]
+    with ResultStore(tmp_path / "store") as store:
+        outcomes, _ = run_claims(jobs, store, progress=False, draw_figures=False)
+    assert all(o.verdict is not None and not o.figures for o in outcomes)
+    write_report(outcomes, tmp_path / "r", "smoke", 0, wall_s=1.0, jobs=2)
+    data = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert [c["verdict"] for c in data["claims"]] == ["supported", "supported"]
+    assert data["claims"][0]["error"] is None and data["claims"][0]["figures"]
+    assert "figures function failed" in data["claims"][1]["error"] and "no axes today" in data["claims"][1]["error"]

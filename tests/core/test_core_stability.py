@@ -204,9 +204,11 @@ def test_a_stability_panel_that_fails_is_left_out_of_the_report(monkeypatch, cap
 
     monkeypatch.setattr(S, "stability_figure", broken)
 
-    class Outcome:  # the two attributes _report_figures reads
+    class Outcome:  # the attributes _report_figures reads (no verdict: nothing of the claim's own to draw)
         claim = get_claim("core.selfcheck")
         figures: dict = {}
+        verdict = None
+        error = None
 
     figs = report._report_figures([Outcome()], {"core.selfcheck": (_first_shipped(), True)})
     assert figs == {} and "could not be drawn" in capsys.readouterr().err

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +26,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from aflab import __version__
 from aflab.core.claims import VERDICTS, Claim
 from aflab.core.evaluate import ClaimOutcome
-from aflab.core.plots import encode_figures
+from aflab.core.plots import FigureEncoder
 from aflab.core.stats import level_text
 from aflab.core.systems import system_info
 
@@ -142,21 +143,41 @@ def stability_overview(views: list[dict]) -> dict:
     }
 
 
-def _report_figures(outcomes: Sequence[ClaimOutcome], stability: dict) -> dict:
-    """Every figure the page shows, keyed ``(claim id, name)`` or ``("stability", claim id)``."""
+def _report_figures(outcomes: Sequence[ClaimOutcome], stability: dict, jobs: int = 1) -> dict:
+    """Every figure the page shows as a data URI, keyed ``(claim id, name)`` or ``("stability", claim id)``.
+
+    A judged claim whose figures were not drawn yet (``run_claims(draw_figures=False)``, as the report
+    command does) is drawn here, and each figure goes to the ``jobs`` encoding workers as soon as it exists:
+    the drawing here overlaps with the encoding there, which is most of the page's figure time."""
+    with FigureEncoder(jobs) as encoder:
+        for o in outcomes:
+            if not o.figures:
+                _draw_claim_figures(o)
+            for name, fig in o.figures.items():
+                encoder.submit((o.claim.id, name), fig)
+            if o.claim.id in stability:
+                _submit_stability_panel(encoder, o.claim.id, stability[o.claim.id][0])
+        return encoder.results()
+
+
+def _draw_claim_figures(o: ClaimOutcome) -> None:
+    """The claim's figures for a judged outcome; a figure function that fails marks the claim as an error,
+    as :func:`aflab.core.evaluate.judge` does when it draws them itself."""
+    if o.verdict is None or o.error is not None or o.claim.figures is None:
+        return
+    try:
+        o.figures = dict(o.claim.figures(o.config, o.table))
+    except Exception:
+        o.error = "figures function failed:\n" + traceback.format_exc()
+
+
+def _submit_stability_panel(encoder: FigureEncoder, claim_id: str, result) -> None:
     from aflab.core.stability import stability_figure
 
-    figs = {(o.claim.id, name): fig for o in outcomes for name, fig in o.figures.items()}
-    for o in outcomes:
-        if o.claim.id in stability:
-            try:
-                figs[("stability", o.claim.id)] = stability_figure(stability[o.claim.id][0])
-            except Exception as err:  # a panel that cannot be drawn must not lose a report that took minutes
-                print(
-                    f"warning: the stability panel of {o.claim.id} could not be drawn ({err}); left out",
-                    file=sys.stderr,
-                )
-    return figs
+    try:
+        encoder.submit(("stability", claim_id), stability_figure(result))
+    except Exception as err:  # a panel that cannot be drawn must not lose a report that took minutes
+        print(f"warning: the stability panel of {claim_id} could not be drawn ({err}); left out", file=sys.stderr)
 
 
 def _outcome_view(o: ClaimOutcome, stability: dict, uris: dict) -> dict:
@@ -325,14 +346,16 @@ def write_report(
 
     ``stability`` maps a claim id to ``(StabilityResult, current)`` (see
     :func:`aflab.core.stability.best_results`); claims without one show "not measured". ``jobs`` processes
-    encode the figures (PNG rendering is most of the time this function takes: ~45 s for the quick report).
+    encode the figures (PNG rendering is most of the time this function takes). ``wall_s`` is the time
+    spent before this call; the page reports it plus this function's own figure time.
     """
+    entered = time.perf_counter()
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"--out {out} is a file; give a folder for index.html and report.json")
     stability = stability or {}
-    figs = _report_figures(outcomes, stability)
-    uris = dict(zip(figs, encode_figures(list(figs.values()), jobs)))
+    uris = _report_figures(outcomes, stability, jobs)
+    wall_s += time.perf_counter() - entered
     views = [_outcome_view(o, stability, uris) for o in outcomes]
     counts = {k: sum(v["label"] == k for v in views) for k in (*VERDICTS, "skipped", "error")}
     counts = {k: n for k, n in counts.items() if n}
