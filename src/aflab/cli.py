@@ -391,7 +391,7 @@ def report(
             cell_timeout_s=cell_timeout,
         )
         stability = _stability_for(claims, st, preset)
-    path = write_report(outcomes, out, preset, seed, time.perf_counter() - t0, stability, jobs=jobs)
+    path = write_report(outcomes, out, preset, seed, time.perf_counter() - t0, stability, jobs=jobs, progress=True)
     for o in outcomes:
         _print_outcome(o)
     console.print(

@@ -34,12 +34,15 @@ def test_the_canvas_buffer_holds_the_pixels_savefig_writes(dpi):
     assert fig.dpi == 100  # the figure's own resolution is given back
 
 
-def test_the_encoder_gives_the_same_uris_on_workers_and_in_process():
-    with FigureEncoder(2) as enc:
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_encoder_gives_the_same_uris_on_workers_and_in_process(jobs):
+    ticks = []
+    with FigureEncoder(jobs) as enc:
         for k in range(3):
             enc.submit(("claim", k), _figure(k + 1))
-        pooled = enc.results()
+        pooled = enc.results(on_result=lambda: ticks.append(1))
     assert pooled == {("claim", k): figure_data_uri(_figure(k + 1)) for k in range(3)}
+    assert len(ticks) == enc.submitted == 3  # the progress bar's count: once per figure, either way
 
 
 class _BrokenPool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Callable
 from typing import Any
 
 import matplotlib
@@ -116,6 +117,7 @@ class FigureEncoder:
         self.pool: Any = None
         self.pending: dict[Any, tuple[bytes, Any]] = {}
         self.done: dict[Any, str] = {}
+        self.submitted = 0
 
     def __enter__(self) -> FigureEncoder:
         if self.jobs > 1:
@@ -133,6 +135,7 @@ class FigureEncoder:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
     def submit(self, key: Any, fig: Figure) -> None:
+        self.submitted += 1
         if self.pool is None:
             self.done[key] = figure_data_uri(fig)
             return
@@ -145,14 +148,19 @@ class FigureEncoder:
             self.pool = None
             self.done[key] = _encode_pickled(payload)
 
-    def results(self) -> dict[Any, str]:
+    def results(self, on_result: Callable[[], object] | None = None) -> dict[Any, str]:
+        """``{key: data URI}`` of every figure submitted; ``on_result()`` is called once per figure."""
         import concurrent.futures as cf
 
+        tick = on_result or (lambda: None)
+        for _ in self.done:
+            tick()
         for key, (payload, future) in self.pending.items():
             try:
                 self.done[key] = future.result()
             except cf.process.BrokenProcessPool:
                 self.done[key] = _encode_pickled(payload)
+            tick()
         self.pending = {}
         return dict(self.done)
 
