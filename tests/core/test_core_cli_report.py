@@ -110,6 +110,7 @@ def test_a_quick_report_over_ten_minutes_says_so(tmp_path):
     so next to the wall time, with the machine's speed probe, not leave the reader to compare numbers."""
     over = write_report([], tmp_path / "over", "quick", 0, wall_s=QUICK_REPORT_BUDGET_S + 1).read_text()
     assert "over the 10-minute quick budget" in over and "GFLOP/s" in over
+    assert f"cells and verdicts {QUICK_REPORT_BUDGET_S + 1:.1f} s, figures" in over  # where the time went
     under = write_report([], tmp_path / "under", "quick", 0, wall_s=QUICK_REPORT_BUDGET_S - 1).read_text()
     assert "over the 10-minute quick budget" not in under
     full = write_report([], tmp_path / "full", "full", 0, wall_s=10 * QUICK_REPORT_BUDGET_S).read_text()

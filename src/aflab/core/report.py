@@ -364,7 +364,8 @@ def write_report(
         raise NotADirectoryError(f"--out {out} is a file; give a folder for index.html and report.json")
     stability = stability or {}
     uris = _report_figures(outcomes, stability, jobs, progress)
-    wall_s += time.perf_counter() - entered
+    phases = {"cells_and_verdicts_s": wall_s, "figures_s": time.perf_counter() - entered}
+    wall_s += phases["figures_s"]
     views = [_outcome_view(o, stability, uris) for o in outcomes]
     counts = {k: sum(v["label"] == k for v in views) for k in (*VERDICTS, "skipped", "error")}
     counts = {k: n for k, n in counts.items() if n}
@@ -394,6 +395,7 @@ def write_report(
         generated=generated,
         n_claims=len(views),
         wall_s=wall_s,
+        phases=phases,
         over_quick_budget=preset == "quick" and wall_s > QUICK_REPORT_BUDGET_S,
         quick_budget_s=QUICK_REPORT_BUDGET_S,
         rule=DECISION_RULE,
@@ -407,6 +409,7 @@ def write_report(
         "preset": preset,
         "base_seed": base_seed,
         "wall_s": wall_s,
+        "phases": phases,
         "provenance": prov,
         "decision_rule": DECISION_RULE,
         "counts": counts,
