@@ -394,10 +394,13 @@ def report(
     path = write_report(outcomes, out, preset, seed, time.perf_counter() - t0, stability, jobs=jobs, progress=True)
     for o in outcomes:
         _print_outcome(o)
+    wall = time.perf_counter() - t0
     console.print(
-        f"\nReport: [bold]{path.resolve()}[/]  ({time.perf_counter() - t0:.1f} s; cells {summary.done} "
+        f"\nReport: [bold]{path.resolve()}[/]  ({wall:.1f} s; cells {summary.done} "
         f"done, {summary.cached} cached, {summary.failed} failed)"
     )
+    if over := quick_budget_warning(preset, wall, summary.done):
+        console.print(f"[yellow]{over}[/]")
     if summary.interrupted:
         _fail("interrupted; finished cells are saved, rerun to resume", 130)
     if not summary.ok or any(o.error for o in outcomes):
@@ -405,6 +408,19 @@ def report(
 
 
 @app.command()
+def quick_budget_warning(preset: str, wall_s: float, cells_run: int) -> str | None:
+    """The line that says a quick report that computed its cells ran over the 10-minute rule (the page's badge,
+    on the terminal too); None when it did not, for other presets, and for a report read from cached cells."""
+    from aflab.core.report import QUICK_REPORT_BUDGET_S
+
+    if preset != "quick" or cells_run == 0 or wall_s <= QUICK_REPORT_BUDGET_S:
+        return None
+    return (
+        f"{wall_s / 60:.1f} min: over the quick report's {QUICK_REPORT_BUDGET_S / 60:.0f}-minute rule on this machine "
+        "(2 cores); the page gives its speed probe, docs/architecture.md the measured passes"
+    )
+
+
 def stability(
     claim_ids: list[str] = typer.Argument(None, help="Claim ids (see `aflab list --ids`); omit with --all."),
     all_: bool = typer.Option(False, "--all", help="Every registered claim of kind 'claim' (add --checks for checks)."),

@@ -190,3 +190,13 @@ def test_a_figure_function_that_fails_in_the_report_is_shown_as_that_claims_erro
     assert [c["verdict"] for c in data["claims"]] == ["supported", "supported"]
     assert data["claims"][0]["error"] is None and data["claims"][0]["figures"]
     assert "figures function failed" in data["claims"][1]["error"] and "no axes today" in data["claims"][1]["error"]
+
+
+def test_the_terminal_says_when_a_quick_report_ran_over_ten_minutes():
+    from aflab.cli import quick_budget_warning
+
+    over = quick_budget_warning("quick", QUICK_REPORT_BUDGET_S + 108, cells_run=213)
+    assert over is not None and "11.8 min" in over and "10-minute rule" in over
+    assert quick_budget_warning("quick", QUICK_REPORT_BUDGET_S - 1, cells_run=213) is None
+    assert quick_budget_warning("full", 10 * QUICK_REPORT_BUDGET_S, cells_run=213) is None
+    assert quick_budget_warning("quick", QUICK_REPORT_BUDGET_S + 1, cells_run=0) is None  # all cached: no run timed
