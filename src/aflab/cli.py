@@ -364,6 +364,9 @@ def report(
 ) -> None:
     """Run every registered claim and write a static HTML report (plus report.json).
 
+    The quick preset aims at < 10 min on 2 cores (--jobs 2); a slow 2-core AMD EPYC takes ~12 (docs/architecture.md).
+    Finished cells are stored: an interrupted report resumes, and a rerun only redraws the page (under a minute).
+
     Example: aflab report --quick --only waluigi --out report
     """
     from aflab.core.evaluate import run_claims
