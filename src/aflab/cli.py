@@ -410,7 +410,6 @@ def report(
         raise typer.Exit(1)
 
 
-@app.command()
 def quick_budget_warning(preset: str, wall_s: float, cells_run: int) -> str | None:
     """The line that says a quick report that computed its cells ran over the 10-minute rule (the page's badge,
     on the terminal too); None when it did not, for other presets, and for a report read from cached cells."""
@@ -424,6 +423,7 @@ def quick_budget_warning(preset: str, wall_s: float, cells_run: int) -> str | No
     )
 
 
+@app.command()
 def stability(
     claim_ids: list[str] = typer.Argument(None, help="Claim ids (see `aflab list --ids`); omit with --all."),
     all_: bool = typer.Option(False, "--all", help="Every registered claim of kind 'claim' (add --checks for checks)."),
