@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import io
 import time
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -44,7 +45,7 @@ def before(fig, dpi: int) -> tuple[bytes, np.ndarray]:
 
 def after(fig, dpi: int) -> tuple[bytes, np.ndarray]:
     """The report's path now: canvas buffer -> quantize -> zlib level 8."""
-    data = plots._palette_png(plots.rendered_rgb(fig, dpi))
+    data = plots.figure_png(fig, dpi, palette=True)
     return data, np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
 
@@ -82,6 +83,10 @@ def main() -> None:
     ap.add_argument("--store", default=None, help="a quick report's store: encode the claims' own figures")
     ap.add_argument("--figures", type=int, default=30, help="synthetic figures without --store (default 30)")
     args = ap.parse_args()
+    if args.store and not Path(args.store).exists():
+        ap.error(f"--store {args.store}: no such store; give the --store folder of an `aflab report --quick` run")
+    if not args.store and args.figures < 1:
+        ap.error(f"--figures must be at least 1, got {args.figures}")
     build = (lambda: store_figures(args.store)) if args.store else (lambda: synthetic_figures(args.figures))
     first, second = build(), build()
     cpu = {"before": 0.0, "after": 0.0}

@@ -44,8 +44,9 @@ def rendered_rgb(fig: Figure, dpi: float):
     """``fig`` drawn at ``dpi`` as a PIL RGB image, read from the Agg canvas's own buffer.
 
     The same pixels as ``savefig(format="png", dpi=dpi)`` decoded again (tested), without the full-colour
-    PNG that savefig compresses and the palette step would decode: 27 against 38 CPU-s for the quick report's
-    90 claim figures. The figure's dpi is restored afterwards."""
+    PNG that savefig compresses and the palette step would decode (with level-8 zlib, the quick report's 90
+    claim figures encode in 31.5 CPU-s against 47.2: ``benchmarks/bench_report_figures.py``). The figure's
+    dpi is restored afterwards."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from PIL import Image
 
@@ -179,4 +180,4 @@ def figure_data_uri(fig: Figure, max_dpi: int = 160) -> str:
     """
     make_legible(fig)
     dpi = int(min(max_dpi, max(60, 1.25 * REPORT_COLUMN_PX / fig.get_figwidth())))
-    return "data:image/png;base64," + base64.b64encode(_palette_png(rendered_rgb(fig, dpi))).decode()
+    return "data:image/png;base64," + base64.b64encode(figure_png(fig, dpi, palette=True)).decode()

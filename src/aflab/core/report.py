@@ -154,7 +154,7 @@ def _report_figures(outcomes: Sequence[ClaimOutcome], stability: dict, jobs: int
 
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, disable=not progress) as bar, FigureEncoder(jobs) as encoder:
-        drawn = bar.add_task("drawing figures", total=len(outcomes))
+        drawn = bar.add_task("drawing figures (claims)", total=len(outcomes))
         for o in outcomes:
             if not o.figures:
                 _draw_claim_figures(o)
