@@ -111,6 +111,25 @@ def test_proportion_and_difference_and_z():
     assert z.high - 1.0 == pytest.approx(1.959964 * 0.1, rel=1e-5)
 
 
+@settings(max_examples=200, deadline=None)
+@given(trials=st.integers(1, 100_000), frac=st.floats(0, 1), level=st.sampled_from([0.8, 0.9, 0.95, 0.99]))
+def test_proportion_ci_is_the_wilson_score_interval_with_exact_ends(trials, frac, level):
+    """Each bound solves the score equation (p_hat - p)^2 = z^2 p (1 - p) / n (Wilson 1927); at 0 successes
+    the lower root is exactly 0 and at n the upper exactly 1 (float cancellation used to give ~1e-17)."""
+    k = round(frac * trials)
+    iv = proportion_ci(k, trials, level)
+    z = sps.norm.ppf(0.5 + level / 2)
+    for bound in (iv.low, iv.high):
+        assert (k / trials - bound) ** 2 == pytest.approx(z * z * bound * (1 - bound) / trials, rel=1e-6, abs=1e-15)
+    assert iv.low <= k / trials <= iv.high
+    if k == 0:
+        assert iv.low == 0.0
+    if k == trials:
+        assert iv.high == 1.0
+    if 0 < k < trials:
+        assert 0.0 < iv.low < iv.high < 1.0
+
+
 finite = st.floats(-100, 100, allow_nan=False)
 
 

@@ -48,9 +48,13 @@ VERDICTS: tuple[str, ...] = ("supported", "refuted", "inconclusive")
 
 
 class ClaimConfig(BaseModel):
-    """Base class of every claim's typed config: frozen, unknown keys rejected."""
+    """Base class of every claim's typed config: frozen, unknown keys rejected, no NaN or infinity.
 
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    ``allow_inf_nan=False`` makes a float field reject NaN and +-inf at construction, from the Python API
+    as from ``--set`` (a NaN threshold would compare false everywhere and could never refute).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True, allow_inf_nan=False)
 
     def config_hash(self) -> str:
         """A stable 16-hex-digit hash of the config's canonical JSON (the cache key)."""

@@ -212,7 +212,10 @@ def proportion_ci(successes: int, trials: int, level: float = 0.95) -> Interval:
     centre = (p + z * z / (2 * trials)) / denom
     half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
     se = math.sqrt(p * (1 - p) / trials)
-    return Interval(p, max(0.0, centre - half), min(1.0, centre + half), level, "wilson", se, trials)
+    # At 0 (or n) successes the bound is exactly 0 (or 1): centre - half cancels to ~1e-17 in floats.
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == trials else min(1.0, centre + half)
+    return Interval(p, low, high, level, "wilson", se, trials)
 
 
 def _cluster_index(n_rows: int, clusters: np.ndarray | None) -> list[np.ndarray]:
