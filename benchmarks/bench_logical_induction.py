@@ -219,10 +219,20 @@ def absorb_steep_band(quick: bool, stretches: int = 10) -> None:
 
 
 def maker_cases(n_cases: int) -> None:
+    from aflab.logical_induction import market
     from aflab.logical_induction.hardcases import brute_force_value, make_case, solve_case
 
     print(f"## 3. The maker on {n_cases} random adversarial cases (checked against brute-force worlds)\n")
     times, ok, fails, fallback = [], 0, [], 0
+    last_resort: list[tuple[int, bool, int]] = []  # (seed, certified, evaluations) of each PL-homotopy call
+    pl_solve, seed = market._pl_homotopy_solve, -1
+
+    def counted(*args, **kw):
+        res = pl_solve(*args, **kw)
+        last_resort.append((seed, res.certified, res.evaluations))
+        return res
+
+    market._pl_homotopy_solve = counted  # the fallback looks the name up at call time
     for seed in range(n_cases):
         case = make_case(seed)
         res, _, c = timed(lambda case=case: solve_case(case))
@@ -240,7 +250,11 @@ def maker_cases(n_cases: int) -> None:
         f"| {n_cases} | {ok}/{n_cases} | {t.mean():.3f} | {np.median(t):.3f} | {np.quantile(t, 0.99):.2f} | "
         f"{t.max():.2f} | {(t > 1).sum()} |"
     )
-    print(f"\nfallback used on {fallback} cases; uncertified: {fails[:10]}\n")
+    market._pl_homotopy_solve = pl_solve
+    print(f"\nfallback used on {fallback} cases; uncertified: {fails[:10]}")
+    print(
+        f"PL homotopy (the last resort) ran on {len(last_resort)} cases (seed, certified, evaluations): {last_resort}\n"
+    )
 
 
 def scale(quick: bool) -> None:
