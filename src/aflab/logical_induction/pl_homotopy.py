@@ -79,7 +79,8 @@ def lexmin_leaving(B_inv: np.ndarray, d: np.ndarray) -> int:
 
 def merrill_level(g: Callable[[np.ndarray], np.ndarray], x0: np.ndarray, delta: float, max_evals: int) -> PLLevel:
     """Follow the PL homotopy from ``x0`` at mesh ``delta`` to a completely labelled face at ``t = 1`` (its
-    PL zero is returned), or stop after ``max_evals`` labels of ``g``."""
+    PL zero is returned), or stop after ``max_evals`` labels of ``g`` or ``20 (n + 1)^2`` pivots in a row
+    without a new one (a cycle that rounding made)."""
     n = len(x0)
     c = (n - np.arange(1, n + 1) + 1) / (n + 1)  # barycentre of the start face, grid units
     cache: dict[tuple[int, ...], np.ndarray] = {}
@@ -102,7 +103,12 @@ def merrill_level(g: Callable[[np.ndarray], np.ndarray], x0: np.ndarray, delta: 
     face, entering = verts[: n + 1], verts[n + 1]
     B = np.column_stack([column(v) for v in face])
     B_inv = np.linalg.inv(B)
-    while evals < max_evals:
+    # A path cannot revisit a simplex in exact arithmetic; in floats a broken tie can make it cycle through
+    # simplices whose labels are known (cached, or at t = 0), so a level also stops after this many pivots
+    # without a new label of g.
+    max_stall, stall, seen = 20 * (n + 1) ** 2, 0, 0
+    while evals < max_evals and stall < max_stall:
+        stall, seen = (0, evals) if evals > seen else (stall + 1, seen)
         a = column(entering)
         d = B_inv @ a
         j = lexmin_leaving(B_inv, d)
