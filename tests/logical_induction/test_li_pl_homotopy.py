@@ -130,3 +130,31 @@ def test_last_resort_alone_certifies_random_cases_from_one_half(seed):
     res = M._pl_homotopy_solve(run, start, M.PL_MAX_EVALS)
     assert res.certified
     assert brute_force_value(case, res) <= case.tolerance * (1 + 1e-9) + 1e-15
+
+
+def test_a_path_that_rounding_makes_cycle_stops_instead_of_looping():
+    """Seed 53 from 1/2: at mesh 3.9e-3 a broken lexicographic tie sent the path round simplices whose labels
+    it already had (233,672 pivots on 1,659 labels, and no bound before the check). A level now stops after
+    20 (n + 1)^2 pivots without a new label, so the whole search ends within a few thousand pivots."""
+    from aflab.logical_induction import market as M
+    from aflab.logical_induction import pl_homotopy as PL
+    from aflab.logical_induction.hardcases import make_case
+
+    case = make_case(53)
+    run = M._MakerRun(
+        case.pw, case.pw.decided(), case.raw_trades, case.weights, case.state, case.start, case.tolerance,
+        case.pattern, None, None,
+    )  # fmt: skip
+    und = np.flatnonzero(run.und)
+    start = np.where(run.und, 0.5, case.pw.decided()).astype(float)
+
+    def g(x):
+        P = start.copy()
+        P[und] = np.clip(x, 0, 1)
+        F = run.exact_firm(P)[0]
+        return np.clip(P[und] + F[und], 0, 1) - x
+
+    levels = PL.merrill_restart(g, start[und], max_evals=60_000)
+    n = len(und)
+    assert all(lv.pivots <= lv.evaluations * 4 + 20 * (n + 1) ** 2 + 1 for lv in levels)
+    assert sum(lv.pivots for lv in levels) < 50_000
