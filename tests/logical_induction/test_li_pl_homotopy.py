@@ -94,6 +94,16 @@ def test_freudenthal_replacement_shares_a_facet_and_is_an_involution(n, data):
     assert freudenthal_vertices(b3, p3) == old
 
 
+def _maker_run(case):
+    """The maker's solve state for a hard case, built the way ``make_market`` builds it."""
+    from aflab.logical_induction import market as M
+
+    return M._MakerRun(
+        case.pw, case.pw.decided(), case.raw_trades, case.weights, case.state, case.start, case.tolerance,
+        case.pattern, None, None,
+    )  # fmt: skip
+
+
 def test_last_resort_certifies_seed_294_from_the_solvers_best_point():
     """Seed 294 (an exclusive block of 4 atoms, 2 negations, 12 traders, two binding budgets, slope ~300 at
     the best point) was left at a worst-case value of 1.6e-5 against 2^-23 by every other step on one
@@ -104,10 +114,7 @@ def test_last_resort_certifies_seed_294_from_the_solvers_best_point():
 
     case = make_case(294)
     best = solve_case(case, fallback=False)
-    run = M._MakerRun(
-        case.pw, case.pw.decided(), case.raw_trades, case.weights, case.state, case.start, case.tolerance,
-        case.pattern, None, None,
-    )  # fmt: skip
+    run = _maker_run(case)
     res = M._pl_homotopy_solve(run, best.prices, M.PL_MAX_EVALS)
     assert res.certified
     assert brute_force_value(case, res) <= case.tolerance * (1 + 1e-9) + 1e-15
@@ -122,10 +129,7 @@ def test_last_resort_alone_certifies_random_cases_from_one_half(seed):
     from aflab.logical_induction.hardcases import brute_force_value, make_case
 
     case = make_case(seed)
-    run = M._MakerRun(
-        case.pw, case.pw.decided(), case.raw_trades, case.weights, case.state, case.start, case.tolerance,
-        case.pattern, None, None,
-    )  # fmt: skip
+    run = _maker_run(case)
     start = np.where(run.und, 0.5, case.pw.decided()).astype(float)
     res = M._pl_homotopy_solve(run, start, M.PL_MAX_EVALS)
     assert res.certified
@@ -136,15 +140,11 @@ def test_a_path_that_rounding_makes_cycle_stops_instead_of_looping():
     """Seed 53 from 1/2: at mesh 3.9e-3 a broken lexicographic tie sent the path round simplices whose labels
     it already had (233,672 pivots on 1,659 labels, and no bound before the check). A level now stops after
     20 (n + 1)^2 pivots without a new label, so the whole search ends within a few thousand pivots."""
-    from aflab.logical_induction import market as M
     from aflab.logical_induction import pl_homotopy as PL
     from aflab.logical_induction.hardcases import make_case
 
     case = make_case(53)
-    run = M._MakerRun(
-        case.pw, case.pw.decided(), case.raw_trades, case.weights, case.state, case.start, case.tolerance,
-        case.pattern, None, None,
-    )  # fmt: skip
+    run = _maker_run(case)
     und = np.flatnonzero(run.und)
     start = np.where(run.und, 0.5, case.pw.decided()).astype(float)
 
